@@ -1,0 +1,105 @@
+"""comet-widgets: image generation in Jupyter on CometAPI's OpenAI-compatible image API.
+
+The client (``AsyncImageClient``) knows nothing about Jupyter; the widget (``ImageGenerator``),
+the batch API (``generate_many``) and the CLI are built on it. Heavy parts (the widget, Pillow's
+plugins, the batch machinery) load on first use, so ``import comet_widgets`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._catalog import MODELS, ModelSpec, build_payload, get_model
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    CometError,
+    ContentPolicyError,
+    ImageDownloadError,
+    InvalidParameterError,
+    MissingAPIKeyError,
+    ModelUnavailableError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseError,
+    ServerError,
+)
+
+if TYPE_CHECKING:
+    from ._batch import BatchResults, generate_many
+    from ._client import AsyncImageClient
+    from ._metadata import read_metadata
+    from ._results import GeneratedImage, Generation
+    from ._widget import ImageGenerator
+
+__version__ = "0.1.0"
+
+# name -> private module that defines it; imported on first attribute access.
+_LAZY = {
+    "AsyncImageClient": "._client",
+    "Generation": "._results",
+    "GeneratedImage": "._results",
+    "read_metadata": "._metadata",
+    "generate_many": "._batch",
+    "BatchResults": "._batch",
+    "ImageGenerator": "._widget",
+}
+
+__all__ = [
+    "MODELS",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncImageClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchResults",
+    "ClientClosedError",
+    "CometError",
+    "ContentPolicyError",
+    "GeneratedImage",
+    "Generation",
+    "ImageDownloadError",
+    "ImageGenerator",
+    "InvalidParameterError",
+    "MissingAPIKeyError",
+    "ModelSpec",
+    "ModelUnavailableError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseError",
+    "ServerError",
+    "__version__",
+    "build_payload",
+    "generate_many",
+    "get_model",
+    "read_metadata",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'comet_widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+# Tracebacks and reprs name the public path (comet_widgets.RateLimitError), not the private module.
+for _name in __all__:
+    _obj = globals().get(_name)
+    if isinstance(_obj, type) and _obj.__module__.startswith("comet_widgets._"):
+        _obj.__module__ = __name__
+del _name, _obj

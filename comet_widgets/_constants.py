@@ -1,0 +1,52 @@
+"""Every default of the package in one place.
+
+Timeouts are generous on purpose: a real image generation takes tens of seconds, minutes for
+high-quality GPT images, while a connection that cannot be opened should fail fast.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+DEFAULT_BASE_URL: Final = "https://api.cometapi.com/v1"
+API_KEY_ENV: Final = "COMETAPI_KEY"
+BASE_URL_ENV: Final = "COMETAPI_BASE_URL"
+OFFLINE_ENV: Final = "COMETAPI_OFFLINE"
+
+DEFAULT_MODEL: Final = "dall-e-3"
+DEFAULT_SIZE: Final = "1024x1024"
+DEFAULT_N: Final = 1
+DEFAULT_OUTPUT_DIR: Final = "comet-images"
+
+# Timeouts, in seconds.
+CONNECT_TIMEOUT: Final = 10.0
+READ_TIMEOUT: Final = 600.0  # ten minutes: slow models and edits legitimately take minutes
+WRITE_TIMEOUT: Final = 60.0
+POOL_TIMEOUT: Final = 3600.0  # a batch may queue behind its own concurrency cap for long
+DOWNLOAD_READ_TIMEOUT: Final = 120.0
+
+# Retries. Only failures that cannot have produced (and billed) an image are retried by default.
+DEFAULT_MAX_RETRIES: Final = 2
+INITIAL_RETRY_DELAY: Final = 0.5
+MAX_RETRY_DELAY: Final = 8.0
+MAX_RETRY_AFTER: Final = 60.0  # a server hint above this is not waited for: the call fails instead
+
+# Size limits.
+MAX_RESPONSE_BYTES: Final = 256 * 1024 * 1024  # a whole JSON body with n=10 large b64 images fits
+MAX_IMAGE_BYTES: Final = 64 * 1024 * 1024  # one downloaded image
+MAX_IMAGE_PIXELS: Final = 64_000_000  # 8000x8000; gpt-image-2's largest is 3840x2160 (8.3 MP)
+MAX_REDIRECTS: Final = 5
+
+# Decoding large bodies on the event loop stalls a notebook; above this size it moves to a thread.
+OFFLOAD_DECODE_BYTES: Final = 256 * 1024
+
+# Previews shown in notebooks and the widget gallery.
+THUMBNAIL_MAX_SIDE: Final = 512
+PREVIEW_MAX_SIDE: Final = 512
+THUMBNAIL_JPEG_QUALITY: Final = 85
+
+# Decoded PIL images kept alive at once (GeneratedImage.image); older ones are dropped and
+# decoded again on the next access. Compressed bytes are always kept.
+DECODED_CACHE_SIZE: Final = 16
+
+USER_AGENT: Final = "comet-widgets"

@@ -1,0 +1,258 @@
+"""Exceptions raised by comet-widgets.
+
+Every error the package raises derives from ``CometError``; httpx exceptions never escape.
+The tree::
+
+    CometError
+    ├── InvalidParameterError (also ValueError)  bad input, refused before any request
+    ├── MissingAPIKeyError                        no key given and COMETAPI_KEY unset
+    ├── ClientClosedError                         the client was used after aclose()
+    ├── APIConnectionError                        the request did not get a complete answer
+    │   └── APITimeoutError                       connect, read, write or pool timeout
+    ├── APIStatusError                            the API answered with an error status
+    │   ├── BadRequestError                       400
+    │   │   └── ContentPolicyError                400 content_policy_violation / moderation_blocked
+    │   ├── AuthenticationError                   401
+    │   ├── PermissionDeniedError                 403
+    │   ├── NotFoundError                         404
+    │   ├── RateLimitError                        429
+    │   └── ServerError                           5xx
+    │       └── ModelUnavailableError             503 "no available channel", model_not_found
+    ├── ResponseError                             a 2xx answer that is not a usable result
+    └── ImageDownloadError                        one image of a url-mode answer could not be fetched
+
+Every ``APIStatusError`` carries ``status_code``, ``request_id``, ``code`` and ``body``; its
+message says what to do next. No message or repr ever contains the API key: the client never
+puts it anywhere but the ``Authorization`` header, and ``redact`` scrubs any text that echoes it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._results import Generation
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "CometError",
+    "ContentPolicyError",
+    "ImageDownloadError",
+    "InvalidParameterError",
+    "MissingAPIKeyError",
+    "ModelUnavailableError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseError",
+    "ServerError",
+]
+
+
+class CometError(Exception):
+    """Root of every exception comet-widgets raises."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        #: The partial result, when the API answered but part of it could not be used.
+        self.generation: Generation | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidParameterError(CometError, ValueError):
+    """A parameter was refused before any request was sent.
+
+    ``field`` names the parameter, ``value`` is what was given and ``allowed`` describes what
+    would have been accepted.
+    """
+
+    def __init__(self, field: str, value: object, allowed: str, *, reason: str | None = None):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        shown = _short_repr(value)
+        text = reason or f"{field} {shown} is not allowed"
+        super().__init__(f"{text}; {allowed}")
+
+
+class MissingAPIKeyError(CometError):
+    """No API key was given and ``COMETAPI_KEY`` is not set."""
+
+
+class ClientClosedError(CometError):
+    """The client was used after ``aclose()`` or outside its ``async with`` block."""
+
+
+class APIConnectionError(CometError):
+    """The request did not receive a complete answer (refused, reset, closed early...)."""
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
+        super().__init__(message)
+        #: False when the failure happened before the request reached the server.
+        self.sent = sent
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read, write or pool timeout."""
+
+
+class ResponseError(CometError):
+    """The API answered 2xx (or a redirect) but the body is not a usable image result."""
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+
+class ImageDownloadError(CometError):
+    """One image of a url-mode answer could not be downloaded (recorded on that image)."""
+
+    def __init__(self, message: str, *, url: str | None = None, status_code: int | None = None):
+        super().__init__(message)
+        self.url = url
+        self.status_code = status_code
+
+
+class APIStatusError(CometError):
+    """The API answered with an error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        request_id: str | None = None,
+        code: str | None = None,
+        body: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.request_id = request_id
+        self.code = code
+        self.body = body
+
+
+class BadRequestError(APIStatusError):
+    """400: the API refused the request as invalid."""
+
+
+class ContentPolicyError(BadRequestError):
+    """400: the prompt or the image was refused by the provider's content policy."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key is not allowed to do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: wrong base URL or path, or an unknown resource."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; ``retry_after`` holds the server's hint in seconds, if any."""
+
+    retry_after: float | None = None
+
+
+class ServerError(APIStatusError):
+    """5xx: the provider or the gateway failed."""
+
+
+class ModelUnavailableError(ServerError):
+    """The model is not routable for this key (503 "no available channel", model_not_found)."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+_CONTENT_POLICY_CODES = frozenset({"content_policy_violation", "moderation_blocked"})
+_REQUEST_ID_IN_MESSAGE = re.compile(r"\(request id: ?([^)\s]+)\)", re.IGNORECASE)
+_MODEL_UNAVAILABLE = re.compile(r"no available channel|model_not_found|model not found", re.I)
+
+
+def status_error_class(status: int, code: str | None, message: str) -> type[APIStatusError]:
+    """Return the exception class for an error answer (a pure function, table-driven)."""
+    if code in _CONTENT_POLICY_CODES:
+        return ContentPolicyError
+    if code == "model_not_found" or (status in (404, 503) and _MODEL_UNAVAILABLE.search(message)):
+        return ModelUnavailableError
+    if status in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status]
+    if status >= 500:
+        return ServerError
+    return APIStatusError
+
+
+def request_id_from(message: str, header: str | None) -> str | None:
+    """The request id: the ``x-request-id`` header, else ``(request id: ...)`` in the message."""
+    if header:
+        return header
+    match = _REQUEST_ID_IN_MESSAGE.search(message)
+    return match.group(1) if match else None
+
+
+_ADVICE: dict[type[APIStatusError], str] = {
+    AuthenticationError: "check the key: set COMETAPI_KEY or pass api_key=",
+    PermissionDeniedError: "this key is not allowed to use this model or endpoint",
+    NotFoundError: "check base_url (it should end with /v1) and the model name",
+    RateLimitError: "wait a little and try again, or lower the concurrency",
+    ContentPolicyError: "the provider refused the prompt; rephrase it",
+    BadRequestError: "check the parameters for this model",
+    ModelUnavailableError: "this model is not available for your key right now; pick another model",
+    ServerError: "the provider failed; try again in a moment",
+}
+
+
+def advice_for(cls: type[APIStatusError]) -> str:
+    """A short 'what to do next' for an error class."""
+    for klass in cls.__mro__:
+        if klass in _ADVICE:
+            return _ADVICE[klass]  # type: ignore[index]
+    return "see the message above"
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Replace every occurrence of ``secret`` (and of a Bearer token) in ``text``."""
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return re.sub(r"(?i)(bearer\s+)[^\s\"',]+", r"\1[redacted]", text)
+
+
+def _short_repr(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "...'"
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line, human-readable description used by the widget and the CLI."""
+    if isinstance(exc, CometError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """A JSON-safe summary of an error, for manifests and data frames."""
+    data: dict[str, Any] = {"type": type(exc).__name__, "message": describe(exc)}
+    for attr in ("status_code", "request_id", "code", "field"):
+        value = getattr(exc, attr, None)
+        if value is not None:
+            data[attr] = value
+    return data
