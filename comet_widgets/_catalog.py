@@ -169,7 +169,9 @@ def validate_size(size: str, spec: ModelSpec | None) -> None:
     if spec is None:
         if size != "auto" and not _SIZE_RE.match(size):
             raise InvalidParameterError(
-                "size", size, "write it as WIDTHxHEIGHT, e.g. '1024x1024', or 'auto'",
+                "size",
+                size,
+                "write it as WIDTHxHEIGHT, e.g. '1024x1024', or 'auto'",
                 reason=f"size {size!r} is malformed",
             )
         return
@@ -211,7 +213,9 @@ def _check_enum(name: str, value: object, allowed: tuple[str, ...], model: str) 
     if value not in allowed:
         if not allowed:
             raise InvalidParameterError(
-                name, value, f"leave {name} unset for {model}",
+                name,
+                value,
+                f"leave {name} unset for {model}",
                 reason=f"{name} is not supported by {model}",
             )
         raise InvalidParameterError(
@@ -259,19 +263,24 @@ def build_payload(
     _check_unknown(unknown)
     _check_type("model", model, str, "a model name such as 'dall-e-3'")
     if not model.strip():
-        raise InvalidParameterError("model", model, "a model name such as 'dall-e-3'",
-                                    reason="model must not be empty")
+        raise InvalidParameterError(
+            "model", model, "a model name such as 'dall-e-3'", reason="model must not be empty"
+        )
     spec = get_model(model)
     _check_type("prompt", prompt, str, "a non-empty text describing the image")
     assert isinstance(prompt, str)
     if not prompt.strip():
         raise InvalidParameterError(
-            "prompt", prompt, "write a non-empty text describing the image",
+            "prompt",
+            prompt,
+            "write a non-empty text describing the image",
             reason="prompt is empty",
         )
     if spec and len(prompt) > spec.max_prompt:
         raise InvalidParameterError(
-            "prompt", prompt, f"shorten it to at most {spec.max_prompt} characters",
+            "prompt",
+            prompt,
+            f"shorten it to at most {spec.max_prompt} characters",
             reason=f"prompt is {len(prompt)} characters, over {model}'s limit",
         )
 
@@ -294,7 +303,8 @@ def build_payload(
         allowed = spec.response_formats if spec else _ENUMS["response_format"]
         if spec and not allowed:
             raise InvalidParameterError(
-                "response_format", response_format,
+                "response_format",
+                response_format,
                 f"leave it unset: {model} always answers with base64 images",
                 reason=f"response_format is not supported by {model}",
             )
@@ -329,18 +339,24 @@ def build_payload(
         _check_type("output_compression", output_compression, int, "a whole number 0 to 100")
         if not 0 <= output_compression <= 100:
             raise InvalidParameterError(
-                "output_compression", output_compression, "choose 0 to 100",
+                "output_compression",
+                output_compression,
+                "choose 0 to 100",
                 reason=f"output_compression {output_compression} is out of range",
             )
         payload["output_compression"] = output_compression
     if background == "transparent" and payload.get("output_format") == "jpeg":
         raise InvalidParameterError(
-            "background", background, "use output_format 'png' or 'webp' with it",
+            "background",
+            background,
+            "use output_format 'png' or 'webp' with it",
             reason="a transparent background cannot be saved as jpeg",
         )
     if stream:
         raise InvalidParameterError(
-            "stream", stream, "leave stream unset: this client waits for the finished images",
+            "stream",
+            stream,
+            "leave stream unset: this client waits for the finished images",
             reason="streaming is not supported",
         )
     if user is not None:
@@ -348,7 +364,11 @@ def build_payload(
         payload["user"] = user
     if extra_body is not None:
         if not isinstance(extra_body, Mapping):
-            raise InvalidParameterError("extra_body", extra_body, "a dict of extra JSON fields",
-                                        reason="extra_body must be a mapping")
+            raise InvalidParameterError(
+                "extra_body",
+                extra_body,
+                "a dict of extra JSON fields",
+                reason="extra_body must be a mapping",
+            )
         payload.update(extra_body)
     return payload

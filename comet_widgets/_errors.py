@@ -19,7 +19,7 @@ The tree::
     │   └── ServerError                           5xx
     │       └── ModelUnavailableError             503 "no available channel", model_not_found
     ├── ResponseError                             a 2xx answer that is not a usable result
-    └── ImageDownloadError                        one image of a url-mode answer could not be fetched
+    └── ImageDownloadError                        one url-mode image could not be fetched
 
 Every ``APIStatusError`` carries ``status_code``, ``request_id``, ``code`` and ``body``; its
 message says what to do next. No message or repr ever contains the API key: the client never
@@ -225,7 +225,7 @@ def advice_for(cls: type[APIStatusError]) -> str:
     """A short 'what to do next' for an error class."""
     for klass in cls.__mro__:
         if klass in _ADVICE:
-            return _ADVICE[klass]  # type: ignore[index]
+            return _ADVICE[klass]
     return "see the message above"
 
 

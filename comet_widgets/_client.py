@@ -1,0 +1,533 @@
+"""``AsyncImageClient``: the one module that does HTTP.
+
+It knows nothing about Jupyter. One ``httpx.AsyncClient`` per ``AsyncImageClient``, built on
+first use (building one costs ~48 ms: it loads the CA bundle), reused for every request and
+download. The key only ever travels in the ``Authorization`` header of API requests: never to
+image URLs, never into a repr, a log record or an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ._catalog import build_payload
+from ._constants import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    CONNECT_TIMEOUT,
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MODEL,
+    DOWNLOAD_READ_TIMEOUT,
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
+    MAX_REDIRECTS,
+    MAX_RESPONSE_BYTES,
+    MAX_RETRY_AFTER,
+    OFFLOAD_DECODE_BYTES,
+    POOL_TIMEOUT,
+    READ_TIMEOUT,
+    USER_AGENT,
+    WRITE_TIMEOUT,
+)
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ClientClosedError,
+    CometError,
+    ImageDownloadError,
+    InvalidParameterError,
+    MissingAPIKeyError,
+    ModelUnavailableError,
+    RateLimitError,
+    ResponseError,
+    redact,
+)
+from ._formats import NotAnImage, sniff
+from ._limits import RequestLimiter
+from ._results import GeneratedImage, Generation
+from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
+from ._wire import ParsedBody, error_from_response, first_error, parse_body
+
+__all__ = ["AsyncImageClient", "InsecureTransportWarning"]
+
+logger = logging.getLogger("comet_widgets")
+
+DEFAULT_TIMEOUT = httpx.Timeout(
+    connect=CONNECT_TIMEOUT, read=READ_TIMEOUT, write=WRITE_TIMEOUT, pool=POOL_TIMEOUT
+)
+
+
+class InsecureTransportWarning(UserWarning):
+    """The API key is about to travel over plain http to a host that is not this machine."""
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", "comet-fake.local") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidParameterError(
+            "base_url",
+            base_url,
+            "give a full URL with a scheme, e.g. 'https://api.cometapi.com/v1'",
+            reason=f"base_url {base_url!r} has no http(s) scheme or host",
+        )
+    return base_url.rstrip("/")
+
+
+class AsyncImageClient:
+    """An async client for ``POST /v1/images/generations`` (and ``GET /v1/models``).
+
+    Use it as ``async with AsyncImageClient() as client: gen = await client.generate(...)``.
+    The key comes from ``api_key`` or ``COMETAPI_KEY``; the base URL from ``base_url``,
+    ``COMETAPI_BASE_URL`` or ``https://api.cometapi.com/v1``. ``timeout`` is a number (the read
+    timeout, seconds) or an ``httpx.Timeout``; connects fail fast, reads wait minutes.
+    ``retry_billable=True`` also retries failures that may already have been billed (read
+    timeouts, 500, 504, 524); see the README's "Retries" section. ``http_client`` injects an
+    ``httpx.AsyncClient`` (it is not closed by ``aclose``).
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_billable: bool = False,
+        max_retry_wait: float = MAX_RETRY_AFTER,
+        max_concurrency: int | None = None,
+        requests_per_minute: float | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        max_image_pixels: int = MAX_IMAGE_PIXELS,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        self.base_url = _check_base_url(
+            base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        )
+        self.__key = api_key
+        if max_retries < 0:
+            raise InvalidParameterError(
+                "max_retries", max_retries, "use 0 or more", reason="max_retries is negative"
+            )
+        if isinstance(timeout, httpx.Timeout):
+            self.timeout = timeout
+        elif timeout is not None:
+            self.timeout = httpx.Timeout(
+                connect=min(CONNECT_TIMEOUT, timeout),
+                read=timeout,
+                write=timeout,
+                pool=POOL_TIMEOUT,
+            )
+        else:
+            self.timeout = DEFAULT_TIMEOUT
+        self.retry_policy = RetryPolicy(
+            max_retries=max_retries, retry_billable=retry_billable, max_retry_after=max_retry_wait
+        )
+        self.limiter = RequestLimiter(
+            concurrency=max_concurrency, requests_per_minute=requests_per_minute
+        )
+        self.max_response_bytes = max_response_bytes
+        self.max_image_pixels = max_image_pixels
+        self._sleep = sleep or asyncio.sleep
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._closed = False
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._warned_insecure = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def __aenter__(self) -> AsyncImageClient:
+        self._ensure_open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Close the connection pool. Requests still in flight end with ``ClientClosedError``."""
+        if self._closed:
+            return
+        self._closed = True
+        current = asyncio.current_task()
+        pending = [task for task in self._in_flight if task is not current and not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+        if self._http is not None and self._owns_http:
+            await self._http.aclose()
+
+    def _ensure_open(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise ClientClosedError(
+                "this AsyncImageClient is closed; create a new one (or use it inside"
+                " 'async with AsyncImageClient() as client:')"
+            )
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=self.timeout,
+                follow_redirects=False,
+                max_redirects=MAX_REDIRECTS,
+                headers={"User-Agent": USER_AGENT},
+            )
+        return self._http
+
+    def _api_key(self) -> str:
+        key = self.__key or os.environ.get(API_KEY_ENV)
+        if not key:
+            raise MissingAPIKeyError(
+                f"no API key: set the {API_KEY_ENV} environment variable or pass"
+                " AsyncImageClient(api_key=...); to try things offline use"
+                " ImageGenerator(offline=True) or 'comet-images --offline'"
+            )
+        host = urlsplit(self.base_url).hostname or ""
+        if (
+            self.base_url.startswith("http://")
+            and not _is_loopback(host)
+            and not self._warned_insecure
+        ):
+            self._warned_insecure = True
+            warnings.warn(
+                f"sending the API key over plain http to {host}: use https",
+                InsecureTransportWarning,
+                stacklevel=4,
+            )
+        return key
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<AsyncImageClient {self.base_url} {state}>"
+
+    # -- public API ------------------------------------------------------------------------
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        model: str = DEFAULT_MODEL,
+        n: int | None = None,
+        size: str | None = None,
+        response_format: str | None = None,
+        quality: str | None = None,
+        style: str | None = None,
+        background: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        moderation: str | None = None,
+        user: str | None = None,
+        extra_body: dict[str, Any] | None = None,
+        **unknown: Any,
+    ) -> Generation:
+        """Generate images for ``prompt`` and return them with their bytes downloaded.
+
+        Parameters are checked against the model catalogue first: invalid ones raise
+        ``InvalidParameterError`` before any request is sent. API failures raise subclasses of
+        ``CometError`` carrying the request id. In url mode every image is downloaded at once;
+        one that fails records its ``error`` and the others are returned.
+        """
+        payload = build_payload(
+            prompt,
+            model=model,
+            n=n,
+            size=size,
+            response_format=response_format,
+            quality=quality,
+            style=style,
+            background=background,
+            output_format=output_format,
+            output_compression=output_compression,
+            moderation=moderation,
+            user=user,
+            extra_body=extra_body,
+            **unknown,
+        )
+        return await self.generate_payload(payload)
+
+    async def generate_payload(
+        self,
+        payload: dict[str, Any],
+        *,
+        limiter: RequestLimiter | None = None,
+        on_retry: Callable[[CometError, float], None] | None = None,
+    ) -> Generation:
+        """Send an already validated payload (from ``build_payload``).
+
+        ``limiter`` paces the request (a batch passes its own); ``on_retry(error, delay)`` is
+        called before each wait between attempts (the widget shows it).
+        """
+        self._ensure_open()
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            return await self._generate(payload, limiter or self.limiter, on_retry)
+        except asyncio.CancelledError:
+            if self._closed:
+                raise ClientClosedError(
+                    "the client was closed while this request was in flight"
+                ) from None
+            raise
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def list_models(self) -> list[str]:
+        """Model ids from ``GET {base_url}/models`` (tolerant of the answer's shape)."""
+        http = self._ensure_open()
+        key = self._api_key()
+        try:
+            response = await http.get(
+                f"{self.base_url}/models", headers={"Authorization": f"Bearer {key}"}
+            )
+        except httpx.HTTPError as exc:
+            raise self._connection_error(exc, "listing models") from None
+        if response.status_code >= 400:
+            raise error_from_response(
+                response.status_code, response.headers, response.content, secret=key
+            )
+        try:
+            document = response.json()
+        except ValueError:
+            raise ResponseError("the model list is not JSON") from None
+        items = (
+            document.get("data", document.get("models", []))
+            if isinstance(document, dict)
+            else document
+        )
+        names = []
+        for item in items if isinstance(items, list) else []:
+            name = item.get("id") or item.get("name") if isinstance(item, dict) else item
+            if isinstance(name, str):
+                names.append(name)
+        return sorted(set(names))
+
+    # -- internals -------------------------------------------------------------------------
+    async def _generate(
+        self,
+        payload: dict[str, Any],
+        limiter: RequestLimiter,
+        on_retry: Callable[[CometError, float], None] | None,
+    ) -> Generation:
+        key = self._api_key()
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with limiter.slot():
+                    parsed, request_id = await self._post(payload, key)
+                break
+            except CometError as error:
+                failure, hint = self._classify(error)
+                if hint is not None and hint > self.retry_policy.max_retry_after:
+                    error.message += (
+                        f" The server asks to wait {hint:g} s, more than max_retry_wait"
+                        f" ({self.retry_policy.max_retry_after:g} s): not waiting; try again later."
+                    )
+                    error.args = (error.message,)
+                    raise
+                if not self.retry_policy.should_retry(failure, attempt):
+                    raise
+                delay = self.retry_policy.delay(attempt, hint)
+                if isinstance(error, RateLimitError):
+                    limiter.pause(delay)
+                logger.info(
+                    "retrying after %s in %.2f s (attempt %d)", type(error).__name__, delay, attempt
+                )
+                if on_retry is not None:
+                    on_retry(error, delay)
+                await self._sleep(delay)
+        if parsed.pending_urls:
+            await self._download_all(parsed)
+        generation = Generation(
+            prompt=payload["prompt"],
+            model=payload["model"],
+            created=parsed.created,
+            images=parsed.images,
+            params=dict(payload),
+            request_id=request_id,
+            elapsed=time.perf_counter() - started,
+            usage=parsed.usage,
+            extra=parsed.extra,
+        )
+        failed = first_error(parsed.images)
+        if failed is not None:
+            failed.generation = generation
+            raise failed
+        return generation
+
+    def _classify(self, error: CometError) -> tuple[Failure, float | None]:
+        if isinstance(error, APIStatusError):
+            hint = error.retry_after if isinstance(error, RateLimitError) else None
+            failure = classify_status(
+                error.status_code, model_unavailable=isinstance(error, ModelUnavailableError)
+            )
+            return failure, hint
+        if isinstance(error, APIConnectionError):
+            return ("billable" if error.sent else "safe"), None
+        return "final", None
+
+    async def _post(self, payload: dict[str, Any], key: str) -> tuple[ParsedBody, str | None]:
+        http = self._ensure_open()
+        url = f"{self.base_url}/images/generations"
+        request = http.build_request(
+            "POST", url, json=payload, headers={"Authorization": f"Bearer {key}"}
+        )
+        try:
+            response = await http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise self._connection_error(exc, "sending the request") from None
+        try:
+            body = await self._read_capped(response, self.max_response_bytes)
+        except _BodyTooLarge:
+            raise ResponseError(
+                f"the response is larger than max_response_bytes ({self.max_response_bytes:,});"
+                " refused"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise self._connection_error(exc, "reading the response") from None
+        finally:
+            await response.aclose()
+        request_id = response.headers.get("x-request-id")
+        status = response.status_code
+        logger.debug("POST %s -> %d (%d bytes) request_id=%s", url, status, len(body), request_id)
+        if status >= 400:
+            hint = parse_retry_after(response.headers, now=time.time()) if status == 429 else None
+            raise error_from_response(status, response.headers, body, retry_after=hint, secret=key)
+        if 300 <= status < 400:
+            location = response.headers.get("location", "?")
+            raise ResponseError(
+                f"the API answered {status} redirecting to {location}; check base_url (it should"
+                " end with /v1)",
+                request_id=request_id,
+            )
+        content_type = response.headers.get("content-type", "")
+        options: dict[str, Any] = {
+            "status": status,
+            "content_type": content_type,
+            "request_id": request_id,
+            "max_pixels": self.max_image_pixels,
+        }
+        if len(body) > OFFLOAD_DECODE_BYTES:
+            # JSON + base64 of megabytes would stall the event loop (a notebook's kernel loop).
+            parsed = await asyncio.to_thread(parse_body, body, **options)
+        else:
+            parsed = parse_body(body, **options)
+        return parsed, request_id
+
+    async def _read_capped(self, response: httpx.Response, limit: int) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise _BodyTooLarge
+        chunks: list[bytes] = []
+        total = 0
+        async for chunk in response.aiter_bytes():
+            total += len(chunk)
+            if total > limit:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _connection_error(self, exc: httpx.HTTPError, doing: str) -> APIConnectionError:
+        sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+        what = redact(str(exc) or type(exc).__name__, self.__key)
+        host = urlsplit(self.base_url).netloc
+        if isinstance(exc, httpx.TimeoutException):
+            kind = type(exc).__name__.replace("Timeout", " timeout").strip().lower()
+            return APITimeoutError(
+                f"{kind} while {doing} to {host} ({what}). What to do: try again; raise timeout="
+                " for slow models",
+                sent=sent,
+            )
+        if not sent:
+            advice = "check base_url and your network"
+        else:
+            advice = "the request may have reached the server (and been billed); try again"
+        return APIConnectionError(
+            f"connection failed while {doing} to {host}: {type(exc).__name__}: {what}."
+            f" What to do: {advice}",
+            sent=sent,
+        )
+
+    # -- url mode ---------------------------------------------------------------------------
+    async def _download_all(self, parsed: ParsedBody) -> None:
+        indexes = list(parsed.pending_urls)
+        results = await asyncio.gather(
+            *(self._download(parsed.pending_urls[i], i) for i in indexes), return_exceptions=True
+        )
+        for index, result in zip(indexes, results, strict=True):
+            image = parsed.images[index]
+            if isinstance(result, GeneratedImage):
+                image.data, image.format = result.data, result.format
+                image.width, image.height = result.width, result.height
+            elif isinstance(result, CometError):
+                image.error = result
+            elif isinstance(result, BaseException):
+                raise result
+
+    async def _download(self, url: str, index: int) -> GeneratedImage:
+        scheme = urlsplit(url).scheme
+        if scheme not in ("http", "https"):
+            raise ImageDownloadError(
+                f"image {index}: refusing to download a {scheme or 'schemeless'} URL (only http"
+                " and https)",
+                url=url,
+            )
+        http = self._ensure_open()
+        timeout = httpx.Timeout(CONNECT_TIMEOUT, read=DOWNLOAD_READ_TIMEOUT)
+        try:
+            # No Authorization header: image URLs live on a CDN that must never see the key.
+            async with http.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+                if response.status_code >= 400:
+                    raise ImageDownloadError(
+                        f"image {index}: download failed with HTTP {response.status_code}"
+                        " (image URLs expire: the provider keeps them about an hour)",
+                        url=url,
+                        status_code=response.status_code,
+                    )
+                data = await self._read_capped(response, MAX_IMAGE_BYTES)
+        except _BodyTooLarge:
+            raise ImageDownloadError(
+                f"image {index}: larger than {MAX_IMAGE_BYTES:,} bytes; refused", url=url
+            ) from None
+        except httpx.TooManyRedirects:
+            raise ImageDownloadError(f"image {index}: too many redirects", url=url) from None
+        except httpx.HTTPError as exc:
+            raise ImageDownloadError(
+                f"image {index}: download failed: {type(exc).__name__}", url=url
+            ) from None
+        try:
+            info = sniff(data, max_pixels=self.max_image_pixels)
+        except NotAnImage as exc:
+            raise ImageDownloadError(f"image {index}: {exc}", url=url) from None
+        return GeneratedImage(
+            index=index, data=data, format=info.format, width=info.width, height=info.height
+        )

@@ -1,0 +1,77 @@
+"""One place for request pacing: a concurrency cap, a per-minute rate and a shared pause.
+
+A ``RequestLimiter`` is shared by every request of a client (or of a batch): the concurrency cap
+and the requests-per-minute pacing apply across all of them, and a 429 answer pauses them all
+(``pause``), so a rate limit slows the whole batch instead of each item hammering on alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+__all__ = ["RequestLimiter"]
+
+
+class RequestLimiter:
+    """Concurrency cap + requests-per-minute pacing + a pause that 429 answers extend."""
+
+    def __init__(
+        self,
+        *,
+        concurrency: int | None = None,
+        requests_per_minute: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if concurrency is not None and concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        if requests_per_minute is not None and requests_per_minute <= 0:
+            raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
+        self.concurrency = concurrency
+        self.requests_per_minute = requests_per_minute
+        self._clock = clock
+        self._sleep = sleep
+        self._semaphore: asyncio.Semaphore | None = None
+        self._next_start = 0.0
+        self._paused_until = 0.0
+        self.in_flight = 0
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request that has not started yet for ``seconds`` from now."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left of the current pause (0 when not paused)."""
+        return max(0.0, self._paused_until - self._clock())
+
+    async def _wait_turn(self) -> None:
+        while (wait := self.paused_for) > 0:
+            await self._sleep(wait)
+        if self.requests_per_minute:
+            now = self._clock()
+            start = max(now, self._next_start)
+            self._next_start = start + 60.0 / self.requests_per_minute
+            if start > now:
+                await self._sleep(start - now)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait for a turn (pause, rate, concurrency), hold it for the block."""
+        if self.concurrency is not None and self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.concurrency)
+        if self._semaphore is not None:
+            await self._semaphore.acquire()
+        try:
+            await self._wait_turn()
+            self.in_flight += 1
+            try:
+                yield
+            finally:
+                self.in_flight -= 1
+        finally:
+            if self._semaphore is not None:
+                self._semaphore.release()

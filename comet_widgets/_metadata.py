@@ -1,0 +1,116 @@
+"""Provenance: metadata written into saved images and read back.
+
+PNG files get the metadata as text chunks inserted before ``IEND`` (the image data is not
+re-encoded): one ``comet-widgets`` iTXt chunk holding the whole record as JSON, plus readable
+``Title``/``Description``/``Software`` entries that image viewers show. Every format can also
+get a JSON sidecar next to the file (``boat.webp.json``). ``read_metadata`` reads either back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["METADATA_KEY", "add_png_text", "read_metadata", "sidecar_path", "write_file"]
+
+METADATA_KEY = "comet-widgets"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def sidecar_path(path: str | os.PathLike[str]) -> Path:
+    """Where the JSON sidecar of ``path`` lives: the file name plus ``.json``."""
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def _itxt(key: str, text: str) -> bytes:
+    # keyword, NUL, compression flag 0, method 0, empty language tag, NUL, empty translated key, NUL
+    payload = key.encode("latin-1") + b"\x00\x00\x00\x00\x00" + text.encode("utf-8")
+    return _chunk(b"iTXt", payload)
+
+
+def add_png_text(data: bytes, metadata: Mapping[str, Any]) -> bytes:
+    """Return ``data`` (a PNG) with the metadata chunks inserted just before ``IEND``."""
+    end = data.rfind(b"IEND")
+    if not data.startswith(_PNG_SIGNATURE) or end < 12:
+        raise ValueError("not a complete PNG")
+    chunks = [_itxt(METADATA_KEY, json.dumps(dict(metadata), ensure_ascii=False, sort_keys=True))]
+    readable = {
+        "Title": metadata.get("prompt"),
+        "Description": metadata.get("revised_prompt"),
+        "Software": metadata.get("software"),
+    }
+    chunks += [_itxt(key, str(value)) for key, value in readable.items() if value]
+    start_of_iend = end - 4  # the 4-byte length field precedes the chunk type
+    return data[:start_of_iend] + b"".join(chunks) + data[start_of_iend:]
+
+
+def _png_record(data: bytes) -> dict[str, Any] | None:
+    pos = len(_PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        if kind in (b"iTXt", b"tEXt", b"zTXt"):
+            key, _, rest = body.partition(b"\x00")
+            if key.decode("latin-1") == METADATA_KEY:
+                if kind == b"iTXt":
+                    compressed = rest[0] == 1
+                    text = rest[2:].split(b"\x00", 2)[2]
+                    text = zlib.decompress(text) if compressed else text
+                elif kind == b"zTXt":
+                    text = zlib.decompress(rest[1:])
+                else:
+                    text = rest
+                record: dict[str, Any] = json.loads(text.decode("utf-8"))
+                return record
+        if kind == b"IEND":
+            break
+        pos += 12 + length
+    return None
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read the metadata comet-widgets saved with an image.
+
+    Looks in the PNG's text chunks first, then in the JSON sidecar (``<file>.json``). Raises
+    ``FileNotFoundError`` if the image does not exist and ``LookupError`` if neither holds any.
+    """
+    path = Path(path)
+    with path.open("rb") as handle:
+        head = handle.read(len(_PNG_SIGNATURE))
+        if head == _PNG_SIGNATURE:
+            record = _png_record(head + handle.read())
+            if record is not None:
+                return record
+    side = sidecar_path(path)
+    if side.exists():
+        loaded: dict[str, Any] = json.loads(side.read_text(encoding="utf-8"))
+        return loaded
+    raise LookupError(f"{path} has no comet-widgets metadata (no PNG text chunk, no {side.name})")
+
+
+def write_file(path: Path, data: bytes, *, fsync: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically (a temporary file renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,325 @@
+"""Results of a generation: ``Generation`` and its ``GeneratedImage`` items.
+
+A ``GeneratedImage`` always holds the bytes exactly as received (URL answers are downloaded at
+once: their URLs expire). The PIL image is decoded lazily on first access and kept in a small
+process-wide LRU cache (``DECODED_CACHE_SIZE`` images), so a session of hundreds of images holds
+only their compressed bytes; an evicted image is decoded again on its next access.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from ._constants import DECODED_CACHE_SIZE, DEFAULT_OUTPUT_DIR, PREVIEW_MAX_SIDE
+from ._errors import CometError
+from ._formats import EXTENSIONS, MIME_TYPES, ImageFormat
+from ._metadata import add_png_text, sidecar_path, write_file
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL.Image import Image
+
+__all__ = ["GeneratedImage", "Generation"]
+
+
+class _DecodedCache:
+    """A bounded LRU of decoded PIL images, keyed by the GeneratedImage that owns them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[int, tuple[GeneratedImage, Image]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, owner: GeneratedImage) -> Image | None:
+        with self._lock:
+            entry = self._items.get(id(owner))
+            if entry is None or entry[0] is not owner:
+                return None
+            self._items.move_to_end(id(owner))
+            return entry[1]
+
+    def put(self, owner: GeneratedImage, image: Image) -> None:
+        with self._lock:
+            self._items[id(owner)] = (owner, image)
+            self._items.move_to_end(id(owner))
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+decoded_cache = _DecodedCache(DECODED_CACHE_SIZE)
+
+
+def _decode(data: bytes) -> Image:
+    from PIL import Image as PILImage
+
+    with PILImage.open(io.BytesIO(data)) as opened:
+        opened.load()
+        # copy() detaches the pixels from the decoder: a loaded WebP otherwise keeps ~12 MiB of
+        # decoder state alive per image.
+        copy: Image = opened.copy()
+        return copy
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def _slug(text: str, limit: int = 48) -> str:
+    return _SLUG.sub("-", text.lower()).strip("-")[:limit].rstrip("-") or "image"
+
+
+class GeneratedImage:
+    """One image of a generation.
+
+    ``data`` is the original encoded bytes (``None`` when ``error`` is set), ``format`` is sniffed
+    from those bytes, ``image`` decodes them on first access.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "data",
+        "error",
+        "format",
+        "generation",
+        "height",
+        "index",
+        "revised_prompt",
+        "url",
+        "width",
+    )
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        data: bytes | None = None,
+        format: ImageFormat | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        url: str | None = None,
+        revised_prompt: str | None = None,
+        error: CometError | None = None,
+        generation: Generation | None = None,
+    ) -> None:
+        self.index = index
+        self.data = data
+        self.format = format
+        self.width = width
+        self.height = height
+        self.url = url
+        self.revised_prompt = revised_prompt
+        self.error = error
+        self.generation = generation
+
+    @property
+    def ok(self) -> bool:
+        """True when the image bytes arrived intact."""
+        return self.error is None and self.data is not None
+
+    @property
+    def mime_type(self) -> str | None:
+        return MIME_TYPES[self.format] if self.format else None
+
+    def _require_data(self) -> bytes:
+        if self.data is None:
+            raise self.error or CometError(f"image {self.index} has no data")
+        return self.data
+
+    @property
+    def image(self) -> Image:
+        """The decoded ``PIL.Image.Image`` (decoded on first access, then cached)."""
+        cached = decoded_cache.get(self)
+        if cached is None:
+            cached = _decode(self._require_data())
+            decoded_cache.put(self, cached)
+        return cached
+
+    def to_numpy(self) -> np.ndarray[Any, Any]:
+        """The pixels as a numpy array of shape (height, width, channels); needs numpy."""
+        import numpy as np
+
+        return np.asarray(self.image)
+
+    # -- provenance -------------------------------------------------------------------------
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The record written into saved files and read back by ``read_metadata``."""
+        gen = self.generation
+        record: dict[str, Any] = {
+            "prompt": gen.prompt if gen else None,
+            "revised_prompt": self.revised_prompt,
+            "model": gen.model if gen else None,
+            "size": gen.params.get("size") if gen else None,
+            "created": gen.created if gen else None,
+            "request_id": gen.request_id if gen else None,
+            "index": self.index,
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+            "parameters": {k: v for k, v in gen.params.items() if k != "prompt"} if gen else {},
+            "usage": gen.usage if gen else None,
+            "software": f"comet-widgets {__version__}",
+        }
+        return record
+
+    def default_filename(self) -> str:
+        gen = self.generation
+        stem = _slug(gen.prompt) if gen else "image"
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(gen.created if gen else None))
+        ext = EXTENSIONS[self.format] if self.format else ".bin"
+        return f"{stamp}-{stem}-{self.index}{ext}"
+
+    def save(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        sidecar: bool = False,
+        fsync: bool = False,
+    ) -> Path:
+        """Write the image with its metadata and return the path written.
+
+        ``path`` may be a file, a directory (a name is made from the time and the prompt) or
+        ``None`` (``./comet-images/``). When the file's extension matches the real format, or
+        names none, the original bytes are written untouched (PNG gets metadata text chunks
+        inserted, no pixel is re-encoded); another extension converts the image with Pillow.
+        ``sidecar=True`` also writes ``<file>.json``.
+        """
+        data = self._require_data()
+        target = Path(DEFAULT_OUTPUT_DIR if path is None else path)
+        if path is None or target.is_dir() or str(path).endswith(os.sep):
+            target = target / self.default_filename()
+        wanted = _format_of_suffix(target.suffix)
+        if wanted is None:
+            target = target.with_name(target.name + EXTENSIONS[self.format or "png"])
+        elif wanted != self.format:
+            data = _convert(self.image, wanted)
+        record = self.metadata
+        if (wanted or self.format) == "png":
+            data = add_png_text(data, record)
+        write_file(target, data, fsync=fsync)
+        if sidecar:
+            import json
+
+            text = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True)
+            write_file(sidecar_path(target), text.encode("utf-8"), fsync=fsync)
+        return target
+
+    # -- display --------------------------------------------------------------------------
+    def preview(self, max_side: int = PREVIEW_MAX_SIDE) -> tuple[bytes, str]:
+        """A downscaled JPEG (or PNG, with transparency) for display: ``(bytes, format)``."""
+        from ._previews import encode_preview
+
+        return encode_preview(self.image, max_side=max_side)
+
+    def _repr_png_(self) -> bytes | None:
+        if not self.ok:
+            return None
+        from ._previews import thumbnail_of
+
+        buffer = io.BytesIO()
+        thumbnail_of(self.image, PREVIEW_MAX_SIDE).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        bundle: dict[str, Any] = {"text/plain": repr(self)}
+        if self.ok:
+            data, fmt = self.preview()
+            bundle[f"image/{fmt}"] = data
+        return bundle
+
+    def __repr__(self) -> str:
+        if not self.ok:
+            return f"<GeneratedImage #{self.index} failed: {self.error}>"
+        size = f"{self.width}x{self.height}"
+        return f"<GeneratedImage #{self.index} {self.format} {size}, {len(self.data or b'')} bytes>"
+
+
+_SUFFIX_FORMATS: dict[str, ImageFormat] = {
+    ".png": "png",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".webp": "webp",
+    ".gif": "gif",
+}
+
+
+def _format_of_suffix(suffix: str) -> ImageFormat | None:
+    return _SUFFIX_FORMATS.get(suffix.lower())
+
+
+def _convert(image: Image, fmt: ImageFormat) -> bytes:
+    buffer = io.BytesIO()
+    if fmt == "jpeg" and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    options: dict[str, Any] = {"quality": 95} if fmt in ("jpeg", "webp") else {}
+    image.save(buffer, format=fmt.upper(), **options)
+    return buffer.getvalue()
+
+
+@dataclass(repr=False, eq=False)
+class Generation:
+    """The answer to one generation request, with every image's bytes already received."""
+
+    prompt: str
+    model: str
+    created: int
+    images: list[GeneratedImage]
+    #: The JSON body that was sent (without the key, which never leaves the client's headers).
+    params: dict[str, Any]
+    request_id: str | None = None
+    elapsed: float = 0.0
+    usage: dict[str, Any] | None = None
+    #: Response fields this package does not interpret (gateways add their own).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for image in self.images:
+            image.generation = self
+
+    @property
+    def ok(self) -> bool:
+        """True when every image arrived."""
+        return all(image.ok for image in self.images)
+
+    @property
+    def errors(self) -> list[CometError]:
+        return [image.error for image in self.images if image.error is not None]
+
+    @property
+    def pil_images(self) -> list[Image]:
+        """The decoded images that arrived, in order."""
+        return [image.image for image in self.images if image.ok]
+
+    def save(self, directory: str | os.PathLike[str] | None = None, **options: Any) -> list[Path]:
+        """Save every image that arrived into ``directory``; returns the paths."""
+        folder = Path(DEFAULT_OUTPUT_DIR if directory is None else directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        return [image.save(folder, **options) for image in self.images if image.ok]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        bundle: dict[str, Any] = {"text/plain": repr(self)}
+        good = [image.image for image in self.images if image.ok]
+        if good:
+            from ._previews import contact_sheet
+
+            bundle["image/png"] = contact_sheet(good)
+        return bundle
+
+    def __repr__(self) -> str:
+        failed = len(self.errors)
+        status = f", {failed} failed" if failed else ""
+        return (
+            f"<Generation {self.model} {len(self.images)} image(s){status}"
+            f" request_id={self.request_id!r} elapsed={self.elapsed:.2f}s>"
+        )

@@ -1,0 +1,178 @@
+"""The wire format: parsing answers of ``/images/generations`` into results or typed errors.
+
+Pure functions over bytes and headers (no HTTP here), so every malformed answer can be unit
+tested. JSON is parsed with jiter and base64 with pybase64: on a 2 MB image they are about ten
+times faster than the standard library (see bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jiter
+import pybase64
+
+from ._errors import (
+    APIStatusError,
+    CometError,
+    RateLimitError,
+    ResponseError,
+    advice_for,
+    redact,
+    request_id_from,
+    status_error_class,
+)
+from ._formats import NotAnImage, sniff
+from ._results import GeneratedImage
+
+__all__ = ["ParsedBody", "decode_b64_image", "error_from_response", "parse_body"]
+
+_KNOWN_FIELDS = frozenset({"created", "data", "usage"})
+
+
+@dataclass
+class ParsedBody:
+    """A parsed success body; ``pending_urls`` maps image index to a URL still to download."""
+
+    created: int
+    images: list[GeneratedImage]
+    usage: dict[str, Any] | None
+    extra: dict[str, Any] = field(default_factory=dict)
+    pending_urls: dict[int, str] = field(default_factory=dict)
+
+
+def _loads(body: bytes) -> Any:
+    return jiter.from_json(body, cache_mode="keys")
+
+
+def _describe_body(body: bytes, content_type: str) -> str:
+    kind = content_type.split(";")[0].strip() or "no content type"
+    head = body[:200].decode("utf-8", "replace")
+    if "<html" in head.lower() or kind == "text/html":
+        return f"an HTML page ({kind})"
+    return f"{kind}: {head[:80]!r}"
+
+
+def decode_b64_image(text: object, index: int, *, max_pixels: int) -> GeneratedImage:
+    """Decode one ``b64_json`` item; a bad item becomes an image that records its error."""
+    try:
+        if not isinstance(text, str):
+            raise NotAnImage(f"b64_json is {type(text).__name__}, not a string")
+        data = pybase64.b64decode(text, validate=True)
+        info = sniff(data, max_pixels=max_pixels)
+    except (binascii.Error, ValueError) as exc:
+        reason = "is not valid base64" if isinstance(exc, binascii.Error) else f"failed: {exc}"
+        error = ResponseError(f"image {index}: b64_json {reason}")
+        return GeneratedImage(index=index, error=error)
+    return GeneratedImage(
+        index=index, data=data, format=info.format, width=info.width, height=info.height
+    )
+
+
+def parse_body(
+    body: bytes,
+    *,
+    status: int,
+    content_type: str,
+    request_id: str | None,
+    max_pixels: int,
+) -> ParsedBody:
+    """Parse a 2xx answer. Raises ``ResponseError`` for anything that is not an image result."""
+    suffix = f" (request id: {request_id})" if request_id else ""
+    try:
+        document = _loads(body)
+    except ValueError:
+        raise ResponseError(
+            f"the API answered {status} with {_describe_body(body, content_type)} instead of"
+            f" JSON; check base_url (it should end with /v1){suffix}",
+            request_id=request_id,
+        ) from None
+    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+        raise ResponseError(
+            f"the API answered {status} without a 'data' list{suffix}", request_id=request_id
+        )
+    items = document["data"]
+    if not items:
+        raise ResponseError(
+            "the API returned no images (an empty 'data' list): the provider may have filtered"
+            f" the prompt; rephrase it or try another model{suffix}",
+            request_id=request_id,
+        )
+    created = document.get("created")
+    parsed = ParsedBody(
+        created=created if isinstance(created, int) else 0,
+        images=[],
+        usage=document.get("usage") if isinstance(document.get("usage"), dict) else None,
+        extra={k: v for k, v in document.items() if k not in _KNOWN_FIELDS},
+    )
+    for index, item in enumerate(items):
+        item = item if isinstance(item, dict) else {}
+        revised = item.get("revised_prompt")
+        if item.get("b64_json") is not None:
+            image = decode_b64_image(item["b64_json"], index, max_pixels=max_pixels)
+        elif isinstance(item.get("url"), str):
+            image = GeneratedImage(index=index, url=item["url"])
+            parsed.pending_urls[index] = item["url"]
+        else:
+            error = ResponseError(f"image {index} has neither 'url' nor 'b64_json'{suffix}")
+            image = GeneratedImage(index=index, error=error)
+        image.revised_prompt = revised if isinstance(revised, str) else None
+        parsed.images.append(image)
+    return parsed
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    retry_after: float | None = None,
+    secret: str | None = None,
+) -> APIStatusError:
+    """Build the typed exception for an error answer; its message says what to do next."""
+    message, code, parsed = "", None, None
+    try:
+        parsed = _loads(body) if body else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        err = parsed.get("error", parsed)
+        if isinstance(err, dict):
+            message = str(err.get("message") or "")
+            code = str(err.get("code")) if err.get("code") not in (None, "") else None
+        elif isinstance(err, str):
+            message = err
+    if not message:
+        content_type = headers.get("content-type", "")
+        message = _describe_body(body, content_type) if body else "no details given"
+    message = redact(message, secret)
+    request_id = request_id_from(message, headers.get("x-request-id"))
+    cls = status_error_class(status, code, message)
+    text = f"HTTP {status}: {message.strip()}"
+    if request_id and request_id not in text:
+        text += f" (request id: {request_id})"
+    if cls is RateLimitError and retry_after is not None:
+        text += f"; the server asks to wait {retry_after:g} s"
+    text += f". What to do: {advice_for(cls)}."
+    error = cls(
+        text,
+        status_code=status,
+        request_id=request_id,
+        code=code,
+        body=parsed
+        if parsed is not None
+        else redact(body[:1000].decode("utf-8", "replace"), secret),
+    )
+    if isinstance(error, RateLimitError):
+        error.retry_after = retry_after
+    return error
+
+
+def first_error(images: list[GeneratedImage]) -> CometError | None:
+    """The first image's error when no image arrived, else None."""
+    if any(image.ok for image in images):
+        return None
+    return next((image.error for image in images if image.error is not None), None)
