@@ -1,0 +1,95 @@
+"""Fixtures shared by every test layer: the fake API (in-process and on loopback) and clients.
+
+No test reaches the internet: every client here points at the fake on 127.0.0.1 or at the
+in-process ASGI transport.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from comet_widgets import AsyncImageClient
+from comet_widgets.testing import (
+    FAKE_API_KEY,
+    IN_PROCESS_BASE_URL,
+    FakeAPI,
+    FakeServer,
+    fake_transport,
+    serve_fake,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC_PATH = REPO.parent / "shared" / "spec" / "images-openapi.json"
+
+
+async def no_sleep(seconds: float) -> None:
+    """Injected instead of asyncio.sleep so that no test waits for real backoff."""
+    sleeps.append(seconds)
+
+
+sleeps: list[float] = []
+
+
+@pytest.fixture
+def recorded_sleeps() -> Iterator[list[float]]:
+    sleeps.clear()
+    yield sleeps
+    sleeps.clear()
+
+
+@pytest.fixture(scope="session")
+def openapi() -> dict[str, Any]:
+    """The image part of OpenAI's OpenAPI document (shared/spec, beside the checkout)."""
+    if not SPEC_PATH.exists():
+        pytest.fail(f"the OpenAPI spec is missing: {SPEC_PATH}")
+    spec: dict[str, Any] = json.loads(SPEC_PATH.read_text())
+    return spec
+
+
+@pytest.fixture(scope="session")
+def _session_server() -> Iterator[FakeServer]:
+    with serve_fake() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_server(_session_server: FakeServer) -> Iterator[FakeServer]:
+    """The fake API on real loopback sockets, with knobs and counters reset for each test."""
+    _session_server.app.reset()
+    yield _session_server
+    _session_server.app.reset()
+
+
+@pytest.fixture
+def fake(fake_server: FakeServer) -> FakeAPI:
+    """The loopback fake's app: its knobs and counters."""
+    return fake_server.app
+
+
+@pytest.fixture
+async def client(
+    fake_server: FakeServer, recorded_sleeps: list[float]
+) -> AsyncIterator[AsyncImageClient]:
+    """A client talking to the loopback fake; retry sleeps are recorded, not waited."""
+    async with AsyncImageClient(
+        api_key=FAKE_API_KEY, base_url=fake_server.base_url, sleep=no_sleep
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+async def inprocess_client() -> AsyncIterator[tuple[AsyncImageClient, FakeAPI]]:
+    """A client on the in-process ASGI transport (fast; no socket-level faults)."""
+    app = FakeAPI()
+    http = httpx.AsyncClient(transport=fake_transport(app))
+    async with AsyncImageClient(
+        api_key=FAKE_API_KEY, base_url=IN_PROCESS_BASE_URL, http_client=http, sleep=no_sleep
+    ) as c:
+        yield c, app
+    await http.aclose()
