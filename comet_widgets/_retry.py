@@ -81,7 +81,8 @@ def backoff_delay(
     quarter is taken off at random so that many clients do not retry in step. ``jitter`` in
     [0, 1) fixes the random part (for tests).
     """
-    base = min(maximum, initial * 2 ** max(0, attempt - 1))
+    # The exponent is capped: 2**1024 overflows a float, and 2**64 is far past any maximum.
+    base = min(maximum, initial * 2 ** min(max(0, attempt - 1), 64))
     fraction = rand() if jitter is None else jitter
     return float(base * (1 - 0.25 * fraction))
 
