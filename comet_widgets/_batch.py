@@ -1,0 +1,257 @@
+"""``generate_many``: many prompts, paced, resumable, with every finished image on disk at once.
+
+How a batch runs:
+
+1. Every item is validated with ``build_payload`` before anything is sent: one invalid item
+   refuses the whole batch (``InvalidItemError`` names its index, field, value and what is
+   allowed), so nothing is paid for a batch with a typo at item 950.
+2. Each item's key is the SHA-256 of its request body. Items with the same body are requested
+   once and share the result (ask ``n=2`` for two variations of one prompt).
+3. With ``output_dir`` and ``resume``, keys already in the folder's manifests without an error
+   (and whose files still exist) are not requested again: they are rebuilt from the manifest.
+4. A fixed pool of ``concurrency`` workers pulls the remaining items from a queue; every request
+   goes through one shared ``RequestLimiter`` (concurrency cap, requests per minute, and the
+   pause a 429 answer sets, which holds back every worker).
+5. As each item finishes, its images are written (fsynced) and then one manifest line is
+   appended (fsynced). A failed item records its error and the others go on.
+
+Cancelling the task (Ctrl-C in the CLI) stops the workers; items that had already been answered
+are written to disk and to the manifest before the cancellation propagates.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._batch_results import BatchItem, BatchResults
+from ._batch_run import BatchRun, ImageGenerator, Planned
+from ._catalog import build_payload
+from ._constants import API_KEY_ENV, DEFAULT_MODEL
+from ._errors import CometError, InvalidParameterError, MissingAPIKeyError
+from ._limits import RequestLimiter
+from ._manifest import item_key
+from ._progress import Progress, ProgressCallback
+
+__all__ = [
+    "BatchError",
+    "BatchItem",
+    "BatchResults",
+    "InvalidItemError",
+    "generate_many",
+    "parse_shard",
+]
+
+Item = str | Mapping[str, Any]
+
+
+class InvalidItemError(InvalidParameterError):
+    """One or more items of a batch are invalid; nothing was sent.
+
+    ``index`` is the first invalid item; ``errors`` lists ``(index, InvalidParameterError)`` for
+    every invalid item. ``field``, ``value`` and ``allowed`` describe the first one.
+    """
+
+    def __init__(self, errors: list[tuple[int, InvalidParameterError]]) -> None:
+        index, first = errors[0]
+        self.index = index
+        self.errors = errors
+        more = ""
+        if len(errors) > 1:
+            others = ", ".join(str(i) for i, _ in errors[1:6])
+            tail = ", ..." if len(errors) > 6 else ""
+            more = f" ({len(errors) - 1} more invalid item(s): {others}{tail})"
+        super().__init__(
+            first.field,
+            first.value,
+            first.allowed,
+            reason=f"item {index}: {first.message}{more}; nothing was sent",
+        )
+        self.message = f"item {index}: {first.message}{more}; nothing was sent"
+        self.args = (self.message,)
+
+
+class BatchError(CometError):
+    """Raised by ``generate_many(raise_on_error=True)`` after the batch, when items failed.
+
+    ``results`` holds the whole ``BatchResults`` (the successful items included).
+    """
+
+    def __init__(self, results: BatchResults) -> None:
+        failed = results.failed
+        first = failed[0]
+        super().__init__(
+            f"{len(failed)} of {len(results)} item(s) failed; first: item {first.index}:"
+            f" {(first.error or {}).get('message')}"
+        )
+        self.results = results
+
+
+def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """``"1/4"`` or ``(1, 4)`` -> ``(1, 4)``; raises ``InvalidParameterError`` otherwise."""
+    if shard is None:
+        return None
+    allowed = "write it as 'i/k' with 0 <= i < k, e.g. '0/4' (items whose index % k == i)"
+    try:
+        if isinstance(shard, str):
+            first, _, second = shard.partition("/")
+            index, count = int(first), int(second)
+        else:
+            index, count = (int(part) for part in shard)
+    except (TypeError, ValueError):
+        raise InvalidParameterError("shard", shard, allowed) from None
+    if not 0 <= index < count:
+        raise InvalidParameterError("shard", shard, allowed)
+    return index, count
+
+
+def _split_item(item: object, index: int) -> tuple[object, dict[str, Any], dict[str, Any]]:
+    if isinstance(item, str):
+        return item, {}, {}
+    if isinstance(item, Mapping):
+        fields = dict(item)
+        meta = fields.pop("meta", None) or {}
+        if not isinstance(meta, Mapping):
+            raise InvalidParameterError("meta", meta, "a dict of labels", reason="bad meta")
+        if "prompt" not in fields:
+            raise InvalidParameterError(
+                "prompt", None, "give each dict item a 'prompt'", reason="the item has no prompt"
+            )
+        return fields.pop("prompt"), fields, dict(meta)
+    raise InvalidParameterError(
+        "item", item, "give a prompt string or a dict with a 'prompt'", reason="bad item type"
+    )
+
+
+def plan(items: Iterable[Item], defaults: Mapping[str, Any]) -> list[Planned]:
+    """Validate every item; return their payloads and keys or raise ``InvalidItemError``."""
+    planned: list[Planned] = []
+    errors: list[tuple[int, InvalidParameterError]] = []
+    for index, item in enumerate(items):
+        try:
+            prompt, overrides, meta = _split_item(item, index)
+            params = {k: v for k, v in defaults.items() if v is not None} | overrides
+            payload = build_payload(prompt, **params)
+            try:
+                key = item_key(payload)
+            except (TypeError, ValueError):
+                raise InvalidParameterError(
+                    "extra_body", payload, "JSON values only", reason="not JSON serialisable"
+                ) from None
+        except InvalidParameterError as exc:
+            errors.append((index, exc))
+            continue
+        planned.append(Planned(index, payload, key, meta))
+    if errors:
+        raise InvalidItemError(errors)
+    return planned
+
+
+async def generate_many(
+    items: Iterable[Item],
+    *,
+    client: ImageGenerator | None = None,
+    model: str = DEFAULT_MODEL,
+    n: int | None = None,
+    size: str | None = None,
+    response_format: str | None = None,
+    quality: str | None = None,
+    style: str | None = None,
+    background: str | None = None,
+    output_format: str | None = None,
+    output_compression: int | None = None,
+    moderation: str | None = None,
+    user: str | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    concurrency: int = 4,
+    requests_per_minute: float | None = None,
+    output_dir: str | os.PathLike[str] | None = None,
+    resume: bool | None = None,
+    sidecar: bool = False,
+    progress: bool | ProgressCallback | Progress = False,
+    raise_on_error: bool = False,
+    on_result: Callable[[BatchItem], object] | None = None,
+    shard: str | tuple[int, int] | None = None,
+) -> BatchResults:
+    """Generate images for many prompts; return a ``BatchResults`` in input order.
+
+    ``items`` are prompt strings or dicts (``{"prompt": ..., "size": ..., "meta": {...}}``):
+    a dict's parameters override the call's, ``meta`` holds labels carried into the manifest
+    and the data frame. Every item is validated first: any invalid item raises
+    ``InvalidItemError`` and nothing is sent. ``client=None`` builds an ``AsyncImageClient``
+    from the environment and closes it afterwards.
+
+    ``concurrency`` caps requests in flight (and workers); ``requests_per_minute`` paces their
+    starts; a 429 pauses every worker. With ``output_dir`` each image is written as it arrives
+    (``<index>-<key[:12]>-<image>.<ext>``, fsynced, with metadata; ``sidecar=True`` adds JSON
+    sidecars) and one line per finished item is appended to ``manifest.jsonl``
+    (``manifest.shard-i-of-k.jsonl`` with ``shard``). ``resume`` (default: on with
+    ``output_dir``) skips items already done in that folder. Image bytes of such batches are
+    read back from the files on access.
+
+    A failed item records its error and does not stop the others. ``raise_on_error=True``
+    raises ``BatchError`` (with ``.results``) after the batch when any failed. ``progress``:
+    ``True`` (widget, terminal bar or plain lines), or ``callback(done, failed, total)``.
+    ``on_result(item)`` is called as each item finishes (resumed ones first). ``shard="i/k"``
+    keeps the items whose input index % k == i.
+
+    Raises ``InvalidItemError``/``InvalidParameterError`` for bad input, ``BatchError`` as
+    above; ``OSError`` when files cannot be written (the batch stops: images that cannot be
+    saved should not be paid for).
+    """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidParameterError("concurrency", concurrency, "a whole number of 1 or more")
+    if requests_per_minute is not None and not requests_per_minute > 0:
+        raise InvalidParameterError(
+            "requests_per_minute", requests_per_minute, "a positive number, or None"
+        )
+    if resume and output_dir is None:
+        raise InvalidParameterError(
+            "resume", resume, "give output_dir=...: the manifest there is what resume reads"
+        )
+    shard_spec = parse_shard(shard)
+    defaults = {
+        "model": model,
+        "n": n,
+        "size": size,
+        "response_format": response_format,
+        "quality": quality,
+        "style": style,
+        "background": background,
+        "output_format": output_format,
+        "output_compression": output_compression,
+        "moderation": moderation,
+        "user": user,
+        "extra_body": extra_body,
+    }
+    planned = plan(items, defaults)
+    if shard_spec is not None:
+        planned = [p for p in planned if p.index % shard_spec[1] == shard_spec[0]]
+    folder = Path(output_dir) if output_dir is not None else None
+    run = BatchRun(
+        planned,
+        folder=folder,
+        shard=shard_spec,
+        resume=output_dir is not None if resume is None else resume,
+        sidecar=sidecar,
+        limiter=RequestLimiter(concurrency=concurrency, requests_per_minute=requests_per_minute),
+        workers=concurrency,
+        on_result=on_result,
+    )
+    if client is not None:
+        results = await run.execute(client, progress)
+    else:
+        from ._client import AsyncImageClient
+
+        if not os.environ.get(API_KEY_ENV):
+            raise MissingAPIKeyError(
+                f"no API key: set the {API_KEY_ENV} environment variable or pass"
+                " client=AsyncImageClient(api_key=...); nothing was sent"
+            )
+        async with AsyncImageClient() as owned:
+            results = await run.execute(owned, progress)
+    if raise_on_error and results.failed:
+        raise BatchError(results)
+    return results

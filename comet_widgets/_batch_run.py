@@ -1,0 +1,263 @@
+"""The engine of ``generate_many``: a worker pool over a queue, persisting as items finish.
+
+``generate_many`` (in ``_batch``) validates and plans; ``BatchRun`` executes the plan: it
+rebuilds resumed items from the folder's manifests, runs ``concurrency`` workers that pull items
+from one queue and send them through one shared ``RequestLimiter``, and for each answer saves the
+images (fsynced) in a thread, then appends the manifest line (fsynced). Answers received before
+a cancellation are still written before it propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ._batch_results import BatchItem, BatchResults, StoredImage, generation_from_record, record_of
+from ._errors import (
+    AuthenticationError,
+    ClientClosedError,
+    CometError,
+    MissingAPIKeyError,
+    error_payload,
+)
+from ._limits import RequestLimiter
+from ._manifest import (
+    MANIFEST_NAME,
+    ManifestWriter,
+    fsync_directory,
+    manifest_files,
+    read_manifest,
+    shard_manifest_name,
+)
+from ._progress import Progress, ProgressCallback, make_progress
+
+if TYPE_CHECKING:
+    from ._results import Generation
+
+__all__ = ["BatchRun", "ImageGenerator", "Planned"]
+
+
+class ImageGenerator(Protocol):
+    """What a batch needs from a client (``AsyncImageClient`` has it)."""
+
+    async def generate_payload(
+        self, payload: dict[str, Any], *, limiter: RequestLimiter | None = None
+    ) -> Generation: ...
+
+
+@dataclass
+class Planned:
+    index: int
+    payload: dict[str, Any]
+    key: str
+    meta: dict[str, Any]
+
+
+#: Failures that would repeat for every item: they stop the batch instead of being recorded.
+_BATCH_FATAL = (MissingAPIKeyError, AuthenticationError, ClientClosedError)
+
+
+class BatchRun:
+    """One execution of a planned batch."""
+
+    def __init__(
+        self,
+        planned: list[Planned],
+        *,
+        folder: Path | None,
+        shard: tuple[int, int] | None,
+        resume: bool,
+        sidecar: bool,
+        limiter: RequestLimiter,
+        workers: int,
+        on_result: Callable[[BatchItem], object] | None,
+    ) -> None:
+        self.planned = planned
+        self.folder = folder
+        self.shard = shard
+        self.resume = resume
+        self.sidecar = sidecar
+        self.limiter = limiter
+        self.workers = workers
+        self.on_result = on_result
+        self.items: dict[int, BatchItem] = {
+            p.index: BatchItem(
+                index=p.index,
+                prompt=p.payload["prompt"],
+                params={k: v for k, v in p.payload.items() if k != "prompt"},
+                key=p.key,
+                meta=p.meta,
+            )
+            for p in planned
+        }
+        # key -> indexes of every item with that body, the first one requested
+        self.by_key: dict[str, list[int]] = {}
+        for p in planned:
+            self.by_key.setdefault(p.key, []).append(p.index)
+        self.manifest: Path | None = None
+        if folder is not None:
+            name = shard_manifest_name(*shard) if shard else MANIFEST_NAME
+            self.manifest = folder / name
+        self.writer: ManifestWriter | None = None
+        self.progress: Progress | None = None
+        self._persisting: set[asyncio.Future[None]] = set()
+
+    async def execute(
+        self, client: ImageGenerator, progress: bool | ProgressCallback | Progress
+    ) -> BatchResults:
+        started = time.perf_counter()
+        self.progress = make_progress(progress, len(self.items))
+        try:
+            if self.folder is not None and self.manifest is not None:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self.writer = await asyncio.to_thread(ManifestWriter, self.manifest)
+            pending = await self._resume() if self.resume else list(self.by_key)
+            queue = deque(self.by_key[key][0] for key in pending)
+            count = min(self.workers, len(queue))
+            tasks = [asyncio.ensure_future(self._worker(client, queue)) for _ in range(count)]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+            finally:
+                # Answers already received are written even when the batch is cancelled.
+                while self._persisting:
+                    await asyncio.gather(*self._persisting, return_exceptions=True)
+        finally:
+            if self.writer is not None:
+                self.writer.close()
+            if self.progress is not None:
+                self.progress.close()
+        return BatchResults(
+            [self.items[p.index] for p in self.planned],
+            output_dir=self.folder,
+            manifest=self.manifest,
+            elapsed=time.perf_counter() - started,
+            shard=self.shard,
+        )
+
+    async def _resume(self) -> list[str]:
+        """Rebuild items done in earlier runs; return the keys still to request."""
+        assert self.folder is not None
+        assert self.manifest is not None
+        folder, own = self.folder, self.manifest
+
+        def load() -> dict[str, tuple[dict[str, Any], bool]]:
+            done: dict[str, tuple[dict[str, Any], bool]] = {}
+            files = [own] + [f for f in manifest_files(folder) if f != own]
+            for file in files:
+                for record in read_manifest(file):
+                    key = record["key"]
+                    if key in self.by_key and key not in done and record.get("error") is None:
+                        done[key] = (record, file == own)
+            return done
+
+        done = await asyncio.to_thread(load)
+        pending = []
+        for key, indexes in self.by_key.items():
+            entry = done.get(key)
+            generation = generation_from_record(entry[0], folder) if entry else None
+            if entry is None or generation is None:
+                pending.append(key)
+                continue
+            record, in_own = entry
+            if not in_own and self.writer is not None:
+                # Found in another manifest of this folder (another shard layout): copy the
+                # line, so this manifest alone describes every item it covers.
+                await asyncio.to_thread(self.writer.append, record)
+            for position, index in enumerate(indexes):
+                item = self.items[index]
+                item.generation = generation
+                item.paths = [img.path for img in generation.images if isinstance(img, StoredImage)]
+                item.skipped = True
+                item.elapsed = record.get("elapsed")
+                item.duplicate_of = indexes[0] if position else None
+                await self._report(item, skipped=1)
+        return pending
+
+    async def _worker(self, client: ImageGenerator, queue: deque[int]) -> None:
+        while queue:
+            first = queue.popleft()
+            item = self.items[first]
+            payload = {"prompt": item.prompt, **item.params}
+            started = time.perf_counter()
+            generation: Generation | None = None
+            exception: BaseException | None = None
+            try:
+                generation = await client.generate_payload(payload, limiter=self.limiter)
+            except _BATCH_FATAL:
+                raise  # every other item would fail the same way: stop the batch
+            except CometError as exc:
+                generation, exception = exc.generation, exc
+            except Exception as exc:  # a bug or an unexpected failure stays with its item
+                exception = exc
+            elapsed = time.perf_counter() - started
+            persist = asyncio.ensure_future(
+                asyncio.to_thread(self._persist, item, generation, exception, elapsed)
+            )
+            self._persisting.add(persist)
+            persist.add_done_callback(self._persisting.discard)
+            await asyncio.shield(persist)
+            indexes = self.by_key[item.key]
+            for position, index in enumerate(indexes):
+                other = self.items[index]
+                if position:
+                    other.generation, other.paths = item.generation, item.paths
+                    other.error, other.exception = item.error, item.exception
+                    other.elapsed, other.duplicate_of = item.elapsed, first
+                await self._report(other, ok=int(other.ok), failed=int(not other.ok))
+
+    def _persist(
+        self,
+        item: BatchItem,
+        generation: Generation | None,
+        exception: BaseException | None,
+        elapsed: float,
+    ) -> None:
+        """Save the images, then append the manifest line (runs in a thread)."""
+        item.elapsed = elapsed
+        item.exception = exception
+        item.error = error_payload(exception) if exception is not None else None
+        if generation is not None and exception is None and self.folder is not None:
+            stem = f"{item.index:05d}-{item.key[:12]}"
+            for position, image in enumerate(generation.images):
+                if not image.ok:
+                    continue
+                path = image.save(
+                    self.folder / f"{stem}-{image.index}", sidecar=self.sidecar, fsync=True
+                )
+                # From now on the bytes live in the file, not in memory.
+                generation.images[position] = StoredImage(
+                    path=path,
+                    index=image.index,
+                    format=image.format,
+                    width=image.width,
+                    height=image.height,
+                    url=image.url,
+                    revised_prompt=image.revised_prompt,
+                    generation=generation,
+                )
+                item.paths.append(path)
+            fsync_directory(self.folder)
+        item.generation = generation if exception is None else None
+        if self.writer is not None:
+            self.writer.append(record_of(item, self.folder))
+
+    async def _report(
+        self, item: BatchItem, *, ok: int = 0, failed: int = 0, skipped: int = 0
+    ) -> None:
+        if self.progress is not None:
+            self.progress.update(ok=ok, failed=failed, skipped=skipped)
+        if self.on_result is not None:
+            outcome = self.on_result(item)
+            if inspect.isawaitable(outcome):
+                await outcome

@@ -1,0 +1,305 @@
+"""The batch manifest: one JSON line per finished item, the unit of resumption and merging.
+
+``manifest.jsonl`` lives in a batch's output directory. Every finished item (success or failure)
+appends one line, written with a single ``write`` then flushed and fsynced, so a killed process
+leaves at most one partial last line, which readers ignore. An item is identified by its
+``key``: the SHA-256 of the canonical JSON of the whole request body (prompt and every
+parameter), so the same prompt at another size is another item. Paths in a record are relative
+to the manifest's directory (POSIX separators), so a dataset folder can be moved as a whole.
+
+This module is plain JSON and files: no HTTP, no Pillow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ._metadata import sidecar_path, write_file
+
+__all__ = [
+    "MANIFEST_NAME",
+    "MANIFEST_VERSION",
+    "ManifestWriter",
+    "MergeReport",
+    "canonical_json",
+    "expand_inputs",
+    "fsync_directory",
+    "item_key",
+    "manifest_files",
+    "merge_manifests",
+    "read_manifest",
+    "record_paths",
+    "relative_path",
+    "shard_manifest_name",
+]
+
+logger = logging.getLogger("comet_widgets")
+
+MANIFEST_NAME = "manifest.jsonl"
+MANIFEST_VERSION = 1
+
+
+def shard_manifest_name(index: int, count: int) -> str:
+    """The manifest file of shard ``index`` of ``count`` (one per process)."""
+    return f"manifest.shard-{index}-of-{count}.jsonl"
+
+
+def canonical_json(value: object) -> str:
+    """JSON with sorted keys and no spaces: equal values give equal text.
+
+    Raises ``TypeError`` for values JSON cannot hold.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def item_key(payload: Mapping[str, Any]) -> str:
+    """The key of a request body: hex SHA-256 of its canonical JSON (prompt and parameters)."""
+    return hashlib.sha256(canonical_json(dict(payload)).encode("utf-8")).hexdigest()
+
+
+def relative_path(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` in POSIX form (``..`` allowed), for a manifest record."""
+    return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+
+
+def record_paths(record: Mapping[str, Any], root: Path) -> list[Path]:
+    """The image files a record names, resolved against the manifest's directory ``root``."""
+    return [root / str(image["path"]) for image in _record_images(record) if image.get("path")]
+
+
+def _record_images(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    images = record.get("images")
+    return (
+        [image for image in images if isinstance(image, dict)] if isinstance(images, list) else []
+    )
+
+
+def read_manifest(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The records of a manifest, in file order; ``[]`` when the file does not exist.
+
+    Lines that are not a JSON object with a ``key`` are skipped: a process killed while
+    appending leaves a partial last line, which is expected; any other bad line is logged.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    lines = raw.split(b"\n")
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+            if number < len(lines) - 1 or raw.endswith(b"\n"):
+                logger.warning("%s line %d is not a manifest record; skipped", path, number)
+            continue
+        records.append(record)
+    return records
+
+
+def manifest_files(directory: Path) -> list[Path]:
+    """Every manifest in ``directory``: ``manifest.jsonl`` first, then shard manifests."""
+    main = directory / MANIFEST_NAME
+    shards = sorted(p for p in directory.glob("manifest*.jsonl") if p.name != MANIFEST_NAME)
+    return ([main] if main.is_file() else []) + [p for p in shards if p.is_file()]
+
+
+class ManifestWriter:
+    """Appends records to a manifest, one fsynced line each; safe to call from threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._handle: BinaryIO | None = path.open("ab")
+        # A process killed mid-append leaves a partial line: end it, or the next record would
+        # be glued to it and lost too.
+        if path.stat().st_size and not _ends_with_newline(path):
+            self._write(b"\n")
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Write one record as one line, then flush and fsync."""
+        line = (canonical_json(dict(record)) + "\n").encode("utf-8")
+        with self._lock:
+            self._write(line)
+
+    def _write(self, data: bytes) -> None:
+        if self._handle is None:
+            raise ValueError(f"the manifest writer for {self.path} is closed")
+        self._handle.write(data)
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+
+    def __enter__(self) -> ManifestWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make renames inside ``directory`` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# -- merging --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergeReport:
+    """What ``merge_manifests`` did."""
+
+    output: Path
+    inputs: tuple[Path, ...]
+    rows_read: int
+    items: int
+    ok: int
+    failed: int
+    copied: int
+
+    def __str__(self) -> str:
+        copied = f", {self.copied} file(s) copied" if self.copied else ""
+        return (
+            f"merged {self.rows_read} row(s) from {len(self.inputs)} manifest(s) into"
+            f" {self.output}: {self.items} item(s), {self.ok} ok, {self.failed} failed{copied}"
+        )
+
+
+def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Manifest files named by ``inputs``: files as given, directories by their manifests.
+
+    Each file appears once, in the order given. Raises ``FileNotFoundError`` for a missing
+    input or a directory without manifests.
+    """
+    found: dict[Path, Path] = {}
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files = manifest_files(path)
+            if not files:
+                raise FileNotFoundError(f"{path} holds no manifest*.jsonl")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise FileNotFoundError(f"{path} does not exist")
+        for file in files:
+            found.setdefault(file.resolve(), file)
+    return list(found.values())
+
+
+def merge_manifests(
+    inputs: Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    *,
+    copy: bool = False,
+) -> MergeReport:
+    """Join manifests into one, written atomically to ``output``.
+
+    ``inputs`` are manifest files or directories (a directory stands for its ``manifest.jsonl``
+    and ``manifest.shard-*.jsonl``); ``output`` may be one of them (everything is read before
+    it is replaced). Rows are deduplicated by key: the first successful row in input order
+    wins, else the last failed row is kept. The result is sorted by each item's original input
+    index (ties keep input order). Image files stay where they are and paths are rewritten
+    relative to the output's directory; ``copy=True`` copies them (and their sidecars) into the
+    output's directory instead. Raises ``FileNotFoundError`` for a missing input.
+    """
+    out = Path(output)
+    root = out.parent
+    files = expand_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)
+    chosen: dict[str, tuple[int, dict[str, Any], Path]] = {}
+    rows = 0
+    for file in files:
+        for record in read_manifest(file):
+            rows += 1
+            previous = chosen.get(record["key"])
+            if previous is None:
+                chosen[record["key"]] = (rows, record, file.parent)
+            elif previous[1].get("error") is not None:
+                # a success replaces a failure; a later failure replaces an earlier one
+                chosen[record["key"]] = (previous[0], record, file.parent)
+    ordered = sorted(chosen.values(), key=lambda entry: (_index_of(entry[1]), entry[0]))
+    copied = 0
+    merged = []
+    for _, record, source in ordered:
+        rebased, count = _rebase(record, source, root, copy=copy)
+        merged.append(rebased)
+        copied += count
+    text = "".join(canonical_json(record) + "\n" for record in merged)
+    write_file(out, text.encode("utf-8"), fsync=True)
+    ok = sum(1 for record in merged if record.get("error") is None)
+    return MergeReport(
+        output=out,
+        inputs=tuple(files),
+        rows_read=rows,
+        items=len(merged),
+        ok=ok,
+        failed=len(merged) - ok,
+        copied=copied,
+    )
+
+
+def _index_of(record: Mapping[str, Any]) -> int:
+    index = record.get("index")
+    return index if isinstance(index, int) else 1 << 62
+
+
+def _rebase(
+    record: dict[str, Any], source: Path, root: Path, *, copy: bool
+) -> tuple[dict[str, Any], int]:
+    """The record with image paths relative to ``root`` (files copied there if asked)."""
+    images = []
+    copied = 0
+    for image in _record_images(record):
+        image = dict(image)
+        if image.get("path"):
+            where = source / str(image["path"])
+            if copy and where.resolve().parent != root.resolve():
+                target = root / where.name
+                root.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(where, target)
+                side = sidecar_path(where)
+                if side.exists():
+                    shutil.copy2(side, sidecar_path(target))
+                where = target
+                copied += 1
+            image["path"] = relative_path(where, root)
+        images.append(image)
+    rebased = dict(record)
+    rebased["images"] = images
+    rebased["paths"] = [image["path"] for image in images if image.get("path")]
+    return rebased, copied

@@ -1,0 +1,251 @@
+"""Batch progress that fits where it runs: a widget, a terminal bar, or plain lines.
+
+``make_progress(True, ...)`` picks: in a Jupyter kernel with ipywidgets, an ``IntProgress`` bar
+and an ``HTML`` label displayed once and updated in place; on a terminal (stderr is a TTY), one
+text line redrawn with ``\\r``; anywhere else (a log file, CI), a plain line every tenth of the
+batch or every few seconds. Displays are throttled to at most four updates a second; the last
+state is always shown on ``close``. A callable ``progress(done, failed, total)`` is called on
+every change instead. No tqdm: runtime dependencies are fixed.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+__all__ = [
+    "CallbackProgress",
+    "Counts",
+    "PlainProgress",
+    "Progress",
+    "ProgressCallback",
+    "TerminalProgress",
+    "WidgetProgress",
+    "make_progress",
+]
+
+#: ``callback(done, failed, total)``: ``done`` counts every finished item (failed and resumed
+#: included), ``failed`` those that failed.
+ProgressCallback = Callable[[int, int, int], object]
+
+MIN_INTERVAL = 0.25  # seconds between two displays: at most four updates a second
+PLAIN_INTERVAL = 5.0  # a plain line at least this often while items finish
+
+
+@dataclass
+class Counts:
+    """Where a batch stands."""
+
+    total: int
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.ok + self.failed + self.skipped
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+class Progress:
+    """Base: keeps the counts and the clock, throttles, and renders through ``_show``."""
+
+    def __init__(
+        self,
+        total: int,
+        *,
+        label: str = "batch",
+        clock: Callable[[], float] = time.monotonic,
+        min_interval: float = MIN_INTERVAL,
+    ) -> None:
+        self.counts = Counts(total)
+        self.label = label
+        self._clock = clock
+        self._min_interval = min_interval
+        self._started = clock()
+        self._last_shown: float | None = None
+        self.closed = False
+
+    def update(self, *, ok: int = 0, failed: int = 0, skipped: int = 0) -> None:
+        """Add finished items and redraw if the last display is old enough."""
+        self.counts.ok += ok
+        self.counts.failed += failed
+        self.counts.skipped += skipped
+        now = self._clock()
+        due = self._last_shown is None or now - self._last_shown >= self._min_interval
+        if due and self._wants(now):
+            self._last_shown = now
+            self._show(final=False)
+
+    def close(self) -> None:
+        """Show the final state once."""
+        if not self.closed:
+            self.closed = True
+            self._show(final=True)
+
+    def _wants(self, now: float) -> bool:
+        return True
+
+    @property
+    def rate(self) -> float:
+        """Items finished per minute in this run (resumed items excluded)."""
+        elapsed = self._clock() - self._started
+        fresh = self.counts.ok + self.counts.failed
+        return fresh * 60.0 / elapsed if elapsed > 0 and fresh else 0.0
+
+    def text(self) -> str:
+        """``"12/40 · 10 ok · 1 failed · 1 resumed · 35.2/min · ETA 1m"``."""
+        c = self.counts
+        parts = [f"{c.done}/{c.total}", f"{c.ok} ok", f"{c.failed} failed"]
+        if c.skipped:
+            parts.append(f"{c.skipped} resumed")
+        rate = self.rate
+        if rate:
+            parts.append(f"{rate:.1f}/min")
+            remaining = c.total - c.done
+            if remaining and not self.closed:
+                parts.append(f"ETA {_duration(remaining * 60.0 / rate)}")
+        parts.append(_duration(self._clock() - self._started))
+        return " · ".join(parts)
+
+    def _show(self, *, final: bool) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class CallbackProgress(Progress):
+    """Calls ``callback(done, failed, total)`` on every change (not throttled)."""
+
+    def __init__(self, callback: ProgressCallback, total: int, **options: Any) -> None:
+        super().__init__(total, min_interval=0.0, **options)
+        self.callback = callback
+
+    def _show(self, *, final: bool) -> None:
+        c = self.counts
+        self.callback(c.done, c.failed, c.total)
+
+
+class TerminalProgress(Progress):
+    """One line redrawn in place with ``\\r`` (for a TTY)."""
+
+    def __init__(self, total: int, *, stream: TextIO | None = None, **options: Any) -> None:
+        super().__init__(total, **options)
+        self.stream = stream or sys.stderr
+        self._width = 0
+
+    def _show(self, *, final: bool) -> None:
+        c = self.counts
+        columns = shutil.get_terminal_size((80, 24)).columns
+        cells = 20
+        filled = cells * c.done // c.total if c.total else cells
+        line = f"{self.label} [{'#' * filled}{'.' * (cells - filled)}] {self.text()}"
+        line = line[: max(10, columns - 1)]  # a wrapped line cannot be redrawn with \r
+        pad = " " * max(0, self._width - len(line))
+        self._width = len(line)
+        self.stream.write(f"\r{line}{pad}" + ("\n" if final else ""))
+        self.stream.flush()
+
+
+class PlainProgress(Progress):
+    """A plain line every tenth of the batch or every few seconds (logs, CI, pipes)."""
+
+    def __init__(
+        self,
+        total: int,
+        *,
+        stream: TextIO | None = None,
+        every: int | None = None,
+        interval: float = PLAIN_INTERVAL,
+        **options: Any,
+    ) -> None:
+        super().__init__(total, **options)
+        self.stream = stream or sys.stderr
+        self.every = every or max(1, -(-total // 10))
+        self.interval = interval
+        self._last_done = 0
+
+    def _wants(self, now: float) -> bool:
+        done = self.counts.done
+        crossed = done // self.every > self._last_done // self.every
+        late = self._last_shown is None or now - self._last_shown >= self.interval
+        return done > self._last_done and (crossed or late)
+
+    def _show(self, *, final: bool) -> None:
+        self._last_done = self.counts.done
+        prefix = f"{self.label} done" if final else self.label
+        self.stream.write(f"{prefix}: {self.text()}\n")
+        self.stream.flush()
+
+
+class WidgetProgress(Progress):
+    """An ``ipywidgets.IntProgress`` and an ``HTML`` label, displayed once (notebooks)."""
+
+    def __init__(self, total: int, **options: Any) -> None:
+        super().__init__(total, **options)
+        import ipywidgets
+        from IPython import display as ipython_display
+
+        display: Any = ipython_display.display  # untyped in IPython
+
+        self.bar = ipywidgets.IntProgress(value=0, min=0, max=max(total, 1), description=self.label)
+        self.html = ipywidgets.HTML(value=html.escape(self.text()))
+        self.box = ipywidgets.HBox([self.bar, self.html])
+        display(self.box)
+
+    def _show(self, *, final: bool) -> None:
+        c = self.counts
+        self.bar.value = c.done
+        self.html.value = html.escape(self.text())
+        if final:
+            self.bar.bar_style = "warning" if c.failed else "success"
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel where ipywidgets can be displayed."""
+    if "ipykernel" not in sys.modules:
+        return False
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def make_progress(
+    progress: bool | ProgressCallback | Progress | None,
+    total: int,
+    *,
+    stream: TextIO | None = None,
+    label: str = "batch",
+) -> Progress | None:
+    """The progress display for ``progress`` (``True``: pick by environment; ``False``: none)."""
+    if progress is None or progress is False:
+        return None
+    if isinstance(progress, Progress):
+        return progress
+    if progress is not True:
+        if not callable(progress):
+            raise TypeError(f"progress must be a bool or a callable, got {progress!r}")
+        return CallbackProgress(progress, total, label=label)
+    if in_notebook():
+        return WidgetProgress(total, label=label)
+    out = stream or sys.stderr
+    isatty = getattr(out, "isatty", None)
+    if isatty is not None and isatty():
+        return TerminalProgress(total, stream=out, label=label)
+    return PlainProgress(total, stream=out, label=label)
