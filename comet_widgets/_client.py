@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import logging
 import os
 import time
@@ -75,6 +76,27 @@ class InsecureTransportWarning(UserWarning):
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class _DeadlinePassed(Exception):
+    pass
+
+
+def _unsendable(payload: dict[str, Any]) -> InvalidParameterError:
+    """The error for a payload that cannot be encoded as UTF-8 JSON, naming the bad field."""
+    for name, value in payload.items():
+        try:
+            json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            return InvalidParameterError(
+                name,
+                value,
+                "use JSON values: text without lone surrogates, finite numbers, lists, dicts",
+                reason=f"{name} cannot be sent as JSON ({type(exc).__name__}: {exc})",
+            )
+    return InvalidParameterError(
+        "payload", payload, "use JSON values", reason="the payload cannot be sent as JSON"
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -148,12 +170,13 @@ class AsyncImageClient:
         self.retry_policy = RetryPolicy(
             max_retries=max_retries, retry_billable=retry_billable, max_retry_after=max_retry_wait
         )
+        self._sleep = sleep or asyncio.sleep
+        # The limiter waits out 429 pauses, so it sleeps with the same (injectable) function.
         self.limiter = RequestLimiter(
-            concurrency=max_concurrency, requests_per_minute=requests_per_minute
+            concurrency=max_concurrency, requests_per_minute=requests_per_minute, sleep=self._sleep
         )
         self.max_response_bytes = max_response_bytes
         self.max_image_pixels = max_image_pixels
-        self._sleep = sleep or asyncio.sleep
         self._http = http_client
         self._owns_http = http_client is None
         self._closed = False
@@ -288,16 +311,35 @@ class AsyncImageClient:
         if task is not None:
             self._in_flight.add(task)
         try:
-            return await self._generate(payload, limiter or self.limiter, on_retry)
+            generation = await self._generate(payload, limiter or self.limiter, on_retry)
+        except CometError as error:
+            self._scrub(error)
+            raise
         except asyncio.CancelledError:
-            if self._closed:
+            if self._closed and task is not None:
+                # aclose() cancelled this task: report it as an error, not as a cancellation
+                # (uncancel() so that asyncio.timeout and TaskGroup see no pending cancel).
+                if hasattr(task, "uncancel"):
+                    task.uncancel()
                 raise ClientClosedError(
-                    "the client was closed while this request was in flight"
+                    "the client was closed (aclose()) while this request was in flight; nothing"
+                    " more will arrive for it. What to do: create a new AsyncImageClient"
                 ) from None
             raise
         finally:
             if task is not None:
                 self._in_flight.discard(task)
+        for image_error in generation.errors:
+            self._scrub(image_error)
+        return generation
+
+    def _scrub(self, error: CometError) -> None:
+        """Redact the key from an error leaving the client: a server may echo it back."""
+        key = self.__key or os.environ.get(API_KEY_ENV)
+        error.message = redact(error.message, key)
+        error.args = (error.message,)
+        if isinstance(error, APIStatusError) and isinstance(error.body, str):
+            error.body = redact(error.body, key)
 
     async def list_models(self) -> list[str]:
         """Model ids from ``GET {base_url}/models`` (tolerant of the answer's shape)."""
@@ -357,14 +399,17 @@ class AsyncImageClient:
                 if not self.retry_policy.should_retry(failure, attempt):
                     raise
                 delay = self.retry_policy.delay(attempt, hint)
-                if isinstance(error, RateLimitError):
-                    limiter.pause(delay)
                 logger.info(
                     "retrying after %s in %.2f s (attempt %d)", type(error).__name__, delay, attempt
                 )
                 if on_retry is not None:
                     on_retry(error, delay)
-                await self._sleep(delay)
+                if isinstance(error, RateLimitError):
+                    # Pause every request sharing the limiter; this one waits it out in slot().
+                    # (Sleeping here as well would wait twice with an injected sleep.)
+                    limiter.pause(delay)
+                else:
+                    await self._sleep(delay)
         if parsed.pending_urls:
             await self._download_all(parsed)
         generation = Generation(
@@ -398,25 +443,38 @@ class AsyncImageClient:
     async def _post(self, payload: dict[str, Any], key: str) -> tuple[ParsedBody, str | None]:
         http = self._ensure_open()
         url = f"{self.base_url}/images/generations"
-        request = http.build_request(
-            "POST", url, json=payload, headers={"Authorization": f"Bearer {key}"}
-        )
+        try:
+            request = http.build_request(
+                "POST", url, json=payload, headers={"Authorization": f"Bearer {key}"}
+            )
+        except (TypeError, ValueError):  # UnicodeEncodeError, NaN, a value JSON cannot hold
+            raise _unsendable(payload) from None
         try:
             response = await http.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise self._connection_error(exc, "sending the request") from None
+        request_id = response.headers.get("x-request-id")
+        suffix = f" (request id: {request_id})" if request_id else ""
+        # httpx's read timeout bounds each read, not the whole body: a server trickling a byte
+        # at a time would hold the request forever. The body must arrive within one read timeout.
+        deadline = None if self.timeout.read is None else time.monotonic() + self.timeout.read
         try:
-            body = await self._read_capped(response, self.max_response_bytes)
+            body = await self._read_capped(response, self.max_response_bytes, deadline=deadline)
         except _BodyTooLarge:
             raise ResponseError(
-                f"the response is larger than max_response_bytes ({self.max_response_bytes:,});"
-                " refused"
+                f"the response is larger than max_response_bytes ({self.max_response_bytes:,}"
+                f" bytes); refused{suffix}",
+                request_id=request_id,
+            ) from None
+        except _DeadlinePassed:
+            raise self._connection_error(
+                httpx.ReadTimeout(f"the body took longer than {self.timeout.read:g} s"),
+                "reading the response",
             ) from None
         except httpx.HTTPError as exc:
             raise self._connection_error(exc, "reading the response") from None
         finally:
             await response.aclose()
-        request_id = response.headers.get("x-request-id")
         status = response.status_code
         logger.debug("POST %s -> %d (%d bytes) request_id=%s", url, status, len(body), request_id)
         if status >= 400:
@@ -425,8 +483,8 @@ class AsyncImageClient:
         if 300 <= status < 400:
             location = response.headers.get("location", "?")
             raise ResponseError(
-                f"the API answered {status} redirecting to {location}; check base_url (it should"
-                " end with /v1)",
+                f"the API answered {status} redirecting to {location}; check base_url"
+                f" ({self.base_url}: it should end with /v1){suffix}",
                 request_id=request_id,
             )
         content_type = response.headers.get("content-type", "")
@@ -443,7 +501,11 @@ class AsyncImageClient:
             parsed = parse_body(body, **options)
         return parsed, request_id
 
-    async def _read_capped(self, response: httpx.Response, limit: int) -> bytes:
+    async def _read_capped(
+        self, response: httpx.Response, limit: int, *, deadline: float | None = None
+    ) -> bytes:
+        """The body, refused past ``limit`` bytes or (monotonic) ``deadline``, unread if declared
+        too large. Each chunk arrives within the read timeout, so the overshoot is one read."""
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise _BodyTooLarge
@@ -453,6 +515,8 @@ class AsyncImageClient:
             total += len(chunk)
             if total > limit:
                 raise _BodyTooLarge
+            if deadline is not None and time.monotonic() > deadline:
+                raise _DeadlinePassed
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -460,17 +524,23 @@ class AsyncImageClient:
         sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
         what = redact(str(exc) or type(exc).__name__, self.__key)
         host = urlsplit(self.base_url).netloc
-        if isinstance(exc, httpx.TimeoutException):
-            kind = type(exc).__name__.replace("Timeout", " timeout").strip().lower()
-            return APITimeoutError(
-                f"{kind} while {doing} to {host} ({what}). What to do: try again; raise timeout="
-                " for slow models",
-                sent=sent,
-            )
         if not sent:
             advice = "check base_url and your network"
+        elif self.retry_policy.retry_billable:
+            advice = "the request reached the server and may have been billed; try again"
         else:
-            advice = "the request may have reached the server (and been billed); try again"
+            advice = (
+                "the request reached the server and may have been billed, so it was not retried;"
+                " try again, or pass retry_billable=True to retry such failures"
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            kind = type(exc).__name__.replace("Timeout", " timeout").strip().lower()
+            if sent:
+                advice += "; raise timeout= for slow models"
+            return APITimeoutError(
+                f"{kind} while {doing} to {host} ({what}). What to do: {advice}",
+                sent=sent,
+            )
         return APIConnectionError(
             f"connection failed while {doing} to {host}: {type(exc).__name__}: {what}."
             f" What to do: {advice}",
@@ -502,7 +572,8 @@ class AsyncImageClient:
                 url=url,
             )
         http = self._ensure_open()
-        timeout = httpx.Timeout(CONNECT_TIMEOUT, read=DOWNLOAD_READ_TIMEOUT)
+        read = min(self.timeout.read or DOWNLOAD_READ_TIMEOUT, DOWNLOAD_READ_TIMEOUT)
+        timeout = httpx.Timeout(self.timeout.connect or CONNECT_TIMEOUT, read=read)
         try:
             # No Authorization header: image URLs live on a CDN that must never see the key.
             async with http.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
@@ -513,13 +584,18 @@ class AsyncImageClient:
                         url=url,
                         status_code=response.status_code,
                     )
-                data = await self._read_capped(response, MAX_IMAGE_BYTES)
+                deadline = time.monotonic() + read
+                data = await self._read_capped(response, MAX_IMAGE_BYTES, deadline=deadline)
         except _BodyTooLarge:
             raise ImageDownloadError(
                 f"image {index}: larger than {MAX_IMAGE_BYTES:,} bytes; refused", url=url
             ) from None
         except httpx.TooManyRedirects:
             raise ImageDownloadError(f"image {index}: too many redirects", url=url) from None
+        except _DeadlinePassed:
+            raise ImageDownloadError(
+                f"image {index}: download failed: the body took longer than {read:g} s", url=url
+            ) from None
         except httpx.HTTPError as exc:
             raise ImageDownloadError(
                 f"image {index}: download failed: {type(exc).__name__}", url=url

@@ -37,6 +37,7 @@ class RequestLimiter:
         self._semaphore: asyncio.Semaphore | None = None
         self._next_start = 0.0
         self._paused_until = 0.0
+        self._served_until = 0.0
         self.in_flight = 0
 
     def pause(self, seconds: float) -> None:
@@ -46,11 +47,18 @@ class RequestLimiter:
     @property
     def paused_for(self) -> float:
         """Seconds left of the current pause (0 when not paused)."""
+        if self._paused_until <= self._served_until:
+            return 0.0
         return max(0.0, self._paused_until - self._clock())
 
     async def _wait_turn(self) -> None:
+        # A pause is over once one sleep for it has returned; wait again only if another 429
+        # extended it meanwhile. (Going by the clock alone would wait again and again with an
+        # injected sleep that takes no time, as the tests use.)
         while (wait := self.paused_for) > 0:
+            until = self._paused_until
             await self._sleep(wait)
+            self._served_until = max(self._served_until, until)
         if self.requests_per_minute:
             now = self._clock()
             start = max(now, self._next_start)

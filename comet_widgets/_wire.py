@@ -56,7 +56,9 @@ def _describe_body(body: bytes, content_type: str) -> str:
     return f"{kind}: {head[:80]!r}"
 
 
-def decode_b64_image(text: object, index: int, *, max_pixels: int) -> GeneratedImage:
+def decode_b64_image(
+    text: object, index: int, *, max_pixels: int, request_id: str | None = None
+) -> GeneratedImage:
     """Decode one ``b64_json`` item; a bad item becomes an image that records its error."""
     try:
         if not isinstance(text, str):
@@ -64,8 +66,9 @@ def decode_b64_image(text: object, index: int, *, max_pixels: int) -> GeneratedI
         data = pybase64.b64decode(text, validate=True)
         info = sniff(data, max_pixels=max_pixels)
     except (binascii.Error, ValueError) as exc:
-        reason = "is not valid base64" if isinstance(exc, binascii.Error) else f"failed: {exc}"
-        error = ResponseError(f"image {index}: b64_json {reason}")
+        reason = "b64_json is not valid base64" if isinstance(exc, binascii.Error) else str(exc)
+        suffix = f" (request id: {request_id})" if request_id else ""
+        error = ResponseError(f"image {index}: {reason}{suffix}", request_id=request_id)
         return GeneratedImage(index=index, error=error)
     return GeneratedImage(
         index=index, data=data, format=info.format, width=info.width, height=info.height
@@ -112,12 +115,16 @@ def parse_body(
         item = item if isinstance(item, dict) else {}
         revised = item.get("revised_prompt")
         if item.get("b64_json") is not None:
-            image = decode_b64_image(item["b64_json"], index, max_pixels=max_pixels)
+            image = decode_b64_image(
+                item["b64_json"], index, max_pixels=max_pixels, request_id=request_id
+            )
         elif isinstance(item.get("url"), str):
             image = GeneratedImage(index=index, url=item["url"])
             parsed.pending_urls[index] = item["url"]
         else:
-            error = ResponseError(f"image {index} has neither 'url' nor 'b64_json'{suffix}")
+            error = ResponseError(
+                f"image {index} has neither 'url' nor 'b64_json'{suffix}", request_id=request_id
+            )
             image = GeneratedImage(index=index, error=error)
         image.revised_prompt = revised if isinstance(revised, str) else None
         parsed.images.append(image)
@@ -134,6 +141,9 @@ def error_from_response(
 ) -> APIStatusError:
     """Build the typed exception for an error answer; its message says what to do next."""
     message, code, parsed = "", None, None
+    if body:
+        # A gateway may echo the request's headers back: scrub before anything keeps the body.
+        body = redact(body.decode("utf-8", "replace"), secret).encode()
     try:
         parsed = _loads(body) if body else None
     except ValueError:
