@@ -184,7 +184,7 @@ class GeneratedImage:
         self,
         path: str | os.PathLike[str] | None = None,
         *,
-        sidecar: bool = False,
+        sidecar: bool | None = None,
         fsync: bool = False,
     ) -> Path:
         """Write the image with its metadata and return the path written.
@@ -193,12 +193,14 @@ class GeneratedImage:
         ``None`` (``./comet-images/``). When the file's extension matches the real format, or
         names none, the original bytes are written untouched (PNG gets metadata text chunks
         inserted, no pixel is re-encoded); another extension converts the image with Pillow.
-        ``sidecar=True`` also writes ``<file>.json``.
+        ``<file>.json`` holds the metadata when the format cannot (JPEG, WebP, GIF);
+        ``sidecar=True`` writes it for PNG too, ``sidecar=False`` never. A made-up name never
+        replaces an existing file (``-2``, ``-3``... is added); an explicit file path does.
         """
         data = self._require_data()
         target = Path(DEFAULT_OUTPUT_DIR if path is None else path)
         if path is None or target.is_dir() or str(path).endswith(os.sep):
-            target = target / self.default_filename()
+            target = _unused(target / self.default_filename())
         wanted = _format_of_suffix(target.suffix)
         if wanted is None:
             target = target.with_name(target.name + EXTENSIONS[self.format or "png"])
@@ -208,7 +210,7 @@ class GeneratedImage:
         if (wanted or self.format) == "png":
             data = add_png_text(data, record)
         write_file(target, data, fsync=fsync)
-        if sidecar:
+        if sidecar or (sidecar is None and (wanted or self.format) != "png"):
             import json
 
             text = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True)
@@ -252,6 +254,16 @@ _SUFFIX_FORMATS: dict[str, ImageFormat] = {
     ".webp": "webp",
     ".gif": "gif",
 }
+
+
+def _unused(path: Path) -> Path:
+    """``path``, or ``stem-2.ext``, ``stem-3.ext``... if taken (two generations of one prompt
+    in the same second get the same made-up name)."""
+    candidate, number = path, 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
 
 
 def _format_of_suffix(suffix: str) -> ImageFormat | None:

@@ -1,0 +1,158 @@
+"""Format sniffing from bytes: the real format and declared size, truncation and bombs refused."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from comet_widgets._formats import EXTENSIONS, MIME_TYPES, ImageInfo, NotAnImage, sniff
+
+
+def encode(fmt: str, width: int = 40, height: int = 30, mode: str = "RGB", **options: Any) -> bytes:
+    buffer = io.BytesIO()
+    color: Any = (200, 30, 60, 128) if mode == "RGBA" else (200, 30, 60)
+    if mode in ("L", "P"):
+        color = 90
+    Image.new(mode, (width, height), color).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A tiny valid PNG that *declares* a huge size: the shape of a decompression bomb."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 16)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options", "expected"),
+    [
+        ("PNG", {}, "png"),
+        ("PNG", {"mode": "RGBA"}, "png"),
+        ("PNG", {"mode": "P"}, "png"),
+        ("JPEG", {}, "jpeg"),
+        ("JPEG", {"progressive": True}, "jpeg"),
+        ("JPEG", {"mode": "L"}, "jpeg"),
+        ("JPEG", {"mode": "CMYK"}, "jpeg"),
+        ("JPEG", {"exif": b"Exif\x00\x00" + b"\x00" * 64}, "jpeg"),
+        ("WEBP", {}, "webp"),  # lossy: VP8
+        ("WEBP", {"lossless": True}, "webp"),  # VP8L
+        ("WEBP", {"mode": "RGBA"}, "webp"),  # VP8X (alpha)
+        ("WEBP", {"exif": b"Exif\x00\x00" + b"\x00" * 16}, "webp"),  # VP8X (metadata)
+        ("GIF", {"mode": "P"}, "gif"),
+    ],
+)
+def test_sniff_reads_format_and_size(fmt: str, options: dict[str, Any], expected: str) -> None:
+    data = encode(fmt, 123, 45, **options)
+    info = sniff(data)
+    assert info == ImageInfo(expected, 123, 45)  # type: ignore[arg-type]
+    assert info.mime_type == MIME_TYPES[expected]
+
+
+def test_an_animated_gif_is_sniffed() -> None:
+    frames = [Image.new("P", (20, 10), color) for color in (1, 2, 3)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
+    assert sniff(buffer.getvalue()) == ImageInfo("gif", 20, 10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    fmt=st.sampled_from(["PNG", "JPEG", "WEBP", "GIF"]),
+    width=st.integers(min_value=1, max_value=700),
+    height=st.integers(min_value=1, max_value=700),
+)
+def test_sniff_agrees_with_pillow(fmt: str, width: int, height: int) -> None:
+    data = encode(fmt, width, height, mode="P" if fmt == "GIF" else "RGB")
+    info = sniff(data)
+    with Image.open(io.BytesIO(data)) as opened:
+        assert (info.width, info.height) == opened.size
+        assert info.format == (opened.format or "").lower()
+
+
+def test_the_extension_table_covers_every_format() -> None:
+    assert set(EXTENSIONS) == set(MIME_TYPES) == {"png", "jpeg", "webp", "gif"}
+    assert EXTENSIONS["jpeg"] == ".jpg"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"hello world",
+        b"<html><body>502 Bad Gateway</body></html>",
+        b'{"error": "nope"}',
+        b"\x00" * 64,
+        b"BM" + b"\x00" * 60,  # BMP: not a format the API sends
+        b"RIFF\x10\x00\x00\x00WAVEfmt ",  # RIFF, but audio
+    ],
+)
+def test_non_images_are_refused(data: bytes) -> None:
+    with pytest.raises(NotAnImage, match="not a PNG, JPEG, WebP or GIF"):
+        sniff(data)
+
+
+def test_not_an_image_is_a_value_error() -> None:
+    assert issubclass(NotAnImage, ValueError)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "GIF"])
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.9])
+def test_truncated_images_are_refused(fmt: str, keep: float) -> None:
+    # noise does not compress, so the cut lands in the image data, not in the trailer
+    noise = Image.frombytes("RGB", (64, 64), bytes(range(256)) * 48)
+    buffer = io.BytesIO()
+    noise.convert("P" if fmt == "GIF" else "RGB").save(buffer, format=fmt)
+    data = buffer.getvalue()
+    sniff(data)  # the whole file is fine
+    with pytest.raises(NotAnImage, match=r"truncated|no IHDR|no frame header"):
+        sniff(data[: int(len(data) * keep)])
+
+
+@pytest.mark.parametrize("cut", [8, 20, 32])
+def test_a_png_cut_inside_its_header_is_refused(cut: int) -> None:
+    with pytest.raises(NotAnImage):
+        sniff(encode("PNG")[:cut])
+
+
+def test_a_webp_with_an_unknown_first_chunk_is_refused() -> None:
+    body = b"WEBP" + b"ABCD" + struct.pack("<I", 20) + b"\x00" * 20
+    data = b"RIFF" + struct.pack("<I", len(body)) + body
+    with pytest.raises(NotAnImage, match="unknown first chunk"):
+        sniff(data)
+
+
+def test_a_declared_bomb_is_refused_before_decoding() -> None:
+    bomb = png_header_only(100_000, 100_000)
+    assert len(bomb) < 100
+    assert sniff(bomb) == ImageInfo("png", 100_000, 100_000)  # no limit: just read
+    with pytest.raises(NotAnImage, match="decompression bomb"):
+        sniff(bomb, max_pixels=64_000_000)
+
+
+def test_max_pixels_is_inclusive() -> None:
+    data = encode("PNG", 100, 50)
+    assert sniff(data, max_pixels=5000).width == 100
+    with pytest.raises(NotAnImage, match="100x50"):
+        sniff(data, max_pixels=4999)
+
+
+def test_an_empty_image_is_refused() -> None:
+    with pytest.raises(NotAnImage, match="empty image"):
+        sniff(png_header_only(0, 10))
+
+
+def test_sniff_accepts_bytearray() -> None:
+    assert sniff(bytearray(encode("PNG", 3, 4))) == ImageInfo("png", 3, 4)
