@@ -81,6 +81,9 @@ class InvalidParameterError(CometError, ValueError):
         self.allowed = allowed
         shown = _short_repr(value)
         text = reason or f"{field} {shown} is not allowed"
+        if shown not in text:
+            # Every message names the value, even when the reason only describes it.
+            text += f" (got {shown})"
         super().__init__(f"{text}; {allowed}")
 
 
