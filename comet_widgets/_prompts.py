@@ -131,7 +131,7 @@ def _column_role(column: str, name: str) -> tuple[str, str]:
         return "param", lowered
     if lowered.startswith("meta."):
         return "meta", clean[len("meta.") :]
-    guess = difflib.get_close_matches(lowered, (*_CSV_PARAMETERS, "prompt"), n=1, cutoff=0.8)
+    guess = difflib.get_close_matches(lowered, (*_CSV_PARAMETERS, "prompt"), n=1, cutoff=0.75)
     if guess:
         raise PromptFileError(
             f"{name}: column {clean!r} looks like a misspelt {guess[0]!r}; rename it, or call"

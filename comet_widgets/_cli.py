@@ -1,0 +1,497 @@
+"""``comet-images``: generate images, run resumable batches, list models, serve the fake API.
+
+Every subcommand imports what it needs when it runs: ``comet-images --help`` loads neither httpx
+nor Pillow nor ipywidgets. Errors print one ``error: ...`` line on stderr (a traceback only with
+``--debug``) and exit non-zero: 2 for usage and input errors (nothing was sent), 1 for API
+failures and failed batch items, 130 when interrupted. The API key is read from
+``COMETAPI_KEY`` only (never from the command line, where ``ps`` would show it) and is never
+printed: every message is passed through ``redact`` before it is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from ._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_OUTPUT_DIR
+
+if TYPE_CHECKING:
+    from ._client import AsyncImageClient
+    from ._results import Generation
+
+__all__ = ["build_parser", "main"]
+
+PROG = "comet-images"
+
+
+class UsageError(Exception):
+    """A problem with the command line or its input files: exit code 2."""
+
+
+_MAIN_EPILOG = f"""\
+examples:
+  {PROG} generate "a paper boat on calm water" -m dall-e-3 -o boats/
+  {PROG} batch prompts.txt -o dataset/ --concurrency 4 --rpm 60
+  {PROG} batch prompts.csv -o dataset/ --offline          # no key: the built-in fake API
+  {PROG} models
+  {PROG} merge -o dataset/ dataset/                       # join shard manifests
+
+The key comes from {API_KEY_ENV} (export {API_KEY_ENV}=...); {BASE_URL_ENV} overrides
+the API address. --offline uses the built-in fake API and needs no key.
+exit codes: 0 ok, 1 API failure or failed items, 2 usage or input error, 130 interrupted."""
+
+_GENERATE_EPILOG = f"""\
+examples:
+  {PROG} generate "a red fox in snow"
+  {PROG} generate "a red fox in snow" -m dall-e-2 -s 512x512 -n 3 -o foxes/
+  {PROG} generate "an isometric city" -m gpt-image-1 --quality low --sidecar --offline
+
+Prints each saved path, then its revised prompt when the model rewrote it. PNG files carry
+their metadata in text chunks; --sidecar also writes <file>.json for every format."""
+
+_BATCH_EPILOG = f"""\
+input formats (by extension; --input-format overrides; '-' reads stdin):
+  .txt    one prompt per line; blank lines and lines starting with '#' are skipped
+  .csv    a 'prompt' column; parameter columns (model, size, n, quality, style, ...)
+          override the defaults per row; other columns are labels kept in 'meta'
+  .jsonl  one object per line: {{"prompt": ..., "size": ..., "meta": {{...}}}}
+
+examples:
+  {PROG} batch prompts.txt -o dataset/ -m dall-e-2 -s 256x256
+  {PROG} batch prompts.csv -o dataset/ --concurrency 8 --rpm 120
+  {PROG} batch prompts.txt -o dataset/ --shard 0/2 &    # two processes, one manifest each
+  {PROG} batch prompts.txt -o dataset/ --shard 1/2 &
+  {PROG} merge -o dataset/ dataset/
+
+Images are written as they arrive; each finished item appends one line to
+DIR/manifest.jsonl (DIR/manifest.shard-i-of-k.jsonl with --shard). Running the same command
+again resumes: items already done are not requested (or paid for) again; failed ones are
+retried. Prints a summary; exits 1 when any item failed."""
+
+_MODELS_EPILOG = f"""\
+examples:
+  {PROG} models                 # the built-in catalogue: what each model accepts
+  {PROG} models --live          # the models your key can use (GET /v1/models)"""
+
+_MERGE_EPILOG = f"""\
+Joins batch manifests: one row per key (the SHA-256 of the request body); a successful row
+wins over failed ones; rows are ordered by their original input index. Image files stay where
+they are (paths are rewritten relative to the output manifest) unless --copy copies them next
+to it. The output is written atomically and may be one of the inputs.
+
+examples:
+  {PROG} merge -o dataset/ dataset/     # dataset/manifest.shard-*.jsonl -> manifest.jsonl
+  {PROG} merge all.jsonl run-a/ run-b/manifest.jsonl
+  {PROG} merge -o combined/ --copy run-a/ run-b/"""
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def _add_params(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    what = "default " if defaults else ""
+    group = parser.add_argument_group("generation parameters" + (" (defaults)" if defaults else ""))
+    group.add_argument("-m", "--model", metavar="MODEL", help=f"{what}model (default: dall-e-3)")
+    group.add_argument(
+        "-s", "--size", metavar="WxH", help=f"{what}size, e.g. 1024x1024 (default: the model's)"
+    )
+    group.add_argument("-n", type=int, metavar="N", help=f"{what}images per prompt (default: 1)")
+    group.add_argument(
+        "--format",
+        dest="response_format",
+        choices=("url", "b64_json"),
+        help="response_format (DALL·E models only)",
+    )
+    group.add_argument("--quality", help="standard/hd (dall-e-3), low/medium/high/auto (GPT)")
+    group.add_argument("--style", help="vivid or natural (dall-e-3)")
+    group.add_argument("--background", help="transparent, opaque or auto (GPT image models)")
+    group.add_argument("--output-format", help="png, jpeg or webp (GPT image models)")
+    group.add_argument(
+        "--output-compression", type=int, metavar="0-100", help="for jpeg/webp (GPT image models)"
+    )
+    group.add_argument("--moderation", help="low or auto (GPT image models)")
+    group.add_argument("--user", help="an end-user id sent with each request")
+
+
+def _add_connection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--offline", action="store_true", help="use the built-in fake API (no key, no network)"
+    )
+    parser.add_argument(
+        "--base-url", metavar="URL", help=f"API address (default: ${BASE_URL_ENV} or CometAPI)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``comet-images`` (every subcommand documented in ``--help``)."""
+    debug_help = "show tracebacks and debug logs on errors"
+    # Accepted before and after the subcommand; SUPPRESS keeps a subparser from resetting it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Generate images with CometAPI's OpenAI-compatible image API.",
+        epilog=_MAIN_EPILOG,
+        formatter_class=_formatter,
+    )
+    parser.add_argument("--debug", action="store_true", help=debug_help)
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    gen = commands.add_parser(
+        "generate",
+        help="generate images for one prompt and save them with their metadata",
+        description="Generate images for one prompt; save them with their metadata.",
+        epilog=_GENERATE_EPILOG,
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    gen.add_argument("prompt", help="what the image should show")
+    gen.add_argument(
+        "-o",
+        "--output",
+        default=DEFAULT_OUTPUT_DIR,
+        metavar="DIR",
+        help="folder (default: %(default)s)",
+    )
+    gen.add_argument("--sidecar", action="store_true", help="also write <file>.json metadata")
+    _add_params(gen, defaults=False)
+    _add_connection(gen)
+    gen.set_defaults(handler=_cmd_generate)
+
+    batch = commands.add_parser(
+        "batch",
+        help="generate a dataset from a .txt/.csv/.jsonl prompt file (resumable)",
+        description="Generate images for every prompt of a file into a folder, resumably.",
+        epilog=_BATCH_EPILOG,
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    batch.add_argument("file", help="prompt file (.txt, .csv, .jsonl) or '-' for stdin")
+    batch.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="output folder (holds the manifest)"
+    )
+    batch.add_argument(
+        "--input-format",
+        choices=("txt", "csv", "jsonl"),
+        help="how to read FILE (default: from its extension)",
+    )
+    batch.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        metavar="K",
+        help="requests in flight (default: %(default)s; keep it at 16 or below)",
+    )
+    batch.add_argument(
+        "--rpm", type=float, metavar="R", help="at most R requests per minute (default: no limit)"
+    )
+    batch.add_argument(
+        "--shard", metavar="i/k", help="only items whose index %% k == i (one shard per process)"
+    )
+    batch.add_argument("--no-resume", action="store_true", help="request every item again")
+    batch.add_argument("--sidecar", action="store_true", help="also write <file>.json metadata")
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+    _add_params(batch, defaults=True)
+    _add_connection(batch)
+    batch.set_defaults(handler=_cmd_batch)
+
+    models = commands.add_parser(
+        "models",
+        help="list the model catalogue (or, with --live, the API's model list)",
+        description="Show what each known model accepts, or the live model list.",
+        epilog=_MODELS_EPILOG,
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    models.add_argument("--live", action="store_true", help="ask the API (needs a key)")
+    _add_connection(models)
+    models.set_defaults(handler=_cmd_models)
+
+    serve = commands.add_parser(
+        "serve-fake",
+        help="run the offline fake API on loopback (for demos and tests)",
+        description="Run the offline fake of the image API until Ctrl-C.",
+        epilog=f"example:\n  {PROG} serve-fake --port 8765\n"
+        f"  {BASE_URL_ENV}=http://127.0.0.1:8765/v1 {API_KEY_ENV}=<the printed key> {PROG} ...",
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    serve.set_defaults(handler=_cmd_serve_fake)
+
+    merge = commands.add_parser(
+        "merge",
+        help="join batch manifests (e.g. of shards) into one",
+        description="Join batch manifests into one manifest.",
+        epilog=_MERGE_EPILOG,
+        formatter_class=_formatter,
+        parents=[common],
+        usage=f"{PROG} merge [-h] [--copy] (OUT IN [IN ...] | -o DIR IN [IN ...])",
+    )
+    merge.add_argument("paths", nargs="+", metavar="PATH", help="OUT then inputs, or inputs")
+    merge.add_argument(
+        "-o", "--output", metavar="DIR", help="output folder (writes DIR/manifest.jsonl)"
+    )
+    merge.add_argument("--copy", action="store_true", help="copy the image files next to OUT")
+    merge.set_defaults(handler=_cmd_merge)
+    return parser
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _params(args: argparse.Namespace) -> dict[str, Any]:
+    names = (
+        "model",
+        "size",
+        "n",
+        "response_format",
+        "quality",
+        "style",
+        "background",
+        "output_format",
+        "output_compression",
+        "moderation",
+        "user",
+    )
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _require_key(args: argparse.Namespace) -> None:
+    if not args.offline and not os.environ.get(API_KEY_ENV):
+        raise UsageError(
+            f"no API key: set {API_KEY_ENV} (export {API_KEY_ENV}=...) or add --offline"
+            " to use the built-in fake API"
+        )
+
+
+@asynccontextmanager
+async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncImageClient]:
+    from ._client import AsyncImageClient
+
+    if not args.offline:
+        async with AsyncImageClient(base_url=args.base_url) as client:
+            yield client
+        return
+    import httpx
+
+    from .testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport
+
+    async with (
+        httpx.AsyncClient(transport=fake_transport()) as http,
+        AsyncImageClient(
+            api_key=FAKE_API_KEY, base_url=IN_PROCESS_BASE_URL, http_client=http
+        ) as client,
+    ):
+        yield client
+
+
+def _out(text: str) -> None:
+    print(_redact(text))
+
+
+def _err(text: str) -> None:
+    print(_redact(text), file=sys.stderr)
+
+
+def _redact(text: str) -> str:
+    from ._errors import redact
+
+    return redact(text, os.environ.get(API_KEY_ENV))
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from ._catalog import build_payload
+
+    payload = build_payload(args.prompt, **_params(args))  # refuse bad input before the key
+    _require_key(args)
+    generation = asyncio.run(_generate(args, payload))
+    from ._errors import describe
+
+    folder = Path(args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for image in generation.images:
+        if not image.ok:
+            failed += 1
+            _err(f"error: image {image.index}: {describe(image.error or Exception('no data'))}")
+            continue
+        _out(str(image.save(folder, sidecar=args.sidecar)))
+        if image.revised_prompt:
+            _out(f"  revised prompt: {image.revised_prompt}")
+    return 1 if failed else 0
+
+
+async def _generate(args: argparse.Namespace, payload: dict[str, Any]) -> Generation:
+    async with _client(args) as client:
+        return await client.generate_payload(payload)
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from ._batch import InvalidItemError, parse_shard, plan
+    from ._prompts import read_prompts
+
+    if args.concurrency < 1:
+        raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
+    prompts = read_prompts(args.file, input_format=args.input_format)
+    params = _params(args)
+    shard = parse_shard(args.shard)
+    try:
+        plan(prompts.items, params)  # every item checked before the key, the network or a file
+    except InvalidItemError as exc:
+        raise UsageError(f"{args.file} {prompts.where(exc.index)}: {exc.message}") from None
+    _require_key(args)
+    return asyncio.run(_batch(args, prompts.items, params, shard))
+
+
+async def _batch(
+    args: argparse.Namespace, items: list[Any], params: dict[str, Any], shard: Any
+) -> int:
+    from ._batch import generate_many
+
+    task = asyncio.current_task()
+    if task is not None and sys.platform != "win32":
+        import signal
+
+        # SIGTERM (a job scheduler stopping us) ends like Ctrl-C: finished items are kept.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    async with _client(args) as client:
+        results = await generate_many(
+            items,
+            client=client,
+            **params,
+            concurrency=args.concurrency,
+            requests_per_minute=args.rpm,
+            output_dir=args.output,
+            resume=not args.no_resume,
+            sidecar=args.sidecar,
+            progress=not args.no_progress,
+            shard=shard,
+        )
+    _out(results.summary())
+    return 1 if results.failed else 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    if args.live:
+        _require_key(args)
+        return asyncio.run(_live_models(args))
+    from ._catalog import MODELS
+
+    rows = [("model", "sizes", "max n", "response formats", "options")]
+    for spec in MODELS.values():
+        sizes = ", ".join(spec.sizes) + (", any WxH (x16)" if spec.free_size else "")
+        options = []
+        if spec.qualities:
+            options.append("quality " + "/".join(spec.qualities))
+        if spec.styles:
+            options.append("style " + "/".join(spec.styles))
+        options += sorted(spec.options - {"stream"})
+        formats = ", ".join(spec.response_formats) or "b64_json (always)"
+        rows.append((spec.name, sizes, str(spec.max_n), formats, "; ".join(options) or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
+        _out("  ".join([*cells, row[4]]).rstrip())
+    _out("\nOther model names pass through unchecked; 'comet-images models --live' lists yours.")
+    return 0
+
+
+async def _live_models(args: argparse.Namespace) -> int:
+    from ._catalog import MODELS
+
+    async with _client(args) as client:
+        names = await client.list_models()
+    for name in names:
+        _out(f"{name}  (in catalogue)" if name in MODELS else name)
+    _err(f"{len(names)} model(s)")
+    return 0
+
+
+def _cmd_serve_fake(args: argparse.Namespace) -> int:
+    from .testing.__main__ import main as serve_main
+
+    return serve_main(["--port", str(args.port), "--host", args.host])
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from ._manifest import MANIFEST_NAME, merge_manifests
+
+    paths = list(args.paths)
+    if args.output is not None:
+        output = Path(args.output) / MANIFEST_NAME
+    else:
+        if len(paths) < 2:
+            raise UsageError("merge needs OUT and at least one input (or -o DIR and inputs)")
+        first = Path(paths.pop(0))
+        output = first if first.suffix == ".jsonl" else first / MANIFEST_NAME
+    try:
+        report = merge_manifests(paths, output, copy=args.copy)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    _out(str(report))
+    return 0
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+
+def _exit_code(exc: BaseException) -> int:
+    from ._errors import InvalidParameterError, MissingAPIKeyError
+
+    usage = (UsageError, InvalidParameterError, MissingAPIKeyError, FileNotFoundError)
+    return 2 if isinstance(exc, usage) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``comet-images``; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.debug:
+        import logging
+
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("comet_widgets").setLevel(logging.DEBUG)
+    try:
+        code: int = args.handler(args)
+        return code
+    except KeyboardInterrupt:
+        where = getattr(args, "output", None)
+        hint = f"; run the same command again to resume ({where})" if where else ""
+        _err(f"interrupted: finished items are saved{hint}")
+        return 130
+    except Exception as exc:
+        from ._errors import describe
+
+        if args.debug:
+            import traceback
+
+            _err("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
+        message = str(exc) if isinstance(exc, (UsageError, OSError)) else describe(exc)
+        _err(f"error: {message}")
+        if not args.debug and not isinstance(exc, (UsageError, OSError)) and not _is_comet(exc):
+            _err("(an unexpected error: rerun with --debug for the traceback)")
+        return _exit_code(exc)
+
+
+def _is_comet(exc: BaseException) -> bool:
+    from ._errors import CometError
+
+    return isinstance(exc, CometError)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
