@@ -8,6 +8,7 @@ plugins, the batch machinery) load on first use, so ``import comet_widgets`` sta
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ._catalog import MODELS, ModelSpec, build_payload, get_model
@@ -89,8 +90,20 @@ def __getattr__(name: str) -> Any:
     if module_name is None:
         raise AttributeError(f"module 'comet_widgets' has no attribute {name!r}")
     value = getattr(importlib.import_module(module_name, __name__), name)
-    globals()[name] = value
+    # Publish every lazy name whose module is loaded by now, with the public __module__ (so a
+    # Generation from the client reprs as comet_widgets.Generation, not ..._results.Generation).
+    for other, where in _LAZY.items():
+        loaded = getattr(sys.modules.get(__name__ + where), other, None)
+        if loaded is not None:
+            _publish(other, loaded)
+    _publish(name, value)
     return value
+
+
+def _publish(name: str, value: Any) -> None:
+    if isinstance(value, type) and value.__module__.startswith("comet_widgets._"):
+        value.__module__ = __name__
+    globals()[name] = value
 
 
 def __dir__() -> list[str]:

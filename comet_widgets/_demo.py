@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 
-from ._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_OUTPUT_DIR
+from ._constants import API_KEY_ENV, BASE_URL_ENV
 
 SEED_PROMPT = "A paper boat floating on calm water at sunrise."
 
@@ -38,7 +38,7 @@ async def generate_one(api_key: str | None, base_url: str | None) -> int:
             SEED_PROMPT, model="dall-e-3", size="1024x1024", response_format="url"
         )
     image = generation.images[0]
-    path = image.save(DEFAULT_OUTPUT_DIR)
+    path = image.save()  # into ./comet-images/ (a bare "comet-images" would name a file)
     metadata = read_metadata(path)
     print(f"saved:          {path}")
     print(f"format:         {image.format} {image.width}x{image.height}")

@@ -1,0 +1,729 @@
+"""AsyncImageClient against the fake API over real loopback sockets (in-process where noted).
+
+Counts are taken at the fake (``generation_count``, ``requests``), retry waits from the injected
+sleep (``recorded_sleeps``): no test waits for a real backoff and none asserts on timing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from comet_widgets import (
+    MODELS,
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AsyncImageClient,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    CometError,
+    ContentPolicyError,
+    GeneratedImage,
+    Generation,
+    ImageDownloadError,
+    InvalidParameterError,
+    MissingAPIKeyError,
+    ModelUnavailableError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseError,
+    ServerError,
+    build_payload,
+    read_metadata,
+)
+from comet_widgets._constants import DECODED_CACHE_SIZE, PREVIEW_MAX_SIDE
+from comet_widgets._formats import sniff
+from comet_widgets._metadata import sidecar_path
+from comet_widgets._results import decoded_cache
+from comet_widgets.testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, FakeAPI, FakeServer
+
+PROMPT = "A paper boat floating on calm water at sunrise."
+
+
+def last_generation_request(fake: FakeAPI) -> Any:
+    posts = [r for r in fake.requests if r.path == "/v1/images/generations"]
+    return posts[-1]
+
+
+class Sleeps:
+    """A recording sleep for clients built inside a test."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+async def make_client(fake_server: FakeServer) -> AsyncIterator[Any]:
+    """Build extra clients on the loopback fake (closed at the end); returns (client, sleeps)."""
+    made: list[AsyncImageClient] = []
+
+    def build(**options: Any) -> tuple[AsyncImageClient, Sleeps]:
+        sleeps = Sleeps()
+        options.setdefault("api_key", FAKE_API_KEY)
+        options.setdefault("base_url", fake_server.base_url)
+        client = AsyncImageClient(sleep=sleeps, **options)
+        made.append(client)
+        return client, sleeps
+
+    yield build
+    for client in made:
+        await client.aclose()
+
+
+# -- success paths -----------------------------------------------------------------------------
+
+
+async def test_url_mode_downloads_the_image(client: AsyncImageClient, fake: FakeAPI) -> None:
+    gen = await client.generate(PROMPT, model="dall-e-3", size="1024x1024", response_format="url")
+    assert isinstance(gen, Generation)
+    assert gen.ok
+    assert (gen.prompt, gen.model) == (PROMPT, "dall-e-3")
+    assert gen.params == {
+        "model": "dall-e-3",
+        "prompt": PROMPT,
+        "n": 1,
+        "size": "1024x1024",
+        "response_format": "url",
+    }
+    [image] = gen.images
+    assert isinstance(image, GeneratedImage)
+    assert image.url is not None
+    assert image.url.startswith(client.base_url.removesuffix("/v1") + "/files/")
+    assert (image.format, image.width, image.height) == ("png", 1024, 1024)
+    assert image.data is not None
+    assert sniff(image.data).format == "png"
+    assert image.image.size == (1024, 1024)
+    assert gen.created > 1_700_000_000
+    assert gen.elapsed > 0
+    assert fake.generation_count == 1
+    assert fake.download_count == 1
+
+
+async def test_the_key_goes_only_to_the_api(client: AsyncImageClient, fake: FakeAPI) -> None:
+    await client.generate(PROMPT, model="dall-e-2", n=2, size="256x256", response_format="url")
+    api = [r for r in fake.requests if r.path.startswith("/v1/")]
+    downloads = [r for r in fake.requests if r.path.startswith("/files/")]
+    assert len(api) == 1
+    assert len(downloads) == 2
+    assert all(r.auth_present and r.auth_ok for r in api)
+    assert not any(r.auth_present for r in downloads)  # the CDN never sees the key
+    assert FAKE_API_KEY not in repr(client)
+
+
+async def test_b64_mode_with_several_images(client: AsyncImageClient, fake: FakeAPI) -> None:
+    gen = await client.generate(
+        PROMPT, model="dall-e-2", n=3, size="256x256", response_format="b64_json"
+    )
+    assert [image.index for image in gen.images] == [0, 1, 2]
+    assert all(image.ok and image.url is None for image in gen.images)
+    assert {(image.width, image.height) for image in gen.images} == {(256, 256)}
+    assert len({image.data for image in gen.images}) == 3  # three different images
+    assert fake.download_count == 0
+    assert last_generation_request(fake).json["n"] == 3
+
+
+async def test_url_mode_with_several_images(client: AsyncImageClient, fake: FakeAPI) -> None:
+    gen = await client.generate(
+        PROMPT, model="dall-e-2", n=4, size="512x512", response_format="url"
+    )
+    assert len(gen.images) == 4
+    assert all(image.ok for image in gen.images)
+    assert len({image.url for image in gen.images}) == 4
+    assert fake.download_count == 4
+
+
+async def test_gpt_image_answers_base64_with_usage_and_extra(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    gen = await client.generate(
+        PROMPT, model="gpt-image-1", n=2, size="1024x1536", quality="low", output_format="webp"
+    )
+    sent = last_generation_request(fake).json
+    assert "response_format" not in sent  # never sent to GPT image models
+    assert sent["output_format"] == "webp"
+    assert [image.format for image in gen.images] == ["webp", "webp"]
+    assert (gen.images[0].width, gen.images[0].height) == (1024, 1536)
+    assert gen.usage is not None
+    assert gen.usage["total_tokens"] == gen.usage["input_tokens"] + gen.usage["output_tokens"]
+    assert gen.usage["output_tokens"] > 0
+    # fields this package does not interpret are kept, not dropped
+    assert gen.extra["output_format"] == "webp"
+    assert gen.extra["quality"] == "low"
+    assert gen.extra["size"] == "1024x1536"
+    assert gen.extra["background"] == "opaque"
+    assert "usage" not in gen.extra
+    assert all(image.revised_prompt is None for image in gen.images)
+
+
+async def test_gpt_image_2_free_size(client: AsyncImageClient) -> None:
+    gen = await client.generate(PROMPT, model="gpt-image-2", size="1536x864", quality="low")
+    assert (gen.images[0].width, gen.images[0].height) == (1536, 864)
+
+
+async def test_dalle_3_returns_a_revised_prompt(client: AsyncImageClient) -> None:
+    gen = await client.generate(PROMPT, model="dall-e-3", response_format="b64_json")
+    revised = gen.images[0].revised_prompt
+    assert revised is not None
+    assert revised != PROMPT
+    assert revised.startswith(PROMPT)
+    assert gen.usage is None
+
+
+async def test_unknown_models_pass_through(client: AsyncImageClient, fake: FakeAPI) -> None:
+    gen = await client.generate(
+        PROMPT, model="flux-dev", size="640x480", response_format="b64_json"
+    )
+    assert last_generation_request(fake).json["model"] == "flux-dev"
+    assert (gen.images[0].width, gen.images[0].height) == (640, 480)
+
+
+async def test_the_format_is_sniffed_not_read_from_the_url(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    fake.url_extension = "webp"  # CometAPI's CDN names every image .webp
+    gen = await client.generate(PROMPT, model="dall-e-3", response_format="url")
+    image = gen.images[0]
+    assert image.url is not None
+    assert image.url.endswith(".webp")
+    assert image.format == "png"
+    assert image.mime_type == "image/png"
+
+
+async def test_extra_body_passes_through(client: AsyncImageClient, fake: FakeAPI) -> None:
+    await client.generate(
+        PROMPT, model="qwen-image", extra_body={"seed": 1234, "negative_prompt": "fog"}
+    )
+    sent = last_generation_request(fake).json
+    assert sent["seed"] == 1234
+    assert sent["negative_prompt"] == "fog"
+    assert sent["model"] == "qwen-image"
+
+
+async def test_unknown_keywords_are_refused_before_sending(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    with pytest.raises(InvalidParameterError) as info:
+        await client.generate(PROMPT, model="dall-e-3", qualiti="hd")  # type: ignore[call-arg]
+    message = str(info.value)
+    assert "did you mean 'quality'?" in message
+    assert "pass provider-specific fields as extra_body={...}" in message
+    assert info.value.field == "qualiti"
+    assert fake.generation_count == 0
+
+
+async def test_invalid_parameters_never_reach_the_network(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    with pytest.raises(InvalidParameterError, match="response_format"):
+        await client.generate(PROMPT, model="gpt-image-1", response_format="url")
+    with pytest.raises(InvalidParameterError, match="n=1"):
+        await client.generate(PROMPT, model="dall-e-3", n=2)
+    assert fake.requests == []
+
+
+async def test_list_models(client: AsyncImageClient, fake: FakeAPI) -> None:
+    names = await client.list_models()
+    assert names == sorted(MODELS)
+    [request] = fake.requests
+    assert (request.method, request.path, request.auth_ok) == ("GET", "/v1/models", True)
+
+
+async def test_list_models_raises_typed_errors() -> None:
+    app = FakeAPI(api_key="the-right-key")
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    async with AsyncImageClient(
+        api_key="a-wrong-key", base_url=IN_PROCESS_BASE_URL, http_client=http
+    ) as client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.list_models()
+    await http.aclose()
+    assert info.value.status_code == 401
+    assert "a-wrong-key" not in str(info.value)
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "model", "cls"),
+    [
+        (400, "", "size is not valid", "dall-e-3", BadRequestError),
+        (
+            400,
+            "content_policy_violation",
+            "your prompt was refused",
+            "dall-e-3",
+            ContentPolicyError,
+        ),
+        (
+            400,
+            "moderation_blocked",
+            "rejected by the safety system",
+            "gpt-image-1",
+            ContentPolicyError,
+        ),
+        (401, "", None, "dall-e-3", AuthenticationError),
+        (403, "", None, "dall-e-3", PermissionDeniedError),
+        (404, "", None, "dall-e-3", NotFoundError),
+        (500, "", None, "dall-e-3", ServerError),
+        (500, "invalid_request", "bad request reported as 500", "dall-e-3", ServerError),
+        (504, "", None, "dall-e-3", ServerError),
+        (524, "", None, "dall-e-3", ServerError),
+        (503, "", None, "gpt-image-1", ModelUnavailableError),  # "no available channel"
+        (503, "model_not_found", "model not routable", "gpt-image-1", ModelUnavailableError),
+    ],
+)
+async def test_error_statuses_raise_their_class_and_are_not_retried(
+    client: AsyncImageClient,
+    fake: FakeAPI,
+    recorded_sleeps: list[float],
+    status: int,
+    code: str,
+    message: str | None,
+    model: str,
+    cls: type[APIStatusError],
+) -> None:
+    fake.fail_next(1, status, code=code, message=message)
+    with pytest.raises(APIStatusError) as info:
+        await client.generate(PROMPT, model=model)
+    error = info.value
+    assert type(error) is cls
+    assert error.status_code == status
+    assert error.code == (code or None)
+    assert error.request_id == last_generation_request(fake).request_id
+    assert f"HTTP {status}" in str(error)
+    assert "What to do:" in str(error)
+    assert isinstance(error.body, dict)
+    assert fake.generation_count == 1  # none of these may be retried by default
+    assert recorded_sleeps == []
+
+
+async def test_model_unavailable_says_pick_another_model(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    fake.fail_next(1, 503)
+    with pytest.raises(ModelUnavailableError) as info:
+        await client.generate(PROMPT, model="gpt-image-1")
+    assert "no available channel for model gpt-image-1" in str(info.value)
+    assert "pick another model" in str(info.value)
+
+
+@pytest.mark.parametrize("in_header", [True, False])
+async def test_the_request_id_from_header_or_message(
+    client: AsyncImageClient, fake: FakeAPI, in_header: bool
+) -> None:
+    fake.request_id_in_header = in_header
+    fake.fail_next(1, 400, message="bad size")
+    with pytest.raises(BadRequestError) as info:
+        await client.generate(PROMPT)
+    expected = last_generation_request(fake).request_id
+    assert info.value.request_id == expected
+    assert str(info.value).count(expected) == 1
+
+
+async def test_a_real_401_for_a_wrong_key() -> None:
+    app = FakeAPI(api_key="the-right-key")
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    async with AsyncImageClient(
+        api_key="sk-wrong-key-123", base_url=IN_PROCESS_BASE_URL, http_client=http
+    ) as client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.generate(PROMPT)
+    await http.aclose()
+    assert "COMETAPI_KEY" in str(info.value)
+    assert "sk-wrong-key-123" not in str(info.value)
+    assert app.generation_count == 1
+
+
+@pytest.mark.parametrize("kind", ["invalid_json", "html_200", "html_301", "empty_data"])
+async def test_unusable_answers_raise_response_error_unretried(
+    client: AsyncImageClient, fake: FakeAPI, kind: str
+) -> None:
+    fake.malform_next(kind)  # type: ignore[arg-type]
+    with pytest.raises(ResponseError) as info:
+        await client.generate(PROMPT)
+    assert info.value.request_id == last_generation_request(fake).request_id
+    assert fake.generation_count == 1
+
+
+async def test_every_image_broken_raises_with_the_partial_generation(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    fake.malform_next("bad_base64")
+    with pytest.raises(ResponseError) as info:
+        await client.generate(PROMPT, model="dall-e-2", n=2, response_format="b64_json")
+    partial = info.value.generation
+    assert partial is not None
+    assert len(partial.images) == 2
+    assert not any(image.ok for image in partial.images)
+
+
+async def test_a_connection_refused_is_retried_then_raised() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    sleeps = Sleeps()
+    async with AsyncImageClient(
+        api_key=FAKE_API_KEY, base_url=f"http://127.0.0.1:{port}/v1", sleep=sleeps
+    ) as client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.generate(PROMPT)
+    assert not isinstance(info.value, APITimeoutError)
+    assert info.value.sent is False  # nothing reached a server: safe to retry
+    assert len(sleeps.calls) == 2  # max_retries=2: three attempts
+    assert "check base_url" in str(info.value)
+
+
+async def test_a_read_timeout_is_not_retried(make_client: Any, fake: FakeAPI) -> None:
+    fake.latency = 30  # the fake stops waiting as soon as the client hangs up
+    client, sleeps = make_client(timeout=0.2)
+    with pytest.raises(APITimeoutError) as info:
+        await client.generate(PROMPT)
+    assert info.value.sent is True  # may have been billed
+    assert "retry_billable" in str(info.value)
+    assert fake.generation_count == 1
+    assert sleeps.calls == []
+
+
+# -- retries -----------------------------------------------------------------------------------
+
+
+async def test_429_with_retry_after_is_waited_and_retried(
+    client: AsyncImageClient, fake: FakeAPI, recorded_sleeps: list[float]
+) -> None:
+    fake.fail_next(2, 429, headers={"Retry-After": "3"})
+    gen = await client.generate(PROMPT)
+    assert gen.ok
+    assert fake.generation_count == 3
+    assert fake.success_count == 1
+    assert recorded_sleeps == pytest.approx([3.0, 3.0], abs=0.05)
+
+
+async def test_retry_after_ms_wins(
+    client: AsyncImageClient, fake: FakeAPI, recorded_sleeps: list[float]
+) -> None:
+    fake.fail_next(1, 429, headers={"retry-after-ms": "1500", "Retry-After": "9"})
+    await client.generate(PROMPT)
+    assert fake.generation_count == 2
+    assert recorded_sleeps == pytest.approx([1.5], abs=0.05)
+
+
+async def test_429_gives_up_after_max_retries(
+    client: AsyncImageClient, fake: FakeAPI, recorded_sleeps: list[float]
+) -> None:
+    fake.fail_next(5, 429, headers={"Retry-After": "2"})
+    with pytest.raises(RateLimitError) as info:
+        await client.generate(PROMPT)
+    assert info.value.retry_after == 2.0
+    assert fake.generation_count == 3
+    assert recorded_sleeps == pytest.approx([2.0, 2.0], abs=0.05)
+    assert fake.pending_faults == 2
+
+
+async def test_429_without_a_hint_backs_off_exponentially(
+    client: AsyncImageClient, fake: FakeAPI, recorded_sleeps: list[float]
+) -> None:
+    fake.fail_next(2, 429)
+    await client.generate(PROMPT)
+    assert fake.generation_count == 3
+    assert len(recorded_sleeps) == 2
+    assert 0.375 <= recorded_sleeps[0] <= 0.5
+    assert 0.75 <= recorded_sleeps[1] <= 1.0
+
+
+async def test_a_hint_above_max_retry_wait_fails_at_once(make_client: Any, fake: FakeAPI) -> None:
+    client, sleeps = make_client(max_retry_wait=10)
+    fake.fail_next(1, 429, headers={"Retry-After": "120"})
+    with pytest.raises(RateLimitError) as info:
+        await client.generate(PROMPT)
+    assert "120 s" in str(info.value)
+    assert "max_retry_wait" in str(info.value)
+    assert fake.generation_count == 1
+    assert sleeps.calls == []
+
+
+async def test_502_is_retried_with_backoff(
+    client: AsyncImageClient, fake: FakeAPI, recorded_sleeps: list[float]
+) -> None:
+    fake.fail_next(1, 502)
+    gen = await client.generate(PROMPT)
+    assert gen.ok
+    assert fake.generation_count == 2
+    assert len(recorded_sleeps) == 1
+    assert 0.375 <= recorded_sleeps[0] <= 0.5
+
+
+async def test_billable_failures_are_retried_only_on_opt_in(
+    make_client: Any, fake: FakeAPI
+) -> None:
+    careful, careful_sleeps = make_client()
+    fake.fail_next(1, 500)
+    with pytest.raises(ServerError):
+        await careful.generate(PROMPT)
+    assert fake.generation_count == 1
+
+    eager, eager_sleeps = make_client(retry_billable=True)
+    fake.fail_next(1, 500)
+    fake.fail_next(1, 524)
+    gen = await eager.generate(PROMPT)
+    assert gen.ok
+    assert fake.generation_count == 1 + 3
+    assert len(eager_sleeps.calls) == 2
+    assert careful_sleeps.calls == []
+
+
+async def test_model_unavailable_is_never_retried_even_on_opt_in(
+    make_client: Any, fake: FakeAPI
+) -> None:
+    client, sleeps = make_client(retry_billable=True, max_retries=5)
+    fake.fail_next(3, 503)
+    with pytest.raises(ModelUnavailableError):
+        await client.generate(PROMPT, model="gpt-image-1")
+    assert fake.generation_count == 1
+    assert sleeps.calls == []
+
+
+async def test_max_retries_zero(make_client: Any, fake: FakeAPI) -> None:
+    client, sleeps = make_client(max_retries=0)
+    fake.fail_next(1, 429, headers={"Retry-After": "1"})
+    with pytest.raises(RateLimitError):
+        await client.generate(PROMPT)
+    assert fake.generation_count == 1
+    assert sleeps.calls == []
+
+
+async def test_on_retry_reports_each_wait(client: AsyncImageClient, fake: FakeAPI) -> None:
+    fake.fail_next(1, 429, headers={"Retry-After": "4"})
+    seen: list[tuple[str, float]] = []
+    payload = build_payload(PROMPT)
+    gen = await client.generate_payload(
+        payload, on_retry=lambda error, delay: seen.append((type(error).__name__, delay))
+    )
+    assert gen.ok
+    assert seen == [("RateLimitError", 4.0)]
+
+
+# -- url mode: one image lost ------------------------------------------------------------------
+
+
+async def test_one_expired_url_among_several(client: AsyncImageClient, fake: FakeAPI) -> None:
+    fake.expire_urls([1])
+    gen = await client.generate(
+        PROMPT, model="dall-e-2", n=3, size="256x256", response_format="url"
+    )
+    first, lost, third = gen.images
+    assert first.ok
+    assert third.ok
+    assert not lost.ok
+    assert isinstance(lost.error, ImageDownloadError)
+    assert lost.error.status_code == 404
+    assert lost.error.url == lost.url
+    assert "expire" in str(lost.error)
+    assert lost.data is None
+    assert not gen.ok
+    assert gen.errors == [lost.error]
+    assert len(gen.pil_images) == 2
+    assert fake.generation_count == 1  # a lost download never re-generates (and re-bills)
+
+
+async def test_every_url_expired_raises_with_the_generation(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    fake.expire_urls([0, 1])
+    with pytest.raises(ImageDownloadError) as info:
+        await client.generate(PROMPT, model="dall-e-2", n=2, size="256x256", response_format="url")
+    assert info.value.generation is not None
+    assert len(info.value.generation.images) == 2
+    assert info.value.generation.request_id is not None
+
+
+# -- key and lifecycle -------------------------------------------------------------------------
+
+
+async def test_a_missing_key_is_raised_only_when_a_request_is_made(
+    fake_server: FakeServer, fake: FakeAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COMETAPI_KEY", raising=False)
+    async with AsyncImageClient(base_url=fake_server.base_url) as client:  # no error yet
+        with pytest.raises(MissingAPIKeyError) as info:
+            await client.generate(PROMPT)
+        assert "COMETAPI_KEY" in str(info.value)
+        with pytest.raises(MissingAPIKeyError):
+            await client.list_models()
+    assert fake.requests == []
+
+
+async def test_the_key_is_read_from_the_environment(
+    fake_server: FakeServer, fake: FakeAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMETAPI_KEY", "from-the-environment")
+    async with AsyncImageClient(base_url=fake_server.base_url) as client:
+        assert (await client.generate(PROMPT, response_format="b64_json")).ok
+    assert last_generation_request(fake).auth_ok
+
+
+async def test_the_base_url_is_read_from_the_environment(
+    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMETAPI_BASE_URL", fake_server.base_url + "/")
+    client = AsyncImageClient(api_key=FAKE_API_KEY)
+    assert client.base_url == fake_server.base_url
+    async with client:
+        assert await client.list_models()
+
+
+async def test_a_bad_base_url_is_refused(fake_server: FakeServer) -> None:
+    with pytest.raises(InvalidParameterError, match="base_url"):
+        AsyncImageClient(api_key=FAKE_API_KEY, base_url="api.cometapi.com/v1")
+
+
+async def test_use_after_close_raises(make_client: Any) -> None:
+    client, _ = make_client()
+    async with client:
+        assert (await client.generate(PROMPT, response_format="b64_json")).ok
+    assert client.closed
+    assert "closed" in repr(client)
+    with pytest.raises(ClientClosedError):
+        await client.generate(PROMPT)
+    with pytest.raises(ClientClosedError):
+        await client.list_models()
+    with pytest.raises(ClientClosedError):
+        async with client:
+            pass
+    await client.aclose()  # closing twice is fine
+
+
+async def test_an_injected_http_client_is_not_closed(fake_server: FakeServer) -> None:
+    async with httpx.AsyncClient() as http:
+        async with AsyncImageClient(
+            api_key=FAKE_API_KEY, base_url=fake_server.base_url, http_client=http
+        ) as client:
+            await client.generate(PROMPT, response_format="b64_json")
+        assert not http.is_closed
+
+
+async def test_in_process_transport(inprocess_client: tuple[AsyncImageClient, FakeAPI]) -> None:
+    client, app = inprocess_client
+    gen = await client.generate(
+        PROMPT, model="dall-e-2", n=2, size="256x256", response_format="url"
+    )
+    assert gen.ok
+    assert app.download_count == 2
+
+
+# -- results: saving, metadata, display --------------------------------------------------------
+
+
+async def test_png_save_and_read_metadata(client: AsyncImageClient, tmp_path: Path) -> None:
+    gen = await client.generate(PROMPT, model="dall-e-3", response_format="url", quality="hd")
+    image = gen.images[0]
+    path = image.save(tmp_path / "boat.png")
+    assert not sidecar_path(path).exists()  # the PNG holds the record itself
+    record = read_metadata(path)
+    assert record["prompt"] == PROMPT
+    assert record["model"] == "dall-e-3"
+    assert record["revised_prompt"] == image.revised_prompt
+    assert record["request_id"] == gen.request_id is not None
+    assert record["parameters"]["quality"] == "hd"
+    with Image.open(path) as saved:
+        assert saved.text["Title"] == PROMPT  # type: ignore[attr-defined]
+        assert saved.size == (1024, 1024)
+
+
+@pytest.mark.parametrize("output_format", ["jpeg", "webp"])
+async def test_jpeg_and_webp_save_with_a_sidecar(
+    client: AsyncImageClient, tmp_path: Path, output_format: str
+) -> None:
+    gen = await client.generate(
+        PROMPT, model="gpt-image-1", quality="low", output_format=output_format
+    )
+    image = gen.images[0]
+    assert image.format == output_format
+    path = image.save(tmp_path)
+    assert path.suffix == {"jpeg": ".jpg", "webp": ".webp"}[output_format]
+    assert path.read_bytes() == image.data  # the bytes as received
+    assert sidecar_path(path).exists()
+    record = read_metadata(path)
+    assert record["prompt"] == PROMPT
+    assert record["model"] == "gpt-image-1"
+    assert record["usage"] == gen.usage
+
+
+async def test_saving_webp_bytes_as_png_converts(client: AsyncImageClient, tmp_path: Path) -> None:
+    gen = await client.generate(PROMPT, model="gpt-image-1", quality="low", output_format="webp")
+    path = gen.images[0].save(tmp_path / "x.png")
+    assert path == tmp_path / "x.png"
+    info = sniff(path.read_bytes())
+    assert (info.format, info.width, info.height) == ("png", 1024, 1024)
+    assert read_metadata(path)["prompt"] == PROMPT
+
+
+async def test_generation_save_writes_every_image(client: AsyncImageClient, tmp_path: Path) -> None:
+    gen = await client.generate(
+        PROMPT, model="dall-e-2", n=3, size="256x256", response_format="b64_json"
+    )
+    paths = gen.save(tmp_path)
+    assert len(set(paths)) == 3
+    assert [read_metadata(p)["index"] for p in paths] == [0, 1, 2]
+
+
+async def test_notebook_display_is_a_downscaled_preview(client: AsyncImageClient) -> None:
+    gen = await client.generate(PROMPT, model="gpt-image-1", size="1536x1024", quality="low")
+    image = gen.images[0]
+    png = image._repr_png_()
+    assert png is not None
+    with Image.open(io.BytesIO(png)) as preview:
+        assert preview.size == (PREVIEW_MAX_SIDE, 341)
+    bundle = image._repr_mimebundle_()
+    [mime] = [key for key in bundle if key.startswith("image/")]
+    assert max(sniff(bundle[mime]).width, sniff(bundle[mime]).height) <= PREVIEW_MAX_SIDE
+    assert len(bundle[mime]) < len(image.data or b"")
+    assert image.image.size == (1536, 1024)
+
+
+async def test_the_decoded_cache_stays_bounded(client: AsyncImageClient) -> None:
+    images: list[GeneratedImage] = []
+    for _ in range(2):
+        gen = await client.generate(
+            PROMPT, model="dall-e-2", n=10, size="256x256", response_format="b64_json"
+        )
+        images.extend(gen.images)
+    assert len(images) > DECODED_CACHE_SIZE
+    for image in images:
+        assert image.image.size == (256, 256)
+        assert len(decoded_cache) <= DECODED_CACHE_SIZE
+    assert all(image.data is not None for image in images)  # compressed bytes always kept
+
+
+async def test_to_numpy(client: AsyncImageClient) -> None:
+    pytest.importorskip("numpy")
+    gen = await client.generate(
+        PROMPT, model="dall-e-2", size="256x256", response_format="b64_json"
+    )
+    assert gen.images[0].to_numpy().shape == (256, 256, 3)
+    transparent = await client.generate(
+        PROMPT, model="gpt-image-1", quality="low", background="transparent", output_format="png"
+    )
+    assert transparent.images[0].to_numpy().shape == (1024, 1024, 4)
+
+
+async def test_metadata_is_json_serialisable(client: AsyncImageClient) -> None:
+    gen = await client.generate(PROMPT, model="gpt-image-1", quality="low")
+    record = gen.images[0].metadata
+    assert json.loads(json.dumps(record)) == record
+    assert isinstance(gen.images[0].error, type(None))
+    assert not isinstance(gen, CometError)
