@@ -397,6 +397,13 @@ class AsyncImageClient:
                     error.args = (error.message,)
                     raise
                 if not self.retry_policy.should_retry(failure, attempt):
+                    opted_out = failure == "billable" and not self.retry_policy.retry_billable
+                    if opted_out and isinstance(error, APIStatusError):
+                        error.message += (
+                            " Not retried: the image may already have been made and billed;"
+                            " pass retry_billable=True to retry such failures."
+                        )
+                        error.args = (error.message,)
                     raise
                 delay = self.retry_policy.delay(attempt, hint)
                 logger.info(
@@ -433,7 +440,9 @@ class AsyncImageClient:
         if isinstance(error, APIStatusError):
             hint = error.retry_after if isinstance(error, RateLimitError) else None
             failure = classify_status(
-                error.status_code, model_unavailable=isinstance(error, ModelUnavailableError)
+                error.status_code,
+                model_unavailable=isinstance(error, ModelUnavailableError),
+                code=error.code,
             )
             return failure, hint
         if isinstance(error, APIConnectionError):

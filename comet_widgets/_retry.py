@@ -56,9 +56,15 @@ class RetryPolicy:
         )
 
 
-def classify_status(status: int, *, model_unavailable: bool = False) -> Failure:
-    """Classify an error status for retrying."""
-    if model_unavailable:
+def classify_status(
+    status: int, *, model_unavailable: bool = False, code: str | None = None
+) -> Failure:
+    """Classify an error status for retrying.
+
+    A 500 with ``code`` "invalid_request" is a malformed request reported as a server error:
+    sending it again would fail again, so it is final like a 400.
+    """
+    if model_unavailable or code == "invalid_request":
         return "final"
     if status in (429, 502, 503):
         return "safe"
