@@ -233,7 +233,10 @@ class BatchRun:
                 if not image.ok:
                     continue
                 path = image.save(
-                    self.folder / f"{stem}-{image.index}", sidecar=self.sidecar, fsync=True
+                    self.folder / f"{stem}-{image.index}",
+                    # None: a sidecar only where the format has no text chunks (JPEG, WebP, GIF)
+                    sidecar=True if self.sidecar else None,
+                    fsync=True,
                 )
                 # From now on the bytes live in the file, not in memory.
                 generation.images[position] = StoredImage(

@@ -54,7 +54,8 @@ examples:
   {PROG} generate "an isometric city" -m gpt-image-1 --quality low --sidecar --offline
 
 Prints each saved path, then its revised prompt when the model rewrote it. PNG files carry
-their metadata in text chunks; --sidecar also writes <file>.json for every format."""
+their metadata in text chunks, other formats in a <file>.json sidecar; --sidecar writes the
+sidecar for PNG too."""
 
 _BATCH_EPILOG = f"""\
 input formats (by extension; --input-format overrides; '-' reads stdin):
@@ -162,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder (default: %(default)s)",
     )
-    gen.add_argument("--sidecar", action="store_true", help="also write <file>.json metadata")
+    gen.add_argument(
+        "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
+    )
     _add_params(gen, defaults=False)
     _add_connection(gen)
     gen.set_defaults(handler=_cmd_generate)
@@ -198,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--shard", metavar="i/k", help="only items whose index %% k == i (one shard per process)"
     )
     batch.add_argument("--no-resume", action="store_true", help="request every item again")
-    batch.add_argument("--sidecar", action="store_true", help="also write <file>.json metadata")
+    batch.add_argument(
+        "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
+    )
     batch.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     _add_params(batch, defaults=True)
     _add_connection(batch)
@@ -329,7 +334,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             failed += 1
             _err(f"error: image {image.index}: {describe(image.error or Exception('no data'))}")
             continue
-        _out(str(image.save(folder, sidecar=args.sidecar)))
+        _out(str(image.save(folder, sidecar=True if args.sidecar else None)))
         if image.revised_prompt:
             _out(f"  revised prompt: {image.revised_prompt}")
     return 1 if failed else 0
@@ -468,6 +473,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
         return code
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped into head): no traceback at interpreter exit either
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         where = getattr(args, "output", None)
         hint = f"; run the same command again to resume ({where})" if where else ""
