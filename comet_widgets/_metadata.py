@@ -64,20 +64,30 @@ def _png_record(data: bytes) -> dict[str, Any] | None:
         if kind in (b"iTXt", b"tEXt", b"zTXt"):
             key, _, rest = body.partition(b"\x00")
             if key.decode("latin-1") == METADATA_KEY:
-                if kind == b"iTXt":
-                    compressed = rest[0] == 1
-                    text = rest[2:].split(b"\x00", 2)[2]
-                    text = zlib.decompress(text) if compressed else text
-                elif kind == b"zTXt":
-                    text = zlib.decompress(rest[1:])
-                else:
-                    text = rest
-                record: dict[str, Any] = json.loads(text.decode("utf-8"))
-                return record
+                record = _decode_record(kind, rest)
+                if record is not None:
+                    return record
         if kind == b"IEND":
             break
         pos += 12 + length
     return None
+
+
+def _decode_record(kind: bytes, rest: bytes) -> dict[str, Any] | None:
+    """The record in one text chunk (after its keyword), or None if it is damaged."""
+    try:
+        if kind == b"iTXt":
+            compressed = rest[0] == 1
+            text = rest[2:].split(b"\x00", 2)[2]
+            text = zlib.decompress(text) if compressed else text
+        elif kind == b"zTXt":
+            text = zlib.decompress(rest[1:])
+        else:
+            text = rest
+        record = json.loads(text.decode("utf-8"))
+    except (IndexError, ValueError, zlib.error):  # cut short, not zlib, not UTF-8, not JSON
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:

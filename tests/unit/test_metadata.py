@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +160,30 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:
         write_file(path, "not bytes")  # type: ignore[arg-type]
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        (b"iTXt", b""),  # cut right after the keyword
+        (b"iTXt", b"\x00\x00"),  # no language / translated keyword
+        (b"iTXt", b"\x01\x00\x00\x00not zlib"),  # flagged compressed, is not
+        (b"zTXt", b"\x00not zlib"),
+        (b"tEXt", b"{not json"),
+        (b"tEXt", b'["a", "list"]'),  # JSON, but not a record
+        (b"tEXt", b"\xff\xfe"),  # not UTF-8
+    ],
+)
+def test_a_damaged_record_falls_back_to_the_sidecar(
+    tmp_path: Path, kind: bytes, payload: bytes
+) -> None:
+    data = png()
+    end = data.rfind(b"IEND") - 4
+    body = METADATA_KEY.encode() + b"\x00" + payload
+    chunk = struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    path = tmp_path / "damaged.png"
+    path.write_bytes(data[:end] + chunk + data[end:])
+    with pytest.raises(LookupError):
+        read_metadata(path)
+    sidecar_path(path).write_text(json.dumps({"prompt": "from the sidecar"}))
+    assert read_metadata(path) == {"prompt": "from the sidecar"}
