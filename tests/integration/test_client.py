@@ -6,6 +6,7 @@ sleep (``recorded_sleeps``): no test waits for a real backoff and none asserts o
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import socket
@@ -727,3 +728,75 @@ async def test_metadata_is_json_serialisable(client: AsyncImageClient) -> None:
     assert json.loads(json.dumps(record)) == record
     assert isinstance(gen.images[0].error, type(None))
     assert not isinstance(gen, CometError)
+
+
+# -- limits, lifecycle edges, tolerant parsing -------------------------------------------------
+
+
+async def test_max_concurrency_caps_requests_in_flight(make_client: Any, fake: FakeAPI) -> None:
+    fake.latency = 0.1
+    client, _ = make_client(max_concurrency=2)
+    gens = await asyncio.gather(
+        *(client.generate(f"{PROMPT} #{i}", response_format="b64_json") for i in range(5))
+    )
+    assert all(gen.ok for gen in gens)
+    assert fake.generation_count == 5
+    assert 1 <= fake.max_in_flight <= 2
+
+
+async def test_closing_the_client_ends_requests_in_flight(make_client: Any, fake: FakeAPI) -> None:
+    fake.latency = 30  # the fake stops waiting when the client hangs up
+    client, _ = make_client()
+    task = asyncio.create_task(client.generate(PROMPT))
+    for _ in range(500):
+        if fake.in_flight:
+            break
+        await asyncio.sleep(0.01)
+    assert fake.in_flight == 1
+    await client.aclose()
+    with pytest.raises(ClientClosedError, match="closed"):
+        await task
+
+
+def test_negative_max_retries_is_refused() -> None:
+    with pytest.raises(InvalidParameterError, match="max_retries"):
+        AsyncImageClient(api_key=FAKE_API_KEY, max_retries=-1)
+
+
+@pytest.mark.parametrize("in_header", [True, False])
+async def test_a_success_carries_the_request_id_header(
+    client: AsyncImageClient, fake: FakeAPI, in_header: bool
+) -> None:
+    fake.request_id_in_header = in_header
+    gen = await client.generate(PROMPT, response_format="b64_json")
+    expected = last_generation_request(fake).request_id if in_header else None
+    assert gen.request_id == expected
+
+
+async def test_invalid_request_500_is_final_even_on_opt_in(make_client: Any, fake: FakeAPI) -> None:
+    client, sleeps = make_client(retry_billable=True)
+    fake.fail_next(2, 500, code="invalid_request", message="bad parameter")
+    with pytest.raises(ServerError):
+        await client.generate(PROMPT)
+    assert fake.generation_count == 1  # the same request would fail the same way
+    assert sleeps.calls == []
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({"object": "list", "data": [{"id": "b"}, {"id": "a"}, {"id": "a"}]}, ["a", "b"]),
+        ({"models": [{"name": "qwen-image"}, {"id": "dall-e-3"}]}, ["dall-e-3", "qwen-image"]),
+        (["gpt-image-1", "dall-e-2", 7, None], ["dall-e-2", "gpt-image-1"]),
+        ({"data": "nothing"}, []),
+    ],
+)
+async def test_list_models_tolerates_answer_shapes(document: Any, expected: list[str]) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["authorization"] == "Bearer k"
+        return httpx.Response(200, json=document)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with AsyncImageClient(api_key="k", base_url="http://localhost/v1", http_client=http) as c:
+        assert await c.list_models() == expected
+    await http.aclose()

@@ -43,6 +43,13 @@ def test_model_unavailable_is_never_retried(status: int) -> None:
     assert classify_status(status, model_unavailable=True) == "final"
 
 
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_invalid_request_reported_as_a_server_error_is_final(status: int) -> None:
+    # api-facts: "500 with code invalid_request: a malformed request reported as 500 - no retry"
+    assert classify_status(status, code="invalid_request") == "final"
+    assert classify_status(status, code="server_error") != "final"
+
+
 def test_default_policy_retries_safe_failures_twice() -> None:
     policy = RetryPolicy()
     assert policy.max_retries == DEFAULT_MAX_RETRIES == 2
