@@ -89,14 +89,14 @@ def test_image_decodes_lazily_and_keeps_mode_and_size() -> None:
 
 def test_the_decoded_cache_is_bounded() -> None:
     images = [image_of(encode("PNG", (8, 8)), i) for i in range(DECODED_CACHE_SIZE + 10)]
-    for image in images:
-        _ = image.image
+    decoded = [image.image for image in images]
     assert len(decoded_cache) <= DECODED_CACHE_SIZE
-    # the oldest was evicted: it decodes again (a new object); the newest is still cached
-    newest = images[-1].image
-    assert images[-1].image is newest
-    first = images[0].image
-    assert first.size == (8, 8)
+    # least recently used first out: the newest is still cached, the oldest decodes again
+    assert images[-1].image is decoded[-1]
+    again = images[0].image
+    assert again is not decoded[0]
+    assert again.tobytes() == decoded[0].tobytes()
+    assert len(decoded_cache) <= DECODED_CACHE_SIZE
 
 
 def test_to_numpy_shape() -> None:
