@@ -290,7 +290,7 @@ async def test_a_task_ended_by_aclose_is_not_left_cancelling(
         except ClientClosedError:
             task = asyncio.current_task()
             assert task is not None
-            after.append(task.cancelling())
+            after.append(getattr(task, "cancelling", lambda: 0)())  # Python 3.11+
             await asyncio.sleep(0.01)  # would raise CancelledError if a cancel were pending
         return "carried on"
 
