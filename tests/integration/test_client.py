@@ -799,3 +799,41 @@ async def test_list_models_tolerates_answer_shapes(document: Any, expected: list
     async with AsyncImageClient(api_key="k", base_url="http://localhost/v1", http_client=http) as c:
         assert await c.list_models() == expected
     await http.aclose()
+
+
+async def test_a_429_pauses_every_request_sharing_the_limiter(
+    fake_server: FakeServer, fake: FakeAPI
+) -> None:
+    waits: asyncio.Queue[float] = asyncio.Queue()
+    release = asyncio.Event()
+
+    async def held_sleep(seconds: float) -> None:  # a wait that lasts until the test says so
+        waits.put_nowait(seconds)
+        await release.wait()
+
+    fake.fail_next(1, 429, headers={"Retry-After": "5"})
+    async with AsyncImageClient(
+        api_key=FAKE_API_KEY, base_url=fake_server.base_url, sleep=held_sleep
+    ) as client:
+        first = asyncio.create_task(client.generate(PROMPT, response_format="b64_json"))
+        # the first request got its 429 and waits...
+        first_wait = await asyncio.wait_for(waits.get(), timeout=10)
+        # ...and a request that got no 429, started during the pause, waits for it too
+        second = asyncio.create_task(client.generate(PROMPT, response_format="b64_json"))
+        second_wait = await asyncio.wait_for(waits.get(), timeout=10)
+        assert fake.generation_count == 1
+        release.set()
+        assert (await first).ok
+        assert (await second).ok
+    assert fake.generation_count == 3
+    assert [first_wait, second_wait] == pytest.approx([5.0, 5.0], abs=0.5)
+    assert waits.empty()
+
+
+async def test_requests_per_minute_paces_the_client(make_client: Any, fake: FakeAPI) -> None:
+    client, sleeps = make_client(requests_per_minute=30)  # one start every 2 s
+    for _ in range(3):
+        await client.generate(PROMPT, response_format="b64_json")
+    assert fake.generation_count == 3
+    # the recording sleep takes no time, so the starts are reserved 2 s and 4 s after the first
+    assert sleeps.calls == pytest.approx([2.0, 4.0], abs=0.5)
