@@ -456,8 +456,10 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 def _exit_code(exc: BaseException) -> int:
     from ._errors import InvalidParameterError, MissingAPIKeyError
+    from ._prompts import PromptFileError
 
-    usage = (UsageError, InvalidParameterError, MissingAPIKeyError, FileNotFoundError)
+    usage = (UsageError, InvalidParameterError, MissingAPIKeyError, PromptFileError)
+    usage += (FileNotFoundError,)
     return 2 if isinstance(exc, usage) else 1
 
 
@@ -478,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM during a batch
         where = getattr(args, "output", None)
         hint = f"; run the same command again to resume ({where})" if where else ""
         _err(f"interrupted: finished items are saved{hint}")

@@ -1,0 +1,435 @@
+"""``comet-images`` in subprocesses (``python -m comet_widgets``) against the loopback fake."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from comet_widgets import __version__, read_metadata
+from comet_widgets._cli import main
+from comet_widgets._manifest import MANIFEST_NAME, read_manifest
+from comet_widgets.testing import FakeAPI, FakeServer
+
+# The fake accepts any key: this one is easy to spot if it ever leaks into an output.
+KEY = "sk-test-NEVER-PRINT-THIS-9f8e7d6c5b4a"
+SUBCOMMANDS = ("generate", "batch", "models", "serve-fake", "merge")
+
+
+def run(
+    *args: str,
+    cwd: Path,
+    server: FakeServer | None = None,
+    key: bool = True,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; assert the key appears in neither stdout nor stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
+    if key:
+        env["COMETAPI_KEY"] = KEY
+    if server is not None:
+        env["COMETAPI_BASE_URL"] = server.base_url
+    done = subprocess.run(
+        [sys.executable, "-m", "comet_widgets", *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert KEY not in done.stdout
+    assert KEY not in done.stderr
+    return done
+
+
+def generations(fake: FakeAPI) -> list[Any]:
+    return [r for r in fake.requests if r.path.endswith("/images/generations")]
+
+
+# -- help, version, startup ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["", *SUBCOMMANDS])
+def test_help_is_complete_with_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"] if command else ["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "example" in out
+    assert "--debug" in out
+    if not command:
+        for name in SUBCOMMANDS:
+            assert name in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"comet-images {__version__}"
+
+
+def test_help_starts_fast_and_imports_nothing_heavy(tmp_path: Path) -> None:
+    probe = (
+        "import sys, contextlib, io\n"
+        "from comet_widgets._cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['batch', '--help'])\n"
+        "print(sorted(m for m in ('httpx', 'PIL', 'ipywidgets', 'numpy') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=30
+    )
+    assert done.stdout.strip() == "[]"
+    # CPU time of the child, best of three: wall time on a shared 2-core machine is noise
+    best = float("inf")
+    for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        run("--help", cwd=tmp_path, key=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        spent = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        best = min(best, spent)
+    assert best < 0.35, f"comet-images --help took {best:.3f} s of CPU"
+
+
+# -- generate ------------------------------------------------------------------------------
+
+
+def test_generate_prints_paths_and_revised_prompts(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    done = run(
+        "generate", "a paper boat", "-o", "boats", "--sidecar", cwd=tmp_path, server=fake_server
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("boats/")
+    assert lines[0].endswith(".png")
+    assert lines[1].startswith("  revised prompt: a paper boat")
+    path = tmp_path / lines[0]
+    assert read_metadata(path)["prompt"] == "a paper boat"
+    assert json.loads(Path(f"{path}.json").read_text())["model"] == "dall-e-3"
+    assert generations(fake)[0].json == {
+        "model": "dall-e-3",
+        "prompt": "a paper boat",
+        "n": 1,
+        "size": "1024x1024",
+    }
+    done = run(
+        "generate",
+        "two owls",
+        "-m",
+        "dall-e-2",
+        "-s",
+        "256x256",
+        "-n",
+        "2",
+        "--format",
+        "b64_json",
+        cwd=tmp_path,
+        server=fake_server,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 2  # dall-e-2 does not revise prompts
+
+
+def test_generate_refuses_bad_input_before_the_key_or_the_network(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    done = run("generate", "a boat", "-s", "7x7", cwd=tmp_path, server=fake_server, key=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: size '7x7' is not supported by dall-e-3")
+    assert len(done.stderr.splitlines()) == 1
+    assert "Traceback" not in done.stderr
+    assert fake.generation_count == 0
+
+
+def test_without_a_key_one_line_says_what_to_do(fake_server: FakeServer, tmp_path: Path) -> None:
+    for args in (("generate", "a boat"), ("models", "--live")):
+        done = run(*args, cwd=tmp_path, server=fake_server, key=False)
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1
+        assert "COMETAPI_KEY" in done.stderr
+        assert "--offline" in done.stderr
+
+
+def test_api_errors_are_one_redacted_line_and_a_traceback_only_with_debug(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    fake.fail_next(2, 400, message=f"invalid request from key {KEY}")
+    done = run("generate", "a boat", cwd=tmp_path, server=fake_server)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: HTTP 400: invalid request from key [redacted]")
+    assert len(done.stderr.splitlines()) == 1
+    done = run("--debug", "generate", "a boat", cwd=tmp_path, server=fake_server)
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr
+    assert "BadRequestError" in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("error: HTTP 400")
+
+
+def test_offline_needs_no_key(tmp_path: Path) -> None:
+    done = run(
+        "generate",
+        "a lighthouse",
+        "--offline",
+        "-m",
+        "gpt-image-1",
+        "--quality",
+        "low",
+        cwd=tmp_path,
+        key=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / done.stdout.splitlines()[0]).is_file()
+
+
+# -- batch ---------------------------------------------------------------------------------
+
+
+def test_batch_txt_plain_progress_lines_summary_and_resume(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    (tmp_path / "p.txt").write_text("# six prompts\n" + "".join(f"tile {i}\n" for i in range(6)))
+    args = ("batch", "p.txt", "-o", "out", "-m", "dall-e-2", "-s", "256x256", "--concurrency", "2")
+    done = run(*args, cwd=tmp_path, server=fake_server)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("6 item(s): 6 ok, 0 failed; 6 image(s)")
+    assert "manifest: out/manifest.jsonl" in done.stdout
+    # stderr is not a TTY: plain lines, no carriage returns
+    assert "\r" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("batch: ")
+    assert lines[-1].startswith("batch done: 6/6 · 6 ok · 0 failed")
+    assert len(read_manifest(tmp_path / "out" / MANIFEST_NAME)) == 6
+    assert fake.generation_count == 6
+    done = run(*args, cwd=tmp_path, server=fake_server)
+    assert done.returncode == 0
+    assert "6 ok (6 resumed)" in done.stdout
+    assert fake.generation_count == 6  # nothing requested again
+    done = run(*args, "--no-resume", "--no-progress", cwd=tmp_path, server=fake_server)
+    assert done.returncode == 0
+    assert done.stderr == ""
+    assert fake.generation_count == 12
+
+
+def test_batch_csv_columns_set_parameters_and_labels(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    (tmp_path / "p.csv").write_text(
+        'prompt,size,subject\na fox,512x512,fox\n"a whale, at dusk",,whale\n'
+    )
+    done = run(
+        "batch",
+        "p.csv",
+        "-o",
+        "out",
+        "-m",
+        "dall-e-2",
+        "-s",
+        "256x256",
+        cwd=tmp_path,
+        server=fake_server,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = sorted(read_manifest(tmp_path / "out" / MANIFEST_NAME), key=lambda r: r["index"])
+    assert [(r["prompt"], r["size"], r["meta"]) for r in lines] == [
+        ("a fox", "512x512", {"subject": "fox"}),
+        ("a whale, at dusk", "256x256", {"subject": "whale"}),
+    ]
+    assert (tmp_path / "out" / lines[0]["paths"][0]).is_file()
+
+
+def test_batch_jsonl_with_a_failed_item_exits_1(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    (tmp_path / "p.jsonl").write_text(
+        '{"prompt": "first", "meta": {"id": 1}}\n"second"\n{"prompt": "third", "n": 2}\n'
+    )
+    fake.fail_next(1, 500)
+    done = run(
+        "batch",
+        "p.jsonl",
+        "-o",
+        "out",
+        "-m",
+        "dall-e-2",
+        "--concurrency",
+        "1",
+        cwd=tmp_path,
+        server=fake_server,
+    )
+    assert done.returncode == 1
+    assert "3 item(s): 2 ok, 1 failed; 3 image(s)" in done.stdout
+    assert "failed: item 0: HTTP 500" in done.stdout
+    done = run("batch", "p.jsonl", "-o", "out", "-m", "dall-e-2", cwd=tmp_path, server=fake_server)
+    assert done.returncode == 0  # the failed item is retried on resume
+    assert "3 ok (2 resumed)" in done.stdout
+
+
+def test_batch_input_errors_exit_2_naming_the_line_and_send_nothing(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    (tmp_path / "p.txt").write_text("fine\n\nalso fine\n" + "x" * 1200 + "\n")
+    done = run("batch", "p.txt", "-o", "out", "-m", "dall-e-2", cwd=tmp_path, server=fake_server)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: p.txt line 4: item 2: prompt is 1200 characters")
+    assert "nothing was sent" in done.stderr
+    (tmp_path / "p.csv").write_text("prompt,szie\na,b\n")
+    done = run("batch", "p.csv", "-o", "out", cwd=tmp_path, server=fake_server)
+    assert done.returncode == 2
+    assert "misspelt 'size'" in done.stderr
+    done = run("batch", "missing.txt", "-o", "out", cwd=tmp_path, server=fake_server)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: [Errno 2]")
+    done = run("batch", "p.txt", "-o", "out", "--shard", "3/2", cwd=tmp_path, server=fake_server)
+    assert done.returncode == 2
+    assert "shard" in done.stderr
+    done = run("batch", "p.txt", cwd=tmp_path, server=fake_server)  # -o is required
+    assert done.returncode == 2
+    assert fake.generation_count == 0
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_reads_stdin(fake_server: FakeServer, tmp_path: Path) -> None:
+    done = run(
+        "batch",
+        "-",
+        "-o",
+        "out",
+        "-m",
+        "dall-e-2",
+        "--no-progress",
+        cwd=tmp_path,
+        server=fake_server,
+        stdin="one\ntwo\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("2 item(s): 2 ok")
+
+
+def test_shards_in_processes_then_merge_equal_an_unsharded_run(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    (tmp_path / "p.txt").write_text("".join(f"shard me {i}\n" for i in range(7)))
+    common = ("-m", "dall-e-2", "-s", "256x256", "--no-progress")
+    for shard in ("0/2", "1/2"):
+        done = run(
+            "batch",
+            "p.txt",
+            "-o",
+            f"part{shard[0]}",
+            "--shard",
+            shard,
+            *common,
+            cwd=tmp_path,
+            server=fake_server,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "(shard " in done.stdout
+    assert (tmp_path / "part0" / "manifest.shard-0-of-2.jsonl").is_file()
+    done = run("batch", "p.txt", "-o", "whole", *common, cwd=tmp_path, server=fake_server)
+    assert done.returncode == 0
+    done = run("merge", "-o", "merged", "part0", "part1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "7 item(s), 7 ok, 0 failed" in done.stdout
+    merged = read_manifest(tmp_path / "merged" / MANIFEST_NAME)
+    whole = sorted(read_manifest(tmp_path / "whole" / MANIFEST_NAME), key=lambda r: r["index"])
+    assert [(r["index"], r["key"], r["prompt"]) for r in merged] == [
+        (r["index"], r["key"], r["prompt"]) for r in whole
+    ]
+    # files stay where they are; the merged manifest points at them
+    assert merged[0]["paths"][0].startswith("../part0/")
+    assert (tmp_path / "merged" / merged[1]["paths"][0]).is_file()
+    # OUT-first form, copying the files
+    done = run(
+        "merge",
+        "copied/all.jsonl",
+        "part0",
+        "part1/manifest.shard-1-of-2.jsonl",
+        "--copy",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "7 file(s) copied" in done.stdout
+    copied = read_manifest(tmp_path / "copied" / "all.jsonl")
+    assert all((tmp_path / "copied" / r["paths"][0]).is_file() for r in copied)
+    assert "/" not in copied[0]["paths"][0]
+
+
+def test_merge_usage_errors(tmp_path: Path) -> None:
+    assert run("merge", "only-one", cwd=tmp_path, key=False).returncode == 2
+    done = run("merge", "out.jsonl", "missing-dir", cwd=tmp_path, key=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: missing-dir does not exist")
+
+
+# -- models, serve-fake ----------------------------------------------------------------------
+
+
+def test_models_catalogue_and_live_list(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    done = run("models", cwd=tmp_path, key=False)
+    assert done.returncode == 0
+    header, *rows = done.stdout.splitlines()
+    assert header.split()[:3] == ["model", "sizes", "max"]
+    dalle3 = next(row for row in rows if row.startswith("dall-e-3 "))
+    assert "1792x1024" in dalle3
+    assert "style vivid/natural" in dalle3
+    assert any(row.startswith("gpt-image-1 ") and "b64_json (always)" in row for row in rows)
+    done = run("models", "--live", cwd=tmp_path, server=fake_server)
+    assert done.returncode == 0, done.stderr
+    assert "dall-e-3  (in catalogue)" in done.stdout.splitlines()
+    assert any(r.path == "/v1/models" for r in fake.requests)
+
+
+def test_serve_fake_runs_until_interrupted(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "comet_widgets", "serve-fake", "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:")
+        assert base_url.endswith("/v1")
+        answer = httpx.get(f"{base_url}/models", headers={"Authorization": "Bearer any"})
+        assert answer.status_code == 200
+        assert "dall-e-3" in answer.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert "fake API" in err
+
+
+def test_main_reports_an_unexpected_error_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(args: Any) -> int:
+        raise RuntimeError("something broke")
+
+    monkeypatch.setattr("comet_widgets._cli._cmd_models", boom)
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["models"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: RuntimeError: something broke")
+    assert "--debug" in err
