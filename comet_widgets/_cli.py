@@ -458,8 +458,13 @@ def _exit_code(exc: BaseException) -> int:
     from ._errors import InvalidParameterError, MissingAPIKeyError
     from ._prompts import PromptFileError
 
-    usage = (UsageError, InvalidParameterError, MissingAPIKeyError, PromptFileError)
-    usage += (FileNotFoundError,)
+    usage: tuple[type[BaseException], ...] = (
+        UsageError,
+        InvalidParameterError,
+        MissingAPIKeyError,
+        PromptFileError,
+        FileNotFoundError,
+    )
     return 2 if isinstance(exc, usage) else 1
 
 
