@@ -59,6 +59,7 @@ from ._formats import NotAnImage, sniff
 from ._limits import RequestLimiter
 from ._results import GeneratedImage, Generation
 from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
+from ._transport import widen_reads
 from ._wire import ParsedBody, error_from_response, first_error, parse_body
 
 __all__ = ["AsyncImageClient", "InsecureTransportWarning"]
@@ -222,6 +223,7 @@ class AsyncImageClient:
                 max_redirects=MAX_REDIRECTS,
                 headers={"User-Agent": USER_AGENT},
             )
+            widen_reads(self._http)  # ~1 ms less per 2 MB answer (see _transport.py)
         return self._http
 
     def _api_key(self) -> str:
