@@ -1,0 +1,556 @@
+"""Real-browser fixtures: JupyterLab 4 and Voilà on loopback, driven by headless Chromium.
+
+Both servers run as subprocesses of this venv with isolated Jupyter directories (config,
+runtime, IPython, lab settings and workspaces under a tmp dir; the venv's own share/jupyter
+stays on the data path, so the ipywidgets lab extension is found). Their kernels inherit
+``COMETAPI_KEY`` (a recognisable secret built at run time) and ``COMETAPI_BASE_URL`` pointing
+at a fake API served from this pytest process, so a test turns the fake's knobs directly.
+
+The browser is Debian's Chromium (``/usr/bin/chromium``; ``playwright install`` is never run):
+one per session, a new context per test, and every request that is not to loopback aborted.
+Without Chromium the tests skip locally and fail when ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from comet_widgets.testing import FakeAPI, FakeServer, serve_fake
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+TEST_NOTEBOOK = HERE / "panel.ipynb"
+
+#: The key the kernels get. Built at run time so that the literal never sits in a file the
+#: secrecy test searches (the saved notebook), nor in this repository as one string.
+SECRET_KEY = "sk-" + "browser-SECRET-" + "123456"
+TOKEN = "browser-token-" + os.urandom(8).hex()
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+SERVER_START_TIMEOUT = 60.0
+#: Generous: the first kernel start of a session imports ipywidgets, Pillow and httpx.
+KERNEL_TIMEOUT_MS = 45_000
+
+_LAB_SETTINGS = {
+    # No news toast, no update check: nothing may reach outside loopback.
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    # Every cell in the DOM, so a locator finds outputs of cells scrolled out of view.
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    # Save widget state into the notebook: the secrecy test checks that it carries no key.
+    "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
+}
+
+_artifacts_written: list[Path] = []
+
+
+def record_artifact(path: Path) -> None:
+    """Remember a file written for a person to look at; the terminal summary lists it."""
+    _artifacts_written.append(path)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _artifacts_written:
+        terminalreporter.section("browser test artifacts")
+        for path in _artifacts_written:
+            terminalreporter.write_line(str(path.resolve()))
+
+
+# -- servers --------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class JupyterServer:
+    """A JupyterLab or Voilà server started by a fixture (stopped by PID at session end)."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    port: int
+    root: Path
+    log: Path
+    notebooks: Path
+    token: str = TOKEN
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def page_url(self, path: str = "/") -> str:
+        """An address on this server that logs the browser in with the token."""
+        return f"{self.url}{path}?token={self.token}"
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def api(self, method: str, path: str) -> Any:
+        """Call the server's REST API with the token; the decoded JSON (None when empty)."""
+        request = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+
+def _isolated_env(root: Path, fake_base_url: str) -> dict[str, str]:
+    """The servers' (and so their kernels') environment: Jupyter paths under ``root``."""
+    dirs = {
+        "JUPYTER_CONFIG_DIR": root / "config",
+        # The user data dir only: the venv's share/jupyter (labextensions, kernelspec) stays on
+        # the path through sys.prefix.
+        "JUPYTER_DATA_DIR": root / "data",
+        "JUPYTER_RUNTIME_DIR": root / "runtime",
+        "JUPYTERLAB_SETTINGS_DIR": root / "lab-settings",
+        "JUPYTERLAB_WORKSPACES_DIR": root / "lab-workspaces",
+        "IPYTHONDIR": root / "ipython",
+    }
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    for name, settings in _LAB_SETTINGS.items():
+        target = dirs["JUPYTERLAB_SETTINGS_DIR"] / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(settings))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("JUPYTER", "COMETAPI_", "IPYTHON", "PYTEST_"))
+    }
+    env.update({name: str(path) for name, path in dirs.items()})
+    env.update(
+        {
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "COMETAPI_KEY": SECRET_KEY,
+            "COMETAPI_BASE_URL": fake_base_url,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
+    return env
+
+
+def _start(name: str, root: Path, argv: list[str], port: int, env: dict[str, str]) -> JupyterServer:
+    log = root / f"{name}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            argv, cwd=root / "notebooks", env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    return JupyterServer(name, proc, port, root, log, root / "notebooks")
+
+
+def _wait_ready(server: JupyterServer, probe: Any) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(
+                f"{server.name} exited with {server.proc.returncode}:\n{server.log_tail()}"
+            )
+        with contextlib.suppress(OSError):
+            if probe():
+                return
+        time.sleep(0.2)
+    _stop(server)
+    raise RuntimeError(
+        f"{server.name} was not ready in {SERVER_START_TIMEOUT:g} s:\n{server.log_tail()}"
+    )
+
+
+def _tcp_open(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+
+
+def _kernel_pids(runtime_dir: Path) -> list[int]:
+    """Kernels started by a server: their command line names its isolated runtime dir."""
+    marker = str(runtime_dir).encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if marker in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+    return pids
+
+
+def _stop(server: JupyterServer) -> None:
+    """SIGTERM the server's PID and wait; then end its kernels (own sessions, so no group)."""
+    if server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait(timeout=5)
+    for pid in _kernel_pids(server.root / "runtime"):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while _kernel_pids(server.root / "runtime") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in _kernel_pids(server.root / "runtime"):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def secret_key() -> str:
+    """The API key in the kernels' environment (the fake accepts only this one)."""
+    return SECRET_KEY
+
+
+@pytest.fixture(scope="session")
+def browser_fake() -> Iterator[FakeServer]:
+    """The fake API on loopback for the kernels; it accepts only ``SECRET_KEY``."""
+    with serve_fake(FakeAPI(api_key=SECRET_KEY)) as server:
+        yield server
+
+
+@pytest.fixture
+def fake(browser_fake: FakeServer) -> Iterator[FakeAPI]:
+    """The browser fake's app, its knobs and counters reset for each test."""
+    browser_fake.app.reset()
+    yield browser_fake.app
+    browser_fake.app.reset()
+
+
+@pytest.fixture(scope="session")
+def lab_server(
+    tmp_path_factory: pytest.TempPathFactory, browser_fake: FakeServer, _chromium: None
+) -> Iterator[JupyterServer]:
+    """JupyterLab 4 on 127.0.0.1 with token auth; ``window.jupyterapp`` is exposed."""
+    root = tmp_path_factory.mktemp("jupyterlab")
+    (root / "notebooks").mkdir()
+    env = _isolated_env(root, browser_fake.base_url)
+    port = _free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.root_dir={root / 'notebooks'}",
+        f"--IdentityProvider.token={TOKEN}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--ServerApp.jpserver_extensions={'jupyter_lsp': False}",
+    ]
+    server = _start("jupyterlab", root, argv, port, env)
+
+    def probe() -> bool:
+        return server.api("GET", "/api/status") is not None
+
+    try:
+        _wait_ready(server, probe)
+        yield server
+    finally:
+        _stop(server)
+
+
+@pytest.fixture(scope="session")
+def voila_server(
+    tmp_path_factory: pytest.TempPathFactory, browser_fake: FakeServer, _chromium: None
+) -> Iterator[JupyterServer]:
+    """Voilà serving a copy of the test notebook on 127.0.0.1 with token auth."""
+    root = tmp_path_factory.mktemp("voila")
+    (root / "notebooks").mkdir()
+    notebook = root / "notebooks" / TEST_NOTEBOOK.name
+    shutil.copy(TEST_NOTEBOOK, notebook)
+    env = _isolated_env(root, browser_fake.base_url)
+    port = _free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        f"--Voila.token={TOKEN}",
+        "--show_tracebacks=True",
+        # Connection files (so kernel command lines) under root: teardown finds its kernels.
+        f"--Voila.connection_dir_root={root / 'runtime'}",
+    ]
+    server = _start("voila", root, argv, port, env)
+    try:
+        # A TCP connect only: an HTTP GET of / would start a kernel that stays.
+        _wait_ready(server, lambda: _tcp_open(port))
+        yield server
+    finally:
+        _stop(server)
+
+
+# -- browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _chromium() -> None:
+    """Skip (locally) or fail (CI) when Chromium or Playwright is missing."""
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"{CHROMIUM} is missing (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "Python Playwright is not installed (pip install -e '.[dev]')"
+    if problem is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests cannot run in CI: {problem}")
+    pytest.skip(f"browser tests need Chromium and Playwright: {problem}")
+
+
+@pytest.fixture(scope="session")
+def browser(_chromium: None) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _loopback_only(route: Any) -> None:
+    host = urlsplit(route.request.url).hostname or ""
+    if host in ("127.0.0.1", "localhost", "::1") or route.request.url.startswith(
+        ("data:", "blob:")
+    ):
+        route.continue_()
+    else:
+        route.abort()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A page in a fresh context; requests outside loopback are aborted."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.route(re.compile(r"^(?!data:|blob:).*"), _loopback_only)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+# -- driving a notebook in JupyterLab --------------------------------------------------------
+
+_KERNEL_IDLE_JS = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  if (!w || !w.sessionContext || !w.context || !w.context.isReady) return false;
+  const session = w.sessionContext.session;
+  const kernel = session && session.kernel;
+  return !!kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected';
+}"""
+
+_RUN_CELL_JS = """async (index) => {
+  const app = window.jupyterapp;
+  const notebook = app.shell.currentWidget.content;
+  notebook.activeCellIndex = index;
+  notebook.deselectAll();
+  await app.commands.execute('notebook:run-cell');
+}"""
+
+_SAVE_JS = """async () => {
+  const app = window.jupyterapp;
+  const w = app.shell.currentWidget;
+  await app.commands.execute('docmanager:save');
+  return !w.context.model.dirty;
+}"""
+
+
+class LabNotebook:
+    """A notebook opened in JupyterLab in ``page``, its kernel idle and ready."""
+
+    def __init__(self, page: Any, server: JupyterServer, path: Path) -> None:
+        self.page = page
+        self.server = server
+        self.path = path
+
+    def open(self) -> None:
+        # A workspace of its own, so that no earlier test's open documents come back.
+        workspace = f"t{os.urandom(4).hex()}"
+        self.page.goto(self.server.page_url(f"/lab/workspaces/{workspace}/tree/{self.path.name}"))
+        self.page.wait_for_function(_KERNEL_IDLE_JS, timeout=KERNEL_TIMEOUT_MS)
+
+    def run_cell(self, index: int) -> None:
+        """Run cell ``index`` (returns once it is sent, not when it ends)."""
+        self.page.evaluate(_RUN_CELL_JS, index)
+
+    def run_all(self) -> None:
+        self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+    def wait_idle(self, timeout: float = KERNEL_TIMEOUT_MS) -> None:
+        self.page.wait_for_function(_KERNEL_IDLE_JS, timeout=timeout)
+
+    def cell(self, index: int) -> Any:
+        return self.page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(index)
+
+    def output(self, index: int) -> Any:
+        return self.cell(index).locator(".jp-OutputArea-output")
+
+    def save(self) -> None:
+        """Save through JupyterLab's own command; returns once the model is clean."""
+        assert self.page.evaluate(_SAVE_JS), "the notebook is still dirty after docmanager:save"
+
+
+@pytest.fixture
+def lab_notebook(
+    page: Any, lab_server: JupyterServer, request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """Open a copy of a notebook in JupyterLab: ``lab_notebook(source)`` -> ``LabNotebook``.
+
+    Each test gets its own copy (saving one cannot affect another test); its kernel is shut
+    down afterwards.
+    """
+    opened: list[LabNotebook] = []
+
+    def open_copy(source: Path = TEST_NOTEBOOK) -> LabNotebook:
+        name = re.sub(r"\W+", "-", request.node.name).strip("-")[:60]
+        target = lab_server.notebooks / f"{name}-{len(opened)}.ipynb"
+        shutil.copy(source, target)
+        notebook = LabNotebook(page, lab_server, target)
+        opened.append(notebook)
+        notebook.open()
+        return notebook
+
+    yield open_copy
+    page.context.close()
+    for session in lab_server.api("GET", "/api/sessions") or []:
+        with contextlib.suppress(OSError):
+            lab_server.api("DELETE", f"/api/sessions/{session['id']}")
+
+
+# -- the panel, as a person sees it -----------------------------------------------------------
+
+
+class Panel:
+    """Locators for one ``ImageGenerator`` on a page, by the CSS classes its docstring lists."""
+
+    def __init__(self, scope: Any) -> None:
+        """``scope``: a page, or a locator (e.g. a notebook cell) holding the panel."""
+        self.page = getattr(scope, "page", scope)
+        self.root = scope.locator(".cw-panel").first
+        self.prompt = self.root.locator(".cw-prompt textarea")
+        self.model = self.root.locator(".cw-model input")
+        self.size = self.root.locator(".cw-size")
+        self.response_format = self.root.locator(".cw-response-format")
+        self.generate_button = self.root.locator("button.cw-generate")
+        self.cancel_button = self.root.locator("button.cw-cancel")
+        self.status = self.root.locator(".cw-status")
+        self.error = self.root.locator(".cw-error")
+        self.history = self.root.locator(".cw-history select")
+        self.gallery = self.root.locator(".cw-gallery")
+        self.thumbs = self.root.locator(".cw-tile:visible img.cw-thumb")
+        self.captions = self.root.locator(".cw-tile:visible .cw-caption")
+
+    def type_prompt(self, text: str) -> None:
+        """Type a prompt; returns once the kernel has it (Generate becomes enabled)."""
+        from playwright.sync_api import expect
+
+        self.prompt.fill(text)
+        expect(self.prompt).to_have_value(text)
+        expect(self.generate_button).to_be_enabled()
+
+    def generate(self) -> None:
+        from playwright.sync_api import expect
+
+        expect(self.generate_button).to_be_enabled()
+        self.generate_button.click()
+
+    def size_choices(self) -> list[str]:
+        """The sizes the size control offers (a dropdown's options or a combobox's list)."""
+        return list(
+            self.size.evaluate(
+                """el => {
+                  const select = el.querySelector('select');
+                  if (select) return Array.from(select.options, o => o.value || o.text);
+                  const input = el.querySelector('input');
+                  const list = input && input.list;
+                  return list ? Array.from(list.options, o => o.value) : [];
+                }"""
+            )
+        )
+
+    def decoded_thumbs(self) -> list[int]:
+        """naturalWidth of each visible thumbnail (0 for one the browser could not decode)."""
+        return list(
+            self.thumbs.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
+        )
+
+    def wait_decoded(self, count: int, timeout: float = 30_000) -> None:
+        """Wait until exactly ``count`` visible thumbnails are decoded images."""
+        self.page.wait_for_function(
+            """([root, count]) => {
+              const imgs = Array.from(root.querySelectorAll('.cw-tile img.cw-thumb'))
+                .filter(i => i.offsetParent !== null);
+              return imgs.length === count && imgs.every(i => i.complete && i.naturalWidth > 0);
+            }""",
+            arg=[self.root.element_handle(), count],
+            timeout=timeout,
+        )
+
+
+@pytest.fixture
+def panel_on() -> Any:
+    """``panel_on(page_or_locator)`` -> ``Panel`` (tests do not import this conftest)."""
+    return Panel
+
+
+@pytest.fixture
+def screenshot() -> Any:
+    """``screenshot(locator, name)`` saves a PNG under test-artifacts/browser/ and returns its
+    path; the terminal summary prints every one written."""
+
+    def save(locator: Any, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / name
+        locator.screenshot(path=str(path))
+        record_artifact(path)
+        return path
+
+    return save

@@ -1,0 +1,243 @@
+"""The panel in JupyterLab 4, driven in headless Chromium as a person would use it.
+
+Each test opens its own copy of panel.ipynb (the quickstart's public API: ``ImageGenerator()``
+reading ``COMETAPI_KEY`` and ``COMETAPI_BASE_URL`` from the kernel's environment) and runs its
+panel cell. The kernel talks to the fake API served from this pytest process, whose knobs
+(latency, injected errors) the tests turn.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from comet_widgets.testing import FakeAPI
+from comet_widgets.testing._bodies import REVISION
+
+pytestmark = pytest.mark.browser
+
+PANEL_CELL = 1
+PRINT_CELL = 2
+
+
+def open_panel(lab_notebook: Any, panel_on: Any) -> tuple[Any, Any]:
+    """Open a copy of the test notebook, run its panel cell; the notebook and its Panel."""
+    notebook = lab_notebook()
+    notebook.run_cell(PANEL_CELL)
+    panel = panel_on(notebook.cell(PANEL_CELL))
+    expect(panel.root).to_be_visible(timeout=30_000)
+    expect(panel.status).to_have_text("idle")
+    return notebook, panel
+
+
+def generation_requests(fake: FakeAPI) -> list[Any]:
+    """The generation requests the fake received (not the image downloads), oldest first."""
+    return [r for r in fake.requests if r.path.endswith("/images/generations")]
+
+
+def generate(panel: Any, prompt: str, *, images: int = 1) -> None:
+    """Type ``prompt``, click Generate and wait for the images to show, decoded."""
+    panel.type_prompt(prompt)
+    panel.generate()
+    expect(panel.status).to_have_text(re.compile(r"^done"))
+    panel.wait_decoded(images)
+
+
+def test_generate_shows_image_caption_and_done(
+    lab_notebook: Any, panel_on: Any, fake: FakeAPI
+) -> None:
+    """Scenario 1: type a prompt, Generate: a decoded thumbnail, its caption, status done."""
+    _notebook, panel = open_panel(lab_notebook, panel_on)
+    expect(panel.thumbs).to_have_count(0)
+
+    prompt = "A paper boat on a calm lake"
+    panel.type_prompt(prompt)
+    panel.generate()
+
+    expect(panel.status).to_have_text("done: 1 image")
+    panel.wait_decoded(1)
+    assert all(width > 0 for width in panel.decoded_thumbs())
+    # dall-e-3 (the default model) revises the prompt; the caption shows the revision.
+    expect(panel.captions.first).to_contain_text(prompt + REVISION)
+    expect(panel.error).to_be_hidden()
+
+    [request] = generation_requests(fake)
+    assert request.auth_ok, "the kernel did not send the key from its environment"
+    assert request.json["prompt"] == prompt
+    assert request.json["model"] == "dall-e-3"
+
+
+def test_model_switch_and_history(
+    lab_notebook: Any, panel_on: Any, fake: FakeAPI, screenshot: Any
+) -> None:
+    """Scenario 2: dall-e-3 -> gpt-image-1 changes the sizes and hides the response format;
+    both generations are in the history; choosing the first restores its prompt and image."""
+    _notebook, panel = open_panel(lab_notebook, panel_on)
+    first, second = "A lighthouse at dusk", "A red bicycle against a blue wall"
+
+    generate(panel, first)
+    expect(panel.captions.first).to_contain_text(first + REVISION)
+    expect(panel.size.locator("option[value='1792x1024']")).to_have_count(1)
+    expect(panel.response_format).to_be_visible()
+
+    panel.model.fill("gpt-image-1")
+    expect(panel.size.locator("option[value='1536x1024']")).to_have_count(1)
+    expect(panel.size.locator("option[value='1792x1024']")).to_have_count(0)
+    assert "auto" in panel.size_choices()
+    expect(panel.response_format).to_be_hidden()
+
+    generate(panel, second)
+    expect(panel.captions.first).to_have_text(re.compile(rf"^{re.escape(second)}"))
+    expect(panel.history.locator("option")).to_have_count(2)
+    # A dropdown shows its labels with no-break spaces.
+    labels = [t.replace("\xa0", " ") for t in panel.history.locator("option").all_inner_texts()]
+    assert labels[0].endswith(f" · dall-e-3 · {first}"), labels
+    assert labels[1].endswith(f" · gpt-image-1 · {second}"), labels
+
+    panel.history.select_option(index=0)
+    expect(panel.prompt).to_have_value(first)
+    expect(panel.model).to_have_value("dall-e-3")
+    expect(panel.captions.first).to_contain_text(first + REVISION)
+    expect(panel.response_format).to_be_visible()
+    expect(panel.size.locator("option[value='1792x1024']")).to_have_count(1)
+    panel.wait_decoded(1)
+
+    generations = [r.json for r in generation_requests(fake)]
+    assert [(g["model"], g["prompt"]) for g in generations] == [
+        ("dall-e-3", first),
+        ("gpt-image-1", second),
+    ]
+    assert "response_format" not in generations[1]
+    path = screenshot(panel.root, "jupyterlab-panel-history.png")
+    assert path.stat().st_size > 0
+
+
+def test_errors_are_readable_and_rate_limits_wait(
+    lab_notebook: Any, panel_on: Any, fake: FakeAPI
+) -> None:
+    """Scenario 3: a 401 shows a readable message with the request id; a 429 with
+    Retry-After: 1 shows the wait, then the image; Generate works again afterwards."""
+    _notebook, panel = open_panel(lab_notebook, panel_on)
+
+    fake.fail_next(1, 401)
+    panel.type_prompt("A cat reading a newspaper")
+    panel.generate()
+    expect(panel.status).to_have_text("error")
+    expect(panel.error).to_be_visible()
+    [refused] = generation_requests(fake)
+    assert refused.status == 401
+    expect(panel.error).to_contain_text(refused.request_id)
+    # Readable: what happened and what to do, in a sentence, not a traceback.
+    text = panel.error.inner_text()
+    assert "Traceback" not in text, text
+    assert "401" in text, text
+    assert "COMETAPI_KEY" in text, text
+    expect(panel.thumbs).to_have_count(0)
+
+    fake.fail_next(1, 429, headers={"Retry-After": "1"})
+    panel.type_prompt("A dog reading a newspaper")
+    panel.generate()
+    # The wait is shown while it lasts, then the image lands.
+    expect(panel.status).to_contain_text("retrying in 1 s")
+    expect(panel.error).to_be_hidden()
+    expect(panel.status).to_have_text(re.compile(r"^done: 1 image after 1 retry"))
+    panel.wait_decoded(1)
+    requests = generation_requests(fake)
+    assert [r.status for r in requests] == [401, 429, 200]
+    limited, answered = requests[1], requests[2]
+    assert limited.finished is not None
+    waited = answered.started - limited.finished
+    assert waited >= 0.9, f"Retry-After: 1 was not honoured (retried after {waited:.2f} s)"
+
+    generate(panel, "A bird reading a newspaper")
+    expect(panel.status).to_have_text("done: 1 image")
+    expect(panel.captions.first).to_contain_text("A bird reading a newspaper")
+    assert fake.success_count == 2
+
+
+def test_cancel_stops_the_generation(lab_notebook: Any, panel_on: Any, fake: FakeAPI) -> None:
+    """Scenario 4: with a slow API, Cancel reads "cancelled" within 1 s, no image lands, and
+    the panel generates again afterwards."""
+    _notebook, panel = open_panel(lab_notebook, panel_on)
+    fake.latency = 5.0
+
+    panel.type_prompt("A very slow sunrise")
+    panel.generate()
+    expect(panel.status).to_have_text("running")
+    expect(panel.cancel_button).to_be_visible()
+    _wait_for(lambda: fake.in_flight == 1, "the request to reach the fake")
+
+    panel.cancel_button.click()
+    clicked = time.monotonic()
+    expect(panel.status).to_have_text("cancelled", timeout=1_000)
+    assert time.monotonic() - clicked < 1.0
+    expect(panel.generate_button).to_be_visible()
+    expect(panel.cancel_button).to_be_hidden()
+    # The request was abandoned (the fake saw the client hang up), well before 5 s.
+    _wait_for(lambda: fake.in_flight == 0, "the cancelled request to end", timeout=3.0)
+    assert generation_requests(fake)[-1].status is None, "the cancelled request was answered"
+    expect(panel.thumbs).to_have_count(0)
+    expect(panel.status).to_have_text("cancelled")
+
+    fake.latency = 0.0
+    generate(panel, "A quick sunset")
+    expect(panel.status).to_have_text("done: 1 image")
+
+
+def test_kernel_stays_free_while_generating(
+    lab_notebook: Any, panel_on: Any, fake: FakeAPI
+) -> None:
+    """Scenario 5: with a slow API, another cell runs and prints before the image arrives."""
+    notebook, panel = open_panel(lab_notebook, panel_on)
+    fake.latency = 3.0
+
+    panel.type_prompt("A snail crossing a road")
+    panel.generate()
+    expect(panel.status).to_have_text("running")
+    _wait_for(lambda: fake.in_flight == 1, "the request to reach the fake")
+    notebook.run_cell(PRINT_CELL)
+    expect(notebook.output(PRINT_CELL)).to_contain_text("the kernel is free: 42", timeout=2_500)
+    # The print landed while the generation was still in flight.
+    assert fake.in_flight == 1
+    expect(panel.thumbs).to_have_count(0)
+    expect(panel.status).to_have_text("running")
+
+    expect(panel.status).to_have_text("done: 1 image", timeout=15_000)
+    panel.wait_decoded(1)
+
+
+def test_saved_notebook_does_not_contain_the_key(
+    lab_notebook: Any, panel_on: Any, fake: FakeAPI, secret_key: str
+) -> None:
+    """Scenario 6: after a generation, saving through JupyterLab writes no trace of the key."""
+    notebook, panel = open_panel(lab_notebook, panel_on)
+    prompt = "A locked treasure chest"
+    generate(panel, prompt)
+    assert generation_requests(fake)[-1].auth_ok
+
+    notebook.save()
+    saved = notebook.path.read_text()
+    assert secret_key not in saved
+    # The save did write the panel (its view and, with saveState on, the widget state).
+    document = json.loads(saved)
+    state = document["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]
+    assert state["state"], "no widget state was saved"
+    assert prompt in saved
+    outputs = document["cells"][PANEL_CELL]["outputs"]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    # Nor did the key reach the browser.
+    assert secret_key not in notebook.page.content()
+
+
+def _wait_for(condition: Any, what: str, timeout: float = 10.0) -> None:
+    """Poll a condition on the fake (in this process) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
