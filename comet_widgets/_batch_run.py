@@ -153,11 +153,13 @@ class BatchRun:
 
         def load() -> dict[str, tuple[dict[str, Any], bool]]:
             done: dict[str, tuple[dict[str, Any], bool]] = {}
-            files = [own] + [f for f in manifest_files(folder) if f != own]
+            # Later successful lines win (a --no-resume run rewrote the same file names), and
+            # this run's own manifest wins over the folder's others: it is read last.
+            files = [f for f in manifest_files(folder) if f != own] + [own]
             for file in files:
                 for record in read_manifest(file):
                     key = record["key"]
-                    if key in self.by_key and key not in done and record.get("error") is None:
+                    if key in self.by_key and record.get("error") is None:
                         done[key] = (record, file == own)
             return done
 

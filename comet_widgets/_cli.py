@@ -83,9 +83,9 @@ examples:
 
 _MERGE_EPILOG = f"""\
 Joins batch manifests: one row per key (the SHA-256 of the request body); a successful row
-wins over failed ones; rows are ordered by their original input index. Image files stay where
-they are (paths are rewritten relative to the output manifest) unless --copy copies them next
-to it. The output is written atomically and may be one of the inputs.
+beats a failed one, otherwise the later row wins; rows are ordered by their input index.
+Image files stay where they are (paths are rewritten relative to the output manifest) unless
+--copy copies them next to it. The output is written atomically and may be an input.
 
 examples:
   {PROG} merge -o dataset/ dataset/     # dataset/manifest.shard-*.jsonl -> manifest.jsonl

@@ -232,11 +232,11 @@ def merge_manifests(
 
     ``inputs`` are manifest files or directories (a directory stands for its ``manifest.jsonl``
     and ``manifest.shard-*.jsonl``); ``output`` may be one of them (everything is read before
-    it is replaced). Rows are deduplicated by key: the first successful row in input order
-    wins, else the last failed row is kept. The result is sorted by each item's original input
+    it is replaced). Rows are deduplicated by key: a successful row beats a failed one, and
+    otherwise the later row (in input order) wins. The result is sorted by each item's input
     index (ties keep input order). Image files stay where they are and paths are rewritten
-    relative to the output's directory; ``copy=True`` copies them (and their sidecars) into the
-    output's directory instead. Raises ``FileNotFoundError`` for a missing input.
+    relative to the output's directory; ``copy=True`` copies them (and their sidecars) into
+    the output's directory instead. Raises ``FileNotFoundError`` for a missing input.
     """
     out = Path(output)
     root = out.parent
@@ -249,8 +249,8 @@ def merge_manifests(
             previous = chosen.get(record["key"])
             if previous is None:
                 chosen[record["key"]] = (rows, record, file.parent)
-            elif previous[1].get("error") is not None:
-                # a success replaces a failure; a later failure replaces an earlier one
+            elif record.get("error") is None or previous[1].get("error") is not None:
+                # a success beats a failure; otherwise the later row wins (it is the newer)
                 chosen[record["key"]] = (previous[0], record, file.parent)
     ordered = sorted(chosen.values(), key=lambda entry: (_index_of(entry[1]), entry[0]))
     copied = 0

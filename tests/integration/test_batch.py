@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -439,3 +440,27 @@ async def test_parameter_checks(client: AsyncImageClient) -> None:
         await generate_many([{"size": "256x256"}], client=client)
     with pytest.raises(InvalidItemError, match="item 1"):
         await generate_many(["ok", 42], client=client)  # type: ignore[list-item]
+
+
+async def test_an_unmerged_shard_folder_resumes_and_fills_its_own_manifest(
+    client: AsyncImageClient, fake: FakeAPI, tmp_path: Path
+) -> None:
+    prompts = [f"one folder {i}" for i in range(6)]
+    for shard in ("0/3", "1/3", "2/3"):
+        await generate_many(prompts, client=client, **CHEAP, output_dir=tmp_path, shard=shard)
+    fake.reset()
+    results = await generate_many(prompts, client=client, **CHEAP, output_dir=tmp_path)
+    assert fake.generation_count == 0  # found in the shard manifests: nothing paid twice
+    assert all(item.skipped and item.ok for item in results)
+    # copied into manifest.jsonl, which now describes the whole folder alone
+    lines = read_manifest(tmp_path / MANIFEST_NAME)
+    assert sorted(line["index"] for line in lines) == list(range(6))
+
+
+def test_to_dataframe_without_pandas_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from comet_widgets import BatchResults
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # makes `import pandas` fail
+    with pytest.raises(ImportError, match="pip install pandas"):
+        BatchResults([]).to_dataframe()
+    assert BatchResults([]).to_records() == []

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import pty
 import resource
 import signal
 import subprocess
@@ -433,3 +434,44 @@ def test_main_reports_an_unexpected_error_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith("error: RuntimeError: something broke")
     assert "--debug" in err
+
+
+def test_batch_on_a_terminal_redraws_one_line(fake_server: FakeServer, tmp_path: Path) -> None:
+    (tmp_path / "p.txt").write_text("".join(f"tty {i}\n" for i in range(5)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
+    env |= {"COMETAPI_KEY": KEY, "COMETAPI_BASE_URL": fake_server.base_url}
+    leader, follower = pty.openpty()  # stderr is a terminal
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "comet_widgets",
+                "batch",
+                "p.txt",
+                "-o",
+                "out",
+                "-m",
+                "dall-e-2",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stderr=follower,
+            stdout=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        os.close(follower)
+        chunks = []
+        with contextlib.suppress(OSError):  # EIO once the terminal is drained
+            while chunk := os.read(leader, 65536):
+                chunks.append(chunk)
+    finally:
+        os.close(leader)
+    bar = b"".join(chunks).decode()
+    assert done.returncode == 0
+    assert bar.startswith("\rbatch [")
+    assert bar.count("\n") <= 2  # one line redrawn, ended once (a terminal may add \r\n)
+    assert "5/5" in bar
+    assert KEY not in bar

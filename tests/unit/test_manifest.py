@@ -164,3 +164,15 @@ def test_merge_refuses_a_missing_input(tmp_path: Path) -> None:
         merge_manifests([tmp_path / "nope.jsonl"], tmp_path / "out.jsonl")
     with pytest.raises(FileNotFoundError, match="no manifest"):
         merge_manifests([tmp_path], tmp_path / "out.jsonl")
+
+
+def test_merge_keeps_the_latest_success(tmp_path: Path) -> None:
+    (tmp_path / "old.png").write_bytes(b"old")
+    (tmp_path / "new.png").write_bytes(b"new")
+    write_lines(
+        tmp_path / MANIFEST_NAME,
+        [record("k", 0, path="old.png"), record("k", 0, path="new.png"), record("k", 0, error="x")],
+    )
+    merge_manifests([tmp_path], tmp_path / MANIFEST_NAME)
+    (only,) = read_manifest(tmp_path / MANIFEST_NAME)
+    assert only["paths"] == ["new.png"]
