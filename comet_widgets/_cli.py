@@ -230,8 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_formatter,
         parents=[common],
     )
-    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.add_argument(
+        "--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    serve.add_argument(
+        "--latency", type=float, default=0.0, metavar="S", help="seconds per generation (demos)"
+    )
     serve.set_defaults(handler=_cmd_serve_fake)
 
     merge = commands.add_parser(
@@ -429,7 +434,9 @@ async def _live_models(args: argparse.Namespace) -> int:
 def _cmd_serve_fake(args: argparse.Namespace) -> int:
     from .testing.__main__ import main as serve_main
 
-    return serve_main(["--port", str(args.port), "--host", args.host])
+    return serve_main(
+        ["--port", str(args.port), "--host", args.host, "--latency", str(args.latency)]
+    )
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
