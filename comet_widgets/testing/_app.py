@@ -1,0 +1,435 @@
+"""``FakeAPI``: an offline fake of CometAPI's image API as a plain ASGI 3 application.
+
+It speaks the exact wire protocol (OpenAI's ``ImagesResponse``, CometAPI-shaped errors with the
+request id in the message), validates requests with the same catalogue as the client, draws
+deterministic placeholder images and serves url-mode images itself. Knobs inject every fault the
+client must survive. No Jupyter imports here: the fake powers tests, notebooks and demos alike.
+"""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .._catalog import MODELS, PARAMETERS, build_payload
+from .._errors import InvalidParameterError
+from ._asgi import (
+    HTML_TYPE,
+    Receive,
+    RecordedRequest,
+    Request,
+    Responder,
+    Scope,
+    Send,
+    Watcher,
+    lifespan,
+    not_allowed,
+    read_body,
+)
+from ._bodies import ImageBodies
+from ._faults import (
+    ITEM_KINDS,
+    MALFORM_KINDS,
+    Failure,
+    FaultQueue,
+    Malformed,
+    MalformKind,
+    RandomFaults,
+    UrlPlan,
+    check_count,
+    deliver,
+    send_failure,
+    send_huge,
+    send_malformed_document,
+)
+from ._files import FILES_PREFIX, FileStore
+
+__all__ = ["GENERATIONS_PATH", "MODELS_PATH", "FakeAPI", "RecordedRequest"]
+
+GENERATIONS_PATH = "/v1/images/generations"
+MODELS_PATH = "/v1/models"
+
+_KNOWN = (frozenset(PARAMETERS) - {"extra_body"}) | {"prompt"}
+
+
+class FakeAPI:
+    """The fake API, an ASGI 3 app: ``POST /v1/images/generations``, ``GET /v1/models`` and
+    ``GET /files/<token>.<ext>`` (url-mode images).
+
+    ``api_key=None`` accepts any non-empty ``Bearer`` key; a string accepts only that key.
+
+    Knobs are attributes and methods, safe to change while a server thread is serving:
+
+    - ``latency`` (s): every authenticated, valid generation waits this long before answering
+      (injected faults included). It ends early if the client hangs up.
+    - ``download_latency`` (s): every ``/files`` download waits this long.
+    - ``request_id_in_header``: send ``x-request-id`` on every response (True), or put the id
+      only inside error messages, as CometAPI does (False).
+    - ``image_bytes``: when set, every image is exactly these bytes (benchmarks pass a large PNG).
+    - ``url_extension``: the extension url-mode URLs claim (e.g. "webp", as CometAPI's CDN does)
+      whatever the bytes are; None uses the real one.
+    - ``trickle_seconds`` / ``trickle_chunks``: how "trickle" answers are paced (the body in
+      ``trickle_chunks`` pieces, ``trickle_seconds`` of pauses in total).
+    - ``huge_body_bytes`` / ``huge_body_declare_length``: the size of "huge_body" answers and
+      whether their ``content-length`` is declared (else chunked).
+    - ``fail_next(count, status, ...)``: the next ``count`` generations answer with an error.
+    - ``malform_next(kind, count)``: the next generations answer broken on purpose
+      (``MALFORM_KINDS``). fail_next and malform_next share one first-in, first-out queue.
+    - ``fault_rates(rate_429, rate_503, seed=...)``: random 429s and 503s when the queue is empty.
+    - ``expire_urls`` / ``slow_urls`` / ``redirect_loop_urls`` / ``non_http_urls``: break some
+      image URLs (0-based indexes) of the next url-mode answer.
+    - ``reset()``: restore the constructor's knobs, clear plans, counters, log and stored files.
+
+    Queued faults are consumed only by authenticated, valid generation requests, in arrival order.
+
+    Counters: ``requests`` (a list of ``RecordedRequest``), ``generation_count`` (generation
+    requests received), ``success_count`` (generations answered 200, malformed 200s included),
+    ``download_count`` (``/files`` requests), ``in_flight`` and ``max_in_flight`` (generations
+    being handled at once).
+
+    GPT image answers carry ``background``, ``output_format``, ``quality`` and ``size`` as OpenAI
+    reports them ("auto" resolved to what was made; a size outside the schema's enum left out)
+    and a ``usage`` block. dall-e-3 items carry ``revised_prompt``. Unknown models behave like
+    dall-e-2.
+    """
+
+    latency: float
+    download_latency: float
+    request_id_in_header: bool
+    image_bytes: bytes | None
+    url_extension: str | None
+    trickle_seconds: float
+    trickle_chunks: int
+    huge_body_bytes: int
+    huge_body_declare_length: bool
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        latency: float = 0.0,
+        download_latency: float = 0.0,
+        request_id_in_header: bool = True,
+        image_bytes: bytes | None = None,
+        url_extension: str | None = None,
+        trickle_seconds: float = 1.0,
+        trickle_chunks: int = 10,
+        huge_body_bytes: int = 300 * 1024 * 1024,
+        huge_body_declare_length: bool = True,
+        max_files: int = 1024,
+    ) -> None:
+        self.api_key = api_key
+        self._defaults: dict[str, Any] = {
+            "latency": latency,
+            "download_latency": download_latency,
+            "request_id_in_header": request_id_in_header,
+            "image_bytes": image_bytes,
+            "url_extension": url_extension,
+            "trickle_seconds": trickle_seconds,
+            "trickle_chunks": trickle_chunks,
+            "huge_body_bytes": huge_body_bytes,
+            "huge_body_declare_length": huge_body_declare_length,
+        }
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._queue = FaultQueue()
+        self._random = RandomFaults()
+        self._files = FileStore(max_files)
+        self._bodies = ImageBodies(self._files)
+        self.requests: list[RecordedRequest] = []
+        self.generation_count = 0
+        self.success_count = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.reset()
+
+    def __repr__(self) -> str:
+        return (
+            f"<FakeAPI generations={self.generation_count} successes={self.success_count}"
+            f" in_flight={self.in_flight} pending_faults={self.pending_faults}>"
+        )
+
+    # -- knobs -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Restore the constructor's knobs; clear fault plans, counters, the log and files."""
+        for name, value in self._defaults.items():
+            setattr(self, name, value)
+        self._queue.clear()
+        self._random.configure(0.0, 0.0, None)
+        self._files.clear()
+        with self._lock:
+            self.requests.clear()
+            self.generation_count = self.success_count = 0
+            self.max_in_flight = self.in_flight
+
+    @property
+    def download_count(self) -> int:
+        """How many ``/files`` downloads were requested."""
+        return self._files.download_count
+
+    @property
+    def pending_faults(self) -> int:
+        """How many queued faults (fail_next, malform_next) are still to be served."""
+        return len(self._queue)
+
+    def fail_next(
+        self,
+        count: int,
+        status: int,
+        *,
+        message: str | None = None,
+        code: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes | str | None = None,
+        content_type: str = HTML_TYPE,
+    ) -> None:
+        """Answer the next ``count`` generations with ``status``.
+
+        The body is a CometAPI error with ``message`` (a default per status; 503's is "no
+        available channel for model ..."), ``code`` and the request id, unless ``body`` is given:
+        then it is sent verbatim as ``content_type`` (an HTML page by default). ``headers`` are
+        added, e.g. ``{"Retry-After": "1"}`` or ``{"retry-after-ms": "200"}``.
+        """
+        check_count(count)
+        if not 400 <= status <= 599:
+            raise ValueError(f"status must be an error status (400-599), got {status!r}")
+        raw = body.encode() if isinstance(body, str) else body
+        extra = tuple((headers or {}).items())
+        failure = Failure(status, message, code, extra, raw, content_type)
+        self._queue.push(failure, count)
+
+    def malform_next(
+        self, kind: MalformKind, count: int = 1, *, indexes: Iterable[int] | None = None
+    ) -> None:
+        """Answer the next ``count`` generations broken in the way ``kind`` names.
+
+        Kinds: "invalid_json", "html_200", "html_301", "empty_data", "no_image_fields",
+        "bad_base64", "not_an_image", "truncated_png", "bomb" (a PNG header declaring
+        100000x100000 pixels), "reset_mid_body" (half the declared body, then the connection
+        closes), "close_after_headers", "trickle" and "huge_body" (see the class docstring).
+        In url mode "not_an_image", "truncated_png" and "bomb" serve those bytes at the URLs.
+        ``indexes`` (0-based) breaks only those images of the answer, for the kinds that break
+        images ("bad_base64", "not_an_image", "truncated_png", "bomb", "no_image_fields").
+        """
+        if kind not in MALFORM_KINDS:
+            raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(MALFORM_KINDS)}")
+        check_count(count)
+        only = None
+        if indexes is not None:
+            only = frozenset(indexes)
+            if kind not in ITEM_KINDS:
+                raise ValueError(f"indexes work only with {', '.join(sorted(ITEM_KINDS))}")
+            if any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in only):
+                raise ValueError(f"image indexes are 0-based whole numbers, got {sorted(only)!r}")
+        self._queue.push(Malformed(kind, only), count)
+
+    def fault_rates(
+        self, rate_429: float = 0.1, rate_503: float = 0.05, *, seed: int | None = None
+    ) -> None:
+        """Answer generations at random with 429 (``Retry-After: 0``) or a plain 503.
+
+        Repeatable with ``seed``; ``fault_rates(0, 0)`` turns it off. Queued faults go first.
+        """
+        self._random.configure(rate_429, rate_503, seed)
+
+    def expire_urls(self, indexes: Iterable[int]) -> None:
+        """The images at ``indexes`` of the next url-mode answer get URLs that answer 404."""
+        self._files.plan(indexes, UrlPlan("expired"))
+
+    def slow_urls(self, indexes: Iterable[int], seconds: float) -> None:
+        """The images at ``indexes`` of the next url-mode answer download ``seconds`` late."""
+        self._files.plan(indexes, UrlPlan("slow", seconds=seconds))
+
+    def redirect_loop_urls(self, indexes: Iterable[int]) -> None:
+        """The images at ``indexes`` of the next url-mode answer redirect to themselves."""
+        self._files.plan(indexes, UrlPlan("redirect_loop"))
+
+    def non_http_urls(
+        self, indexes: Iterable[int], url: str = "ftp://example.invalid/image.png"
+    ) -> None:
+        """The images at ``indexes`` of the next url-mode answer get ``url`` (e.g. file:///...)."""
+        self._files.plan(indexes, UrlPlan("non_http", url=url))
+
+    # -- ASGI --------------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope.get("type")
+        if kind == "lifespan":
+            await lifespan(receive, send)
+            return
+        if kind != "http":
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 1000})
+            return
+        body = await read_body(receive)
+        if body is None:
+            return
+        request = Request.from_scope(scope, body)
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            request_id=f"fake-{next(self._ids)}-{secrets.token_hex(4)}",
+            started=time.monotonic(),
+        )
+        self.requests.append(record)
+        responder = Responder(send, record.request_id, id_header=self.request_id_in_header)
+        watcher = Watcher(receive)
+        try:
+            await self._route(request, record, responder, watcher)
+        finally:
+            record.status = responder.status
+            record.finished = time.monotonic()
+            await watcher.aclose()
+
+    async def _route(
+        self, request: Request, record: RecordedRequest, responder: Responder, watcher: Watcher
+    ) -> None:
+        path, method = request.path, request.method
+        if path == GENERATIONS_PATH:
+            if method != "POST":
+                await not_allowed(responder, request, "POST")
+                return
+            await self._generation(request, record, responder, watcher)
+        elif path == MODELS_PATH:
+            if method != "GET":
+                await not_allowed(responder, request, "GET")
+            elif (problem := self._authorize(request, record)) is not None:
+                await responder.error(401, problem)
+            else:
+                models = [{"id": n, "object": "model", "owned_by": "comet-fake"} for n in MODELS]
+                document = {"object": "list", "data": models}
+                await responder.respond(200, json.dumps(document).encode())
+        elif path.startswith(FILES_PREFIX):
+            if method not in ("GET", "HEAD"):
+                await not_allowed(responder, request, "GET")
+                return
+            await self._files.serve(request, responder, watcher, latency=self.download_latency)
+        else:
+            await responder.error(404, f"Invalid URL ({method} {path})")
+
+    def _authorize(self, request: Request, record: RecordedRequest) -> str | None:
+        """None when the key is accepted, else the 401 message (which never echoes the key)."""
+        value = request.headers.get("authorization")
+        record.auth_present = value is not None
+        if not value:
+            return "missing API key: send the header 'Authorization: Bearer <your key>'"
+        scheme, _, token = value.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return "malformed Authorization header: expected 'Bearer <your key>'"
+        if self.api_key is not None and not hmac.compare_digest(
+            token.encode(), self.api_key.encode()
+        ):
+            return "invalid API key"
+        record.auth_ok = True
+        return None
+
+    # -- generations -------------------------------------------------------------------------
+    async def _generation(
+        self, request: Request, record: RecordedRequest, responder: Responder, watcher: Watcher
+    ) -> None:
+        with self._lock:
+            self.generation_count += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await self._generate(request, record, responder, watcher)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+                if responder.status == 200:
+                    self.success_count += 1
+
+    async def _generate(
+        self, request: Request, record: RecordedRequest, responder: Responder, watcher: Watcher
+    ) -> None:
+        problem = self._authorize(request, record)
+        if problem is not None:
+            await responder.error(401, problem)
+            return
+        try:
+            document = json.loads(request.body)
+        except ValueError:
+            await responder.error(400, "the request body is not valid JSON")
+            return
+        record.json = document
+        if not isinstance(document, dict):
+            await responder.error(400, "the request body must be a JSON object")
+            return
+        try:
+            payload = _validate(document)
+        except InvalidParameterError as exc:
+            await responder.error(400, str(exc))
+            return
+        fault = self._queue.pop() or self._random.draw()
+        record.fault = fault.label if fault is not None else None
+        if self.latency > 0 and not await watcher.sleep(self.latency):
+            return  # the client hung up: nobody to answer
+        if isinstance(fault, Failure):
+            await send_failure(responder, fault, str(payload["model"]))
+        else:
+            kind, only = (fault.kind, fault.indexes) if fault else (None, None)
+            await self._answer(request, payload, kind, responder, watcher, only=only)
+
+    async def _answer(
+        self,
+        request: Request,
+        payload: dict[str, Any],
+        kind: MalformKind | None,
+        responder: Responder,
+        watcher: Watcher,
+        *,
+        only: frozenset[int] | None = None,
+    ) -> None:
+        created = int(time.time())
+        if kind == "huge_body":
+            await send_huge(
+                responder,
+                watcher,
+                created=created,
+                total=self.huge_body_bytes,
+                declare_length=self.huge_body_declare_length,
+            )
+            return
+        if (
+            kind is not None
+            and only is None
+            and await send_malformed_document(
+                responder,
+                kind,
+                created=created,
+                n=int(payload["n"]),
+                location=f"{request.base}{GENERATIONS_PATH}/",
+            )
+        ):
+            return
+        body = await self._bodies.build(
+            payload,
+            kind,
+            only=only,
+            created=created,
+            base=request.base,
+            image_bytes=self.image_bytes,
+            url_extension=self.url_extension,
+        )
+        await deliver(
+            responder,
+            watcher,
+            body,
+            kind,
+            trickle_seconds=self.trickle_seconds,
+            trickle_chunks=self.trickle_chunks,
+        )
+
+
+def _validate(document: dict[str, Any]) -> dict[str, Any]:
+    """Check a request body like the real service: the client's own catalogue rules."""
+    known = {key: value for key, value in document.items() if key in _KNOWN}
+    rest = {key: value for key, value in document.items() if key not in _KNOWN}
+    prompt = known.pop("prompt", None)
+    return build_payload(prompt, **known, extra_body=rest or None)

@@ -1,0 +1,257 @@
+"""Plain ASGI 3 plumbing for the fake API: reading, recording and answering requests, noticing
+hang-ups.
+
+No framework: the fake must control every byte and every broken connection it sends, which is
+easiest with the raw ``receive``/``send`` protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "HTML_TYPE",
+    "JSON_TYPE",
+    "InjectedDisconnect",
+    "Message",
+    "Receive",
+    "RecordedRequest",
+    "Request",
+    "Responder",
+    "Scope",
+    "Send",
+    "Watcher",
+    "error_document",
+    "lifespan",
+    "not_allowed",
+    "read_body",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON_TYPE = "application/json"
+HTML_TYPE = "text/html; charset=utf-8"
+
+
+@dataclass
+class RecordedRequest:
+    """One request the fake received. The key itself is never stored: only whether it matched."""
+
+    method: str
+    path: str
+    request_id: str
+    #: ``time.monotonic()`` when the request arrived.
+    started: float
+    #: Whether an ``Authorization`` header was sent, and whether it carried an accepted key.
+    auth_present: bool = False
+    auth_ok: bool = False
+    #: The parsed JSON body (None when there was none or it was not JSON).
+    json: Any = None
+    #: The status answered; None while in flight or when the client hung up first.
+    status: int | None = None
+    finished: float | None = None
+    #: The injected fault, e.g. "fail:429", "random:503" or "malform:bomb".
+    fault: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.finished is None else self.finished - self.started
+
+
+class InjectedDisconnect(httpx.RemoteProtocolError):
+    """Raised by the fake to break a connection on purpose (``malform_next("reset_mid_body")``).
+
+    On loopback uvicorn answers it by closing the socket mid-response, so the client sees a
+    truncated body. In-process, ``httpx.ASGITransport`` re-raises it; deriving from
+    ``httpx.RemoteProtocolError`` makes that look like what a client gets on a real socket.
+    """
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as the fake sees it (the body already read)."""
+
+    method: str
+    #: The path below the app's root path, e.g. ``/v1/images/generations``.
+    path: str
+    #: Header names in lower case; the last value wins.
+    headers: dict[str, str]
+    body: bytes
+    #: ``scheme://host[:port]`` plus the root path: where URLs of this server start.
+    base: str
+
+    @classmethod
+    def from_scope(cls, scope: Scope, body: bytes) -> Request:
+        headers: dict[str, str] = {}
+        for name, value in scope.get("headers", ()):
+            headers[bytes(name).decode("latin-1").lower()] = bytes(value).decode("latin-1")
+        root = str(scope.get("root_path", "") or "").rstrip("/")
+        path = str(scope.get("path", "/"))
+        if root and path.startswith(root + "/"):
+            path = path[len(root) :]
+        host = headers.get("host")
+        if not host:
+            server = scope.get("server") or ("127.0.0.1", 80)
+            host = f"{server[0]}:{server[1]}"
+        scheme = str(scope.get("scheme", "http"))
+        return cls(
+            method=str(scope.get("method", "GET")).upper(),
+            path=path,
+            headers=headers,
+            body=body,
+            base=f"{scheme}://{host}{root}",
+        )
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client hung up before sending it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(bytes(message.get("body", b"")))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class Watcher:
+    """Notices a client that hangs up while the fake sleeps or streams.
+
+    Only started when needed: it keeps a task waiting on ``receive()``, which (after the body
+    has been read) answers ``http.disconnect`` when the client goes away or the response ends.
+    """
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._event = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def disconnected(self) -> bool:
+        self._ensure_started()
+        return self._event.is_set()
+
+    def _ensure_started(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self._event.set()
+                return
+
+    async def sleep(self, seconds: float) -> bool:
+        """Sleep ``seconds``; return False as soon as the client hangs up (True otherwise)."""
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return not self._event.is_set()
+        self._ensure_started()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout=seconds)
+        return not self._event.is_set()
+
+    async def aclose(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class Responder:
+    """Sends one response and remembers its status; adds ``x-request-id`` when asked to."""
+
+    def __init__(self, send: Send, request_id: str, *, id_header: bool) -> None:
+        self._send = send
+        self.request_id = request_id
+        self.id_header = id_header
+        self.status: int | None = None
+
+    async def start(
+        self,
+        status: int,
+        *,
+        content_type: str | None,
+        content_length: int | None,
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        raw: list[tuple[bytes, bytes]] = []
+        if content_type:
+            raw.append((b"content-type", content_type.encode("latin-1")))
+        if content_length is not None:
+            raw.append((b"content-length", str(content_length).encode("latin-1")))
+        if self.id_header:
+            raw.append((b"x-request-id", self.request_id.encode("latin-1")))
+        raw.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers)
+        self.status = status
+        await self._send({"type": "http.response.start", "status": status, "headers": raw})
+
+    async def body(self, chunk: bytes, *, more: bool = False) -> None:
+        await self._send({"type": "http.response.body", "body": chunk, "more_body": more})
+
+    async def respond(
+        self,
+        status: int,
+        body: bytes,
+        *,
+        content_type: str | None = JSON_TYPE,
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """Send a whole response in one piece."""
+        await self.start(
+            status, content_type=content_type, content_length=len(body), headers=headers
+        )
+        await self.body(body)
+
+    async def error(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str = "",
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """Send a CometAPI-shaped error: the request id goes inside the message."""
+        await self.respond(
+            status, error_document(message, self.request_id, code=code), headers=headers
+        )
+
+
+def error_document(message: str, request_id: str, *, code: str = "") -> bytes:
+    """``{"error": {"message": "... (request id: ...)", "type": "comet_api_error", ...}}``."""
+    error = {
+        "message": f"{message} (request id: {request_id})",
+        "type": "comet_api_error",
+        "param": "",
+        "code": code,
+    }
+    return json.dumps({"error": error}).encode()
+
+
+async def not_allowed(responder: Responder, request: Request, allowed: str) -> None:
+    """405 with an ``Allow`` header."""
+    message = f"method {request.method} is not allowed on {request.path}; use {allowed}"
+    await responder.error(405, message, headers=[("allow", allowed)])
+
+
+async def lifespan(receive: Receive, send: Send) -> None:
+    """The ASGI lifespan protocol: nothing to set up, so acknowledge and return."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

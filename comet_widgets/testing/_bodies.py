@@ -1,0 +1,191 @@
+"""Success bodies of the fake: the ``ImagesResponse`` JSON with its images, GPT fields, usage.
+
+Every success body validates against OpenAI's ``ImagesResponse`` schema: the GPT-only top-level
+fields are resolved the way OpenAI reports them ("auto" becomes what was actually made) and a
+value outside the schema's enum (a free gpt-image-2 size) is left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from .._catalog import get_model
+from . import _images as images
+from ._faults import BAD_BASE64
+
+if TYPE_CHECKING:
+    from ._faults import MalformKind, UrlPlan
+    from ._files import FileStore
+
+__all__ = ["REVISION", "ImageBodies", "encode_images_response", "file_type", "gpt_fields"]
+
+#: Appended to the prompt to make dall-e-3's ``revised_prompt``.
+REVISION = ", rendered in soft natural light."
+
+_B64_CACHE_MIN = 256 * 1024
+_SCHEMA_SIZES = frozenset({"1024x1024", "1024x1536", "1536x1024"})
+_SCHEMA_QUALITIES = frozenset({"low", "medium", "high"})
+# OpenAI's published output-token counts for a 1024x1024 image, by quality.
+_TOKENS_PER_MEGAPIXEL = {"low": 272, "medium": 1056, "high": 4160}
+
+
+def _dumps(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def encode_images_response(
+    created: int,
+    items: Sequence[Mapping[str, Any]],
+    b64: Sequence[bytes | None],
+    extra: Mapping[str, Any],
+) -> bytes:
+    """The JSON body ``{"created", "data": [...], **extra}``.
+
+    ``b64[i]`` (already base64, ASCII) becomes item i's ``b64_json``. It is spliced in as is
+    rather than passed through ``json.dumps``, which would scan megabytes for escapes.
+    """
+    parts: list[bytes] = []
+    for item, data in zip(items, b64, strict=True):
+        rest = _dumps(dict(item))
+        if data is None:
+            parts.append(rest)
+            continue
+        tail = b"}" if rest == b"{}" else b"," + rest[1:]
+        parts.append(b'{"b64_json":"' + data + b'"' + tail)
+    body = b'{"created":' + str(int(created)).encode() + b',"data":[' + b",".join(parts) + b"]"
+    for key, value in extra.items():
+        body += b"," + _dumps(key) + b":" + _dumps(value)
+    return body + b"}"
+
+
+def gpt_fields(payload: Mapping[str, Any], width: int, height: int) -> dict[str, Any]:
+    """``background``, ``output_format``, ``quality``, ``size`` and ``usage`` of a GPT answer."""
+    quality = str(payload.get("quality") or "auto")
+    quality = quality if quality in _SCHEMA_QUALITIES else "medium"
+    fields: dict[str, Any] = {
+        "background": "transparent" if payload.get("background") == "transparent" else "opaque",
+        "output_format": payload.get("output_format") or "png",
+        "quality": quality,
+    }
+    size = f"{width}x{height}"
+    if size in _SCHEMA_SIZES:
+        fields["size"] = size
+    text_tokens = max(1, len(str(payload["prompt"])) // 4)
+    per_image = round(_TOKENS_PER_MEGAPIXEL[quality] * width * height / (1024 * 1024))
+    output_tokens = per_image * int(payload["n"])
+    fields["usage"] = {
+        "input_tokens": text_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": text_tokens + output_tokens,
+        "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0},
+    }
+    return fields
+
+
+def file_type(data: bytes) -> tuple[str, str]:
+    """``(content_type, extension)`` of image bytes, from their magic numbers."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png", "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", "jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif", "gif"
+    return "application/octet-stream", "bin"
+
+
+class ImageBodies:
+    """Builds the body of a successful generation (or of a broken one that still has images)."""
+
+    def __init__(self, files: FileStore) -> None:
+        self._files = files
+        self._b64_cache: tuple[bytes, bytes] | None = None
+
+    async def build(
+        self,
+        payload: Mapping[str, Any],
+        kind: MalformKind | None,
+        *,
+        only: frozenset[int] | None = None,
+        created: int,
+        base: str,
+        image_bytes: bytes | None,
+        url_extension: str | None,
+    ) -> bytes:
+        """The JSON body for a validated ``payload``; ``kind`` may break the images in it:
+        "no_image_fields", "not_an_image", "truncated_png", "bomb" or "bad_base64" (others
+        leave it whole); ``only`` limits that to the images at those indexes.
+        """
+        whole = kind
+        spec = get_model(str(payload["model"]))
+        gpt = spec is not None and spec.family == "gpt-image"
+        prompt = str(payload["prompt"])
+        width, height = images.parse_size(str(payload["size"]))
+        b64_mode = gpt or payload.get("response_format") == "b64_json"
+        plans: Mapping[int, UrlPlan] = {}
+        if not b64_mode and kind != "no_image_fields":
+            plans = self._files.take_plans()
+        items: list[dict[str, Any]] = []
+        encoded: list[bytes | None] = []
+        for index in range(int(payload["n"])):
+            kind = whole if only is None or index in only else None
+            item: dict[str, Any] = {}
+            if kind == "no_image_fields":
+                encoded.append(None)
+            else:
+                data = image_bytes
+                if kind == "not_an_image":
+                    data = images.NOT_AN_IMAGE
+                elif kind == "bomb":
+                    data = images.bomb_png()
+                elif data is None:
+                    data = await self._render(_image_spec(payload, index, width, height, gpt))
+                if kind == "truncated_png":
+                    data = images.truncate(data)
+                if b64_mode:
+                    encoded.append(BAD_BASE64.encode() if kind == "bad_base64" else self._b64(data))
+                else:
+                    encoded.append(None)
+                    item["url"] = self._files.publish(base, data, plans.get(index), url_extension)
+            if spec is not None and spec.revises_prompt:
+                item["revised_prompt"] = prompt + REVISION
+            items.append(item)
+        extra = gpt_fields(payload, width, height) if gpt else {}
+        return encode_images_response(created, items, encoded, extra)
+
+    async def _render(self, spec: images.ImageSpec) -> bytes:
+        data = images.cached(spec)
+        if data is None:
+            # Drawing and encoding a large image takes milliseconds: keep the loop serving.
+            data = await asyncio.to_thread(images.render, spec)
+        return data
+
+    def _b64(self, data: bytes) -> bytes:
+        # Benchmarks send the same multi-megabyte image_bytes every time: encode it once.
+        cached = self._b64_cache
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        encoded = base64.b64encode(data)
+        if len(data) >= _B64_CACHE_MIN:
+            self._b64_cache = (data, encoded)
+        return encoded
+
+
+def _image_spec(
+    payload: Mapping[str, Any], index: int, width: int, height: int, gpt: bool
+) -> images.ImageSpec:
+    fmt = (payload.get("output_format") or "png") if gpt else "png"
+    return images.ImageSpec(
+        prompt=str(payload["prompt"]),
+        index=index,
+        width=width,
+        height=height,
+        format=cast(images.OutputFormat, fmt),
+        transparent=gpt and payload.get("background") == "transparent",
+        compression=payload.get("output_compression") if gpt else None,
+    )

@@ -1,0 +1,186 @@
+"""Placeholder images for the fake API: drawn from the prompt, deterministic, cheap, cached.
+
+Each image is a flat colour chosen from a hash of (prompt, index) with the prompt written on it,
+so the same request always gives the same bytes and different prompts give different images.
+Flat colours compress to a few kilobytes even at 3840x2160, which keeps the fake fast.
+Also here: deliberately broken image bytes for fault tests (a decompression bomb header, a
+truncated PNG).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+import textwrap
+import threading
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from PIL import Image, ImageDraw, ImageFont
+
+__all__ = [
+    "CONTENT_TYPES",
+    "EXTENSIONS",
+    "NOT_AN_IMAGE",
+    "ImageSpec",
+    "bomb_png",
+    "cached",
+    "parse_size",
+    "render",
+    "truncate",
+]
+
+OutputFormat = Literal["png", "jpeg", "webp"]
+
+CONTENT_TYPES: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+EXTENSIONS: dict[str, str] = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+
+#: What ``malform_next("not_an_image")`` sends instead of an image.
+NOT_AN_IMAGE = b"hello world"
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_CACHE_ENTRIES = 64
+
+
+def parse_size(size: str) -> tuple[int, int]:
+    """``'1536x1024'`` -> ``(1536, 1024)``; ``'auto'`` (or anything unparsable) -> 1024x1024."""
+    width, _, height = size.partition("x")
+    if width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0:
+        return int(width), int(height)
+    return 1024, 1024
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """Everything that decides an image's bytes (also its cache key)."""
+
+    prompt: str
+    index: int
+    width: int
+    height: int
+    format: OutputFormat = "png"
+    transparent: bool = False
+    compression: int | None = None
+
+
+class _LRU:
+    """A small thread-safe LRU of encoded images (the server thread and tests share it)."""
+
+    def __init__(self, entries: int) -> None:
+        self._entries = entries
+        self._data: OrderedDict[ImageSpec, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: ImageSpec) -> bytes | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: ImageSpec, value: bytes) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._entries:
+                self._data.popitem(last=False)
+
+
+_cache = _LRU(_CACHE_ENTRIES)
+
+
+def cached(spec: ImageSpec) -> bytes | None:
+    """The encoded image if it was made recently, else None (then call ``render``)."""
+    return _cache.get(spec)
+
+
+def render(spec: ImageSpec) -> bytes:
+    """The encoded image for ``spec`` (from the cache when possible)."""
+    data = _cache.get(spec)
+    if data is None:
+        data = _encode(_draw(spec), spec)
+        _cache.put(spec, data)
+    return data
+
+
+def _colour(prompt: str, index: int) -> tuple[int, int, int]:
+    digest = hashlib.sha256(f"{index}\x00{prompt}".encode()).digest()
+    return digest[0], digest[1], digest[2]
+
+
+@lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (ImportError, OSError):  # Pillow built without FreeType: the bitmap font
+        return ImageFont.load_default()
+
+
+def _draw(spec: ImageSpec) -> Image.Image:
+    width, height = spec.width, spec.height
+    red, green, blue = _colour(spec.prompt, spec.index)
+    light = 0.299 * red + 0.587 * green + 0.114 * blue > 140
+    ink = (0, 0, 0, 255) if light else (255, 255, 255, 255)
+    label_ink = (255, 255, 255, 255) if light else (0, 0, 0, 255)  # the band is the complement
+    accent = (255 - red, 255 - green, 255 - blue, 255)
+    if spec.transparent:
+        image = Image.new("RGBA", (width, height), (red, green, blue, 0))
+    else:
+        image = Image.new("RGB", (width, height), (red, green, blue))
+    draw = ImageDraw.Draw(image)
+    side = min(width, height)
+    # A band and a disc placed by the hash, so thumbnails of different prompts look different.
+    draw.rectangle((0, height * 3 // 4, width, height), fill=accent)
+    cx, cy = (green * width) // 256, (blue * height) // 256
+    radius = max(4, side // 8)
+    draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=accent)
+    size = max(10, side // 24)
+    font = _font(size)
+    margin = max(4, side // 32)
+    columns = max(8, int((width - 2 * margin) / (size * 0.5)))
+    lines = textwrap.wrap(spec.prompt[:400], width=columns)[: max(1, (height // 2) // (size + 4))]
+    draw.multiline_text((margin, margin), "\n".join(lines), fill=ink, font=font, spacing=4)
+    label = f"comet-fake #{spec.index + 1}  {width}x{height}"
+    draw.text((margin, height - margin - size), label, fill=label_ink, font=font)
+    return image
+
+
+def _encode(image: Image.Image, spec: ImageSpec) -> bytes:
+    out = io.BytesIO()
+    if spec.format == "jpeg":
+        quality = spec.compression if spec.compression is not None else 85
+        image.convert("RGB").save(out, "JPEG", quality=max(1, min(95, quality)))
+    elif spec.format == "webp":
+        quality = spec.compression if spec.compression is not None else 80
+        image.save(out, "WEBP", quality=quality, method=0)
+    else:
+        image.save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny, well-formed PNG whose header declares ``width`` x ``height`` RGB pixels.
+
+    Decoding it would need tens of gigabytes: a client must refuse it from the header alone.
+    """
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        _PNG_SIGNATURE
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def truncate(data: bytes) -> bytes:
+    """The first half of ``data``: the header survives, the pixels do not."""
+    return data[: max(1, len(data) // 2)]

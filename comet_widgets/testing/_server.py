@@ -1,0 +1,146 @@
+"""The fake's two transports: in-process (``httpx.ASGITransport``) and real loopback (uvicorn).
+
+In-process is fast but ``ASGITransport`` buffers whole responses, so socket-level faults (a
+connection closed mid-body, a trickling body) only behave like the real thing on loopback.
+uvicorn is imported only by ``serve_fake``: it is the optional ``server`` extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+
+from ._app import FakeAPI
+from ._asgi import InjectedDisconnect
+
+__all__ = ["IN_PROCESS_BASE_URL", "FakeServer", "fake_transport", "serve_fake"]
+
+#: The base URL to use with ``fake_transport`` (the host is never resolved).
+IN_PROCESS_BASE_URL: Final = "http://comet-fake.local/v1"
+
+_STOP_TIMEOUT = 3.0
+
+
+def fake_transport(app: FakeAPI | None = None) -> httpx.ASGITransport:
+    """An httpx transport that calls ``app`` (a new ``FakeAPI`` when None) in-process.
+
+    Use it with ``base_url=IN_PROCESS_BASE_URL``; the app is also ``transport.app``.
+    """
+    return httpx.ASGITransport(app=app if app is not None else FakeAPI())
+
+
+@dataclass(frozen=True)
+class FakeServer:
+    """A fake API listening on loopback (see ``serve_fake``)."""
+
+    app: FakeAPI
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        """The server's root, e.g. ``http://127.0.0.1:8765``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL to give a client, e.g. ``http://127.0.0.1:8765/v1``."""
+        return f"{self.url}/v1"
+
+
+class _QuietInjectedFaults(logging.Filter):
+    """Drops uvicorn's traceback for connections the fake breaks on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, InjectedDisconnect)
+
+
+def _quiet_uvicorn() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietInjectedFaults) for f in logger.filters):
+        logger.addFilter(_QuietInjectedFaults())
+
+
+@contextlib.contextmanager
+def serve_fake(
+    app: FakeAPI | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    startup_timeout: float = 10.0,
+) -> Iterator[FakeServer]:
+    """Run ``app`` (a new ``FakeAPI`` when None) with uvicorn in a daemon thread.
+
+    ``port=0`` picks a free port. Yields a ``FakeServer``; leaving the block stops the server
+    and joins the thread. The server has its own event loop, so this also works when called
+    from a coroutine. Raises ``RuntimeError`` if the server cannot start (e.g. the port is in
+    use) and ``ImportError`` when uvicorn is not installed.
+    """
+    try:
+        import uvicorn
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("serve_fake needs uvicorn: pip install 'comet-widgets[server]'") from exc
+    app = app if app is not None else FakeAPI()
+    # Bind here rather than in uvicorn: a port in use raises in the caller (uvicorn would
+    # sys.exit its thread) and the real port of port=0 is known at once.
+    sock = _bind(host, port)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_graceful_shutdown=2,
+    )
+    _quiet_uvicorn()  # after Config: it (re)configures uvicorn's loggers
+    server: Any = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="comet-fake-api", daemon=True
+    )
+    try:
+        thread.start()
+        deadline = time.monotonic() + startup_timeout
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError(f"the fake API could not start on {host}:{port}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the fake API did not start within {startup_timeout:g} s")
+            time.sleep(0.005)
+        yield FakeServer(app=app, host=host, port=int(sock.getsockname()[1]))
+    finally:
+        _stop(server, thread)
+        sock.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise RuntimeError(f"the fake API cannot listen on {host}:{port}: {exc}") from exc
+    return sock
+
+
+def _stop(server: Any, thread: threading.Thread) -> None:
+    server.should_exit = True
+    if not thread.is_alive():
+        return
+    thread.join(_STOP_TIMEOUT)
+    if thread.is_alive():
+        # Requests still being answered (a client that never hangs up): stop waiting for them.
+        server.force_exit = True
+        thread.join(_STOP_TIMEOUT)
