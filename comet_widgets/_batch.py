@@ -194,12 +194,14 @@ async def generate_many(
     A failed item records its error and does not stop the others. ``raise_on_error=True``
     raises ``BatchError`` (with ``.results``) after the batch when any failed. ``progress``:
     ``True`` (widget, terminal bar or plain lines), or ``callback(done, failed, total)``.
-    ``on_result(item)`` is called as each item finishes (resumed ones first). ``shard="i/k"``
-    keeps the items whose input index % k == i.
+    ``on_result(item)`` (sync or async) is called as each item finishes, resumed ones first;
+    an exception it raises stops the batch. ``shard="i/k"`` keeps the items whose input index
+    % k == i.
 
     Raises ``InvalidItemError``/``InvalidParameterError`` for bad input, ``BatchError`` as
-    above; ``OSError`` when files cannot be written (the batch stops: images that cannot be
-    saved should not be paid for).
+    above, ``MissingAPIKeyError``/``AuthenticationError`` (they would fail every item: the
+    batch stops), and ``OSError`` when files cannot be written (the batch stops: images that
+    cannot be saved should not be paid for). Finished items are on disk in every case.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidParameterError("concurrency", concurrency, "a whole number of 1 or more")

@@ -53,6 +53,8 @@ class ImageGenerator(Protocol):
 
 @dataclass
 class Planned:
+    """One validated item: its input index, request body, key and labels."""
+
     index: int
     payload: dict[str, Any]
     key: str
