@@ -1,0 +1,111 @@
+"""The three ways to call the API that every benchmark compares.
+
+- ``ours``: ``comet_widgets.AsyncImageClient`` (what the package ships);
+- ``httpx``: a hand-written baseline, one shared ``httpx.AsyncClient``, ``json.loads`` and
+  ``base64.b64decode`` on the event loop (what a user would write without the package);
+- ``sdk``: ``openai.AsyncOpenAI(...).images.generate`` + ``base64.b64decode``.
+
+Each is an async callable ``call(prompt) -> list[bytes]`` (the decoded image bytes), built by
+``open_clients`` inside one ``AsyncExitStack`` so they share an event loop and are closed after.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ._common import FAKE_KEY
+
+Call = Callable[[str], Awaitable[list[bytes]]]
+MODEL = "dall-e-3"
+NAMES = ("ours", "httpx", "sdk")
+
+
+async def open_clients(
+    stack: contextlib.AsyncExitStack,
+    base_url: str,
+    *,
+    mode: str = "b64_json",
+    names: tuple[str, ...] = NAMES,
+) -> dict[str, Call]:
+    """Build the named callables (``mode``: ``b64_json`` or ``url``) and register their closing."""
+    calls: dict[str, Call] = {}
+    if "ours" in names:
+        calls["ours"] = await _ours(stack, base_url, mode)
+    if "httpx" in names:
+        calls["httpx"] = await _httpx(stack, base_url, mode)
+    if "sdk" in names:
+        calls["sdk"] = await _sdk(stack, base_url, mode)
+    return calls
+
+
+async def _ours(stack: contextlib.AsyncExitStack, base_url: str, mode: str) -> Call:
+    from comet_widgets import AsyncImageClient
+
+    client = await stack.enter_async_context(
+        AsyncImageClient(api_key=FAKE_KEY, base_url=base_url, max_retries=0)
+    )
+
+    async def call(prompt: str) -> list[bytes]:
+        generation = await client.generate(prompt, model=MODEL, response_format=mode)
+        return [image.data for image in generation.images if image.data is not None]
+
+    return call
+
+
+async def _httpx(stack: contextlib.AsyncExitStack, base_url: str, mode: str) -> Call:
+    import httpx
+
+    http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(600.0)))
+    headers = {"Authorization": f"Bearer {FAKE_KEY}"}
+    url = f"{base_url}/images/generations"
+
+    async def call(prompt: str) -> list[bytes]:
+        payload = {"model": MODEL, "prompt": prompt, "n": 1, "response_format": mode}
+        response = await http.post(url, json=payload, headers=headers)
+        response.raise_for_status()
+        document: dict[str, Any] = json.loads(response.content)
+        out = []
+        for item in document["data"]:
+            if item.get("b64_json") is not None:
+                out.append(base64.b64decode(item["b64_json"]))
+            else:
+                image = await http.get(item["url"])
+                image.raise_for_status()
+                out.append(image.content)
+        return out
+
+    return call
+
+
+async def _sdk(stack: contextlib.AsyncExitStack, base_url: str, mode: str) -> Call:
+    import openai
+
+    sdk = openai.AsyncOpenAI(api_key=FAKE_KEY, base_url=base_url, max_retries=0, timeout=600.0)
+    stack.push_async_callback(sdk.close)
+    download: Any = None
+    if mode == "url":
+        import httpx
+
+        download = await stack.enter_async_context(httpx.AsyncClient(timeout=600.0))
+
+    async def call(prompt: str) -> list[bytes]:
+        answer: Any = await sdk.images.generate(
+            model=MODEL,
+            prompt=prompt,
+            n=1,
+            response_format=mode,  # type: ignore[arg-type]
+        )
+        out = []
+        for item in answer.data or []:
+            if item.b64_json is not None:
+                out.append(base64.b64decode(item.b64_json))
+            else:
+                image = await download.get(item.url)
+                out.append(image.content)
+        return out
+
+    return call

@@ -1,0 +1,306 @@
+"""Turns the benchmarks' JSON into bench/RESULTS.md: the machine, every figure, the targets."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+from importlib import metadata
+from typing import Any
+
+PACKAGES = (
+    "comet-widgets",
+    "httpx",
+    "httpcore",
+    "h11",
+    "anyio",
+    "jiter",
+    "pybase64",
+    "pillow",
+    "openai",
+    "ipywidgets",
+    "nbclient",
+    "ipykernel",
+    "uvicorn",
+    "numpy",
+)
+KB = 1000
+MIB = 1024 * 1024
+
+
+def machine() -> dict[str, Any]:
+    """nproc, CPU model, memory, Python, package versions, date and load."""
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(
+                (ln.split(":", 1)[1].strip() for ln in info if ln.startswith("model name")), "?"
+            )
+        with open("/proc/meminfo") as info:
+            total = next(int(ln.split()[1]) for ln in info if ln.startswith("MemTotal"))
+        memory = f"{total / 1024 / 1024:.1f} GiB"
+    except OSError:
+        memory = "?"
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "-"
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory": memory,
+        "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
+        "platform": platform.platform(),
+        "versions": versions,
+        "load": os.getloadavg(),
+    }
+
+
+def _ms(s: dict[str, float]) -> str:
+    return f"{s['median']:.2f} ({s['min']:.2f}-{s['max']:.2f})"
+
+
+def _int(s: dict[str, float]) -> str:
+    return f"{s['median']:,.0f} ({s['min']:,.0f}-{s['max']:,.0f})"
+
+
+def _x(s: dict[str, float]) -> str:
+    return f"{s['median']:.3f}x ({s['min']:.3f}-{s['max']:.3f})"
+
+
+def _ok(met: bool) -> str:
+    return "met" if met else "**MISSED**"
+
+
+class Report:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.targets: list[tuple[str, str, str, bool]] = []
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def target(self, what: str, measured: str, target: str, met: bool) -> None:
+        self.targets.append((what, measured, target, met))
+
+
+def _overhead(r: Report, data: dict[str, Any]) -> None:
+    b64, url = data["b64_json"]["ms"], data["url"]["ms"]
+    size = data["b64_json"]["image_bytes"]
+    r.add(
+        "## 1. Per-call overhead",
+        "",
+        f"One {size / 1e6:.2f} MB 1024x1024 PNG per call ({size * 4 / 3 / 1e6:.2f} MB of base64 in"
+        f" the JSON), zero server latency, {data['calls']} interleaved calls per client, from the"
+        " call to the decoded image bytes in hand. Milliseconds: median (min-max).",
+        "",
+        "| mode | client | ms per call | ours / this |",
+        "|---|---|---|---|",
+    )
+    labels = {
+        "ours": "comet_widgets `AsyncImageClient.generate`",
+        "httpx": "httpx baseline (shared `AsyncClient`, `json.loads`, `base64.b64decode`)",
+        "sdk": "openai SDK `images.generate` + `base64.b64decode`",
+    }
+    for mode, table in (("b64_json", b64), ("url", url)):
+        for name, s in table.items():
+            ratio = "-" if name == "ours" else f"{b64['ours']['median'] / s['median']:.2f}"
+            if mode == "url" and name != "ours":
+                ratio = f"{url['ours']['median'] / s['median']:.2f}"
+            r.add(f"| {mode} | {labels[name]} | {_ms(s)} | {ratio} |")
+    r.add("")
+    vs_httpx = b64["ours"]["median"] / b64["httpx"]["median"]
+    vs_sdk = b64["ours"]["median"] / b64["sdk"]["median"]
+    r.target("per call (b64) vs httpx baseline", f"{vs_httpx:.2f}x", "<= 0.6x", vs_httpx <= 0.6)
+    r.target("per call (b64) vs openai SDK", f"{vs_sdk:.2f}x", "<= 0.5x", vs_sdk <= 0.5)
+
+
+def _batch(r: Report, data: dict[str, Any]) -> None:
+    r.add(
+        "## 2. Batch efficiency",
+        "",
+        f"{data['items']} generations, {data['latency_s'] * 1000:.0f} ms server latency,"
+        f" concurrency {data['concurrency']}: wall time over the ideal"
+        f" ceil({data['items']}/{data['concurrency']}) x {data['latency_s']:g} s ="
+        f" {data['ideal_s']:.2f} s; {data['repeats']} interleaved batches per client. Ours is"
+        " `generate_many(..., concurrency=8)`; the baselines run behind an `asyncio.Semaphore(8)`."
+        " The longest event-loop stall a 5 ms ticker saw during each batch is beside it.",
+        "",
+        "| payload | client | wall / ideal | longest loop stall, ms |",
+        "|---|---|---|---|",
+    )
+    for label, payload in data["payloads"].items():
+        for name, s in payload["wall_over_ideal"].items():
+            stall = payload["max_stall_ms"][name]
+            r.add(f"| {label} ({payload['bytes']:,} B PNG) | {name} | {_x(s)} | {_ms(stall)} |")
+    r.add("")
+    limits = {"small": 1.05, "2MB": 1.15}
+    for label, limit in limits.items():
+        if label in data["payloads"]:
+            got = data["payloads"][label]["wall_over_ideal"]["ours"]["median"]
+            r.target(f"batch wall/ideal, {label}", f"{got:.3f}x", f"<= {limit}x", got <= limit)
+
+
+def _startup(r: Report, data: dict[str, Any]) -> None:
+    ms = data["ms"]
+    httpx_ms = ms["import httpx"]["median"]
+    r.add(
+        "## 3. Start-up",
+        "",
+        f"Whole-process wall time of a fresh interpreter, {data['runs']} interleaved runs each"
+        " after one untimed run. Milliseconds: median (min-max).",
+        "",
+        "| command | ms | / `import httpx` |",
+        "|---|---|---|",
+    )
+    for name, s in ms.items():
+        r.add(f"| `{name}` | {_ms(s)} | {s['median'] / httpx_ms:.2f} |")
+    r.add("")
+    ours = ms["import comet_widgets"]["median"] / httpx_ms
+    help_s = ms["comet-images --help"]["median"] / 1000
+    r.target("`import comet_widgets` / `import httpx`", f"{ours:.2f}x", "<= 1.2x", ours <= 1.2)
+    r.target("`comet-images --help` wall", f"{help_s:.3f} s", "< 0.35 s", help_s < 0.35)
+
+
+def _memory(r: Report, data: dict[str, Any]) -> None:
+    held, decoded = data["held"], data["decoded"]
+    compressed = data["compressed_bytes"]
+    r.add(
+        "## 4. Memory",
+        "",
+        f"A fresh interpreter keeps {data['generations']} generations of the 1024x1024 image in a"
+        " list (a history, nothing displayed). Growth is measured over the RSS after importing the"
+        f" package and Pillow and opening the client ({data['baseline_rss'] / MIB:.1f} MiB).",
+        "",
+        "| state | RSS growth | peak RSS growth | / compressed bytes |",
+        "|---|---|---|---|",
+        f"| images' compressed bytes | {compressed / MIB:.1f} MiB | | 1.00 |",
+        f"| {data['generations']} generations held, not displayed |"
+        f" {held['rss_growth'] / MIB:.1f} MiB | {held['peak_growth'] / MIB:.1f} MiB |"
+        f" {held['rss_ratio']:.3f} (peak {held['peak_ratio']:.3f}) |",
+        f"| after `.image` on every one | {decoded['rss_growth'] / MIB:.1f} MiB |"
+        f" {decoded['peak_growth'] / MIB:.1f} MiB | {decoded['rss_growth'] / compressed:.3f} |",
+        "",
+        f"Decoded images are kept in an LRU of `DECODED_CACHE_SIZE` = {decoded['cache_size']}"
+        f" images (held after the pass: {decoded['cached_images']}), each"
+        f" {decoded['bytes_per_decoded_image'] / MIB:.1f} MiB of RGB pixels: the decoded pass adds"
+        f" {(decoded['rss_growth'] - held['rss_growth']) / MIB:.1f} MiB, bounded by the cache"
+        f" ({decoded['cache_size'] * decoded['bytes_per_decoded_image'] / MIB:.0f} MiB of pixels"
+        " plus Pillow's own allocations), not by the history.",
+        "",
+    )
+    worst = max(held["rss_ratio"], held["peak_ratio"])
+    r.target("memory held / compressed bytes (peak)", f"{worst:.3f}x", "<= 1.3x", worst <= 1.3)
+    bounded = decoded["cached_images"] <= decoded["cache_size"]
+    r.target(
+        "decoded images bounded",
+        f"{decoded['cached_images']} cached of {data['generations']}",
+        f"<= {decoded['cache_size']}",
+        bounded,
+    )
+
+
+def _widget(r: Report, data: dict[str, Any]) -> None:
+    per_image = data["response_to_thumbnails_ms_per_image"]
+    r.add(
+        "## 5. Widget",
+        "",
+        f"Four-image generations (`n={data['n']}`) of the ~2 MB PNG through `ImageGenerator`"
+        " (against the fake), and `GeneratedImage.preview()` on fresh images (nothing cached).",
+        "",
+        "| measure | median (min-max) |",
+        "|---|---|",
+        f"| `preview()` bytes (JPEG, longest side 512 px) | {_int(data['preview_bytes'])} |",
+        "| bytes the gallery puts in each `widgets.Image.value` |"
+        f" {_int(data['widget_thumbnail_bytes'])} |",
+        f"| `preview()` time: decode PNG + thumbnail + JPEG, ms | {_ms(data['preview_ms'])} |",
+        f"| response -> thumbnails set in the panel, ms per image | {_ms(per_image)} |",
+        f"| saved notebook (nbclient, `store_widget_state=True`) growth, first four-image"
+        f" generation | {data['first_generation_growth'] / KB:.1f} KB |",
+        f"| ... each further generation (tiles are reused) |"
+        f" {', '.join(f'{g / KB:.1f} KB' for g in data['further_generation_growth']) or '-'} |",
+        "",
+        "Saved notebook sizes after display, then after each generation: "
+        + ", ".join(f"{b / KB:.1f} KB" for b in data["notebook_bytes"])
+        + ".",
+        "",
+    )
+    thumb = max(data["preview_bytes"]["max"], data["widget_thumbnail_bytes"]["max"])
+    r.target("thumbnail bytes", f"{thumb / 1024:.1f} KiB", "<= 64 KB", thumb <= 64 * 1024)
+    got = per_image["median"]
+    r.target("response -> thumbnail, per image", f"{got:.1f} ms", "<= 30 ms", got <= 30)
+    growth = data["first_generation_growth"]
+    r.target(
+        "notebook growth per four-image generation",
+        f"{growth / KB:.0f} KB",
+        "<= 300 KB",
+        growth <= 300 * KB,
+    )
+
+
+def _stall(r: Report, data: dict[str, Any]) -> None:
+    table = data["max_stall_ms"]
+    r.add(
+        "## 6. Kernel loop stall",
+        "",
+        f"The longest gap beyond its period that a 5 ms asyncio ticker sees while {data['images']}"
+        " concurrent 2 MB `b64_json` generations are received and decoded; per round, over"
+        f" {data['rounds']} rounds. Milliseconds: median (min-max).",
+        "",
+        "| client | longest stall per round, ms |",
+        "|---|---|",
+    )
+    for name, s in table.items():
+        r.add(f"| {name} | {_ms(s)} |")
+    r.add("")
+    got = table["ours"]["median"]
+    r.target("loop stall (median of rounds)", f"{got:.1f} ms", "<= 25 ms", got <= 25)
+
+
+SECTIONS = {
+    "overhead": _overhead,
+    "batch": _batch,
+    "startup": _startup,
+    "memory": _memory,
+    "widget": _widget,
+    "stall": _stall,
+}
+
+
+def render(results: dict[str, Any], info: dict[str, Any], *, smoke: bool, notes: str) -> str:
+    r = Report()
+    for name, section in SECTIONS.items():
+        if name in results:
+            section(r, results[name])
+    head = [
+        "# Benchmark results" + (" (SMOKE RUN: tiny counts, figures meaningless)" if smoke else ""),
+        "",
+        f"Produced by `make bench` (`python -m bench{' --smoke' if smoke else ''}`) on"
+        f" {info['date']}. Every figure is measured against the fake API"
+        " (`python -m comet_widgets.testing --image-file ... --latency ...`) running in its own"
+        " process on loopback, with each baseline measured in the same run, interleaved.",
+        "",
+        "## Machine",
+        "",
+        f"- {info['nproc']} cores, {info['cpu']}, {info['memory']} memory;"
+        f" {info['python']} on {info['platform']}",
+        "- load average (1/5/15 min) at start: "
+        + " / ".join(f"{x:.2f}" for x in info["load_start"])
+        + ", at end: "
+        + " / ".join(f"{x:.2f}" for x in info["load"])
+        + " (other work on the machine shows up as wider min-max spreads)",
+        "- " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()),
+        f"- suite wall time: {info['elapsed_s']:.0f} s",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | wanted | |",
+        "|---|---|---|---|",
+    ]
+    head += [f"| {what} | {got} | {want} | {_ok(met)} |" for what, got, want, met in r.targets]
+    head.append("")
+    return "\n".join([*head, *r.lines, notes.rstrip(), ""])

@@ -1,0 +1,162 @@
+"""Benchmark 5: what the widget costs per image.
+
+- thumbnail bytes: ``GeneratedImage.preview()`` of the ~2 MB image, and what the gallery really
+  puts into each ``widgets.Image.value``;
+- Python-side time from the response (``generate_payload`` returning) to the gallery's
+  thumbnails being set, for four-image generations (``n=4``), per image;
+- the growth of a notebook saved by nbclient with ``store_widget_state=True`` per four-image
+  generation (first generation, and each further one: the tiles are reused).
+
+Everything against the fake (its own process), in fresh interpreters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from typing import Any
+
+from ._common import FAKE_KEY, emit, fake_process, run_module, summary
+from ._images import image_bytes, image_file
+
+MODEL = "dall-e-2"  # n up to 10; the fake serves the benchmark image whatever the model
+
+
+def _thumb_values(panel: Any) -> list[bytes]:
+    """Bytes of every visible thumbnail in the panel's gallery."""
+    return [bytes(tile.thumb.value) for tile in panel._gallery.tiles if tile.thumb.value]
+
+
+def _child_panel(base_url: str, generations: int, n: int, previews: int) -> dict[str, Any]:
+    from comet_widgets import AsyncImageClient, ImageGenerator
+
+    client = AsyncImageClient(api_key=FAKE_KEY, base_url=base_url, max_retries=0)
+    panel = ImageGenerator(client=client, model=MODEL, n=n, response_format="b64_json")
+    marks: dict[str, float] = {}
+    original_generate = client.generate_payload
+    original_show = panel._gallery.show
+
+    async def generate_payload(*args: Any, **kwargs: Any) -> Any:
+        result = await original_generate(*args, **kwargs)
+        marks["response"] = time.perf_counter()
+        return result
+
+    def show(*args: Any, **kwargs: Any) -> None:
+        original_show(*args, **kwargs)
+        marks["shown"] = time.perf_counter()
+
+    client.generate_payload = generate_payload  # type: ignore[method-assign]
+    panel._gallery.show = show
+    per_image: list[float] = []
+    thumbs: list[int] = []
+    panel.prompt = "warm up: a lighthouse"
+    panel.generate().result(timeout=120)  # first use builds the httpx client, imports Pillow
+    for number in range(generations):
+        panel.prompt = f"a lighthouse at dusk, take {number}"
+        marks.clear()
+        generation = panel.generate().result(timeout=120)
+        if len(generation.images) != n or not generation.ok:
+            raise RuntimeError(f"generation {number} failed: {generation!r}")
+        per_image.append((marks["shown"] - marks["response"]) * 1000 / n)
+        thumbs += [len(value) for value in _thumb_values(panel)]
+    panel.close()
+    return {
+        "response_to_thumbnails_ms_per_image": per_image,
+        "widget_thumbnail_bytes": thumbs,
+        **_preview_times(previews),
+    }
+
+
+def _preview_times(count: int) -> dict[str, Any]:
+    from comet_widgets._results import GeneratedImage
+
+    data = image_bytes()
+    times: list[float] = []
+    sizes: list[int] = []
+    for _ in range(count):
+        image = GeneratedImage(index=0, data=data, format="png", width=1024, height=1024)
+        started = time.perf_counter()  # a fresh object: decoded from its bytes, nothing cached
+        preview, _fmt = image.preview()
+        times.append((time.perf_counter() - started) * 1000)
+        sizes.append(len(preview))
+    return {"preview_ms": times, "preview_bytes": sizes}
+
+
+NOTEBOOK_SETUP = """\
+from comet_widgets import AsyncImageClient, ImageGenerator
+client = AsyncImageClient(api_key={key!r}, base_url={base_url!r}, max_retries=0)
+panel = ImageGenerator(client=client, model={model!r}, n={n}, response_format="b64_json")
+panel.prompt = "a lighthouse at dusk"
+"""
+
+
+def _child_notebook(base_url: str, generations: int, n: int) -> dict[str, Any]:
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = [
+        nbformat.v4.new_code_cell(
+            NOTEBOOK_SETUP.format(key=FAKE_KEY, base_url=base_url, model=MODEL, n=n)
+        ),
+        nbformat.v4.new_code_cell("panel"),
+    ]
+    cells += [
+        nbformat.v4.new_code_cell(f'panel.prompt = "take {i}"\n_ = await panel.generate()')
+        for i in range(generations)
+    ]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    client = NotebookClient(
+        notebook, timeout=120, kernel_name="python3", store_widget_state=True, allow_errors=False
+    )
+    sizes: list[int] = []
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index)
+            if index >= 1:  # after the panel is displayed, then after each generation
+                client.set_widgets_metadata()
+                sizes.append(len(nbformat.writes(notebook).encode()))
+    growth = [after - before for before, after in itertools.pairwise(sizes)]
+    return {"notebook_bytes": sizes, "growth_per_generation": growth}
+
+
+def run(*, smoke: bool = False) -> dict[str, Any]:
+    generations, previews, notebook_generations = (1, 2, 1) if smoke else (10, 12, 3)
+    n = 4
+    with fake_process(image_file()) as base_url:
+        panel = run_module(
+            "bench.widget", "--child", "panel", base_url, f"{generations},{previews}", str(n)
+        )
+        notebook = run_module(
+            "bench.widget", "--child", "notebook", base_url, str(notebook_generations), str(n)
+        )
+    return {
+        "n": n,
+        "generations": generations,
+        "preview_bytes": summary(panel["preview_bytes"]),
+        "preview_ms": summary(panel["preview_ms"]),
+        "widget_thumbnail_bytes": summary(panel["widget_thumbnail_bytes"]),
+        "response_to_thumbnails_ms_per_image": summary(
+            panel["response_to_thumbnails_ms_per_image"]
+        ),
+        "notebook_bytes": notebook["notebook_bytes"],
+        "first_generation_growth": notebook["growth_per_generation"][0],
+        "further_generation_growth": notebook["growth_per_generation"][1:],
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--child", nargs=4, metavar=("WHAT", "BASE_URL", "COUNT", "N"))
+    args = parser.parse_args()
+    if args.child:
+        what, base, count, size = args.child
+        if what == "panel":
+            generations, previews = count.split(",")
+            emit(_child_panel(base, int(generations), int(size), int(previews)))
+        else:
+            emit(_child_notebook(base, int(count), int(size)))
+        sys.exit(0)
+    emit(run(smoke=args.smoke))
