@@ -370,5 +370,13 @@ def build_payload(
                 "a dict of extra JSON fields",
                 reason="extra_body must be a mapping",
             )
+        clashes = sorted(set(extra_body) & (set(PARAMETERS) | {"prompt"}))
+        if clashes:
+            raise InvalidParameterError(
+                "extra_body",
+                dict(extra_body),
+                f"pass {', '.join(clashes)} as keyword argument(s), where they are validated",
+                reason=f"extra_body must not override {', '.join(clashes)}",
+            )
         payload.update(extra_body)
     return payload

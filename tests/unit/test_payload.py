@@ -342,6 +342,16 @@ def test_extra_body_must_be_a_mapping(value: object) -> None:
     refused("extra_body", extra_body=value)
 
 
+@pytest.mark.parametrize(
+    "override",
+    [{"model": "gpt-image-1"}, {"prompt": "other"}, {"response_format": "url"}, {"n": 5}],
+)
+def test_extra_body_cannot_override_validated_fields(override: dict[str, object]) -> None:
+    error = refused("extra_body", model="gpt-image-1", extra_body={"seed": 1, **override})
+    (field,) = override
+    assert f"must not override {field}" in str(error)
+
+
 def test_parameter_list_has_no_duplicates() -> None:
     assert len(PARAMETERS) == len(set(PARAMETERS))
 
