@@ -272,7 +272,6 @@ def lab_server(
         f"--IdentityProvider.token={TOKEN}",
         "--LabApp.expose_app_in_browser=True",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--ServerApp.jpserver_extensions={'jupyter_lsp': False}",
     ]
     server = _start("jupyterlab", root, argv, port, env)
 
@@ -344,6 +343,8 @@ def _chromium() -> None:
 def browser(_chromium: None) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    # Failure screenshots of an earlier run would be mistaken for this one's.
+    shutil.rmtree(ARTIFACTS / "failures", ignore_errors=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
@@ -364,17 +365,68 @@ def _loopback_only(route: Any) -> None:
         route.abort()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    # Keep each phase's report on the test, so the page fixture knows whether the test failed.
+    report = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report
+
+
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A page in a fresh context; requests outside loopback are aborted."""
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A page in a fresh context; requests outside loopback are aborted.
+
+    When the test fails, a screenshot of the page goes to test-artifacts/browser/failures/ and
+    the browser's console errors are printed (pytest shows them with the failure).
+    """
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     context.route(re.compile(r"^(?!data:|blob:).*"), _loopback_only)
     context.set_default_timeout(30_000)
     page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console {message.type}: {message.text}")
+            if message.type == "error"
+            else None
+        ),
+    )
+    request.node.stash[_PROBLEMS] = problems
     try:
         yield page
     finally:
+        capture_failure(page, request.node)
         context.close()
+
+
+_PROBLEMS = pytest.StashKey[list[str]]()
+_CAPTURED = pytest.StashKey[bool]()
+
+
+def capture_failure(page: Any, node: pytest.Item) -> None:
+    """If the test failed: screenshot the page to test-artifacts/browser/failures/ and print
+    the browser's console errors (pytest shows them with the failure). Once per test."""
+    report = node.stash.get(_REPORTS, {}).get("call")
+    if report is None or not report.failed or node.stash.get(_CAPTURED, False):
+        return
+    node.stash[_CAPTURED] = True
+    problems = node.stash.get(_PROBLEMS, [])
+    if problems:
+        print("browser console errors:", *problems, sep="\n")
+    if page.is_closed():
+        return
+    folder = ARTIFACTS / "failures"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (re.sub(r"\W+", "-", node.name).strip("-") + ".png")
+    with contextlib.suppress(Exception):  # a dead page must not hide the real failure
+        page.screenshot(path=str(path), full_page=True)
+        record_artifact(path)
 
 
 # -- driving a notebook in JupyterLab --------------------------------------------------------
@@ -459,13 +511,23 @@ def lab_notebook(
         return notebook
 
     yield open_copy
-    page.context.close()
+    capture_failure(page, request.node)  # before its kernel goes away
     for session in lab_server.api("GET", "/api/sessions") or []:
         with contextlib.suppress(OSError):
             lab_server.api("DELETE", f"/api/sessions/{session['id']}")
 
 
 # -- the panel, as a person sees it -----------------------------------------------------------
+
+
+_PIXELS_JS = """img => {
+  if (!img.complete || img.naturalWidth === 0) return '';
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth;
+  canvas.height = img.naturalHeight;
+  canvas.getContext('2d').drawImage(img, 0, 0);
+  return canvas.toDataURL('image/png');
+}"""
 
 
 class Panel:
@@ -533,6 +595,20 @@ class Panel:
             arg=[self.root.element_handle(), count],
             timeout=timeout,
         )
+
+    def pixels(self, index: int = 0) -> str:
+        """The ``index``-th visible thumbnail's pixels as a PNG data URL ('' until decoded)."""
+        return str(self.thumbs.nth(index).evaluate(_PIXELS_JS))
+
+    def wait_pixels(self, expected: str, *, index: int = 0, timeout: float = 10.0) -> None:
+        """Wait until the ``index``-th thumbnail shows exactly ``expected`` (see ``pixels``)."""
+        deadline = time.monotonic() + timeout
+        while self.pixels(index) != expected:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"thumbnail {index} is not the expected image after {timeout:g} s"
+                )
+            self.page.wait_for_timeout(100)  # a poll interval, not a wait for correctness
 
 
 @pytest.fixture

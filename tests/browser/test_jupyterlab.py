@@ -82,6 +82,7 @@ def test_model_switch_and_history(
 
     generate(panel, first)
     expect(panel.captions.first).to_contain_text(first + REVISION)
+    first_image = panel.pixels()
     expect(panel.size.locator("option[value='1792x1024']")).to_have_count(1)
     expect(panel.response_format).to_be_visible()
 
@@ -93,6 +94,7 @@ def test_model_switch_and_history(
 
     generate(panel, second)
     expect(panel.captions.first).to_have_text(re.compile(rf"^{re.escape(second)}"))
+    assert panel.pixels() not in ("", first_image), "the second image is not shown"
     expect(panel.history.locator("option")).to_have_count(2)
     # A dropdown shows its labels with no-break spaces.
     labels = [t.replace("\xa0", " ") for t in panel.history.locator("option").all_inner_texts()]
@@ -106,6 +108,7 @@ def test_model_switch_and_history(
     expect(panel.response_format).to_be_visible()
     expect(panel.size.locator("option[value='1792x1024']")).to_have_count(1)
     panel.wait_decoded(1)
+    panel.wait_pixels(first_image)
 
     generations = [r.json for r in generation_requests(fake)]
     assert [(g["model"], g["prompt"]) for g in generations] == [
