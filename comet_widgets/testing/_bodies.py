@@ -48,18 +48,22 @@ def encode_images_response(
     ``b64[i]`` (already base64, ASCII) becomes item i's ``b64_json``. It is spliced in as is
     rather than passed through ``json.dumps``, which would scan megabytes for escapes.
     """
-    parts: list[bytes] = []
-    for item, data in zip(items, b64, strict=True):
+    # One join at the end: each `+` of a multi-megabyte bytes copies it (and a fresh allocation
+    # that size costs page faults too): ~3.5 ms a body that way, ~0.1 ms with one join.
+    parts: list[bytes] = [b'{"created":', str(int(created)).encode(), b',"data":[']
+    for number, (item, data) in enumerate(zip(items, b64, strict=True)):
+        if number:
+            parts.append(b",")
         rest = _dumps(dict(item))
         if data is None:
             parts.append(rest)
             continue
-        tail = b"}" if rest == b"{}" else b"," + rest[1:]
-        parts.append(b'{"b64_json":"' + data + b'"' + tail)
-    body = b'{"created":' + str(int(created)).encode() + b',"data":[' + b",".join(parts) + b"]"
+        parts += [b'{"b64_json":"', data, b'"', b"}" if rest == b"{}" else b"," + rest[1:]]
+    parts.append(b"]")
     for key, value in extra.items():
-        body += b"," + _dumps(key) + b":" + _dumps(value)
-    return body + b"}"
+        parts += [b",", _dumps(key), b":", _dumps(value)]
+    parts.append(b"}")
+    return b"".join(parts)
 
 
 def gpt_fields(payload: Mapping[str, Any], width: int, height: int) -> dict[str, Any]:
