@@ -18,10 +18,12 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchError,
     ClientClosedError,
     CometError,
     ContentPolicyError,
     ImageDownloadError,
+    InvalidItemError,
     InvalidParameterError,
     MissingAPIKeyError,
     ModelUnavailableError,
@@ -33,7 +35,8 @@ from ._errors import (
 )
 
 if TYPE_CHECKING:
-    from ._batch import BatchResults, generate_many
+    from ._batch import generate_many
+    from ._batch_results import BatchItem, BatchResults
     from ._client import AsyncImageClient
     from ._metadata import read_metadata
     from ._results import GeneratedImage, Generation
@@ -49,6 +52,7 @@ _LAZY = {
     "read_metadata": "._metadata",
     "generate_many": "._batch",
     "BatchResults": "._batch",
+    "BatchItem": "._batch",
     "ImageGenerator": "._widget",
 }
 
@@ -60,6 +64,8 @@ __all__ = [
     "AsyncImageClient",
     "AuthenticationError",
     "BadRequestError",
+    "BatchError",
+    "BatchItem",
     "BatchResults",
     "ClientClosedError",
     "CometError",
@@ -68,6 +74,7 @@ __all__ = [
     "Generation",
     "ImageDownloadError",
     "ImageGenerator",
+    "InvalidItemError",
     "InvalidParameterError",
     "MissingAPIKeyError",
     "ModelSpec",

@@ -30,7 +30,12 @@ from ._batch_results import BatchItem, BatchResults
 from ._batch_run import BatchRun, ImageGenerator, Planned
 from ._catalog import build_payload
 from ._constants import API_KEY_ENV, DEFAULT_MODEL
-from ._errors import CometError, InvalidParameterError, MissingAPIKeyError
+from ._errors import (
+    BatchError,
+    InvalidItemError,
+    InvalidParameterError,
+    MissingAPIKeyError,
+)
 from ._limits import RequestLimiter
 from ._manifest import item_key
 from ._progress import Progress, ProgressCallback
@@ -45,48 +50,6 @@ __all__ = [
 ]
 
 Item = str | Mapping[str, Any]
-
-
-class InvalidItemError(InvalidParameterError):
-    """One or more items of a batch are invalid; nothing was sent.
-
-    ``index`` is the first invalid item; ``errors`` lists ``(index, InvalidParameterError)`` for
-    every invalid item. ``field``, ``value`` and ``allowed`` describe the first one.
-    """
-
-    def __init__(self, errors: list[tuple[int, InvalidParameterError]]) -> None:
-        index, first = errors[0]
-        self.index = index
-        self.errors = errors
-        more = ""
-        if len(errors) > 1:
-            others = ", ".join(str(i) for i, _ in errors[1:6])
-            tail = ", ..." if len(errors) > 6 else ""
-            more = f" ({len(errors) - 1} more invalid item(s): {others}{tail})"
-        super().__init__(
-            first.field,
-            first.value,
-            first.allowed,
-            reason=f"item {index}: {first.message}{more}; nothing was sent",
-        )
-        self.message = f"item {index}: {first.message}{more}; nothing was sent"
-        self.args = (self.message,)
-
-
-class BatchError(CometError):
-    """Raised by ``generate_many(raise_on_error=True)`` after the batch, when items failed.
-
-    ``results`` holds the whole ``BatchResults`` (the successful items included).
-    """
-
-    def __init__(self, results: BatchResults) -> None:
-        failed = results.failed
-        first = failed[0]
-        super().__init__(
-            f"{len(failed)} of {len(results)} item(s) failed; first: item {first.index}:"
-            f" {(first.error or {}).get('message')}"
-        )
-        self.results = results
 
 
 def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:

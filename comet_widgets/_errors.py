@@ -5,6 +5,7 @@ The tree::
 
     CometError
     ├── InvalidParameterError (also ValueError)  bad input, refused before any request
+    │   └── InvalidItemError                      an item of a batch is invalid: nothing was sent
     ├── MissingAPIKeyError                        no key given and COMETAPI_KEY unset
     ├── ClientClosedError                         the client was used after aclose()
     ├── APIConnectionError                        the request did not get a complete answer
@@ -19,7 +20,8 @@ The tree::
     │   └── ServerError                           5xx
     │       └── ModelUnavailableError             503 "no available channel", model_not_found
     ├── ResponseError                             a 2xx answer that is not a usable result
-    └── ImageDownloadError                        one url-mode image could not be fetched
+    ├── ImageDownloadError                        one url-mode image could not be fetched
+    └── BatchError                                generate_many(raise_on_error=True): items failed
 
 Every ``APIStatusError`` carries ``status_code``, ``request_id``, ``code`` and ``body``; its
 message says what to do next. No message or repr ever contains the API key: the client never
@@ -32,6 +34,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._batch_results import BatchResults
     from ._results import Generation
 
 __all__ = [
@@ -40,10 +43,12 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchError",
     "ClientClosedError",
     "CometError",
     "ContentPolicyError",
     "ImageDownloadError",
+    "InvalidItemError",
     "InvalidParameterError",
     "MissingAPIKeyError",
     "ModelUnavailableError",
@@ -259,3 +264,45 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
         if value is not None:
             data[attr] = value
     return data
+
+
+class InvalidItemError(InvalidParameterError):
+    """One or more items of a batch are invalid; nothing was sent.
+
+    ``index`` is the first invalid item; ``errors`` lists ``(index, InvalidParameterError)`` for
+    every invalid item. ``field``, ``value`` and ``allowed`` describe the first one.
+    """
+
+    def __init__(self, errors: list[tuple[int, InvalidParameterError]]) -> None:
+        index, first = errors[0]
+        self.index = index
+        self.errors = errors
+        more = ""
+        if len(errors) > 1:
+            others = ", ".join(str(i) for i, _ in errors[1:6])
+            tail = ", ..." if len(errors) > 6 else ""
+            more = f" ({len(errors) - 1} more invalid item(s): {others}{tail})"
+        super().__init__(
+            first.field,
+            first.value,
+            first.allowed,
+            reason=f"item {index}: {first.message}{more}; nothing was sent",
+        )
+        self.message = f"item {index}: {first.message}{more}; nothing was sent"
+        self.args = (self.message,)
+
+
+class BatchError(CometError):
+    """Raised by ``generate_many(raise_on_error=True)`` after the batch, when items failed.
+
+    ``results`` holds the whole ``BatchResults`` (the successful items included).
+    """
+
+    def __init__(self, results: BatchResults) -> None:
+        failed = results.failed
+        first = failed[0]
+        super().__init__(
+            f"{len(failed)} of {len(results)} item(s) failed; first: item {first.index}:"
+            f" {(first.error or {}).get('message')}"
+        )
+        self.results = results
