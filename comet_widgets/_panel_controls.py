@@ -1,0 +1,302 @@
+"""The panel's parameter controls, and the catalogue rules that shape them.
+
+The pure part (``allowed_values``, ``adapt_to_model``, ``check``) decides what each control
+offers for a model; ``Controls`` owns the ipywidgets and mirrors a dict of parameter values into
+them. The widget keeps the values in traits and calls ``Controls.show`` after every change; a
+user's edit comes back through ``on_change(name, value)``. Optional choices use ``None`` for
+"not sent" (shown as "default"). A value the model refuses is still shown (and the validation
+message says why) instead of being silently replaced.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as widgets
+
+from ._catalog import _ENUMS, MODELS, ModelSpec, build_payload, get_model, validate_size
+from ._errors import InvalidParameterError
+
+__all__ = [
+    "OPTIONAL",
+    "PARAMS",
+    "Controls",
+    "adapt_to_model",
+    "allowed_values",
+    "check",
+    "payload_of",
+]
+
+#: The parameter traits, in the order they are applied (model first: it decides the others).
+PARAMS = (
+    "model",
+    "prompt",
+    "size",
+    "n",
+    "response_format",
+    "quality",
+    "style",
+    "background",
+    "output_format",
+)
+#: Parameters that may be left unset (``None``: not sent, the API's default applies).
+OPTIONAL = ("response_format", "quality", "style", "background", "output_format")
+
+_LABELS = {
+    "response_format": "format",
+    "quality": "quality",
+    "style": "style",
+    "background": "background",
+    "output_format": "file type",
+}
+_DEFAULT_LABEL = "default"
+
+
+def _union(values: list[tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for group in values for v in group))
+
+
+_ANY_QUALITY = _union([spec.qualities for spec in MODELS.values()])
+_ANY_STYLE = _union([spec.styles for spec in MODELS.values()])
+_ANY_SIZE = _union([spec.sizes for spec in MODELS.values()])
+
+
+def allowed_values(spec: ModelSpec | None, name: str) -> tuple[str, ...]:
+    """The values the model accepts for an optional parameter (empty: the model takes none)."""
+    if name == "quality":
+        return spec.qualities if spec else _ANY_QUALITY
+    if name == "style":
+        return spec.styles if spec else _ANY_STYLE
+    if name == "response_format":
+        return spec.response_formats if spec else _ENUMS["response_format"]
+    if spec is None or spec.accepts(name):
+        return _ENUMS[name]
+    return ()
+
+
+def adapt_to_model(spec: ModelSpec | None, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The changes a switch to ``spec`` implies: n clamped, refused choices reset to defaults.
+
+    An unknown model (``spec is None``) keeps everything: the catalogue cannot judge it.
+    """
+    if spec is None:
+        return {}
+    changes: dict[str, Any] = {}
+    n = values["n"]
+    if not 1 <= n <= spec.max_n:
+        changes["n"] = min(max(n, 1), spec.max_n)
+    try:
+        validate_size(values["size"], spec)
+    except InvalidParameterError:
+        changes["size"] = spec.default_size
+    for name in OPTIONAL:
+        value = values[name]
+        if value is not None and value not in allowed_values(spec, name):
+            changes[name] = None
+    return changes
+
+
+def payload_of(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body for these values; raises ``InvalidParameterError`` when one is refused."""
+    return build_payload(
+        values["prompt"],
+        model=values["model"],
+        n=values["n"],
+        size=values["size"],
+        **{name: values[name] for name in OPTIONAL},
+    )
+
+
+def check(values: Mapping[str, Any]) -> InvalidParameterError | None:
+    """The catalogue's objection to these values, or None when they can be sent."""
+    try:
+        payload_of(values)
+    except InvalidParameterError as exc:
+        return exc
+    return None
+
+
+def _show(widget: widgets.Widget, visible: bool) -> None:
+    display = "" if visible else "none"
+    if widget.layout.display != display:
+        widget.layout.display = display
+
+
+def _set_options(widget: widgets.Widget, options: tuple[Any, ...]) -> None:
+    if tuple(widget.options) != options:
+        widget.options = options
+
+
+class Controls:
+    """The parameter controls and the Generate / Cancel buttons.
+
+    ``on_change(name, value)`` is called when the user edits a control (never while ``show``
+    mirrors values into them). Every control carries a stable CSS class (``cw-<name>``).
+    """
+
+    def __init__(self, on_change: Callable[[str, Any], None]) -> None:
+        self._on_change = on_change
+        self._mirroring = threading.local()
+        wide = {"description_width": "initial"}
+        self.prompt = widgets.Textarea(
+            placeholder="Describe the image you want...",
+            layout=widgets.Layout(width="100%", height="5em"),
+        )
+        self.model = widgets.Combobox(
+            description="model",
+            options=tuple(MODELS),
+            ensure_option=False,
+            placeholder="model name",
+            style=wide,
+            layout=widgets.Layout(width="15em"),
+        )
+        self.size_choice = widgets.Dropdown(
+            description="size", style=wide, layout=widgets.Layout(width="12em")
+        )
+        self.size_free = widgets.Combobox(
+            description="size",
+            placeholder="WIDTHxHEIGHT",
+            ensure_option=False,
+            style=wide,
+            layout=widgets.Layout(width="12em"),
+        )
+        # Exactly one size control is in the panel at a time (a free-size model gets the box
+        # that also takes typed sizes), so ``.cw-size`` always matches one element.
+        self.size_box = widgets.Box([self.size_choice])
+        self.n = widgets.BoundedIntText(
+            value=1, min=1, max=10, description="n", style=wide, layout=widgets.Layout(width="7em")
+        )
+        self.choices = {
+            name: widgets.Dropdown(
+                description=_LABELS[name], style=wide, layout=widgets.Layout(width="auto")
+            )
+            for name in OPTIONAL
+        }
+        self.generate = widgets.Button(
+            description="Generate", button_style="primary", icon="paint-brush"
+        )
+        self.cancel = widgets.Button(
+            description="Cancel",
+            button_style="warning",
+            icon="stop",
+            layout=widgets.Layout(display="none"),
+        )
+        classes: dict[str, widgets.Widget] = {
+            "cw-prompt": self.prompt,
+            "cw-model": self.model,
+            "cw-size": self.size_choice,
+            "cw-n": self.n,
+            "cw-generate": self.generate,
+            "cw-cancel": self.cancel,
+        }
+        self.size_free.add_class("cw-size")
+        self.size_free.add_class("cw-size-free")
+        for name, dropdown in self.choices.items():
+            classes["cw-" + name.replace("_", "-")] = dropdown
+        for css, widget in classes.items():
+            widget.add_class(css)
+
+        params = widgets.HBox(
+            [self.model, self.size_box, self.n],
+            layout=widgets.Layout(flex_flow="row wrap", grid_gap="0.5em"),
+        )
+        options = widgets.HBox(
+            list(self.choices.values()),
+            layout=widgets.Layout(flex_flow="row wrap", grid_gap="0.5em"),
+        )
+        #: The control rows, top to bottom.
+        self.rows: list[widgets.Widget] = [self.prompt, params, options]
+
+        self._watch(self.prompt, "prompt", str)
+        self._watch(self.model, "model", str)
+        self._watch(self.size_choice, "size", str)
+        self._watch(self.size_free, "size", str)
+        self._watch(self.n, "n", int)
+        for name, dropdown in self.choices.items():
+            self._watch(dropdown, name, lambda value: value or None)
+
+    @property
+    def all(self) -> list[widgets.Widget]:
+        """Every widget this object created (for closing)."""
+        return [
+            *self.rows,
+            self.model,
+            self.size_choice,
+            self.size_free,
+            self.size_box,
+            self.n,
+            *self.choices.values(),
+            self.generate,
+            self.cancel,
+        ]
+
+    def _watch(self, widget: widgets.Widget, name: str, convert: Callable[[Any], Any]) -> None:
+        def changed(change: Mapping[str, Any]) -> None:
+            if getattr(self._mirroring, "active", False):
+                return
+            self._on_change(name, convert(change["new"]))
+
+        widget.observe(changed, names="value")
+
+    def show(self, values: Mapping[str, Any]) -> None:
+        """Mirror ``values`` into the controls: options, visibility and values for the model."""
+        self._mirroring.active = True
+        try:
+            self._show(values)
+        finally:
+            self._mirroring.active = False
+
+    def _show(self, values: Mapping[str, Any]) -> None:
+        spec = get_model(values["model"])
+        if self.prompt.value != values["prompt"]:
+            self.prompt.value = values["prompt"]
+        if self.model.value != values["model"]:
+            self.model.value = values["model"]
+        self._show_size(spec, values["size"])
+        self._show_n(spec, values["n"])
+        for name, dropdown in self.choices.items():
+            value = values[name]
+            allowed = allowed_values(spec, name)
+            options: tuple[tuple[str, str], ...] = (
+                (_DEFAULT_LABEL, ""),
+                *((v, v) for v in allowed),
+            )
+            if value is not None and value not in allowed:
+                options += ((f"{value} (not accepted)", value),)
+            with dropdown.hold_sync():
+                _set_options(dropdown, options)
+                if dropdown.value != (value or ""):
+                    dropdown.value = value or ""
+            _show(dropdown, bool(allowed) or value is not None)
+
+    def _show_size(self, spec: ModelSpec | None, size: str) -> None:
+        free = spec is None or spec.free_size
+        sizes = _ANY_SIZE if spec is None else spec.sizes
+        if free:
+            with self.size_free.hold_sync():
+                _set_options(self.size_free, sizes)
+                if self.size_free.value != size:
+                    self.size_free.value = size
+            active = self.size_free
+        else:
+            options = sizes if size in sizes else (*sizes, size)
+            with self.size_choice.hold_sync():
+                _set_options(self.size_choice, options)
+                if self.size_choice.value != size:
+                    self.size_choice.value = size
+            active = self.size_choice
+        if tuple(self.size_box.children) != (active,):
+            self.size_box.children = (active,)
+
+    def _show_n(self, spec: ModelSpec | None, n: int) -> None:
+        limit = spec.max_n if spec else 10
+        # A value the model refuses (set from code) is shown as is; the message explains it.
+        with self.n.hold_sync():
+            # The current min is at most 1 and the new max at least 1: each step stays valid.
+            self.n.max = max(limit, n)
+            self.n.min = min(1, n)
+            if self.n.value != n:
+                self.n.value = n
+        self.n.disabled = limit == 1 and n == 1

@@ -1,0 +1,77 @@
+"""A generation in flight: the panel's ``Job`` and the ``PendingGeneration`` users get.
+
+The work runs on the widgets' private loop; ``PendingGeneration`` wraps its thread-safe future
+so that it can be awaited from any event loop (a notebook's top-level ``await``, a comm
+subshell, a test) or waited on from plain code with ``result()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._results import Generation
+
+__all__ = ["Job", "PendingGeneration"]
+
+
+@dataclass(eq=False)
+class Job:
+    """One generation of a panel; once submitted, its state only changes on the private loop.
+
+    ``settled`` turns True exactly once: when the images land, the generation fails or it is
+    cancelled. Whatever comes second finds it set and does nothing (nothing half-done lands).
+    """
+
+    payload: dict[str, Any]
+    started: float = field(default_factory=time.monotonic)
+    future: concurrent.futures.Future[Generation] | None = None
+    task: asyncio.Task[Any] | None = None
+    #: One note per retry ("rate limited by the API; retrying in 1 s (request id ...)").
+    retries: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    settled: bool = False
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+class PendingGeneration:
+    """A generation in flight: ``await`` it, or call ``result(timeout)`` outside a loop."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self, future: concurrent.futures.Future[Generation]) -> None:
+        self._future = future
+
+    def __await__(self) -> Generator[Any, None, Generation]:
+        return asyncio.wrap_future(self._future).__await__()
+
+    def result(self, timeout: float | None = None) -> Generation:
+        """Block until done: the ``Generation``, or raise its error (never in a notebook cell)."""
+        return self._future.result(timeout)
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def cancel(self) -> bool:
+        """Ask for cancellation; the panel then shows "cancelled"."""
+        return self._future.cancel()
+
+    def __repr__(self) -> str:
+        future = self._future
+        if not future.done():
+            state = "running"
+        elif future.cancelled():
+            state = "cancelled"
+        elif future.exception() is not None:
+            state = f"failed: {future.exception()}"
+        else:
+            state = f"done: {future.result()!r}"
+        return f"<PendingGeneration {state}>"

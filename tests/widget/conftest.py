@@ -1,0 +1,110 @@
+"""Fixtures for widget tests: panels on the in-process fake, built with no kernel.
+
+The panel runs its client on its private event loop, so the client is built there too, through
+``client_factory``; the test keeps the ``FakeAPI`` to turn knobs and read counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import ipywidgets
+import pytest
+
+from comet_widgets import AsyncImageClient, ImageGenerator, _loop
+from comet_widgets.testing import IN_PROCESS_BASE_URL, FakeAPI, fake_transport
+
+#: A recognisable key: no widget state, repr or message may ever contain it. Built at run
+#: time, so the literal is not one string in the sources the tests search.
+SECRET_KEY = "sk-test-" + "SECRET-7f3a9c2e51d04b6b"
+
+MakePanel = Callable[..., ImageGenerator]
+
+
+async def no_sleep(seconds: float) -> None:
+    """Injected as the client's sleep: retries happen at once (and still yield to the loop)."""
+    await asyncio.sleep(0)
+
+
+def _descendants(root: ipywidgets.Widget) -> list[ipywidgets.Widget]:
+    found: dict[int, ipywidgets.Widget] = {}
+    stack: list[Any] = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, ipywidgets.Widget) and id(item) not in found:
+            found[id(item)] = item
+            stack.extend(getattr(item, key) for key in item.keys)
+    return list(found.values())
+
+
+@pytest.fixture
+def descendants() -> Callable[[ipywidgets.Widget], list[ipywidgets.Widget]]:
+    """``descendants(root)``: every widget reachable from ``root`` through its synced traits
+    (children, layout, style...), i.e. everything a front end would be sent."""
+    return _descendants
+
+
+@pytest.fixture
+def secret_key() -> str:
+    """The key the panels' clients send (the fake accepts any key)."""
+    return SECRET_KEY
+
+
+@pytest.fixture
+def app() -> FakeAPI:
+    """A fresh in-process fake for each test (knobs and counters start clean)."""
+    return FakeAPI()
+
+
+@pytest.fixture
+def output_dir(tmp_path: Path) -> Path:
+    return tmp_path / "comet-images"
+
+
+@pytest.fixture
+def make_panel(app: FakeAPI, output_dir: Path) -> Iterator[MakePanel]:
+    """Build panels whose clients talk to ``app``; they are closed after the test."""
+    panels: list[ImageGenerator] = []
+    transports: list[httpx.AsyncClient] = []
+
+    def client_factory() -> AsyncImageClient:
+        http = httpx.AsyncClient(transport=fake_transport(app))
+        transports.append(http)
+        return AsyncImageClient(
+            api_key=SECRET_KEY, base_url=IN_PROCESS_BASE_URL, http_client=http, sleep=no_sleep
+        )
+
+    def make(**kwargs: Any) -> ImageGenerator:
+        kwargs.setdefault("output_dir", output_dir)
+        panel = ImageGenerator(client_factory=client_factory, **kwargs)
+        panels.append(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        panel.close()
+    for http in transports:
+        _loop.run(http.aclose(), timeout=5)
+
+
+def _wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> float:
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.01)
+    return time.monotonic() - start
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., float]:
+    """``wait_until(predicate, timeout=5)``: poll (blocking: the work runs on the panel's own
+    thread) and return the seconds it took; fails after ``timeout``."""
+    return _wait_until
