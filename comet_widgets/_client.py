@@ -399,11 +399,11 @@ class AsyncImageClient:
                     error.args = (error.message,)
                     raise
                 if not self.retry_policy.should_retry(failure, attempt):
-                    opted_out = failure == "billable" and not self.retry_policy.retry_billable
-                    if opted_out and isinstance(error, APIStatusError):
+                    if failure == "billable" and not self.retry_policy.retry_billable:
                         error.message += (
-                            " Not retried: the image may already have been made and billed;"
-                            " pass retry_billable=True to retry such failures."
+                            " Not retried, as it may have been billed (the provider may already"
+                            " have made the image); pass retry_billable=True to retry such"
+                            " failures."
                         )
                         error.args = (error.message,)
                     raise
@@ -535,15 +535,7 @@ class AsyncImageClient:
         sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
         what = redact(str(exc) or type(exc).__name__, self.__key)
         host = urlsplit(self.base_url).netloc
-        if not sent:
-            advice = "check base_url and your network"
-        elif self.retry_policy.retry_billable:
-            advice = "the request reached the server and may have been billed; try again"
-        else:
-            advice = (
-                "the request reached the server and may have been billed, so it was not retried;"
-                " try again, or pass retry_billable=True to retry such failures"
-            )
+        advice = "try again" if sent else "check base_url and your network"
         if isinstance(exc, httpx.TimeoutException):
             kind = type(exc).__name__.replace("Timeout", " timeout").strip().lower()
             if sent:
