@@ -1,0 +1,233 @@
+"""Every notebook in notebooks/ runs top to bottom in a real kernel (nbclient), as ``make test``
+runs it: against the fake API on loopback, with a recognisable key in the kernel's environment
+and the widget state saved into the notebook, as JupyterLab would with "save widget state".
+
+For the quickstart the fake serves a realistic image (a 2.2 MB 1024x1024 PNG, like a real
+generation; its own placeholders are flat colours of a few kilobytes), so the size check
+compares with what real images would cost.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from nbclient import NotebookClient
+from PIL import Image
+
+from comet_widgets.testing import FakeAPI, FakeServer, serve_fake
+
+pytestmark = pytest.mark.notebook
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+ARTIFACTS = REPO / "test-artifacts" / "notebooks"
+QUICKSTART = REPO / "notebooks" / "01-quickstart.ipynb"
+
+#: The key the kernel gets. Built at run time, so the literal is not one string in any file.
+SECRET_KEY = "sk-" + "notebook-SECRET-" + "9d41c07be2"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+CELL_TIMEOUT = 120
+
+
+def photo_like_png(side: int = 1024) -> bytes:
+    """Smooth colour fields with fine grain: compresses like a photograph (~2.2 MB of PNG)."""
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:side, 0:side] / side
+    base = np.stack(
+        [
+            120 + 90 * np.sin(6 * x + 2 * y),
+            110 + 80 * np.cos(5 * y - 3 * x),
+            130 + 70 * np.sin(4 * (x + y)),
+        ],
+        axis=-1,
+    )
+    pixels = np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+@dataclass
+class Executed:
+    """A notebook after nbclient ran it, and the file it was saved to."""
+
+    source: Path
+    saved: Path
+    notebook: nbformat.NotebookNode
+    kernel_command: list[str]
+
+    @property
+    def text(self) -> str:
+        return self.saved.read_text(encoding="utf-8")
+
+    def stdout(self, cell_id: str) -> str:
+        [cell] = [c for c in self.notebook.cells if c.get("id") == cell_id]
+        return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+@pytest.fixture(scope="module")
+def image_bytes() -> bytes:
+    return photo_like_png()
+
+
+@pytest.fixture(scope="module")
+def notebook_fake() -> Iterator[FakeServer]:
+    """The fake on loopback for this module's kernels."""
+    with serve_fake(FakeAPI()) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def kernel_environment(
+    notebook_fake: FakeServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """What the kernel subprocess inherits: the key, the fake's URL, the venv first on PATH."""
+    venv_bin = str(Path(sys.executable).parent)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COMETAPI_KEY", SECRET_KEY)
+        patch.setenv("COMETAPI_BASE_URL", notebook_fake.base_url)
+        patch.delenv("COMETAPI_OFFLINE", raising=False)
+        patch.setenv("PATH", venv_bin + os.pathsep + os.environ.get("PATH", ""))
+        patch.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
+        patch.setenv("JUPYTER_PLATFORM_DIRS", "1")
+        patch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # no debugger warning on stderr
+        yield
+
+
+@pytest.fixture(scope="module")
+def run_notebook(
+    kernel_environment: None,
+    notebook_fake: FakeServer,
+    image_bytes: bytes,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[Path], Executed]:
+    """``run_notebook(path)``: run it once in the venv's ``python3`` kernel (later calls reuse
+    the result) and save it as JupyterLab would, widget state included."""
+    done: dict[Path, Executed] = {}
+
+    def run(source: Path) -> Executed:
+        if source in done:
+            return done[source]
+        notebook = nbformat.read(source, as_version=4)
+        workdir = tmp_path_factory.mktemp(source.stem)
+        client = NotebookClient(
+            notebook,
+            kernel_name="python3",
+            timeout=CELL_TIMEOUT,
+            store_widget_state=True,
+            resources={"metadata": {"path": str(workdir)}},
+        )
+        # The kernel command as the kernel manager resolves it ("python" -> this interpreter).
+        command = client.create_kernel_manager().format_kernel_cmd()
+        notebook_fake.app.image_bytes = image_bytes if source == QUICKSTART else None
+        try:
+            client.execute()
+        finally:
+            notebook_fake.app.reset()
+        saved = workdir / source.name
+        nbformat.write(notebook, saved)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / source.name).write_text(saved.read_text(encoding="utf-8"), encoding="utf-8")
+        done[source] = Executed(source, saved, notebook, command)
+        return done[source]
+
+    return run
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=lambda path: path.name)
+def executed(request: pytest.FixtureRequest, run_notebook: Callable[[Path], Executed]) -> Executed:
+    """Each notebook of notebooks/, executed."""
+    return run_notebook(request.param)
+
+
+@pytest.fixture
+def quickstart(run_notebook: Callable[[Path], Executed]) -> Executed:
+    return run_notebook(QUICKSTART)
+
+
+def test_there_are_notebooks() -> None:
+    assert QUICKSTART in NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebooks_are_committed_without_outputs(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], cell.source[:40]
+            assert cell.execution_count is None, cell.source[:40]
+    assert "widgets" not in notebook.metadata
+
+
+def test_the_kernel_is_this_venv(executed: Executed) -> None:
+    assert executed.kernel_command[0] == sys.executable
+
+
+def test_the_notebook_runs_without_errors(executed: Executed) -> None:
+    for cell in executed.notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        assert cell.execution_count is not None
+        for output in cell.outputs:
+            assert output.output_type != "error", "".join(output.get("traceback", []))
+            if output.output_type == "stream":
+                assert output.name != "stderr", output.text
+
+
+def test_the_key_is_nowhere_in_the_saved_notebook(executed: Executed) -> None:
+    text = executed.text
+    assert SECRET_KEY not in text
+    assert SECRET_KEY.removeprefix("sk-") not in text
+    assert base64.b64encode(SECRET_KEY.encode()).decode() not in text
+
+
+def test_the_panel_state_is_saved_with_thumbnails_only(quickstart: Executed) -> None:
+    state = quickstart.notebook.metadata["widgets"][WIDGET_STATE]["state"]
+    images = [s for s in state.values() if s["model_name"] == "ImageModel"]
+    panels = [s for s in state.values() if "cw-panel" in s["state"].get("_dom_classes", [])]
+    assert len(panels) == 1
+    shown = []
+    for image in images:
+        for buffer in image.get("buffers", []):  # nbclient keeps binary values beside the state
+            assert buffer["path"] == ["value"]
+            data = base64.b64decode(buffer["data"])
+            if data:
+                with Image.open(io.BytesIO(data)) as opened:
+                    shown.append((opened.format, opened.size))
+    # The four thumbnails of the last generation: tiles are reused, so no older set lingers.
+    assert shown == [("JPEG", (512, 512))] * 4, shown
+
+
+def test_quickstart_uses_the_panel_from_code_and_pil(quickstart: Executed) -> None:
+    four = quickstart.stdout("four")
+    assert re.search(r"^4 images landed \(observer saw \[4\]\)", four), four
+    assert "as an array: (1024, 1024, 3) uint8" in quickstart.stdout("pil")
+    history = quickstart.stdout("history")
+    assert "1 dall-e-3 1 image(s): A paper boat floating on calm water at sunrise." in history
+    assert "2 dall-e-2 4 image(s)" in history
+
+
+def test_quickstart_saved_notebook_is_far_smaller_than_its_images(
+    quickstart: Executed, image_bytes: bytes
+) -> None:
+    match = re.search(r"(\d+) bytes of images kept in Python", quickstart.stdout("four"))
+    assert match, quickstart.stdout("four")
+    four_images = int(match.group(1))
+    assert four_images == 4 * len(image_bytes)  # 1024x1024 each, about 2.2 MB
+    saved = quickstart.saved.stat().st_size
+    widget_state = len(json.dumps(quickstart.notebook.metadata["widgets"]))
+    print(f"\nfour images: {four_images:,} bytes; saved notebook: {saved:,} bytes", end="")
+    print(f" (widget state {widget_state:,})")
+    assert saved < four_images / 20, (saved, four_images)
