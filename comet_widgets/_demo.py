@@ -1,7 +1,11 @@
-"""``make demo``: generate one image for the seed's example prompt and save it.
+"""``make demo``: JupyterLab on the quickstart notebook; ``--script``: one image from the shell.
 
-With ``COMETAPI_KEY`` set it calls the real API; without it, it starts the offline fake API on
-loopback first, so the demo runs with no key and no network.
+With ``COMETAPI_KEY`` set both use the real API (or ``COMETAPI_BASE_URL``). Without it the demo
+starts the offline fake API on loopback in this process first, so it runs with no key and no
+network: JupyterLab's kernels get ``COMETAPI_BASE_URL`` pointing at the fake and its key.
+
+JupyterLab listens on 127.0.0.1 only, on a free port, with a fresh token printed in the URL.
+Ctrl-C (or SIGTERM) stops JupyterLab, its kernels and the fake.
 """
 
 from __future__ import annotations
@@ -10,12 +14,26 @@ import argparse
 import asyncio
 import contextlib
 import os
+import secrets
+import signal
+import socket
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+import webbrowser
 from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
 
 from ._constants import API_KEY_ENV, BASE_URL_ENV
 
 SEED_PROMPT = "A paper boat floating on calm water at sunrise."
+QUICKSTART = "notebooks/01-quickstart.ipynb"
+_REPO = Path(__file__).resolve().parents[1]
+_READY_TIMEOUT = 90.0
+_STOP_TIMEOUT = 15.0
 
 
 @contextlib.contextmanager
@@ -48,10 +66,116 @@ async def generate_one(api_key: str | None, base_url: str | None) -> int:
     return 0
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def lab_command(*, port: int, token: str, root: Path) -> list[str]:
+    """The JupyterLab command line: loopback only, this interpreter, no browser of its own."""
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--notebook-dir={root}",
+        f"--LabApp.default_url=/lab/tree/{QUICKSTART}",
+        "--ServerApp.log_level=WARN",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    return command
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.25)
+    return False
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    # SIGTERM lets the server shut its kernels down (they run in sessions of their own).
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_lab(*, port: int = 0, open_browser: bool = False, root: Path | None = None) -> int:
+    """Start JupyterLab on the quickstart (and the fake when there is no key); wait for Ctrl-C."""
+    root = root or (_REPO if (_REPO / QUICKSTART).is_file() else Path.cwd())
+    port = port or free_port()
+    token = secrets.token_hex(24)
+    signal.signal(signal.SIGTERM, _terminated)
+    with contextlib.ExitStack() as stack:
+        env = dict(os.environ)
+        if env.get(API_KEY_ENV):
+            label = f"CometAPI ({env.get(BASE_URL_ENV) or 'the default base URL'})"
+        else:
+            from .testing import FAKE_API_KEY, serve_fake
+
+            server = stack.enter_context(serve_fake())
+            env[API_KEY_ENV] = FAKE_API_KEY
+            env[BASE_URL_ENV] = server.base_url
+            label = (
+                f"the offline fake API at {server.base_url} (placeholder images;"
+                f" set {API_KEY_ENV} for real ones)"
+            )
+        process = subprocess.Popen(
+            lab_command(port=port, token=token, root=root),
+            env=env,
+            cwd=root,
+            start_new_session=True,  # Ctrl-C reaches this process only; it stops the server
+        )
+        stack.callback(_stop, process)
+        url = f"http://127.0.0.1:{port}/lab/tree/{QUICKSTART}?token={token}"
+        print(f"comet-widgets demo: JupyterLab on {root / QUICKSTART}", flush=True)
+        print(f"  images from: {label}", flush=True)
+        try:
+            if not _wait_ready(url, process, _READY_TIMEOUT):
+                print("  JupyterLab did not start; see its messages above", flush=True)
+                return 1
+            print(f"  open: {url}", flush=True)
+            print("  stop: Ctrl-C", flush=True)
+            if open_browser:
+                webbrowser.open(url)
+            return process.wait()
+        except KeyboardInterrupt:
+            print("\ncomet-widgets demo: stopping JupyterLab", flush=True)
+            return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m comet_widgets._demo")
     parser.add_argument("--script", action="store_true", help="generate one image and exit")
-    parser.parse_args(argv)
+    parser.add_argument("--port", type=int, default=0, help="JupyterLab's port (default: free)")
+    parser.add_argument("--browser", action="store_true", help="also open a web browser")
+    args = parser.parse_args(argv)
+    if not args.script:
+        return run_lab(port=args.port, open_browser=args.browser)
     with backend() as (api_key, base_url, label):
         print(f"comet-widgets demo: generating with {label}")
         return asyncio.run(generate_one(api_key, base_url))

@@ -1,0 +1,122 @@
+"""``make demo``: JupyterLab on the quickstart, loopback only, token in the printed URL, the fake
+API started when there is no key, and Ctrl-C stopping all of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from comet_widgets.testing import FAKE_API_KEY
+
+pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 90.0
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """``python -m comet_widgets._demo`` with no key; yields the process and its stdout lines
+    up to the URL. It is always stopped (SIGINT, as Ctrl-C) afterwards."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "JUPYTER"))}
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
+        env[name] = str(tmp_path / name.lower())
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "settings")
+    env["JUPYTER_PLATFORM_DIRS"] = "1"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "comet_widgets._demo"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            if line.strip().startswith("stop:"):
+                break
+        yield process, lines
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_make_demo_serves_the_quickstart_with_a_token_and_stops_on_ctrl_c(
+    demo: tuple[subprocess.Popen[str], list[str]],
+) -> None:
+    process, lines = demo
+    printed = "\n".join(lines)
+    [url] = [line.split("open:", 1)[1].strip() for line in lines if "open:" in line] or [printed]
+    parts = urlsplit(url)
+    assert parts.hostname == "127.0.0.1", printed
+    assert parts.path == "/lab/tree/notebooks/01-quickstart.ipynb"
+    [token] = parse_qs(parts.query)["token"]
+    assert len(token) >= 32
+    assert "offline fake API at http://127.0.0.1:" in printed
+
+    status, page = get(url)
+    assert status == 200
+    assert b"JupyterLab" in page
+    root = f"{parts.scheme}://{parts.netloc}"
+    assert get(f"{root}/api/contents/notebooks")[0] == 403, "the API must need the token"
+    status, body = get(
+        f"{root}/api/contents/notebooks/01-quickstart.ipynb?content=0",
+        {"Authorization": f"token {token}"},
+    )
+    assert status == 200, "the server's root is the repository"
+    assert json.loads(body)["name"] == "01-quickstart.ipynb"
+
+    # The fake the kernels are pointed at answers, with the fake's key.
+    [fake_line] = [line for line in lines if "offline fake API at" in line]
+    fake_base = fake_line.split("offline fake API at", 1)[1].split()[0]
+    status, models = get(f"{fake_base}/models", {"Authorization": f"Bearer {FAKE_API_KEY}"})
+    assert status == 200
+    assert b"dall-e-3" in models
+
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    assert process.wait(30) == 0
+    assert not port_open(parts.port or 80), "JupyterLab still listens after Ctrl-C"
+    fake_port = urlsplit(fake_base).port
+    assert fake_port is not None
+    assert not port_open(fake_port), "the fake still listens"
