@@ -506,7 +506,7 @@ class AsyncImageClient:
             "max_pixels": self.max_image_pixels,
         }
         if len(body) > OFFLOAD_DECODE_BYTES:
-            # JSON + base64 of megabytes would stall the event loop (a notebook's kernel loop).
+            # JSON + base64 of tens of megabytes would stall the event loop (a notebook's kernel).
             parsed = await asyncio.to_thread(parse_body, body, **options)
         else:
             parsed = parse_body(body, **options)
