@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.browser
 
 PANEL_CELL = 1
 PRINT_CELL = 2
+QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "01-quickstart.ipynb"
 
 
 def open_panel(lab_notebook: Any, panel_on: Any) -> tuple[Any, Any]:
@@ -235,6 +237,26 @@ def test_saved_notebook_does_not_contain_the_key(
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
     # Nor did the key reach the browser.
     assert secret_key not in notebook.page.content()
+
+
+def test_quickstart_runs_in_jupyterlab(lab_notebook: Any, panel_on: Any, fake: FakeAPI) -> None:
+    """The quickstart itself, run-all-cells in JupyterLab: no error, and its panel shows the
+    last generation (four images from code) with both generations in its history."""
+    notebook = lab_notebook(QUICKSTART)
+    notebook.run_all()
+    last = notebook.cell(-1)
+    expect(last.locator(".jp-OutputArea-output")).to_contain_text("saved:", timeout=45_000)
+    notebook.wait_idle()
+    # Errors (tracebacks) and warnings both render as stderr outputs: none at all.
+    stderr = notebook.page.locator(".jp-OutputArea-output[data-mime-type$='stderr']")
+    expect(stderr).to_have_count(0)
+
+    panel = panel_on(notebook.page)
+    expect(panel.status).to_have_text("done: 4 images")
+    panel.wait_decoded(4)
+    expect(panel.history.locator("option")).to_have_count(2)
+    assert [r.json["model"] for r in generation_requests(fake)] == ["dall-e-3", "dall-e-2"]
+    assert all(r.auth_ok for r in generation_requests(fake))
 
 
 def _wait_for(condition: Any, what: str, timeout: float = 10.0) -> None:
