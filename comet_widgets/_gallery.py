@@ -171,9 +171,10 @@ class _Tile:
         )
         _display(self.thumb, ok)
         _display(self.failure, not ok)
+        caption = html.escape(preview.caption)
         self.caption.value = (
-            f'<div title="{html.escape(preview.caption)}">{html.escape(preview.caption)}</div>'
-            f"<small>{html.escape(preview.detail)}</small>"
+            f'<div style="line-height:1.3" title="{caption}">{caption}<br>'
+            f'<small style="color:#666">{html.escape(preview.detail)}</small></div>'
         )
         self.full.disabled = self.save.disabled = not ok
         self.saved.value = ""

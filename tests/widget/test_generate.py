@@ -57,7 +57,7 @@ async def test_a_click_returns_at_once_and_the_images_land(
 
     started = time.monotonic()
     panel._controls.generate.click()
-    assert time.monotonic() - started < 0.2, "the click handler must only schedule the work"
+    assert time.monotonic() - started < 0.25, "the click handler must only schedule the work"
     assert panel.status == "running"
     assert shown(panel._controls.cancel)
     assert not shown(panel._controls.generate)
