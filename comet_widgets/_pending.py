@@ -54,7 +54,16 @@ class PendingGeneration:
         return asyncio.wrap_future(self._future).__await__()
 
     def result(self, timeout: float | None = None) -> Generation:
-        """Block until done: the ``Generation``, or raise its error (never in a notebook cell)."""
+        """Block until done: the ``Generation``, or raise its error.
+
+        For plain scripts: in a notebook use ``await`` (blocking the kernel freezes the panel).
+        Raises ``RuntimeError`` when called from the panel's own thread (an ``images`` observer),
+        where waiting could never end.
+        """
+        from ._loop import in_loop_thread
+
+        if in_loop_thread() and not self._future.done():
+            raise RuntimeError("result() would wait forever on the panel's own thread")
         return self._future.result(timeout)
 
     def done(self) -> bool:

@@ -27,7 +27,7 @@ class _IdentityList(list[Any]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, list):
             return NotImplemented
-        return len(self) == len(other) and all(a is b for a, b in zip(self, other))
+        return len(self) == len(other) and all(a is b for a, b in zip(self, other, strict=True))
 
     def __ne__(self, other: object) -> bool:
         equal = self.__eq__(other)

@@ -101,6 +101,24 @@ async def test_generate_from_code_is_awaitable_and_always_notifies(make_panel: M
     assert repr(panel) == "<ImageGenerator model='dall-e-2' status='done' 2 generations>"
 
 
+async def test_observers_see_a_consistent_panel(make_panel: MakePanel) -> None:
+    panel = make_panel(prompt="A kite", model="dall-e-2", n=2)
+    seen: list[tuple[Any, ...]] = []
+
+    def on_images(change: Any) -> None:
+        generation = panel.generation
+        seen.append((len(panel.history), generation is not None, panel.status, len(change.new)))
+        if len(seen) == 1:  # chain one more generation, from the panel's own thread, where
+            with pytest.raises(RuntimeError, match="forever"):  # blocking could never end
+                panel.generate().result()
+
+    panel.observe(on_images, names="images")
+    await panel.generate()
+    await panel.wait()  # the generation the observer started
+    assert seen == [(1, True, "done", 2), (2, True, "done", 2)]
+    assert len(panel.history) == 2
+
+
 def test_generate_works_from_plain_code_without_a_loop(make_panel: MakePanel) -> None:
     panel = make_panel(prompt="A kite", model="dall-e-2")
     pending = panel.generate()
