@@ -3,7 +3,8 @@
 - ``ours``: ``comet_widgets.AsyncImageClient`` (what the package ships);
 - ``httpx``: a hand-written baseline, one shared ``httpx.AsyncClient``, ``json.loads`` and
   ``base64.b64decode`` on the event loop (what a user would write without the package);
-- ``sdk``: ``openai.AsyncOpenAI(...).images.generate`` + ``base64.b64decode``.
+- ``sdk``: ``openai.AsyncOpenAI(...).images.generate`` + ``base64.b64decode``;
+- ``receive-only`` (batches only): a floor, httpx reading each body into nothing.
 
 Each is an async callable ``call(prompt) -> list[bytes]`` (the decoded image bytes), built by
 ``open_clients`` inside one ``AsyncExitStack`` so they share an event loop and are closed after.
@@ -39,7 +40,28 @@ async def open_clients(
         calls["httpx"] = await _httpx(stack, base_url, mode)
     if "sdk" in names:
         calls["sdk"] = await _sdk(stack, base_url, mode)
+    if "receive-only" in names:
+        calls["receive-only"] = await _receive_only(stack, base_url)
     return calls
+
+
+async def _receive_only(stack: contextlib.AsyncExitStack, base_url: str) -> Call:
+    """A floor, not a client: post and read the body into nothing (no parsing, no decoding)."""
+    import httpx
+
+    http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(600.0)))
+    headers = {"Authorization": f"Bearer {FAKE_KEY}"}
+    url = f"{base_url}/images/generations"
+
+    async def call(prompt: str) -> list[bytes]:
+        payload = {"model": MODEL, "prompt": prompt, "n": 1, "response_format": "b64_json"}
+        size = 0
+        async with http.stream("POST", url, json=payload, headers=headers) as response:
+            async for chunk in response.aiter_raw():
+                size += len(chunk)
+        return [b"x" * min(size, 1)]
+
+    return call
 
 
 async def _ours(stack: contextlib.AsyncExitStack, base_url: str, mode: str) -> Call:

@@ -43,7 +43,7 @@ async def measure(
 
 
 def run(*, smoke: bool = False) -> dict[str, Any]:
-    calls, warmup = (3, 1) if smoke else (200, 10)
+    calls, warmup = (3, 1) if smoke else (300, 10)
     with fake_process(image_file()) as base_url:
         b64 = asyncio.run(
             measure(

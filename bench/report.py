@@ -106,12 +106,14 @@ def _overhead(r: Report, data: dict[str, Any]) -> None:
         "httpx": "httpx baseline (shared `AsyncClient`, `json.loads`, `base64.b64decode`)",
         "sdk": "openai SDK `images.generate` + `base64.b64decode`",
     }
-    for mode, table in (("b64_json", b64), ("url", url)):
+    url_labels = {
+        "ours": "comet_widgets `AsyncImageClient.generate` (post, then download)",
+        "httpx": "httpx baseline (post, `json.loads`, `GET` the URL)",
+    }
+    for mode, table, names in (("b64_json", b64, labels), ("url", url, url_labels)):
         for name, s in table.items():
-            ratio = "-" if name == "ours" else f"{b64['ours']['median'] / s['median']:.2f}"
-            if mode == "url" and name != "ours":
-                ratio = f"{url['ours']['median'] / s['median']:.2f}"
-            r.add(f"| {mode} | {labels[name]} | {_ms(s)} | {ratio} |")
+            ratio = "-" if name == "ours" else f"{table['ours']['median'] / s['median']:.2f}"
+            r.add(f"| {mode} | {names[name]} | {_ms(s)} | {ratio} |")
     r.add("")
     vs_httpx = b64["ours"]["median"] / b64["httpx"]["median"]
     vs_sdk = b64["ours"]["median"] / b64["sdk"]["median"]
@@ -126,8 +128,11 @@ def _batch(r: Report, data: dict[str, Any]) -> None:
         f"{data['items']} generations, {data['latency_s'] * 1000:.0f} ms server latency,"
         f" concurrency {data['concurrency']}: wall time over the ideal"
         f" ceil({data['items']}/{data['concurrency']}) x {data['latency_s']:g} s ="
-        f" {data['ideal_s']:.2f} s; {data['repeats']} interleaved batches per client. Ours is"
-        " `generate_many(..., concurrency=8)`; the baselines run behind an `asyncio.Semaphore(8)`."
+        f" {data['ideal_s']:.2f} s; {data['repeats']} interleaved batches per client. `ours` is"
+        " `generate_many(..., concurrency=8)`; `ours-client` is `AsyncImageClient.generate` and"
+        " the baselines are httpx and the SDK, each behind an `asyncio.Semaphore(8)`;"
+        " `receive-only` is a floor, not a client: httpx reading each body into nothing, no"
+        " parsing or decoding."
         " The longest event-loop stall a 5 ms ticker saw during each batch is beside it.",
         "",
         "| payload | client | wall / ideal | longest loop stall, ms |",

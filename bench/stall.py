@@ -46,7 +46,7 @@ async def measure(base_url: str, *, rounds: int, images: int = 4) -> dict[str, A
 
 def run(*, smoke: bool = False) -> dict[str, Any]:
     with fake_process(image_file()) as base_url:
-        return asyncio.run(measure(base_url, rounds=1 if smoke else 30))
+        return asyncio.run(measure(base_url, rounds=1 if smoke else 50))
 
 
 if __name__ == "__main__":

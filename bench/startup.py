@@ -36,7 +36,7 @@ def _time(command: list[str], env: dict[str, str]) -> float:
 
 
 def run(*, smoke: bool = False) -> dict[str, Any]:
-    runs = 1 if smoke else 9
+    runs = 1 if smoke else 11
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
     table = commands()
     if not smoke:
