@@ -12,12 +12,14 @@ import concurrent.futures
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from ._results import Generation
+    pass
 
 __all__ = ["Job", "PendingGeneration"]
+
+T = TypeVar("T")
 
 
 @dataclass(eq=False)
@@ -30,7 +32,7 @@ class Job:
 
     payload: dict[str, Any]
     started: float = field(default_factory=time.monotonic)
-    future: concurrent.futures.Future[Generation] | None = None
+    future: concurrent.futures.Future[Any] | None = None
     task: asyncio.Task[Any] | None = None
     #: One note per retry ("rate limited by the API; retrying in 1 s (request id ...)").
     retries: list[str] = field(default_factory=list)
@@ -42,19 +44,19 @@ class Job:
         return time.monotonic() - self.started
 
 
-class PendingGeneration:
-    """A generation in flight: ``await`` it, or call ``result(timeout)`` outside a loop."""
+class PendingGeneration(Generic[T]):
+    """A generation (or a batch) in flight: ``await`` it, or call ``result(timeout)``."""
 
     __slots__ = ("_future",)
 
-    def __init__(self, future: concurrent.futures.Future[Generation]) -> None:
+    def __init__(self, future: concurrent.futures.Future[T]) -> None:
         self._future = future
 
-    def __await__(self) -> Generator[Any, None, Generation]:
+    def __await__(self) -> Generator[Any, None, T]:
         return asyncio.wrap_future(self._future).__await__()
 
-    def result(self, timeout: float | None = None) -> Generation:
-        """Block until done: the ``Generation``, or raise its error.
+    def result(self, timeout: float | None = None) -> T:
+        """Block until done: the result, or raise its error.
 
         For plain scripts: in a notebook use ``await`` (blocking the kernel freezes the panel).
         Raises ``RuntimeError`` when called from the panel's own thread (an ``images`` observer),

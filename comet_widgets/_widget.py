@@ -59,6 +59,7 @@ from ._pending import Job, PendingGeneration
 from ._results import Generation
 from ._status_view import StatusView, status_text
 from ._traits import PathText, PixelList
+from ._widget_batch import BatchEntry
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -72,7 +73,7 @@ _CONSTRUCTOR_ARGS = ("client", "client_factory", "offline", "output_dir")
 _TICK_SECONDS = 0.5  # the elapsed label: twice a second is plenty for IOPub
 
 
-class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type hints
+class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hints
     """A panel to generate images; the parameters are traits, the results come back as traits.
 
     ``client`` is an ``AsyncImageClient`` (used only on the panel's private loop: do not share
@@ -213,7 +214,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         """True while a generation is in flight."""
         return self._job is not None and not self._job.settled
 
-    def generate(self) -> PendingGeneration:
+    def generate(self) -> PendingGeneration[Generation]:
         """Start a generation with the current parameters (the same path as the button).
 
         Returns at once with an awaitable: ``result = await gen.generate()`` gives the
@@ -330,21 +331,28 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no
         self, job: Job, generation: Generation, previews: list[Preview], decoded: list[Any]
     ) -> None:
         job.settled = True
-        self._previews[generation] = previews
         errors = generation.errors
         error = ""
         if errors:
             failed = f"{len(errors)} of {len(generation.images)} images failed"
             error = f"{failed}: {describe(errors[0])}"
+        # Every observer fires after all of these are set, so each sees a consistent panel.
+        with self.hold_trait_notifications():
+            self._add_generation(generation, previews, decoded)
+            self._settle("done", error, job=job)
+
+    def _add_generation(
+        self, generation: Generation, previews: list[Preview], decoded: list[Any]
+    ) -> None:
+        """Show a finished generation: gallery, history, and the result traits."""
+        self._previews[generation] = previews
         history = [*self.history, generation]
         self._gallery.show(previews, generation.usage)
         self._history_view.show([history_label(g) for g in history], len(history) - 1)
-        # Every observer fires after all of these are set, so each sees a consistent panel.
         with self.hold_trait_notifications():
             self.set_trait("history", history)
             self.set_trait("generation", generation)
             self.set_trait("images", decoded)
-            self._settle("done", error, job=job)
 
     def _settle(self, status: str, error: str, *, job: Job | None = None, **flags: bool) -> None:
         """Set ``status`` and ``error`` and show them (from any thread; a job's from the loop)."""

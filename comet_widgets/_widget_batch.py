@@ -1,0 +1,130 @@
+"""The panel's batch entry point: ``ImageGenerator.generate_many``.
+
+A batch runs ``comet_widgets.generate_many`` on the panel's private loop with the panel's
+current parameters as defaults. Every finished item lands in the same gallery and history as a
+single generation does, as soon as it arrives; the status line counts the items. Cancel stops
+the batch: items already finished stay (each is a complete generation), nothing half-done lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from . import _loop
+from ._errors import MissingAPIKeyError, describe
+from ._gallery import make_previews
+from ._pending import Job, PendingGeneration
+
+if TYPE_CHECKING:
+    from ._batch_results import BatchItem, BatchResults
+    from ._widget import ImageGenerator
+
+__all__ = ["BatchEntry", "prompts_of"]
+
+_NOT_PARAMS = ("prompt",)
+
+
+def prompts_of(prompts: str | Iterable[str | Mapping[str, Any]]) -> list[str | Mapping[str, Any]]:
+    """Items of a batch: a text is one prompt per line (blank lines skipped)."""
+    if isinstance(prompts, str):
+        return [line.strip() for line in prompts.splitlines() if line.strip()]
+    return list(prompts)
+
+
+class BatchEntry:
+    """Mixed into ``ImageGenerator``: generate many prompts into the same gallery and history."""
+
+    def generate_many(
+        self,
+        prompts: str | Iterable[str | Mapping[str, Any]],
+        **options: Any,
+    ) -> PendingGeneration[BatchResults]:
+        """Generate a batch with the panel's current parameters as defaults.
+
+        ``prompts`` is a list of prompts (or dicts of per-item parameters, as for
+        ``comet_widgets.generate_many``) or a text with one prompt per line. ``options`` are
+        ``generate_many``'s keyword arguments (``concurrency``, ``requests_per_minute``,
+        ``output_dir``, ``resume``, parameters...). Returns at once with an awaitable of the
+        ``BatchResults``; each finished item's images land in the gallery and ``history`` as they
+        arrive. Invalid items refuse the whole batch before anything is sent (shown in the
+        panel, raised by the awaitable). Raises ``RuntimeError`` while the panel is busy.
+        """
+        panel = cast("ImageGenerator", self)
+        if panel.running:
+            raise RuntimeError("a generation is already running: await gen.wait() or gen.cancel()")
+        items = prompts_of(prompts)
+        notice = panel._source.missing_key()
+        panel._view.show_notice(notice)
+        if notice is not None:
+            panel._settle("error", notice)
+            raise MissingAPIKeyError(notice)
+        if not items:
+            raise ValueError("generate_many() needs at least one prompt")
+        values = panel._values()
+        defaults = {k: v for k, v in values.items() if k not in _NOT_PARAMS and v is not None}
+        defaults.update(options)
+        job = Job({"batch": len(items)})
+        panel._job = job
+        panel._settle("running", "")
+        panel._view.show_status(f"running: batch of {len(items)}")
+        future = _loop.submit(_run_batch(panel, job, items, defaults))
+        job.future = future
+
+        def done(finished: concurrent.futures.Future[BatchResults]) -> None:
+            if finished.cancelled():  # e.g. the cell awaiting it was interrupted
+                _loop.call_soon(panel._cancel_on_loop, job)
+
+        future.add_done_callback(done)
+        return PendingGeneration(future)
+
+
+async def _run_batch(
+    panel: ImageGenerator, job: Job, items: list[Any], options: dict[str, Any]
+) -> BatchResults:
+    from ._batch import generate_many
+
+    if job.cancelled:
+        raise asyncio.CancelledError
+    job.task = asyncio.current_task()
+    ticker = asyncio.ensure_future(panel._tick(job))
+    total, finished = len(items), 0
+
+    async def on_item(item: BatchItem) -> None:
+        nonlocal finished
+        finished += 1
+        generation = item.generation
+        if generation is not None and not job.cancelled:
+            previews, decoded = await asyncio.to_thread(make_previews, generation)
+            if not job.cancelled:
+                panel._add_generation(generation, previews, decoded)
+        if not job.cancelled:
+            panel._view.show_status(f"running: batch {finished}/{total} done")
+
+    try:
+        client = panel._source.get()
+        results = await generate_many(items, client=client, on_result=on_item, **options)
+    except asyncio.CancelledError:
+        panel._cancel_on_loop(job)
+        raise
+    except Exception as exc:
+        if not job.settled:
+            job.settled = True
+            panel._settle("error", describe(exc), job=job)
+        raise
+    finally:
+        ticker.cancel()
+    job.settled = True
+    failed = results.failed
+    error = ""
+    if failed:
+        first = failed[0].error or {}
+        error = f"{len(failed)} of {total} items failed; first: {first.get('message', '?')}"
+    status = "error" if failed and not results.ok else "done"
+    panel._settle(status, error, job=job)
+    panel._view.show_status(
+        f"{status}: batch of {total}, {len(results.ok)} ok, {len(failed)} failed"
+    )
+    return results
