@@ -125,9 +125,12 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
     generations, previews, notebook_generations = (1, 2, 1) if smoke else (10, 12, 3)
     n = 4
     with fake_process(image_file()) as base_url:
-        panel = run_module(
-            "bench.widget", "--child", "panel", base_url, f"{generations},{previews}", str(n)
-        )
+        if smoke:  # in this process: one interpreter fewer to start
+            panel = _child_panel(base_url, generations, n, previews)
+        else:
+            panel = run_module(
+                "bench.widget", "--child", "panel", base_url, f"{generations},{previews}", str(n)
+            )
         notebook = run_module(
             "bench.widget", "--child", "notebook", base_url, str(notebook_generations), str(n)
         )
