@@ -4,7 +4,8 @@
 - ``httpx``: a hand-written baseline, one shared ``httpx.AsyncClient``, ``json.loads`` and
   ``base64.b64decode`` on the event loop (what a user would write without the package);
 - ``sdk``: ``openai.AsyncOpenAI(...).images.generate`` + ``base64.b64decode``;
-- ``receive-only`` (batches only): a floor, httpx reading each body into nothing.
+- ``receive-only`` (batches only): a floor, httpx reading each body into nothing;
+- ``raw-floor`` (batches only): a lower floor, HTTP/1.1 by hand on asyncio streams.
 
 Each is an async callable ``call(prompt) -> list[bytes]`` (the decoded image bytes), built by
 ``open_clients`` inside one ``AsyncExitStack`` so they share an event loop and are closed after.
@@ -42,7 +43,41 @@ async def open_clients(
         calls["sdk"] = await _sdk(stack, base_url, mode)
     if "receive-only" in names:
         calls["receive-only"] = await _receive_only(stack, base_url)
+    if "raw-floor" in names:
+        calls["raw-floor"] = _raw_floor(base_url)
     return calls
+
+
+def _raw_floor(base_url: str) -> Call:
+    """A floor without httpx: HTTP/1.1 by hand on asyncio streams, the body read into nothing."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
+
+    async def call(prompt: str) -> list[bytes]:
+        payload = {"model": MODEL, "prompt": prompt, "n": 1, "response_format": "b64_json"}
+        body = json.dumps(payload).encode()
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(
+                f"POST {path}/images/generations HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Authorization: Bearer {FAKE_KEY}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
+            head = await reader.readuntil(b"\r\n\r\n")
+            fields = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:] if b":" in line)
+            length = int({k.strip().lower(): v for k, v in fields.items()}[b"content-length"])
+            size = 0
+            while size < length:
+                size += len(await reader.read(min(length - size, 1 << 20)) or b"x" * length)
+        finally:
+            writer.close()
+        return [b"x"]
+
+    return call
 
 
 async def _receive_only(stack: contextlib.AsyncExitStack, base_url: str) -> Call:

@@ -67,8 +67,9 @@ async def one_batch(
 
 
 #: ``ours`` is ``generate_many``; ``ours-client`` the same client behind a plain semaphore;
-#: ``receive-only`` is a floor: the transfer alone, nothing parsed or decoded.
-CLIENTS = ("ours", "ours-client", "httpx", "sdk", "receive-only")
+#: ``receive-only`` and ``raw-floor`` are floors: the transfer alone through httpx, and through
+#: bare asyncio streams; nothing parsed or decoded.
+CLIENTS = ("ours", "ours-client", "httpx", "sdk", "receive-only", "raw-floor")
 
 
 def run(*, smoke: bool = False) -> dict[str, Any]:
