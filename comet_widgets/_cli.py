@@ -20,7 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from ._catalog import PARAMETERS
 from ._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_OUTPUT_DIR
+
+#: generate() parameters with no command-line option.
+_NOT_ON_COMMAND_LINE = ("stream", "extra_body")
 
 if TYPE_CHECKING:
     from ._client import AsyncImageClient
@@ -261,19 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _params(args: argparse.Namespace) -> dict[str, Any]:
-    names = (
-        "model",
-        "size",
-        "n",
-        "response_format",
-        "quality",
-        "style",
-        "background",
-        "output_format",
-        "output_compression",
-        "moderation",
-        "user",
-    )
+    names = [name for name in PARAMETERS if name not in _NOT_ON_COMMAND_LINE]
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
