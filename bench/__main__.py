@@ -24,7 +24,7 @@ BENCHMARKS = ("overhead", "batch", "startup", "memory", "widget", "stall")
 # Seconds each benchmark may take before it is stopped (a full run is ~3-5 minutes in all).
 TIMEOUTS = {
     "overhead": 180,
-    "batch": 240,
+    "batch": 420,
     "startup": 120,
     "memory": 120,
     "widget": 180,
