@@ -39,8 +39,9 @@ Stable CSS classes, for styling and browser tests:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -279,11 +280,7 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
 
     async def _run(self, job: Job) -> Generation:
         # Runs on the private loop, like every change of a submitted job's state.
-        if job.cancelled:
-            raise asyncio.CancelledError
-        job.task = asyncio.current_task()
-        ticker = asyncio.ensure_future(self._tick(job))
-        try:
+        async with self._running(job):
             client = self._source.get()
             generation = await client.generate_payload(
                 job.payload, on_retry=partial(self._on_retry, job)
@@ -293,6 +290,17 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
                 raise asyncio.CancelledError
             self._land(job, generation, previews, decoded)
             return generation
+
+    @contextlib.asynccontextmanager
+    async def _running(self, job: Job) -> AsyncIterator[None]:
+        """Run a job's work on the private loop: the elapsed ticker, cancelling, and failures
+        shown in the panel (a generation's or a batch's)."""
+        if job.cancelled:
+            raise asyncio.CancelledError
+        job.task = asyncio.current_task()
+        ticker = asyncio.ensure_future(self._tick(job))
+        try:
+            yield
         except asyncio.CancelledError:
             self._cancel_on_loop(job)
             raise

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from . import _loop
-from ._errors import MissingAPIKeyError, describe
+from ._errors import MissingAPIKeyError
 from ._gallery import make_previews
 from ._pending import Job, PendingGeneration
 
@@ -86,10 +86,6 @@ async def _run_batch(
 ) -> BatchResults:
     from ._batch import generate_many
 
-    if job.cancelled:
-        raise asyncio.CancelledError
-    job.task = asyncio.current_task()
-    ticker = asyncio.ensure_future(panel._tick(job))
     total, finished = len(items), 0
 
     async def on_item(item: BatchItem) -> None:
@@ -103,19 +99,11 @@ async def _run_batch(
         if not job.cancelled:
             panel._view.show_status(f"running: batch {finished}/{total} done")
 
-    try:
+    async with panel._running(job):
         client = panel._source.get()
         results = await generate_many(items, client=client, on_result=on_item, **options)
-    except asyncio.CancelledError:
-        panel._cancel_on_loop(job)
-        raise
-    except Exception as exc:
-        if not job.settled:
-            job.settled = True
-            panel._settle("error", describe(exc), job=job)
-        raise
-    finally:
-        ticker.cancel()
+    if job.settled:  # cancelled as it finished: the panel already says so
+        return results
     job.settled = True
     failed = results.failed
     error = ""
