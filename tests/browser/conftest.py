@@ -9,6 +9,12 @@ at a fake API served from this pytest process, so a test turns the fake's knobs 
 The browser is Debian's Chromium (``/usr/bin/chromium``; ``playwright install`` is never run):
 one per session, a new context per test, and every request that is not to loopback aborted.
 Without Chromium the tests skip locally and fail when ``CI`` is set.
+
+The browser, the servers and the fake are package-scoped (this folder is a package for that):
+they end when the last browser test has run, before the rest of the suite. That matters: while
+Playwright's sync API is open, the main thread looks as if an event loop were running, and every
+pytest-asyncio test after it would fail with "Runner.run() cannot be called from a running event
+loop".
 """
 
 from __future__ import annotations
@@ -229,13 +235,13 @@ def _stop(server: JupyterServer) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def secret_key() -> str:
     """The API key in the kernels' environment (the fake accepts only this one)."""
     return SECRET_KEY
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_fake() -> Iterator[FakeServer]:
     """The fake API on loopback for the kernels; it accepts only ``SECRET_KEY``."""
     with serve_fake(FakeAPI(api_key=SECRET_KEY)) as server:
@@ -250,7 +256,7 @@ def fake(browser_fake: FakeServer) -> Iterator[FakeAPI]:
     browser_fake.app.reset()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_server(
     tmp_path_factory: pytest.TempPathFactory, browser_fake: FakeServer, _chromium: None
 ) -> Iterator[JupyterServer]:
@@ -285,7 +291,7 @@ def lab_server(
         _stop(server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def voila_server(
     tmp_path_factory: pytest.TempPathFactory, browser_fake: FakeServer, _chromium: None
 ) -> Iterator[JupyterServer]:
@@ -321,7 +327,7 @@ def voila_server(
 # -- browser --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def _chromium() -> None:
     """Skip (locally) or fail (CI) when Chromium or Playwright is missing."""
     problem = None
@@ -339,7 +345,7 @@ def _chromium() -> None:
     pytest.skip(f"browser tests need Chromium and Playwright: {problem}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(_chromium: None) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
