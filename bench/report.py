@@ -143,7 +143,8 @@ def _batch(r: Report, data: dict[str, Any]) -> None:
         " the baselines are httpx and the SDK, each behind an `asyncio.Semaphore(8)`;"
         " `receive-only` and `raw-floor` are floors, not clients: httpx reading each body into"
         " nothing, and HTTP/1.1 written by hand on asyncio streams (a new connection per"
-        " request) reading it into nothing; no parsing or decoding."
+        " request) reading it into nothing; no parsing or decoding. Every client keeps the"
+        " images it received, as `generate_many` does."
         " The longest event-loop stall a 5 ms ticker saw during each batch is beside it.",
         "",
         "| payload | client | wall / ideal | longest loop stall, ms |",
