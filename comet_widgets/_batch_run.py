@@ -205,12 +205,17 @@ class BatchRun:
             except Exception as exc:  # a bug or an unexpected failure stays with its item
                 exception = exc
             elapsed = time.perf_counter() - started
-            persist = asyncio.ensure_future(
-                asyncio.to_thread(self._persist, item, generation, exception, elapsed)
-            )
-            self._persisting.add(persist)
-            persist.add_done_callback(self._persisting.discard)
-            await asyncio.shield(persist)
+            if self.folder is None:
+                # Nothing to write: recording the result in memory is cheaper than a thread hop
+                # (which delays this worker's next request; see bench/RESULTS.md).
+                self._persist(item, generation, exception, elapsed)
+            else:
+                persist = asyncio.ensure_future(
+                    asyncio.to_thread(self._persist, item, generation, exception, elapsed)
+                )
+                self._persisting.add(persist)
+                persist.add_done_callback(self._persisting.discard)
+                await asyncio.shield(persist)
             indexes = self.by_key[item.key]
             for position, index in enumerate(indexes):
                 other = self.items[index]
@@ -227,7 +232,8 @@ class BatchRun:
         exception: BaseException | None,
         elapsed: float,
     ) -> None:
-        """Save the images, then append the manifest line (runs in a thread)."""
+        """Record the outcome; with a folder, save the images, then append the manifest line
+        (in a thread then: it writes and fsyncs)."""
         item.elapsed = elapsed
         item.exception = exception
         item.error = error_payload(exception) if exception is not None else None
