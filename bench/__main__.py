@@ -62,6 +62,10 @@ interleaved; figures are from this machine with other work running, so read them
   delayed ACK: 44 -> 0.9 ms per call; the whole test suite got faster too); it builds a body
   with one `join` (~3.5 -> ~0.1 ms of copies per 2.9 MB body); `--image-file` serves a file's
   bytes for every image.
+- Borderline: the 2 MB batch target. Across the seven full or batch-only runs made while
+  tuning (one machine, one session, other sessions' tests running in some) `generate_many`
+  measured 1.134x-1.185x, 1.13x-1.16x when the machine was quiet; httpx merely receiving the
+  same bodies measured 1.14x-1.165x in those runs. Expect a miss on a busy machine.
 - Measured and left alone: `aiter_raw` vs `aiter_bytes` and `aread()` vs the capped chunk loop
   (within noise of each other: the decoder path is the identity); the final `b"".join` (one copy,
   needed for a contiguous body). jiter holds the GIL (~0.2 ms per 2.9 MB) while pybase64 releases
@@ -74,7 +78,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny counts, figures meaningless")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
     parser.add_argument("--out", type=Path, default=None, help="where to write the report")
+    parser.add_argument(
+        "--from-json", type=Path, default=None, help="only re-render a report from raw results"
+    )
     args = parser.parse_args(argv)
+    if args.from_json is not None:
+        raw_results = json.loads(args.from_json.read_text())
+        out = args.out or HERE / "RESULTS.md"
+        out.write_text(
+            render(raw_results["results"], raw_results["machine"], smoke=args.smoke, notes=NOTES)
+        )
+        return 0
     suffix = "-smoke" if args.smoke else ""
     out = args.out or (OUT / "RESULTS-smoke.md" if args.smoke else HERE / "RESULTS.md")
     image_file(), image_file(16)  # render the test images once, before anything is timed
