@@ -175,11 +175,8 @@ def _batch(r: Report, data: dict[str, Any]) -> None:
                 )
                 if got - client > 0.01:
                     why += (
-                        f" `generate_many` adds {got - client:+.3f}x over the client alone: each"
-                        " finished item hops to a thread to persist (even with no `output_dir`)"
-                        " before its worker sends the next request; calling it inline when there"
-                        " is nothing to write measured 1.154x -> 1.141x"
-                        " (comet_widgets/_batch_run.py, not changed here)."
+                        f" `generate_many` adds {got - client:+.3f}x over the client alone: its"
+                        " per-item bookkeeping between one request and the worker's next."
                     )
             r.target(f"batch wall/ideal, {label}", f"{got:.3f}x", f"<= {limit}x", got <= limit, why)
 
