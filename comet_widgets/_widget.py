@@ -390,6 +390,11 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         self._gallery.show(self._previews.get(chosen, []), chosen.usage)
         self._set_params(restored_params(chosen, PARAMS))
         self._refresh()
+        if not self.running:  # the status line speaks of what the gallery shows
+            count = len(chosen.images)
+            self._view.show_status(
+                f"showing #{index + 1} of {len(history)}: {count} image{'' if count == 1 else 's'}"
+            )
 
     # -- display and lifecycle -------------------------------------------------------------
     def _contact_sheet(self) -> bytes | None:

@@ -335,6 +335,7 @@ async def test_choosing_history_restores_prompt_params_and_images(make_panel: Ma
     assert panel.generation is second
     assert panel.images[0] is second.images[0].image
     assert not shown(panel._gallery.usage)
+    assert panel._view.status.value == "showing #1 of 2: 2 images"
 
     dropdown.value = 1
     assert (panel.model, panel.quality, panel.n) == ("gpt-image-1", "high", 2)
