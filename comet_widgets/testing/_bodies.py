@@ -21,10 +21,16 @@ if TYPE_CHECKING:
     from ._faults import MalformKind, UrlPlan
     from ._files import FileStore
 
-__all__ = ["REVISION", "ImageBodies", "encode_images_response", "file_type", "gpt_fields"]
+__all__ = ["REVISION", "ImageBodies", "encode_images_response", "file_type", "gpt_fields", "revise"]
 
 #: Appended to the prompt to make dall-e-3's ``revised_prompt``.
 REVISION = ", rendered in soft natural light."
+
+
+def revise(prompt: str) -> str:
+    """The fake's dall-e-3 rewrite of a prompt (like the real one, it reads as one sentence)."""
+    return prompt.rstrip().rstrip(".!") + REVISION
+
 
 _B64_CACHE_MIN = 256 * 1024
 _SCHEMA_SIZES = frozenset({"1024x1024", "1024x1536", "1536x1024"})
@@ -157,7 +163,7 @@ class ImageBodies:
                     encoded.append(None)
                     item["url"] = self._files.publish(base, data, plans.get(index), url_extension)
             if spec is not None and spec.revises_prompt:
-                item["revised_prompt"] = prompt + REVISION
+                item["revised_prompt"] = revise(prompt)
             items.append(item)
         extra = gpt_fields(payload, width, height) if gpt else {}
         return encode_images_response(created, items, encoded, extra)

@@ -161,7 +161,7 @@ async def test_openai_sdk_dall_e_3_url(fake_server: FakeServer) -> None:
         )
     assert result.data is not None
     [image] = result.data
-    assert image.revised_prompt == PROMPT + ", rendered in soft natural light."
+    assert image.revised_prompt == PROMPT.rstrip(".") + ", rendered in soft natural light."
     assert image.url is not None
     assert image.url.startswith(f"{fake_server.url}/files/")
     async with httpx.AsyncClient() as http:
