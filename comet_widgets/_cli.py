@@ -14,29 +14,23 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
 from . import __version__
-from ._catalog import PARAMETERS
+from ._cli_commands import (
+    UsageError,
+    cmd_batch,
+    cmd_generate,
+    cmd_merge,
+    cmd_models,
+    cmd_serve_fake,
+    err,
+)
 from ._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_OUTPUT_DIR
-
-#: generate() parameters with no command-line option.
-_NOT_ON_COMMAND_LINE = ("stream", "extra_body")
-
-if TYPE_CHECKING:
-    from ._client import AsyncImageClient
-    from ._results import Generation
 
 __all__ = ["build_parser", "main"]
 
 PROG = "comet-images"
-
-
-class UsageError(Exception):
-    """A problem with the command line or its input files: exit code 2."""
 
 
 _MAIN_EPILOG = f"""\
@@ -172,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_params(gen, defaults=False)
     _add_connection(gen)
-    gen.set_defaults(handler=_cmd_generate)
+    gen.set_defaults(handler=cmd_generate)
 
     batch = commands.add_parser(
         "batch",
@@ -211,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     _add_params(batch, defaults=True)
     _add_connection(batch)
-    batch.set_defaults(handler=_cmd_batch)
+    batch.set_defaults(handler=cmd_batch)
 
     models = commands.add_parser(
         "models",
@@ -223,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     models.add_argument("--live", action="store_true", help="ask the API (needs a key)")
     _add_connection(models)
-    models.set_defaults(handler=_cmd_models)
+    models.set_defaults(handler=cmd_models)
 
     serve = commands.add_parser(
         "serve-fake",
@@ -241,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--latency", type=float, default=0.0, metavar="S", help="seconds per generation (demos)"
     )
-    serve.set_defaults(handler=_cmd_serve_fake)
+    serve.set_defaults(handler=cmd_serve_fake)
 
     merge = commands.add_parser(
         "merge",
@@ -257,197 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="DIR", help="output folder (writes DIR/manifest.jsonl)"
     )
     merge.add_argument("--copy", action="store_true", help="copy the image files next to OUT")
-    merge.set_defaults(handler=_cmd_merge)
+    merge.set_defaults(handler=cmd_merge)
     return parser
-
-
-# -- helpers --------------------------------------------------------------------------------
-
-
-def _params(args: argparse.Namespace) -> dict[str, Any]:
-    names = [name for name in PARAMETERS if name not in _NOT_ON_COMMAND_LINE]
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-
-
-def _require_key(args: argparse.Namespace) -> None:
-    if not args.offline and not os.environ.get(API_KEY_ENV):
-        raise UsageError(
-            f"no API key: set {API_KEY_ENV} (export {API_KEY_ENV}=...) or add --offline"
-            " to use the built-in fake API"
-        )
-
-
-@asynccontextmanager
-async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncImageClient]:
-    from ._client import AsyncImageClient
-
-    if not args.offline:
-        async with AsyncImageClient(base_url=args.base_url) as client:
-            yield client
-        return
-    import httpx
-
-    from .testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport
-
-    async with (
-        httpx.AsyncClient(transport=fake_transport()) as http,
-        AsyncImageClient(
-            api_key=FAKE_API_KEY, base_url=IN_PROCESS_BASE_URL, http_client=http
-        ) as client,
-    ):
-        yield client
-
-
-def _out(text: str) -> None:
-    print(_redact(text))
-
-
-def _err(text: str) -> None:
-    print(_redact(text), file=sys.stderr)
-
-
-def _redact(text: str) -> str:
-    from ._errors import redact
-
-    return redact(text, os.environ.get(API_KEY_ENV))
-
-
-# -- commands -------------------------------------------------------------------------------
-
-
-def _cmd_generate(args: argparse.Namespace) -> int:
-    from ._catalog import build_payload
-
-    payload = build_payload(args.prompt, **_params(args))  # refuse bad input before the key
-    _require_key(args)
-    generation = asyncio.run(_generate(args, payload))
-    from ._errors import describe
-
-    folder = Path(args.output)
-    folder.mkdir(parents=True, exist_ok=True)
-    failed = 0
-    for image in generation.images:
-        if not image.ok:
-            failed += 1
-            _err(f"error: image {image.index}: {describe(image.error or Exception('no data'))}")
-            continue
-        _out(str(image.save(folder, sidecar=True if args.sidecar else None)))
-        if image.revised_prompt:
-            _out(f"  revised prompt: {image.revised_prompt}")
-    return 1 if failed else 0
-
-
-async def _generate(args: argparse.Namespace, payload: dict[str, Any]) -> Generation:
-    async with _client(args) as client:
-        return await client.generate_payload(payload)
-
-
-def _cmd_batch(args: argparse.Namespace) -> int:
-    from ._batch import InvalidItemError, parse_shard, plan
-    from ._prompts import read_prompts
-
-    if args.concurrency < 1:
-        raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
-    prompts = read_prompts(args.file, input_format=args.input_format)
-    params = _params(args)
-    shard = parse_shard(args.shard)
-    try:
-        plan(prompts.items, params)  # every item checked before the key, the network or a file
-    except InvalidItemError as exc:
-        raise UsageError(f"{args.file} {prompts.where(exc.index)}: {exc.message}") from None
-    _require_key(args)
-    return asyncio.run(_batch(args, prompts.items, params, shard))
-
-
-async def _batch(
-    args: argparse.Namespace, items: list[Any], params: dict[str, Any], shard: Any
-) -> int:
-    from ._batch import generate_many
-
-    task = asyncio.current_task()
-    if task is not None and sys.platform != "win32":
-        import signal
-
-        # SIGTERM (a job scheduler stopping us) ends like Ctrl-C: finished items are kept.
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    async with _client(args) as client:
-        results = await generate_many(
-            items,
-            client=client,
-            **params,
-            concurrency=args.concurrency,
-            requests_per_minute=args.rpm,
-            output_dir=args.output,
-            resume=not args.no_resume,
-            sidecar=args.sidecar,
-            progress=not args.no_progress,
-            shard=shard,
-        )
-    _out(results.summary())
-    return 1 if results.failed else 0
-
-
-def _cmd_models(args: argparse.Namespace) -> int:
-    if args.live:
-        _require_key(args)
-        return asyncio.run(_live_models(args))
-    from ._catalog import MODELS
-
-    rows = [("model", "sizes", "max n", "response formats", "options")]
-    for spec in MODELS.values():
-        sizes = ", ".join(spec.sizes) + (", any WxH (x16)" if spec.free_size else "")
-        options = []
-        if spec.qualities:
-            options.append("quality " + "/".join(spec.qualities))
-        if spec.styles:
-            options.append("style " + "/".join(spec.styles))
-        options += sorted(spec.options - {"stream"})
-        formats = ", ".join(spec.response_formats) or "b64_json (always)"
-        rows.append((spec.name, sizes, str(spec.max_n), formats, "; ".join(options) or "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
-        _out("  ".join([*cells, row[4]]).rstrip())
-    _out("\nOther model names pass through unchecked; 'comet-images models --live' lists yours.")
-    return 0
-
-
-async def _live_models(args: argparse.Namespace) -> int:
-    from ._catalog import MODELS
-
-    async with _client(args) as client:
-        names = await client.list_models()
-    for name in names:
-        _out(f"{name}  (in catalogue)" if name in MODELS else name)
-    _err(f"{len(names)} model(s)")
-    return 0
-
-
-def _cmd_serve_fake(args: argparse.Namespace) -> int:
-    from .testing.__main__ import main as serve_main
-
-    return serve_main(
-        ["--port", str(args.port), "--host", args.host, "--latency", str(args.latency)]
-    )
-
-
-def _cmd_merge(args: argparse.Namespace) -> int:
-    from ._manifest import MANIFEST_NAME, merge_manifests
-
-    paths = list(args.paths)
-    if args.output is not None:
-        output = Path(args.output) / MANIFEST_NAME
-    else:
-        if len(paths) < 2:
-            raise UsageError("merge needs OUT and at least one input (or -o DIR and inputs)")
-        first = Path(paths.pop(0))
-        output = first if first.suffix == ".jsonl" else first / MANIFEST_NAME
-    try:
-        report = merge_manifests(paths, output, copy=args.copy)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
-    _out(str(report))
-    return 0
 
 
 # -- entry point ----------------------------------------------------------------------------
@@ -487,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM during a batch
         where = getattr(args, "output", None)
         hint = f"; run the same command again to resume ({where})" if where else ""
-        _err(f"interrupted: finished items are saved{hint}")
+        err(f"interrupted: finished items are saved{hint}")
         return 130
     except Exception as exc:
         from ._errors import describe
@@ -495,11 +300,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             import traceback
 
-            _err("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
+            err("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
         message = str(exc) if isinstance(exc, (UsageError, OSError)) else describe(exc)
-        _err(f"error: {message}")
+        err(f"error: {message}")
         if not args.debug and not isinstance(exc, (UsageError, OSError)) and not _is_comet(exc):
-            _err("(an unexpected error: rerun with --debug for the traceback)")
+            err("(an unexpected error: rerun with --debug for the traceback)")
         return _exit_code(exc)
 
 

@@ -427,7 +427,7 @@ def test_main_reports_an_unexpected_error_in_one_line(
     def boom(args: Any) -> int:
         raise RuntimeError("something broke")
 
-    monkeypatch.setattr("comet_widgets._cli._cmd_models", boom)
+    monkeypatch.setattr("comet_widgets._cli.cmd_models", boom)
     with contextlib.redirect_stdout(io.StringIO()):
         code = main(["models"])
     assert code == 1
