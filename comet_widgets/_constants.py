@@ -43,8 +43,7 @@ MAX_REDIRECTS: Final = 5
 OFFLOAD_DECODE_BYTES: Final = 16 * 1024 * 1024
 
 # Previews shown in notebooks and the widget gallery.
-THUMBNAIL_MAX_SIDE: Final = 512
-PREVIEW_MAX_SIDE: Final = 512
+THUMBNAIL_MAX_SIDE: Final = 512  # gallery thumbnails and notebook previews alike
 THUMBNAIL_JPEG_QUALITY: Final = 85
 
 # Decoded PIL images kept alive at once (GeneratedImage.image); older ones are dropped and

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from ._constants import DECODED_CACHE_SIZE, DEFAULT_OUTPUT_DIR, PREVIEW_MAX_SIDE
+from ._constants import DECODED_CACHE_SIZE, DEFAULT_OUTPUT_DIR, THUMBNAIL_MAX_SIDE
 from ._errors import CometError
 from ._formats import EXTENSIONS, MIME_TYPES, ImageFormat
 from ._metadata import add_png_text, sidecar_path, write_file
@@ -218,7 +218,7 @@ class GeneratedImage:
         return target
 
     # -- display --------------------------------------------------------------------------
-    def preview(self, max_side: int = PREVIEW_MAX_SIDE) -> tuple[bytes, str]:
+    def preview(self, max_side: int = THUMBNAIL_MAX_SIDE) -> tuple[bytes, str]:
         """A downscaled JPEG (or PNG, with transparency) for display: ``(bytes, format)``."""
         from ._previews import encode_preview
 
@@ -230,7 +230,7 @@ class GeneratedImage:
         from ._previews import thumbnail_of
 
         buffer = io.BytesIO()
-        thumbnail_of(self.image, PREVIEW_MAX_SIDE).save(buffer, format="PNG")
+        thumbnail_of(self.image, THUMBNAIL_MAX_SIDE).save(buffer, format="PNG")
         return buffer.getvalue()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:

@@ -41,9 +41,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import ipywidgets as widgets
 from traitlets import Enum, Instance, Int, List, TraitError, Unicode, observe
@@ -68,6 +68,8 @@ if TYPE_CHECKING:
     from ._client import AsyncImageClient
 
 __all__ = ["STATUSES", "ImageGenerator"]
+
+T = TypeVar("T")
 
 STATUSES = ("idle", "running", "done", "error", "cancelled")
 _CONSTRUCTOR_ARGS = ("client", "client_factory", "offline", "output_dir")
@@ -237,12 +239,16 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
             self._settle("error", notice)
             raise MissingAPIKeyError(notice)
         job = Job(payload)
+        return PendingGeneration(self._start(job, self._run(job)))
+
+    def _start(self, job: Job, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Make ``job`` the running one and submit its work to the private loop."""
         self._job = job
         self._settle("running", "")
-        future = _loop.submit(self._run(job))
+        future = _loop.submit(work)
         job.future = future
         future.add_done_callback(partial(self._future_done, job))
-        return PendingGeneration(future)
+        return future
 
     async def wait(self) -> Generation | None:
         """Wait for the pending generation to end; its ``Generation``, or None (see ``error``)."""
@@ -274,7 +280,7 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         except Exception as exc:  # never let a click fail silently in a log
             self._settle("error", describe(exc))
 
-    def _future_done(self, job: Job, future: concurrent.futures.Future[Generation]) -> None:
+    def _future_done(self, job: Job, future: concurrent.futures.Future[Any]) -> None:
         if future.cancelled():  # e.g. the cell awaiting it was interrupted
             _loop.call_soon(self._cancel_on_loop, job)
 

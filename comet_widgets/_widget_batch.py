@@ -9,11 +9,9 @@ the batch: items already finished stay (each is a complete generation), nothing 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from . import _loop
 from ._errors import MissingAPIKeyError
 from ._gallery import make_previews
 from ._pending import Job, PendingGeneration
@@ -67,17 +65,8 @@ class BatchEntry:
         defaults = {k: v for k, v in values.items() if k not in _NOT_PARAMS and v is not None}
         defaults.update(options)
         job = Job({"batch": len(items)})
-        panel._job = job
-        panel._settle("running", "")
+        future = panel._start(job, _run_batch(panel, job, items, defaults))
         panel._view.show_status(f"running: batch of {len(items)}")
-        future = _loop.submit(_run_batch(panel, job, items, defaults))
-        job.future = future
-
-        def done(finished: concurrent.futures.Future[BatchResults]) -> None:
-            if finished.cancelled():  # e.g. the cell awaiting it was interrupted
-                _loop.call_soon(panel._cancel_on_loop, job)
-
-        future.add_done_callback(done)
         return PendingGeneration(future)
 
 

@@ -42,7 +42,7 @@ from comet_widgets import (
     build_payload,
     read_metadata,
 )
-from comet_widgets._constants import DECODED_CACHE_SIZE, PREVIEW_MAX_SIDE
+from comet_widgets._constants import DECODED_CACHE_SIZE, THUMBNAIL_MAX_SIDE
 from comet_widgets._formats import sniff
 from comet_widgets._metadata import sidecar_path
 from comet_widgets._results import decoded_cache
@@ -687,10 +687,10 @@ async def test_notebook_display_is_a_downscaled_preview(client: AsyncImageClient
     png = image._repr_png_()
     assert png is not None
     with Image.open(io.BytesIO(png)) as preview:
-        assert preview.size == (PREVIEW_MAX_SIDE, 341)
+        assert preview.size == (THUMBNAIL_MAX_SIDE, 341)
     bundle = image._repr_mimebundle_()
     [mime] = [key for key in bundle if key.startswith("image/")]
-    assert max(sniff(bundle[mime]).width, sniff(bundle[mime]).height) <= PREVIEW_MAX_SIDE
+    assert max(sniff(bundle[mime]).width, sniff(bundle[mime]).height) <= THUMBNAIL_MAX_SIDE
     assert len(bundle[mime]) < len(image.data or b"")
     assert image.image.size == (1536, 1024)
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from comet_widgets import CometError, ImageDownloadError, read_metadata
-from comet_widgets._constants import DECODED_CACHE_SIZE, PREVIEW_MAX_SIDE
+from comet_widgets._constants import DECODED_CACHE_SIZE, THUMBNAIL_MAX_SIDE
 from comet_widgets._formats import sniff
 from comet_widgets._metadata import sidecar_path
 from comet_widgets._results import GeneratedImage, Generation, decoded_cache
@@ -257,12 +257,12 @@ def test_generation_save_skips_failed_images(tmp_path: Path) -> None:
 def test_previews_are_downscaled() -> None:
     image = image_of(encode("PNG", (1500, 600)))
     with Image.open(io.BytesIO(image._repr_png_() or b"")) as preview:
-        assert max(preview.size) == PREVIEW_MAX_SIDE
+        assert max(preview.size) == THUMBNAIL_MAX_SIDE
         assert preview.size == (512, 205)
     bundle = image._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "image/jpeg"}
     with Image.open(io.BytesIO(bundle["image/jpeg"])) as shown:
-        assert max(shown.size) <= PREVIEW_MAX_SIDE
+        assert max(shown.size) <= THUMBNAIL_MAX_SIDE
     assert image.image.size == (1500, 600)  # the original is untouched
 
 
