@@ -18,8 +18,9 @@ from typing import Any
 
 import ipywidgets
 import pytest
+from bad_inputs import ROWS, BadInput
 
-from comet_widgets import AsyncImageClient, ImageGenerator
+from comet_widgets import AsyncImageClient, ImageGenerator, InvalidParameterError, build_payload
 from comet_widgets.testing import FakeAPI, FakeServer
 
 KEY = "sk-" + "test-SECRET-" + "0123456789abcdef"
@@ -273,97 +274,51 @@ async def test_a_refused_connection_is_shown_as_not_sent(
 # -- bad input on the traits --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PanelInput:
-    traits: dict[str, Any]
-    field: str
-    shown: str
-    allowed: str
-
-
-PANEL_INPUTS: dict[str, PanelInput] = {
-    "prompt-empty": PanelInput({"prompt": ""}, "prompt", "''", "non-empty"),
-    "prompt-whitespace": PanelInput({"prompt": "   "}, "prompt", "'   '", "non-empty"),
-    "prompt-over-dall-e-2": PanelInput(
-        {"model": "dall-e-2", "prompt": "x" * 1001}, "prompt", "1001 characters", "at most 1000"
-    ),
-    "prompt-over-dall-e-3": PanelInput(
-        {"model": "dall-e-3", "size": "1024x1024", "prompt": "x" * 4001},
-        "prompt",
-        "4001 characters",
-        "at most 4000",
-    ),
-    "prompt-over-gpt-image-1": PanelInput(
-        {"model": "gpt-image-1", "size": "1024x1024", "prompt": "x" * 32001},
-        "prompt",
-        "32001 characters",
-        "at most 32000",
-    ),
-    "n-0": PanelInput({"n": 0}, "n", "n 0", "choose 1 to 10"),
-    "n-11": PanelInput({"n": 11}, "n", "n 11", "choose 1 to 10"),
-    "n-2-dall-e-3": PanelInput(
-        {"model": "dall-e-3", "size": "1024x1024", "n": 2}, "n", "n 2", "only n=1"
-    ),
-    "size-not-for-dall-e-3": PanelInput(
-        {"model": "dall-e-3", "size": "512x512"}, "size", "'512x512'", "1792x1024"
-    ),
-    "size-star": PanelInput({"size": "1024*1024"}, "size", "'1024*1024'", "256x256"),
-    "size-abc": PanelInput({"size": "abc"}, "size", "'abc'", "256x256"),
-    "gpt-image-2-not-multiple-of-16": PanelInput(
-        {"model": "gpt-image-2", "size": "1000x1000"}, "size", "'1000x1000'", "multiples of 16"
-    ),
-    "gpt-image-2-side-over-3840": PanelInput(
-        {"model": "gpt-image-2", "size": "4096x2048"}, "size", "'4096x2048'", "at most 3840"
-    ),
-    "gpt-image-2-ratio-over-3": PanelInput(
-        {"model": "gpt-image-2", "size": "3200x1024"}, "size", "'3200x1024'", "3:1"
-    ),
-    "gpt-image-2-too-few-pixels": PanelInput(
-        {"model": "gpt-image-2", "size": "512x512"}, "size", "'512x512'", "655,360"
-    ),
-    "response-format-for-gpt": PanelInput(
-        {"model": "gpt-image-1", "size": "1024x1024", "response_format": "url"},
-        "response_format",
-        "'url'",
-        "leave it unset",
-    ),
-    "quality-ultra": PanelInput(
-        {"model": "dall-e-3", "size": "1024x1024", "quality": "ultra"},
-        "quality",
-        "'ultra'",
-        "standard, hd",
-    ),
-    "style-cinematic": PanelInput(
-        {"model": "dall-e-3", "size": "1024x1024", "style": "cinematic"},
-        "style",
-        "'cinematic'",
-        "vivid, natural",
-    ),
-    "background-pink": PanelInput(
-        {"model": "gpt-image-1", "size": "1024x1024", "background": "pink"},
-        "background",
-        "'pink'",
-        "transparent, opaque, auto",
-    ),
-    "output-format-bmp": PanelInput(
-        {"model": "gpt-image-1", "size": "1024x1024", "output_format": "bmp"},
-        "output_format",
-        "'bmp'",
-        "png, jpeg, webp",
-    ),
+#: The panel's parameter traits and the types they hold (other parameters have no control).
+_TRAIT_TYPES: dict[str, type] = {
+    "model": str,
+    "size": str,
+    "n": int,
+    "response_format": str,
+    "quality": str,
+    "style": str,
+    "background": str,
+    "output_format": str,
 }
+
+
+def _on_the_panel(row: BadInput) -> bool:
+    """Whether a person can enter this row in the panel: only its traits, of their types, and
+    refused by the catalogue (what only sending can reveal, like a lone surrogate, is not)."""
+    if not isinstance(row.prompt, str):
+        return False
+    for name, value in row.params.items():
+        kind = _TRAIT_TYPES.get(name)
+        if kind is None or type(value) is not kind:
+            return False
+    try:
+        build_payload(row.prompt, **row.params)
+    except InvalidParameterError:
+        return True
+    return False
+
+
+#: The client's bad-input rows (tests/bad_inputs.py) that can be set on the panel's traits.
+PANEL_INPUTS: dict[str, BadInput] = {name: row for name, row in ROWS.items() if _on_the_panel(row)}
 
 
 @pytest.mark.parametrize("row", PANEL_INPUTS.values(), ids=PANEL_INPUTS.keys())
 async def test_bad_input_on_the_traits_is_shown_and_sends_nothing(
-    row: PanelInput, fake: FakeAPI, loop_panel: MakePanel, part: Parts
+    row: BadInput, fake: FakeAPI, loop_panel: MakePanel, part: Parts
 ) -> None:
     panel = loop_panel()
-    for name, value in row.traits.items():  # the model first: it adapts the other defaults
-        setattr(panel, name, value)
+    # The model first (it adapts the other defaults), then the rest, then the prompt.
+    traits = {**row.params, "prompt": row.prompt}
+    for name in sorted(traits, key=lambda name: name != "model"):
+        setattr(panel, name, traits[name])
     validation = html.unescape(part(panel, "cw-validation").value)
     assert part(panel, "cw-generate").disabled
-    if row.field != "prompt" or str(row.traits["prompt"]).strip():
+    if row.field != "prompt" or row.prompt.strip():
         for text in (row.field, row.shown, row.allowed):
             assert text in validation, validation
     part(panel, "cw-generate").click()  # a click that reaches the kernel anyway sends nothing
