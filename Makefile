@@ -16,10 +16,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m comet_widgets._demo
+	$(BIN)/python -m comet_widgets.cli._demo
 
 demo-script: $(STAMP)
-	$(BIN)/python -m comet_widgets._demo --script
+	$(BIN)/python -m comet_widgets.cli._demo --script
 
 lint: $(STAMP)
 	$(BIN)/ruff check comet_widgets tests bench

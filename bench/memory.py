@@ -37,7 +37,7 @@ async def _child(base_url: str, count: int) -> dict[str, Any]:
 
     from comet_widgets import AsyncImageClient
     from comet_widgets._constants import DECODED_CACHE_SIZE
-    from comet_widgets._results import decoded_cache
+    from comet_widgets.images._results import decoded_cache
 
     history = []
     async with AsyncImageClient(api_key=FAKE_KEY, base_url=base_url, max_retries=0) as client:

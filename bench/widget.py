@@ -70,7 +70,7 @@ def _child_panel(base_url: str, generations: int, n: int, previews: int) -> dict
 
 
 def _preview_times(count: int) -> dict[str, Any]:
-    from comet_widgets._results import GeneratedImage
+    from comet_widgets.images._results import GeneratedImage
 
     data = image_bytes()
     times: list[float] = []

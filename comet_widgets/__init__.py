@@ -35,25 +35,25 @@ from ._errors import (
 )
 
 if TYPE_CHECKING:
-    from ._batch import generate_many
-    from ._batch_results import BatchItem, BatchResults
-    from ._client import AsyncImageClient
-    from ._metadata import read_metadata
-    from ._results import GeneratedImage, Generation
-    from ._widget import ImageGenerator
+    from .batch._generate import generate_many
+    from .batch._results import BatchItem, BatchResults
+    from .client._client import AsyncImageClient
+    from .images._metadata import read_metadata
+    from .images._results import GeneratedImage, Generation
+    from .widget._panel import ImageGenerator
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # name -> private module that defines it; imported on first attribute access.
 _LAZY = {
-    "AsyncImageClient": "._client",
-    "Generation": "._results",
-    "GeneratedImage": "._results",
-    "read_metadata": "._metadata",
-    "generate_many": "._batch",
-    "BatchResults": "._batch",
-    "BatchItem": "._batch",
-    "ImageGenerator": "._widget",
+    "AsyncImageClient": ".client._client",
+    "Generation": ".images._results",
+    "GeneratedImage": ".images._results",
+    "read_metadata": ".images._metadata",
+    "generate_many": ".batch._generate",
+    "BatchResults": ".batch._generate",
+    "BatchItem": ".batch._generate",
+    "ImageGenerator": ".widget._panel",
 }
 
 __all__ = [
@@ -107,8 +107,15 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def _is_private(module: str) -> bool:
+    """True for a module under a private name (``comet_widgets.client._client``)."""
+    return module.startswith("comet_widgets.") and any(
+        part.startswith("_") for part in module.split(".")[1:]
+    )
+
+
 def _publish(name: str, value: Any) -> None:
-    if isinstance(value, type) and value.__module__.startswith("comet_widgets._"):
+    if isinstance(value, type) and _is_private(value.__module__):
         value.__module__ = __name__
     globals()[name] = value
 
@@ -120,6 +127,6 @@ def __dir__() -> list[str]:
 # Tracebacks and reprs name the public path (comet_widgets.RateLimitError), not the private module.
 for _name in __all__:
     _obj = globals().get(_name)
-    if isinstance(_obj, type) and _obj.__module__.startswith("comet_widgets._"):
+    if isinstance(_obj, type) and _is_private(_obj.__module__):
         _obj.__module__ = __name__
 del _name, _obj

@@ -34,8 +34,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._batch_results import BatchResults
-    from ._results import Generation
+    from .batch._results import BatchResults
+    from .images._results import Generation
 
 __all__ = [
     "APIConnectionError",

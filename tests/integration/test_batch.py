@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from comet_widgets import AsyncImageClient, generate_many, read_metadata
-from comet_widgets._batch import BatchError, InvalidItemError
-from comet_widgets._batch_results import COLUMNS, StoredImage
 from comet_widgets._errors import AuthenticationError, MissingAPIKeyError
-from comet_widgets._manifest import MANIFEST_NAME, merge_manifests, read_manifest
+from comet_widgets.batch._generate import BatchError, InvalidItemError
+from comet_widgets.batch._manifest import MANIFEST_NAME, merge_manifests, read_manifest
+from comet_widgets.batch._results import COLUMNS, StoredImage
 from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer, serve_fake
 
 CHEAP = {"model": "dall-e-2", "size": "256x256", "response_format": "b64_json"}

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from comet_widgets._manifest import MANIFEST_NAME, read_manifest
+from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
 from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
 
 PROMPTS = [f"crash-test prompt {i}" for i in range(16)]

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from comet_widgets import __version__, read_metadata
-from comet_widgets._cli import main
-from comet_widgets._manifest import MANIFEST_NAME, read_manifest
+from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
+from comet_widgets.cli._main import main
 from comet_widgets.testing import FakeAPI, FakeServer
 
 # The fake accepts any key: this one is easy to spot if it ever leaks into an output.
@@ -84,7 +84,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_help_starts_fast_and_imports_nothing_heavy(tmp_path: Path) -> None:
     probe = (
         "import sys, contextlib, io\n"
-        "from comet_widgets._cli import main\n"
+        "from comet_widgets.cli._main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
         "    main(['batch', '--help'])\n"
         "print(sorted(m for m in ('httpx', 'PIL', 'ipywidgets', 'numpy') if m in sys.modules))\n"
@@ -427,7 +427,7 @@ def test_main_reports_an_unexpected_error_in_one_line(
     def boom(args: Any) -> int:
         raise RuntimeError("something broke")
 
-    monkeypatch.setattr("comet_widgets._cli.cmd_models", boom)
+    monkeypatch.setattr("comet_widgets.cli._main.cmd_models", boom)
     with contextlib.redirect_stdout(io.StringIO()):
         code = main(["models"])
     assert code == 1

@@ -43,9 +43,9 @@ from comet_widgets import (
     read_metadata,
 )
 from comet_widgets._constants import DECODED_CACHE_SIZE, THUMBNAIL_MAX_SIDE
-from comet_widgets._formats import sniff
-from comet_widgets._metadata import sidecar_path
-from comet_widgets._results import decoded_cache
+from comet_widgets.images._formats import sniff
+from comet_widgets.images._metadata import sidecar_path
+from comet_widgets.images._results import decoded_cache
 from comet_widgets.testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, FakeAPI, FakeServer
 
 PROMPT = "A paper boat floating on calm water at sunrise."

@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 from comet_widgets import read_metadata
-from comet_widgets._demo import SEED_PROMPT
-from comet_widgets._formats import sniff
+from comet_widgets.cli._demo import SEED_PROMPT
+from comet_widgets.images._formats import sniff
 
 
 def test_the_demo_script_saves_an_image_with_its_provenance(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
     result = subprocess.run(
-        [sys.executable, "-m", "comet_widgets._demo", "--script"],
+        [sys.executable, "-m", "comet_widgets.cli._demo", "--script"],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -24,7 +24,7 @@ import pytest
 from PIL import Image
 
 from comet_widgets import AsyncImageClient, CometError, Generation
-from comet_widgets._client import InsecureTransportWarning
+from comet_widgets.client._client import InsecureTransportWarning
 from comet_widgets.testing import FakeAPI, FakeServer
 
 KEY = "sk-" + "test-SECRET-" + "0123456789abcdef"

@@ -43,7 +43,7 @@ def port_open(port: int) -> bool:
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    """``python -m comet_widgets._demo`` with no key; yields the process and its stdout lines
+    """``python -m comet_widgets.cli._demo`` with no key; yields the process and its stdout lines
     up to the URL. It is always stopped (SIGINT, as Ctrl-C) afterwards."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "JUPYTER"))}
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
@@ -51,7 +51,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "settings")
     env["JUPYTER_PLATFORM_DIRS"] = "1"
     process = subprocess.Popen(
-        [sys.executable, "-m", "comet_widgets._demo"],
+        [sys.executable, "-m", "comet_widgets.cli._demo"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

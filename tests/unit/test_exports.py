@@ -60,7 +60,7 @@ def test_classes_of_a_module_loaded_on_the_way_are_rewritten_too() -> None:
     code = textwrap.dedent(
         """
         from comet_widgets import AsyncImageClient
-        from comet_widgets._results import Generation, GeneratedImage
+        from comet_widgets.images._results import Generation, GeneratedImage
         print(Generation.__module__, GeneratedImage.__module__)
         """
     )

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from comet_widgets._formats import EXTENSIONS, MIME_TYPES, ImageInfo, NotAnImage, sniff
+from comet_widgets.images._formats import EXTENSIONS, MIME_TYPES, ImageInfo, NotAnImage, sniff
 
 
 def encode(fmt: str, width: int = 40, height: int = 30, mode: str = "RGB", **options: Any) -> bytes:

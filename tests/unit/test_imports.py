@@ -13,7 +13,11 @@ import textwrap
 
 JUPYTER = ("ipywidgets", "IPython", "traitlets")
 HEAVY = ("PIL.PngImagePlugin", "PIL.JpegImagePlugin", "PIL.WebPImagePlugin", "numpy", "pandas")
-WIDGET_MODULES = ("comet_widgets._widget", "comet_widgets._gallery", "comet_widgets._loop")
+WIDGET_MODULES = (
+    "comet_widgets.widget._panel",
+    "comet_widgets.widget._gallery",
+    "comet_widgets.widget._loop",
+)
 
 
 # A whole generation (one b64 image, one url image) through httpx.MockTransport, with a PNG
@@ -21,7 +25,7 @@ WIDGET_MODULES = ("comet_widgets._widget", "comet_widgets._gallery", "comet_widg
 GENERATE_OFFLINE = """
 import asyncio, base64, struct, zlib
 import httpx
-from comet_widgets._client import AsyncImageClient
+from comet_widgets.client._client import AsyncImageClient
 
 
 def chunk(kind, data):
@@ -83,7 +87,7 @@ def test_import_comet_widgets_is_light() -> None:
     assert loaded(modules, JUPYTER) == []
     assert loaded(modules, HEAVY) == []
     assert loaded(modules, WIDGET_MODULES) == []
-    assert "comet_widgets._client" not in modules
+    assert "comet_widgets.client._client" not in modules
 
 
 def test_the_errors_and_catalogue_need_nothing_heavy() -> None:
@@ -101,7 +105,7 @@ def test_the_errors_and_catalogue_need_nothing_heavy() -> None:
 
 def test_the_client_imports_no_jupyter_even_after_a_generate() -> None:
     modules = modules_after(GENERATE_OFFLINE)
-    assert "comet_widgets._client" in modules
+    assert "comet_widgets.client._client" in modules
     assert loaded(modules, JUPYTER) == []
     assert loaded(modules, WIDGET_MODULES) == []
     # the bytes are sniffed, not decoded: Pillow is not needed to receive images

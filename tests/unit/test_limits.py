@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from comet_widgets._limits import RequestLimiter
+from comet_widgets.client._limits import RequestLimiter
 
 
 class FakeTime:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from comet_widgets._manifest import (
+from comet_widgets.batch._manifest import (
     MANIFEST_NAME,
     ManifestWriter,
     canonical_json,

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from comet_widgets import read_metadata
-from comet_widgets._formats import sniff
-from comet_widgets._metadata import METADATA_KEY, add_png_text, sidecar_path, write_file
+from comet_widgets.images._formats import sniff
+from comet_widgets.images._metadata import METADATA_KEY, add_png_text, sidecar_path, write_file
 
 RECORD: dict[str, Any] = {
     "prompt": "Ein Papierboot 🛶 auf ruhigem Wasser — 日の出",

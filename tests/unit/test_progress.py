@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from comet_widgets import _progress
-from comet_widgets._progress import (
+from comet_widgets.batch import _progress
+from comet_widgets.batch._progress import (
     CallbackProgress,
     PlainProgress,
     TerminalProgress,

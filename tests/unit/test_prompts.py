@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from comet_widgets._prompts import PromptFileError, format_of, read_prompts
+from comet_widgets.batch._prompts import PromptFileError, format_of, read_prompts
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -13,9 +13,9 @@ from PIL import Image
 
 from comet_widgets import CometError, ImageDownloadError, read_metadata
 from comet_widgets._constants import DECODED_CACHE_SIZE, THUMBNAIL_MAX_SIDE
-from comet_widgets._formats import sniff
-from comet_widgets._metadata import sidecar_path
-from comet_widgets._results import GeneratedImage, Generation, decoded_cache
+from comet_widgets.images._formats import sniff
+from comet_widgets.images._metadata import sidecar_path
+from comet_widgets.images._results import GeneratedImage, Generation, decoded_cache
 
 
 def encode(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:

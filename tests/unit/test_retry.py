@@ -10,7 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from comet_widgets._constants import DEFAULT_MAX_RETRIES, INITIAL_RETRY_DELAY, MAX_RETRY_DELAY
-from comet_widgets._retry import RetryPolicy, backoff_delay, classify_status, parse_retry_after
+from comet_widgets.client._retry import (
+    RetryPolicy,
+    backoff_delay,
+    classify_status,
+    parse_retry_after,
+)
 
 NOW = 1_760_000_000.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from comet_widgets import AsyncImageClient
-from comet_widgets._transport import READ_SIZE, _WideReads, _WideStream, widen_reads
+from comet_widgets.client._transport import READ_SIZE, _WideReads, _WideStream, widen_reads
 
 
 async def test_the_clients_own_pool_is_widened_once() -> None:

@@ -26,8 +26,13 @@ from comet_widgets import (
     ResponseError,
     ServerError,
 )
-from comet_widgets._results import GeneratedImage
-from comet_widgets._wire import decode_b64_image, error_from_response, first_error, parse_body
+from comet_widgets.client._wire import (
+    decode_b64_image,
+    error_from_response,
+    first_error,
+    parse_body,
+)
+from comet_widgets.images._results import GeneratedImage
 
 MAX_PIXELS = 64_000_000
 

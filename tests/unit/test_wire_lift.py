@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from comet_widgets._wire import (
+from comet_widgets.client._wire import (
     LIFT_MIN_BYTES,
     _lift_b64,
     _loads,

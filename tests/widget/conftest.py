@@ -16,8 +16,9 @@ import httpx
 import ipywidgets
 import pytest
 
-from comet_widgets import AsyncImageClient, ImageGenerator, _loop
+from comet_widgets import AsyncImageClient, ImageGenerator
 from comet_widgets.testing import IN_PROCESS_BASE_URL, FakeAPI, fake_transport
+from comet_widgets.widget import _loop
 
 #: A recognisable key: no widget state, repr or message may ever contain it. Built at run
 #: time, so the literal is not one string in the sources the tests search.

@@ -11,7 +11,7 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ._constants import THUMBNAIL_JPEG_QUALITY, THUMBNAIL_MAX_SIDE
+from .._constants import THUMBNAIL_JPEG_QUALITY, THUMBNAIL_MAX_SIDE
 
 if TYPE_CHECKING:
     from PIL.Image import Image

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._client import AsyncImageClient
-from ._constants import API_KEY_ENV, OFFLINE_ENV
+from .._constants import API_KEY_ENV, OFFLINE_ENV
+from ..client._client import AsyncImageClient
 
 __all__ = [
     "OFFLINE_BANNER",
@@ -74,7 +74,7 @@ class ClientSource:
             elif self.offline:
                 import httpx
 
-                from .testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport
+                from ..testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport
 
                 self._http = httpx.AsyncClient(transport=fake_transport())
                 self.client = AsyncImageClient(

@@ -18,15 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._batch_results import BatchItem, BatchResults, StoredImage, generation_from_record, record_of
-from ._errors import (
+from .._errors import (
     AuthenticationError,
     ClientClosedError,
     CometError,
     MissingAPIKeyError,
     error_payload,
 )
-from ._limits import RequestLimiter
+from ..client._limits import RequestLimiter
 from ._manifest import (
     MANIFEST_NAME,
     ManifestWriter,
@@ -36,9 +35,10 @@ from ._manifest import (
     shard_manifest_name,
 )
 from ._progress import Progress, ProgressCallback, make_progress
+from ._results import BatchItem, BatchResults, StoredImage, generation_from_record, record_of
 
 if TYPE_CHECKING:
-    from ._results import Generation
+    from ..images._results import Generation
 
 __all__ = ["BatchRun", "ImageGenerator", "Planned"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 if TYPE_CHECKING:
-    from ._results import Generation
+    from ..images._results import Generation
 
 __all__ = ["HistoryView", "history_label", "restored_params"]
 

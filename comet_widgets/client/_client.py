@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._catalog import build_payload
-from ._constants import (
+from .._catalog import build_payload
+from .._constants import (
     API_KEY_ENV,
     BASE_URL_ENV,
     CONNECT_TIMEOUT,
@@ -43,7 +43,7 @@ from ._constants import (
     USER_AGENT,
     WRITE_TIMEOUT,
 )
-from ._errors import (
+from .._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -57,9 +57,9 @@ from ._errors import (
     ResponseError,
     redact,
 )
-from ._formats import NotAnImage, sniff
+from ..images._formats import NotAnImage, sniff
+from ..images._results import GeneratedImage, Generation
 from ._limits import RequestLimiter
-from ._results import GeneratedImage, Generation
 from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
 from ._transport import widen_reads
 from ._wire import ParsedBody, error_from_response, first_error, parse_body

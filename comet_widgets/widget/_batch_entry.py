@@ -12,13 +12,13 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from ._errors import MissingAPIKeyError
+from .._errors import MissingAPIKeyError
 from ._gallery import make_previews
 from ._pending import Job, PendingGeneration
 
 if TYPE_CHECKING:
-    from ._batch_results import BatchItem, BatchResults
-    from ._widget import ImageGenerator
+    from ..batch._results import BatchItem, BatchResults
+    from ._panel import ImageGenerator
 
 __all__ = ["BatchEntry", "prompts_of"]
 
@@ -73,7 +73,7 @@ class BatchEntry:
 async def _run_batch(
     panel: ImageGenerator, job: Job, items: list[Any], options: dict[str, Any]
 ) -> BatchResults:
-    from ._batch import generate_many
+    from ..batch._generate import generate_many
 
     total, finished = len(items), 0
 

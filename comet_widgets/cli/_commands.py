@@ -15,12 +15,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._catalog import PARAMETERS
-from ._constants import API_KEY_ENV
+from .._catalog import PARAMETERS
+from .._constants import API_KEY_ENV
 
 if TYPE_CHECKING:
-    from ._client import AsyncImageClient
-    from ._results import Generation
+    from ..client._client import AsyncImageClient
+    from ..images._results import Generation
 
 __all__ = [
     "UsageError",
@@ -60,7 +60,7 @@ def _require_key(args: argparse.Namespace) -> None:
 
 @asynccontextmanager
 async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncImageClient]:
-    from ._client import AsyncImageClient
+    from ..client._client import AsyncImageClient
 
     if not args.offline:
         async with AsyncImageClient(base_url=args.base_url) as client:
@@ -68,7 +68,7 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncImageClient]:
         return
     import httpx
 
-    from .testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport
+    from ..testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport
 
     async with (
         httpx.AsyncClient(transport=fake_transport()) as http,
@@ -88,7 +88,7 @@ def err(text: str) -> None:
 
 
 def redact_line(text: str) -> str:
-    from ._errors import redact
+    from .._errors import redact
 
     return redact(text, os.environ.get(API_KEY_ENV))
 
@@ -97,12 +97,12 @@ def redact_line(text: str) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ._catalog import build_payload
+    from .._catalog import build_payload
 
     payload = build_payload(args.prompt, **_params(args))  # refuse bad input before the key
     _require_key(args)
     generation = asyncio.run(_generate(args, payload))
-    from ._errors import describe
+    from .._errors import describe
 
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,8 +124,8 @@ async def _generate(args: argparse.Namespace, payload: dict[str, Any]) -> Genera
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from ._batch import InvalidItemError, parse_shard, plan
-    from ._prompts import read_prompts
+    from ..batch._generate import InvalidItemError, parse_shard, plan
+    from ..batch._prompts import read_prompts
 
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
@@ -143,7 +143,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 async def _batch(
     args: argparse.Namespace, items: list[Any], params: dict[str, Any], shard: Any
 ) -> int:
-    from ._batch import generate_many
+    from ..batch._generate import generate_many
 
     task = asyncio.current_task()
     if task is not None and sys.platform != "win32":
@@ -172,7 +172,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.live:
         _require_key(args)
         return asyncio.run(_live_models(args))
-    from ._catalog import MODELS
+    from .._catalog import MODELS
 
     rows = [("model", "sizes", "max n", "response formats", "options")]
     for spec in MODELS.values():
@@ -194,7 +194,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 async def _live_models(args: argparse.Namespace) -> int:
-    from ._catalog import MODELS
+    from .._catalog import MODELS
 
     async with _client(args) as client:
         names = await client.list_models()
@@ -205,7 +205,7 @@ async def _live_models(args: argparse.Namespace) -> int:
 
 
 def cmd_serve_fake(args: argparse.Namespace) -> int:
-    from .testing.__main__ import main as serve_main
+    from ..testing.__main__ import main as serve_main
 
     return serve_main(
         ["--port", str(args.port), "--host", args.host, "--latency", str(args.latency)]
@@ -213,7 +213,7 @@ def cmd_serve_fake(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from ._manifest import MANIFEST_NAME, merge_manifests
+    from ..batch._manifest import MANIFEST_NAME, merge_manifests
 
     paths = list(args.paths)
     if args.output is not None:

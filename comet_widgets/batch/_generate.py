@@ -26,19 +26,19 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._batch_results import BatchItem, BatchResults
-from ._batch_run import BatchRun, ImageGenerator, Planned
-from ._catalog import build_payload
-from ._constants import API_KEY_ENV, DEFAULT_MODEL
-from ._errors import (
+from .._catalog import build_payload
+from .._constants import API_KEY_ENV, DEFAULT_MODEL
+from .._errors import (
     BatchError,
     InvalidItemError,
     InvalidParameterError,
     MissingAPIKeyError,
 )
-from ._limits import RequestLimiter
+from ..client._limits import RequestLimiter
 from ._manifest import item_key
 from ._progress import Progress, ProgressCallback
+from ._results import BatchItem, BatchResults
+from ._run import BatchRun, ImageGenerator, Planned
 
 __all__ = [
     "BatchError",
@@ -208,7 +208,7 @@ async def generate_many(
     if client is not None:
         results = await run.execute(client, progress)
     else:
-        from ._client import AsyncImageClient
+        from ..client._client import AsyncImageClient
 
         if not os.environ.get(API_KEY_ENV):
             raise MissingAPIKeyError(

@@ -48,24 +48,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import ipywidgets as widgets
 from traitlets import Enum, Instance, Int, List, TraitError, Unicode, observe
 
+from .._catalog import get_model
+from .._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_OUTPUT_DIR, DEFAULT_SIZE
+from .._errors import CometError, InvalidParameterError, MissingAPIKeyError, describe
+from ..images._results import Generation
 from . import _loop
-from ._catalog import get_model
-from ._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_OUTPUT_DIR, DEFAULT_SIZE
-from ._errors import CometError, InvalidParameterError, MissingAPIKeyError, describe
+from ._batch_entry import BatchEntry
+from ._client_source import ClientSource, offline_from_env
+from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
 from ._gallery import Gallery, Preview, make_previews
-from ._history_view import HistoryView, history_label, restored_params
-from ._panel_client import ClientSource, offline_from_env
-from ._panel_controls import PARAMS, Controls, adapt_to_model, check, payload_of
+from ._history import HistoryView, history_label, restored_params
 from ._pending import Job, PendingGeneration
-from ._results import Generation
-from ._status_view import StatusView, status_text
+from ._status import StatusView, status_text
 from ._traits import PathText, PixelList
-from ._widget_batch import BatchEntry
 
 if TYPE_CHECKING:
     import concurrent.futures
 
-    from ._client import AsyncImageClient
+    from ..client._client import AsyncImageClient
 
 __all__ = ["STATUSES", "ImageGenerator"]
 
@@ -408,7 +408,7 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         if generation is None or not self.images:
             return None
         if generation not in self._sheets:
-            from ._previews import contact_sheet
+            from ..images._previews import contact_sheet
 
             self._sheets = {generation: contact_sheet(self.images, cell=160)}
         return self._sheets[generation]

@@ -15,7 +15,7 @@ from typing import Any
 import jiter
 import pybase64
 
-from ._errors import (
+from .._errors import (
     APIStatusError,
     CometError,
     RateLimitError,
@@ -25,8 +25,8 @@ from ._errors import (
     request_id_from,
     status_error_class,
 )
-from ._formats import NotAnImage, sniff
-from ._results import GeneratedImage
+from ..images._formats import NotAnImage, sniff
+from ..images._results import GeneratedImage
 
 __all__ = ["ParsedBody", "decode_b64_image", "error_from_response", "parse_body"]
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from ._constants import DECODED_CACHE_SIZE, DEFAULT_OUTPUT_DIR, THUMBNAIL_MAX_SIDE
-from ._errors import CometError
+from .._constants import DECODED_CACHE_SIZE, DEFAULT_OUTPUT_DIR, THUMBNAIL_MAX_SIDE
+from .._errors import CometError
+from .._version import __version__
 from ._formats import EXTENSIONS, MIME_TYPES, ImageFormat
 from ._metadata import add_png_text, sidecar_path, write_file
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ._metadata import sidecar_path, write_file
+from ..images._metadata import sidecar_path, write_file
 
 __all__ = [
     "MANIFEST_NAME",

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
+from ..images._results import GeneratedImage, Generation
 from ._manifest import MANIFEST_VERSION, relative_path
-from ._results import GeneratedImage, Generation
 
 __all__ = [
     "COLUMNS",

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ._panel_client import OFFLINE_BANNER
+from ._client_source import OFFLINE_BANNER
 
 if TYPE_CHECKING:
-    from ._results import Generation
+    from ..images._results import Generation
 
 __all__ = ["StatusView", "status_text"]
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ._catalog import PARAMETERS
-from ._errors import CometError
+from .._catalog import PARAMETERS
+from .._errors import CometError
 
 __all__ = ["PromptFile", "PromptFileError", "read_prompts"]
 

@@ -27,7 +27,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
-from ._constants import API_KEY_ENV, BASE_URL_ENV
+from .._constants import API_KEY_ENV, BASE_URL_ENV
 
 SEED_PROMPT = "A paper boat floating on calm water at sunrise."
 QUICKSTART = "notebooks/01-quickstart.ipynb"
@@ -42,14 +42,14 @@ def backend() -> Iterator[tuple[str | None, str | None, str]]:
     if os.environ.get(API_KEY_ENV):
         yield None, os.environ.get(BASE_URL_ENV), "CometAPI"
         return
-    from .testing import FAKE_API_KEY, serve_fake
+    from ..testing import FAKE_API_KEY, serve_fake
 
     with serve_fake() as server:
         yield FAKE_API_KEY, server.base_url, f"the offline fake API at {server.base_url}"
 
 
 async def generate_one(api_key: str | None, base_url: str | None) -> int:
-    from . import AsyncImageClient, read_metadata
+    from .. import AsyncImageClient, read_metadata
 
     async with AsyncImageClient(api_key=api_key, base_url=base_url) as client:
         generation = await client.generate(
@@ -135,7 +135,7 @@ def run_lab(*, port: int = 0, open_browser: bool = False, root: Path | None = No
         if env.get(API_KEY_ENV):
             label = f"CometAPI ({env.get(BASE_URL_ENV) or 'the default base URL'})"
         else:
-            from .testing import FAKE_API_KEY, serve_fake
+            from ..testing import FAKE_API_KEY, serve_fake
 
             server = stack.enter_context(serve_fake())
             env[API_KEY_ENV] = FAKE_API_KEY
@@ -169,7 +169,7 @@ def run_lab(*, port: int = 0, open_browser: bool = False, root: Path | None = No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m comet_widgets._demo")
+    parser = argparse.ArgumentParser(prog="python -m comet_widgets.cli._demo")
     parser.add_argument("--script", action="store_true", help="generate one image and exit")
     parser.add_argument("--port", type=int, default=0, help="JupyterLab's port (default: free)")
     parser.add_argument("--browser", action="store_true", help="also open a web browser")

@@ -16,8 +16,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__
-from ._cli_commands import (
+from .._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_OUTPUT_DIR
+from .._version import __version__
+from ._commands import (
     UsageError,
     cmd_batch,
     cmd_generate,
@@ -26,7 +27,6 @@ from ._cli_commands import (
     cmd_serve_fake,
     err,
 )
-from ._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_OUTPUT_DIR
 
 __all__ = ["build_parser", "main"]
 
@@ -259,8 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _exit_code(exc: BaseException) -> int:
-    from ._errors import InvalidParameterError, MissingAPIKeyError
-    from ._prompts import PromptFileError
+    from .._errors import InvalidParameterError, MissingAPIKeyError
+    from ..batch._prompts import PromptFileError
 
     usage: tuple[type[BaseException], ...] = (
         UsageError,
@@ -295,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err(f"interrupted: finished items are saved{hint}")
         return 130
     except Exception as exc:
-        from ._errors import describe
+        from .._errors import describe
 
         if args.debug:
             import traceback
@@ -309,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _is_comet(exc: BaseException) -> bool:
-    from ._errors import CometError
+    from .._errors import CometError
 
     return isinstance(exc, CometError)
 

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ._constants import THUMBNAIL_MAX_SIDE
-from ._errors import describe
+from .._constants import THUMBNAIL_MAX_SIDE
+from .._errors import describe
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from ._results import GeneratedImage, Generation
+    from ..images._results import GeneratedImage, Generation
 
 __all__ = ["FullView", "Gallery", "Preview", "format_usage", "make_previews"]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ._catalog import _ENUMS, MODELS, ModelSpec, build_payload, get_model, validate_size
-from ._errors import InvalidParameterError
+from .._catalog import _ENUMS, MODELS, ModelSpec, build_payload, get_model, validate_size
+from .._errors import InvalidParameterError
 
 __all__ = [
     "OPTIONAL",
