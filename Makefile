@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-script test lint typecheck unit bench bench-smoke clean
+.PHONY: demo demo-script test lint typecheck quick bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,8 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+quick: $(STAMP)
+	$(BIN)/python -m pytest -m 'not browser and not notebook' $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

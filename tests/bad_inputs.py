@@ -1,6 +1,6 @@
 """The bad-input matrix: every parameter a user can get wrong, with what the refusal must say.
 
-Shared by the client's rows (tests/unit/test_bad_input.py) and the panel's
+Shared by the client's rows (tests/package/test_bad_input.py) and the panel's
 (tests/widget/test_panel_faults.py), so that the panel is checked with the same inputs.
 """
 
