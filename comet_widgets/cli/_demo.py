@@ -31,7 +31,7 @@ from .._constants import API_KEY_ENV, BASE_URL_ENV
 
 SEED_PROMPT = "A paper boat floating on calm water at sunrise."
 QUICKSTART = "notebooks/01-quickstart.ipynb"
-_REPO = Path(__file__).resolve().parents[1]
+_REPO = Path(__file__).resolve().parents[2]
 _READY_TIMEOUT = 90.0
 _STOP_TIMEOUT = 15.0
 
