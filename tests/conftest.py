@@ -25,7 +25,8 @@ from comet_widgets.testing import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC_PATH = REPO.parent / "shared" / "spec" / "images-openapi.json"
+#: The vendored image part of OpenAI's OpenAPI document (see tests/spec/README.md).
+SPEC_PATH = REPO / "tests" / "spec" / "images-openapi.json"
 
 
 async def no_sleep(seconds: float) -> None:
@@ -45,7 +46,7 @@ def recorded_sleeps() -> Iterator[list[float]]:
 
 @pytest.fixture(scope="session")
 def openapi() -> dict[str, Any]:
-    """The image part of OpenAI's OpenAPI document (shared/spec, beside the checkout)."""
+    """The image part of OpenAI's OpenAPI document, vendored under ``tests/spec``."""
     if not SPEC_PATH.exists():
         pytest.fail(f"the OpenAPI spec is missing: {SPEC_PATH}")
     spec: dict[str, Any] = json.loads(SPEC_PATH.read_text())

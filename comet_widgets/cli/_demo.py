@@ -2,10 +2,13 @@
 
 With ``COMETAPI_KEY`` set both use the real API (or ``COMETAPI_BASE_URL``). Without it the demo
 starts the offline fake API on loopback in this process first, so it runs with no key and no
-network: JupyterLab's kernels get ``COMETAPI_BASE_URL`` pointing at the fake and its key.
+network: JupyterLab's kernels get ``COMETAPI_BASE_URL`` pointing at the fake and its key (the
+panel then shows its offline banner).
 
-JupyterLab listens on 127.0.0.1 only, on a free port, with a fresh token printed in the URL.
-Ctrl-C (or SIGTERM) stops JupyterLab, its kernels and the fake.
+JupyterLab listens on 127.0.0.1 only, on a free port, with a fresh token printed in the URL. It
+works on copies of the notebooks in a scratch folder (removed on exit), so its autosave never
+writes into the repository's tracked notebooks, and its news toast is off. Ctrl-C (or SIGTERM)
+stops JupyterLab, its kernels and the fake.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +38,11 @@ from .._constants import API_KEY_ENV, BASE_URL_ENV
 SEED_PROMPT = "A paper boat floating on calm water at sunrise."
 QUICKSTART = "notebooks/01-quickstart.ipynb"
 _REPO = Path(__file__).resolve().parents[2]
+#: Default values of JupyterLab settings for the demo (a user's own settings still win): no news
+#: toast and no update check, so the demo reaches nothing but loopback.
+LAB_OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}
+}
 _READY_TIMEOUT = 90.0
 _STOP_TIMEOUT = 15.0
 
@@ -74,7 +85,39 @@ def free_port() -> int:
         return port
 
 
-def lab_command(*, port: int, token: str, root: Path) -> list[str]:
+def scratch_copy(source: Path, scratch: Path) -> Path:
+    """Copy the notebooks under ``source`` into ``scratch/notebooks``; return the served root."""
+    target = scratch / "notebooks"
+    target.mkdir(parents=True, exist_ok=True)
+    for notebook in sorted((source / "notebooks").glob("*.ipynb")):
+        shutil.copyfile(notebook, target / notebook.name)
+    return scratch
+
+
+def app_settings(scratch: Path) -> Path:
+    """An application settings folder: JupyterLab's own (if any) plus ``LAB_OVERRIDES``."""
+    target = scratch / ".lab-app-settings"
+    try:
+        from jupyterlab.commands import get_app_dir  # type: ignore[import-untyped]
+
+        installed = Path(get_app_dir()) / "settings"
+    except Exception:  # without JupyterLab's own folder there is nothing to keep
+        installed = None
+    if installed is not None and installed.is_dir():
+        shutil.copytree(installed, target, dirs_exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
+    overrides_path = target / "overrides.json"
+    overrides: dict[str, dict[str, object]] = {}
+    if overrides_path.is_file():
+        with contextlib.suppress(ValueError):
+            overrides = json.loads(overrides_path.read_text(encoding="utf-8"))
+    for plugin, values in LAB_OVERRIDES.items():
+        overrides.setdefault(plugin, {}).update(values)
+    overrides_path.write_text(json.dumps(overrides, indent=1), encoding="utf-8")
+    return target
+
+
+def lab_command(*, port: int, token: str, root: Path, settings: Path | None = None) -> list[str]:
     """The JupyterLab command line: loopback only, this interpreter, no browser of its own."""
     command = [
         sys.executable,
@@ -89,6 +132,8 @@ def lab_command(*, port: int, token: str, root: Path) -> list[str]:
         f"--LabApp.default_url=/lab/tree/{QUICKSTART}",
         "--ServerApp.log_level=WARN",
     ]
+    if settings is not None:
+        command.append(f"--LabApp.app_settings_dir={settings}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     return command
@@ -125,12 +170,23 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
 
 
 def run_lab(*, port: int = 0, open_browser: bool = False, root: Path | None = None) -> int:
-    """Start JupyterLab on the quickstart (and the fake when there is no key); wait for Ctrl-C."""
-    root = root or (_REPO if (_REPO / QUICKSTART).is_file() else Path.cwd())
+    """Start JupyterLab on copies of the notebooks (and the fake when there is no key).
+
+    ``root`` holds the ``notebooks/`` folder to copy (default: the repository, else the current
+    folder). Waits for Ctrl-C.
+    """
+    source = root or (_REPO if (_REPO / QUICKSTART).is_file() else Path.cwd())
     port = port or free_port()
     token = secrets.token_hex(24)
     signal.signal(signal.SIGTERM, _terminated)
     with contextlib.ExitStack() as stack:
+        scratch = Path(
+            stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="comet-demo-", ignore_cleanup_errors=True)
+            )
+        )
+        root = scratch_copy(source, scratch)
+        settings = app_settings(scratch)
         env = dict(os.environ)
         if env.get(API_KEY_ENV):
             label = f"CometAPI ({env.get(BASE_URL_ENV) or 'the default base URL'})"
@@ -145,7 +201,7 @@ def run_lab(*, port: int = 0, open_browser: bool = False, root: Path | None = No
                 f" set {API_KEY_ENV} for real ones)"
             )
         process = subprocess.Popen(
-            lab_command(port=port, token=token, root=root),
+            lab_command(port=port, token=token, root=root, settings=settings),
             env=env,
             cwd=root,
             start_new_session=True,  # Ctrl-C reaches this process only; it stops the server
@@ -153,6 +209,7 @@ def run_lab(*, port: int = 0, open_browser: bool = False, root: Path | None = No
         stack.callback(_stop, process)
         url = f"http://127.0.0.1:{port}/lab/tree/{QUICKSTART}?token={token}"
         print(f"comet-widgets demo: JupyterLab on {root / QUICKSTART}", flush=True)
+        print(f"  a scratch copy of {source / 'notebooks'} (removed on exit)", flush=True)
         print(f"  images from: {label}", flush=True)
         try:
             if not _wait_ready(url, process, _READY_TIMEOUT):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from .._constants import FAKE_API_KEY as _FAKE_API_KEY
 from ._app import FakeAPI
 from ._asgi import RecordedRequest
 from ._faults import MALFORM_KINDS
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 #: A key for talking to the fake (which accepts any non-empty key unless given one).
-FAKE_API_KEY: Final = "comet-fake-key"
+FAKE_API_KEY: Final = _FAKE_API_KEY
 
 # Tracebacks and reprs name the public path (comet_widgets.testing.FakeAPI).
 for _obj in (FakeAPI, FakeServer, RecordedRequest):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._constants import API_KEY_ENV, OFFLINE_ENV
+from .._constants import API_KEY_ENV, FAKE_API_KEY, OFFLINE_ENV
 from ..client._client import AsyncImageClient
 
 __all__ = [
@@ -59,6 +59,12 @@ class ClientSource:
     def needs_key(self) -> bool:
         """True when the panel will build a default client, which needs ``COMETAPI_KEY``."""
         return self.client is None and self.factory is None and not self.offline
+
+    @property
+    def serves_placeholders(self) -> bool:
+        """True when the fake draws the images: offline mode, or a default client that would
+        send the fake's key (``make demo`` points the kernels at the fake with it)."""
+        return self.offline or (self.needs_key and os.environ.get(API_KEY_ENV) == FAKE_API_KEY)
 
     def missing_key(self) -> str | None:
         """The notice to show when the default client would have no key, else None."""

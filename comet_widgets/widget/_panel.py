@@ -137,7 +137,7 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         self._controls = Controls(self._on_control)
         self._gallery = Gallery(lambda: self.output_dir)
         self._history_view = HistoryView(self._on_history)
-        self._view = StatusView(offline=offline)
+        self._view = StatusView(offline=self._source.serves_placeholders)
         self._controls.generate.on_click(self._on_generate_click)
         self._controls.cancel.on_click(lambda _button: self.cancel())
         view = self._view

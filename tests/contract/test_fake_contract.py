@@ -38,17 +38,13 @@ from comet_widgets.testing import (
     serve_fake,
 )
 
-# shared/ sits beside the checkout (CI clones the repo next to a copy of it).
-SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "images-openapi.json"
 AUTH = {"Authorization": f"Bearer {FAKE_API_KEY}"}
 PROMPT = "A paper boat floating on calm water at sunrise."
 
 
 @pytest.fixture(scope="module")
-def schema() -> Callable[[str], Draft202012Validator]:
-    if not SPEC_PATH.exists():
-        pytest.fail(f"the OpenAPI spec is missing: {SPEC_PATH}")
-    components = json.loads(SPEC_PATH.read_text())["components"]
+def schema(openapi: dict[str, Any]) -> Callable[[str], Draft202012Validator]:
+    components = openapi["components"]
 
     def validator(name: str) -> Draft202012Validator:
         root = {"components": components, "$ref": f"#/components/schemas/{name}"}

@@ -1,5 +1,6 @@
 """``make demo``: JupyterLab on the quickstart, loopback only, token in the printed URL, the fake
-API started when there is no key, and Ctrl-C stopping all of it."""
+API started when there is no key, scratch copies of the notebooks (a save never touches the
+repository), no news toast, and Ctrl-C stopping all of it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -26,8 +28,11 @@ REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
 
 
-def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers=headers or {})
+def get(
+    url: str, headers: dict[str, str] | None = None, *, method: str = "GET", body: Any = None
+) -> tuple[int, bytes]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, headers=headers or {}, method=method, data=data)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read()
@@ -100,12 +105,39 @@ def test_make_demo_serves_the_quickstart_with_a_token_and_stops_on_ctrl_c(
     assert b"JupyterLab" in page
     root = f"{parts.scheme}://{parts.netloc}"
     assert get(f"{root}/api/contents/notebooks")[0] == 403, "the API must need the token"
-    status, body = get(
-        f"{root}/api/contents/notebooks/01-quickstart.ipynb?content=0",
-        {"Authorization": f"token {token}"},
+    auth = {"Authorization": f"token {token}"}
+    status, body = get(f"{root}/api/contents/notebooks/01-quickstart.ipynb", auth)
+    assert status == 200, "the server's root holds the notebooks"
+    served = json.loads(body)
+    assert served["name"] == "01-quickstart.ipynb"
+    assert [n for n in ("01-quickstart.ipynb", "02-batch-dataset.ipynb")] == sorted(
+        item["name"]
+        for item in json.loads(get(f"{root}/api/contents/notebooks", auth)[1])["content"]
+        if item["name"].endswith(".ipynb")
     )
-    assert status == 200, "the server's root is the repository"
-    assert json.loads(body)["name"] == "01-quickstart.ipynb"
+
+    # A save (what autosave does) lands in the scratch copy, never in the tracked notebook.
+    tracked = REPO / "notebooks" / "01-quickstart.ipynb"
+    before = tracked.read_bytes()
+    notebook = served["content"]
+    notebook["cells"][0]["source"] = "edited in the demo session"
+    status, _ = get(
+        f"{root}/api/contents/notebooks/01-quickstart.ipynb",
+        {**auth, "Content-Type": "application/json"},
+        method="PUT",
+        body={"type": "notebook", "format": "json", "content": notebook},
+    )
+    assert status == 200
+    assert tracked.read_bytes() == before
+    status, body = get(f"{root}/api/contents/notebooks/01-quickstart.ipynb", auth)
+    assert "edited in the demo session" in json.dumps(json.loads(body)["content"])
+
+    # No news toast (nor update check): the notification plugin's defaults say so.
+    status, body = get(f"{root}/lab/api/settings/@jupyterlab/apputils-extension:notification", auth)
+    assert status == 200
+    defaults = json.loads(body)["schema"]["properties"]
+    assert defaults["fetchNews"]["default"] == "false", "JupyterLab's own default asks ('none')"
+    assert defaults["checkForUpdates"]["default"] is False
 
     # The fake the kernels are pointed at answers, with the fake's key.
     [fake_line] = [line for line in lines if "offline fake API at" in line]
@@ -120,3 +152,5 @@ def test_make_demo_serves_the_quickstart_with_a_token_and_stops_on_ctrl_c(
     fake_port = urlsplit(fake_base).port
     assert fake_port is not None
     assert not port_open(fake_port), "the fake still listens"
+    [scratch_line] = [line for line in lines if "scratch copy" in line]
+    assert "removed on exit" in scratch_line

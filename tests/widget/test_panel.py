@@ -15,7 +15,7 @@ from comet_widgets import (
     InvalidParameterError,
     MissingAPIKeyError,
 )
-from comet_widgets.testing import FakeAPI
+from comet_widgets.testing import FAKE_API_KEY, FakeAPI
 
 MakePanel = Callable[..., ImageGenerator]
 
@@ -242,7 +242,7 @@ def test_missing_key_shows_how_to_set_it(monkeypatch: pytest.MonkeyPatch, secret
         panel.close()
 
 
-@pytest.mark.parametrize("how", ["argument", "environment"])
+@pytest.mark.parametrize("how", ["argument", "environment", "fake key", "fake key, offline=False"])
 def test_offline_mode_says_images_are_placeholders(
     monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
@@ -250,6 +250,11 @@ def test_offline_mode_says_images_are_placeholders(
     if how == "environment":
         monkeypatch.setenv("COMETAPI_OFFLINE", "1")
         panel = ImageGenerator()
+    elif how.startswith("fake key"):
+        # make demo: the kernels get the fake's key and base URL, and the quickstart passes
+        # offline=not os.environ.get("COMETAPI_KEY"), that is offline=False.
+        monkeypatch.setenv("COMETAPI_KEY", FAKE_API_KEY)
+        panel = ImageGenerator(offline=False) if "offline" in how else ImageGenerator()
     else:
         panel = ImageGenerator(offline=True)
     try:
