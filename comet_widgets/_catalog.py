@@ -1,10 +1,23 @@
 """The model catalogue: what each image model accepts, and the payload builder that enforces it.
 
-One table (``MODELS``) holds every model's rules. ``build_payload`` validates the parameters of a
-generation against it and returns the JSON body to send, or raises ``InvalidParameterError``
-naming the field, the value and what is allowed. Nothing invalid reaches the network, and no
-parameter is sent to a model that rejects it (no ``response_format`` to GPT image models).
-Unknown model names pass through with basic type checks only: gateways route many more.
+One table (``MODELS``) holds every model's rules and lifecycle, each entry with the source of
+its facts (``source``, ``lifecycle_source``). ``build_payload`` validates the parameters of a
+generation (declared once, in ``_types.py``) against it and returns the JSON body to send, or
+raises ``InvalidParameterError`` naming the field, the value and what is allowed. Nothing
+invalid reaches the network, and no parameter is sent to a model that rejects it (no
+``response_format`` to GPT image models).
+
+Unknown model names pass through with basic type checks only (gateways route many more), with
+two exceptions: a name that is clearly a GPT image model (``gpt-image-*``, ``chatgpt-image-*``)
+gets the GPT family's rules (never ``response_format`` or ``style``), and a name that equals a
+known id once case and separators are ignored (``DALL-E-3``, ``gpt-image2``) is refused as a
+typo with a did-you-mean.
+
+Where the facts come from: the official ``openai`` SDK installed by the dev extras (3.57:
+``openai/types/image_generate_params.py``, ``image_model.py``, ``images_response.py``),
+OpenAI's deprecations page and CometAPI's Create-images page. To refresh them when models
+change, read those files of a newer SDK and update the entries below with their sources
+(the README's "The model catalogue" says the same).
 """
 
 from __future__ import annotations
@@ -13,35 +26,72 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from ._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_SIZE
 from ._errors import InvalidParameterError
+from ._types import (
+    PARAMETERS,
+    Background,
+    Complexity,
+    Model,
+    Moderation,
+    OutputFormat,
+    Quality,
+    ResponseFormat,
+    Size,
+    Style,
+    SvgEffort,
+    SvgOptions,
+    choices,
+)
 
 __all__ = [
+    "CURRENT",
     "GPT_OPTIONS",
     "MODELS",
     "PARAMETERS",
+    "SDK",
     "ModelSpec",
+    "Status",
     "build_payload",
     "get_model",
+    "rules_for",
+    "typo_of",
     "validate_size",
 ]
 
-ResponseFormat = Literal["url", "b64_json"]
+Status = Literal["current", "deprecated", "shut down"]
+Family = Literal["dall-e", "gpt-image", "qwen"]
 
 #: Options only the GPT image models accept.
-GPT_OPTIONS = ("background", "output_format", "output_compression", "moderation", "stream")
+GPT_OPTIONS = (
+    "background",
+    "output_format",
+    "output_compression",
+    "moderation",
+    "complexity",
+    "frame_count",
+    "frame_duration_ms",
+    "svg",
+    "stream",
+)
+
+#: The source most facts below come from (the SDK the dev extras install).
+SDK = "openai SDK 3.57, types/image_generate_params.py"
+_MODEL_DOC = "openai SDK 3.57, types/image_model.py (deprecated values)"
+_SIZE_DOC = f"{SDK}: size"
+_QUALITY_DOC = f"{SDK}: quality"
 
 _SIZE_RE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What one model accepts."""
+    """What one model accepts, whether it still works, and where those facts come from."""
 
     name: str
-    family: Literal["dall-e", "gpt-image", "qwen"]
+    family: Family
     sizes: tuple[str, ...]
     max_n: int
     max_prompt: int
@@ -49,10 +99,20 @@ class ModelSpec:
     qualities: tuple[str, ...] = ()
     styles: tuple[str, ...] = ()
     options: frozenset[str] = field(default_factory=frozenset)
-    #: gpt-image-2: any WxH, both sides multiples of 16, ratio <= 3:1, 655,360..8,294,400 px.
+    #: Any WxH, both sides multiples of 16, ratio <= 3:1, 655,360..8,294,400 px.
     free_size: bool = False
     revises_prompt: bool = False
     returns_usage: bool = False
+    #: "current", "deprecated" (``shutdown`` is the announced date) or "shut down" (on
+    #: ``shutdown``); ``replacements`` are the current models to use instead.
+    status: Status = "current"
+    shutdown: str | None = None
+    replacements: tuple[str, ...] = ()
+    #: Where the rules above come from, and where the lifecycle comes from.
+    source: str = SDK
+    lifecycle_source: str = ""
+    #: False for a rule set made up for an id the catalogue does not list (``rules_for``).
+    listed: bool = True
 
     def accepts(self, option: str) -> bool:
         """Whether this model accepts ``option`` (a GPT-only option such as ``background``)."""
@@ -60,39 +120,132 @@ class ModelSpec:
 
     @property
     def default_size(self) -> str:
+        if not self.sizes:
+            return DEFAULT_SIZE
         return DEFAULT_SIZE if DEFAULT_SIZE in self.sizes or self.free_size else self.sizes[0]
+
+    @property
+    def usable(self) -> bool:
+        """False once the provider shut the model down (a gateway may still route it)."""
+        return self.status != "shut down"
+
+    def notice(self) -> str | None:
+        """One line about this model's lifecycle, or None for a current model."""
+        instead = " or ".join(self.replacements)
+        if self.status == "shut down":
+            verb = "retired" if self.family == "dall-e" else "shut down"
+            return (
+                f"{self.name} was {verb} by OpenAI on {self.shutdown}; CometAPI may no longer"
+                f" route it; try {instead}"
+            )
+        if self.status == "deprecated":
+            when = f" on {self.shutdown}" if self.shutdown else ""
+            return f"{self.name} is deprecated and scheduled to shut down{when}; try {instead}"
+        return None
 
 
 _GPT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 _GPT_QUALITIES = ("low", "medium", "high", "auto")
 _GPT = frozenset(GPT_OPTIONS)
+_CURRENT_SOURCE = "CometAPI Create-images page (starts with gpt-image-2); " + _MODEL_DOC
 
 
-def _gpt(name: str, *, free_size: bool = False) -> ModelSpec:
+def _gpt(
+    name: str,
+    *,
+    free_size: bool = False,
+    qualities: tuple[str, ...] = _GPT_QUALITIES,
+    status: Status = "current",
+    shutdown: str | None = None,
+    replacements: tuple[str, ...] = (),
+    source: str,
+    lifecycle_source: str = _CURRENT_SOURCE,
+    listed: bool = True,
+) -> ModelSpec:
     return ModelSpec(
         name=name,
         family="gpt-image",
         sizes=_GPT_SIZES,
         max_n=10,
         max_prompt=32000,
-        qualities=_GPT_QUALITIES,
+        qualities=qualities,
         options=_GPT,
         free_size=free_size,
         returns_usage=True,
+        status=status,
+        shutdown=shutdown,
+        replacements=replacements,
+        source=source,
+        lifecycle_source=lifecycle_source,
+        listed=listed,
     )
 
+
+_RETIRED_DALLE = "2026-05-12"  # SDK image_model.py: "retired on May 12, 2026"
+_FREE = f"{_SIZE_DOC} (free WxH for gpt-image-2 and -2.5)"
+_XHIGH = f"{_FREE}; {_QUALITY_DOC} (xhigh, max for -2.5)"
 
 MODELS: Mapping[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec(
-            name="dall-e-2",
-            family="dall-e",
-            sizes=("256x256", "512x512", "1024x1024"),
-            max_n=10,
-            max_prompt=1000,
-            response_formats=("url", "b64_json"),
-            qualities=("standard",),
+        # Current: CometAPI's Create-images page now starts with gpt-image-2.
+        _gpt("gpt-image-2", free_size=True, source=_FREE),
+        _gpt("gpt-image-2-2026-04-21", free_size=True, source=_FREE),
+        _gpt(
+            "gpt-image-2.5-sunburst",
+            free_size=True,
+            qualities=(*_GPT_QUALITIES[:3], "xhigh", "max", "auto"),
+            source=_XHIGH,
+        ),
+        _gpt(
+            "gpt-image-2.5-sunburst-2026-09-08",
+            free_size=True,
+            qualities=(*_GPT_QUALITIES[:3], "xhigh", "max", "auto"),
+            source=_XHIGH,
+        ),
+        _gpt(
+            "gpt-image-2.5-flare",
+            free_size=True,
+            qualities=(*_GPT_QUALITIES[:3], "xhigh", "max", "auto"),
+            source=_XHIGH,
+        ),
+        _gpt(
+            "gpt-image-2.5-flare-2026-09-08",
+            free_size=True,
+            qualities=(*_GPT_QUALITIES[:3], "xhigh", "max", "auto"),
+            source=_XHIGH,
+        ),
+        # The SDK lists 2.6 and chatgpt-image-latest as models but names neither in the free
+        # size or xhigh/max rules: standard GPT sizes and qualities until it says otherwise.
+        _gpt("gpt-image-2.6-sunburst", source=f"{SDK}: model; size and quality name no 2.6 rule"),
+        _gpt("gpt-image-2.6-flare", source=f"{SDK}: model; size and quality name no 2.6 rule"),
+        _gpt("chatgpt-image-latest", source=f"{SDK}: model (an alias; GPT image input rules)"),
+        # Deprecated: shutdown announced by secondary sources; the SDK still lists them.
+        _gpt(
+            "gpt-image-1.5",
+            status="deprecated",
+            shutdown="2026-12-01",
+            replacements=("gpt-image-2",),
+            source=_SIZE_DOC,
+            lifecycle_source="secondary sources (shutdown 2026-12-01); still in " + _MODEL_DOC,
+        ),
+        _gpt(
+            "gpt-image-1-mini",
+            status="deprecated",
+            shutdown="2026-12-01",
+            replacements=("gpt-image-2",),
+            source=_SIZE_DOC,
+            lifecycle_source="secondary sources (shutdown 2026-12-01); still in " + _MODEL_DOC,
+        ),
+        # Shut down.
+        _gpt(
+            "gpt-image-1",
+            status="shut down",
+            shutdown="2026-10-23",
+            replacements=("gpt-image-2.5-sunburst", "gpt-image-2.5-flare"),
+            source=_SIZE_DOC,
+            lifecycle_source=_MODEL_DOC + ': "shut down on October 23, 2026. Use'
+            ' gpt-image-2.5-sunburst or gpt-image-2.5-flare instead"',
         ),
         ModelSpec(
             name="dall-e-3",
@@ -104,11 +257,26 @@ MODELS: Mapping[str, ModelSpec] = {
             qualities=("standard", "hd"),
             styles=("vivid", "natural"),
             revises_prompt=True,
+            status="shut down",
+            shutdown=_RETIRED_DALLE,
+            replacements=("gpt-image-2",),
+            source="OpenAI's OpenAPI document (images-openapi.json); CometAPI's seed page",
+            lifecycle_source=_MODEL_DOC + ': "retired on May 12, 2026. Use a GPT image model"',
         ),
-        _gpt("gpt-image-1"),
-        _gpt("gpt-image-1-mini"),
-        _gpt("gpt-image-1.5"),
-        _gpt("gpt-image-2", free_size=True),
+        ModelSpec(
+            name="dall-e-2",
+            family="dall-e",
+            sizes=("256x256", "512x512", "1024x1024"),
+            max_n=10,
+            max_prompt=1000,
+            response_formats=("url", "b64_json"),
+            qualities=("standard",),
+            status="shut down",
+            shutdown=_RETIRED_DALLE,
+            replacements=("gpt-image-2",),
+            source="OpenAI's OpenAPI document (images-openapi.json)",
+            lifecycle_source=_MODEL_DOC + ': "retired on May 12, 2026. Use a GPT image model"',
+        ),
         ModelSpec(
             # CometAPI documents only "keep n at 1"; the sizes are Qwen-Image's native ones.
             name="qwen-image",
@@ -117,38 +285,55 @@ MODELS: Mapping[str, ModelSpec] = {
             max_n=1,
             max_prompt=4000,
             response_formats=("url", "b64_json"),
+            source="CometAPI's Create-images page (n=1); Qwen-Image's native sizes",
+            lifecycle_source="CometAPI's Create-images page (routed by CometAPI)",
         ),
     )
 }
 
-#: Every keyword ``generate`` accepts besides ``prompt``.
-PARAMETERS = (
-    "model",
-    "n",
-    "size",
-    "response_format",
-    "quality",
-    "style",
-    "background",
-    "output_format",
-    "output_compression",
-    "moderation",
-    "user",
-    "stream",
-    "extra_body",
-)
+#: The current models, newest family first (the panel's and the CLI's first choices).
+CURRENT = tuple(name for name, spec in MODELS.items() if spec.status == "current")
 
-_ENUMS: dict[str, tuple[str, ...]] = {
-    "response_format": ("url", "b64_json"),
-    "background": ("transparent", "opaque", "auto"),
-    "output_format": ("png", "jpeg", "webp"),
-    "moderation": ("low", "auto"),
-}
+_GPT_PREFIXES = ("gpt-image-", "chatgpt-image-")
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s._-]+", "", name).lower()
+
+
+_SQUASHED = {_squash(name): name for name in MODELS}
 
 
 def get_model(name: str) -> ModelSpec | None:
     """The catalogue entry for ``name``, or None for a model the catalogue does not know."""
     return MODELS.get(name)
+
+
+def typo_of(name: str) -> str | None:
+    """The catalogue id ``name`` equals once case and separators (``-._`` and spaces) are
+    ignored, when ``name`` itself is not in the catalogue (``DALL-E-3`` -> ``dall-e-3``)."""
+    if not isinstance(name, str) or name in MODELS:
+        return None
+    return _SQUASHED.get(_squash(name))
+
+
+def rules_for(name: str) -> ModelSpec | None:
+    """The rules to check ``name`` by: its catalogue entry, GPT rules for an unlisted
+    ``gpt-image-*``/``chatgpt-image-*`` id, or None (unknown: basic type checks only)."""
+    spec = MODELS.get(name)
+    if spec is not None:
+        return spec
+    if name.lower().startswith(_GPT_PREFIXES):
+        unlisted = _gpt(
+            name,
+            qualities=tuple(q for q in choices("quality") if q not in ("standard", "hd")),
+            source="not in the catalogue: the GPT image family's rules",
+            lifecycle_source="",
+            listed=False,
+        )
+        # An unlisted id may take any size the gateway knows: only the form is checked.
+        return ModelSpec(**{**unlisted.__dict__, "sizes": ()})
+    return None
 
 
 def _one_of(values: tuple[str, ...]) -> str:
@@ -162,11 +347,20 @@ def _check_type(name: str, value: object, kind: type, allowed: str) -> None:
         )
 
 
+def _check_int(name: str, value: object, low: int, high: int | None) -> int:
+    allowed = f"a whole number from {low} to {high}" if high is not None else f"{low} or more"
+    _check_type(name, value, int, allowed)
+    assert isinstance(value, int)
+    if value < low or (high is not None and value > high):
+        raise InvalidParameterError(name, value, allowed, reason=f"{name} {value} is out of range")
+    return value
+
+
 def validate_size(size: str, spec: ModelSpec | None) -> None:
     """Refuse a size the model does not accept; explain its rule."""
     _check_type("size", size, str, "a size like '1024x1024'")
     model = spec.name if spec else "this model"
-    if spec is None:
+    if spec is None or not spec.sizes:
         if size != "auto" and not _SIZE_RE.match(size):
             raise InvalidParameterError(
                 "size",
@@ -236,19 +430,80 @@ def _check_unknown(extra: Mapping[str, object]) -> None:
         )
 
 
+def _check_model(model: object) -> None:
+    _check_type("model", model, str, "a model name such as 'gpt-image-2'")
+    assert isinstance(model, str)
+    if not model.strip():
+        raise InvalidParameterError(
+            "model", model, "a model name such as 'gpt-image-2'", reason="model must not be empty"
+        )
+    known = typo_of(model)
+    if known is not None:
+        raise InvalidParameterError(
+            "model",
+            model,
+            f"did you mean {known!r}? Model names are exact (case and separators count)",
+            reason=f"model {model!r} is not a known model",
+        )
+
+
+def _check_svg(svg: object) -> dict[str, Any]:
+    shape = "a dict like {'model': 'AUTHOR-MODEL', 'reasoning': {'effort': 'low'}}"
+    if not isinstance(svg, Mapping):
+        raise InvalidParameterError("svg", svg, shape, reason="svg must be a dict")
+    extra = sorted(set(svg) - {"model", "reasoning"})
+    if extra:
+        raise InvalidParameterError(
+            "svg", dict(svg), shape, reason=f"svg has unknown key(s) {', '.join(extra)}"
+        )
+    author = svg.get("model")
+    if not isinstance(author, str) or not author.strip():
+        raise InvalidParameterError(
+            "svg", dict(svg), shape, reason="svg needs 'model': the model that authors the SVG"
+        )
+    reasoning = svg.get("reasoning")
+    if reasoning is not None:
+        efforts = _SVG_EFFORTS
+        if not isinstance(reasoning, Mapping) or set(reasoning) - {"effort"}:
+            raise InvalidParameterError(
+                "svg", dict(svg), shape, reason="svg reasoning must be {'effort': ...}"
+            )
+        effort = reasoning.get("effort")
+        if effort is not None and effort not in efforts:
+            raise InvalidParameterError(
+                "svg",
+                dict(svg),
+                "choose the effort from " + ", ".join(efforts),
+                reason=f"svg reasoning effort {effort!r} is not allowed",
+            )
+    return dict(svg)
+
+
+_SVG_EFFORTS: tuple[str, ...] = get_args(SvgEffort)
+#: Parameters whose values are a closed ``Literal`` set (checked against it for any model).
+_ENUMS: dict[str, tuple[str, ...]] = {
+    name: values for name in PARAMETERS if (values := choices(name, closed_only=True))
+}
+
+
 def build_payload(
     prompt: object,
     *,
-    model: str = DEFAULT_MODEL,
+    model: Model = DEFAULT_MODEL,
     n: int | None = None,
-    size: str | None = None,
-    response_format: str | None = None,
-    quality: str | None = None,
-    style: str | None = None,
-    background: str | None = None,
-    output_format: str | None = None,
+    size: Size | None = None,
+    response_format: ResponseFormat | None = None,
+    quality: Quality | None = None,
+    style: Style | None = None,
+    background: Background | None = None,
+    output_format: OutputFormat | None = None,
     output_compression: int | None = None,
-    moderation: str | None = None,
+    moderation: Moderation | None = None,
+    complexity: Complexity | None = None,
+    frame_count: int | None = None,
+    frame_duration_ms: int | None = None,
+    svg: SvgOptions | None = None,
+    safety_identifier: str | None = None,
     user: str | None = None,
     stream: bool | None = None,
     extra_body: Mapping[str, Any] | None = None,
@@ -261,12 +516,8 @@ def build_payload(
     value and what is allowed.
     """
     _check_unknown(unknown)
-    _check_type("model", model, str, "a model name such as 'dall-e-3'")
-    if not model.strip():
-        raise InvalidParameterError(
-            "model", model, "a model name such as 'dall-e-3'", reason="model must not be empty"
-        )
-    spec = get_model(model)
+    _check_model(model)
+    spec = rules_for(model)
     _check_type("prompt", prompt, str, "a non-empty text describing the image")
     assert isinstance(prompt, str)
     if not prompt.strip():
@@ -285,12 +536,20 @@ def build_payload(
         )
 
     payload: dict[str, Any] = {"model": model, "prompt": prompt}
+    name = spec.name if spec else model
 
     n = DEFAULT_N if n is None else n
     max_n = spec.max_n if spec else 10
+    if output_format == "svg":
+        max_n = 1
     _check_type("n", n, int, f"a whole number from 1 to {max_n}")
     if not 1 <= n <= max_n:
-        only = f"{model} accepts only n=1" if max_n == 1 else f"choose 1 to {max_n}"
+        if output_format == "svg" and max_n == 1:
+            only = "SVG output takes only n=1"
+        elif max_n == 1:
+            only = f"{model} accepts only n=1"
+        else:
+            only = f"choose 1 to {max_n}"
         raise InvalidParameterError("n", n, only, reason=f"n {n} is not allowed")
     payload["n"] = n
 
@@ -298,54 +557,82 @@ def build_payload(
     validate_size(size, spec)
     payload["size"] = size
 
-    name = spec.name if spec else model
     if response_format is not None:
         allowed = spec.response_formats if spec else _ENUMS["response_format"]
         if spec and not allowed:
             raise InvalidParameterError(
                 "response_format",
                 response_format,
-                f"leave it unset: {model} always answers with base64 images",
-                reason=f"response_format is not supported by {model}",
+                f"leave it unset: {name} always answers with base64 images",
+                reason=f"response_format is not supported by {name}",
             )
         _check_enum("response_format", response_format, allowed, name)
         payload["response_format"] = response_format
-    if quality is not None:
-        _check_type("quality", quality, str, "a quality name")
-        if spec:
-            _check_enum("quality", quality, spec.qualities, name)
-        payload["quality"] = quality
-    if style is not None:
-        _check_type("style", style, str, "a style name")
-        if spec:
-            _check_enum("style", style, spec.styles, name)
-        payload["style"] = style
-
-    gpt_values = {
-        "background": background,
-        "output_format": output_format,
-        "moderation": moderation,
-    }
-    for option, value in gpt_values.items():
+    value: object  # each loop below checks parameters of different types
+    for option, value, allowed_by in (
+        ("quality", quality, spec.qualities if spec else None),
+        ("style", style, spec.styles if spec else None),
+    ):
         if value is None:
             continue
+        _check_type(option, value, str, f"a {option} name")
+        if allowed_by is not None:  # an unknown model's own values pass (gateways differ)
+            _check_enum(option, value, allowed_by, name)
+        payload[option] = value
+
+    def gpt_only(option: str, value: object) -> None:
         if spec and not spec.accepts(option):
             _check_enum(option, value, (), name)
+
+    for option, value in (
+        ("background", background),
+        ("output_format", output_format),
+        ("moderation", moderation),
+        ("complexity", complexity),
+    ):
+        if value is None:
+            continue
+        gpt_only(option, value)
         _check_enum(option, value, _ENUMS[option], name)
         payload[option] = value
+    fmt = payload.get("output_format")
     if output_compression is not None:
-        if spec and not spec.accepts("output_compression"):
-            _check_enum("output_compression", output_compression, (), name)
-        _check_type("output_compression", output_compression, int, "a whole number 0 to 100")
-        if not 0 <= output_compression <= 100:
+        gpt_only("output_compression", output_compression)
+        payload["output_compression"] = _check_int("output_compression", output_compression, 0, 100)
+        if fmt not in ("jpeg", "webp"):
+            shown = f"output_format {fmt!r}" if fmt else "no output_format (png)"
             raise InvalidParameterError(
                 "output_compression",
                 output_compression,
-                "choose 0 to 100",
-                reason=f"output_compression {output_compression} is out of range",
+                "set output_format 'jpeg' or 'webp' with it, or leave output_compression unset",
+                reason=f"output_compression applies to jpeg and webp only, not to {shown}",
             )
-        payload["output_compression"] = output_compression
-    if background == "transparent" and payload.get("output_format") == "jpeg":
+    for option, value, low, high in (
+        ("frame_count", frame_count, 2, 16),
+        ("frame_duration_ms", frame_duration_ms, 0, None),
+    ):
+        if value is None:
+            continue
+        gpt_only(option, value)
+        payload[option] = _check_int(option, value, low, high)
+        if fmt != "gif":
+            raise InvalidParameterError(
+                option,
+                value,
+                "set output_format='gif' with it, or leave it unset",
+                reason=f"{option} applies to gif output only",
+            )
+    if svg is not None:
+        gpt_only("svg", svg)
+        payload["svg"] = _check_svg(svg)
+        if fmt != "svg":
+            raise InvalidParameterError(
+                "svg",
+                svg,
+                "set output_format='svg' with it, or leave it unset",
+                reason="svg applies to svg output only",
+            )
+    if background == "transparent" and fmt == "jpeg":
         raise InvalidParameterError(
             "background",
             background,
@@ -353,15 +640,23 @@ def build_payload(
             reason="a transparent background cannot be saved as jpeg",
         )
     if stream:
+        if fmt in ("gif", "svg"):
+            raise InvalidParameterError(
+                "stream",
+                stream,
+                "leave stream unset",
+                reason=f"{fmt} output cannot be streamed",
+            )
         raise InvalidParameterError(
             "stream",
             stream,
             "leave stream unset: this client waits for the finished images",
             reason="streaming is not supported",
         )
-    if user is not None:
-        _check_type("user", user, str, "an end-user id string")
-        payload["user"] = user
+    for option, value in (("safety_identifier", safety_identifier), ("user", user)):
+        if value is not None:
+            _check_type(option, value, str, "an end-user id string (hash it)")
+            payload[option] = value
     if extra_body is not None:
         if not isinstance(extra_body, Mapping):
             raise InvalidParameterError(

@@ -34,6 +34,20 @@ from .._errors import (
     InvalidParameterError,
     MissingAPIKeyError,
 )
+from .._types import (
+    Background,
+    Complexity,
+    ImageRequest,
+    Model,
+    Moderation,
+    OutputFormat,
+    Quality,
+    ResponseFormat,
+    Size,
+    Style,
+    SvgOptions,
+    given,
+)
 from ..client._limits import RequestLimiter
 from ._manifest import item_key
 from ._progress import Progress, ProgressCallback
@@ -49,7 +63,7 @@ __all__ = [
     "parse_shard",
 ]
 
-Item = str | Mapping[str, Any]
+Item = str | ImageRequest | Mapping[str, Any]
 
 
 def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -116,17 +130,23 @@ async def generate_many(
     items: Iterable[Item],
     *,
     client: ImageGenerator | None = None,
-    model: str = DEFAULT_MODEL,
+    model: Model = DEFAULT_MODEL,
     n: int | None = None,
-    size: str | None = None,
-    response_format: str | None = None,
-    quality: str | None = None,
-    style: str | None = None,
-    background: str | None = None,
-    output_format: str | None = None,
+    size: Size | None = None,
+    response_format: ResponseFormat | None = None,
+    quality: Quality | None = None,
+    style: Style | None = None,
+    background: Background | None = None,
+    output_format: OutputFormat | None = None,
     output_compression: int | None = None,
-    moderation: str | None = None,
+    moderation: Moderation | None = None,
+    complexity: Complexity | None = None,
+    frame_count: int | None = None,
+    frame_duration_ms: int | None = None,
+    svg: SvgOptions | None = None,
+    safety_identifier: str | None = None,
     user: str | None = None,
+    stream: bool | None = None,
     extra_body: Mapping[str, Any] | None = None,
     concurrency: int = 4,
     requests_per_minute: float | None = None,
@@ -140,7 +160,8 @@ async def generate_many(
 ) -> BatchResults:
     """Generate images for many prompts; return a ``BatchResults`` in input order.
 
-    ``items`` are prompt strings or dicts (``{"prompt": ..., "size": ..., "meta": {...}}``):
+    ``items`` are prompt strings or dicts (``ImageRequest``: ``{"prompt": ..., "size": ...,
+    "meta": {...}}``); the generation parameters are those of ``ImageParams`` (``_types.py``):
     a dict's parameters override the call's, ``meta`` holds labels carried into the manifest
     and the data frame. Every item is validated first: any invalid item raises
     ``InvalidItemError`` and nothing is sent. ``client=None`` builds an ``AsyncImageClient``
@@ -166,6 +187,7 @@ async def generate_many(
     batch stops), and ``OSError`` when files cannot be written (the batch stops: images that
     cannot be saved should not be paid for). Finished items are on disk in every case.
     """
+    defaults = given(locals())  # first: locals() holds just the arguments here
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidParameterError("concurrency", concurrency, "a whole number of 1 or more")
     if requests_per_minute is not None and not requests_per_minute > 0:
@@ -177,20 +199,6 @@ async def generate_many(
             "resume", resume, "give output_dir=...: the manifest there is what resume reads"
         )
     shard_spec = parse_shard(shard)
-    defaults = {
-        "model": model,
-        "n": n,
-        "size": size,
-        "response_format": response_format,
-        "quality": quality,
-        "style": style,
-        "background": background,
-        "output_format": output_format,
-        "output_compression": output_compression,
-        "moderation": moderation,
-        "user": user,
-        "extra_body": extra_body,
-    }
     planned = plan(items, defaults)
     if shard_spec is not None:
         planned = [p for p in planned if p.index % shard_spec[1] == shard_spec[0]]

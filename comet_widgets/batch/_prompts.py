@@ -23,15 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .._catalog import PARAMETERS
 from .._errors import CometError
+from .._types import PARAMETERS, scalar_kind
 
 __all__ = ["PromptFile", "PromptFileError", "read_prompts"]
 
 InputFormat = Literal["txt", "csv", "jsonl"]
 
-_INT_COLUMNS = frozenset({"n", "output_compression"})
-_CSV_PARAMETERS = tuple(name for name in PARAMETERS if name not in ("extra_body", "stream"))
+#: The parameters a CSV column can set: the text and number ones (objects and flags cannot).
+_CSV_PARAMETERS = tuple(name for name in PARAMETERS if scalar_kind(name) in (str, int))
+_INT_COLUMNS = frozenset(name for name in _CSV_PARAMETERS if scalar_kind(name) is int)
 
 
 class PromptFileError(CometError, ValueError):

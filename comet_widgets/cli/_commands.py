@@ -15,8 +15,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._catalog import PARAMETERS
 from .._constants import API_KEY_ENV
+from .._types import PARAMETERS
 
 if TYPE_CHECKING:
     from ..client._client import AsyncImageClient
@@ -34,9 +34,6 @@ __all__ = [
     "redact_line",
 ]
 
-#: generate() parameters with no command-line option.
-_NOT_ON_COMMAND_LINE = ("stream", "extra_body")
-
 
 class UsageError(Exception):
     """A problem with the command line or its input files: exit code 2."""
@@ -46,8 +43,16 @@ class UsageError(Exception):
 
 
 def _params(args: argparse.Namespace) -> dict[str, Any]:
-    names = [name for name in PARAMETERS if name not in _NOT_ON_COMMAND_LINE]
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    """The generation parameters given on the command line (``--svg-*`` make ``svg``)."""
+    params = {
+        name: getattr(args, name) for name in PARAMETERS if getattr(args, name, None) is not None
+    }
+    if args.svg_model is not None or args.svg_effort is not None:
+        svg: dict[str, Any] = {"model": args.svg_model}
+        if args.svg_effort is not None:
+            svg["reasoning"] = {"effort": args.svg_effort}
+        params["svg"] = svg
+    return params
 
 
 def _require_key(args: argparse.Namespace) -> None:

@@ -15,8 +15,10 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from typing import get_args
 
-from .._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_OUTPUT_DIR
+from .._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_MODEL, DEFAULT_OUTPUT_DIR
+from .._types import HELP, PARAMETERS, SvgEffort, choices, scalar_kind
 from .._version import __version__
 from ._commands import (
     UsageError,
@@ -28,7 +30,7 @@ from ._commands import (
     err,
 )
 
-__all__ = ["build_parser", "main"]
+__all__ = ["FLAGS", "NOT_ON_COMMAND_LINE", "build_parser", "main"]
 
 PROG = "comet-images"
 
@@ -95,29 +97,49 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
 
+#: The flags of a parameter when they are not just ``--name-with-dashes``.
+FLAGS: dict[str, tuple[str, ...]] = {
+    "model": ("-m", "--model"),
+    "size": ("-s", "--size"),
+    "n": ("-n",),
+    "response_format": ("--format", "--response-format"),
+}
+#: Parameters with no flag of their own, and why.
+NOT_ON_COMMAND_LINE: dict[str, str] = {
+    "svg": "an object: given as --svg-model and --svg-effort",
+    "stream": "the CLI waits for the finished images",
+    "extra_body": "provider-specific JSON has no place on a command line",
+}
+#: The flags that build the ``svg`` object.
+SVG_FLAGS = ("svg_model", "svg_effort")
+
+
 def _add_params(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """One flag per parameter of ``ImageParams``: names, types and values come from it."""
     what = "default " if defaults else ""
     group = parser.add_argument_group("generation parameters" + (" (defaults)" if defaults else ""))
-    group.add_argument("-m", "--model", metavar="MODEL", help=f"{what}model (default: dall-e-3)")
+    for name in PARAMETERS:
+        if name in NOT_ON_COMMAND_LINE:
+            continue
+        flags = FLAGS.get(name, ("--" + name.replace("_", "-"),))
+        values = choices(name, closed_only=True)
+        text = what + HELP[name]
+        if values:
+            text += f" ({'/'.join(values)})"
+        if name == "model":
+            text += f" (default: {DEFAULT_MODEL})"
+        is_int = scalar_kind(name) is int
+        metavar = "N" if is_int else name.upper()
+        group.add_argument(
+            *flags, dest=name, type=int if is_int else str, metavar=metavar, help=text
+        )
+    efforts = "/".join(get_args(SvgEffort))
     group.add_argument(
-        "-s", "--size", metavar="WxH", help=f"{what}size, e.g. 1024x1024 (default: the model's)"
+        "--svg-model", metavar="MODEL", help=f"{what}the model that authors svg output"
     )
-    group.add_argument("-n", type=int, metavar="N", help=f"{what}images per prompt (default: 1)")
     group.add_argument(
-        "--format",
-        dest="response_format",
-        choices=("url", "b64_json"),
-        help="response_format (DALL·E models only)",
+        "--svg-effort", metavar="EFFORT", help=f"{what}the SVG author's reasoning ({efforts})"
     )
-    group.add_argument("--quality", help="standard/hd (dall-e-3), low/medium/high/auto (GPT)")
-    group.add_argument("--style", help="vivid or natural (dall-e-3)")
-    group.add_argument("--background", help="transparent, opaque or auto (GPT image models)")
-    group.add_argument("--output-format", help="png, jpeg or webp (GPT image models)")
-    group.add_argument(
-        "--output-compression", type=int, metavar="0-100", help="for jpeg/webp (GPT image models)"
-    )
-    group.add_argument("--moderation", help="low or auto (GPT image models)")
-    group.add_argument("--user", help="an end-user id sent with each request")
 
 
 def _add_connection(parser: argparse.ArgumentParser) -> None:

@@ -17,7 +17,7 @@ import os
 import ssl
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,6 +56,19 @@ from .._errors import (
     RateLimitError,
     ResponseError,
     redact,
+)
+from .._types import (
+    Background,
+    Complexity,
+    Model,
+    Moderation,
+    OutputFormat,
+    Quality,
+    ResponseFormat,
+    Size,
+    Style,
+    SvgOptions,
+    given,
 )
 from ..images._formats import NotAnImage, sniff
 from ..images._results import GeneratedImage, Generation
@@ -267,43 +280,35 @@ class AsyncImageClient:
         self,
         prompt: str,
         *,
-        model: str = DEFAULT_MODEL,
+        model: Model = DEFAULT_MODEL,
         n: int | None = None,
-        size: str | None = None,
-        response_format: str | None = None,
-        quality: str | None = None,
-        style: str | None = None,
-        background: str | None = None,
-        output_format: str | None = None,
+        size: Size | None = None,
+        response_format: ResponseFormat | None = None,
+        quality: Quality | None = None,
+        style: Style | None = None,
+        background: Background | None = None,
+        output_format: OutputFormat | None = None,
         output_compression: int | None = None,
-        moderation: str | None = None,
+        moderation: Moderation | None = None,
+        complexity: Complexity | None = None,
+        frame_count: int | None = None,
+        frame_duration_ms: int | None = None,
+        svg: SvgOptions | None = None,
+        safety_identifier: str | None = None,
         user: str | None = None,
-        extra_body: dict[str, Any] | None = None,
+        stream: bool | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **unknown: Any,
     ) -> Generation:
         """Generate images for ``prompt`` and return them with their bytes downloaded.
 
-        Parameters are checked against the model catalogue first: invalid ones raise
+        The parameters are those of ``ImageParams`` (``_types.py``; ``None``: not sent). They
+        are checked against the model catalogue first: invalid ones raise
         ``InvalidParameterError`` before any request is sent. API failures raise subclasses of
         ``CometError`` carrying the request id. In url mode every image is downloaded at once;
         one that fails records its ``error`` and the others are returned.
         """
-        payload = build_payload(
-            prompt,
-            model=model,
-            n=n,
-            size=size,
-            response_format=response_format,
-            quality=quality,
-            style=style,
-            background=background,
-            output_format=output_format,
-            output_compression=output_compression,
-            moderation=moderation,
-            user=user,
-            extra_body=extra_body,
-            **unknown,
-        )
+        payload = build_payload(prompt, **given(locals()), **unknown)
         return await self.generate_payload(payload)
 
     async def generate_payload(

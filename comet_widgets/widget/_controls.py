@@ -16,8 +16,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .._catalog import _ENUMS, MODELS, ModelSpec, build_payload, get_model, validate_size
+from .._catalog import MODELS, ModelSpec, build_payload, get_model, validate_size
 from .._errors import InvalidParameterError
+from .._types import PARAMETERS, choices
 
 __all__ = [
     "OPTIONAL",
@@ -29,21 +30,6 @@ __all__ = [
     "payload_of",
 ]
 
-#: The parameter traits, in the order they are applied (model first: it decides the others).
-PARAMS = (
-    "model",
-    "prompt",
-    "size",
-    "n",
-    "response_format",
-    "quality",
-    "style",
-    "background",
-    "output_format",
-)
-#: Parameters that may be left unset (``None``: not sent, the API's default applies).
-OPTIONAL = ("response_format", "quality", "style", "background", "output_format")
-
 _LABELS = {
     "response_format": "format",
     "quality": "quality",
@@ -51,29 +37,29 @@ _LABELS = {
     "background": "background",
     "output_format": "file type",
 }
+#: Parameters that may be left unset (``None``: not sent, the API's default applies), shown as
+#: choice controls of their ``Literal`` values (``_types.py``), in declaration order.
+OPTIONAL = tuple(name for name in PARAMETERS if name in _LABELS)
+#: The parameter traits, in the order they are applied (model first: it decides the others).
+PARAMS = ("model", "prompt", "n", "size", *OPTIONAL)
 _DEFAULT_LABEL = "default"
 
 
-def _union(values: list[tuple[str, ...]]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v for group in values for v in group))
-
-
-_ANY_QUALITY = _union([spec.qualities for spec in MODELS.values()])
-_ANY_STYLE = _union([spec.styles for spec in MODELS.values()])
-_ANY_SIZE = _union([spec.sizes for spec in MODELS.values()])
+#: The sizes offered for a model the catalogue does not know: every size some model lists.
+_ANY_SIZE = choices("size")
 
 
 def allowed_values(spec: ModelSpec | None, name: str) -> tuple[str, ...]:
     """The values the model accepts for an optional parameter (empty: the model takes none)."""
+    if spec is None:
+        return choices(name, closed_only=True)
     if name == "quality":
-        return spec.qualities if spec else _ANY_QUALITY
+        return spec.qualities
     if name == "style":
-        return spec.styles if spec else _ANY_STYLE
+        return spec.styles
     if name == "response_format":
-        return spec.response_formats if spec else _ENUMS["response_format"]
-    if spec is None or spec.accepts(name):
-        return _ENUMS[name]
-    return ()
+        return spec.response_formats
+    return choices(name, closed_only=True) if spec.accepts(name) else ()
 
 
 def adapt_to_model(spec: ModelSpec | None, values: Mapping[str, Any]) -> dict[str, Any]:

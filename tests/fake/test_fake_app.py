@@ -655,7 +655,7 @@ async def test_models_list(http: httpx.AsyncClient) -> None:
     document = (await http.get(f"{IN_PROCESS_BASE_URL}/models")).json()
     assert document["object"] == "list"
     assert [item["id"] for item in document["data"]] == list(MODELS)
-    assert document["data"][0] == {"id": "dall-e-2", "object": "model", "owned_by": "comet-fake"}
+    assert document["data"][0] == {"id": "gpt-image-2", "object": "model", "owned_by": "comet-fake"}
     denied = await http.get(f"{IN_PROCESS_BASE_URL}/models", headers={"Authorization": ""})
     assert denied.status_code == 401
 

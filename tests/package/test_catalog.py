@@ -9,7 +9,22 @@ from hypothesis import strategies as st
 from comet_widgets import MODELS, InvalidParameterError, ModelSpec, get_model
 from comet_widgets._catalog import GPT_OPTIONS, PARAMETERS, build_payload, validate_size
 
-GPT_MODELS = ["gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2"]
+GPT_MODELS = [
+    "gpt-image-2",
+    "gpt-image-2-2026-04-21",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
+    "gpt-image-2.6-sunburst",
+    "gpt-image-2.6-flare",
+    "chatgpt-image-latest",
+    "gpt-image-1.5",
+    "gpt-image-1-mini",
+    "gpt-image-1",
+]
+FREE_SIZE = [m for m in GPT_MODELS if m.startswith(("gpt-image-2-", "gpt-image-2.5"))]
+FREE_SIZE.append("gpt-image-2")
 
 
 def test_catalogue_holds_the_documented_models() -> None:
@@ -17,6 +32,8 @@ def test_catalogue_holds_the_documented_models() -> None:
     for name, spec in MODELS.items():
         assert spec.name == name
         assert isinstance(spec, ModelSpec)
+        assert spec.source, name  # every entry says where its facts come from
+        assert spec.lifecycle_source, name
 
 
 @pytest.mark.parametrize(
@@ -26,6 +43,7 @@ def test_catalogue_holds_the_documented_models() -> None:
         ("dall-e-3", {"1024x1024", "1792x1024", "1024x1792"}, 1, 4000),
         ("gpt-image-1", {"1024x1024", "1536x1024", "1024x1536", "auto"}, 10, 32000),
         ("gpt-image-2", {"1024x1024", "1536x1024", "1024x1536", "auto"}, 10, 32000),
+        ("gpt-image-2.6-flare", {"1024x1024", "1536x1024", "1024x1536", "auto"}, 10, 32000),
         ("qwen-image", {"1024x1024", "1328x1328", "1664x928", "928x1664"}, 1, 4000),
     ],
 )
@@ -53,10 +71,20 @@ def test_gpt_options_belong_to_gpt_models_only() -> None:
             assert spec.accepts(option) is gpt, (name, option)
 
 
+def test_only_gpt_image_2_5_takes_xhigh_and_max() -> None:
+    """SDK: "gpt-image-2.5-sunburst and gpt-image-2.5-flare, including their 2026-09-08
+    snapshots, also support xhigh and max"."""
+    extra = {n for n, s in MODELS.items() if {"xhigh", "max"} <= set(s.qualities)}
+    assert extra == {m for m in GPT_MODELS if m.startswith("gpt-image-2.5")}
+    build_payload("a", model="gpt-image-2.5-flare", quality="max")
+    with pytest.raises(InvalidParameterError, match="quality 'xhigh' is not supported"):
+        build_payload("a", model="gpt-image-2", quality="xhigh")
+
+
 def test_prompt_rewrite_and_usage_flags() -> None:
     assert [n for n, s in MODELS.items() if s.revises_prompt] == ["dall-e-3"]
     assert {n for n, s in MODELS.items() if s.returns_usage} == set(GPT_MODELS)
-    assert [n for n, s in MODELS.items() if s.free_size] == ["gpt-image-2"]
+    assert {n for n, s in MODELS.items() if s.free_size} == set(FREE_SIZE)
 
 
 def test_default_size_is_accepted_by_every_model() -> None:

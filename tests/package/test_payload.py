@@ -198,7 +198,8 @@ def test_gpt_options_are_refused_for_other_models(model: str, option: str, value
     ("option", "good", "bad"),
     [
         ("background", ["transparent", "opaque", "auto"], ["white", ""]),
-        ("output_format", ["png", "jpeg", "webp"], ["jpg", "gif", "PNG"]),
+        ("output_format", ["png", "jpeg", "webp", "gif", "svg"], ["jpg", "bmp", "PNG"]),
+        ("complexity", ["low", "medium", "high"], ["max", "auto"]),
         ("moderation", ["low", "auto"], ["high", "none"]),
     ],
 )
@@ -212,14 +213,33 @@ def test_gpt_option_values(option: str, good: list[str], bad: list[str]) -> None
 
 def test_output_compression_range_and_type() -> None:
     for value in (0, 55, 100):
-        payload = build_payload("a", model="gpt-image-2", output_compression=value)
+        payload = build_payload(
+            "a", model="gpt-image-2", output_format="jpeg", output_compression=value
+        )
         assert payload["output_compression"] == value
     for value in (-1, 101):
         assert "out of range" in str(
-            refused("output_compression", model="gpt-image-2", **{"output_compression": value})
+            refused(
+                "output_compression",
+                model="gpt-image-2",
+                output_format="webp",
+                **{"output_compression": value},
+            )
         )
     for value in (50.0, "50", True):
         refused("output_compression", model="gpt-image-2", output_compression=value)
+
+
+@pytest.mark.parametrize("fmt", [None, "png", "gif", "svg"])
+def test_output_compression_is_for_jpeg_and_webp_only(fmt: str | None) -> None:
+    """The SDK documents output_compression for webp and jpeg only (png is the default)."""
+    error = refused(
+        "output_compression", model="gpt-image-2", output_format=fmt, output_compression=80
+    )
+    assert "jpeg and webp only" in str(error)
+    assert "output_format 'jpeg' or 'webp'" in error.allowed
+    for ok in ("jpeg", "webp"):
+        build_payload("a", model="gpt-image-2", output_format=ok, output_compression=80)
 
 
 def test_a_transparent_background_cannot_be_jpeg() -> None:
@@ -286,7 +306,7 @@ def test_unknown_models_pass_through_with_type_checks_only() -> None:
         quality="ultra",
         style="cinematic",
         background="opaque",
-        output_format="png",
+        output_format="webp",
         output_compression=10,
         moderation="auto",
         response_format="url",
@@ -373,10 +393,17 @@ def _valid_params(model: str) -> st.SearchStrategy[dict[str, Any]]:
         fields["style"] = st.sampled_from(spec.styles)
     if spec.accepts("background"):
         fields["background"] = st.sampled_from(["opaque", "auto"])
-        fields["output_format"] = st.sampled_from(["png", "jpeg", "webp"])
+        fields["output_format"] = st.sampled_from(["jpeg", "webp"])
         fields["output_compression"] = st.integers(0, 100)
         fields["moderation"] = st.sampled_from(["low", "auto"])
-    return st.fixed_dictionaries({}, optional=fields)
+    return st.fixed_dictionaries({}, optional=fields).map(_with_compressible_format)
+
+
+def _with_compressible_format(params: dict[str, Any]) -> dict[str, Any]:
+    """output_compression comes with jpeg or webp (the SDK documents it for those only)."""
+    if "output_compression" in params and "output_format" not in params:
+        return {**params, "output_format": "webp"}
+    return params
 
 
 @given(

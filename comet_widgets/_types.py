@@ -1,0 +1,225 @@
+"""The image parameters, typed once.
+
+``ImageParams`` is the one declaration of every keyword a generation takes besides its prompt,
+with ``Literal`` aliases for the enum-like values (the same values as the official ``openai``
+SDK's ``types/image_generate_params.py``). Everything else derives from it or is checked against
+it by ``tests/package/test_types.py``:
+
+- ``PARAMETERS`` (the names, in declaration order) and ``choices(name)`` (a ``Literal``'s values);
+- ``build_payload`` (``_catalog.py``), ``AsyncImageClient.generate`` and ``generate_many`` keep
+  explicit keyword signatures for IDEs and mypy, and a test proves they equal this declaration
+  in names, types and defaults;
+- the panel's parameter traits and choice controls, the CLI's flags and the CSV prompt columns
+  are built from ``PARAMETERS`` and ``HELP``.
+
+Adding a parameter means: one line here (plus its ``HELP`` text), its rule in the catalogue,
+and the explicit signatures the test then names. Which model accepts which value lives in the
+catalogue (``_catalog.py``), not here: these types say what the API can take at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, TypeAlias, TypedDict, get_args, get_origin, get_type_hints
+
+__all__ = [
+    "HELP",
+    "PARAMETERS",
+    "Background",
+    "Complexity",
+    "ImageParams",
+    "ImageRequest",
+    "Model",
+    "ModelId",
+    "Moderation",
+    "OutputFormat",
+    "Quality",
+    "ResponseFormat",
+    "Size",
+    "StandardSize",
+    "Style",
+    "SvgEffort",
+    "SvgOptions",
+    "SvgReasoning",
+    "choices",
+    "given",
+    "parameter_types",
+    "scalar_kind",
+]
+
+#: The model ids of the catalogue (``MODELS`` has exactly these; a test keeps them equal).
+ModelId: TypeAlias = Literal[
+    "gpt-image-2",
+    "gpt-image-2-2026-04-21",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
+    "gpt-image-2.6-sunburst",
+    "gpt-image-2.6-flare",
+    "chatgpt-image-latest",
+    "gpt-image-1.5",
+    "gpt-image-1-mini",
+    "gpt-image-1",
+    "dall-e-3",
+    "dall-e-2",
+    "qwen-image",
+]
+#: Any model name: the catalogue's ids, or one it does not know (sent as it is).
+Model: TypeAlias = ModelId | str
+
+#: The sizes some catalogue model lists; GPT image models from gpt-image-2 on also take any
+#: ``WIDTHxHEIGHT`` within their limits, hence ``Size`` is also ``str``.
+StandardSize: TypeAlias = Literal[
+    "auto",
+    "1024x1024",
+    "1536x1024",
+    "1024x1536",
+    "256x256",
+    "512x512",
+    "1792x1024",
+    "1024x1792",
+    "1328x1328",
+    "1664x928",
+    "928x1664",
+    "1472x1140",
+    "1140x1472",
+]
+Size: TypeAlias = StandardSize | str
+
+#: ``standard``/``hd`` are legacy (retired DALL·E models); ``xhigh``/``max``: gpt-image-2.5.
+Quality: TypeAlias = Literal["low", "medium", "high", "xhigh", "max", "auto", "standard", "hd"]
+#: Legacy: DALL·E models only (GPT image models always answer base64).
+ResponseFormat: TypeAlias = Literal["url", "b64_json"]
+#: Legacy: dall-e-3 only.
+Style: TypeAlias = Literal["vivid", "natural"]
+Background: TypeAlias = Literal["transparent", "opaque", "auto"]
+OutputFormat: TypeAlias = Literal["png", "jpeg", "webp", "gif", "svg"]
+Moderation: TypeAlias = Literal["low", "auto"]
+Complexity: TypeAlias = Literal["low", "medium", "high"]
+SvgEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+
+
+class SvgReasoning(TypedDict, total=False):
+    """How much the SVG author reasons (the author model's default when omitted)."""
+
+    effort: SvgEffort | None
+
+
+class _SvgModel(TypedDict):
+    model: str
+
+
+class SvgOptions(_SvgModel, total=False):
+    """The ``svg`` object of ``output_format="svg"``: the model that authors the SVG
+    (``model`` required) and how hard it reasons."""
+
+    reasoning: SvgReasoning | None
+
+
+class ImageParams(TypedDict, total=False):
+    """Every keyword of a generation besides ``prompt``; ``None`` means "not sent"."""
+
+    model: Model
+    n: int | None
+    size: Size | None
+    response_format: ResponseFormat | None
+    quality: Quality | None
+    style: Style | None
+    background: Background | None
+    output_format: OutputFormat | None
+    output_compression: int | None
+    moderation: Moderation | None
+    complexity: Complexity | None
+    frame_count: int | None
+    frame_duration_ms: int | None
+    svg: SvgOptions | None
+    safety_identifier: str | None
+    user: str | None
+    stream: bool | None
+    extra_body: Mapping[str, Any] | None
+
+
+class _Prompt(TypedDict):
+    prompt: str
+
+
+class ImageRequest(_Prompt, ImageParams, total=False):
+    """One generation as a dict (a ``generate_many`` item): ``prompt`` (required), its
+    parameters and ``meta`` labels."""
+
+    meta: Mapping[str, Any]
+
+
+#: One line per parameter, for the CLI's flags and the panel's trait help.
+HELP: Mapping[str, str] = {
+    "model": "the model name; unknown names are sent as they are",
+    "n": "how many images (1 to the model's maximum)",
+    "size": "WIDTHxHEIGHT or auto (the model's own default when not given)",
+    "response_format": "how the images come back (legacy: DALL·E models only)",
+    "quality": "a quality the model accepts (standard/hd: legacy DALL·E)",
+    "style": "legacy: dall-e-3 only",
+    "background": "GPT image models; transparent needs png or webp",
+    "output_format": "the file type (GPT image models)",
+    "output_compression": "0-100, for jpeg and webp only",
+    "moderation": "content moderation level (GPT image models)",
+    "complexity": "planning effort, independent of quality (GPT image models)",
+    "frame_count": "frames of a gif (2-16; output_format gif only)",
+    "frame_duration_ms": "delay per gif frame in ms (output_format gif only)",
+    "svg": "the SVG author {'model': ..., 'reasoning': {'effort': ...}} (output_format svg)",
+    "safety_identifier": "a stable hashed end-user id for abuse detection",
+    "user": "deprecated end-user id: use safety_identifier",
+    "stream": "stream partial images (server-sent events)",
+    "extra_body": "provider-specific JSON fields, sent as they are",
+}
+
+
+def parameter_types() -> dict[str, Any]:
+    """The resolved type of every parameter, by name, in declaration order."""
+    return get_type_hints(ImageParams)
+
+
+#: The parameter names, in declaration order.
+PARAMETERS: tuple[str, ...] = tuple(parameter_types())
+
+
+def _literals(annotation: Any) -> tuple[Any, ...]:
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    return tuple(v for arg in get_args(annotation) for v in _literals(arg))
+
+
+def _is_closed(annotation: Any) -> bool:
+    """True when only ``Literal`` values (and ``None``) are allowed: no ``str`` escape."""
+    if get_origin(annotation) is Literal:
+        return True
+    args = get_args(annotation)
+    return bool(args) and all(a is type(None) or _is_closed(a) for a in args)
+
+
+def choices(name: str, *, closed_only: bool = False) -> tuple[str, ...]:
+    """The ``Literal`` values of parameter ``name`` (empty for a number, a dict, free text).
+
+    With ``closed_only`` a parameter that also takes any string (``model``, ``size``) has none.
+    """
+    annotation = parameter_types()[name]
+    if closed_only and not _is_closed(annotation):
+        return ()
+    return tuple(str(value) for value in _literals(annotation))
+
+
+def scalar_kind(name: str) -> type | None:
+    """``str``, ``int`` or ``bool`` for a parameter holding one such value (a ``Literal`` of
+    strings is ``str``); None for an object (``svg``, ``extra_body``)."""
+    annotation = parameter_types()[name]
+    kinds = set()
+    for arg in get_args(annotation) or (annotation,):
+        if arg is type(None):
+            continue
+        kinds.add(str if get_origin(arg) is Literal else arg)
+    return kinds.pop() if len(kinds) == 1 and kinds <= {str, int, bool} else None
+
+
+def given(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters among ``values`` (a function's ``locals()``), by name."""
+    return {name: values[name] for name in PARAMETERS if name in values}
