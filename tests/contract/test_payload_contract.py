@@ -1,8 +1,11 @@
-"""Every payload build_payload makes validates against OpenAI's ``CreateImageRequest`` schema.
+"""Every payload build_payload makes meets the contract: OpenAI's ``CreateImageRequest`` schema
+for what it knows, the official SDK's parameter types for all of it.
 
-The grid covers every catalogued model over the values it accepts (gpt-image-2's free sizes
-included); the schema lists no ``additionalProperties: false``, so each payload's keys are also
-checked against the schema's properties. A request captured on the wire validates too.
+The grid covers every catalogued model over the values it accepts (free sizes included) and
+the options of today. The vendored schema predates gpt-image-2.5/2.6 and those options, so
+``payload_contract`` validates the parts it knows with the schema and the whole body with the
+SDK's ``ImageGenerateParamsNonStreaming`` (strict); the parts only the SDK judged are checked
+to be exactly the documented newer ones. A request captured on the wire validates too.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from payload_contract import PayloadContract
 
 from comet_widgets import MODELS, AsyncImageClient, build_payload
 from comet_widgets.testing import FakeAPI
@@ -20,16 +23,20 @@ from comet_widgets.testing import FakeAPI
 FREE_SIZES = ["1536x864", "2560x1440", "3840x2160", "1024x3072", "816x816", "2048x1152"]
 
 
-@pytest.fixture(scope="module")
-def validator(openapi: dict[str, Any]) -> Draft202012Validator:
-    root = {"components": openapi["components"], "$ref": "#/components/schemas/CreateImageRequest"}
-    Draft202012Validator.check_schema(root)
-    return Draft202012Validator(root)
+#: What the vendored schema does not know (it predates them): options, and values of options.
+NEWER_OPTIONS = {"complexity", "frame_count", "frame_duration_ms", "svg", "safety_identifier"}
+NEWER_VALUES = {"quality": {"xhigh", "max"}, "output_format": {"gif", "svg"}}
 
 
 @pytest.fixture(scope="module")
-def properties(openapi: dict[str, Any]) -> set[str]:
-    return set(openapi["components"]["schemas"]["CreateImageRequest"]["properties"])
+def contract(openapi: dict[str, Any]) -> PayloadContract:
+    return PayloadContract(openapi)
+
+
+def _only_documented_newer(newer: dict[str, Any]) -> bool:
+    return all(
+        key in NEWER_OPTIONS or value in NEWER_VALUES.get(key, ()) for key, value in newer.items()
+    )
 
 
 def _grid(model: str) -> Iterator[dict[str, Any]]:
@@ -55,11 +62,25 @@ def _grid(model: str) -> Iterator[dict[str, Any]]:
             if background == "transparent" and output_format == "jpeg":
                 continue
             yield {"background": background, "output_format": output_format}
-        for compression in (0, 50, 100):
-            yield {"output_format": "webp", "output_compression": compression}
+        for compression, fmt in itertools.product((0, 50, 100), ("webp", "jpeg")):
+            yield {"output_format": fmt, "output_compression": compression}
         for moderation in ("low", "auto"):
             yield {"moderation": moderation}
+        for complexity in ("low", "medium", "high"):
+            yield {"complexity": complexity}
+        yield {"output_format": "gif"}
+        for frames, duration in itertools.product((2, 9, 16), (None, 0, 200, 655_350)):
+            gif: dict[str, Any] = {"output_format": "gif", "frame_count": frames}
+            yield gif if duration is None else {**gif, "frame_duration_ms": duration}
+        yield {"output_format": "svg"}
+        for effort in (None, "none", "minimal", "low", "medium", "high", "xhigh", "max"):
+            svg: dict[str, Any] = {"model": "svg-author"}
+            if effort is not None:
+                svg["reasoning"] = {"effort": effort}
+            yield {"output_format": "svg", "svg": svg, "complexity": "low"}
     yield {"user": "user-1234"}
+    yield {"safety_identifier": "hashed-user-1234"}
+    yield {"safety_identifier": "hashed-user-1234", "user": "user-1234"}
     yield {}
 
 
@@ -84,35 +105,38 @@ def test_the_grid_covers_every_model_and_field() -> None:
         "output_compression",
         "moderation",
         "user",
+        *NEWER_OPTIONS,
     }
     assert any(params.get("size") == "3840x2160" for model, params in CASES)
     assert len(CASES) > 300
 
 
-def test_every_grid_payload_validates(
-    validator: Draft202012Validator, properties: set[str]
-) -> None:
+def test_every_grid_payload_validates(contract: PayloadContract) -> None:
     failures = []
+    newer_seen: set[str] = set()
     for model, params in CASES:
         payload = build_payload(
             "A paper boat floating on calm water at sunrise.", model=model, **params
         )
-        errors = [error.message for error in validator.iter_errors(payload)]
-        unknown = set(payload) - properties
-        if errors or unknown:
-            failures.append((model, params, errors, sorted(unknown)))
+        verdict = contract.check(payload)
+        newer_seen |= set(verdict.newer)
+        if not verdict.ok or not _only_documented_newer(verdict.newer):
+            failures.append((model, params, verdict))
     assert failures == []
+    # Both halves of the contract did work: the SDK alone judged every newer option.
+    assert newer_seen == NEWER_OPTIONS | set(NEWER_VALUES)
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
-def test_the_longest_allowed_prompt_validates(validator: Draft202012Validator, model: str) -> None:
+def test_the_longest_allowed_prompt_validates(contract: PayloadContract, model: str) -> None:
     payload = build_payload("x" * MODELS[model].max_prompt, model=model)
-    validator.validate(payload)
+    assert contract.check(payload).ok
 
 
-def test_the_validator_is_strict_enough_to_catch_mistakes(validator: Draft202012Validator) -> None:
-    """Guards the test itself: payloads the client must never make are refused by the schema."""
-    good = build_payload("a boat", model="dall-e-2")
+def test_the_contract_is_strict_enough_to_catch_mistakes(contract: PayloadContract) -> None:
+    """Guards the test itself: payloads the client must never make are refused, by the schema
+    for what it knows and by the SDK's types for what it predates."""
+    good = build_payload("a boat", model="gpt-image-2")
     for bad in (
         {**good, "n": "2"},
         {**good, "n": 11},
@@ -121,15 +145,22 @@ def test_the_validator_is_strict_enough_to_catch_mistakes(validator: Draft202012
         {**good, "style": "anime"},
         {**good, "size": None},
         {key: value for key, value in good.items() if key != "prompt"},
+        {**good, "complexity": "max"},
+        {**good, "frame_count": "4"},
+        {**good, "svg": {"reasoning": {"effort": "low"}}},
+        {**good, "svg": {"model": "a", "reasoning": {"effort": "huge"}}},
+        {**good, "safety_identifier": 12},
+        {**good, "output_format": "bmp"},
+        {**good, "seed": 3},
     ):
-        assert not validator.is_valid(bad), bad
+        assert not contract.check(bad).ok, bad
+    assert contract.check({**good, "seed": 3}, extra={"seed"}).ok
 
 
 async def test_a_request_captured_on_the_wire_validates(
     client: AsyncImageClient,
     fake: FakeAPI,
-    validator: Draft202012Validator,
-    properties: set[str],
+    contract: PayloadContract,
 ) -> None:
     await client.generate(
         "A paper boat floating on calm water at sunrise.",
@@ -149,6 +180,7 @@ async def test_a_request_captured_on_the_wire_validates(
     sent = [r.json for r in fake.requests if r.path == "/v1/images/generations"]
     assert len(sent) == 2
     for body in sent:
-        validator.validate(body)
-        assert set(body) <= properties
+        verdict = contract.check(body)
+        assert verdict.ok, verdict
+        assert verdict.newer == {}
     assert "response_format" not in sent[1]

@@ -2,7 +2,8 @@
 
 Strategies mix valid values with garbage of every type (unknown models, malformed sizes, wrong
 types for n, unknown enum values, unknown keywords). The property: ``build_payload`` either
-returns a body that validates against OpenAI's ``CreateImageRequest`` schema, or raises
+returns a body that meets the payload contract (OpenAI's ``CreateImageRequest`` schema for what it
+knows, the SDK's parameter types for all of it: ``tests/payload_contract.py``), or raises
 ``InvalidParameterError`` naming a field; never any other exception.
 
 One documented carve-out: for a model the catalogue does not know, ``quality`` and ``style`` are
@@ -13,13 +14,12 @@ models the two enums are relaxed to "any string" before validating. Everything e
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from payload_contract import PayloadContract
 
 from comet_widgets import MODELS, InvalidParameterError, build_payload
 from comet_widgets._catalog import PARAMETERS
@@ -27,6 +27,7 @@ from comet_widgets._catalog import PARAMETERS
 KNOWN_SIZES = sorted({size for spec in MODELS.values() for size in spec.sizes})
 ENUM_VALUES = ["standard", "hd", "low", "medium", "high", "auto", "vivid", "natural"]
 ENUM_VALUES += ["transparent", "opaque", "png", "jpeg", "webp", "url", "b64_json", "ultra"]
+ENUM_VALUES += ["xhigh", "max", "gif", "svg"]
 
 garbage = st.one_of(
     st.none(),
@@ -79,8 +80,23 @@ def parameters(draw: st.DrawFn) -> dict[str, Any]:
         "quality": of(spec.qualities if spec else None),
         "style": of(spec.styles if spec else None),
         "background": of(("transparent", "opaque", "auto") if gpt else ()),
-        "output_format": of(("png", "webp") if gpt else ()),
+        "output_format": of(("png", "webp", "jpeg", "gif", "svg") if gpt else ()),
         "moderation": of(("low", "auto") if gpt else ()),
+        "complexity": of(("low", "medium", "high") if gpt else ()),
+        "frame_count": mostly(st.integers(2, 16), st.one_of(st.integers(-2, 20), garbage)),
+        "frame_duration_ms": mostly(st.integers(0, 1000), garbage),
+        "svg": mostly(
+            st.fixed_dictionaries(
+                {"model": st.sampled_from(["svg-author"])},
+                optional={
+                    "reasoning": st.fixed_dictionaries(
+                        {}, optional={"effort": st.sampled_from(["low", "max", "huge"])}
+                    )
+                },
+            ),
+            garbage,
+        ),
+        "safety_identifier": mostly(st.text(max_size=8), garbage),
         "output_compression": mostly(
             st.integers(0, 100), st.one_of(st.integers(-10, 110), garbage)
         ),
@@ -107,17 +123,10 @@ def parameters(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def validators(openapi: dict[str, Any]) -> dict[bool, jsonschema.Draft202012Validator]:
-    """Validators for known models (the schema as is) and unknown ones (free quality/style)."""
-    root = {"components": openapi["components"], "$ref": "#/components/schemas/CreateImageRequest"}
-    relaxed = copy.deepcopy(root)
-    properties = relaxed["components"]["schemas"]["CreateImageRequest"]["properties"]
-    for name in ("quality", "style"):
-        del properties[name]["enum"]
-    return {
-        True: jsonschema.Draft202012Validator(root),
-        False: jsonschema.Draft202012Validator(relaxed),
-    }
+def contracts(openapi: dict[str, Any]) -> dict[bool, PayloadContract]:
+    """Contracts for known models (schema and SDK types as they are) and unknown ones (free
+    quality and style)."""
+    return {True: PayloadContract(openapi), False: PayloadContract(openapi, relaxed=True)}
 
 
 @settings(
@@ -127,7 +136,7 @@ def validators(openapi: dict[str, Any]) -> dict[bool, jsonschema.Draft202012Vali
 )
 @given(params=parameters())
 def test_any_parameters_give_a_valid_payload_or_invalid_parameter_error(
-    params: dict[str, Any], validators: dict[bool, jsonschema.Draft202012Validator]
+    params: dict[str, Any], contracts: dict[bool, PayloadContract]
 ) -> None:
     prompt = params.pop("prompt")
     refused: InvalidParameterError | None = None
@@ -141,21 +150,30 @@ def test_any_parameters_give_a_valid_payload_or_invalid_parameter_error(
         assert refused.allowed
         return
     known = isinstance(payload["model"], str) and payload["model"] in MODELS
-    errors = [e.message for e in validators[known].iter_errors(payload)]
-    assert not errors, (payload, errors)
+    extra = params.get("extra_body")
+    verdict = contracts[known].check(
+        payload, extra=set(extra) if isinstance(extra, dict) else set()
+    )
+    assert verdict.ok, (payload, verdict)
     assert payload["prompt"] == prompt
     assert set(params) - {"extra_body", "stream"} <= set(PARAMETERS)
 
 
-def test_the_relaxed_validator_still_checks_types(
-    validators: dict[bool, jsonschema.Draft202012Validator],
+def test_the_relaxed_contract_still_checks_types(
+    contracts: dict[bool, PayloadContract],
 ) -> None:
     """The carve-out for unknown models relaxes only the two enums, nothing else."""
     good = {"prompt": "a boat", "model": "flux", "quality": "ultra", "style": "cinematic"}
-    assert validators[False].is_valid(good)
-    assert not validators[True].is_valid(good)
-    for bad in ({"n": "2"}, {"quality": 3}, {"background": "pink"}, {"n": 11}):
-        assert not validators[False].is_valid({**good, **bad}), bad
+    assert contracts[False].check(good).ok
+    assert not contracts[True].check(good).ok
+    for bad in (
+        {"n": "2"},
+        {"quality": 3},
+        {"background": "pink"},
+        {"n": 11},
+        {"frame_count": "2"},
+    ):
+        assert not contracts[False].check({**good, **bad}).ok, bad
 
 
 @pytest.mark.parametrize(
