@@ -72,6 +72,7 @@ from .._types import (
 )
 from ..images._formats import NotAnImage, sniff
 from ..images._results import GeneratedImage, Generation
+from ._boundary import Answer, BodyTooLarge, DeadlinePassed, exchange, strip_userinfo, watch_secret
 from ._limits import RequestLimiter
 from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
 from ._transport import widen_reads
@@ -88,14 +89,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(
 
 class InsecureTransportWarning(UserWarning):
     """The API key is about to travel over plain http to a host that is not this machine."""
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-class _DeadlinePassed(Exception):
-    pass
 
 
 def _unsendable(payload: dict[str, Any]) -> InvalidParameterError:
@@ -257,6 +250,7 @@ class AsyncImageClient:
                 " AsyncImageClient(api_key=...); to try things offline use"
                 " ImageGenerator(offline=True) or 'comet-images --offline'"
             )
+        watch_secret(key)
         host = urlsplit(self.base_url).hostname or ""
         if (
             self.base_url.startswith("http://")
@@ -359,23 +353,30 @@ class AsyncImageClient:
             error.body = redact(error.body, key)
 
     async def list_models(self) -> list[str]:
-        """Model ids from ``GET {base_url}/models`` (tolerant of the answer's shape)."""
+        """Model ids from ``GET {base_url}/models`` (tolerant of the answer's shape).
+
+        The same path as a generation: capped at ``max_response_bytes``, the whole answer within
+        the read timeout, the key redacted, every failure a typed ``CometError``.
+        """
         http = self._ensure_open()
         key = self._api_key()
+        request = http.build_request(
+            "GET", f"{self.base_url}/models", headers={"Authorization": f"Bearer {key}"}
+        )
         try:
-            response = await http.get(
-                f"{self.base_url}/models", headers={"Authorization": f"Bearer {key}"}
-            )
-        except httpx.HTTPError as exc:
-            raise self._connection_error(exc, "listing models") from None
-        if response.status_code >= 400:
-            raise error_from_response(
-                response.status_code, response.headers, response.content, secret=key
-            )
+            answer = await self._exchange(request, key, self.max_response_bytes, "the model list")
+        except CometError as error:
+            self._scrub(error)
+            raise
+        if answer.status >= 400:
+            raise error_from_response(answer.status, answer.headers, answer.body, secret=key)
         try:
-            document = response.json()
-        except ValueError:
-            raise ResponseError("the model list is not JSON") from None
+            document = json.loads(answer.body)
+        except (ValueError, RecursionError):
+            raise ResponseError(
+                "the model list is not JSON (or nested too deeply)",
+                request_id=answer.request_id,
+            ) from None
         items = (
             document.get("data", document.get("models", []))
             if isinstance(document, dict)
@@ -475,45 +476,22 @@ class AsyncImageClient:
             )
         except (TypeError, ValueError):  # UnicodeEncodeError, NaN, a value JSON cannot hold
             raise _unsendable(payload) from None
-        try:
-            response = await http.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise self._connection_error(exc, "sending the request") from None
-        request_id = response.headers.get("x-request-id")
+        answer = await self._exchange(request, key, self.max_response_bytes, "the response")
+        request_id = answer.request_id
         suffix = f" (request id: {request_id})" if request_id else ""
-        # httpx's read timeout bounds each read, not the whole body: a server trickling a byte
-        # at a time would hold the request forever. The body must arrive within one read timeout.
-        deadline = None if self.timeout.read is None else time.monotonic() + self.timeout.read
-        try:
-            body = await self._read_capped(response, self.max_response_bytes, deadline=deadline)
-        except _BodyTooLarge:
-            raise ResponseError(
-                f"the response is larger than max_response_bytes ({self.max_response_bytes:,}"
-                f" bytes); refused{suffix}",
-                request_id=request_id,
-            ) from None
-        except _DeadlinePassed:
-            raise self._connection_error(
-                httpx.ReadTimeout(f"the body took longer than {self.timeout.read:g} s"),
-                "reading the response",
-            ) from None
-        except httpx.HTTPError as exc:
-            raise self._connection_error(exc, "reading the response") from None
-        finally:
-            await response.aclose()
-        status = response.status_code
+        status, body = answer.status, answer.body
         logger.debug("POST %s -> %d (%d bytes) request_id=%s", url, status, len(body), request_id)
         if status >= 400:
-            hint = parse_retry_after(response.headers, now=time.time()) if status == 429 else None
-            raise error_from_response(status, response.headers, body, retry_after=hint, secret=key)
+            hint = parse_retry_after(answer.headers, now=time.time()) if status == 429 else None
+            raise error_from_response(status, answer.headers, body, retry_after=hint, secret=key)
         if 300 <= status < 400:
-            location = response.headers.get("location", "?")
+            location = answer.headers.get("location", "?")
             raise ResponseError(
                 f"the API answered {status} redirecting to {location}; check base_url"
                 f" ({self.base_url}: it should end with /v1){suffix}",
                 request_id=request_id,
             )
-        content_type = response.headers.get("content-type", "")
+        content_type = answer.headers.get("content-type", "")
         options: dict[str, Any] = {
             "status": status,
             "content_type": content_type,
@@ -527,24 +505,29 @@ class AsyncImageClient:
             parsed = parse_body(body, **options)
         return parsed, request_id
 
-    async def _read_capped(
-        self, response: httpx.Response, limit: int, *, deadline: float | None = None
-    ) -> bytes:
-        """The body, refused past ``limit`` bytes or (monotonic) ``deadline``, unread if declared
-        too large. Each chunk arrives within the read timeout, so the overshoot is one read."""
-        declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise _BodyTooLarge
-        chunks: list[bytes] = []
-        total = 0
-        async for chunk in response.aiter_bytes():
-            total += len(chunk)
-            if total > limit:
-                raise _BodyTooLarge
-            if deadline is not None and time.monotonic() > deadline:
-                raise _DeadlinePassed
-            chunks.append(chunk)
-        return b"".join(chunks)
+    async def _exchange(self, request: httpx.Request, key: str, limit: int, what: str) -> Answer:
+        """One API request through the boundary (``_boundary.exchange``): the whole response
+        within one read timeout, the body within ``limit`` bytes, the key redacted. Failures
+        become typed ``CometError``s naming ``what`` was being read."""
+        http = self._ensure_open()
+        read = self.timeout.read
+        try:
+            return await exchange(http, request, secret=key, limit=limit, timeout=read)
+        except BodyTooLarge as exc:
+            suffix = f" (request id: {exc.request_id})" if exc.request_id else ""
+            raise ResponseError(
+                f"{what} is larger than max_response_bytes ({limit:,} bytes); refused{suffix}",
+                request_id=exc.request_id,
+            ) from None
+        except DeadlinePassed:
+            raise self._connection_error(
+                httpx.ReadTimeout(f"the whole response took longer than {read:g} s"),
+                f"reading {what}",
+            ) from None
+        except httpx.HTTPError as exc:
+            sent_before = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+            doing = "sending the request" if sent_before else f"reading {what}"
+            raise self._connection_error(exc, doing) from None
 
     def _connection_error(self, exc: httpx.HTTPError, doing: str) -> APIConnectionError:
         sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
@@ -573,6 +556,8 @@ class AsyncImageClient:
         )
         for index, result in zip(indexes, results, strict=True):
             image = parsed.images[index]
+            if image.url is not None:
+                image.url = strip_userinfo(image.url)
             if isinstance(result, GeneratedImage):
                 image.data, image.format = result.data, result.format
                 image.width, image.height = result.width, result.height
@@ -582,6 +567,7 @@ class AsyncImageClient:
                 raise result
 
     async def _download(self, url: str, index: int) -> GeneratedImage:
+        url = strip_userinfo(url)
         scheme = urlsplit(url).scheme
         if scheme not in ("http", "https"):
             raise ImageDownloadError(
@@ -592,32 +578,43 @@ class AsyncImageClient:
         http = self._ensure_open()
         read = min(self.timeout.read or DOWNLOAD_READ_TIMEOUT, DOWNLOAD_READ_TIMEOUT)
         timeout = httpx.Timeout(self.timeout.connect or CONNECT_TIMEOUT, read=read)
+        key = self.__key or os.environ.get(API_KEY_ENV)
         try:
-            # No Authorization header: image URLs live on a CDN that must never see the key.
-            async with http.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
-                if response.status_code >= 400:
-                    raise ImageDownloadError(
-                        f"image {index}: download failed with HTTP {response.status_code}"
-                        " (image URLs expire: the provider keeps them about an hour)",
-                        url=url,
-                        status_code=response.status_code,
-                    )
-                deadline = time.monotonic() + read
-                data = await self._read_capped(response, MAX_IMAGE_BYTES, deadline=deadline)
-        except _BodyTooLarge:
+            # No Authorization header: image URLs live on a CDN that must never see the key
+            # (nor a user:password@ of the URL, which httpx would send as Basic auth).
+            request = http.build_request("GET", url, timeout=timeout)
+            answer = await exchange(
+                http,
+                request,
+                secret=key,
+                limit=MAX_IMAGE_BYTES,
+                timeout=read,
+                redact_body=False,
+                follow_redirects=True,
+            )
+        except BodyTooLarge:
             raise ImageDownloadError(
                 f"image {index}: larger than {MAX_IMAGE_BYTES:,} bytes; refused", url=url
             ) from None
         except httpx.TooManyRedirects:
             raise ImageDownloadError(f"image {index}: too many redirects", url=url) from None
-        except _DeadlinePassed:
+        except DeadlinePassed:
             raise ImageDownloadError(
-                f"image {index}: download failed: the body took longer than {read:g} s", url=url
+                f"image {index}: download failed: the whole response took longer than {read:g} s",
+                url=url,
             ) from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise ImageDownloadError(
                 f"image {index}: download failed: {type(exc).__name__}", url=url
             ) from None
+        if answer.status >= 400:
+            raise ImageDownloadError(
+                f"image {index}: download failed with HTTP {answer.status}"
+                " (image URLs expire: the provider keeps them about an hour)",
+                url=url,
+                status_code=answer.status,
+            )
+        data = answer.body
         try:
             info = sniff(data, max_pixels=self.max_image_pixels)
         except NotAnImage as exc:

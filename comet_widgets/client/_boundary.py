@@ -1,0 +1,186 @@
+"""The one boundary where answers enter the package: every request path reads through ``exchange``.
+
+``exchange`` sends a request and reads the whole response (status line, headers and body) within
+one deadline, refuses a body above a byte cap, and hands back an ``Answer`` in which the API key
+is already replaced by ``[redacted]`` wherever a server may have echoed it: in the body bytes
+(literally, JSON-escaped as ``\\u0073k-...`` or percent-encoded), in every header value (so in
+the request id) and in the final URL. Nothing downstream (parsing, errors, metadata, manifests,
+the panel, logs) ever sees the raw answer, so no later path can miss the key. Generations,
+model lists and image downloads use it; a new request path (streams, edits) should too.
+
+The key also passes through the logging of httpx and httpcore (httpcore logs response headers
+at DEBUG, httpx logs URLs at INFO): ``watch_secret`` registers a key with a filter installed on
+those loggers, which rewrites any record that holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+from dataclasses import dataclass
+
+import httpx
+
+from .._errors import redact, redact_bytes
+
+__all__ = [
+    "Answer",
+    "BodyTooLarge",
+    "DeadlinePassed",
+    "exchange",
+    "strip_userinfo",
+    "watch_secret",
+]
+
+#: Loggers of the HTTP stack (and the package's own) whose records are scrubbed of keys.
+LOGGERS = (
+    "comet_widgets",
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+
+
+class BodyTooLarge(Exception):
+    """The body passed the byte cap (or declared a larger Content-Length)."""
+
+    def __init__(self, request_id: str | None) -> None:
+        super().__init__(request_id)
+        self.request_id = request_id  # redacted
+
+
+class DeadlinePassed(Exception):
+    """The whole response did not arrive within the deadline."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A complete response, already redacted."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: str
+
+    @property
+    def request_id(self) -> str | None:
+        value: str | None = self.headers.get("x-request-id")
+        return value
+
+
+class _SecretFilter(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+        self.lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record: let logging report it as it would
+            return True
+        scrubbed = message
+        for secret in tuple(self.secrets):
+            if secret in scrubbed or "\\" in scrubbed or "%" in scrubbed:
+                scrubbed = redact(scrubbed, secret)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, ()
+        return True
+
+
+_FILTER = _SecretFilter()
+_installed = False
+
+
+def watch_secret(secret: str) -> None:
+    """Scrub ``secret`` from every record of ``LOGGERS`` from now on (installs the filter once)."""
+    global _installed
+    with _FILTER.lock:
+        _FILTER.secrets.add(secret)
+        if not _installed:
+            for name in LOGGERS:
+                logging.getLogger(name).addFilter(_FILTER)
+            _installed = True
+
+
+def strip_userinfo(url: str) -> str:
+    """``url`` without ``user:password@`` (httpx would turn it into an Authorization header)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i != -1), default=len(rest))
+    netloc = rest[:end]
+    if "@" not in netloc:
+        return url
+    return f"{scheme}://{netloc.rpartition('@')[2]}{rest[end:]}"
+
+
+def _headers(headers: httpx.Headers, secret: str | None) -> httpx.Headers:
+    if not secret:
+        return headers
+    return httpx.Headers([(k, redact(v, secret)) for k, v in headers.multi_items()])
+
+
+async def _read(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    limit: int,
+    secret: str | None,
+    follow_redirects: bool,
+) -> tuple[httpx.Response, bytes]:
+    response = await http.send(request, stream=True, follow_redirects=follow_redirects)
+    try:
+        request_id = response.headers.get("x-request-id")
+        too_large = BodyTooLarge(None if request_id is None else redact(request_id, secret))
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        total = 0
+        async for chunk in response.aiter_bytes():
+            total += len(chunk)
+            if total > limit:
+                raise too_large
+            chunks.append(chunk)
+    finally:
+        await response.aclose()
+    return response, b"".join(chunks)
+
+
+async def exchange(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    secret: str | None,
+    limit: int,
+    timeout: float | None,
+    redact_body: bool = True,
+    follow_redirects: bool = False,
+) -> Answer:
+    """Send ``request``; the whole response within ``timeout`` s, the body within ``limit`` bytes.
+
+    Raises ``BodyTooLarge``, ``DeadlinePassed`` or httpx's own errors (the caller types them).
+    ``redact_body=False`` for binary bodies (downloaded images); headers are always redacted.
+    """
+    reading = _read(http, request, limit, secret, follow_redirects)
+    try:
+        if sys.version_info >= (3, 11):
+            async with asyncio.timeout(timeout):
+                response, body = await reading
+        else:  # pragma: no cover - Python 3.10
+            response, body = await asyncio.wait_for(reading, timeout)
+    except (TimeoutError, asyncio.TimeoutError):
+        raise DeadlinePassed from None
+    return Answer(
+        status=response.status_code,
+        headers=_headers(response.headers, secret),
+        body=redact_bytes(body, secret) if redact_body else body,
+        url=redact(strip_userinfo(str(response.url)), secret) if secret else str(response.url),
+    )
