@@ -41,14 +41,13 @@ interleaved; figures are from this machine with other work running, so read them
   connection pools read up to 1 MiB per socket read instead of httpcore's 64 KiB (anyio was also
   slicing and copying each 256 KiB chunk it got from asyncio into 64 KiB pieces: ~46 reads per
   2.9 MB body). Same client with and without: ~6.5 -> ~5.4 ms per 2 MB call (-17%).
-- `comet_widgets/_wire.py`: long `b64_json` strings are cut out of the body before jiter parses
-  it and base64-decoded straight from the body's bytes (`_lift_b64`), so no 2.9 MB `str` is
-  built per image; any body that is not the plain shape (escaped `/`, a `b64_json` key
-  elsewhere, placeholder look-alikes) falls back to parsing the whole body, and a property test
-  checks both give the same document. About -0.15 ms per image warm, more with cold memory, and
-  less CPU in batches (0.33 -> 0.28 s of client CPU for 64 images).
-- `comet_widgets/_constants.py` `OFFLOAD_DECODE_BYTES` 256 KiB -> 16 MiB: with the above, a
-  2 MB image parses in ~0.3 ms on the loop, while the `asyncio.to_thread` hand-off cost ~0.7 ms
+- Removed in issue 12: `_wire._lift_b64` (~95 lines cutting long `b64_json` strings out of the
+  body before jiter parsed it). Interleaved A/B of `bench.overhead`, 5 runs each on a busy
+  machine, ours/httpx per b64 call (median of run medians, min-max): with it 0.468
+  (0.439-0.519), without it 0.419 (0.391-0.491): no gain beyond the noise, so jiter parses the
+  whole body.
+- `comet_widgets/_constants.py` `OFFLOAD_DECODE_BYTES` 256 KiB -> 16 MiB: a 2 MB image parses
+  in well under a millisecond on the loop, while the `asyncio.to_thread` hand-off cost ~0.7 ms
   per call (6.40 -> 5.74 ms per call, same loop stall: 3.0 vs 3.6 ms median for four at once)
   and ~1.4 ms of CPU per response in batches (0.39 -> 0.33 s for 64). Bodies over 16 MiB (n >= 6
   large images) still parse in a thread.

@@ -48,102 +48,6 @@ def _loads(body: bytes) -> Any:
     return jiter.from_json(body, cache_mode="keys")
 
 
-_B64_KEY = b'"b64_json"'
-_JSON_SPACE = b" \t\r\n"
-#: ``b64_json`` strings at least this long are decoded straight from the body's bytes.
-LIFT_MIN_BYTES = 64 * 1024
-_PLACEHOLDER = "\x00b64:"
-
-
-def _skip_space(body: bytes, pos: int) -> int:
-    while pos < len(body) and body[pos] in _JSON_SPACE:
-        pos += 1
-    return pos
-
-
-def _lift_b64(body: bytes) -> tuple[bytes, list[memoryview]] | None:
-    """Cut the long ``b64_json`` strings out of ``body`` before it is parsed as JSON.
-
-    Returns ``(skeleton, views)``: the body with the i-th long string's contents replaced by the
-    placeholder ``\\u0000b64:i``, and views of those contents in the body. The JSON parser then
-    never builds a multi-megabyte str (an allocation and a copy of 2.9 MB per 2 MB image) and
-    base64 is decoded from the body itself. None when there is no long string, or when one holds
-    a backslash (JSON may escape ``/`` as ``\\/``): the body is then parsed as a whole.
-    """
-    if b"\\u0000b64:" in body:
-        # The body already holds a string that reads like a placeholder: only placeholders of
-        # our own making may be in the skeleton, or a value could land under the wrong key.
-        return None
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    while (found := body.find(_B64_KEY, pos)) != -1:
-        pos = _skip_space(body, found + len(_B64_KEY))
-        if pos >= len(body) or body[pos] != ord(":"):
-            continue
-        pos = _skip_space(body, pos + 1)
-        if pos >= len(body) or body[pos] != ord('"'):
-            continue
-        start = pos + 1
-        end = body.find(b'"', start)
-        if end == -1:
-            return None
-        if end - start >= LIFT_MIN_BYTES:
-            if body.find(b"\\", start, end) != -1:
-                return None
-            spans.append((start, end))
-        pos = end + 1
-    if not spans:
-        return None
-    pieces: list[bytes] = []
-    last = 0
-    for number, (start, end) in enumerate(spans):
-        pieces += [body[last:start], b"\\u0000b64:%d" % number]
-        last = end
-    pieces.append(body[last:])
-    view = memoryview(body)
-    return b"".join(pieces), [view[start:end] for start, end in spans]
-
-
-def _reattach(document: Any, views: list[memoryview]) -> bool:
-    """Put the lifted views back as the ``b64_json`` of the data items, in order.
-
-    False (the caller then parses the whole body) unless the placeholders are exactly those
-    items' ``b64_json`` values, numbered 0, 1, ... in order: a ``"b64_json"`` key anywhere else
-    in the document, or a server's own string that looks like a placeholder, falls back.
-    """
-    items = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(items, list):
-        return False
-    used = 0
-    for item in items:
-        value = item.get("b64_json") if isinstance(item, dict) else None
-        if isinstance(value, str) and value.startswith(_PLACEHOLDER):
-            if value != f"{_PLACEHOLDER}{used}" or used >= len(views):
-                return False
-            item["b64_json"] = views[used]
-            used += 1
-    return used == len(views)
-
-
-def _loads_lifted(body: bytes) -> Any:
-    """``_loads(body)``, with long ``b64_json`` strings as memoryviews of the body when it can.
-
-    Anything unexpected about the lifted skeleton falls back to parsing the body as a whole, so
-    the result (and any error) is what parsing the body would give; except that raw control
-    characters or invalid UTF-8 inside a long ``b64_json`` string, which make the whole body
-    invalid JSON, fail that image alone (not valid base64) instead of the whole answer.
-    """
-    lifted = _lift_b64(body) if len(body) >= LIFT_MIN_BYTES else None
-    if lifted is not None:
-        try:
-            document = _loads(lifted[0])
-        except ValueError:
-            document = None
-        if document is not None and _reattach(document, lifted[1]):
-            return document
-    return _loads(body)
-
-
 def _describe_body(body: bytes, content_type: str) -> str:
     kind = content_type.split(";")[0].strip() or "no content type"
     head = body[:200].decode("utf-8", "replace")
@@ -157,7 +61,7 @@ def decode_b64_image(
 ) -> GeneratedImage:
     """Decode one ``b64_json`` item; a bad item becomes an image that records its error."""
     try:
-        if not isinstance(text, (str, memoryview)):  # a memoryview: lifted from the body
+        if not isinstance(text, str):
             raise NotAnImage(f"b64_json is {type(text).__name__}, not a string")
         data = pybase64.b64decode(text, validate=True)
         info = sniff(data, max_pixels=max_pixels)
@@ -182,7 +86,7 @@ def parse_body(
     """Parse a 2xx answer. Raises ``ResponseError`` for anything that is not an image result."""
     suffix = f" (request id: {request_id})" if request_id else ""
     try:
-        document = _loads_lifted(body)
+        document = _loads(body)
     except ValueError:
         raise ResponseError(
             f"the API answered {status} with {_describe_body(body, content_type)} instead of"

@@ -95,6 +95,17 @@ def test_b64_wins_when_an_item_has_both() -> None:
     assert parsed.pending_urls == {}
 
 
+def test_escaped_slashes_in_b64_json_are_json_escapes() -> None:
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (16, 16), bytes(range(256)) * 3).save(buffer, format="PNG")
+    buffer.write(b"\xff\xff\xff")  # after IEND, ignored by readers; base64 "////"
+    png = buffer.getvalue()
+    text = b64(png)
+    assert "/" in text
+    raw = b'{"created": 1, "data": [{"b64_json": "' + text.replace("/", "\\/").encode() + b'"}]}'
+    assert parse(None, raw=raw).images[0].data == png
+
+
 def test_revised_prompt_usage_and_extra_fields() -> None:
     usage = {"input_tokens": 10, "output_tokens": 4160, "total_tokens": 4170}
     parsed = parse(
