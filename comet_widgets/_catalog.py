@@ -23,6 +23,7 @@ change, read those files of a newer SDK and update the entries below with their 
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -83,7 +84,7 @@ _MODEL_DOC = "openai SDK 3.57, types/image_model.py (deprecated values)"
 _SIZE_DOC = f"{SDK}: size"
 _QUALITY_DOC = f"{SDK}: quality"
 
-_SIZE_RE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
+_SIZE_RE = re.compile(r"([1-9][0-9]{1,4})x([1-9][0-9]{1,4})")  # always .fullmatch
 
 
 @dataclass(frozen=True)
@@ -361,7 +362,7 @@ def validate_size(size: str, spec: ModelSpec | None) -> None:
     _check_type("size", size, str, "a size like '1024x1024'")
     model = spec.name if spec else "this model"
     if spec is None or not spec.sizes:
-        if size != "auto" and not _SIZE_RE.match(size):
+        if size != "auto" and not _SIZE_RE.fullmatch(size):
             raise InvalidParameterError(
                 "size",
                 size,
@@ -385,7 +386,7 @@ def _check_free_size(size: str, spec: ModelSpec) -> None:
         " of 16, the longer side at most 3840, a ratio of at most 3:1 and 655,360 to 8,294,400"
         " pixels"
     )
-    match = _SIZE_RE.match(size)
+    match = _SIZE_RE.fullmatch(size)
     if not match:
         raise InvalidParameterError("size", size, rule, reason=f"size {size!r} is malformed")
     width, height = int(match.group(1)), int(match.group(2))
@@ -665,6 +666,14 @@ def build_payload(
                 "a dict of extra JSON fields",
                 reason="extra_body must be a mapping",
             )
+        odd_keys = [key for key in extra_body if not isinstance(key, str)]
+        if odd_keys:
+            raise InvalidParameterError(
+                "extra_body",
+                odd_keys[0],
+                "use text keys: JSON objects have string keys",
+                reason=f"extra_body has a {type(odd_keys[0]).__name__} key {odd_keys[0]!r}",
+            )
         clashes = sorted(set(extra_body) & (set(PARAMETERS) | {"prompt"}))
         if clashes:
             raise InvalidParameterError(
@@ -674,4 +683,28 @@ def build_payload(
                 reason=f"extra_body must not override {', '.join(clashes)}",
             )
         payload.update(extra_body)
+    _check_json(payload, extra=set(extra_body or ()))
     return payload
+
+
+def _check_json(payload: Mapping[str, Any], *, extra: set[str]) -> None:
+    """Refuse what cannot be sent as UTF-8 JSON (a lone surrogate, NaN, an object, nesting
+    deep enough to exhaust the stack), naming the field that holds it."""
+    for name, value in payload.items():
+        try:
+            json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError, RecursionError) as exc:
+            field = f"extra_body[{name!r}]" if name in extra else name
+            if isinstance(exc, RecursionError):
+                why = "it is nested too deeply"
+            elif isinstance(exc, UnicodeEncodeError):
+                why = "it holds a lone surrogate, which is not valid UTF-8"
+            else:
+                why = f"{type(exc).__name__}: {exc}"
+            raise InvalidParameterError(
+                field,
+                value,
+                "use JSON values: text without lone surrogates, finite numbers, lists and dicts"
+                " (at most a few hundred levels deep)",
+                reason=f"{field} cannot be sent as JSON ({why})",
+            ) from None

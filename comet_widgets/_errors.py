@@ -294,8 +294,15 @@ def redact_bytes(data: bytes, secret: str | None) -> bytes:
 
 
 def _short_repr(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "...'"
+    """``repr(value)`` cut to ``limit`` characters, keeping its closing quote or bracket."""
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # nested thousands deep; an int too long for repr
+        return f"<a {type(value).__name__} too deeply nested or too large to show>"
+    if len(text) <= limit:
+        return text
+    closing = text[-1] if text[-1] in "'\")]}>" else ""
+    return text[: limit - 3 - len(closing)] + "..." + closing
 
 
 def describe(exc: BaseException) -> str:

@@ -136,10 +136,10 @@ ROWS: dict[str, BadInput] = {
     "unknown-keyword": BadInput({"seed": 42}, "seed", "42", "extra_body"),
     "extra-body-not-a-dict": BadInput({"extra_body": "seed=7"}, "extra_body", "'seed=7'", "dict"),
     "extra-body-nan": BadInput(
-        {"extra_body": {"seed": float("nan")}}, "seed", "nan", "finite numbers"
+        {"extra_body": {"seed": float("nan")}}, "extra_body['seed']", "nan", "finite numbers"
     ),
     "extra-body-not-json": BadInput(
-        {"extra_body": {"seed": {1, 2}}}, "seed", "{1, 2}", "JSON values"
+        {"extra_body": {"seed": {1, 2}}}, "extra_body['seed']", "{1, 2}", "JSON values"
     ),
     "model-empty": BadInput({"model": " "}, "model", "' '", "model name"),
     "user-not-text": BadInput({"user": 7}, "user", "7", "end-user id"),

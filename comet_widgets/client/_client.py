@@ -13,6 +13,7 @@ import functools
 import ipaddress
 import json
 import logging
+import math
 import os
 import ssl
 import time
@@ -124,6 +125,87 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _check_key_sendable(key: str, source: str) -> None:
+    """Refuse, before sending, a key that cannot travel in an HTTP header; never show it."""
+    problem = None
+    if key != key.strip():
+        problem = "it starts or ends with a space or a line break (a copy-paste slip?)"
+    elif not key.isascii():
+        position = next(i for i, c in enumerate(key) if not c.isascii())
+        problem = f"it has a non-ASCII character (at position {position})"
+    elif not key.isprintable():
+        position = next(i for i, c in enumerate(key) if not c.isprintable())
+        problem = f"it has a control character such as a line break (at position {position})"
+    if problem is not None:
+        raise InvalidParameterError(
+            source,
+            f"<a key of {len(key)} characters>",
+            "use the key exactly as CometAPI shows it: printable ASCII, no spaces around it",
+            reason=f"the API key ({source}) cannot be sent in a header: {problem}; nothing was"
+            " sent",
+        )
+
+
+def _check_number(
+    name: str, value: object, *, whole: bool, minimum: float, above: bool = False
+) -> None:
+    """Refuse a numeric client option of the wrong type or range (bools, strings, NaN,
+    infinities, fractions where a whole number is needed), naming option, value and range."""
+    kind = "a whole number" if whole else "a number"
+    bound = f"above {minimum:g}" if above else f"{minimum:g} or more"
+    ok = not isinstance(value, bool) and isinstance(value, int if whole else (int, float))
+    if ok:
+        assert isinstance(value, (int, float))
+        ok = math.isfinite(value) and (value > minimum if above else value >= minimum)
+    if not ok:
+        raise InvalidParameterError(
+            name, value, f"use {kind} {bound}", reason=f"{name}={value!r} is not allowed"
+        )
+
+
+def _check_options(
+    *,
+    api_key: object,
+    timeout: object,
+    max_retries: object,
+    retry_billable: object,
+    max_retry_wait: object,
+    max_concurrency: object,
+    requests_per_minute: object,
+    http_client: object,
+    max_response_bytes: object,
+    max_image_pixels: object,
+    sleep: object,
+) -> None:
+    """Refuse a client option of the wrong type or range with ``InvalidParameterError``
+    naming option, value and what is allowed, before anything is built."""
+    if api_key is not None and not isinstance(api_key, str):
+        raise InvalidParameterError(
+            "api_key",
+            type(api_key).__name__,
+            "pass the key as text (or leave it unset to use COMETAPI_KEY)",
+            reason=f"api_key must be text, not {type(api_key).__name__}",
+        )
+    if not isinstance(timeout, httpx.Timeout) and timeout is not None:
+        _check_number("timeout", timeout, whole=False, minimum=0, above=True)
+    _check_number("max_retries", max_retries, whole=True, minimum=0)
+    if not isinstance(retry_billable, bool):
+        raise InvalidParameterError("retry_billable", retry_billable, "use True or False")
+    _check_number("max_retry_wait", max_retry_wait, whole=False, minimum=0)
+    if max_concurrency is not None:
+        _check_number("max_concurrency", max_concurrency, whole=True, minimum=1)
+    if requests_per_minute is not None:
+        _check_number(
+            "requests_per_minute", requests_per_minute, whole=False, minimum=0, above=True
+        )
+    if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+        raise InvalidParameterError("http_client", http_client, "use None or an httpx.AsyncClient")
+    _check_number("max_response_bytes", max_response_bytes, whole=True, minimum=1)
+    _check_number("max_image_pixels", max_image_pixels, whole=True, minimum=1)
+    if sleep is not None and not callable(sleep):
+        raise InvalidParameterError("sleep", sleep, "use None or an async function of seconds")
+
+
 def _check_base_url(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -167,11 +249,20 @@ class AsyncImageClient:
         self.base_url = _check_base_url(
             base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         )
+        _check_options(
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_billable=retry_billable,
+            max_retry_wait=max_retry_wait,
+            max_concurrency=max_concurrency,
+            requests_per_minute=requests_per_minute,
+            http_client=http_client,
+            max_response_bytes=max_response_bytes,
+            max_image_pixels=max_image_pixels,
+            sleep=sleep,
+        )
         self.__key = api_key
-        if max_retries < 0:
-            raise InvalidParameterError(
-                "max_retries", max_retries, "use 0 or more", reason="max_retries is negative"
-            )
         if isinstance(timeout, httpx.Timeout):
             self.timeout = timeout
         elif timeout is not None:
@@ -250,6 +341,7 @@ class AsyncImageClient:
                 " AsyncImageClient(api_key=...); to try things offline use"
                 " ImageGenerator(offline=True) or 'comet-images --offline'"
             )
+        _check_key_sendable(key, "api_key" if self.__key else API_KEY_ENV)
         watch_secret(key)
         host = urlsplit(self.base_url).hostname or ""
         if (

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from .._errors import MissingAPIKeyError
+from .._errors import InvalidParameterError, MissingAPIKeyError
 from ._gallery import make_previews
 from ._pending import Job, PendingGeneration
 
@@ -60,7 +60,12 @@ class BatchEntry:
             panel._settle("error", notice)
             raise MissingAPIKeyError(notice)
         if not items:
-            raise ValueError("generate_many() needs at least one prompt")
+            raise InvalidParameterError(
+                "prompts",
+                prompts,
+                "give at least one non-empty prompt (a list, or a text with one per line)",
+                reason="generate_many() got no prompt",
+            )
         values = panel._values()
         defaults = {k: v for k, v in values.items() if k not in _NOT_PARAMS and v is not None}
         defaults.update(options)
