@@ -76,7 +76,12 @@ GPT_OPTIONS = (
     "frame_duration_ms",
     "svg",
     "stream",
+    "partial_images",
 )
+#: Output formats that cannot stream (GIF and SVG results arrive whole).
+NO_STREAM_FORMATS = frozenset({"gif", "svg"})
+#: ``partial_images`` accepts 0 to this many partial previews per image.
+MAX_PARTIAL_IMAGES = 3
 
 #: The source most facts below come from (the SDK the dev extras install).
 SDK = "openai SDK 3.57, types/image_generate_params.py"
@@ -487,6 +492,57 @@ _ENUMS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _check_streaming(
+    payload: dict[str, Any],
+    spec: ModelSpec | None,
+    model: str,
+    stream: bool | None,
+    partial_images: int | None,
+) -> None:
+    """``partial_images`` 1-3 streams partial previews (``stream: true``); None or 0 does not
+    stream, unless ``stream=True`` asks for a stream with no partials (the final image only)."""
+    if partial_images is not None:
+        _check_type("partial_images", partial_images, int, f"choose 0 to {MAX_PARTIAL_IMAGES}")
+        if not 0 <= partial_images <= MAX_PARTIAL_IMAGES:
+            raise InvalidParameterError(
+                "partial_images",
+                partial_images,
+                f"choose 0 to {MAX_PARTIAL_IMAGES}",
+                reason=f"partial_images {partial_images} is out of range",
+            )
+    if stream is not None:
+        _check_type("stream", stream, bool, "True or False")
+    if not partial_images and stream is not True:
+        return
+    if stream is False:
+        raise InvalidParameterError(
+            "stream",
+            stream,
+            "leave stream unset: partial_images turns streaming on",
+            reason=f"stream=False contradicts partial_images={partial_images}",
+        )
+    field_name, value = ("partial_images", partial_images) if partial_images else ("stream", stream)
+    if spec is not None and not spec.accepts("stream"):
+        raise InvalidParameterError(
+            field_name,
+            value,
+            f"leave it unset (or 0) for {model}: only GPT image models stream partial images",
+            reason=f"{field_name} {value!r} is not supported by {model}",
+        )
+    fmt = payload.get("output_format")
+    if fmt in NO_STREAM_FORMATS:
+        raise InvalidParameterError(
+            field_name,
+            value,
+            f"leave it unset (or 0) with output_format {fmt!r}, or choose png, jpeg or webp",
+            reason=f"{field_name} {value!r} is not supported with output_format {fmt!r}"
+            f" ({str(fmt).upper()} results arrive whole)",
+        )
+    payload["stream"] = True
+    if partial_images is not None:
+        payload["partial_images"] = partial_images
+
+
 def build_payload(
     prompt: object,
     *,
@@ -507,13 +563,15 @@ def build_payload(
     safety_identifier: str | None = None,
     user: str | None = None,
     stream: bool | None = None,
+    partial_images: int | None = None,
     extra_body: Mapping[str, Any] | None = None,
     **unknown: Any,
 ) -> dict[str, Any]:
     """Validate the parameters of one generation and return the JSON body to send.
 
     ``None`` means "not given": the catalogue's default is used for ``n`` and ``size`` and other
-    fields are left out. Raises ``InvalidParameterError`` (a ``ValueError``) naming the field, the
+    fields are left out. ``partial_images`` 1-3 (GPT image models) turns streaming on. Raises
+    ``InvalidParameterError`` (a ``ValueError``) naming the field, the
     value and what is allowed.
     """
     _check_unknown(unknown)
@@ -640,20 +698,7 @@ def build_payload(
             "use output_format 'png' or 'webp' with it",
             reason="a transparent background cannot be saved as jpeg",
         )
-    if stream:
-        if fmt in ("gif", "svg"):
-            raise InvalidParameterError(
-                "stream",
-                stream,
-                "leave stream unset",
-                reason=f"{fmt} output cannot be streamed",
-            )
-        raise InvalidParameterError(
-            "stream",
-            stream,
-            "leave stream unset: this client waits for the finished images",
-            reason="streaming is not supported",
-        )
+    _check_streaming(payload, spec, name, stream, partial_images)
     for option, value in (("safety_identifier", safety_identifier), ("user", user)):
         if value is not None:
             _check_type(option, value, str, "an end-user id string (hash it)")

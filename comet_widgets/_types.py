@@ -137,6 +137,7 @@ class ImageParams(TypedDict, total=False):
     safety_identifier: str | None
     user: str | None
     stream: bool | None
+    partial_images: int | None
     extra_body: Mapping[str, Any] | None
 
 
@@ -169,7 +170,9 @@ HELP: Mapping[str, str] = {
     "svg": "the SVG author {'model': ..., 'reasoning': {'effort': ...}} (output_format svg)",
     "safety_identifier": "a stable hashed end-user id for abuse detection",
     "user": "deprecated end-user id: use safety_identifier",
-    "stream": "stream partial images (server-sent events)",
+    "stream": "stream the answer as server-sent events (partial_images turns it on)",
+    "partial_images": "0-3 partial previews per image while it is made (GPT image models;"
+    " each adds about 100 output tokens)",
     "extra_body": "provider-specific JSON fields, sent as they are",
 }
 

@@ -143,5 +143,37 @@ ROWS: dict[str, BadInput] = {
     ),
     "model-empty": BadInput({"model": " "}, "model", "' '", "model name"),
     "user-not-text": BadInput({"user": 7}, "user", "7", "end-user id"),
-    "stream": BadInput({"model": "gpt-image-1", "stream": True}, "stream", "True", "leave stream"),
+    "stream-not-bool": BadInput(
+        {"model": "gpt-image-2", "stream": "yes"}, "stream", "'yes'", "True"
+    ),
+    "partial-images-4": BadInput(
+        {"model": "gpt-image-2", "partial_images": 4}, "partial_images", "4", "0 to 3"
+    ),
+    "partial-images-negative": BadInput(
+        {"model": "gpt-image-2", "partial_images": -1}, "partial_images", "-1", "0 to 3"
+    ),
+    "partial-images-not-int": BadInput(
+        {"model": "gpt-image-2", "partial_images": "2"}, "partial_images", "'2'", "0 to 3"
+    ),
+    "partial-images-bool": BadInput(
+        {"model": "gpt-image-2", "partial_images": True}, "partial_images", "True", "0 to 3"
+    ),
+    "partial-images-dall-e-3": BadInput(
+        {"model": "dall-e-3", "partial_images": 2}, "partial_images", "2", "only GPT image"
+    ),
+    "partial-images-dall-e-2": BadInput(
+        {"model": "dall-e-2", "partial_images": 1}, "partial_images", "1", "only GPT image"
+    ),
+    "partial-images-qwen-image": BadInput(
+        {"model": "qwen-image", "partial_images": 3}, "partial_images", "3", "only GPT image"
+    ),
+    "stream-dall-e-3": BadInput(
+        {"model": "dall-e-3", "stream": True}, "stream", "True", "only GPT image"
+    ),
+    "stream-false-with-partials": BadInput(
+        {"model": "gpt-image-2", "stream": False, "partial_images": 2},
+        "stream",
+        "False",
+        "partial_images turns streaming on",
+    ),
 }

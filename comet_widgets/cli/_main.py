@@ -108,6 +108,7 @@ FLAGS: dict[str, tuple[str, ...]] = {
 NOT_ON_COMMAND_LINE: dict[str, str] = {
     "svg": "an object: given as --svg-model and --svg-effort",
     "stream": "the CLI waits for the finished images",
+    "partial_images": "previews are for notebooks: the CLI waits for the finished images",
     "extra_body": "provider-specific JSON has no place on a command line",
 }
 #: The flags that build the ``svg`` object.

@@ -1,7 +1,8 @@
 """An offline fake of CometAPI's image API, for tests, notebooks and demos.
 
 ``FakeAPI`` is a plain ASGI 3 app speaking the exact wire protocol of
-``POST /v1/images/generations`` (and ``GET /v1/models``), with knobs that inject every fault a
+``POST /v1/images/generations`` (and ``GET /v1/models``), plain JSON or streamed as server-sent
+events (``stream: true``), with knobs that inject every fault a
 client must survive. Two transports::
 
     app = FakeAPI()
@@ -21,13 +22,14 @@ from typing import Final
 from .._constants import FAKE_API_KEY as _FAKE_API_KEY
 from ._app import FakeAPI
 from ._asgi import RecordedRequest
-from ._faults import MALFORM_KINDS
+from ._faults import MALFORM_KINDS, STREAM_BREAK_KINDS
 from ._server import IN_PROCESS_BASE_URL, FakeServer, fake_transport, serve_fake
 
 __all__ = [
     "FAKE_API_KEY",
     "IN_PROCESS_BASE_URL",
     "MALFORM_KINDS",
+    "STREAM_BREAK_KINDS",
     "FakeAPI",
     "FakeServer",
     "RecordedRequest",

@@ -36,11 +36,14 @@ from ._bodies import ImageBodies
 from ._faults import (
     ITEM_KINDS,
     MALFORM_KINDS,
+    STREAM_BREAK_KINDS,
     Failure,
     FaultQueue,
     Malformed,
     MalformKind,
     RandomFaults,
+    StreamBreak,
+    StreamBreakKind,
     UrlPlan,
     check_count,
     deliver,
@@ -49,6 +52,7 @@ from ._faults import (
     send_malformed_document,
 )
 from ._files import FILES_PREFIX, FileStore
+from ._streams import build_events, send_stream
 
 __all__ = ["GENERATIONS_PATH", "MODELS_PATH", "FakeAPI", "RecordedRequest"]
 
@@ -84,6 +88,13 @@ class FakeAPI:
     - ``fault_rates(rate_429, rate_503, seed=...)``: random 429s and 503s when the queue is empty.
     - ``expire_urls`` / ``slow_urls`` / ``redirect_loop_urls`` / ``non_http_urls``: break some
       image URLs (0-based indexes) of the next url-mode answer.
+    - ``stream_interval`` (s): a streamed answer (``stream: true``) waits this long before each
+      of its events (every partial image, then the completed event), after ``latency``.
+    - ``stream_relay``: False answers streaming requests with plain JSON, like a gateway that
+      does not relay streams.
+    - ``break_stream_next(kind, after=k)``: the next streamed answer breaks after ``k`` events
+      (``STREAM_BREAK_KINDS``): "cut" (the connection closes), "end_early" (the stream ends
+      without its completed event), "error" (an ``error`` event), "invalid_json", "bad_event".
     - ``reset()``: restore the constructor's knobs, clear plans, counters, log and stored files.
 
     Queued faults are consumed only by authenticated, valid generation requests, in arrival order.
@@ -91,7 +102,8 @@ class FakeAPI:
     Counters: ``requests`` (a list of ``RecordedRequest``), ``generation_count`` (generation
     requests received), ``success_count`` (generations answered 200, malformed 200s included),
     ``download_count`` (``/files`` requests), ``in_flight`` and ``max_in_flight`` (generations
-    being handled at once).
+    being handled at once), ``stream_times`` (``time.perf_counter()`` when each streamed event
+    was handed to the server, for benchmarks).
 
     GPT image answers carry ``background``, ``output_format``, ``quality`` and ``size`` as OpenAI
     reports them ("auto" resolved to what was made; a size outside the schema's enum left out)
@@ -108,6 +120,8 @@ class FakeAPI:
     trickle_chunks: int
     huge_body_bytes: int
     huge_body_declare_length: bool
+    stream_interval: float
+    stream_relay: bool
 
     def __init__(
         self,
@@ -122,6 +136,8 @@ class FakeAPI:
         trickle_chunks: int = 10,
         huge_body_bytes: int = 300 * 1024 * 1024,
         huge_body_declare_length: bool = True,
+        stream_interval: float = 0.0,
+        stream_relay: bool = True,
         max_files: int = 1024,
     ) -> None:
         self.api_key = api_key
@@ -135,6 +151,8 @@ class FakeAPI:
             "trickle_chunks": trickle_chunks,
             "huge_body_bytes": huge_body_bytes,
             "huge_body_declare_length": huge_body_declare_length,
+            "stream_interval": stream_interval,
+            "stream_relay": stream_relay,
         }
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -147,6 +165,7 @@ class FakeAPI:
         self.success_count = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.stream_times: list[float] = []
         self.reset()
 
     def __repr__(self) -> str:
@@ -165,6 +184,7 @@ class FakeAPI:
         self._files.clear()
         with self._lock:
             self.requests.clear()
+            self.stream_times.clear()
             self.generation_count = self.success_count = 0
             self.max_in_flight = self.in_flight
 
@@ -228,6 +248,31 @@ class FakeAPI:
             if any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in only):
                 raise ValueError(f"image indexes are 0-based whole numbers, got {sorted(only)!r}")
         self._queue.push(Malformed(kind, only), count)
+
+    def break_stream_next(
+        self,
+        kind: StreamBreakKind,
+        *,
+        after: int = 1,
+        count: int = 1,
+        message: str | None = None,
+        code: str = "",
+    ) -> None:
+        """Break the next ``count`` streamed answers after ``after`` good events.
+
+        "cut" closes the connection; "end_early" ends the stream without its completed event;
+        "error" sends an ``error`` event (``message``, ``code``, the request id) and ends;
+        "invalid_json" sends an event whose data is cut-off JSON; "bad_event" a partial event
+        without ``b64_json``. It shares the queue of ``fail_next``; a generation that does not
+        stream consumes it without effect.
+        """
+        if kind not in STREAM_BREAK_KINDS:
+            choices = ", ".join(STREAM_BREAK_KINDS)
+            raise ValueError(f"unknown kind {kind!r}; choose one of {choices}")
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ValueError(f"after must be a whole number of at least 0, got {after!r}")
+        check_count(count)
+        self._queue.push(StreamBreak(kind, after, message, code), count)
 
     def fault_rates(
         self, rate_429: float = 0.1, rate_503: float = 0.05, *, seed: int | None = None
@@ -372,9 +417,32 @@ class FakeAPI:
             return  # the client hung up: nobody to answer
         if isinstance(fault, Failure):
             await send_failure(responder, fault, str(payload["model"]))
+        elif payload.get("stream") and self.stream_relay and not isinstance(fault, Malformed):
+            await self._stream(payload, fault, responder, watcher)
         else:
-            kind, only = (fault.kind, fault.indexes) if fault else (None, None)
+            malformed = fault if isinstance(fault, Malformed) else None
+            kind, only = (malformed.kind, malformed.indexes) if malformed else (None, None)
             await self._answer(request, payload, kind, responder, watcher, only=only)
+
+    async def _stream(
+        self,
+        payload: dict[str, Any],
+        brk: StreamBreak | None,
+        responder: Responder,
+        watcher: Watcher,
+    ) -> None:
+        images, fields, usage = await self._bodies.build_stream(
+            payload, image_bytes=self.image_bytes
+        )
+        events = build_events(images, fields, usage, created=int(time.time()))
+        await send_stream(
+            responder,
+            watcher,
+            events,
+            interval=self.stream_interval,
+            brk=brk,
+            sent_at=self.stream_times,
+        )
 
     async def _answer(
         self,

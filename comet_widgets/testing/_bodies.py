@@ -11,11 +11,13 @@ import asyncio
 import base64
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from .._catalog import get_model
 from . import _images as images
 from ._faults import BAD_BASE64
+from ._streams import PARTIAL_TOKENS, StreamedImage, coarseness
 
 if TYPE_CHECKING:
     from ._faults import MalformKind, UrlPlan
@@ -167,6 +169,33 @@ class ImageBodies:
             items.append(item)
         extra = gpt_fields(payload, width, height) if gpt else {}
         return encode_images_response(created, items, encoded, extra)
+
+    async def build_stream(
+        self, payload: Mapping[str, Any], *, image_bytes: bytes | None
+    ) -> tuple[list[StreamedImage], dict[str, Any], dict[str, Any]]:
+        """The images of a streamed answer (each with its coarser partials, as base64), the
+        fields every event carries and the usage (each partial adds ``PARTIAL_TOKENS``)."""
+        partials = int(payload.get("partial_images") or 0)
+        width, height = images.parse_size(str(payload["size"]))
+        streamed: list[StreamedImage] = []
+        for index in range(int(payload["n"])):
+            spec = _image_spec(payload, index, width, height, gpt=True)
+            final = image_bytes if image_bytes is not None else await self._render(spec)
+            previews = []
+            for number in range(partials):
+                if image_bytes is not None:
+                    previews.append(self._b64(image_bytes))
+                    continue
+                coarse = replace(spec, block=coarseness(number, partials))
+                previews.append(base64.b64encode(await self._render(coarse)))
+            streamed.append(StreamedImage(partials=previews, final=self._b64(final)))
+        fields = gpt_fields(payload, width, height)
+        usage = dict(fields.pop("usage"))
+        extra = PARTIAL_TOKENS * partials * int(payload["n"])
+        usage["output_tokens"] += extra
+        usage["total_tokens"] += extra
+        fields["size"] = f"{width}x{height}"  # the event schema requires it, free sizes too
+        return streamed, fields, usage
 
     async def _render(self, spec: images.ImageSpec) -> bytes:
         data = images.cached(spec)

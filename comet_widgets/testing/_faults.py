@@ -20,12 +20,15 @@ from ._asgi import HTML_TYPE, JSON_TYPE, InjectedDisconnect, Responder, Watcher
 
 __all__ = [
     "MALFORM_KINDS",
+    "STREAM_BREAK_KINDS",
     "Failure",
     "Fault",
     "FaultQueue",
     "MalformKind",
     "Malformed",
     "RandomFaults",
+    "StreamBreak",
+    "StreamBreakKind",
     "UrlFault",
     "UrlPlan",
     "check_count",
@@ -132,7 +135,26 @@ class Malformed:
         return f"malform:{self.kind}"
 
 
-Fault = Failure | Malformed
+StreamBreakKind = Literal["cut", "end_early", "error", "invalid_json", "bad_event"]
+#: Every kind ``FakeAPI.break_stream_next`` accepts.
+STREAM_BREAK_KINDS: tuple[str, ...] = get_args(StreamBreakKind)
+
+
+@dataclass(frozen=True)
+class StreamBreak:
+    """One streamed answer broken after ``after`` good events (see ``STREAM_BREAK_KINDS``)."""
+
+    kind: StreamBreakKind
+    after: int = 1
+    message: str | None = None
+    code: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"stream:{self.kind}@{self.after}"
+
+
+Fault = Failure | Malformed | StreamBreak
 
 
 class FaultQueue:

@@ -65,6 +65,8 @@ class ImageSpec:
     format: OutputFormat = "png"
     transparent: bool = False
     compression: int | None = None
+    #: Above 1: a coarse version made of ``block``-pixel squares (a stream's partial previews).
+    block: int = 1
 
 
 class _LRU:
@@ -146,6 +148,11 @@ def _draw(spec: ImageSpec) -> Image.Image:
     draw.multiline_text((margin, margin), "\n".join(lines), fill=ink, font=font, spacing=4)
     label = f"comet-fake #{spec.index + 1}  {width}x{height}"
     draw.text((margin, height - margin - size), label, fill=label_ink, font=font)
+    if spec.block > 1:
+        small = (max(1, width // spec.block), max(1, height // spec.block))
+        image = image.resize(small, Image.Resampling.BOX).resize(
+            (width, height), Image.Resampling.NEAREST
+        )
     return image
 
 

@@ -253,10 +253,29 @@ def test_a_transparent_background_cannot_be_jpeg() -> None:
     build_payload("a", model="gpt-image-1", background="opaque", output_format="jpeg")
 
 
-def test_streaming_is_refused_and_false_is_omitted() -> None:
-    error = refused("stream", model="gpt-image-1", stream=True)
-    assert "streaming is not supported" in str(error)
-    assert "stream" not in build_payload("a", model="gpt-image-1", stream=False)
+def test_partial_images_turn_streaming_on_and_zero_or_false_sends_nothing() -> None:
+    body = build_payload("a", model="gpt-image-2", partial_images=2)
+    assert body["stream"] is True
+    assert body["partial_images"] == 2
+    for quiet in ({"partial_images": 0}, {"stream": False}, {}):
+        body = build_payload("a", model="gpt-image-2", **quiet)
+        assert "stream" not in body
+        assert "partial_images" not in body
+    # 0 is "no partials" for every model, so a panel's 0 never refuses dall-e.
+    assert "stream" not in build_payload("a", model="dall-e-3", partial_images=0)
+    # stream=True alone: a stream with only the final image.
+    assert build_payload("a", model="gpt-image-2", stream=True)["stream"] is True
+    # Unknown models pass through.
+    assert build_payload("a", model="my-gateway-model", partial_images=1)["partial_images"] == 1
+
+
+def test_partial_images_are_refused_for_formats_that_cannot_stream() -> None:
+    # The catalogue may or may not accept gif/svg itself; with streaming they are refused.
+    for fmt in ("gif", "svg"):
+        with pytest.raises(InvalidParameterError) as info:
+            build_payload("a", model="gpt-image-2", output_format=fmt, partial_images=2)
+        assert info.value.field in ("partial_images", "output_format")
+        assert fmt in str(info.value)
 
 
 # -- prompt, model, user -----------------------------------------------------------------------

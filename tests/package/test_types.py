@@ -47,8 +47,8 @@ BATCH_OPTIONS = {
     "shard",
 }
 
-#: Valid parameter sets that together give every parameter a value (stream: only False can be
-#: sent today, and False is not written into the body).
+#: Valid parameter sets that together give every parameter a value (stream: partial_images
+#: turns it on, and False is not written into the body).
 CASES: list[dict[str, Any]] = [
     {"model": "qwen-image", "response_format": "b64_json", "size": "1328x1328", "n": 1},
     {
@@ -70,6 +70,7 @@ CASES: list[dict[str, Any]] = [
         "svg": {"model": "svg-author", "reasoning": {"effort": "low"}},
     },
     {"model": "flux-pro-1.1", "style": "vivid", "extra_body": {"seed": 7}},
+    {"model": "gpt-image-2", "partial_images": 2},
 ]
 
 
@@ -245,7 +246,7 @@ def _cli_args(case: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("case", CASES, ids=lambda case: "+".join(sorted(case)))
 def test_the_cli_flags_give_the_same_body(case: dict[str, Any]) -> None:
     args = build_parser().parse_args(_cli_args(case))
-    expected = {k: v for k, v in case.items() if k != "extra_body"}
+    expected = {k: v for k, v in case.items() if k not in ("extra_body", "partial_images")}
     assert build_payload("a paper boat", **_params(args)) == build_payload(
         "a paper boat", **expected
     )

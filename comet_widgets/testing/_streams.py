@@ -1,0 +1,143 @@
+"""Streamed answers of the fake: server-sent events like the API's ``stream: true`` answers.
+
+For each image, ``partial_images`` partial events (coarser versions of the final placeholder,
+sharpest last) and then its completed event with the usage::
+
+    event: image_generation.partial_image
+    data: {"type":"image_generation.partial_image","b64_json":"...","partial_image_index":0,...}
+
+    event: image_generation.completed
+    data: {"type":"image_generation.completed","b64_json":"...","usage":{...},...}
+
+Every event validates against the SDK's ``ImageGenStreamEvent``. Each event waits the fake's
+``stream_interval`` first, so a client sees them arrive spaced out. ``StreamBreak`` faults cut
+the connection, end the stream early, send an ``error`` event or malformed events instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._asgi import InjectedDisconnect, Responder, Watcher, error_document
+from ._faults import StreamBreak
+
+__all__ = [
+    "EVENT_STREAM_TYPE",
+    "GENERATION_EVENTS",
+    "PARTIAL_TOKENS",
+    "StreamedImage",
+    "build_events",
+    "coarseness",
+    "send_stream",
+    "sse",
+]
+
+EVENT_STREAM_TYPE = "text/event-stream; charset=utf-8"
+#: Output tokens the fake bills per partial image (OpenAI: "about 100" each).
+PARTIAL_TOKENS = 100
+#: The event types of a generation's stream: (partial, completed).
+GENERATION_EVENTS = ("image_generation.partial_image", "image_generation.completed")
+
+
+@dataclass(frozen=True)
+class StreamedImage:
+    """One image of a stream, as base64: its partial previews (coarsest first) and the final."""
+
+    partials: Sequence[bytes]
+    final: bytes
+
+
+def coarseness(partial: int, partials: int) -> int:
+    """The block size (pixels) of partial ``partial`` of ``partials``: 4, 8, 16... from the last."""
+    return int(2 ** (2 + partials - 1 - partial))
+
+
+def sse(event: str, data: bytes) -> bytes:
+    """One server-sent event (``data`` is one line of JSON)."""
+    return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
+
+
+def _event(kind: str, b64: bytes, fields: Mapping[str, Any]) -> bytes:
+    rest = json.dumps({"type": kind, **fields}, separators=(",", ":")).encode()
+    # The base64 is spliced in as is (json.dumps would scan megabytes for escapes).
+    return b'{"b64_json":"' + b64 + b'",' + rest[1:]
+
+
+def build_events(
+    images: Sequence[StreamedImage],
+    fields: Mapping[str, Any],
+    usage: Mapping[str, Any],
+    *,
+    created: int,
+) -> list[bytes]:
+    """The events of a stream, image after image: its partials, then its completed event.
+
+    ``fields`` are the GPT fields every event carries (size, quality, background, output_format);
+    ``usage`` (of the whole generation) goes on each completed event.
+    """
+    partial_kind, completed_kind = GENERATION_EVENTS
+    common = {"created_at": created, **fields}
+    events: list[bytes] = []
+    for image in images:
+        for number, b64 in enumerate(image.partials):
+            data = _event(partial_kind, b64, {**common, "partial_image_index": number})
+            events.append(sse(partial_kind, data))
+        data = _event(completed_kind, image.final, {**common, "usage": dict(usage)})
+        events.append(sse(completed_kind, data))
+    return events
+
+
+def _broken_event(brk: StreamBreak, request_id: str) -> bytes | None:
+    """What a break sends in place of the next event (None: nothing more)."""
+    if brk.kind == "error":
+        message = brk.message or "the upstream provider failed while generating the image"
+        error = json.loads(error_document(message, request_id, code=brk.code))["error"]
+        return sse("error", json.dumps({"type": "error", "error": error}).encode())
+    if brk.kind == "invalid_json":
+        return sse(GENERATION_EVENTS[0], b'{"type":"image_generation.partial_image","b64_js')
+    if brk.kind == "bad_event":
+        data = {"type": GENERATION_EVENTS[0], "partial_image_index": "first", "created_at": 0}
+        return sse(GENERATION_EVENTS[0], json.dumps(data).encode())
+    return None
+
+
+async def send_stream(
+    responder: Responder,
+    watcher: Watcher,
+    events: Sequence[bytes],
+    *,
+    interval: float,
+    brk: StreamBreak | None = None,
+    sent_at: list[float] | None = None,
+) -> None:
+    """Send ``events`` as a ``text/event-stream``, each after ``interval`` seconds.
+
+    ``brk`` breaks the stream after ``brk.after`` events. ``sent_at`` collects the
+    ``time.perf_counter()`` at which each event was handed to the server (benchmarks).
+    """
+    await responder.start(
+        200,
+        content_type=EVENT_STREAM_TYPE,
+        content_length=None,
+        headers=[("cache-control", "no-cache")],
+    )
+    limit = len(events) if brk is None else min(brk.after, len(events))
+    for event in events[:limit]:
+        if not await watcher.sleep(interval):
+            return  # the client hung up
+        if sent_at is not None:
+            sent_at.append(time.perf_counter())
+        await responder.body(event, more=True)
+    if brk is not None:
+        if brk.kind == "cut":
+            raise InjectedDisconnect(f"the fake API cut the stream after {limit} event(s)")
+        broken = _broken_event(brk, responder.request_id)
+        if broken is not None:
+            if not await watcher.sleep(interval):
+                return
+            await responder.body(broken, more=True)
+    await responder.body(b"")
