@@ -187,6 +187,10 @@ def test_broken_streams_stop_after_the_good_events(
         assert len(lines) == 1
     else:
         assert len(lines) == 2
-        with pytest.raises((ValueError, pydantic.ValidationError), match=r"(?i)json|validation"):
-            STREAM_EVENT.validate_python(json.loads(lines[1][6:]))
+        if kind == "invalid_json":
+            with pytest.raises(json.JSONDecodeError):
+                json.loads(lines[1][6:])
+        else:
+            with pytest.raises(pydantic.ValidationError):
+                STREAM_EVENT.validate_python(json.loads(lines[1][6:]))
     assert fake.requests[-1].fault == f"stream:{kind}@1"
