@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from .batch._results import BatchItem, BatchResults
     from .client._client import AsyncImageClient
     from .images._metadata import read_metadata
-    from .images._results import GeneratedImage, Generation
+    from .images._results import GeneratedImage, Generation, PartialImage
     from .widget._panel import ImageGenerator
 
 from ._version import __version__
@@ -49,6 +49,7 @@ _LAZY = {
     "AsyncImageClient": ".client._client",
     "Generation": ".images._results",
     "GeneratedImage": ".images._results",
+    "PartialImage": ".images._results",
     "read_metadata": ".images._metadata",
     "generate_many": ".batch._generate",
     "BatchResults": ".batch._generate",
@@ -80,6 +81,7 @@ __all__ = [
     "ModelSpec",
     "ModelUnavailableError",
     "NotFoundError",
+    "PartialImage",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseError",

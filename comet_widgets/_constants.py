@@ -19,6 +19,9 @@ FAKE_API_KEY: Final = "comet-fake-key"
 DEFAULT_MODEL: Final = "dall-e-3"
 DEFAULT_SIZE: Final = "1024x1024"
 DEFAULT_N: Final = 1
+#: Partial previews per image when streaming is wanted and no number is given (client.stream,
+#: the panel with a model that streams). Each costs about 100 output tokens.
+DEFAULT_PARTIAL_IMAGES: Final = 2
 DEFAULT_OUTPUT_DIR: Final = "comet-images"
 
 # Timeouts, in seconds.

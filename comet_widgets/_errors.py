@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .batch._results import BatchResults
-    from .images._results import Generation
+    from .images._results import Generation, PartialImage
 
 __all__ = [
     "APIConnectionError",
@@ -69,6 +69,8 @@ class CometError(Exception):
         self.message = message
         #: The partial result, when the API answered but part of it could not be used.
         self.generation: Generation | None = None
+        #: The partial previews a streamed generation received before it failed.
+        self.partials: list[PartialImage] = []
 
     def __str__(self) -> str:
         return self.message

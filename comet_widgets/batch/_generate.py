@@ -49,6 +49,7 @@ from .._types import (
     given,
 )
 from ..client._limits import RequestLimiter
+from ..images._results import PartialImage
 from ._manifest import item_key
 from ._progress import Progress, ProgressCallback
 from ._results import BatchItem, BatchResults
@@ -147,6 +148,7 @@ async def generate_many(
     safety_identifier: str | None = None,
     user: str | None = None,
     stream: bool | None = None,
+    partial_images: int | None = None,
     extra_body: Mapping[str, Any] | None = None,
     concurrency: int = 4,
     requests_per_minute: float | None = None,
@@ -156,6 +158,7 @@ async def generate_many(
     progress: bool | ProgressCallback | Progress = False,
     raise_on_error: bool = False,
     on_result: Callable[[BatchItem], object] | None = None,
+    on_partial: Callable[[int, PartialImage], object] | None = None,
     shard: str | tuple[int, int] | None = None,
 ) -> BatchResults:
     """Generate images for many prompts; return a ``BatchResults`` in input order.
@@ -179,8 +182,10 @@ async def generate_many(
     raises ``BatchError`` (with ``.results``) after the batch when any failed. ``progress``:
     ``True`` (widget, terminal bar or plain lines), or ``callback(done, failed, total)``.
     ``on_result(item)`` (sync or async) is called as each item finishes, resumed ones first;
-    an exception it raises stops the batch. ``shard="i/k"`` keeps the items whose input index
-    % k == i.
+    an exception it raises stops the batch. With ``partial_images`` (GPT image models)
+    ``on_partial(index, partial)`` receives each item's partial previews as they arrive, with
+    the item's input index; partials are never written or recorded. ``shard="i/k"`` keeps the
+    items whose input index % k == i.
 
     Raises ``InvalidItemError``/``InvalidParameterError`` for bad input, ``BatchError`` as
     above, ``MissingAPIKeyError``/``AuthenticationError`` (they would fail every item: the
@@ -212,6 +217,7 @@ async def generate_many(
         limiter=RequestLimiter(concurrency=concurrency, requests_per_minute=requests_per_minute),
         workers=concurrency,
         on_result=on_result,
+        on_partial=on_partial,
     )
     if client is not None:
         results = await run.execute(client, progress)

@@ -38,7 +38,7 @@ from ._progress import Progress, ProgressCallback, make_progress
 from ._results import BatchItem, BatchResults, StoredImage, generation_from_record, record_of
 
 if TYPE_CHECKING:
-    from ..images._results import Generation
+    from ..images._results import Generation, PartialImage
 
 __all__ = ["BatchRun", "ImageGenerator", "Planned"]
 
@@ -47,7 +47,11 @@ class ImageGenerator(Protocol):
     """What a batch needs from a client (``AsyncImageClient`` has it)."""
 
     async def generate_payload(
-        self, payload: dict[str, Any], *, limiter: RequestLimiter | None = None
+        self,
+        payload: dict[str, Any],
+        *,
+        limiter: RequestLimiter | None = None,
+        on_partial: Callable[[PartialImage], object] | None = None,
     ) -> Generation: ...
 
 
@@ -79,6 +83,7 @@ class BatchRun:
         limiter: RequestLimiter,
         workers: int,
         on_result: Callable[[BatchItem], object] | None,
+        on_partial: Callable[[int, PartialImage], object] | None = None,
     ) -> None:
         self.planned = planned
         self.folder = folder
@@ -88,6 +93,7 @@ class BatchRun:
         self.limiter = limiter
         self.workers = workers
         self.on_result = on_result
+        self.on_partial = on_partial
         self.items: dict[int, BatchItem] = {
             p.index: BatchItem(
                 index=p.index,
@@ -188,6 +194,13 @@ class BatchRun:
                 await self._report(item, skipped=1)
         return pending
 
+    def _partials_of(self, index: int) -> Callable[[PartialImage], object] | None:
+        """The client's ``on_partial`` for item ``index``: the user's, with the item's index."""
+        on_partial = self.on_partial
+        if on_partial is None or not self.items[index].params.get("stream"):
+            return None
+        return lambda partial: on_partial(index, partial)
+
     async def _worker(self, client: ImageGenerator, queue: deque[int]) -> None:
         while queue:
             first = queue.popleft()
@@ -197,7 +210,9 @@ class BatchRun:
             generation: Generation | None = None
             exception: BaseException | None = None
             try:
-                generation = await client.generate_payload(payload, limiter=self.limiter)
+                generation = await client.generate_payload(
+                    payload, limiter=self.limiter, on_partial=self._partials_of(first)
+                )
             except _BATCH_FATAL:
                 raise  # every other item would fail the same way: stop the batch
             except CometError as exc:

@@ -8,6 +8,11 @@ the request id) and in the final URL. Nothing downstream (parsing, errors, metad
 the panel, logs) ever sees the raw answer, so no later path can miss the key. Generations,
 model lists and image downloads use it; a new request path (streams, edits) should too.
 
+Streams: with ``stream=`` an answer of type ``text/event-stream`` (status 200) is not collected;
+its chunks go to that reader as they arrive, under the same deadline and byte cap, and what the
+reader returns is the ``Answer``'s ``streamed``. Chunks are not redacted (a key may span two of
+them): the reader redacts each whole event with ``redact_bytes`` before it reads it.
+
 The key also passes through the logging of httpx and httpcore (httpcore logs response headers
 at DEBUG, httpx logs URLs at INFO): ``watch_secret`` registers a key with a filter installed on
 those loggers, which rewrites any record that holds it.
@@ -19,7 +24,9 @@ import asyncio
 import logging
 import sys
 import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -29,7 +36,9 @@ __all__ = [
     "Answer",
     "BodyTooLarge",
     "DeadlinePassed",
+    "StreamReader",
     "exchange",
+    "is_event_stream",
     "strip_userinfo",
     "watch_secret",
 ]
@@ -58,6 +67,16 @@ class DeadlinePassed(Exception):
     """The whole response did not arrive within the deadline."""
 
 
+#: Reads a streamed answer: gets its (redacted) headers and raw chunks, returns the result.
+StreamReader = Callable[[httpx.Headers, AsyncIterator[bytes]], Awaitable[Any]]
+
+
+def is_event_stream(headers: httpx.Headers) -> bool:
+    """Whether an answer is server-sent events."""
+    kind: str = headers.get("content-type", "")
+    return kind.split(";")[0].strip().lower() == "text/event-stream"
+
+
 @dataclass(frozen=True)
 class Answer:
     """A complete response, already redacted."""
@@ -66,6 +85,8 @@ class Answer:
     headers: httpx.Headers
     body: bytes
     url: str
+    #: What the ``stream`` reader returned, for a streamed answer (``body`` is then empty).
+    streamed: Any = None
 
     @property
     def request_id(self) -> str | None:
@@ -128,13 +149,25 @@ def _headers(headers: httpx.Headers, secret: str | None) -> httpx.Headers:
     return httpx.Headers([(k, redact(v, secret)) for k, v in headers.multi_items()])
 
 
+async def _capped(
+    response: httpx.Response, limit: int, too_large: BodyTooLarge
+) -> AsyncGenerator[bytes, None]:
+    total = 0
+    async for chunk in response.aiter_bytes():
+        total += len(chunk)
+        if total > limit:
+            raise too_large
+        yield chunk
+
+
 async def _read(
     http: httpx.AsyncClient,
     request: httpx.Request,
     limit: int,
     secret: str | None,
     follow_redirects: bool,
-) -> tuple[httpx.Response, bytes]:
+    stream: StreamReader | None,
+) -> tuple[httpx.Response, bytes, Any]:
     response = await http.send(request, stream=True, follow_redirects=follow_redirects)
     try:
         request_id = response.headers.get("x-request-id")
@@ -142,16 +175,16 @@ async def _read(
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise too_large
-        chunks: list[bytes] = []
-        total = 0
-        async for chunk in response.aiter_bytes():
-            total += len(chunk)
-            if total > limit:
-                raise too_large
-            chunks.append(chunk)
+        chunks = _capped(response, limit, too_large)
+        if stream is not None and response.status_code == 200 and is_event_stream(response.headers):
+            try:
+                return response, b"", await stream(_headers(response.headers, secret), chunks)
+            finally:
+                await chunks.aclose()
+        body = b"".join([chunk async for chunk in chunks])
     finally:
         await response.aclose()
-    return response, b"".join(chunks)
+    return response, body, None
 
 
 async def exchange(
@@ -163,19 +196,22 @@ async def exchange(
     timeout: float | None,
     redact_body: bool = True,
     follow_redirects: bool = False,
+    stream: StreamReader | None = None,
 ) -> Answer:
     """Send ``request``; the whole response within ``timeout`` s, the body within ``limit`` bytes.
 
     Raises ``BodyTooLarge``, ``DeadlinePassed`` or httpx's own errors (the caller types them).
     ``redact_body=False`` for binary bodies (downloaded images); headers are always redacted.
+    ``stream`` reads an event-stream answer as it arrives (see the module docstring); what it
+    raises passes through.
     """
-    reading = _read(http, request, limit, secret, follow_redirects)
+    reading = _read(http, request, limit, secret, follow_redirects, stream)
     try:
         if sys.version_info >= (3, 11):
             async with asyncio.timeout(timeout):
-                response, body = await reading
+                response, body, streamed = await reading
         else:  # pragma: no cover - Python 3.10
-            response, body = await asyncio.wait_for(reading, timeout)
+            response, body, streamed = await asyncio.wait_for(reading, timeout)
     except (TimeoutError, asyncio.TimeoutError):
         raise DeadlinePassed from None
     return Answer(
@@ -183,4 +219,5 @@ async def exchange(
         headers=_headers(response.headers, secret),
         body=redact_bytes(body, secret) if redact_body else body,
         url=redact(strip_userinfo(str(response.url)), secret) if secret else str(response.url),
+        streamed=streamed,
     )

@@ -9,6 +9,7 @@ image URLs, never into a repr, a log record or an error message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ipaddress
 import json
@@ -18,13 +19,13 @@ import os
 import ssl
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from .._catalog import build_payload
+from .._catalog import NO_STREAM_FORMATS, build_payload, rules_for
 from .._constants import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -32,6 +33,7 @@ from .._constants import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MODEL,
+    DEFAULT_PARTIAL_IMAGES,
     DOWNLOAD_READ_TIMEOUT,
     MAX_IMAGE_BYTES,
     MAX_IMAGE_PIXELS,
@@ -72,10 +74,19 @@ from .._types import (
     given,
 )
 from ..images._formats import NotAnImage, sniff
-from ..images._results import GeneratedImage, Generation
-from ._boundary import Answer, BodyTooLarge, DeadlinePassed, exchange, strip_userinfo, watch_secret
+from ..images._results import GeneratedImage, Generation, PartialImage
+from ._boundary import (
+    Answer,
+    BodyTooLarge,
+    DeadlinePassed,
+    StreamReader,
+    exchange,
+    strip_userinfo,
+    watch_secret,
+)
 from ._limits import RequestLimiter
 from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
+from ._streaming import OnPartial, StreamEnded, read_stream
 from ._transport import widen_reads
 from ._wire import ParsedBody, error_from_response, first_error, parse_body
 
@@ -383,10 +394,17 @@ class AsyncImageClient:
         safety_identifier: str | None = None,
         user: str | None = None,
         stream: bool | None = None,
+        partial_images: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        on_partial: OnPartial | None = None,
         **unknown: Any,
     ) -> Generation:
         """Generate images for ``prompt`` and return them with their bytes downloaded.
+
+        ``partial_images`` 1-3 (GPT image models) streams the generation: ``on_partial`` is
+        called with each ``PartialImage`` as it arrives (a coroutine function is awaited; an
+        exception it raises is logged, not raised). The result is the same ``Generation`` as
+        without streaming, also when the server answers the stream with plain JSON.
 
         The parameters are those of ``ImageParams`` (``_types.py``; ``None``: not sent). They
         are checked against the model catalogue first: invalid ones raise
@@ -395,7 +413,41 @@ class AsyncImageClient:
         one that fails records its ``error`` and the others are returned.
         """
         payload = build_payload(prompt, **given(locals()), **unknown)
-        return await self.generate_payload(payload)
+        return await self.generate_payload(payload, on_partial=on_partial)
+
+    async def stream(self, prompt: str, **params: Any) -> AsyncIterator[PartialImage | Generation]:
+        """``generate`` as an async iterator: each ``PartialImage`` as it arrives, then the
+        final ``Generation``. ``params`` are those of ``generate`` (``partial_images=2`` by
+        default for GPT image models). Leaving the loop early cancels the request: nothing is
+        left running. Errors are raised from the loop, with the partials received on them.
+        """
+        if "on_partial" in params:
+            raise InvalidParameterError(
+                "on_partial",
+                params["on_partial"],
+                "leave it out: stream() yields the partial images itself",
+            )
+        spec = rules_for(str(params.get("model", DEFAULT_MODEL)))
+        if (
+            "partial_images" not in params
+            and spec is not None
+            and spec.accepts("stream")
+            and params.get("output_format") not in NO_STREAM_FORMATS
+        ):
+            params["partial_images"] = DEFAULT_PARTIAL_IMAGES
+        payload = build_payload(prompt, **params)
+        queue: asyncio.Queue[PartialImage | None] = asyncio.Queue()
+        task = asyncio.ensure_future(self.generate_payload(payload, on_partial=queue.put_nowait))
+        task.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (item := await queue.get()) is not None:
+                yield item
+            yield await task
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, CometError):
+                    await task
 
     async def generate_payload(
         self,
@@ -403,20 +455,26 @@ class AsyncImageClient:
         *,
         limiter: RequestLimiter | None = None,
         on_retry: Callable[[CometError, float], None] | None = None,
+        on_partial: OnPartial | None = None,
     ) -> Generation:
         """Send an already validated payload (from ``build_payload``).
 
         ``limiter`` paces the request (a batch passes its own); ``on_retry(error, delay)`` is
-        called before each wait between attempts (the widget shows it).
+        called before each wait between attempts (the widget shows it); ``on_partial`` receives
+        the partial previews of a streamed payload.
         """
         self._ensure_open()
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
+        partials: list[PartialImage] = []
         try:
-            generation = await self._generate(payload, limiter or self.limiter, on_retry)
+            generation = await self._generate(
+                payload, limiter or self.limiter, on_retry, on_partial, partials
+            )
         except CometError as error:
             self._scrub(error)
+            error.partials = partials
             raise
         except asyncio.CancelledError:
             if self._closed and task is not None:
@@ -487,6 +545,8 @@ class AsyncImageClient:
         payload: dict[str, Any],
         limiter: RequestLimiter,
         on_retry: Callable[[CometError, float], None] | None,
+        on_partial: OnPartial | None = None,
+        partials: list[PartialImage] | None = None,
     ) -> Generation:
         key = self._api_key()
         started = time.perf_counter()
@@ -495,7 +555,9 @@ class AsyncImageClient:
             attempt += 1
             try:
                 async with limiter.slot():
-                    parsed, request_id = await self._post(payload, key)
+                    parsed, request_id = await self._post(
+                        payload, key, on_partial, [] if partials is None else partials
+                    )
                 break
             except CometError as error:
                 failure, hint = self._classify(error)
@@ -559,7 +621,13 @@ class AsyncImageClient:
             return ("billable" if error.sent else "safe"), None
         return "final", None
 
-    async def _post(self, payload: dict[str, Any], key: str) -> tuple[ParsedBody, str | None]:
+    async def _post(
+        self,
+        payload: dict[str, Any],
+        key: str,
+        on_partial: OnPartial | None,
+        partials: list[PartialImage],
+    ) -> tuple[ParsedBody, str | None]:
         http = self._ensure_open()
         url = f"{self.base_url}/images/generations"
         try:
@@ -568,10 +636,45 @@ class AsyncImageClient:
             )
         except (TypeError, ValueError):  # UnicodeEncodeError, NaN, a value JSON cannot hold
             raise _unsendable(payload) from None
-        answer = await self._exchange(request, key, self.max_response_bytes, "the response")
+        reader: StreamReader | None = None
+        if payload.get("stream"):
+            # An event-stream answer is read event by event inside the boundary.
+            reader = functools.partial(
+                read_stream,
+                n=int(payload.get("n") or 1),
+                max_pixels=self.max_image_pixels,
+                secret=key,
+                on_partial=on_partial,
+                partials=partials,
+            )
+        try:
+            answer = await self._exchange(
+                request, key, self.max_response_bytes, "the response", stream=reader
+            )
+        except StreamEnded:
+            raise APIConnectionError(
+                f"the stream ended before its completed event ({len(partials)} partial image(s)"
+                " received). What to do: try again; it may have been billed",
+                sent=True,
+            ) from None
         request_id = answer.request_id
         suffix = f" (request id: {request_id})" if request_id else ""
         status, body = answer.status, answer.body
+        if isinstance(answer.streamed, ParsedBody):
+            logger.debug(
+                "POST %s -> %d, streamed %d image(s) and %d partial(s) request_id=%s",
+                url,
+                status,
+                len(answer.streamed.images),
+                len(partials),
+                request_id,
+            )
+            return answer.streamed, request_id
+        if reader is not None and status < 300:
+            logger.debug(
+                "asked for a stream, the server answered %s: read as one answer, no partials",
+                answer.headers.get("content-type", "").split(";")[0] or "no content type",
+            )
         logger.debug("POST %s -> %d (%d bytes) request_id=%s", url, status, len(body), request_id)
         if status >= 400:
             hint = parse_retry_after(answer.headers, now=time.time()) if status == 429 else None
@@ -597,14 +700,24 @@ class AsyncImageClient:
             parsed = parse_body(body, **options)
         return parsed, request_id
 
-    async def _exchange(self, request: httpx.Request, key: str, limit: int, what: str) -> Answer:
+    async def _exchange(
+        self,
+        request: httpx.Request,
+        key: str,
+        limit: int,
+        what: str,
+        *,
+        stream: StreamReader | None = None,
+    ) -> Answer:
         """One API request through the boundary (``_boundary.exchange``): the whole response
         within one read timeout, the body within ``limit`` bytes, the key redacted. Failures
         become typed ``CometError``s naming ``what`` was being read."""
         http = self._ensure_open()
         read = self.timeout.read
         try:
-            return await exchange(http, request, secret=key, limit=limit, timeout=read)
+            return await exchange(
+                http, request, secret=key, limit=limit, timeout=read, stream=stream
+            )
         except BodyTooLarge as exc:
             suffix = f" (request id: {exc.request_id})" if exc.request_id else ""
             raise ResponseError(

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL.Image import Image
 
-__all__ = ["GeneratedImage", "Generation"]
+__all__ = ["GeneratedImage", "Generation", "PartialImage"]
 
 
 class _DecodedCache:
@@ -277,6 +277,59 @@ def _convert(image: Image, fmt: ImageFormat) -> bytes:
     options: dict[str, Any] = {"quality": 95} if fmt in ("jpeg", "webp") else {}
     image.save(buffer, format=fmt.upper(), **options)
     return buffer.getvalue()
+
+
+class PartialImage:
+    """A partial preview of one image while a streamed generation is running.
+
+    ``index`` says which image of the generation it belongs to, ``partial_index`` which partial
+    (0 first, coarsest). ``data`` holds the bytes as received, ``image`` decodes them on first
+    access. In a notebook it displays as a downscaled preview. Partials never become part of a
+    ``Generation``: only the final images do.
+    """
+
+    __slots__ = ("_decoded", "data", "format", "height", "index", "partial_index", "width")
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        partial_index: int,
+        data: bytes,
+        format: ImageFormat | None,
+        width: int | None,
+        height: int | None,
+    ) -> None:
+        self.index = index
+        self.partial_index = partial_index
+        self.data = data
+        self.format = format
+        self.width = width
+        self.height = height
+        self._decoded: Image | None = None
+
+    @property
+    def image(self) -> Image:
+        """The decoded ``PIL.Image.Image`` (decoded on first access)."""
+        if self._decoded is None:
+            self._decoded = _decode(self.data)
+        return self._decoded
+
+    def preview(self, max_side: int = THUMBNAIL_MAX_SIDE) -> tuple[bytes, str]:
+        """A downscaled JPEG (or PNG, with transparency) for display: ``(bytes, format)``."""
+        from ._previews import encode_preview
+
+        return encode_preview(self.image, max_side=max_side)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        data, fmt = self.preview()
+        return {"text/plain": repr(self), f"image/{fmt}": data}
+
+    def __repr__(self) -> str:
+        return (
+            f"<PartialImage image #{self.index} partial #{self.partial_index} {self.format}"
+            f" {self.width}x{self.height}, {len(self.data)} bytes>"
+        )
 
 
 @dataclass(repr=False, eq=False)

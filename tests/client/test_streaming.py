@@ -1,0 +1,328 @@
+"""Streamed generations over loopback: partial previews, the same Generation, every fault.
+
+Each test talks to the fake on 127.0.0.1 and counts what it received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from comet_widgets import (
+    APIConnectionError,
+    AsyncImageClient,
+    ContentPolicyError,
+    Generation,
+    InvalidParameterError,
+    PartialImage,
+    ResponseError,
+    ServerError,
+    generate_many,
+)
+from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
+
+PROMPT = "a lighthouse in a storm"
+
+
+async def test_on_partial_receives_each_partial_then_the_same_generation(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    seen: list[PartialImage] = []
+    generation = await client.generate(
+        PROMPT, model="gpt-image-2", partial_images=2, on_partial=seen.append
+    )
+    assert [(p.index, p.partial_index) for p in seen] == [(0, 0), (0, 1)]
+    for partial in seen:
+        assert partial.format == "png"
+        assert partial.image.size == (1024, 1024)
+        assert (partial.width, partial.height) == (1024, 1024)
+        bundle = partial._repr_mimebundle_()
+        assert "PartialImage" in bundle["text/plain"]
+        assert any(key.startswith("image/") for key in bundle)
+    assert seen[0].data != seen[1].data != generation.images[0].data
+    assert fake.requests[-1].json["stream"] is True
+    assert fake.requests[-1].json["partial_images"] == 2
+    # The same Generation as a plain call: images, usage, extra, request id.
+    plain = await client.generate(PROMPT, model="gpt-image-2")
+    assert generation.images[0].data == plain.images[0].data
+    assert generation.images[0].generation is generation
+    assert generation.usage is not None
+    assert plain.usage is not None
+    assert generation.usage["output_tokens"] == plain.usage["output_tokens"] + 200
+    assert generation.request_id == fake.requests[-2].request_id
+    assert {"background", "output_format", "quality", "size"} <= set(generation.extra)
+    assert generation.ok
+    assert generation.created > 0
+
+
+async def test_async_callbacks_are_awaited_and_a_failing_one_does_not_stop_the_image(
+    client: AsyncImageClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[int] = []
+
+    async def slow(partial: PartialImage) -> None:
+        await asyncio.sleep(0.01)
+        seen.append(partial.partial_index)
+
+    await client.generate(PROMPT, model="gpt-image-2", partial_images=3, on_partial=slow)
+    assert seen == [0, 1, 2]
+
+    def broken(partial: PartialImage) -> None:
+        raise RuntimeError("my callback is broken")
+
+    with caplog.at_level(logging.WARNING, logger="comet_widgets"):
+        generation = await client.generate(
+            PROMPT, model="gpt-image-2", partial_images=1, on_partial=broken
+        )
+    assert generation.ok
+    assert "on_partial raised" in caplog.text
+
+
+async def test_n2_partials_name_their_image(client: AsyncImageClient) -> None:
+    seen: list[tuple[int, int]] = []
+    generation = await client.generate(
+        PROMPT,
+        model="gpt-image-2",
+        n=2,
+        partial_images=1,
+        on_partial=lambda p: seen.append((p.index, p.partial_index)),
+    )
+    assert seen == [(0, 0), (1, 0)]
+    assert [image.index for image in generation.images] == [0, 1]
+    assert all(image.ok for image in generation.images)
+
+
+async def test_stream_yields_partials_then_the_generation(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    events = [event async for event in client.stream(PROMPT, model="gpt-image-2")]
+    assert [type(e) for e in events] == [PartialImage, PartialImage, Generation]
+    assert fake.requests[-1].json["partial_images"] == 2  # the default
+    events = [e async for e in client.stream(PROMPT, model="gpt-image-2", partial_images=3)]
+    assert len(events) == 4
+    # A model that does not stream: just the Generation.
+    events = [e async for e in client.stream(PROMPT, model="dall-e-2", size="256x256")]
+    assert [type(e) for e in events] == [Generation]
+    assert "stream" not in [r.json for r in fake.requests if r.json][-1]
+
+
+async def test_leaving_the_stream_early_cancels_the_request(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    fake.stream_interval = 0.3
+    stream = client.stream(PROMPT, model="gpt-image-2", partial_images=3)
+    async for event in stream:
+        assert isinstance(event, PartialImage)
+        break
+    await stream.aclose()  # type: ignore[attr-defined]
+    for _ in range(100):
+        if fake.in_flight == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert fake.in_flight == 0
+    assert fake.requests[-1].status == 200
+    assert len(fake.stream_times) < 4  # the fake stopped: nobody was listening
+    fake.stream_interval = 0.0
+    assert (await client.generate(PROMPT, model="gpt-image-2", partial_images=1)).ok
+
+
+async def test_cancelling_a_streamed_generate_leaves_nothing_running(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    fake.stream_interval = 0.3
+    first = asyncio.Event()
+    task = asyncio.ensure_future(
+        client.generate(
+            PROMPT, model="gpt-image-2", partial_images=3, on_partial=lambda p: first.set()
+        )
+    )
+    await asyncio.wait_for(first.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(100):
+        if fake.in_flight == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert fake.in_flight == 0
+    assert client._in_flight == set()
+
+
+async def test_a_gateway_answering_json_gives_the_same_generation(
+    client: AsyncImageClient, fake: FakeAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.stream_relay = False
+    seen: list[PartialImage] = []
+    with caplog.at_level(logging.DEBUG, logger="comet_widgets"):
+        generation = await client.generate(
+            PROMPT, model="gpt-image-2", partial_images=2, on_partial=seen.append
+        )
+    assert seen == []
+    assert generation.ok
+    assert generation.usage is not None
+    notes = [r for r in caplog.records if "asked for a stream" in r.getMessage()]
+    assert len(notes) == 1
+    assert notes[0].levelno == logging.DEBUG
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_an_error_event_raises_the_typed_error_with_request_id(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    fake.break_stream_next(
+        "error", after=1, message="your prompt was blocked", code="moderation_blocked"
+    )
+    with pytest.raises(ContentPolicyError) as caught:
+        await client.generate(PROMPT, model="gpt-image-2", partial_images=2)
+    error = caught.value
+    assert error.request_id == fake.requests[-1].request_id
+    assert "your prompt was blocked" in str(error)
+    assert "error event" in str(error)
+    assert len(error.partials) == 1
+    fake.break_stream_next("error", after=0)
+    with pytest.raises(ServerError) as server:
+        await client.generate(PROMPT, model="gpt-image-2", partial_images=2)
+    assert server.value.request_id
+    assert fake.generation_count == 2  # a mid-stream failure may be billed: not retried
+
+
+async def test_a_json_error_to_a_stream_is_the_usual_typed_error(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    fake.fail_next(1, 400, message="bad things", code="moderation_blocked")
+    with pytest.raises(ContentPolicyError) as caught:
+        await client.generate(PROMPT, model="gpt-image-2", partial_images=2)
+    assert caught.value.request_id == fake.requests[-1].request_id
+    fake.fail_next(1, 502)  # a refusal before anything was made: retried as usual
+    assert (await client.generate(PROMPT, model="gpt-image-2", partial_images=1)).ok
+
+
+@pytest.mark.parametrize("kind", ["cut", "end_early"])
+async def test_a_stream_cut_before_completed_keeps_its_partials(
+    client: AsyncImageClient, fake: FakeAPI, kind: str
+) -> None:
+    fake.break_stream_next(kind, after=2)  # type: ignore[arg-type]
+    seen: list[PartialImage] = []
+    with pytest.raises(APIConnectionError) as caught:
+        await client.generate(PROMPT, model="gpt-image-2", partial_images=3, on_partial=seen.append)
+    error = caught.value
+    assert error.sent is True
+    assert [p.partial_index for p in error.partials] == [0, 1]
+    assert error.partials == seen
+    assert fake.generation_count == 1  # not retried by default: it may have been billed
+
+
+async def test_retry_billable_retries_a_cut_stream(fake_server: FakeServer, fake: FakeAPI) -> None:
+    fake.break_stream_next("cut", after=1)
+    async with AsyncImageClient(
+        api_key=FAKE_API_KEY, base_url=fake_server.base_url, retry_billable=True, sleep=_no_wait
+    ) as client:
+        seen: list[PartialImage] = []
+        generation = await client.generate(
+            PROMPT, model="gpt-image-2", partial_images=2, on_partial=seen.append
+        )
+    assert generation.ok
+    assert fake.generation_count == 2
+    assert [p.partial_index for p in seen] == [0, 0, 1]
+
+
+async def _no_wait(seconds: float) -> None:
+    return None
+
+
+@pytest.mark.parametrize("kind", ["invalid_json", "bad_event"])
+async def test_malformed_events_raise_response_error(
+    client: AsyncImageClient, fake: FakeAPI, kind: str
+) -> None:
+    fake.break_stream_next(kind, after=1)  # type: ignore[arg-type]
+    with pytest.raises(ResponseError) as caught:
+        await client.generate(PROMPT, model="gpt-image-2", partial_images=2)
+    assert caught.value.request_id == fake.requests[-1].request_id
+    assert len(caught.value.partials) == 1
+    assert fake.generation_count == 1
+
+
+async def test_byte_caps_and_the_whole_response_deadline_hold_for_streams(
+    fake_server: FakeServer, fake: FakeAPI
+) -> None:
+    async with AsyncImageClient(
+        api_key=FAKE_API_KEY, base_url=fake_server.base_url, max_response_bytes=40_000
+    ) as client:
+        with pytest.raises(ResponseError, match="max_response_bytes"):
+            await client.generate(PROMPT, model="gpt-image-2", partial_images=3)
+    fake.stream_interval = 0.4
+    async with AsyncImageClient(
+        api_key=FAKE_API_KEY, base_url=fake_server.base_url, timeout=1.0
+    ) as client:
+        # Each event arrives well within the read timeout, the whole stream does not.
+        with pytest.raises(APIConnectionError, match="longer than 1 s") as caught:
+            await client.generate(PROMPT, model="gpt-image-2", partial_images=3)
+    assert caught.value.sent is True
+    assert caught.value.partials
+
+
+async def test_the_key_is_redacted_from_events(fake_server: FakeServer, fake: FakeAPI) -> None:
+    key = "sk-streaming-secret-1234567890"
+    fake.break_stream_next("error", after=1, message=f"upstream saw Bearer {key} and {key}")
+    async with AsyncImageClient(api_key=key, base_url=fake_server.base_url) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.generate(PROMPT, model="gpt-image-2", partial_images=2)
+    error = caught.value
+    assert key not in str(error)
+    assert key not in repr(error.body)
+    assert "[redacted]" in str(error)
+
+
+async def test_partial_images_are_refused_before_sending(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    for params in (
+        {"model": "dall-e-3", "partial_images": 2},
+        {"model": "qwen-image", "partial_images": 1},
+        {"model": "gpt-image-2", "partial_images": 2, "output_format": "gif"},
+        {
+            "model": "gpt-image-2",
+            "partial_images": 2,
+            "output_format": "svg",
+            "svg": {"model": "m"},
+        },
+        {"model": "gpt-image-2", "partial_images": 4},
+    ):
+        with pytest.raises(InvalidParameterError) as caught:
+            await client.generate(PROMPT, **params)  # type: ignore[arg-type]
+        assert caught.value.field in ("partial_images", "output_format", "n"), params
+        assert str(params["partial_images"]) in str(caught.value)
+        with pytest.raises(InvalidParameterError):
+            [e async for e in client.stream(PROMPT, **params)]
+    assert fake.requests == []
+
+
+async def test_generate_many_passes_partials_through_with_the_item_index(
+    client: AsyncImageClient, fake: FakeAPI, tmp_path: Path
+) -> None:
+    seen: list[tuple[int, int, int]] = []
+    results = await generate_many(
+        ["a red fox", "a blue whale", {"prompt": "an owl", "partial_images": 1}],
+        client=client,
+        model="gpt-image-2",
+        partial_images=2,
+        concurrency=2,
+        output_dir=tmp_path,
+        on_partial=lambda index, p: seen.append((index, p.index, p.partial_index)),
+    )
+    assert results.failed == []
+    assert sorted(seen) == [(0, 0, 0), (0, 0, 1), (1, 0, 0), (1, 0, 1), (2, 0, 0)]
+    # Only the final images are written; the manifest has one line per item.
+    pngs, lines = _written(tmp_path)
+    assert (pngs, lines) == (3, 3)
+    assert all(r.json["stream"] is True for r in fake.requests)
+
+
+def _written(folder: Path) -> tuple[int, int]:
+    """How many PNG files and manifest lines ``folder`` holds."""
+    return len(list(folder.glob("*.png"))), len(
+        (folder / "manifest.jsonl").read_text().splitlines()
+    )
