@@ -163,7 +163,7 @@ async def test_a_gateway_answering_json_gives_the_same_generation(
     assert seen == []
     assert generation.ok
     assert generation.usage is not None
-    notes = [r for r in caplog.records if "asked for a stream" in r.getMessage()]
+    notes = [r for r in caplog.records if "read as one answer" in r.getMessage()]
     assert len(notes) == 1
     assert notes[0].levelno == logging.DEBUG
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
