@@ -20,7 +20,7 @@ from ._images import OUT, image_file
 from .report import machine, render
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("overhead", "batch", "startup", "memory", "widget", "stall")
+BENCHMARKS = ("overhead", "batch", "startup", "memory", "widget", "stall", "streaming")
 # Seconds each benchmark may take before it is stopped (a full run is ~3-5 minutes in all).
 TIMEOUTS = {
     "overhead": 180,
@@ -29,6 +29,7 @@ TIMEOUTS = {
     "memory": 120,
     "widget": 180,
     "stall": 120,
+    "streaming": 180,
 }
 
 NOTES = """\
