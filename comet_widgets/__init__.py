@@ -36,11 +36,12 @@ from ._errors import (
 
 if TYPE_CHECKING:
     from .batch._generate import generate_many
-    from .batch._results import BatchItem, BatchResults
-    from .client._client import AsyncImageClient
+    from .batch._results import BatchItem, BatchResults, StoredImage
+    from .client._client import AsyncImageClient, InsecureTransportWarning
     from .images._metadata import read_metadata
     from .images._results import GeneratedImage, Generation, PartialImage
     from .widget._panel import ImageGenerator
+    from .widget._pending import PendingGeneration
 
 from ._version import __version__
 
@@ -55,6 +56,9 @@ _LAZY = {
     "BatchResults": ".batch._generate",
     "BatchItem": ".batch._generate",
     "ImageGenerator": ".widget._panel",
+    "InsecureTransportWarning": ".client._client",
+    "PendingGeneration": ".widget._pending",
+    "StoredImage": ".batch._results",
 }
 
 __all__ = [
@@ -75,6 +79,7 @@ __all__ = [
     "Generation",
     "ImageDownloadError",
     "ImageGenerator",
+    "InsecureTransportWarning",
     "InvalidItemError",
     "InvalidParameterError",
     "MissingAPIKeyError",
@@ -82,10 +87,12 @@ __all__ = [
     "ModelUnavailableError",
     "NotFoundError",
     "PartialImage",
+    "PendingGeneration",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseError",
     "ServerError",
+    "StoredImage",
     "__version__",
     "build_payload",
     "generate_many",

@@ -17,8 +17,10 @@ The tree::
     │   ├── PermissionDeniedError                 403
     │   ├── NotFoundError                         404
     │   ├── RateLimitError                        429
-    │   └── ServerError                           5xx
-    │       └── ModelUnavailableError             503 "no available channel", model_not_found
+    │   ├── ServerError                           5xx
+    │   └── ModelUnavailableError                 "no available channel", model_not_found: the
+    │                                             one raised is also its status's class (a 404
+    │                                             one is a NotFoundError, a 503 a ServerError)
     ├── ResponseError                             a 2xx answer that is not a usable result
     ├── ImageDownloadError                        one url-mode image could not be fetched
     └── BatchError                                generate_many(raise_on_error=True): items failed
@@ -182,8 +184,29 @@ class ServerError(APIStatusError):
     """5xx: the provider or the gateway failed."""
 
 
-class ModelUnavailableError(ServerError):
-    """The model is not routable for this key (503 "no available channel", model_not_found)."""
+class ModelUnavailableError(APIStatusError):
+    """The model is not routable for this key (503 "no available channel", model_not_found).
+
+    One type to catch for "this model is unavailable", whatever the status: the error raised is
+    also the class of its status, so a 404 one is a ``NotFoundError``, a 400 one a
+    ``BadRequestError`` and a 503 one a ``ServerError``.
+    """
+
+
+_MODEL_UNAVAILABLE_CLASSES: dict[str, type[APIStatusError]] = {}
+
+
+def model_unavailable_class(base: type[APIStatusError]) -> type[APIStatusError]:
+    """``ModelUnavailableError`` combined with the class its status decides (one per status)."""
+    if base is APIStatusError:
+        return ModelUnavailableError
+    if base.__name__ in _MODEL_UNAVAILABLE_CLASSES:
+        return _MODEL_UNAVAILABLE_CLASSES[base.__name__]
+    name = f"ModelUnavailable{base.__name__}"
+    doc = f"The model is not routable for this key; also a ``{base.__name__}``."
+    cls = type(name, (ModelUnavailableError, base), {"__doc__": doc, "__module__": __name__})
+    _MODEL_UNAVAILABLE_CLASSES[base.__name__] = cls
+    return cls
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
@@ -203,13 +226,10 @@ def status_error_class(status: int, code: str | None, message: str) -> type[APIS
     """Return the exception class for an error answer (a pure function, table-driven)."""
     if code in _CONTENT_POLICY_CODES:
         return ContentPolicyError
+    base = _STATUS_CLASSES.get(status) or (ServerError if status >= 500 else APIStatusError)
     if code == "model_not_found" or (status in (404, 503) and _MODEL_UNAVAILABLE.search(message)):
-        return ModelUnavailableError
-    if status in _STATUS_CLASSES:
-        return _STATUS_CLASSES[status]
-    if status >= 500:
-        return ServerError
-    return APIStatusError
+        return model_unavailable_class(base)
+    return base
 
 
 def request_id_from(message: str, header: str | None) -> str | None:

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import ssl
+import sys
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -134,6 +135,22 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first line outside this package (the
+    user's ``await client.generate(...)``, whichever public call led here)."""
+    frame = sys._getframe(1)  # the function that calls warnings.warn
+    level = 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        _PACKAGE_DIR + os.sep
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _check_key_sendable(key: str, source: str) -> None:
@@ -364,7 +381,7 @@ class AsyncImageClient:
             warnings.warn(
                 f"sending the API key over plain http to {host}: use https",
                 InsecureTransportWarning,
-                stacklevel=4,
+                stacklevel=_user_stacklevel(),
             )
         return key
 

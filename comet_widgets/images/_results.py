@@ -176,7 +176,9 @@ class GeneratedImage:
     def default_filename(self) -> str:
         gen = self.generation
         stem = _slug(gen.prompt) if gen else "image"
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(gen.created if gen else None))
+        # An answer without "created" (0) is named for now, not for 1970.
+        created = gen.created if gen and gen.created > 0 else None
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(created))
         ext = EXTENSIONS[self.format] if self.format else ".bin"
         return f"{stamp}-{stem}-{self.index}{ext}"
 

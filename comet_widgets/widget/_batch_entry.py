@@ -96,9 +96,8 @@ async def _run_batch(
     async with panel._running(job):
         client = panel._source.get()
         results = await generate_many(items, client=client, on_result=on_item, **options)
-    if job.settled:  # cancelled as it finished: the panel already says so
+    if not job.claim():  # cancelled as it finished: the panel already says so
         return results
-    job.settled = True
     failed = results.failed
     error = ""
     if failed:

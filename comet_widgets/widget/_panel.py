@@ -265,10 +265,19 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
             return None
 
     def cancel(self) -> None:
-        """Cancel the running generation: status becomes "cancelled" and nothing lands."""
+        """Cancel the running generation: status becomes "cancelled" and nothing lands.
+
+        When it returns the panel accepts a new generation (the old one may still be winding
+        down on the private loop; whatever it brings is dropped)."""
         job = self._job
-        if job is not None and not job.settled:
-            _loop.call_soon(self._cancel_on_loop, job)
+        if job is not None and job.claim(cancel=True):
+            self._settle("cancelled", "", job=job)
+            _loop.call_soon(self._cancel_task, job)
+
+    @staticmethod
+    def _cancel_task(job: Job) -> None:
+        if job.task is not None and job.task is not asyncio.current_task():
+            job.task.cancel()
 
     def _on_generate_click(self, _button: Any) -> None:
         if self.running:
@@ -292,9 +301,8 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
                 job.payload, on_retry=partial(self._on_retry, job)
             )
             previews, decoded = await asyncio.to_thread(make_previews, generation)
-            if job.cancelled:
+            if job.cancelled or not self._land(job, generation, previews, decoded):
                 raise asyncio.CancelledError
-            self._land(job, generation, previews, decoded)
             return generation
 
     @contextlib.asynccontextmanager
@@ -311,8 +319,7 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
             self._cancel_on_loop(job)
             raise
         except Exception as exc:
-            if not job.settled:
-                job.settled = True
+            if job.claim():
                 self._settle("error", describe(exc), job=job)
             raise
         finally:
@@ -334,17 +341,17 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
             self._view.show_status(f"running: {note}")
 
     def _cancel_on_loop(self, job: Job) -> None:
-        if job.settled:
+        if not job.claim(cancel=True):
             return
-        job.cancelled = job.settled = True
-        if job.task is not None and job.task is not asyncio.current_task():
-            job.task.cancel()
+        self._cancel_task(job)
         self._settle("cancelled", "", job=job)
 
     def _land(
         self, job: Job, generation: Generation, previews: list[Preview], decoded: list[Any]
-    ) -> None:
-        job.settled = True
+    ) -> bool:
+        """Show a finished generation; False (nothing lands) when it was cancelled meanwhile."""
+        if not job.claim():
+            return False
         errors = generation.errors
         error = ""
         if errors:
@@ -354,6 +361,7 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         with self.hold_trait_notifications():
             self._add_generation(generation, previews, decoded)
             self._settle("done", error, job=job)
+        return True
 
     def _add_generation(
         self, generation: Generation, previews: list[Preview], decoded: list[Any]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -24,10 +25,12 @@ T = TypeVar("T")
 
 @dataclass(eq=False)
 class Job:
-    """One generation of a panel; once submitted, its state only changes on the private loop.
+    """One generation of a panel; once submitted, its state changes on the private loop, except
+    that ``cancel()`` settles it from the caller's thread (so a new generation can start at once).
 
-    ``settled`` turns True exactly once: when the images land, the generation fails or it is
-    cancelled. Whatever comes second finds it set and does nothing (nothing half-done lands).
+    ``settled`` turns True exactly once (``claim()``, under a lock): when the images land, the
+    generation fails or it is cancelled. Whatever comes second finds it set and does nothing
+    (nothing half-done lands).
     """
 
     payload: dict[str, Any]
@@ -38,6 +41,16 @@ class Job:
     retries: list[str] = field(default_factory=list)
     cancelled: bool = False
     settled: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def claim(self, *, cancel: bool = False) -> bool:
+        """Settle the job if nobody has yet: True for the one caller that did."""
+        with self._lock:
+            if self.settled:
+                return False
+            self.settled = True
+            self.cancelled = self.cancelled or cancel
+            return True
 
     @property
     def elapsed(self) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,14 @@ def test_default_filename() -> None:
 
 
 # -- saving ------------------------------------------------------------------------------------
+
+
+def test_an_answer_without_created_is_not_named_for_1970() -> None:
+    image = image_of(encode("PNG"))
+    generation_of(image, created=0)
+    name = image.default_filename()
+    assert not name.startswith("1970"), name
+    assert name[:4] == time.strftime("%Y", time.gmtime())
 
 
 def test_save_png_writes_original_pixels_and_text_chunks(tmp_path: Path) -> None:

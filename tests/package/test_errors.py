@@ -50,7 +50,7 @@ from comet_widgets._errors import (
         (NotFoundError, APIStatusError),
         (RateLimitError, APIStatusError),
         (ServerError, APIStatusError),
-        (ModelUnavailableError, ServerError),
+        (ModelUnavailableError, APIStatusError),
         (ResponseError, CometError),
         (ImageDownloadError, CometError),
     ],
@@ -163,7 +163,33 @@ def test_download_error_fields() -> None:
 def test_status_error_class(
     status: int, code: str | None, message: str, cls: type[APIStatusError]
 ) -> None:
-    assert status_error_class(status, code, message) is cls
+    found = status_error_class(status, code, message)
+    if cls is ModelUnavailableError:  # also the class of its status
+        assert issubclass(found, ModelUnavailableError)
+        assert issubclass(found, status_error_class(status, None, "")), found.__mro__
+    else:
+        assert found is cls
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "http_class"),
+    [
+        (404, None, "The model `x` does not exist: model not found", NotFoundError),
+        (404, "model_not_found", "no such model", NotFoundError),
+        (400, "model_not_found", "", BadRequestError),
+        (503, None, "No available channel for model x", ServerError),
+    ],
+)
+def test_model_unavailable_is_one_type_and_still_its_status_class(
+    status: int, code: str | None, message: str, http_class: type[APIStatusError]
+) -> None:
+    cls = status_error_class(status, code, message)
+    error = cls("HTTP x", status_code=status, code=code)
+    assert isinstance(error, ModelUnavailableError)
+    assert isinstance(error, http_class)
+    with pytest.raises(http_class):  # `except NotFoundError:` still catches a 404 one
+        raise error
+    assert "another model" in advice_for(cls)
 
 
 def test_no_available_channel_is_not_model_unavailable_on_a_500() -> None:

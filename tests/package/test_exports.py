@@ -95,3 +95,13 @@ def test_version() -> None:
     from importlib.metadata import version
 
     assert comet_widgets.__version__ == version("comet-widgets")
+
+
+def test_the_types_public_calls_return_or_warn_with_are_exported() -> None:
+    from comet_widgets.batch._results import StoredImage
+    from comet_widgets.client._client import InsecureTransportWarning
+    from comet_widgets.widget._pending import PendingGeneration
+
+    for value in (InsecureTransportWarning, PendingGeneration, StoredImage):
+        assert value.__name__ in comet_widgets.__all__
+        assert getattr(comet_widgets, value.__name__) is value

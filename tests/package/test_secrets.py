@@ -23,6 +23,7 @@ import httpx
 import pytest
 from PIL import Image
 
+import comet_widgets
 from comet_widgets import AsyncImageClient, CometError, Generation
 from comet_widgets.client._client import InsecureTransportWarning
 from comet_widgets.testing import FakeAPI, FakeServer
@@ -249,7 +250,25 @@ async def test_plain_http_to_another_host_warns(base_url: str, warns: bool) -> N
         assert "plain http" in message
         assert str(httpx.URL(base_url).host) in message
         assert_clean(message, "the warning")
+        # It points at the caller's line (this test), not at the package's own.
+        assert insecure[0].filename == __file__
     assert len(sent) == 2
+
+
+async def test_the_insecure_warning_points_at_the_users_line_for_list_models() -> None:
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json={"data": []}))
+    )
+    client = AsyncImageClient(api_key=KEY, base_url="http://api.example.com/v1", http_client=http)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await client.list_models()
+    await client.aclose()
+    await http.aclose()
+    [warning] = [
+        w for w in caught if issubclass(w.category, comet_widgets.InsecureTransportWarning)
+    ]
+    assert warning.filename == __file__
 
 
 # -- the command line ---------------------------------------------------------------------------

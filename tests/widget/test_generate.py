@@ -290,6 +290,27 @@ async def test_cancel_is_quick_and_nothing_lands(
     assert len(panel.history) == 1
 
 
+async def test_a_new_generation_starts_right_after_cancel_and_the_old_never_lands(
+    make_panel: MakePanel, app: FakeAPI, wait_until: WaitUntil
+) -> None:
+    panel = make_panel(prompt="A slow sunrise", model="dall-e-2")
+    app.latency = 1.0
+    first = panel.generate()
+    wait_until(lambda: app.in_flight == 1)
+    panel.cancel()
+    assert panel.status == "cancelled"
+    assert not panel.running
+    panel.prompt = "A quick sunset"
+    second = panel.generate()  # at once: no "already running"
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    generation = await second
+    assert generation.prompt == "A quick sunset"
+    await asyncio.sleep(1.2)  # the old request's answer, had it not been dropped, is back by now
+    assert [g.prompt for g in panel.history] == ["A quick sunset"]
+    assert panel.status == "done"
+
+
 async def test_cancelling_the_awaitable_cancels_the_generation(
     make_panel: MakePanel, app: FakeAPI, wait_until: WaitUntil
 ) -> None:
