@@ -409,7 +409,9 @@ async def test_fault_matrix(row: Row, fake: FakeAPI, make_client: MakeClient) ->
         with pytest.raises(CometError) as info:
             await generate(client)
         error = info.value
-        assert type(error) is row.raises, repr(error)
+        # A ModelUnavailableError is also the class of its status (ServerError for a 503).
+        exact = type(error) is row.raises
+        assert exact or (row.raises is ModelUnavailableError and isinstance(error, row.raises))
         message = str(error)
         for text in row.says:
             assert text in message, message
