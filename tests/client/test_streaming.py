@@ -6,10 +6,16 @@ Each test talks to the fake on 127.0.0.1 and counts what it received.
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from PIL import Image
 
 from comet_widgets import (
     APIConnectionError,
@@ -22,7 +28,7 @@ from comet_widgets import (
     ServerError,
     generate_many,
 )
-from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
+from comet_widgets.testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, FakeAPI, FakeServer
 
 PROMPT = "a lighthouse in a storm"
 
@@ -326,3 +332,50 @@ def _written(folder: Path) -> tuple[int, int]:
     return len(list(folder.glob("*.png"))), len(
         (folder / "manifest.jsonl").read_text().splitlines()
     )
+
+
+async def test_a_key_echoed_in_a_streamed_event_is_redacted_even_across_chunks(
+    recorded_sleeps: list[float],
+) -> None:
+    key = "sk-echoed-secret-0123456789abcdef"
+    png = _png()
+    event = (
+        b"event: image_generation.completed\ndata: "
+        + json.dumps(
+            {
+                "type": "image_generation.completed",
+                "b64_json": base64.b64encode(png).decode(),
+                "created_at": 1,
+                "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
+                "echo": f"Authorization: Bearer {key}",
+                "note": f"your key {key}",
+            }
+        ).encode()
+        + b"\n\n"
+    )
+    cut = event.index(key.encode()) + 5  # the key spans two chunks
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        headers = [(b"content-type", b"text/event-stream"), (b"x-request-id", key.encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": event[:cut], "more_body": True})
+        await send({"type": "http.response.body", "body": event[cut:]})
+
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    async with AsyncImageClient(
+        api_key=key, base_url=IN_PROCESS_BASE_URL, http_client=http
+    ) as client:
+        generation = await client.generate(PROMPT, model="gpt-image-2", partial_images=1)
+    await http.aclose()
+    assert generation.ok
+    assert key not in repr(generation.extra)
+    assert key not in str(generation.request_id)
+    assert "[redacted]" in generation.extra["note"]
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(buffer, format="PNG")
+    return buffer.getvalue()
