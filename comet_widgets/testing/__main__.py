@@ -35,14 +35,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="serve this file's exact bytes as every image (benchmarks pass a large PNG)",
     )
+    parser.add_argument(
+        "--stream-interval",
+        type=float,
+        default=0.0,
+        help="seconds before each event of a streamed answer (stream: true; default 0)",
+    )
+    parser.add_argument(
+        "--no-stream-relay",
+        action="store_true",
+        help="answer streaming requests with plain JSON, like a gateway that does not relay them",
+    )
     args = parser.parse_args(argv)
     if args.latency < 0:
         parser.error("--latency must be 0 or more")
+    if args.stream_interval < 0:
+        parser.error("--stream-interval must be 0 or more")
     image_bytes = None
     if args.image_file is not None:
         with open(args.image_file, "rb") as file:
             image_bytes = file.read()
-    app = FakeAPI(api_key=args.api_key, latency=args.latency, image_bytes=image_bytes)
+    app = FakeAPI(
+        api_key=args.api_key,
+        latency=args.latency,
+        image_bytes=image_bytes,
+        stream_interval=args.stream_interval,
+        stream_relay=not args.no_stream_relay,
+    )
     try:
         with serve_fake(app, host=args.host, port=args.port) as server:
             print(server.base_url, flush=True)

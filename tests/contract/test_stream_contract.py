@@ -194,3 +194,34 @@ def test_broken_streams_stop_after_the_good_events(
             with pytest.raises(pydantic.ValidationError):
                 STREAM_EVENT.validate_python(json.loads(lines[1][6:]))
     assert fake.requests[-1].fault == f"stream:{kind}@1"
+
+
+def test_the_standalone_fake_streams_with_its_flags() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "comet_widgets.testing", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--stream-interval", "0.2"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        body = {"prompt": "a boat", "model": "gpt-image-2", "partial_images": 1, "stream": True}
+        started = time.monotonic()
+        with httpx.stream(
+            "POST", f"{base_url}/images/generations", json=body, headers=AUTH, timeout=30
+        ) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+        assert len(lines) == 2
+        assert time.monotonic() - started >= 0.4
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
