@@ -2,14 +2,16 @@
 
 The format is read from the file's signature, never from a URL's extension or the requested
 ``output_format`` (CometAPI re-hosts images as ``.webp`` whatever they are). The header also
-gives the declared dimensions, so a decompression bomb is refused before anything is decoded,
-and the end of the file is checked so a truncated PNG or JPEG is caught on arrival.
+gives the dimensions, so a decompression bomb is refused before anything is decoded: what the
+decoder will allocate (every GIF frame, the JPEG frame header the decoder uses), not just the
+first header. The end of the file is checked so a truncated PNG, JPEG or GIF is caught on
+arrival.
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 ImageFormat = Literal["png", "jpeg", "webp", "gif"]
@@ -39,6 +41,9 @@ class ImageInfo:
     format: ImageFormat
     width: int
     height: int
+    #: The largest buffer, in pixels, decoding needs besides the canvas (a JPEG's largest frame
+    #: header, a GIF's largest frame); 0 when it is the canvas alone.
+    largest_frame: int = field(default=0, compare=False)
 
     @property
     def mime_type(self) -> str:
@@ -65,10 +70,13 @@ def sniff(data: bytes, *, max_pixels: int | None = None) -> ImageInfo:
         raise NotAnImage(f"the bytes are not a PNG, JPEG, WebP or GIF image (they start {head!r})")
     if info.width <= 0 or info.height <= 0:
         raise NotAnImage(f"the {info.format} header declares an empty image")
-    if max_pixels is not None and info.width * info.height > max_pixels:
+    if max_pixels is not None and max(info.width * info.height, info.largest_frame) > max_pixels:
+        what = f"{info.width}x{info.height} pixels"
+        if info.largest_frame > info.width * info.height:
+            what = f"a frame of {info.largest_frame:,} pixels"
         raise NotAnImage(
-            f"the {info.format} declares {info.width}x{info.height} pixels, over the limit of"
-            f" {max_pixels:,} (a decompression bomb?)"
+            f"the {info.format} declares {what}, over the limit of {max_pixels:,}"
+            " (a decompression bomb?)"
         )
     return info
 
@@ -83,24 +91,41 @@ def _png(data: bytes, view: memoryview) -> ImageInfo:
 
 
 def _jpeg(data: bytes, view: memoryview) -> ImageInfo:
+    """The frame size the decoder will use: Pillow reads every marker up to the start of scan
+    (SOS) and each frame header (SOF) it meets replaces the size, so the last one counts, and
+    every one is checked (a small decoy in front must not hide a huge real one)."""
     if b"\xff\xd9" not in data[-64:]:
         raise NotAnImage("the JPEG is truncated (no end-of-image marker)")
     pos = 2
     size = len(data)
-    while pos + 9 < size:
+    frames: list[tuple[int, int]] = []
+    while pos + 4 <= size:
         if data[pos] != 0xFF:
             raise NotAnImage("the JPEG header is corrupt")
         marker = data[pos + 1]
         if marker == 0xFF:
             pos += 1
             continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # no length field
+            pos += 2
+            continue
+        if marker == 0xDA:  # start of scan: the decoder allocates what the headers said
+            break
         length = struct.unpack(">H", view[pos + 2 : pos + 4])[0]
+        if length < 2 or pos + 2 + length > size:
+            raise NotAnImage("the JPEG header is corrupt (a segment runs past the end)")
         # SOF0..SOF15 carry the dimensions, except DHT (C4), JPG (C8) and DAC (CC).
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if length < 7:
+                raise NotAnImage("the JPEG frame header is corrupt")
             height, width = struct.unpack(">HH", view[pos + 5 : pos + 9])
-            return ImageInfo("jpeg", width, height)
+            frames.append((width, height))
         pos += 2 + length
-    raise NotAnImage("the JPEG has no frame header")
+    if not frames:
+        raise NotAnImage("the JPEG has no frame header")
+    width, height = frames[-1]
+    largest = max(frames, key=lambda frame: frame[0] * frame[1])
+    return ImageInfo("jpeg", width, height, largest[0] * largest[1])
 
 
 def _webp(data: bytes) -> ImageInfo:
@@ -123,8 +148,52 @@ def _webp(data: bytes) -> ImageInfo:
     return ImageInfo("webp", width, height)
 
 
+def _skip_sub_blocks(data: bytes, pos: int) -> int:
+    """The position after a chain of GIF data sub-blocks (ended by a zero-length block)."""
+    size = len(data)
+    while True:
+        if pos >= size:
+            raise NotAnImage("the GIF is truncated (inside a data block)")
+        length = data[pos]
+        pos += 1 + length
+        if length == 0:
+            return pos
+
+
 def _gif(data: bytes) -> ImageInfo:
-    if len(data) < 13 or b";" not in data[-8:]:
+    """Walk every block to the trailer: the canvas the decoder allocates grows to hold every
+    frame (Pillow enlarges it for a frame outside the logical screen), so each frame counts;
+    a file that ends before its trailer is truncated, wherever it was cut."""
+    size = len(data)
+    if size < 13:
         raise NotAnImage("the GIF is truncated")
-    width, height = struct.unpack("<HH", data[6:10])
-    return ImageInfo("gif", width, height)
+    width, height, packed = struct.unpack("<HHB", data[6:11])
+    pos = 13
+    if packed & 0x80:
+        pos += 3 << ((packed & 7) + 1)
+    frames = 0
+    largest = 0
+    while True:
+        if pos >= size:
+            raise NotAnImage("the GIF is truncated (no trailer)")
+        block = data[pos]
+        if block == 0x3B:  # trailer
+            break
+        if block == 0x21:  # extension: label, then sub-blocks
+            pos = _skip_sub_blocks(data, pos + 2)
+        elif block == 0x2C:  # image descriptor
+            if pos + 10 > size:
+                raise NotAnImage("the GIF is truncated (inside a frame header)")
+            left, top, frame_w, frame_h, flags = struct.unpack("<HHHHB", data[pos + 1 : pos + 10])
+            width, height = max(width, left + frame_w), max(height, top + frame_h)
+            largest = max(largest, frame_w * frame_h)
+            frames += 1
+            pos += 10
+            if flags & 0x80:
+                pos += 3 << ((flags & 7) + 1)
+            pos = _skip_sub_blocks(data, pos + 1)  # after the LZW minimum code size
+        else:
+            raise NotAnImage(f"the GIF is corrupt (unknown block 0x{block:02x})")
+    if not frames:
+        raise NotAnImage("the GIF has no frame")
+    return ImageInfo("gif", width, height, largest)

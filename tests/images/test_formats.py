@@ -156,3 +156,74 @@ def test_an_empty_image_is_refused() -> None:
 
 def test_sniff_accepts_bytearray() -> None:
     assert sniff(bytearray(encode("PNG", 3, 4))) == ImageInfo("png", 3, 4)
+
+
+# -- crafted to get past the checks ---------------------------------------------------------
+
+
+def animated_gif(size: tuple[int, int] = (300, 300), frames: int = 3) -> bytes:
+    images = [Image.new("P", size, i * 40) for i in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(
+        buffer,
+        "GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=50,
+        comment=b"; semicolons ;;;;;;;; are the trailer's byte",  # cuts that end with ';'
+    )
+    return buffer.getvalue()
+
+
+def test_a_gif_frame_larger_than_its_logical_screen_counts() -> None:
+    data = bytearray(animated_gif((300, 300), frames=1))
+    data[6:10] = struct.pack("<HH", 1, 1)  # the logical screen says 1x1
+    crafted = bytes(data)
+    with Image.open(io.BytesIO(crafted)) as image:
+        image.load()
+        assert image.size == (300, 300), "the attack is real: Pillow decodes the frame's size"
+    info = sniff(crafted)
+    assert (info.width, info.height) == (300, 300)
+    with pytest.raises(NotAnImage, match="over the limit"):
+        sniff(crafted, max_pixels=10_000)
+
+
+def gif_frame(left: int, top: int, width: int, height: int) -> bytes:
+    """An image descriptor and a minimal LZW body (what sniff walks, not a full picture)."""
+    return b"\x2c" + struct.pack("<HHHHB", left, top, width, height, 0) + b"\x02\x02\x44\x01\x00"
+
+
+def test_every_gif_frame_is_checked() -> None:
+    screen = b"GIF89a" + struct.pack("<HHBBB", 20, 20, 0x80, 0, 0) + bytes(6)  # 2-colour table
+    small = screen + gif_frame(0, 0, 1, 1) + gif_frame(5, 5, 1, 1) + b";"
+    assert (sniff(small).width, sniff(small).height) == (20, 20)
+    # A later frame far right and down: the canvas the decoder allocates grows to hold it.
+    far = screen + gif_frame(0, 0, 1, 1) + gif_frame(2000, 2000, 1, 1) + b";"
+    assert (sniff(far).width, sniff(far).height) == (2001, 2001)
+    with pytest.raises(NotAnImage, match="over the limit"):
+        sniff(far, max_pixels=1_000_000)
+
+
+def test_a_decoy_jpeg_frame_header_does_not_hide_the_real_one() -> None:
+    real = encode("JPEG", 300, 300)
+    decoy = b"\xff\xc0\x00\x11\x08" + struct.pack(">HH", 16, 16) + b"\x03" + b"\x01\x22\x00" * 3
+    crafted = real[:2] + decoy + real[2:]
+    with Image.open(io.BytesIO(crafted)) as image:
+        assert image.size == (300, 300), "the attack is real: the decoder uses the last SOF"
+    assert (sniff(crafted).width, sniff(crafted).height) == (300, 300)
+    with pytest.raises(NotAnImage, match="over the limit"):
+        sniff(crafted, max_pixels=10_000)
+    # ... and a decoy inside an APP segment is skipped with the segment, as the decoder does.
+    app = b"\xff\xe1" + struct.pack(">H", 2 + len(decoy)) + decoy
+    inside = real[:2] + app + real[2:]
+    assert (sniff(inside).width, sniff(inside).height) == (300, 300)
+    with pytest.raises(NotAnImage):
+        sniff(inside, max_pixels=10_000)
+
+
+def test_a_gif_cut_anywhere_is_refused() -> None:
+    data = animated_gif((24, 16), frames=3)
+    assert sniff(data).format == "gif"
+    for cut in range(1, len(data)):
+        with pytest.raises(NotAnImage):
+            sniff(data[:cut])
