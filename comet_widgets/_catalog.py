@@ -49,13 +49,20 @@ from ._types import (
 
 __all__ = [
     "CURRENT",
+    "EDIT_MODELS",
     "GPT_OPTIONS",
     "MODELS",
+    "NO_EDITS",
     "PARAMETERS",
     "SDK",
+    "EditInput",
+    "EditRules",
     "ModelSpec",
     "Status",
     "build_payload",
+    "check_edit",
+    "edit_models",
+    "edit_rules_for",
     "get_model",
     "rules_for",
     "typo_of",
@@ -753,3 +760,179 @@ def _check_json(payload: Mapping[str, Any], *, extra: set[str]) -> None:
                 " (at most a few hundred levels deep)",
                 reason=f"{field} cannot be sent as JSON ({why})",
             ) from None
+
+
+# -- edits (POST /v1/images/edits) --------------------------------------------------------------
+# Which models edit, and what their inputs must be. Kept apart from the generation rules above:
+# an edit is checked by both (its common parameters by ``build_payload``, its files here).
+
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EditRules:
+    """What one model accepts as edit inputs."""
+
+    model: str
+    max_images: int
+    #: Input formats as sniffed from the bytes ("png", "jpeg", "webp").
+    formats: tuple[str, ...]
+    max_bytes: int
+    square: bool = False
+    mask_max_bytes: int = 4 * _MB
+    #: The ``input_fidelity`` values the model takes (empty: leave it unset).
+    input_fidelity: tuple[str, ...] = ()
+
+
+_GPT_EDIT = EditRules("gpt-image", 16, ("png", "webp", "jpeg"), 50 * _MB)
+
+#: Models the catalogue knows to edit. GPT image models: up to 16 png/webp/jpg inputs under
+#: 50 MB each; input_fidelity high/low on gpt-image-1 and -1.5, only low on -1-mini, none on
+#: gpt-image-2 and later (the SDK's ``image_edit_params.py``). dall-e-2: one square PNG < 4 MB.
+#: qwen-image-edit: CometAPI routes it for edits; one input (its limits are not documented: the
+#: GPT byte limit is assumed).
+EDIT_MODELS: Mapping[str, EditRules] = {
+    "dall-e-2": EditRules("dall-e-2", 1, ("png",), 4 * _MB, square=True),
+    "gpt-image-1": EditRules(
+        "gpt-image-1", 16, _GPT_EDIT.formats, _GPT_EDIT.max_bytes, input_fidelity=("high", "low")
+    ),
+    "gpt-image-1.5": EditRules(
+        "gpt-image-1.5", 16, _GPT_EDIT.formats, _GPT_EDIT.max_bytes, input_fidelity=("high", "low")
+    ),
+    "gpt-image-1-mini": EditRules(
+        "gpt-image-1-mini", 16, _GPT_EDIT.formats, _GPT_EDIT.max_bytes, input_fidelity=("low",)
+    ),
+    "qwen-image-edit": EditRules("qwen-image-edit", 1, ("png", "jpeg", "webp"), 50 * _MB),
+}
+
+#: Models that generate but cannot edit, with what to use instead.
+NO_EDITS: Mapping[str, str] = {
+    "dall-e-3": "dall-e-3 cannot edit images; use gpt-image-2 (or dall-e-2)",
+    "qwen-image": "qwen-image does not edit; use qwen-image-edit",
+}
+
+
+def edit_rules_for(model: str) -> EditRules | None:
+    """The edit rules of ``model``: its entry, the GPT family's for any GPT image id, or None
+    for a model the catalogue does not know (only basic checks). Raises
+    ``InvalidParameterError`` for a model that cannot edit."""
+    if model in NO_EDITS:
+        raise InvalidParameterError(
+            "model",
+            model,
+            "choose a model that edits: " + ", ".join(edit_models()),
+            reason=NO_EDITS[model],
+        )
+    rules = EDIT_MODELS.get(model)
+    if rules is not None:
+        return rules
+    if model.lower().startswith(_GPT_PREFIXES):
+        return EditRules(model, 16, _GPT_EDIT.formats, _GPT_EDIT.max_bytes)
+    return None
+
+
+def edit_models() -> tuple[str, ...]:
+    """The catalogue's models that edit (listed GPT image ids included)."""
+    gpt = tuple(name for name, spec in MODELS.items() if spec.family == "gpt-image")
+    return tuple(dict.fromkeys((*gpt, *EDIT_MODELS)))
+
+
+@dataclass(frozen=True)
+class EditInput:
+    """What the catalogue needs to know of one upload: never its bytes."""
+
+    name: str
+    format: str
+    width: int
+    height: int
+    size: int
+    #: True when the image has an alpha channel (a mask must have one).
+    alpha: bool = True
+
+
+def check_edit(
+    model: str,
+    images: list[EditInput],
+    mask: EditInput | None,
+    *,
+    input_fidelity: str | None = None,
+) -> None:
+    """Refuse edit inputs ``model`` does not accept, naming the field, the value and what is
+    allowed. ``images[0]`` is the one a mask applies to."""
+    rules = edit_rules_for(model)
+    if not images:
+        raise InvalidParameterError(
+            "image", [], "give one image or a list of images", reason="no image to edit"
+        )
+    limit = rules.max_images if rules else 16
+    if len(images) > limit:
+        raise InvalidParameterError(
+            "image",
+            [i.name for i in images],
+            f"give at most {limit} image{'s' if limit > 1 else ''} to {model}",
+            reason=f"{len(images)} input images are too many for {model}",
+        )
+    for number, item in enumerate(images):
+        field_name = "image" if len(images) == 1 else f"image[{number}]"
+        if rules and item.format not in rules.formats:
+            raise InvalidParameterError(
+                field_name,
+                item.name,
+                f"{model} takes {', '.join(rules.formats)} inputs",
+                reason=f"{item.name} is {item.format}, which {model} does not edit",
+            )
+        if rules and item.size >= rules.max_bytes:
+            raise InvalidParameterError(
+                field_name,
+                item.name,
+                f"{model} takes inputs under {rules.max_bytes // _MB} MB",
+                reason=f"{item.name} is {item.size:,} bytes",
+            )
+        if rules and rules.square and item.width != item.height:
+            raise InvalidParameterError(
+                field_name,
+                item.name,
+                f"{model} edits square images only; crop it first",
+                reason=f"{item.name} is {item.width}x{item.height}",
+            )
+    if mask is not None:
+        first = images[0]
+        if mask.format != "png":
+            raise InvalidParameterError(
+                "mask",
+                mask.name,
+                "a PNG whose fully transparent pixels mark the area to change",
+                reason=f"the mask {mask.name} is {mask.format}",
+            )
+        if not mask.alpha:
+            raise InvalidParameterError(
+                "mask",
+                mask.name,
+                "a PNG with an alpha channel (transparent = edit here), or a boolean array",
+                reason=f"the mask {mask.name} has no alpha channel",
+            )
+        if (mask.width, mask.height) != (first.width, first.height):
+            raise InvalidParameterError(
+                "mask",
+                mask.name,
+                f"a mask of the first image's size, {first.width}x{first.height}",
+                reason=f"the mask is {mask.width}x{mask.height}",
+            )
+        mask_limit = rules.mask_max_bytes if rules else 4 * _MB
+        if mask.size >= mask_limit:
+            raise InvalidParameterError(
+                "mask",
+                mask.name,
+                f"a mask under {mask_limit // _MB} MB",
+                reason=f"the mask is {mask.size:,} bytes",
+            )
+    if input_fidelity is not None:
+        if input_fidelity not in ("high", "low"):
+            raise InvalidParameterError(
+                "input_fidelity",
+                input_fidelity,
+                "choose one of high, low",
+                reason=f"input_fidelity {input_fidelity!r} is not a fidelity",
+            )
+        if rules is not None:
+            _check_enum("input_fidelity", input_fidelity, rules.input_fidelity, model)

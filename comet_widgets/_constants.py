@@ -57,3 +57,7 @@ THUMBNAIL_JPEG_QUALITY: Final = 85
 DECODED_CACHE_SIZE: Final = 16
 
 USER_AGENT: Final = "comet-widgets"
+
+#: The model ``AsyncImageClient.edit`` (and the fake's edits, when no model is sent) uses:
+#: one that edits (dall-e-3 cannot).
+DEFAULT_EDIT_MODEL: Final = "gpt-image-2"

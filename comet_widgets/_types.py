@@ -29,6 +29,7 @@ __all__ = [
     "Complexity",
     "ImageParams",
     "ImageRequest",
+    "InputFidelity",
     "Model",
     "ModelId",
     "Moderation",
@@ -97,6 +98,8 @@ Background: TypeAlias = Literal["transparent", "opaque", "auto"]
 OutputFormat: TypeAlias = Literal["png", "jpeg", "webp", "gif", "svg"]
 Moderation: TypeAlias = Literal["low", "auto"]
 Complexity: TypeAlias = Literal["low", "medium", "high"]
+#: Edits only: how closely the result keeps the inputs' features (not gpt-image-2).
+InputFidelity: TypeAlias = Literal["high", "low"]
 SvgEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
 

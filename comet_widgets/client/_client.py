@@ -20,18 +20,19 @@ import ssl
 import sys
 import time
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from .._catalog import NO_STREAM_FORMATS, build_payload, rules_for
+from .._catalog import NO_STREAM_FORMATS, build_payload, check_edit, edit_rules_for, rules_for
 from .._constants import (
     API_KEY_ENV,
     BASE_URL_ENV,
     CONNECT_TIMEOUT,
     DEFAULT_BASE_URL,
+    DEFAULT_EDIT_MODEL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MODEL,
     DEFAULT_PARTIAL_IMAGES,
@@ -64,6 +65,7 @@ from .._errors import (
 from .._types import (
     Background,
     Complexity,
+    InputFidelity,
     Model,
     Moderation,
     OutputFormat,
@@ -89,6 +91,7 @@ from ._limits import RequestLimiter
 from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
 from ._streaming import OnPartial, StreamEnded, read_stream
 from ._transport import widen_reads
+from ._uploads import ImageInput, Upload, form_fields, prepare
 from ._wire import ParsedBody, error_from_response, first_error, parse_body
 
 __all__ = ["AsyncImageClient", "InsecureTransportWarning"]
@@ -119,6 +122,29 @@ def _unsendable(payload: dict[str, Any]) -> InvalidParameterError:
     return InvalidParameterError(
         "payload", payload, "use JSON values", reason="the payload cannot be sent as JSON"
     )
+
+
+def _provenance(
+    payload: dict[str, Any], images: list[Upload], mask: Upload | None
+) -> dict[str, Any]:
+    """An edit's params: the fields sent plus each input's name, size and hash (no bytes)."""
+    params = dict(payload)
+    params["image"] = [u.describe() for u in images]
+    if mask is not None:
+        params["mask"] = mask.describe()
+    return params
+
+
+def dict_of_lists(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """httpx's ``data=``: a repeated field (``key[]``) as a list, in order."""
+    out: dict[str, str | list[str]] = {}
+    for key, value in fields:
+        if key in out:
+            previous = out[key]
+            out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            out[key] = [value] if key.endswith("[]") else value
+    return out
 
 
 @functools.cache
@@ -466,6 +492,68 @@ class AsyncImageClient:
                 with contextlib.suppress(asyncio.CancelledError, CometError):
                     await task
 
+    async def edit(
+        self,
+        prompt: str,
+        *,
+        image: ImageInput | Sequence[ImageInput],
+        mask: ImageInput | None = None,
+        model: Model = DEFAULT_EDIT_MODEL,
+        n: int | None = None,
+        size: Size | None = None,
+        response_format: ResponseFormat | None = None,
+        quality: Quality | None = None,
+        background: Background | None = None,
+        output_format: OutputFormat | None = None,
+        output_compression: int | None = None,
+        input_fidelity: InputFidelity | None = None,
+        safety_identifier: str | None = None,
+        user: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        **unknown: Any,
+    ) -> Generation:
+        """Edit ``image`` (one, or a list: ``image[]``) as ``prompt`` says, changing only where
+        ``mask`` allows when one is given, through ``POST /images/edits``.
+
+        ``image``: PIL images, numpy arrays, bytes, paths or ``GeneratedImage``s. ``mask``: the
+        same kinds (a PNG with alpha is sent as it is: transparent = edit here), or a boolean /
+        0-1 array or an image without alpha meaning "edit where true / white". Inputs and
+        parameters are checked against the catalogue's edit rules before anything is sent.
+        ``size`` left unset is not sent (the API follows the input). The result's ``params``
+        hold the form fields sent plus each input's name, size and sha256 (never its bytes).
+        """
+        payload = build_payload(
+            prompt,
+            model=model,
+            n=n,
+            size=size,
+            response_format=response_format,
+            quality=quality,
+            background=background,
+            output_format=output_format,
+            output_compression=output_compression,
+            safety_identifier=safety_identifier,
+            user=user,
+            extra_body=extra_body,
+            **unknown,
+        )
+        edit_rules_for(model)  # a model that cannot edit is refused before any file is read
+        # Not given: not sent, as the SDK does (the API follows the input's size).
+        if size is None:
+            payload.pop("size", None)
+        if n is None:
+            payload.pop("n", None)
+        if input_fidelity is not None:
+            payload["input_fidelity"] = input_fidelity
+        images, mask_upload = await prepare(image, mask)
+        check_edit(
+            model,
+            [u.for_catalogue() for u in images],
+            None if mask_upload is None else mask_upload.for_catalogue(),
+            input_fidelity=input_fidelity,
+        )
+        return await self.generate_payload(payload, uploads=(images, mask_upload))
+
     async def generate_payload(
         self,
         payload: dict[str, Any],
@@ -473,12 +561,15 @@ class AsyncImageClient:
         limiter: RequestLimiter | None = None,
         on_retry: Callable[[CometError, float], None] | None = None,
         on_partial: OnPartial | None = None,
+        uploads: tuple[list[Upload], Upload | None] | None = None,
     ) -> Generation:
         """Send an already validated payload (from ``build_payload``).
 
         ``limiter`` paces the request (a batch passes its own); ``on_retry(error, delay)`` is
         called before each wait between attempts (the widget shows it); ``on_partial`` receives
-        the partial previews of a streamed payload.
+        the partial previews of a streamed payload. ``uploads`` (the input images and mask of
+        an edit, from ``_uploads.prepare``) makes it a multipart ``POST /images/edits`` on the
+        same path: same retries, limits, streaming and redaction.
         """
         self._ensure_open()
         task = asyncio.current_task()
@@ -487,7 +578,12 @@ class AsyncImageClient:
         partials: list[PartialImage] = []
         try:
             generation = await self._generate(
-                payload, limiter or self.limiter, on_retry, on_partial, partials
+                payload,
+                limiter or self.limiter,
+                on_retry,
+                on_partial,
+                partials,
+                uploads=uploads,
             )
         except CometError as error:
             self._scrub(error)
@@ -564,6 +660,8 @@ class AsyncImageClient:
         on_retry: Callable[[CometError, float], None] | None,
         on_partial: OnPartial | None = None,
         partials: list[PartialImage] | None = None,
+        *,
+        uploads: tuple[list[Upload], Upload | None] | None = None,
     ) -> Generation:
         key = self._api_key()
         started = time.perf_counter()
@@ -573,7 +671,7 @@ class AsyncImageClient:
             try:
                 async with limiter.slot():
                     parsed, request_id = await self._post(
-                        payload, key, on_partial, [] if partials is None else partials
+                        payload, key, on_partial, [] if partials is None else partials, uploads
                     )
                 break
             except CometError as error:
@@ -613,7 +711,7 @@ class AsyncImageClient:
             model=payload["model"],
             created=parsed.created,
             images=parsed.images,
-            params=dict(payload),
+            params=dict(payload) if uploads is None else _provenance(payload, *uploads),
             request_id=request_id,
             elapsed=time.perf_counter() - started,
             usage=parsed.usage,
@@ -644,15 +742,26 @@ class AsyncImageClient:
         key: str,
         on_partial: OnPartial | None,
         partials: list[PartialImage],
+        uploads: tuple[list[Upload], Upload | None] | None = None,
     ) -> tuple[ParsedBody, str | None]:
         http = self._ensure_open()
-        url = f"{self.base_url}/images/generations"
-        try:
+        headers = {"Authorization": f"Bearer {key}"}
+        if uploads is None:
+            url = f"{self.base_url}/images/generations"
+            try:
+                request = http.build_request("POST", url, json=payload, headers=headers)
+            except (TypeError, ValueError):  # UnicodeEncodeError, NaN, a value JSON cannot hold
+                raise _unsendable(payload) from None
+        else:
+            # Multipart as the SDK sends it: text fields, then `image` (or `image[]` per file)
+            # and `mask`, each with its real content type. The upload counts against the write
+            # timeout; a retry rebuilds the body from the same bytes.
+            url = f"{self.base_url}/images/edits"
+            images, mask = uploads
+            files = [u.as_file() for u in images] + ([mask.as_file()] if mask else [])
             request = http.build_request(
-                "POST", url, json=payload, headers={"Authorization": f"Bearer {key}"}
+                "POST", url, data=dict_of_lists(form_fields(payload)), files=files, headers=headers
             )
-        except (TypeError, ValueError):  # UnicodeEncodeError, NaN, a value JSON cannot hold
-            raise _unsendable(payload) from None
         reader: StreamReader | None = None
         if payload.get("stream"):
             # An event-stream answer is read event by event inside the boundary.

@@ -16,7 +16,15 @@ from typing import Literal
 
 ImageFormat = Literal["png", "jpeg", "webp", "gif"]
 
-__all__ = ["EXTENSIONS", "MIME_TYPES", "ImageFormat", "ImageInfo", "NotAnImage", "sniff"]
+__all__ = [
+    "EXTENSIONS",
+    "MIME_TYPES",
+    "ImageFormat",
+    "ImageInfo",
+    "NotAnImage",
+    "png_has_alpha",
+    "sniff",
+]
 
 MIME_TYPES: dict[str, str] = {
     "png": "image/png",
@@ -197,3 +205,12 @@ def _gif(data: bytes) -> ImageInfo:
     if not frames:
         raise NotAnImage("the GIF has no frame")
     return ImageInfo("gif", width, height, largest)
+
+
+def png_has_alpha(data: bytes) -> bool:
+    """Whether PNG bytes carry transparency: colour type 4/6, or a ``tRNS`` chunk."""
+    if len(data) < 26 or data[:8] != _PNG_SIGNATURE:
+        return False
+    # tRNS must come before the first IDAT chunk.
+    header_end = data.find(b"IDAT")
+    return data[25] in (4, 6) or b"tRNS" in data[: max(header_end, 0)]

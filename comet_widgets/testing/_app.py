@@ -8,6 +8,7 @@ client must survive. No Jupyter imports here: the fake powers tests, notebooks a
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import itertools
 import json
@@ -17,8 +18,9 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .._catalog import MODELS, PARAMETERS, build_payload
+from .._catalog import MODELS, PARAMETERS, build_payload, rules_for
 from .._errors import InvalidParameterError
+from ..images._formats import sniff
 from ._asgi import (
     HTML_TYPE,
     Receive,
@@ -33,6 +35,7 @@ from ._asgi import (
     read_body,
 )
 from ._bodies import ImageBodies
+from ._edits import EDITS_PATH, derive, parse_form, validate_edit
 from ._faults import (
     ITEM_KINDS,
     MALFORM_KINDS,
@@ -54,7 +57,7 @@ from ._faults import (
 from ._files import FILES_PREFIX, FileStore
 from ._streams import build_events, send_stream
 
-__all__ = ["GENERATIONS_PATH", "MODELS_PATH", "FakeAPI", "RecordedRequest"]
+__all__ = ["EDITS_PATH", "GENERATIONS_PATH", "MODELS_PATH", "FakeAPI", "RecordedRequest"]
 
 GENERATIONS_PATH = "/v1/images/generations"
 MODELS_PATH = "/v1/models"
@@ -162,6 +165,7 @@ class FakeAPI:
         self._bodies = ImageBodies(self._files)
         self.requests: list[RecordedRequest] = []
         self.generation_count = 0
+        self.edit_count = 0
         self.success_count = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -185,7 +189,7 @@ class FakeAPI:
         with self._lock:
             self.requests.clear()
             self.stream_times.clear()
-            self.generation_count = self.success_count = 0
+            self.generation_count = self.success_count = self.edit_count = 0
             self.max_in_flight = self.in_flight
 
     @property
@@ -340,6 +344,11 @@ class FakeAPI:
                 await not_allowed(responder, request, "POST")
                 return
             await self._generation(request, record, responder, watcher)
+        elif path == EDITS_PATH:
+            if method != "POST":
+                await not_allowed(responder, request, "POST")
+                return
+            await self._generation(request, record, responder, watcher, edit=True)
         elif path == MODELS_PATH:
             if method != "GET":
                 await not_allowed(responder, request, "GET")
@@ -376,14 +385,23 @@ class FakeAPI:
 
     # -- generations -------------------------------------------------------------------------
     async def _generation(
-        self, request: Request, record: RecordedRequest, responder: Responder, watcher: Watcher
+        self,
+        request: Request,
+        record: RecordedRequest,
+        responder: Responder,
+        watcher: Watcher,
+        *,
+        edit: bool = False,
     ) -> None:
         with self._lock:
-            self.generation_count += 1
+            if edit:
+                self.edit_count += 1
+            else:
+                self.generation_count += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            await self._generate(request, record, responder, watcher)
+            await self._generate(request, record, responder, watcher, edit=edit)
         finally:
             with self._lock:
                 self.in_flight -= 1
@@ -391,17 +409,38 @@ class FakeAPI:
                     self.success_count += 1
 
     async def _generate(
-        self, request: Request, record: RecordedRequest, responder: Responder, watcher: Watcher
+        self,
+        request: Request,
+        record: RecordedRequest,
+        responder: Responder,
+        watcher: Watcher,
+        *,
+        edit: bool = False,
     ) -> None:
         problem = self._authorize(request, record)
         if problem is not None:
             await responder.error(401, problem)
             return
-        try:
-            document = json.loads(request.body)
-        except ValueError:
-            await responder.error(400, "the request body is not valid JSON")
-            return
+        inputs: list[bytes] = []
+        mask: bytes | None = None
+        if edit:
+            try:
+                parts, files = parse_form(request.body, request.headers.get("content-type", ""))
+            except ValueError as exc:
+                await responder.error(400, str(exc))
+                return
+            record.form = parts
+            try:
+                document, inputs, mask = validate_edit(parts, files)
+            except InvalidParameterError as exc:
+                await responder.error(400, str(exc))
+                return
+        else:
+            try:
+                document = json.loads(request.body)
+            except ValueError:
+                await responder.error(400, "the request body is not valid JSON")
+                return
         record.json = document
         if not isinstance(document, dict):
             await responder.error(400, "the request body must be a JSON object")
@@ -411,6 +450,27 @@ class FakeAPI:
         except InvalidParameterError as exc:
             await responder.error(400, str(exc))
             return
+        edited: bytes | None = None
+        if edit and self.image_bytes is None:
+            # Decoding and compositing megapixels takes milliseconds: keep the loop serving.
+            spec = rules_for(str(payload["model"]))
+            gpt = spec is not None and spec.family == "gpt-image"
+            fmt = str(payload.get("output_format") or "png") if gpt else "png"
+            try:
+                edited = await asyncio.to_thread(
+                    derive,
+                    str(payload["prompt"]),
+                    inputs[0],
+                    mask,
+                    size=document.get("size"),
+                    fmt=fmt if fmt in ("png", "jpeg", "webp") else "png",
+                )
+            except OSError as exc:  # an input Pillow cannot decode although its header is fine
+                await responder.error(400, f"image could not be decoded ({exc})")
+                return
+            if not document.get("size") or document.get("size") == "auto":
+                width, height = sniff(edited).width, sniff(edited).height
+                payload["size"] = f"{width}x{height}"
         fault = self._queue.pop() or self._random.draw()
         record.fault = fault.label if fault is not None else None
         if self.latency > 0 and not await watcher.sleep(self.latency):
@@ -422,7 +482,9 @@ class FakeAPI:
         else:
             malformed = fault if isinstance(fault, Malformed) else None
             kind, only = (malformed.kind, malformed.indexes) if malformed else (None, None)
-            await self._answer(request, payload, kind, responder, watcher, only=only)
+            await self._answer(
+                request, payload, kind, responder, watcher, only=only, image_bytes=edited
+            )
 
     async def _stream(
         self,
@@ -453,6 +515,7 @@ class FakeAPI:
         watcher: Watcher,
         *,
         only: frozenset[int] | None = None,
+        image_bytes: bytes | None = None,
     ) -> None:
         created = int(time.time())
         if kind == "huge_body":
@@ -482,7 +545,7 @@ class FakeAPI:
             only=only,
             created=created,
             base=request.base,
-            image_bytes=self.image_bytes,
+            image_bytes=image_bytes or self.image_bytes,
             url_extension=self.url_extension,
         )
         await deliver(

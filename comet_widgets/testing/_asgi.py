@@ -62,6 +62,9 @@ class RecordedRequest:
     finished: float | None = None
     #: The injected fault, e.g. "fail:429", "random:503" or "malform:bomb".
     fault: str | None = None
+    #: An edit's multipart parts (``_edits.FormPart``: fields' text, files' name, type, size
+    #: and sha256, never their bytes), in the order they arrived; None for other requests.
+    form: list[Any] | None = None
 
     @property
     def duration(self) -> float | None:

@@ -1,0 +1,272 @@
+"""Edit inputs: turn what a user holds (a PIL image, a numpy array, bytes, a path, a
+``GeneratedImage``) into the files of a ``POST /v1/images/edits`` multipart body.
+
+Bytes and files that already fit go as they are; a PIL image or an array is encoded once, as
+PNG. A mask may also mean "edit here" (a boolean or 0-1 array, a single-channel image, any image
+without alpha: white = edit); it becomes the PNG the API wants, whose fully transparent pixels
+mark the area to change. All of it runs in a worker thread (``prepare``): encoding and hashing
+megabytes would stall a notebook's event loop. Provenance (``describe``) holds names and
+hashes, never bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._catalog import EditInput
+from .._errors import InvalidParameterError
+from ..images._formats import MIME_TYPES, NotAnImage, png_has_alpha, sniff
+from ..images._results import GeneratedImage
+
+__all__ = ["ImageInput", "Upload", "form_fields", "prepare"]
+
+#: One input image: what ``AsyncImageClient.edit`` accepts as ``image`` (or a list of these).
+ImageInput = Any  # PIL.Image.Image | numpy.ndarray | bytes | str | os.PathLike | GeneratedImage
+
+_KINDS = "a PIL.Image, a numpy array, bytes, a file path or a GeneratedImage"
+_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file of the multipart body."""
+
+    field: str
+    name: str
+    data: bytes
+    format: str
+    width: int
+    height: int
+    alpha: bool
+    sha256: str
+    #: True when this package encoded or converted it (False: sent as given).
+    encoded: bool
+
+    @property
+    def content_type(self) -> str:
+        return MIME_TYPES.get(self.format, "application/octet-stream")
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance for ``Generation.params``: never the bytes."""
+        return {
+            "name": self.name,
+            "sha256": self.sha256,
+            "bytes": len(self.data),
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+        }
+
+    def for_catalogue(self) -> EditInput:
+        return EditInput(
+            self.name, self.format, self.width, self.height, len(self.data), alpha=self.alpha
+        )
+
+    def as_file(self) -> tuple[str, tuple[str, bytes, str]]:
+        return self.field, (self.name, self.data, self.content_type)
+
+
+def _is_pil(value: object) -> bool:
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow is a dependency
+        return False
+    return isinstance(value, Image.Image)
+
+
+def _is_array(value: object) -> bool:
+    return type(value).__module__ == "numpy" and type(value).__name__ == "ndarray"
+
+
+def _encode_png(image: Any) -> bytes:
+    if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    out = io.BytesIO()
+    image.save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def _array_image(array: Any, field: str) -> Any:
+    import numpy as np
+    from PIL import Image
+
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise InvalidParameterError(
+            field,
+            f"array of shape {array.shape}",
+            "an array of shape (H, W), (H, W, 3) or (H, W, 4)",
+            reason=f"{field} array of shape {tuple(array.shape)} is not an image",
+        )
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.dtype != np.uint8:
+        if array.dtype == bool:
+            array = array.astype(np.uint8) * 255
+        else:
+            peak = float(array.max()) if array.size else 0.0
+            scaled = array * 255.0 if peak <= 1.0 else array
+            array = np.clip(scaled, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(array))
+
+
+def _read_path(value: str | os.PathLike[str], field: str) -> tuple[str, bytes]:
+    path = Path(value)
+    try:
+        return path.name, path.read_bytes()
+    except OSError as exc:
+        raise InvalidParameterError(
+            field,
+            str(value),
+            "a path to an image file that exists and can be read",
+            reason=f"cannot read {field} {str(value)!r} ({exc.strerror or type(exc).__name__})",
+        ) from None
+
+
+def _raw(value: ImageInput, field: str, number: int) -> tuple[str, bytes | None, Any]:
+    """``(name, bytes or None, PIL image or None)`` of one input."""
+    stem = "mask" if field == "mask" else f"image-{number}"
+    if isinstance(value, GeneratedImage):
+        if value.data is None:
+            raise InvalidParameterError(
+                field,
+                f"GeneratedImage #{value.index}",
+                "an image that arrived (its error is set)",
+                reason=f"{field} is a GeneratedImage without bytes",
+            )
+        return (
+            f"generated-{value.index}.{_EXTENSIONS.get(str(value.format), 'png')}",
+            value.data,
+            None,
+        )
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return stem, bytes(value), None
+    if isinstance(value, (str, os.PathLike)):
+        name, data = _read_path(value, field)
+        return name, data, None
+    if _is_pil(value):
+        return f"{stem}.png", None, value
+    if _is_array(value):
+        return f"{stem}.png", None, _array_image(value, field)
+    raise InvalidParameterError(
+        field,
+        type(value).__name__,
+        f"give {_KINDS}",
+        reason=f"{field} of type {type(value).__name__} cannot be uploaded",
+    )
+
+
+def _from_bytes(field: str, name: str, data: bytes, *, encoded: bool) -> Upload:
+    try:
+        info = sniff(data)
+    except NotAnImage as exc:
+        raise InvalidParameterError(
+            field,
+            name,
+            "a png, jpeg or webp image",
+            reason=f"{field} {name!r} is not an image ({exc})",
+        ) from None
+    if "." not in name:
+        name = f"{name}.{_EXTENSIONS[info.format]}"
+    alpha = png_has_alpha(data) if info.format == "png" else info.format == "webp"
+    return Upload(
+        field=field,
+        name=name,
+        data=data,
+        format=info.format,
+        width=info.width,
+        height=info.height,
+        alpha=alpha,
+        sha256=hashlib.sha256(data).hexdigest(),
+        encoded=encoded,
+    )
+
+
+def _image_upload(value: ImageInput, field: str, number: int) -> Upload:
+    name, data, pil = _raw(value, field, number)
+    if data is None:
+        return _from_bytes(field, name, _encode_png(pil), encoded=True)
+    return _from_bytes(field, name, data, encoded=False)
+
+
+def _edit_here(pil: Any) -> bytes:
+    """A PNG (grey + alpha) transparent where ``pil`` is bright: "white = edit here"."""
+    from PIL import Image
+
+    grey = pil.convert("L")
+    keep = grey.point(lambda v: 0 if v > 127 else 255)  # alpha: 0 = edit here
+    mask = Image.merge("LA", (Image.new("L", grey.size, 0), keep))
+    return _encode_png(mask)
+
+
+def _mask_upload(value: ImageInput) -> Upload:
+    name, data, pil = _raw(value, "mask", 0)
+    if data is not None:
+        upload = _from_bytes("mask", name, data, encoded=False)
+        if upload.format == "png" and upload.alpha:
+            return upload
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as opened:
+            converted = _edit_here(opened)
+    elif "A" in pil.getbands() or (pil.mode == "P" and "transparency" in pil.info):
+        converted = _encode_png(pil.convert("RGBA") if pil.mode == "P" else pil)
+    else:
+        converted = _edit_here(pil)
+    return _from_bytes(
+        "mask", name if name.endswith(".png") else "mask.png", converted, encoded=True
+    )
+
+
+def _prepare_sync(
+    image: ImageInput | Sequence[ImageInput], mask: ImageInput | None
+) -> tuple[list[Upload], Upload | None]:
+    many = isinstance(image, (list, tuple))
+    items = list(image) if many else [image]
+    if not items:
+        raise InvalidParameterError(
+            "image", [], f"give one image or a list of them ({_KINDS})", reason="no image to edit"
+        )
+    field = "image[]" if many else "image"
+    uploads = [_image_upload(item, field, number) for number, item in enumerate(items)]
+    return uploads, (None if mask is None else _mask_upload(mask))
+
+
+async def prepare(
+    image: ImageInput | Sequence[ImageInput], mask: ImageInput | None
+) -> tuple[list[Upload], Upload | None]:
+    """The uploads for ``image`` (one, or a list: then sent as ``image[]``) and ``mask``.
+
+    Runs in a worker thread: reading, encoding and hashing never stall the event loop.
+    """
+    return await asyncio.to_thread(_prepare_sync, image, mask)
+
+
+def form_fields(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """The text fields of the multipart body, as the SDK writes them: numbers and strings as
+    text, booleans as ``true``/``false``, a dict as ``key[sub]``, a list as ``key[]``."""
+    fields: list[tuple[str, str]] = []
+
+    def add(key: str, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool):
+            fields.append((key, "true" if value else "false"))
+        elif isinstance(value, dict):
+            for sub, item in value.items():
+                add(f"{key}[{sub}]", item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                add(f"{key}[]", item)
+        else:
+            fields.append((key, str(value)))
+
+    for key, value in payload.items():
+        add(key, value)
+    return fields

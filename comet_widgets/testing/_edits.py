@@ -1,0 +1,209 @@
+"""The fake's ``POST /v1/images/edits``: multipart parsing, validation like the real service, and
+an answer derived from the inputs.
+
+The body is parsed with ``python-multipart`` (the parser Starlette uses). The edited image is the
+first input with the area the mask marks (its fully transparent pixels) replaced by the fake's
+placeholder pattern for the prompt and the rest unchanged, so a test can see the mask was
+honoured. Without a mask the whole input is blended half-and-half with the pattern.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from .._catalog import EditInput, check_edit
+from .._constants import DEFAULT_EDIT_MODEL
+from .._errors import InvalidParameterError
+from ..images._formats import NotAnImage, png_has_alpha, sniff
+from . import _images as images
+
+__all__ = ["EDITS_PATH", "FormPart", "derive", "parse_form", "validate_edit"]
+
+EDITS_PATH = "/v1/images/edits"
+
+#: Form fields sent as text that the catalogue checks as numbers or booleans.
+_INTS = ("n", "output_compression", "partial_images", "frame_count", "frame_duration_ms")
+_BOOLS = ("stream",)
+
+
+@dataclass(frozen=True)
+class FormPart:
+    """One part of a multipart body as the fake received it (files: hash and size only)."""
+
+    name: str
+    filename: str | None
+    content_type: str | None
+    #: The text of a field; None for a file.
+    value: str | None
+    size: int
+    sha256: str
+
+
+@dataclass
+class _Building:
+    headers: dict[str, str]
+    chunks: list[bytes]
+
+
+def parse_form(body: bytes, content_type: str) -> tuple[list[FormPart], dict[str, list[bytes]]]:
+    """The parts of a ``multipart/form-data`` body and the files' bytes by field name.
+
+    Raises ``ValueError`` with a message for a body that is not multipart or is malformed.
+    """
+    kind, options = parse_options_header(content_type)
+    if kind != b"multipart/form-data" or b"boundary" not in options:
+        raise ValueError(
+            f"expected a multipart/form-data body with a boundary, got {content_type or 'none'!r}"
+        )
+    parts: list[FormPart] = []
+    files: dict[str, list[bytes]] = {}
+    current = _Building({}, [])
+    header_name: list[bytes] = []
+    header_value: list[bytes] = []
+
+    def on_part_begin() -> None:
+        nonlocal current
+        current = _Building({}, [])
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header_name.append(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header_value.append(data[start:end])
+
+    def on_header_end() -> None:
+        name = b"".join(header_name).decode("latin-1").lower()
+        current.headers[name] = b"".join(header_value).decode("utf-8", "replace")
+        header_name.clear()
+        header_value.clear()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        current.chunks.append(data[start:end])
+
+    def on_part_end() -> None:
+        _, disposition = parse_options_header(current.headers.get("content-disposition", ""))
+        name = disposition.get(b"name", b"").decode("utf-8", "replace")
+        raw_filename = disposition.get(b"filename")
+        filename = None if raw_filename is None else raw_filename.decode("utf-8", "replace")
+        data = b"".join(current.chunks)
+        is_file = filename is not None
+        parts.append(
+            FormPart(
+                name=name,
+                filename=filename,
+                content_type=current.headers.get("content-type"),
+                value=None if is_file else data.decode("utf-8", "replace"),
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+            )
+        )
+        if is_file:
+            files.setdefault(name, []).append(data)
+
+    callbacks: Any = {
+        "on_part_begin": on_part_begin,
+        "on_header_field": on_header_field,
+        "on_header_value": on_header_value,
+        "on_header_end": on_header_end,
+        "on_part_data": on_part_data,
+        "on_part_end": on_part_end,
+    }
+    parser = MultipartParser(options[b"boundary"], callbacks)
+    try:
+        parser.write(body)
+        parser.finalize()
+    except Exception as exc:  # the parser's own errors: a malformed body
+        raise ValueError(f"malformed multipart body: {exc}") from None
+    return parts, files
+
+
+def _input(field: str, number: int, data: bytes) -> EditInput:
+    try:
+        info = sniff(data)
+    except NotAnImage as exc:
+        raise InvalidParameterError(
+            field,
+            f"file {number}",
+            "a png, jpeg or webp image",
+            reason=f"{field} is not an image ({exc})",
+        ) from None
+    alpha = png_has_alpha(data) if info.format == "png" else info.format == "webp"
+    return EditInput(f"{field} {number}", info.format, info.width, info.height, len(data), alpha)
+
+
+def validate_edit(
+    parts: list[FormPart], files: dict[str, list[bytes]]
+) -> tuple[dict[str, Any], list[bytes], bytes | None]:
+    """The edit's fields as a generation document, its images and its mask, or
+    ``InvalidParameterError`` the way the real service refuses them."""
+    document: dict[str, Any] = {}
+    for part in parts:
+        if part.value is None:
+            continue
+        value: Any = part.value
+        if part.name in _INTS:
+            try:
+                value = int(value)
+            except ValueError:
+                raise InvalidParameterError(
+                    part.name, value, "a whole number", reason=f"{part.name} must be a number"
+                ) from None
+        elif part.name in _BOOLS:
+            value = value == "true"
+        document[part.name] = value
+    single, several = files.get("image", []), files.get("image[]", [])
+    if single and several:
+        raise InvalidParameterError(
+            "image", "image and image[]", "send either image (one file) or image[] (several)"
+        )
+    inputs = single + several
+    masks = files.get("mask", [])
+    if len(masks) > 1:
+        raise InvalidParameterError("mask", f"{len(masks)} files", "send at most one mask")
+    mask = masks[0] if masks else None
+    model = str(document.setdefault("model", DEFAULT_EDIT_MODEL))
+    fidelity = document.pop("input_fidelity", None)
+    check_edit(
+        model,
+        [_input("image", number, data) for number, data in enumerate(inputs)],
+        None if mask is None else _input("mask", 0, mask),
+        input_fidelity=fidelity,
+    )
+    return document, inputs, mask
+
+
+def derive(prompt: str, image: bytes, mask: bytes | None, *, size: str | None, fmt: str) -> bytes:
+    """The edited image: ``image`` with the mask's transparent area replaced by the placeholder
+    pattern for ``prompt`` (no mask: blended with it), resized to ``size`` when one is given."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image)) as opened:
+        base = opened.convert("RGBA")
+    width, height = base.size
+    spec = images.ImageSpec(prompt=prompt, index=0, width=width, height=height)
+    with Image.open(io.BytesIO(images.render(spec))) as drawn:
+        pattern = drawn.convert("RGBA")
+    if mask is None:
+        result = Image.blend(base, pattern, 0.5)
+    else:
+        with Image.open(io.BytesIO(mask)) as opened:
+            alpha = opened.convert("RGBA").getchannel("A")
+        edit_here = alpha.point(lambda value: 255 if value == 0 else 0)
+        result = Image.composite(pattern, base, edit_here)
+    if size and size != "auto":
+        wanted = images.parse_size(size)
+        if wanted != result.size:
+            result = result.resize(wanted)
+    out = io.BytesIO()
+    if fmt == "jpeg":
+        result.convert("RGB").save(out, "JPEG", quality=90)
+    elif fmt == "webp":
+        result.save(out, "WEBP", lossless=True)
+    else:
+        result.save(out, "PNG", compress_level=1)
+    return out.getvalue()
