@@ -9,7 +9,6 @@ image URLs, never into a repr, a log record or an error message.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import ipaddress
 import json
@@ -489,8 +488,10 @@ class AsyncImageClient:
         finally:
             if not task.done():
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, CometError):
-                    await task
+                # wait(), not `await task`: a cancellation of this task itself still propagates.
+                await asyncio.wait([task])
+            if not task.cancelled():
+                task.exception()  # retrieved (it was raised above, or nobody is listening)
 
     async def edit(
         self,

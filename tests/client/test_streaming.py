@@ -379,3 +379,30 @@ def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), (200, 10, 10)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+async def test_cancelling_the_task_iterating_a_stream_cancels_it_and_the_request(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    fake.stream_interval = 0.3
+    got: list[object] = []
+
+    async def consume() -> None:
+        async for event in client.stream(PROMPT, model="gpt-image-2", partial_images=3):
+            got.append(event)
+
+    task = asyncio.ensure_future(consume())
+    for _ in range(200):
+        if got:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert task.cancelled()
+    for _ in range(100):
+        if fake.in_flight == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert fake.in_flight == 0
+    assert client._in_flight == set()
