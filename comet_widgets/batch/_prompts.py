@@ -18,6 +18,7 @@ import difflib
 import io
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any, Literal
 from .._errors import CometError
 from .._types import PARAMETERS, scalar_kind
 
-__all__ = ["PromptFile", "PromptFileError", "read_prompts"]
+__all__ = ["PromptFile", "PromptFileError", "read_prompts", "split_lines"]
 
 InputFormat = Literal["txt", "csv", "jsonl"]
 
@@ -66,6 +67,9 @@ def format_of(path: str | os.PathLike[str]) -> InputFormat:
     return "txt"
 
 
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+
+
 def read_prompts(
     path: str | os.PathLike[str], *, input_format: InputFormat | None = None
 ) -> PromptFile:
@@ -91,9 +95,21 @@ def read_prompts(
     return result
 
 
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text``, split on ``\\n``, ``\\r\\n`` and ``\\r`` only.
+
+    ``str.splitlines`` also splits on U+2028, U+2029, U+0085, U+001C-U+001E, vertical tab and
+    form feed, which can sit inside a prompt (or a JSON string) and would cut it in two.
+    """
+    lines = _NEWLINES.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def _read_txt(text: str, name: str) -> PromptFile:
     result = PromptFile()
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         prompt = line.strip()
         if prompt and not prompt.startswith("#"):
             result.items.append(prompt)
@@ -103,7 +119,7 @@ def _read_txt(text: str, name: str) -> PromptFile:
 
 def _read_jsonl(text: str, name: str) -> PromptFile:
     result = PromptFile()
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         try:

@@ -120,6 +120,9 @@ class BatchRun:
         self, client: ImageGenerator, progress: bool | ProgressCallback | Progress
     ) -> BatchResults:
         started = time.perf_counter()
+        sleep = getattr(client, "sleep", None)
+        if callable(sleep):  # the client's injected sleep applies within batches too
+            self.limiter.sleep_with(sleep)
         self.progress = make_progress(progress, len(self.items))
         try:
             if self.folder is not None and self.manifest is not None:

@@ -566,7 +566,8 @@ class AsyncImageClient:
     ) -> Generation:
         """Send an already validated payload (from ``build_payload``).
 
-        ``limiter`` paces the request (a batch passes its own); ``on_retry(error, delay)`` is
+        ``limiter`` also paces the request (a batch passes its own): the client's own limits
+        always apply too, so a batch's can only tighten them; ``on_retry(error, delay)`` is
         called before each wait between attempts (the widget shows it); ``on_partial`` receives
         the partial previews of a streamed payload. ``uploads`` (the input images and mask of
         an edit, from ``_uploads.prepare``) makes it a multipart ``POST /images/edits`` on the
@@ -670,7 +671,7 @@ class AsyncImageClient:
         while True:
             attempt += 1
             try:
-                async with limiter.slot():
+                async with self._slots(limiter):
                     parsed, request_id = await self._post(
                         payload, key, on_partial, [] if partials is None else partials, uploads
                     )
@@ -700,9 +701,10 @@ class AsyncImageClient:
                 if on_retry is not None:
                     on_retry(error, delay)
                 if isinstance(error, RateLimitError):
-                    # Pause every request sharing the limiter; this one waits it out in slot().
-                    # (Sleeping here as well would wait twice with an injected sleep.)
-                    limiter.pause(delay)
+                    # Pause every request of this client (a batch's pass through its limiter
+                    # too); this one waits it out in slot(). (Sleeping here as well would wait
+                    # twice with an injected sleep.)
+                    self.limiter.pause(delay)
                 else:
                     await self._sleep(delay)
         if parsed.pending_urls:
@@ -723,6 +725,22 @@ class AsyncImageClient:
             failed.generation = generation
             raise failed
         return generation
+
+    @contextlib.asynccontextmanager
+    async def _slots(self, limiter: RequestLimiter) -> AsyncIterator[None]:
+        """A turn of ``limiter`` (a batch's) and then of the client's own limiter."""
+        if limiter is self.limiter:
+            async with self.limiter.slot():
+                yield
+        else:
+            async with limiter.slot(), self.limiter.slot():
+                yield
+
+    @property
+    def sleep(self) -> Callable[[float], Awaitable[None]]:
+        """The function this client waits with (``asyncio.sleep`` unless one was injected);
+        a batch's own limiter waits with it too."""
+        return self._sleep
 
     def _classify(self, error: CometError) -> tuple[Failure, float | None]:
         if isinstance(error, APIStatusError):

@@ -12,6 +12,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from .._errors import InvalidParameterError
+
 __all__ = ["RequestLimiter"]
 
 
@@ -27,9 +29,11 @@ class RequestLimiter:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if concurrency is not None and concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        if requests_per_minute is not None and requests_per_minute <= 0:
-            raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
+            raise InvalidParameterError("concurrency", concurrency, "use a whole number, 1 or more")
+        if requests_per_minute is not None and not requests_per_minute > 0:
+            raise InvalidParameterError(
+                "requests_per_minute", requests_per_minute, "use a number above 0, or None"
+            )
         self.concurrency = concurrency
         self.requests_per_minute = requests_per_minute
         self._clock = clock
@@ -39,6 +43,10 @@ class RequestLimiter:
         self._paused_until = 0.0
         self._served_until = 0.0
         self.in_flight = 0
+
+    def sleep_with(self, sleep: Callable[[float], Awaitable[None]]) -> None:
+        """Wait with ``sleep`` from now on (a batch's limiter takes its client's)."""
+        self._sleep = sleep
 
     def pause(self, seconds: float) -> None:
         """Hold every request that has not started yet for ``seconds`` from now."""

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import InvalidParameterError, MissingAPIKeyError
+from ..batch._prompts import split_lines
 from ._gallery import make_previews
 from ._pending import Job, PendingGeneration
 
@@ -28,7 +29,7 @@ _NOT_PARAMS = ("prompt",)
 def prompts_of(prompts: str | Iterable[str | Mapping[str, Any]]) -> list[str | Mapping[str, Any]]:
     """Items of a batch: a text is one prompt per line (blank lines skipped)."""
     if isinstance(prompts, str):
-        return [line.strip() for line in prompts.splitlines() if line.strip()]
+        return [line.strip() for line in split_lines(prompts) if line.strip()]
     return list(prompts)
 
 

@@ -107,3 +107,16 @@ def test_empty_missing_and_binary_files(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(PromptFileError, match="not UTF-8"):
         read_prompts(binary)
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\u001c", "\x0b", "\x0c"])
+def test_only_newlines_split_prompts(tmp_path: Path, separator: str) -> None:
+    text = f"a boat{separator}on the sea\r\nsecond\rthird\n"
+    path = tmp_path / "prompts.txt"
+    path.write_bytes(text.encode("utf-8"))
+    assert read_prompts(path).items == [f"a boat{separator}on the sea", "second", "third"]
+    if ord(separator) < 0x20:
+        return  # a raw control character is not valid inside a JSON string anyway
+    jsonl = tmp_path / "prompts.jsonl"
+    jsonl.write_bytes(f'{{"prompt": "a boat{separator}at dusk"}}\n"plain"\n'.encode())
+    assert read_prompts(jsonl).items == [{"prompt": f"a boat{separator}at dusk"}, "plain"]

@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 
+from comet_widgets import InvalidParameterError
 from comet_widgets.client._limits import RequestLimiter
 
 
@@ -35,7 +36,7 @@ class FakeTime:
     "options", [{"concurrency": 0}, {"concurrency": -2}, {"requests_per_minute": 0}]
 )
 def test_invalid_settings_are_refused(options: dict[str, float]) -> None:
-    with pytest.raises(ValueError, match="must be"):
+    with pytest.raises(InvalidParameterError, match="is not allowed"):
         RequestLimiter(**options)  # type: ignore[arg-type]
 
 
