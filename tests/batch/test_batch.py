@@ -6,7 +6,7 @@ import asyncio
 import json
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -170,9 +170,17 @@ async def test_resume_regenerates_an_item_whose_file_was_deleted(
     assert again[1].paths[0].is_file()
 
 
+@pytest.fixture
+async def real_sleep_client(fake_server: FakeServer) -> AsyncIterator[AsyncImageClient]:
+    """A client that waits for real: a batch waits with its client's sleep."""
+    async with AsyncImageClient(api_key=FAKE_API_KEY, base_url=fake_server.base_url) as c:
+        yield c
+
+
 async def test_requests_per_minute_is_honoured_at_the_fake(
-    client: AsyncImageClient, fake: FakeAPI
+    real_sleep_client: AsyncImageClient, fake: FakeAPI
 ) -> None:
+    client = real_sleep_client
     results = await generate_many(
         [f"paced {i}" for i in range(5)],
         client=client,
@@ -203,8 +211,9 @@ async def test_concurrency_cap_is_honoured_at_the_fake(
 
 
 async def test_a_429_with_retry_after_pauses_the_whole_batch(
-    client: AsyncImageClient, fake: FakeAPI
+    real_sleep_client: AsyncImageClient, fake: FakeAPI
 ) -> None:
+    client = real_sleep_client
     fake.latency = 0.05
     fake.fail_next(1, 429, headers={"Retry-After": "0.6"})
     results = await generate_many(
