@@ -9,6 +9,7 @@ image URLs, never into a repr, a log record or an error message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ipaddress
 import json
