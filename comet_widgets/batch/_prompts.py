@@ -32,8 +32,15 @@ __all__ = ["PromptFile", "PromptFileError", "read_prompts", "split_lines"]
 InputFormat = Literal["txt", "csv", "jsonl"]
 
 #: The parameters a CSV column can set: the text and number ones (objects and flags cannot).
-_CSV_PARAMETERS = tuple(name for name in PARAMETERS if scalar_kind(name) in (str, int))
-_INT_COLUMNS = frozenset(name for name in _CSV_PARAMETERS if scalar_kind(name) is int)
+#: Edit items add ``image`` (a path, or several joined with ``|``), ``mask`` and
+#: ``input_fidelity``; relative paths are read from the prompt file's folder.
+_CSV_PARAMETERS = (
+    *(name for name in PARAMETERS if scalar_kind(name) in (str, int)),
+    "image",
+    "mask",
+    "input_fidelity",
+)
+_INT_COLUMNS = frozenset(name for name in PARAMETERS if scalar_kind(name) is int)
 
 
 class PromptFileError(CometError, ValueError):

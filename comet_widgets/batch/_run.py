@@ -40,6 +40,8 @@ from ._results import BatchItem, BatchResults, StoredImage, generation_from_reco
 if TYPE_CHECKING:
     from ..images._results import Generation, PartialImage
 
+from ._edits import edit_files
+
 __all__ = ["BatchRun", "ImageGenerator", "Planned"]
 
 
@@ -213,9 +215,12 @@ class BatchRun:
             generation: Generation | None = None
             exception: BaseException | None = None
             try:
-                generation = await client.generate_payload(
-                    payload, limiter=self.limiter, on_partial=self._partials_of(first)
-                )
+                if "image" in payload:  # an edit: the inputs are files named in the item
+                    generation = await edit_files(client, payload, limiter=self.limiter)
+                else:
+                    generation = await client.generate_payload(
+                        payload, limiter=self.limiter, on_partial=self._partials_of(first)
+                    )
             except _BATCH_FATAL:
                 raise  # every other item would fail the same way: stop the batch
             except CometError as exc:

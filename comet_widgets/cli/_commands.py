@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "UsageError",
     "cmd_batch",
+    "cmd_edit",
     "cmd_generate",
     "cmd_merge",
     "cmd_models",
@@ -107,6 +108,40 @@ def cmd_generate(args: argparse.Namespace) -> int:
     payload = build_payload(args.prompt, **_params(args))  # refuse bad input before the key
     _require_key(args)
     generation = asyncio.run(_generate(args, payload))
+    return _save_all(generation, args)
+
+
+async def _generate(args: argparse.Namespace, payload: dict[str, Any]) -> Generation:
+    async with _client(args) as client:
+        return await client.generate_payload(payload)
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    from .._catalog import edit_rules_for
+    from ._main import EDIT_FLAGS
+
+    params = {n: getattr(args, n) for n in EDIT_FLAGS if getattr(args, n, None) is not None}
+    edit_rules_for(params.get("model", "gpt-image-2"))  # a model that cannot edit: refused now
+    for path in [*args.image, *([args.mask] if args.mask else [])]:
+        if not Path(path).is_file():
+            raise UsageError(f"no such image file: {path}")
+    _require_key(args)
+    generation = asyncio.run(_edit(args, params))
+    return _save_all(generation, args)
+
+
+async def _edit(args: argparse.Namespace, params: dict[str, Any]) -> Generation:
+    images = [Path(p) for p in args.image]
+    async with _client(args) as client:
+        return await client.edit(
+            args.prompt,
+            image=images[0] if len(images) == 1 else images,
+            mask=Path(args.mask) if args.mask else None,
+            **params,
+        )
+
+
+def _save_all(generation: Generation, args: argparse.Namespace) -> int:
     from .._errors import describe
 
     folder = Path(args.output)
@@ -123,9 +158,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-async def _generate(args: argparse.Namespace, payload: dict[str, Any]) -> Generation:
-    async with _client(args) as client:
-        return await client.generate_payload(payload)
+def _resolve_inputs(items: list[Any], folder: Path) -> None:
+    """Edit items' relative ``image``/``mask`` paths are read from the prompt file's folder."""
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        for name in ("image", "mask"):
+            value = item.get(name)
+            if isinstance(value, str) and value:
+                parts = [p.strip() for p in value.split("|") if p.strip()]
+                resolved = [str(p if Path(p).is_absolute() else folder / p) for p in parts]
+                item[name] = resolved if len(resolved) > 1 else resolved[0]
+            elif isinstance(value, list):
+                item[name] = [str(p if Path(p).is_absolute() else folder / p) for p in value]
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -135,6 +180,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
     prompts = read_prompts(args.file, input_format=args.input_format)
+    _resolve_inputs(prompts.items, Path(args.file).parent)
     params = _params(args)
     shard = parse_shard(args.shard)
     try:

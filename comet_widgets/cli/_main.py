@@ -17,12 +17,19 @@ import sys
 from collections.abc import Sequence
 from typing import get_args
 
-from .._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_MODEL, DEFAULT_OUTPUT_DIR
+from .._constants import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_EDIT_MODEL,
+    DEFAULT_MODEL,
+    DEFAULT_OUTPUT_DIR,
+)
 from .._types import HELP, PARAMETERS, SvgEffort, choices, scalar_kind
 from .._version import __version__
 from ._commands import (
     UsageError,
     cmd_batch,
+    cmd_edit,
     cmd_generate,
     cmd_merge,
     cmd_models,
@@ -111,6 +118,20 @@ NOT_ON_COMMAND_LINE: dict[str, str] = {
     "partial_images": "previews are for notebooks: the CLI waits for the finished images",
     "extra_body": "provider-specific JSON has no place on a command line",
 }
+#: The parameters ``comet-images edit`` takes (those of ``AsyncImageClient.edit``).
+EDIT_FLAGS = (
+    "model",
+    "n",
+    "size",
+    "response_format",
+    "quality",
+    "background",
+    "output_format",
+    "output_compression",
+    "input_fidelity",
+    "safety_identifier",
+    "user",
+)
 #: The flags that build the ``svg`` object.
 SVG_FLAGS = ("svg_model", "svg_effort")
 
@@ -190,6 +211,45 @@ def build_parser() -> argparse.ArgumentParser:
     _add_params(gen, defaults=False)
     _add_connection(gen)
     gen.set_defaults(handler=cmd_generate)
+
+    edit = commands.add_parser(
+        "edit",
+        help="edit one or more images as a prompt says (optionally only where a mask allows)",
+        description=(
+            "Edit images with POST /images/edits and save the results with their metadata."
+            " The mask is a PNG whose transparent pixels mark the area to change, or a"
+            " black-and-white image where white means 'edit here'."
+        ),
+        epilog=(
+            "example:\n  comet-images edit photo.png 'make it winter' --mask mask.png -o out/\n"
+            "  comet-images edit cat1.png cat2.png 'both cats on one sofa' --offline"
+        ),
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    edit.add_argument("image", nargs="+", help="the image file(s) to edit (then the prompt)")
+    edit.add_argument("prompt", help="what to change")
+    edit.add_argument("--mask", metavar="FILE", help="where to edit (see above)")
+    edit.add_argument(
+        "-o",
+        "--output",
+        default=DEFAULT_OUTPUT_DIR,
+        metavar="DIR",
+        help="folder (default: %(default)s)",
+    )
+    edit.add_argument(
+        "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
+    )
+    group = edit.add_argument_group("edit parameters")
+    for name in EDIT_FLAGS:
+        flags = FLAGS.get(name, ("--" + name.replace("_", "-"),))
+        is_int = name in ("n", "output_compression")
+        text = HELP.get(name, "how closely the result keeps the inputs' features (high/low)")
+        if name == "model":
+            text += f" (default: {DEFAULT_EDIT_MODEL})"
+        group.add_argument(*flags, dest=name, type=int if is_int else str, help=text)
+    _add_connection(edit)
+    edit.set_defaults(handler=cmd_edit)
 
     batch = commands.add_parser(
         "batch",

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
+from PIL import Image
 
 from comet_widgets import __version__, read_metadata
 from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
@@ -24,7 +26,7 @@ from comet_widgets.testing import FakeAPI, FakeServer
 
 # The fake accepts any key: this one is easy to spot if it ever leaks into an output.
 KEY = "sk-test-NEVER-PRINT-THIS-9f8e7d6c5b4a"
-SUBCOMMANDS = ("generate", "batch", "models", "serve-fake", "merge")
+SUBCOMMANDS = ("generate", "edit", "batch", "models", "serve-fake", "merge")
 
 
 def run(
@@ -475,3 +477,78 @@ def test_batch_on_a_terminal_redraws_one_line(fake_server: FakeServer, tmp_path:
     assert bar.count("\n") <= 2  # one line redrawn, ended once (a terminal may add \r\n)
     assert "5/5" in bar
     assert KEY not in bar
+
+
+# -- edit ------------------------------------------------------------------------------------
+
+
+def edits(fake: FakeAPI) -> list[object]:
+    return [r for r in fake.requests if r.path == "/v1/images/edits"]
+
+
+def test_edit_with_a_mask_saves_the_result(
+    tmp_path: Path, fake_server: FakeServer, fake: FakeAPI
+) -> None:
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(tmp_path / "photo.png")
+    white_left = np.zeros((64, 64), dtype=np.uint8)
+    white_left[:, :32] = 255
+    Image.fromarray(white_left).save(tmp_path / "mask.png")
+    done = run(
+        "edit",
+        "photo.png",
+        "make it winter",
+        "--mask",
+        "mask.png",
+        "-o",
+        "out",
+        "-m",
+        "gpt-image-1.5",
+        cwd=tmp_path,
+        server=fake_server,
+    )
+    assert done.returncode == 0, done.stderr
+    saved = [Path(tmp_path / line) for line in done.stdout.splitlines() if line.endswith(".png")]
+    assert len(saved) == 1
+    result = np.asarray(Image.open(saved[0]).convert("RGB"), dtype=int)
+    original = np.asarray(Image.open(tmp_path / "photo.png").convert("RGB"), dtype=int)
+    differs = np.abs(result - original).sum(axis=2) > 0
+    assert differs[:, :32].mean() > 0.5
+    assert not differs[:, 32:].any()
+    assert len(edits(fake)) == 1
+
+
+def test_edit_refuses_a_model_that_cannot_edit_before_sending(
+    tmp_path: Path, fake_server: FakeServer, fake: FakeAPI
+) -> None:
+    Image.new("RGB", (64, 64)).save(tmp_path / "photo.png")
+    done = run("edit", "photo.png", "x", "-m", "dall-e-3", cwd=tmp_path, server=fake_server)
+    assert done.returncode == 2
+    assert "dall-e-3 cannot edit" in done.stderr
+    missing = run("edit", "nope.png", "x", cwd=tmp_path, server=fake_server)
+    assert missing.returncode == 2
+    assert "nope.png" in missing.stderr
+    assert fake.requests == []
+
+
+def test_batch_reads_an_image_column(
+    tmp_path: Path, fake_server: FakeServer, fake: FakeAPI
+) -> None:
+    (tmp_path / "in").mkdir()
+    for name in ("a", "b"):
+        Image.new("RGB", (64, 64), (9, 9, 9)).save(tmp_path / "in" / f"{name}.png")
+    (tmp_path / "in" / "edits.csv").write_text(
+        "prompt,image\nmake it winter,a.png\nmake it spring,b.png\n"
+    )
+    done = run(
+        "batch",
+        "in/edits.csv",
+        "-o",
+        "out",
+        "--model",
+        "gpt-image-2",
+        cwd=tmp_path,
+        server=fake_server,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(edits(fake)) == 2
+    assert len(list((tmp_path / "out").glob("*.png"))) == 2

@@ -1,0 +1,94 @@
+"""Batches of edits: items carry ``image`` (and ``mask``) paths; the manifest key includes the
+inputs' hashes, so resume reuses a result only for the same input bytes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from comet_widgets import AsyncImageClient, InvalidItemError, generate_many
+from comet_widgets.testing import FakeAPI
+
+
+def folder_of_images(tmp_path: Path, count: int) -> list[Path]:
+    paths = []
+    for number in range(count):
+        path = tmp_path / f"photo-{number}.png"
+        Image.new("RGB", (64, 64), (40 * number, 90, 200)).save(path)
+        paths.append(path)
+    return paths
+
+
+def edits(fake: FakeAPI) -> list[object]:
+    return [r for r in fake.requests if r.path == "/v1/images/edits"]
+
+
+async def test_one_prompt_over_a_folder_of_images_and_resume(
+    client: AsyncImageClient, fake: FakeAPI, tmp_path: Path
+) -> None:
+    paths = folder_of_images(tmp_path, 3)
+    mask = tmp_path / "mask.png"
+    Image.new("L", (64, 64), 255).save(mask)
+    items = [{"prompt": "make it winter", "image": str(p), "mask": str(mask)} for p in paths]
+    out = tmp_path / "out"
+    results = await generate_many(
+        items, client=client, model="gpt-image-2", output_dir=out, concurrency=2
+    )
+    assert results.ok
+    assert fake.edit_count == 3
+    assert fake.generation_count == 0
+    records = [
+        json.loads(line)
+        for manifest in out.glob("*.jsonl")
+        for line in manifest.read_text().splitlines()
+        if line.strip()
+    ]
+    assert len({r["key"] for r in records if "key" in r}) == 3
+    text = "\n".join(json.dumps(r) for r in records)
+    assert "sha256" in text
+    # resume: nothing is sent again
+    again = await generate_many(items, client=client, model="gpt-image-2", output_dir=out)
+    assert again.ok
+    assert fake.edit_count == 3
+    # an input that changed is a new key: only that one is edited again
+    Image.new("RGB", (64, 64), (1, 2, 3)).save(paths[1])
+    await generate_many(items, client=client, model="gpt-image-2", output_dir=out)
+    assert fake.edit_count == 4
+
+
+async def test_several_images_per_item_go_as_image_array(
+    client: AsyncImageClient, fake: FakeAPI, tmp_path: Path
+) -> None:
+    paths = folder_of_images(tmp_path, 2)
+    results = await generate_many(
+        [{"prompt": "both on one sofa", "image": [str(p) for p in paths]}],
+        client=client,
+        model="gpt-image-1.5",
+    )
+    assert results.ok
+    form = edits(fake)[0].form  # type: ignore[attr-defined]
+    assert [p.name for p in form if p.value is None] == ["image[]", "image[]"]
+    assert not [p for p in form if p.name in ("n", "size")]  # not given: not sent
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"prompt": "x", "image": "/nonexistent.png"}, "image"),
+        ({"prompt": "x", "mask": "m.png"}, "image"),
+        ({"prompt": "x", "image": "PHOTO", "model": "dall-e-3"}, "model"),
+        ({"prompt": "x", "extra_body": {"image": "a"}}, "extra_body"),
+    ],
+)
+async def test_bad_edit_items_are_refused_before_sending(
+    client: AsyncImageClient, fake: FakeAPI, tmp_path: Path, item: dict[str, object], field: str
+) -> None:
+    if item.get("image") == "PHOTO":
+        item = {**item, "image": str(folder_of_images(tmp_path, 1)[0])}
+    with pytest.raises(InvalidItemError) as caught:
+        await generate_many([item], client=client, model="gpt-image-2")
+    assert caught.value.errors[0][1].field == field
+    assert fake.requests == []
