@@ -19,10 +19,12 @@ import ipywidgets as widgets
 from .._catalog import MODELS, ModelSpec, build_payload, get_model, validate_size
 from .._errors import InvalidParameterError
 from .._types import PARAMETERS, choices
+from ._partials import default_partials, streams
 
 __all__ = [
     "OPTIONAL",
     "PARAMS",
+    "PARTIALS_HINT",
     "Controls",
     "adapt_to_model",
     "allowed_values",
@@ -41,7 +43,9 @@ _LABELS = {
 #: choice controls of their ``Literal`` values (``_types.py``), in declaration order.
 OPTIONAL = tuple(name for name in PARAMETERS if name in _LABELS)
 #: The parameter traits, in the order they are applied (model first: it decides the others).
-PARAMS = ("model", "prompt", "n", "size", *OPTIONAL)
+PARAMS = ("model", "prompt", "n", "size", *OPTIONAL, "partial_images")
+#: What the partial-previews control says about its cost.
+PARTIALS_HINT = "each partial preview adds about 100 output tokens"
 _DEFAULT_LABEL = "default"
 
 
@@ -81,6 +85,10 @@ def adapt_to_model(spec: ModelSpec | None, values: Mapping[str, Any]) -> dict[st
         value = values[name]
         if value is not None and value not in allowed_values(spec, name):
             changes[name] = None
+    # Partial previews: the default (2) for models that stream, none for the others.
+    wanted = default_partials(spec.name, changes.get("output_format", values["output_format"]))
+    if bool(wanted) != bool(values["partial_images"]):
+        changes["partial_images"] = wanted
     return changes
 
 
@@ -92,6 +100,7 @@ def payload_of(values: Mapping[str, Any]) -> dict[str, Any]:
         n=values["n"],
         size=values["size"],
         **{name: values[name] for name in OPTIONAL},
+        partial_images=values["partial_images"],
     )
 
 
@@ -160,6 +169,16 @@ class Controls:
             )
             for name in OPTIONAL
         }
+        self.partial_images = widgets.Dropdown(
+            description="previews",
+            options=(("none", 0), ("1", 1), ("2", 2), ("3", 3)),
+            value=0,
+            tooltip=f"partial previews per image while it is made; {PARTIALS_HINT}",
+            style=wide,
+            layout=widgets.Layout(width="auto"),
+        )
+        self.partials_hint = widgets.HTML(f"<small>{PARTIALS_HINT}</small>")
+        self.partials_box = widgets.HBox([self.partial_images, self.partials_hint])
         self.generate = widgets.Button(
             description="Generate", button_style="primary", icon="paint-brush"
         )
@@ -174,6 +193,8 @@ class Controls:
             "cw-model": self.model,
             "cw-size": self.size_choice,
             "cw-n": self.n,
+            "cw-partial-images": self.partial_images,
+            "cw-partials-hint": self.partials_hint,
             "cw-generate": self.generate,
             "cw-cancel": self.cancel,
         }
@@ -189,7 +210,7 @@ class Controls:
             layout=widgets.Layout(flex_flow="row wrap", grid_gap="0.5em"),
         )
         options = widgets.HBox(
-            list(self.choices.values()),
+            [*self.choices.values(), self.partials_box],
             layout=widgets.Layout(flex_flow="row wrap", grid_gap="0.5em"),
         )
         #: The control rows, top to bottom.
@@ -200,6 +221,7 @@ class Controls:
         self._watch(self.size_choice, "size", str)
         self._watch(self.size_free, "size", str)
         self._watch(self.n, "n", int)
+        self._watch(self.partial_images, "partial_images", int)
         for name, dropdown in self.choices.items():
             self._watch(dropdown, name, lambda value: value or None)
 
@@ -214,6 +236,9 @@ class Controls:
             self.size_box,
             self.n,
             *self.choices.values(),
+            self.partial_images,
+            self.partials_hint,
+            self.partials_box,
             self.generate,
             self.cancel,
         ]
@@ -256,6 +281,17 @@ class Controls:
                 if dropdown.value != (value or ""):
                     dropdown.value = value or ""
             _show(dropdown, bool(allowed) or value is not None)
+        partials = values["partial_images"]
+        offered = (("none", 0), *((str(k), k) for k in (1, 2, 3)))
+        if partials not in (0, 1, 2, 3):
+            offered += ((f"{partials} (not accepted)", partials),)
+        with self.partial_images.hold_sync():
+            _set_options(self.partial_images, offered)
+            if self.partial_images.value != partials:
+                self.partial_images.value = partials
+        _show(
+            self.partials_box, streams(values["model"], values["output_format"]) or bool(partials)
+        )
 
     def _show_size(self, spec: ModelSpec | None, size: str) -> None:
         free = spec is None or spec.free_size

@@ -186,6 +186,19 @@ class _Tile:
             self.thumb.value = b""
         _display(self.box, False)
 
+    def show_partial(self, index: int, data: bytes, fmt: str) -> None:
+        """A running generation's latest partial preview: the thumbnail, no actions."""
+        self.preview = None
+        with self.thumb.hold_sync():
+            self.thumb.format = fmt
+            self.thumb.value = data
+        _display(self.thumb, True)
+        _display(self.failure, False)
+        self.caption.value = f'<small style="color:#666">image {index + 1}: preview</small>'
+        self.full.disabled = self.save.disabled = True
+        self.saved.value = ""
+        _display(self.box, True)
+
     def _on_full(self) -> None:
         if self.preview is not None:
             self.gallery.full_view.show(self.preview)
@@ -227,6 +240,18 @@ class Gallery:
         for tile in self.tiles:
             found += tile.widgets
         return found
+
+    def show_partial(self, index: int, data: bytes, fmt: str) -> None:
+        """Show a running generation's partial preview of image ``index`` in its tile (the
+        final images replace it through ``show``)."""
+        while len(self.tiles) <= index:
+            self.tiles.append(_Tile(self))
+        self.tiles[index].show_partial(index, data, fmt)
+        children = tuple(tile.box for tile in self.tiles)
+        if tuple(self.box.children) != children:
+            self.box.children = children
+        _display(self.box, True)
+        self.full_view.hide()
 
     def show(self, previews: list[Preview], usage: dict[str, Any] | None) -> None:
         """Show these previews (reusing tiles) and the usage line."""

@@ -37,6 +37,8 @@ def restored_params(generation: Generation, names: Sequence[str]) -> dict[str, A
     values = {name: params.get(name) for name in names}
     values["prompt"] = generation.prompt
     values["model"] = generation.model
+    if "partial_images" in values:
+        values["partial_images"] = params.get("partial_images") or 0
     return values
 
 

@@ -58,6 +58,7 @@ from ._client_source import ClientSource, offline_from_env
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
 from ._gallery import Gallery, Preview, make_previews
 from ._history import HistoryView, history_label, restored_params
+from ._partials import PartialPreviews, streams
 from ._pending import Job, PendingGeneration
 from ._status import StatusView, status_text
 from ._traits import PathText, PixelList
@@ -95,6 +96,12 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
     style = Unicode(None, allow_none=True, help="'vivid' or 'natural' (dall-e-3); None: not sent.")
     background = Unicode(None, allow_none=True, help="GPT image models; None: not sent.")
     output_format = Unicode(None, allow_none=True, help="GPT image models; None: not sent.")
+    partial_images = Int(
+        0,
+        help="Partial previews per image shown while it is made (0-3; GPT image models; each"
+        " adds about 100 output tokens). Switching to a model that streams sets 2, to one that"
+        " does not 0.",
+    )
     output_dir = PathText(DEFAULT_OUTPUT_DIR, help="Where Save writes images.")
 
     status = Enum(STATUSES, default_value="idle", read_only=True, help="The panel's state.")
@@ -127,6 +134,7 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         offline = bool(offline) if offline is not None else (offline_from_env() and not explicit)
         self._source = ClientSource(client=client, factory=client_factory, offline=offline)
         self._job: Job | None = None
+        self._partial_job: Job | None = None
         self._previews: dict[Generation, list[Preview]] = {}
         self._sheets: dict[Generation, bytes] = {}
         self._from_validation = self._adapting = self._batching = False
@@ -179,6 +187,12 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
 
     @observe(*PARAMS)
     def _on_param(self, change: Any) -> None:
+        if (
+            change["name"] == "output_format"
+            and self.partial_images
+            and not streams(self.model, change["new"])
+        ):
+            self.partial_images = 0  # gif and svg results cannot stream
         if change["name"] == "model" and not self._adapting:
             self._adapting = True
             try:
@@ -297,8 +311,14 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         # Runs on the private loop, like every change of a submitted job's state.
         async with self._running(job):
             client = self._source.get()
+            on_partial = None
+            if job.payload.get("stream"):
+                on_partial = PartialPreviews(
+                    partial(self._show_partial, job),
+                    lambda: self._job is job and not job.settled and not job.cancelled,
+                )
             generation = await client.generate_payload(
-                job.payload, on_retry=partial(self._on_retry, job)
+                job.payload, on_retry=partial(self._on_retry, job), on_partial=on_partial
             )
             previews, decoded = await asyncio.to_thread(make_previews, generation)
             if job.cancelled or not self._land(job, generation, previews, decoded):
@@ -339,6 +359,10 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         job.retries.append(note)
         if not job.settled and job is self._job:
             self._view.show_status(f"running: {note}")
+
+    def _show_partial(self, job: Job, index: int, data: bytes, fmt: str) -> None:
+        self._partial_job = job
+        self._gallery.show_partial(index, data, fmt)
 
     def _cancel_on_loop(self, job: Job) -> None:
         if not job.claim(cancel=True):
@@ -394,6 +418,11 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
             self._view.show_elapsed(job.elapsed)
         self._controls.generate.layout.display = "none" if running else ""
         self._controls.cancel.layout.display = "" if running else "none"
+        if job is not None and job is self._partial_job and status in ("cancelled", "error"):
+            # Partial previews of a run that did not land: back to what was shown before.
+            self._partial_job = None
+            shown = self.generation
+            self._gallery.show(self._previews.get(shown, []) if shown else [], None)
 
     # -- history ---------------------------------------------------------------------------
     def _on_history(self, index: int) -> None:

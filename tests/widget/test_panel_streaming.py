@@ -1,0 +1,136 @@
+"""Partial previews in the panel, over loopback: a tile shows partials, then the final image.
+
+Nothing partial lands in ``images`` or the history; cancel works at any point; a gateway that
+does not stream leaves the panel as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import ipywidgets
+import pytest
+
+from comet_widgets import AsyncImageClient, ImageGenerator
+from comet_widgets.testing import FakeAPI, FakeServer
+
+KEY = "sk-panel-streaming"
+Make = Callable[..., ImageGenerator]
+
+
+@pytest.fixture
+def make(fake_server: FakeServer, tmp_path: Path) -> Iterator[Make]:
+    panels: list[ImageGenerator] = []
+
+    def build(**traits: Any) -> ImageGenerator:
+        def factory() -> AsyncImageClient:
+            return AsyncImageClient(api_key=KEY, base_url=fake_server.base_url)
+
+        traits.setdefault("prompt", "a lighthouse in a storm")
+        panel = ImageGenerator(client_factory=factory, output_dir=tmp_path, **traits)
+        panels.append(panel)
+        return panel
+
+    yield build
+    for panel in panels:
+        panel.close()
+
+
+def _all(widget: ipywidgets.Widget) -> list[ipywidgets.Widget]:
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += _all(child)
+    return found
+
+
+def part(panel: ImageGenerator, css: str) -> list[Any]:
+    return [w for w in _all(panel) if css in getattr(w, "_dom_classes", ())]
+
+
+def visible(widget: ipywidgets.Widget) -> bool:
+    return widget.layout.display != "none"
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s")
+        time.sleep(0.01)
+
+
+def test_partial_images_follow_the_model_and_the_control_says_what_they_cost(make: Make) -> None:
+    panel = make(model="dall-e-3")
+    [control] = part(panel, "cw-partial-images")
+    [hint] = part(panel, "cw-partials-hint")
+    assert panel.partial_images == 0
+    panel.model = "gpt-image-2"
+    assert panel.partial_images == 2
+    assert control.value == 2
+    assert "output tokens" in hint.value
+    control.value = 3
+    assert panel.partial_images == 3
+    panel.output_format = "gif"
+    assert panel.partial_images == 0  # gif results cannot stream
+    panel.output_format = None
+    panel.model = "qwen-image"
+    assert panel.partial_images == 0
+    assert make(model="gpt-image-2", partial_images=1).partial_images == 1
+
+
+def test_a_tile_shows_the_latest_partial_then_the_final_image(make: Make, fake: FakeAPI) -> None:
+    fake.stream_interval = 0.3
+    panel = make(model="gpt-image-2")
+    shown: list[tuple[str, bytes]] = []
+    landed: list[Any] = []
+    panel.observe(landed.append, names="images")
+    pending = panel.generate()
+    wait_until(lambda: bool(part(panel, "cw-thumb")) and bool(part(panel, "cw-thumb")[0].value))
+    shown.append((panel.status, bytes(part(panel, "cw-thumb")[0].value)))
+    generation = pending.result(20)
+    assert shown[0][0] == "running"
+    assert landed
+    assert len(panel.images) == 1
+    assert len(panel.history) == 1
+    assert panel.history[-1] is generation
+    [thumb] = [t for t in part(panel, "cw-thumb") if visible(t)]
+    assert bytes(thumb.value) != shown[0][1]  # the final thumbnail replaced the partial
+    request = [r for r in fake.requests if r.json][-1]
+    assert request.json["partial_images"] == 2
+    assert panel.status == "done"
+
+
+def test_cancel_during_a_stream_lands_nothing_and_restores_the_gallery(
+    make: Make, fake: FakeAPI
+) -> None:
+    panel = make(model="gpt-image-2", partial_images=3)
+    panel.generate().result(20)  # one finished generation on show
+    before = [bytes(t.value) for t in part(panel, "cw-thumb") if visible(t)]
+    fake.stream_interval = 0.4
+    panel.generate()
+    wait_until(lambda: [bytes(t.value) for t in part(panel, "cw-thumb") if visible(t)] != before)
+    panel.cancel()
+    wait_until(lambda: panel.status == "cancelled")
+    assert len(panel.history) == 1
+    assert len(panel.images) == 1
+    wait_until(lambda: fake.in_flight == 0, timeout=5)
+    after = [bytes(t.value) for t in part(panel, "cw-thumb") if visible(t)]
+    assert after == before  # the partial preview is gone
+    fake.stream_interval = 0.0
+    panel.generate().result(20)
+    assert len(panel.history) == 2
+
+
+def test_a_gateway_that_does_not_stream_leaves_the_panel_as_today(
+    make: Make, fake: FakeAPI
+) -> None:
+    fake.stream_relay = False
+    panel = make(model="gpt-image-2")
+    generation = panel.generate().result(20)
+    assert panel.status == "done"
+    assert generation.ok
+    assert len(panel.images) == 1
+    assert len(panel.history) == 1
