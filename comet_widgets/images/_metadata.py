@@ -40,10 +40,38 @@ def _itxt(key: str, text: str) -> bytes:
     return _chunk(b"iTXt", payload)
 
 
+_OWN_KEYS = (METADATA_KEY, "Title", "Description", "Software")
+
+
+def _without_own_text(data: bytes) -> bytes:
+    """``data`` without the text chunks ``add_png_text`` writes (so saving a saved image again
+    replaces its metadata instead of adding a second copy)."""
+    pos = len(_PNG_SIGNATURE)
+    kept = [data[:pos]]
+    while pos + 12 <= len(data):
+        length = struct.unpack(">I", data[pos : pos + 4])[0]
+        kind = data[pos + 4 : pos + 8]
+        end = pos + 12 + length
+        if end > len(data):
+            return data  # damaged: leave it as it is
+        keyword = data[pos + 8 : pos + 8 + min(length, 80)].split(b"\x00", 1)[0]
+        if not (kind == b"iTXt" and keyword.decode("latin-1") in _OWN_KEYS):
+            kept.append(data[pos:end])
+        pos = end
+        if kind == b"IEND":
+            break
+    kept.append(data[pos:])
+    return b"".join(kept)
+
+
 def add_png_text(data: bytes, metadata: Mapping[str, Any]) -> bytes:
-    """Return ``data`` (a PNG) with the metadata chunks inserted just before ``IEND``."""
+    """Return ``data`` (a PNG) with the metadata chunks inserted just before ``IEND``, replacing
+    any this function wrote before."""
+    if not data.startswith(_PNG_SIGNATURE):
+        raise ValueError("not a complete PNG")
+    data = _without_own_text(data)
     end = data.rfind(b"IEND")
-    if not data.startswith(_PNG_SIGNATURE) or end < 12:
+    if end < 12:
         raise ValueError("not a complete PNG")
     chunks = [_itxt(METADATA_KEY, json.dumps(dict(metadata), ensure_ascii=False, sort_keys=True))]
     readable = {
@@ -110,11 +138,28 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     raise LookupError(f"{path} has no comet-widgets metadata (no PNG text chunk, no {side.name})")
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the system tells (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    current = os.umask(0o022)  # elsewhere: read it by setting it (and put it back at once)
+    os.umask(current)
+    return current
+
+
 def write_file(path: Path, data: bytes, *, fsync: bool = False) -> None:
     """Write ``data`` to ``path`` atomically (a temporary file renamed into place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
+        # mkstemp makes the file 0600; a saved image gets the mode any new file would (0644
+        # with the usual umask), like the manifest.
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             if fsync:
