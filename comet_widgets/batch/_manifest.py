@@ -2,7 +2,9 @@
 
 ``manifest.jsonl`` lives in a batch's output directory. Every finished item (success or failure)
 appends one line, written with a single ``write`` then flushed and fsynced, so a killed process
-leaves at most one partial last line, which readers ignore. An item is identified by its
+leaves at most one torn last line: readers ignore it, and the next run's writer moves it aside
+(``repair_tail``). A writer holds a lock on its manifest for the life of a batch
+(``ManifestLockedError`` for a second one). An item is identified by its
 ``key``: the SHA-256 of the canonical JSON of the whole request body (prompt and every
 parameter), so the same prompt at another size is another item. Paths in a record are relative
 to the manifest's directory (POSIX separators), so a dataset folder can be moved as a whole.
@@ -17,17 +19,21 @@ import json
 import logging
 import os
 import shutil
+import socket
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .._errors import CometError
 from ..images._metadata import sidecar_path, write_file
 
 __all__ = [
     "MANIFEST_NAME",
     "MANIFEST_VERSION",
+    "ManifestLockedError",
     "ManifestWriter",
     "MergeReport",
     "canonical_json",
@@ -39,6 +45,7 @@ __all__ = [
     "read_manifest",
     "record_paths",
     "relative_path",
+    "repair_tail",
     "shard_manifest_name",
 ]
 
@@ -118,18 +125,103 @@ def manifest_files(directory: Path) -> list[Path]:
     return ([main] if main.is_file() else []) + [p for p in shards if p.is_file()]
 
 
+class ManifestLockedError(CometError):
+    """Another process is running a batch on the same manifest (same folder, same shard)."""
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file of a manifest (hidden, beside it; it names the process holding it)."""
+    return path.with_name(f".{path.name}.lock")
+
+
+def _acquire(path: Path) -> int | None:
+    """Lock ``path``'s manifest for this process, or raise ``ManifestLockedError`` at once.
+
+    Returns the lock file's descriptor (the lock lasts until it is closed), or None where
+    ``fcntl`` does not exist (Windows: no lock).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    lock = lock_path(path)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+        os.close(fd)
+        raise ManifestLockedError(
+            f"another batch is writing to {path.parent} ({path.name} is locked by {holder});"
+            " nothing was sent. What to do: wait for it to finish, or give this batch another"
+            " output_dir (shards of one batch may share a folder: each has its own manifest)"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()}".encode(), 0)
+    return fd
+
+
+def repair_tail(path: Path) -> Path | None:
+    """Move a torn last line (a crash in the middle of a write) out of the manifest.
+
+    The valid lines stay; the torn bytes go to ``<manifest>.torn-<time>`` beside it, so that
+    ``pandas.read_json(..., lines=True)`` loads the manifest again. Returns where they went
+    (None when the manifest was whole). A last line that is a whole record without its newline
+    just gets the newline.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    if not data or data.endswith(b"\n"):
+        return None
+    cut = data.rfind(b"\n") + 1
+    tail = data[cut:]
+    try:
+        whole = isinstance(json.loads(tail), dict)
+    except ValueError:
+        whole = False
+    if whole:
+        with path.open("ab") as handle:
+            handle.write(b"\n")
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    aside = path.with_name(f"{path.name}.torn-{stamp}")
+    write_file(aside, tail, fsync=True)
+    os.truncate(path, cut)
+    logger.warning(
+        "%s ended with a torn line (%d bytes, from a crash while writing): moved to %s",
+        path,
+        len(tail),
+        aside.name,
+    )
+    return aside
+
+
 class ManifestWriter:
-    """Appends records to a manifest, one fsynced line each; safe to call from threads."""
+    """Appends records to a manifest, one fsynced line each; safe to call from threads.
+
+    It holds a lock on the manifest for its lifetime: a second writer of the same manifest (a
+    second process resuming the same folder) fails at once with ``ManifestLockedError``. A
+    torn last line left by a crash is moved aside first (``repaired`` says where).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._handle: BinaryIO | None = path.open("ab")
-        # A process killed mid-append leaves a partial line: end it, or the next record would
-        # be glued to it and lost too.
-        if path.stat().st_size and not _ends_with_newline(path):
-            self._write(b"\n")
+        self._lock_fd = _acquire(path)
+        try:
+            self.repaired = repair_tail(path)
+            self._handle: BinaryIO | None = path.open("ab")
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the lock
+            self._lock_fd = None
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Write one record as one line, then flush and fsync."""
@@ -149,18 +241,13 @@ class ManifestWriter:
             if self._handle is not None:
                 self._handle.close()
                 self._handle = None
+            self._release()
 
     def __enter__(self) -> ManifestWriter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with path.open("rb") as handle:
-        handle.seek(-1, os.SEEK_END)
-        return handle.read(1) == b"\n"
 
 
 def fsync_directory(directory: Path) -> None:
