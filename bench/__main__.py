@@ -20,7 +20,7 @@ from ._images import OUT, image_file
 from .report import machine, render
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("overhead", "batch", "startup", "memory", "widget", "stall", "streaming")
+BENCHMARKS = ("overhead", "batch", "startup", "memory", "widget", "stall", "streaming", "edits")
 # Seconds each benchmark may take before it is stopped (a full run is ~3-5 minutes in all).
 TIMEOUTS = {
     "overhead": 180,
@@ -30,6 +30,7 @@ TIMEOUTS = {
     "widget": 180,
     "stall": 120,
     "streaming": 180,
+    "edits": 180,
 }
 
 NOTES = """\

@@ -326,6 +326,43 @@ def _streaming(r: Report, data: dict[str, Any]) -> None:
     r.target("partial event -> on_partial (median)", f"{got:.1f} ms", "<= 20 ms", got <= 20)
 
 
+def _edits(r: Report, data: dict[str, Any]) -> None:
+    size = sum(data["input_bytes"]) / len(data["input_bytes"])
+    r.add(
+        "## 8. Edits: upload cost",
+        "",
+        f"One edit with {data['inputs']} PNG inputs of {size / 1e6:.1f} MB each (`image[]`),"
+        " the fake answering one 16x16 PNG so the figure is the upload: `ours` is"
+        " `AsyncImageClient.edit(image=[bytes, ...])`, `sdk` the openai SDK's `images.edit`,"
+        f" `httpx` a raw multipart `httpx.AsyncClient.post`. {data['rounds']} interleaved rounds."
+        " Milliseconds: median (min-max).",
+        "",
+        "| client | per edit, ms | ours / this |",
+        "|---|---|---|",
+    )
+    ms = data["ms"]
+    for name, s in ms.items():
+        ratio = "-" if name == "ours" else f"{ms['ours']['median'] / s['median']:.2f}"
+        r.add(f"| {name} | {_ms(s)} | {ratio} |")
+    r.add(
+        "",
+        "Longest event-loop stall (5 ms ticker) during one such edit by `ours`, with the inputs"
+        " given as PIL images (encoded to PNG and hashed in a worker thread) and as bytes:",
+        "",
+        "| inputs | longest stall, ms |",
+        "|---|---|",
+    )
+    for name, s in data["max_stall_ms"].items():
+        r.add(f"| {name} | {_ms(s)} |")
+    r.add("")
+    got = ms["ours"]["median"] / ms["httpx"]["median"]
+    r.target("edit upload, ours / raw httpx (median)", f"{got:.2f}x", "<= 1.1x", got <= 1.1)
+    stall = max(s["max"] for s in data["max_stall_ms"].values())
+    r.target(
+        "loop stall while inputs are encoded and sent", f"{stall:.1f} ms", "<= 25 ms", stall <= 25
+    )
+
+
 SECTIONS = {
     "overhead": _overhead,
     "batch": _batch,
@@ -334,6 +371,7 @@ SECTIONS = {
     "widget": _widget,
     "stall": _stall,
     "streaming": _streaming,
+    "edits": _edits,
 }
 
 

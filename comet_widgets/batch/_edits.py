@@ -83,6 +83,9 @@ async def edit_files(
     uploads, mask_upload = await prepare(
         paths if len(paths) > 1 else paths[0], None if mask is None else Path(mask["path"])
     )
+    from ..client._uploads import hash_all
+
+    await hash_all(uploads)
     for entry, upload in zip(images, uploads, strict=True):
         if upload.sha256 != entry["sha256"] and not upload.encoded:
             raise InvalidParameterError(

@@ -91,7 +91,7 @@ from ._limits import RequestLimiter
 from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
 from ._streaming import OnPartial, StreamEnded, read_stream
 from ._transport import widen_reads
-from ._uploads import ImageInput, Upload, form_fields, prepare
+from ._uploads import ImageInput, Upload, form_fields, hash_all, prepare
 from ._wire import ParsedBody, error_from_response, first_error, parse_body
 
 __all__ = ["AsyncImageClient", "InsecureTransportWarning"]
@@ -509,6 +509,8 @@ class AsyncImageClient:
         output_format: OutputFormat | None = None,
         output_compression: int | None = None,
         input_fidelity: InputFidelity | None = None,
+        partial_images: int | None = None,
+        on_partial: OnPartial | None = None,
         safety_identifier: str | None = None,
         user: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -521,6 +523,7 @@ class AsyncImageClient:
         same kinds (a PNG with alpha is sent as it is: transparent = edit here), or a boolean /
         0-1 array or an image without alpha meaning "edit where true / white". Inputs and
         parameters are checked against the catalogue's edit rules before anything is sent.
+        ``partial_images``/``on_partial`` stream previews as for ``generate``.
         ``size`` left unset is not sent (the API follows the input). The result's ``params``
         hold the form fields sent plus each input's name, size and sha256 (never its bytes).
         """
@@ -534,6 +537,7 @@ class AsyncImageClient:
             background=background,
             output_format=output_format,
             output_compression=output_compression,
+            partial_images=partial_images,
             safety_identifier=safety_identifier,
             user=user,
             extra_body=extra_body,
@@ -554,7 +558,23 @@ class AsyncImageClient:
             None if mask_upload is None else mask_upload.for_catalogue(),
             input_fidelity=input_fidelity,
         )
-        return await self.generate_payload(payload, uploads=(images, mask_upload))
+        everything = [*images, *([mask_upload] if mask_upload else [])]
+        # Provenance hashes are computed beside the upload, not before it.
+        hashing = asyncio.ensure_future(hash_all(everything))
+        try:
+            generation = await self.generate_payload(
+                payload, on_partial=on_partial, uploads=(images, mask_upload)
+            )
+        except CometError as error:
+            await asyncio.shield(hashing)
+            if error.generation is not None:
+                error.generation.params = _provenance(payload, images, mask_upload)
+            raise
+        finally:
+            if not hashing.done():
+                await asyncio.shield(hashing)  # a thread cannot be cancelled: let it finish
+        generation.params = _provenance(payload, images, mask_upload)
+        return generation
 
     async def generate_payload(
         self,

@@ -367,3 +367,15 @@ async def test_cancel_during_upload_leaves_the_client_usable(
     fake.latency = 0
     gen = await client.edit("x", image=photo(), model="gpt-image-2")
     assert gen.ok
+
+
+async def test_an_edit_can_stream_partial_previews(client: AsyncImageClient, fake: FakeAPI) -> None:
+    partials: list[Any] = []
+    gen = await client.edit(
+        "winter", image=photo(), model="gpt-image-2", partial_images=2, on_partial=partials.append
+    )
+    assert gen.ok
+    assert [p.partial_index for p in partials] == [0, 1]
+    fields = {p.name: p.value for p in parts(fake) if p.value is not None}
+    assert fields["stream"] == "true"
+    assert fields["partial_images"] == "2"
