@@ -306,7 +306,8 @@ def _streaming(r: Report, data: dict[str, Any]) -> None:
         f" last, each {data['event_bytes'] / 1e6:.2f} MB of base64 (a 2 MB PNG). From the partial"
         " event being handed to the server to its decoded bytes in the caller's hands: `ours` is"
         " `on_partial` being called, `sdk` is the openai SDK's `images.generate(stream=True)`"
-        " yielding the event plus `base64.b64decode`. Over"
+        " yielding the event plus `base64.b64decode`, `panel` is an `ImageGenerator`'s tile"
+        " holding the new thumbnail (in process; the browser's drawing is not included). Over"
         f" {data['rounds']} generations per client, interleaved. Milliseconds: median (min-max).",
         "",
         "| client | first partial, ms | every partial, ms | ours / this |",
@@ -314,16 +315,19 @@ def _streaming(r: Report, data: dict[str, Any]) -> None:
     )
     first, every = data["first_partial_ms"], data["every_partial_ms"]
     for name in first:
-        ratio = "-" if name == "ours" else f"{every['ours']['median'] / every[name]['median']:.2f}"
+        ratio = "-" if name != "sdk" else f"{every['ours']['median'] / every[name]['median']:.2f}"
         r.add(f"| {name} | {_ms(first[name])} | {_ms(every[name])} | {ratio} |")
-    r.add(
-        "",
-        "The panel's tile holding the thumbnail (target <= 60 ms) is not measured: partials in"
-        " the panel's tiles are not built yet.",
-        "",
-    )
+    r.add("")
     got = every["ours"]["median"]
     r.target("partial event -> on_partial (median)", f"{got:.1f} ms", "<= 20 ms", got <= 20)
+    if "panel" in every:
+        tile = every["panel"]["median"]
+        r.target(
+            "partial event -> panel tile thumbnail (median)",
+            f"{tile:.1f} ms",
+            "<= 60 ms",
+            tile <= 60,
+        )
 
 
 def _edits(r: Report, data: dict[str, Any]) -> None:

@@ -8,7 +8,10 @@ server (``FakeAPI.stream_times``) to the partial's bytes being in the caller's h
 - ``ours``: ``AsyncImageClient.generate(..., on_partial=...)`` calling ``on_partial`` (the event
   framed by httpx-sse, redacted, parsed, base64-decoded and sniffed);
 - ``sdk``: ``openai.AsyncOpenAI().images.generate(stream=True)`` yielding the event, plus
-  ``base64.b64decode`` of its ``b64_json`` (the SDK leaves decoding to the caller).
+  ``base64.b64decode`` of its ``b64_json`` (the SDK leaves decoding to the caller);
+- ``panel``: an ``ImageGenerator``'s tile holding the partial's new thumbnail (the gallery's
+  ``show_partial`` returned: the thumbnail made off the loop and set on the tile's image widget),
+  in process (no browser).
 
 The fake runs in a thread of this process (``serve_fake``), so both timestamps come from the
 same clock; between events it is idle, so it does not compete with the client being measured.
@@ -70,8 +73,38 @@ async def _sdk(base_url: str, app: Any, prompt: str) -> list[float]:
     return [got - sent for got, sent in zip(arrived, app.stream_times, strict=False)]
 
 
+async def _panel(base_url: str, app: Any, prompt: str) -> list[float]:
+    from comet_widgets import AsyncImageClient, ImageGenerator
+
+    arrived: list[float] = []
+    panel = ImageGenerator(
+        client_factory=lambda: AsyncImageClient(api_key=FAKE_KEY, base_url=base_url),
+        model=MODEL,
+        partial_images=PARTIALS,
+        prompt="warm up",
+    )
+    try:
+        await panel.generate()
+        gallery = panel._gallery
+        original = gallery.show_partial
+
+        def timed(index: int, data: bytes, fmt: str) -> None:
+            original(index, data, fmt)
+            arrived.append(time.perf_counter())
+
+        gallery.show_partial = timed  # type: ignore[method-assign]
+        app.stream_times.clear()
+        panel.prompt = prompt
+        await panel.generate()
+    finally:
+        panel.close()
+    if len(arrived) != PARTIALS:
+        raise RuntimeError(f"panel: expected {PARTIALS} partials, got {len(arrived)}")
+    return [got - sent for got, sent in zip(arrived, app.stream_times, strict=False)]
+
+
 async def measure(base_url: str, app: Any, *, rounds: int) -> dict[str, Any]:
-    clients = {"ours": _ours, "sdk": _sdk}
+    clients = {"ours": _ours, "sdk": _sdk, "panel": _panel}
     every: dict[str, list[float]] = {name: [] for name in clients}
     first: dict[str, list[float]] = {name: [] for name in clients}
     order = list(clients)
