@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .client._client import AsyncImageClient, InsecureTransportWarning
     from .images._metadata import read_metadata
     from .images._results import GeneratedImage, Generation, PartialImage
+    from .widget._painter import MaskPainter
     from .widget._panel import ImageGenerator
     from .widget._pending import PendingGeneration
 
@@ -56,6 +57,7 @@ _LAZY = {
     "BatchResults": ".batch._generate",
     "BatchItem": ".batch._generate",
     "ImageGenerator": ".widget._panel",
+    "MaskPainter": ".widget._painter",
     "InsecureTransportWarning": ".client._client",
     "PendingGeneration": ".widget._pending",
     "StoredImage": ".batch._results",
@@ -82,6 +84,7 @@ __all__ = [
     "InsecureTransportWarning",
     "InvalidItemError",
     "InvalidParameterError",
+    "MaskPainter",
     "MissingAPIKeyError",
     "ModelSpec",
     "ModelUnavailableError",

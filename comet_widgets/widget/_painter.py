@@ -1,0 +1,114 @@
+"""``MaskPainter``: paint where an edit may change an image, in the notebook.
+
+The one custom front-end of the package, built on ``anywidget`` (an extra: ``pip install
+comet-widgets[painter]``). The browser gets a downscaled preview (at most 512 px); the brush
+paints a translucent overlay on a canvas over it. When a stroke ends, the canvas goes to the
+kernel as one small PNG (``_mask_png``, a data URL: a few kilobytes, never stroke events or raw
+pixels); ``painter.mask`` is that overlay scaled to the image's full size as a boolean array
+(True = edit here), ready for ``client.edit(..., mask=painter.mask)``. Setting ``painter.mask``
+from code draws it in the browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+try:
+    import anywidget
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "the mask painter needs anywidget: pip install 'comet-widgets[painter]'"
+    ) from exc
+import traitlets
+
+__all__ = ["MaskPainter"]
+
+PREVIEW_SIDE = 512
+
+_ESM = Path(__file__).with_name("_painter.js")
+
+
+def _to_pil(image: Any) -> Any:
+    """A PIL image of what ``client.edit`` accepts as an input."""
+    from PIL import Image
+
+    from ..client._uploads import _raw
+
+    _, data, pil = _raw(image, "image", 0)
+    if pil is not None:
+        return pil
+    with Image.open(io.BytesIO(data or b"")) as opened:
+        opened.load()
+        return opened.copy()
+
+
+def _data_url(image: Any, fmt: str = "PNG") -> str:
+    out = io.BytesIO()
+    image.save(out, fmt)
+    kind = "png" if fmt == "PNG" else "jpeg"
+    return f"data:image/{kind};base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+class MaskPainter(anywidget.AnyWidget):
+    """Paint a mask over ``image`` (a PIL image, array, bytes, path or ``GeneratedImage``).
+
+    ``mask``: a boolean numpy array of the image's size (True = edit here), or None before
+    anything is painted; assignable from code (an array or image meaning "edit here").
+    Controls (CSS classes): ``cw-painter``, ``cw-brush``, ``cw-eraser``, ``cw-clear``,
+    ``cw-invert``, ``cw-brush-size``, ``cw-painter-canvas`` over ``cw-painter-image``.
+    """
+
+    _esm = _ESM
+    _image = traitlets.Unicode("").tag(sync=True)
+    _mask_png = traitlets.Unicode("").tag(sync=True)
+    brush_size = traitlets.Int(32).tag(sync=True)
+    mode = traitlets.Unicode("brush").tag(sync=True)
+
+    def __init__(self, image: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.set_image(image)
+
+    def set_image(self, image: Any) -> None:
+        """Paint over another image (the mask is cleared)."""
+        pil = _to_pil(image)
+        self.size = pil.size
+        preview = pil.convert("RGB")
+        preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+        self.preview_size = preview.size
+        self._mask_png = ""
+        self._image = _data_url(preview, "JPEG")
+
+    @property
+    def mask(self) -> Any:
+        """The painted area at the image's full size (True = edit here), or None."""
+        if not self._mask_png:
+            return None
+        import numpy as np
+        from PIL import Image
+
+        raw = base64.b64decode(self._mask_png.split(",", 1)[1])
+        with Image.open(io.BytesIO(raw)) as opened:
+            alpha = opened.convert("RGBA").getchannel("A")
+        painted = alpha.resize(self.size, Image.Resampling.NEAREST)
+        array = np.asarray(painted) > 0
+        return array if array.any() else None
+
+    @mask.setter
+    def mask(self, value: Any) -> None:
+        if value is None:
+            self._mask_png = ""
+            return
+        import numpy as np
+        from PIL import Image
+
+        from ..client._uploads import _array_image
+
+        pil = _array_image(np.asarray(value), "mask") if not hasattr(value, "mode") else value
+        edit = pil.convert("L").resize(self.preview_size, Image.Resampling.NEAREST)
+        alpha = edit.point(lambda v: 255 if v > 127 else 0)
+        colour = Image.new("RGBA", self.preview_size, (255, 0, 64, 0))
+        colour.putalpha(alpha)
+        self._mask_png = _data_url(colour)

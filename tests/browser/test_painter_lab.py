@@ -1,0 +1,48 @@
+"""The mask painter in JupyterLab: paint a stroke with the mouse, then edit with that mask.
+
+The kernel's ``painter.mask`` covers the stroke and nothing else, and the edit (against the fake,
+which replaces the masked area by its pattern) changes exactly the painted pixels.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from comet_widgets.testing import FakeAPI
+
+from .conftest import HERE
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_painted_stroke_is_the_mask_of_the_edit(lab_notebook: Any, fake: FakeAPI) -> None:
+    notebook = lab_notebook(HERE / "painter.ipynb")
+    notebook.run_cell(0)
+    canvas = notebook.cell(0).locator(".cw-painter-canvas")
+    expect(canvas).to_be_visible(timeout=30_000)
+    notebook.page.wait_for_function(
+        "c => c.width === 256", arg=canvas.element_handle(), timeout=10_000
+    )
+    box = canvas.bounding_box()
+    assert box is not None
+    mouse = notebook.page.mouse
+    mouse.move(box["x"] + 60, box["y"] + 20)
+    mouse.down()
+    for y in range(20, 236, 12):
+        mouse.move(box["x"] + 60, box["y"] + y)
+    mouse.up()
+    notebook.page.wait_for_timeout(500)  # the PNG reaches the kernel
+    notebook.run_cell(1)
+    output = notebook.output(1)
+    expect(output).to_contain_text("outside", timeout=30_000)
+    text = output.inner_text()
+    assert "left True right False" in text, text
+    match = re.search(r"edited True inside ([0-9.]+) outside (\w+)", text)
+    assert match, text
+    assert float(match.group(1)) > 0.9
+    assert match.group(2) == "False"
+    assert fake.edit_count == 1
