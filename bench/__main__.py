@@ -39,10 +39,13 @@ NOTES = """\
 Each change was profiled first (cProfile) and measured against the code without it in one run,
 interleaved; figures are from this machine with other work running, so read them as sizes.
 
-- `comet_widgets/_transport.py`, hooked in `AsyncImageClient._ensure_open`: the client's own
-  connection pools read up to 1 MiB per socket read instead of httpcore's 64 KiB (anyio was also
-  slicing and copying each 256 KiB chunk it got from asyncio into 64 KiB pieces: ~46 reads per
-  2.9 MB body). Same client with and without: ~6.5 -> ~5.4 ms per 2 MB call (-17%).
+- Removed in issue 12: `client/_transport.py`, which swapped httpcore's private
+  `_network_backend` of httpx's pool to read up to 1 MiB per socket read instead of 64 KiB.
+  It did help: interleaved A/B of `bench.overhead`, 5 runs each, ours/httpx per b64 call 0.468
+  (0.439-0.519) with it, 0.564 (0.519-0.599) without; with neither it nor `_lift_b64`, 0.533
+  (0.490-0.603). But httpx has no public hook for it, so it goes; the target (<= 0.6x) is still
+  met on a quiet machine. Doing it again over public APIs would need an own httpx transport on
+  `httpcore.AsyncConnectionPool(network_backend=...)`.
 - Removed in issue 12: `_wire._lift_b64` (~95 lines cutting long `b64_json` strings out of the
   body before jiter parsed it). Interleaved A/B of `bench.overhead`, 5 runs each on a busy
   machine, ours/httpx per b64 call (median of run medians, min-max): with it 0.468

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+import pytest
 
 from comet_widgets import AsyncImageClient
+from comet_widgets.client._client import _shared_ssl_context
 
 
-def _ssl_context_of(client: AsyncImageClient) -> object:
-    http = client._ensure_open()
-    return http._transport._pool._ssl_context  # httpx 0.27-0.28 layout
-
-
-async def test_clients_share_one_tls_context() -> None:
+async def test_clients_share_one_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
     # Building a TLS context loads the CA bundle (~48 ms): every new client (each panel, each
     # batch without a client) must reuse the process's one.
+    built: list[object] = []
+    real = httpx.create_ssl_context
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counting)
+    _shared_ssl_context.cache_clear()
     first = AsyncImageClient(api_key="k", base_url="https://api.example.test/v1")
     second = AsyncImageClient(api_key="k", base_url="https://other.example.test/v1")
     try:
-        assert _ssl_context_of(first) is _ssl_context_of(second)
         assert first._ensure_open() is not second._ensure_open()
+        assert len(built) == 1
     finally:
         await first.aclose()
         await second.aclose()
+        _shared_ssl_context.cache_clear()
 
 
 def test_default_timeouts_are_the_readmes() -> None:
