@@ -60,7 +60,7 @@ function render({ model, el }) {
   };
   const dab = (from, to) => {
     ctx.globalCompositeOperation = model.get("mode") === "eraser" ? "destination-out" : "source-over";
-    ctx.strokeStyle = "rgba(255, 0, 64, 1)"; ctx.lineCap = "round"; ctx.lineJoin = "round";
+    ctx.strokeStyle = "rgba(0, 170, 255, 1)"; ctx.lineCap = "round"; ctx.lineJoin = "round";
     ctx.lineWidth = Number(model.get("brush_size"));
     ctx.beginPath(); ctx.moveTo(from[0], from[1]); ctx.lineTo(to[0], to[1]); ctx.stroke();
   };
@@ -77,7 +77,7 @@ function render({ model, el }) {
     const px = data.data;
     for (let i = 0; i < px.length; i += 4) {
       const on = px[i + 3] > 0;
-      px[i] = 255; px[i + 1] = 0; px[i + 2] = 64; px[i + 3] = on ? 0 : 255;
+      px[i] = 0; px[i + 1] = 170; px[i + 2] = 255; px[i + 3] = on ? 0 : 255;
     }
     ctx.putImageData(data, 0, 0); send();
   });

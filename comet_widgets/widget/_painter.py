@@ -109,6 +109,6 @@ class MaskPainter(anywidget.AnyWidget):
         pil = _array_image(np.asarray(value), "mask") if not hasattr(value, "mode") else value
         edit = pil.convert("L").resize(self.preview_size, Image.Resampling.NEAREST)
         alpha = edit.point(lambda v: 255 if v > 127 else 0)
-        colour = Image.new("RGBA", self.preview_size, (255, 0, 64, 0))
+        colour = Image.new("RGBA", self.preview_size, (0, 170, 255, 0))
         colour.putalpha(alpha)
         self._mask_png = _data_url(colour)

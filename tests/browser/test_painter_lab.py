@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from comet_widgets.testing import FakeAPI
 
-from .conftest import HERE
+from .conftest import ARTIFACTS, HERE, record_artifact
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +36,10 @@ def test_a_painted_stroke_is_the_mask_of_the_edit(lab_notebook: Any, fake: FakeA
         mouse.move(box["x"] + 60, box["y"] + y)
     mouse.up()
     notebook.page.wait_for_timeout(500)  # the PNG reaches the kernel
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "painter-stroke.png"
+    notebook.cell(0).screenshot(path=str(shot))
+    record_artifact(shot)
     notebook.run_cell(1)
     output = notebook.output(1)
     expect(output).to_contain_text("outside", timeout=30_000)
