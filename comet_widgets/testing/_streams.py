@@ -52,8 +52,9 @@ class StreamedImage:
 
 
 def coarseness(partial: int, partials: int) -> int:
-    """The block size (pixels) of partial ``partial`` of ``partials``: 4, 8, 16... from the last."""
-    return int(2 ** (2 + partials - 1 - partial))
+    """The block size (pixels) of partial ``partial`` of ``partials``: 16, 32, 64 from the last
+    (coarse enough to tell apart from the final image in a 512 px thumbnail)."""
+    return int(2 ** (4 + partials - 1 - partial))
 
 
 def sse(event: str, data: bytes) -> bytes:
