@@ -34,11 +34,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .batch._results import BatchResults
-    from .images._results import Generation, PartialImage
+from typing import Any
 
 __all__ = [
     "APIConnectionError",
@@ -69,10 +65,14 @@ class CometError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        #: The partial result, when the API answered but part of it could not be used.
-        self.generation: Generation | None = None
-        #: The partial previews a streamed generation received before it failed.
-        self.partials: list[PartialImage] = []
+        # The types below are the images folder's; this module sits beneath every other one and
+        # imports none of them (tests/package/test_layers.py), hence Any.
+        #: The partial result (a ``Generation``), when the API answered but part of it could
+        #: not be used.
+        self.generation: Any = None
+        #: The partial previews (``PartialImage``s) a streamed generation received before it
+        #: failed.
+        self.partials: list[Any] = []
 
     def __str__(self) -> str:
         return self.message
@@ -376,7 +376,7 @@ class BatchError(CometError):
     ``results`` holds the whole ``BatchResults`` (the successful items included).
     """
 
-    def __init__(self, results: BatchResults) -> None:
+    def __init__(self, results: Any) -> None:  # a BatchResults (see CometError.generation)
         failed = results.failed
         first = failed[0]
         super().__init__(

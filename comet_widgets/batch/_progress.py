@@ -1,16 +1,16 @@
 """Batch progress that fits where it runs: a widget, a terminal bar, or plain lines.
 
-``make_progress(True, ...)`` picks: in a Jupyter kernel with ipywidgets, an ``IntProgress`` bar
-and an ``HTML`` label displayed once and updated in place; on a terminal (stderr is a TTY), one
-text line redrawn with ``\\r``; anywhere else (a log file, CI), a plain line every tenth of the
-batch or every few seconds. Displays are throttled to at most four updates a second; the last
-state is always shown on ``close``. A callable ``progress(done, failed, total)`` is called on
-every change instead. No tqdm: runtime dependencies are fixed.
+``make_progress(True, ...)`` picks: in a Jupyter kernel, an ``IntProgress`` bar and an ``HTML``
+label displayed once and updated in place (drawn by ``widget/_progress_bar.py``: this folder
+imports no Jupyter package); on a terminal (stderr is a TTY), one text line redrawn with
+``\\r``; anywhere else (a log file, CI), a plain line every tenth of the batch or every few
+seconds. Displays are throttled to at most four updates a second; the last state is always
+shown on ``close``. A callable ``progress(done, failed, total)`` is called on every change
+instead. No tqdm: runtime dependencies are fixed.
 """
 
 from __future__ import annotations
 
-import html
 import shutil
 import sys
 import time
@@ -190,40 +190,16 @@ class PlainProgress(Progress):
 
 
 class WidgetProgress(Progress):
-    """An ``ipywidgets.IntProgress`` and an ``HTML`` label, displayed once (notebooks)."""
+    """A progress bar in a notebook, drawn by the widget folder's ``ProgressBar``."""
 
     def __init__(self, total: int, **options: Any) -> None:
         super().__init__(total, **options)
-        import ipywidgets
-        from IPython import display as ipython_display
+        from ..widget._progress_bar import ProgressBar
 
-        display: Any = ipython_display.display  # untyped in IPython
-
-        self.bar = ipywidgets.IntProgress(value=0, min=0, max=max(total, 1), description=self.label)
-        self.html = ipywidgets.HTML(value=html.escape(self.text()))
-        self.box = ipywidgets.HBox([self.bar, self.html])
-        display(self.box)
+        self.bar = ProgressBar(total, label=self.label, text=self.text())
 
     def _show(self, *, final: bool) -> None:
-        c = self.counts
-        self.bar.value = c.done
-        self.html.value = html.escape(self.text())
-        if final:
-            self.bar.bar_style = "warning" if c.failed else "success"
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel where ipywidgets can be displayed."""
-    if "ipykernel" not in sys.modules:
-        return False
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        import ipywidgets  # noqa: F401
-    except ImportError:
-        return False
-    return shell is not None and getattr(shell, "kernel", None) is not None
+        self.bar.show(self.counts.done, self.text(), final=final, failed=self.counts.failed)
 
 
 def make_progress(
@@ -242,8 +218,11 @@ def make_progress(
         if not callable(progress):
             raise TypeError(f"progress must be a bool or a callable, got {progress!r}")
         return CallbackProgress(progress, total, label=label)
-    if in_notebook():
-        return WidgetProgress(total, label=label)
+    if "ipykernel" in sys.modules:  # maybe a notebook: the widget folder draws the bar there
+        from ..widget import _progress_bar
+
+        if _progress_bar.in_notebook():
+            return WidgetProgress(total, label=label)
     out = stream or sys.stderr
     isatty = getattr(out, "isatty", None)
     if isatty is not None and isatty():

@@ -116,9 +116,24 @@ async def _generate(args: argparse.Namespace, payload: dict[str, Any]) -> Genera
         return await client.generate_payload(payload)
 
 
+#: The parameters ``comet-images edit`` takes (those of ``AsyncImageClient.edit``).
+EDIT_FLAGS = (
+    "model",
+    "n",
+    "size",
+    "response_format",
+    "quality",
+    "background",
+    "output_format",
+    "output_compression",
+    "input_fidelity",
+    "safety_identifier",
+    "user",
+)
+
+
 def cmd_edit(args: argparse.Namespace) -> int:
     from .._catalog import edit_rules_for
-    from ._main import EDIT_FLAGS
 
     params = {n: getattr(args, n) for n in EDIT_FLAGS if getattr(args, n, None) is not None}
     edit_rules_for(params.get("model", "gpt-image-2"))  # a model that cannot edit: refused now

@@ -27,6 +27,7 @@ from .._constants import (
 from .._types import HELP, PARAMETERS, SvgEffort, choices, scalar_kind
 from .._version import __version__
 from ._commands import (
+    EDIT_FLAGS,
     UsageError,
     cmd_batch,
     cmd_edit,
@@ -118,20 +119,6 @@ NOT_ON_COMMAND_LINE: dict[str, str] = {
     "partial_images": "previews are for notebooks: the CLI waits for the finished images",
     "extra_body": "provider-specific JSON has no place on a command line",
 }
-#: The parameters ``comet-images edit`` takes (those of ``AsyncImageClient.edit``).
-EDIT_FLAGS = (
-    "model",
-    "n",
-    "size",
-    "response_format",
-    "quality",
-    "background",
-    "output_format",
-    "output_compression",
-    "input_fidelity",
-    "safety_identifier",
-    "user",
-)
 #: The flags that build the ``svg`` object.
 SVG_FLAGS = ("svg_model", "svg_effort")
 

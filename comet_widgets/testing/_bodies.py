@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ._faults import MalformKind, UrlPlan
     from ._files import FileStore
 
-__all__ = ["REVISION", "ImageBodies", "encode_images_response", "file_type", "gpt_fields", "revise"]
+__all__ = ["REVISION", "ImageBodies", "encode_images_response", "gpt_fields", "revise"]
 
 #: Appended to the prompt to make dall-e-3's ``revised_prompt``.
 REVISION = ", rendered in soft natural light."
@@ -96,19 +96,6 @@ def gpt_fields(payload: Mapping[str, Any], width: int, height: int) -> dict[str,
         "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0},
     }
     return fields
-
-
-def file_type(data: bytes) -> tuple[str, str]:
-    """``(content_type, extension)`` of image bytes, from their magic numbers."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png", "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg", "jpg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", "webp"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif", "gif"
-    return "application/octet-stream", "bin"
 
 
 class ImageBodies:

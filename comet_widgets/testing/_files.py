@@ -13,12 +13,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ._asgi import Request, Responder, Watcher
-from ._bodies import file_type
 from ._faults import UrlPlan
 
 __all__ = ["FILES_PREFIX", "FileStore"]
 
 FILES_PREFIX = "/files/"
+
+
+def file_type(data: bytes) -> tuple[str, str]:
+    """``(content_type, extension)`` of image bytes, from their magic numbers."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png", "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", "jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif", "gif"
+    return "application/octet-stream", "bin"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from typing import Any
 
 import pytest
@@ -13,9 +14,10 @@ from comet_widgets.batch._progress import (
     PlainProgress,
     TerminalProgress,
     WidgetProgress,
-    in_notebook,
     make_progress,
 )
+from comet_widgets.widget import _progress_bar
+from comet_widgets.widget._progress_bar import in_notebook
 
 
 class Clock:
@@ -128,16 +130,17 @@ def test_widget_progress_displays_once_and_updates(monkeypatch: pytest.MonkeyPat
         clock.now += 1
         widget.update(ok=1)
     widget.update(failed=1)  # throttled
-    assert widget.bar.value == 3
+    assert widget.bar.bar.value == 3
     widget.close()
     assert len(shown) == 1
-    assert widget.bar.value == 4
-    assert widget.bar.bar_style == "warning"
-    assert "1 failed" in widget.html.value
-    assert widget.bar.max == 4
+    assert widget.bar.bar.value == 4
+    assert widget.bar.bar.bar_style == "warning"
+    assert "1 failed" in widget.bar.html.value
+    assert widget.bar.bar.max == 4
 
 
 def test_make_progress_uses_the_widget_in_a_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_progress, "in_notebook", lambda: True)
+    monkeypatch.setitem(sys.modules, "ipykernel", sys.modules.get("ipykernel") or object())
+    monkeypatch.setattr(_progress_bar, "in_notebook", lambda: True)
     monkeypatch.setattr(_progress, "WidgetProgress", lambda total, **kw: ("widget", total))
     assert make_progress(True, 5) == ("widget", 5)  # type: ignore[comparison-overlap]
