@@ -54,7 +54,7 @@ from ._edits import edit_inputs
 from ._manifest import item_key
 from ._progress import Progress, ProgressCallback
 from ._results import BatchItem, BatchResults
-from ._run import BatchRun, ImageGenerator, Planned
+from ._run import BatchRun, PayloadClient, Planned
 
 __all__ = [
     "BatchError",
@@ -142,7 +142,7 @@ def plan(items: Iterable[Item], defaults: Mapping[str, Any]) -> list[Planned]:
 async def generate_many(
     items: Iterable[Item],
     *,
-    client: ImageGenerator | None = None,
+    client: PayloadClient | None = None,
     model: Model = DEFAULT_MODEL,
     n: int | None = None,
     size: Size | None = None,

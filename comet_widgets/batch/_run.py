@@ -42,11 +42,11 @@ if TYPE_CHECKING:
 
 from ._edits import edit_files
 
-__all__ = ["BatchRun", "ImageGenerator", "Planned"]
+__all__ = ["BatchRun", "PayloadClient", "Planned"]
 
 
-class ImageGenerator(Protocol):
-    """What a batch needs from a client (``AsyncImageClient`` has it)."""
+class PayloadClient(Protocol):
+    """What a batch needs from a client: ``generate_payload`` (``AsyncImageClient`` has it)."""
 
     async def generate_payload(
         self,
@@ -119,7 +119,7 @@ class BatchRun:
         self._persisting: set[asyncio.Future[None]] = set()
 
     async def execute(
-        self, client: ImageGenerator, progress: bool | ProgressCallback | Progress
+        self, client: PayloadClient, progress: bool | ProgressCallback | Progress
     ) -> BatchResults:
         started = time.perf_counter()
         sleep = getattr(client, "sleep", None)
@@ -206,7 +206,7 @@ class BatchRun:
             return None
         return lambda partial: on_partial(index, partial)
 
-    async def _worker(self, client: ImageGenerator, queue: deque[int]) -> None:
+    async def _worker(self, client: PayloadClient, queue: deque[int]) -> None:
         while queue:
             first = queue.popleft()
             item = self.items[first]

@@ -274,11 +274,14 @@ async def test_the_insecure_warning_points_at_the_users_line_for_list_models() -
 # -- the command line ---------------------------------------------------------------------------
 
 
-def run_cli(*args: str, base_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, base_url: str, cwd: Path, debug: bool = True
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI")}
     env["COMETAPI_KEY"] = KEY
+    debugging = ["--debug"] if debug else []
     return subprocess.run(
-        [sys.executable, "-m", "comet_widgets", *args, "--base-url", base_url, "--debug"],
+        [sys.executable, "-m", "comet_widgets", *args, "--base-url", base_url, *debugging],
         capture_output=True,
         text=True,
         env=env,
@@ -298,9 +301,11 @@ def run_cli(*args: str, base_url: str, cwd: Path) -> subprocess.CompletedProcess
     ],
     ids=["success", "401-echoing-the-key", "500-html-echoing-the-key", "reset-mid-body"],
 )
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
 def test_cli_output_never_shows_the_key(
     fault: Callable[[FakeAPI], None] | None,
     exit_code: int,
+    debug: bool,
     fake: FakeAPI,
     fake_server: FakeServer,
     tmp_path: Path,
@@ -318,6 +323,7 @@ def test_cli_output_never_shows_the_key(
         str(tmp_path / "out"),
         base_url=fake_server.base_url,
         cwd=tmp_path,
+        debug=debug,
     )
     output = result.stdout + result.stderr
     assert result.returncode == exit_code, output
@@ -325,8 +331,11 @@ def test_cli_output_never_shows_the_key(
     assert fake.generation_count == 1
     if fault is None:
         assert list((tmp_path / "out").glob("*.png")), output  # it did generate and save
-    else:
-        assert "What to do" in output or "Traceback" in output, output
+    elif debug:  # --debug adds the traceback, which must be as clean as the message
+        assert "Traceback" in result.stderr, output
+    else:  # the one-line message says what to do, and no traceback is shown
+        assert "What to do" in result.stderr, output
+        assert "Traceback" not in output, output
     for path in (tmp_path / "out").rglob("*") if (tmp_path / "out").exists() else []:
         if path.is_file():
             assert SECRET_PART.encode() not in path.read_bytes(), path
