@@ -478,7 +478,7 @@ class FakeAPI:
         if isinstance(fault, Failure):
             await send_failure(responder, fault, str(payload["model"]))
         elif payload.get("stream") and self.stream_relay and not isinstance(fault, Malformed):
-            await self._stream(payload, fault, responder, watcher)
+            await self._stream(payload, fault, responder, watcher, image_bytes=edited)
         else:
             malformed = fault if isinstance(fault, Malformed) else None
             kind, only = (malformed.kind, malformed.indexes) if malformed else (None, None)
@@ -492,9 +492,11 @@ class FakeAPI:
         brk: StreamBreak | None,
         responder: Responder,
         watcher: Watcher,
+        *,
+        image_bytes: bytes | None = None,
     ) -> None:
         images, fields, usage = await self._bodies.build_stream(
-            payload, image_bytes=self.image_bytes
+            payload, image_bytes=image_bytes or self.image_bytes
         )
         events = build_events(images, fields, usage, created=int(time.time()))
         await send_stream(

@@ -371,11 +371,20 @@ async def test_cancel_during_upload_leaves_the_client_usable(
 
 async def test_an_edit_can_stream_partial_previews(client: AsyncImageClient, fake: FakeAPI) -> None:
     partials: list[Any] = []
+    original = photo()
     gen = await client.edit(
-        "winter", image=photo(), model="gpt-image-2", partial_images=2, on_partial=partials.append
+        "winter",
+        image=original,
+        mask=left_half(),
+        model="gpt-image-2",
+        partial_images=2,
+        on_partial=partials.append,
     )
     assert gen.ok
     assert [p.partial_index for p in partials] == [0, 1]
+    diff = changed(gen.images[0].image, original)  # the streamed final is the edited input
+    assert not diff[:, SIDE // 2 :].any()
+    assert diff[:, : SIDE // 2].mean() > 0.5
     fields = {p.name: p.value for p in parts(fake) if p.value is not None}
     assert fields["stream"] == "true"
     assert fields["partial_images"] == "2"
