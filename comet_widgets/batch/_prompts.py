@@ -27,7 +27,7 @@ from typing import Any, Literal
 from .._errors import CometError
 from .._types import PARAMETERS, scalar_kind
 
-__all__ = ["PromptFile", "PromptFileError", "read_prompts", "split_lines"]
+__all__ = ["PromptFile", "PromptFileError", "read_prompts", "split_lines", "text_prompts"]
 
 InputFormat = Literal["txt", "csv", "jsonl"]
 
@@ -114,13 +114,22 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-def _read_txt(text: str, name: str) -> PromptFile:
-    result = PromptFile()
+def text_prompts(text: str) -> list[tuple[int, str]]:
+    """``(line number, prompt)`` of a text with one prompt per line: a ``.txt`` prompt file, or
+    the panel's batch text. Blank lines and lines starting with ``#`` are skipped."""
+    found = []
     for number, line in enumerate(split_lines(text), start=1):
         prompt = line.strip()
         if prompt and not prompt.startswith("#"):
-            result.items.append(prompt)
-            result.lines.append(number)
+            found.append((number, prompt))
+    return found
+
+
+def _read_txt(text: str, name: str) -> PromptFile:
+    result = PromptFile()
+    for number, prompt in text_prompts(text):
+        result.items.append(prompt)
+        result.lines.append(number)
     return result
 
 

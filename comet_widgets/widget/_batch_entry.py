@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import InvalidParameterError, MissingAPIKeyError
-from ..batch._prompts import split_lines
+from ..batch._prompts import text_prompts
 from ._gallery import make_previews
 from ._pending import Job, PendingGeneration
 
@@ -27,9 +27,10 @@ _NOT_PARAMS = ("prompt",)
 
 
 def prompts_of(prompts: str | Iterable[str | Mapping[str, Any]]) -> list[str | Mapping[str, Any]]:
-    """Items of a batch: a text is one prompt per line (blank lines skipped)."""
+    """Items of a batch: a text is one prompt per line, as in a ``.txt`` prompt file (blank
+    lines and lines starting with ``#`` skipped)."""
     if isinstance(prompts, str):
-        return [line.strip() for line in split_lines(prompts) if line.strip()]
+        return [prompt for _, prompt in text_prompts(prompts)]
     return list(prompts)
 
 

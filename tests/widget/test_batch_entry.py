@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from comet_widgets import BatchResults, ImageGenerator, InvalidItemError
+from comet_widgets.batch._prompts import read_prompts
 from comet_widgets.testing import FakeAPI
 
 MakePanel = Callable[..., ImageGenerator]
@@ -96,3 +98,17 @@ async def test_a_busy_panel_refuses_a_batch(make_panel: MakePanel, app: FakeAPI)
     with pytest.raises(RuntimeError, match="already running"):
         panel.generate_many(["x"])
     await pending
+
+
+async def test_the_panels_batch_text_reads_like_a_txt_prompt_file(
+    make_panel: MakePanel, app: FakeAPI, tmp_path: Path
+) -> None:
+    # One reading of "one prompt per line": '#' lines are comments in both (they were prompts
+    # in the panel).
+    text = "# my list\na red fox\n\n  # skipped too\nan owl\n"
+    (tmp_path / "prompts.txt").write_text(text)
+    panel = make_panel(model="dall-e-2", size="256x256", n=1)
+    results = await panel.generate_many(text)
+    in_file = read_prompts(tmp_path / "prompts.txt").items
+    assert [item.prompt for item in results] == in_file == ["a red fox", "an owl"]
+    assert app.generation_count == 2
