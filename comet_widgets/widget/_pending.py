@@ -13,10 +13,7 @@ import threading
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
-
-if TYPE_CHECKING:
-    pass
+from typing import Any, Generic, TypeVar
 
 __all__ = ["Job", "PendingGeneration"]
 
