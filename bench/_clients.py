@@ -22,7 +22,7 @@ from typing import Any
 from ._common import FAKE_KEY
 
 Call = Callable[[str], Awaitable[list[bytes]]]
-MODEL = "dall-e-3"
+MODEL = "qwen-image"  # current, and answers in url mode as well as b64_json
 NAMES = ("ours", "httpx", "sdk")
 
 

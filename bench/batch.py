@@ -58,7 +58,11 @@ async def one_batch(
             started = time.perf_counter()
             if name == "ours":
                 results = await generate_many(
-                    prompts, client=client, concurrency=concurrency, response_format="b64_json"
+                    prompts,
+                    client=client,
+                    model=MODEL,
+                    concurrency=concurrency,
+                    response_format="b64_json",
                 )
                 failed = [item for item in results if not item.ok]
                 if failed:

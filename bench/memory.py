@@ -45,7 +45,7 @@ async def _child(base_url: str, count: int) -> dict[str, Any]:
         gc.collect()
         base = _status()
         for number in range(count):
-            history.append(await client.generate(f"history {number}", response_format="b64_json"))
+            history.append(await client.generate(f"history {number}"))
     gc.collect()
     held = _status()
     compressed = sum(len(image.data or b"") for gen in history for image in gen.images)

@@ -21,7 +21,7 @@ from typing import Any
 from ._common import FAKE_KEY, emit, fake_process, run_module, summary
 from ._images import image_bytes, image_file
 
-MODEL = "dall-e-2"  # n up to 10; the fake serves the benchmark image whatever the model
+MODEL = "gpt-image-2"  # n up to 10, base64 answers; the fake serves the benchmark image
 
 
 def _thumb_values(panel: Any) -> list[bytes]:
@@ -33,7 +33,7 @@ def _child_panel(base_url: str, generations: int, n: int, previews: int) -> dict
     from comet_widgets import AsyncImageClient, ImageGenerator
 
     client = AsyncImageClient(api_key=FAKE_KEY, base_url=base_url, max_retries=0)
-    panel = ImageGenerator(client=client, model=MODEL, n=n, response_format="b64_json")
+    panel = ImageGenerator(client=client, model=MODEL, n=n)
     marks: dict[str, float] = {}
     original_generate = client.generate_payload
     original_show = panel._gallery.show
@@ -87,7 +87,7 @@ def _preview_times(count: int) -> dict[str, Any]:
 NOTEBOOK_SETUP = """\
 from comet_widgets import AsyncImageClient, ImageGenerator
 client = AsyncImageClient(api_key={key!r}, base_url={base_url!r}, max_retries=0)
-panel = ImageGenerator(client=client, model={model!r}, n={n}, response_format="b64_json")
+panel = ImageGenerator(client=client, model={model!r}, n={n})
 panel.prompt = "a lighthouse at dusk"
 """
 

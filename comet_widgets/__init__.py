@@ -11,7 +11,14 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ._catalog import MODELS, ModelSpec, build_payload, get_model
+from ._catalog import (
+    MODELS,
+    ModelInfo,
+    ModelLifecycleWarning,
+    ModelSpec,
+    build_payload,
+    get_model,
+)
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -21,6 +28,7 @@ from ._errors import (
     BatchError,
     ClientClosedError,
     CometError,
+    ConflictError,
     ContentPolicyError,
     ImageDownloadError,
     InvalidItemError,
@@ -32,6 +40,7 @@ from ._errors import (
     RateLimitError,
     ResponseError,
     ServerError,
+    UnprocessableEntityError,
 )
 
 if TYPE_CHECKING:
@@ -76,6 +85,7 @@ __all__ = [
     "BatchResults",
     "ClientClosedError",
     "CometError",
+    "ConflictError",
     "ContentPolicyError",
     "GeneratedImage",
     "Generation",
@@ -86,6 +96,8 @@ __all__ = [
     "InvalidParameterError",
     "MaskPainter",
     "MissingAPIKeyError",
+    "ModelInfo",
+    "ModelLifecycleWarning",
     "ModelSpec",
     "ModelUnavailableError",
     "NotFoundError",
@@ -96,6 +108,7 @@ __all__ = [
     "ResponseError",
     "ServerError",
     "StoredImage",
+    "UnprocessableEntityError",
     "__version__",
     "build_payload",
     "generate_many",

@@ -25,6 +25,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -57,6 +59,8 @@ __all__ = [
     "SDK",
     "EditInput",
     "EditRules",
+    "ModelInfo",
+    "ModelLifecycleWarning",
     "ModelSpec",
     "Status",
     "build_payload",
@@ -64,9 +68,12 @@ __all__ = [
     "edit_models",
     "edit_rules_for",
     "get_model",
+    "is_image_model",
+    "replacement_for",
     "rules_for",
     "typo_of",
     "validate_size",
+    "warn_lifecycle",
 ]
 
 Status = Literal["current", "deprecated", "shut down"]
@@ -315,6 +322,86 @@ def _squash(name: str) -> str:
 
 
 _SQUASHED = {_squash(name): name for name in MODELS}
+
+
+#: Words in a model id that mark an image model the catalogue does not list.
+_IMAGE_WORDS = (
+    "image",
+    "dall-e",
+    "flux",
+    "sdxl",
+    "stable-diffusion",
+    "midjourney",
+    "imagen",
+    "recraft",
+    "ideogram",
+    "seedream",
+)
+
+
+def is_image_model(name: str) -> bool:
+    """Whether ``name`` is an image model: in the catalogue, a GPT image id, or an id with an
+    image word in it (``flux-pro``, ``imagen-4``...)."""
+    lowered = name.lower()
+    return rules_for(name) is not None or any(word in lowered for word in _IMAGE_WORDS)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model of ``GET /v1/models``: ``id``, ``owned_by``, ``created`` and, in ``extra``,
+    anything else the API sent (``shutdown_date``, a gateway's own fields)."""
+
+    id: str
+    owned_by: str | None = None
+    created: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> ModelSpec | None:
+        """The catalogue entry, or None for a model the catalogue does not list."""
+        return MODELS.get(self.id)
+
+    @property
+    def is_image_model(self) -> bool:
+        return is_image_model(self.id)
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class ModelLifecycleWarning(UserWarning):
+    """The model is deprecated or shut down by its provider (a gateway may still route it).
+
+    Issued once per model and process by ``generate()``; silence it with
+    ``warnings.filterwarnings("ignore", category=comet_widgets.ModelLifecycleWarning)``.
+    """
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def warn_lifecycle(model: str, *, stacklevel: int = 2) -> None:
+    """Warn (once per model and process) when ``model`` is deprecated or shut down."""
+    spec = MODELS.get(model)
+    notice = spec.notice() if spec is not None else None
+    if notice is None:
+        return
+    with _warned_lock:
+        if model in _warned:
+            return
+        _warned.add(model)
+    warnings.warn(notice, ModelLifecycleWarning, stacklevel=stacklevel + 1)
+
+
+def replacement_for(model: str | None) -> str:
+    """The current model(s) to try instead of ``model`` ("gpt-image-2.5-sunburst or ...")."""
+    spec = MODELS.get(model or "")
+    if spec is not None and spec.replacements:
+        return " or ".join(spec.replacements)
+    if model == DEFAULT_MODEL:
+        return next(name for name in CURRENT if name != DEFAULT_MODEL)
+    return DEFAULT_MODEL
 
 
 def get_model(name: str) -> ModelSpec | None:

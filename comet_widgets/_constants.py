@@ -16,7 +16,7 @@ OFFLINE_ENV: Final = "COMETAPI_OFFLINE"
 #: shows its offline banner when its default client would send it (as under ``make demo``).
 FAKE_API_KEY: Final = "comet-fake-key"
 
-DEFAULT_MODEL: Final = "dall-e-3"
+DEFAULT_MODEL: Final = "gpt-image-2"  # CometAPI's Create-images page starts with it
 DEFAULT_SIZE: Final = "1024x1024"
 DEFAULT_N: Final = 1
 #: Partial previews per image when streaming is wanted and no number is given (client.stream,

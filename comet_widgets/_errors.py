@@ -16,6 +16,8 @@ The tree::
     │   ├── AuthenticationError                   401
     │   ├── PermissionDeniedError                 403
     │   ├── NotFoundError                         404
+    │   ├── ConflictError                         409
+    │   ├── UnprocessableEntityError              422
     │   ├── RateLimitError                        429
     │   ├── ServerError                           5xx
     │   └── ModelUnavailableError                 "no available channel", model_not_found: the
@@ -45,6 +47,7 @@ __all__ = [
     "BatchError",
     "ClientClosedError",
     "CometError",
+    "ConflictError",
     "ContentPolicyError",
     "ImageDownloadError",
     "InvalidItemError",
@@ -56,6 +59,7 @@ __all__ = [
     "RateLimitError",
     "ResponseError",
     "ServerError",
+    "UnprocessableEntityError",
 ]
 
 
@@ -174,6 +178,14 @@ class NotFoundError(APIStatusError):
     """404: wrong base URL or path, or an unknown resource."""
 
 
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the state of a resource."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request was well-formed but its values could not be processed."""
+
+
 class RateLimitError(APIStatusError):
     """429: too many requests; ``retry_after`` holds the server's hint in seconds, if any."""
 
@@ -214,6 +226,8 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
     429: RateLimitError,
 }
 
@@ -244,6 +258,8 @@ _ADVICE: dict[type[APIStatusError], str] = {
     AuthenticationError: "check the key: set COMETAPI_KEY or pass api_key=",
     PermissionDeniedError: "this key is not allowed to use this model or endpoint",
     NotFoundError: "check base_url (it should end with /v1) and the model name",
+    ConflictError: "the request conflicts with the server's state; try again later",
+    UnprocessableEntityError: "check the parameter values named above",
     RateLimitError: "wait a little and try again, or lower the concurrency",
     ContentPolicyError: "the provider refused the prompt; rephrase it",
     BadRequestError: "check the parameters for this model",

@@ -7,6 +7,7 @@ in-process ASGI transport.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,14 @@ from comet_widgets.testing import (
     fake_transport,
     serve_fake,
 )
+from comet_widgets.testing._app import SERVE_RETIRED_ENV
+
+# Most tests exercise paths first written for dall-e-2/-3 (url mode, revised prompts), which
+# the fake answers like today's CometAPI by default (503 "no available channel"). They run with
+# the fake serving shut-down models; the tests of today's lifecycle build
+# FakeAPI(serve_retired=False) themselves (tests/fake/test_lifecycle.py). Subprocesses (the
+# CLI, kernels) inherit the setting.
+os.environ[SERVE_RETIRED_ENV] = "1"
 
 REPO = Path(__file__).resolve().parents[1]
 #: The vendored image part of OpenAI's OpenAPI document (see tests/spec/README.md).

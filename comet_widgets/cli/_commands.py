@@ -234,13 +234,30 @@ async def _batch(
     return 1 if results.failed else 0
 
 
+def _status(spec: Any) -> str:
+    if spec.status == "current":
+        return "current"
+    if spec.status == "deprecated":
+        return f"deprecated (shutdown {spec.shutdown})"
+    return f"shut down {spec.shutdown}; try {' or '.join(spec.replacements)}"
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
+        out("  ".join([*cells, row[-1]]).rstrip())
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     if args.live:
         _require_key(args)
         return asyncio.run(_live_models(args))
     from .._catalog import MODELS
 
-    rows = [("model", "sizes", "max n", "response formats", "options")]
+    rows: list[tuple[str, ...]] = [
+        ("model", "status", "sizes", "max n", "response formats", "options")
+    ]
     for spec in MODELS.values():
         sizes = ", ".join(spec.sizes) + (", any WxH (x16)" if spec.free_size else "")
         options = []
@@ -250,23 +267,31 @@ def cmd_models(args: argparse.Namespace) -> int:
             options.append("style " + "/".join(spec.styles))
         options += sorted(spec.options - {"stream"})
         formats = ", ".join(spec.response_formats) or "b64_json (always)"
-        rows.append((spec.name, sizes, str(spec.max_n), formats, "; ".join(options) or "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
-        out("  ".join([*cells, row[4]]).rstrip())
-    out("\nOther model names pass through unchecked; 'comet-images models --live' lists yours.")
+        rows.append(
+            (spec.name, _status(spec), sizes, str(spec.max_n), formats, "; ".join(options) or "-")
+        )
+    _table(rows)
+    out(
+        "\nOther model names pass through unchecked; 'comet-images models --live' lists yours."
+        "\nLifecycle facts: the openai SDK's image_model.py and CometAPI's pages (see README)."
+    )
     return 0
 
 
 async def _live_models(args: argparse.Namespace) -> int:
-    from .._catalog import MODELS
+    """The catalogue's current models merged with the image models the key can use."""
+    from .._catalog import CURRENT, MODELS
 
     async with _client(args) as client:
-        names = await client.list_models()
-    for name in names:
-        out(f"{name}  (in catalogue)" if name in MODELS else name)
-    err(f"{len(names)} model(s)")
+        live = await client.list_models(image_only=True)
+    usable = {model.id for model in live}
+    rows: list[tuple[str, ...]] = [("model", "status", "your key")]
+    for name in dict.fromkeys([*CURRENT, *sorted(usable)]):
+        spec = MODELS.get(name)
+        status = _status(spec) if spec is not None else "not in the catalogue"
+        rows.append((name, status, "available" if name in usable else "not listed for your key"))
+    _table(rows)
+    err(f"{len(usable)} image model(s) listed for your key")
     return 0
 
 

@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
-from .._constants import API_KEY_ENV, BASE_URL_ENV
+from .._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_MODEL
 
 SEED_PROMPT = "A paper boat floating on calm water at sunrise."
 QUICKSTART = "notebooks/01-quickstart.ipynb"
@@ -63,15 +63,14 @@ async def generate_one(api_key: str | None, base_url: str | None) -> int:
     from .. import AsyncImageClient, read_metadata
 
     async with AsyncImageClient(api_key=api_key, base_url=base_url) as client:
-        generation = await client.generate(
-            SEED_PROMPT, model="dall-e-3", size="1024x1024", response_format="url"
-        )
+        generation = await client.generate(SEED_PROMPT, model=DEFAULT_MODEL, size="1024x1024")
     image = generation.images[0]
     path = image.save()  # into ./comet-images/ (a bare "comet-images" would name a file)
     metadata = read_metadata(path)
     print(f"saved:          {path}")
     print(f"format:         {image.format} {image.width}x{image.height}")
-    print(f"revised prompt: {image.revised_prompt}")
+    if image.revised_prompt:
+        print(f"revised prompt: {image.revised_prompt}")
     print(f"request id:     {generation.request_id}")
     print(f"metadata keys:  {', '.join(sorted(metadata))}")
     return 0

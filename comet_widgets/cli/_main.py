@@ -342,6 +342,17 @@ def _exit_code(exc: BaseException) -> int:
     return 2 if isinstance(exc, usage) else 1
 
 
+def _show_warnings_as_lines() -> None:
+    """Warnings (a retired model, plain http) as one ``warning: ...`` line on stderr, not
+    Python's two-line ``file:line: Category: ...`` form."""
+    import warnings
+
+    def show(message: Warning | str, *_args: object, **_kwargs: object) -> None:
+        err(f"warning: {message}")
+
+    warnings.showwarning = show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``comet-images``; return the exit code."""
     parser = build_parser()
@@ -351,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("comet_widgets").setLevel(logging.DEBUG)
+    _show_warnings_as_lines()
     try:
         code: int = args.handler(args)
         return code

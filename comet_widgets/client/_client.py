@@ -26,7 +26,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .._catalog import NO_STREAM_FORMATS, build_payload, check_edit, edit_rules_for, rules_for
+from .._catalog import (
+    NO_STREAM_FORMATS,
+    ModelInfo,
+    build_payload,
+    check_edit,
+    edit_rules_for,
+    rules_for,
+    warn_lifecycle,
+)
 from .._constants import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -151,6 +159,24 @@ def _shared_ssl_context() -> ssl.SSLContext:
     """One TLS context per process: building one loads the CA bundle (~48 ms), which every new
     client (each panel, each batch without a client) would otherwise pay again."""
     return httpx.create_ssl_context()
+
+
+def _model_info(item: object) -> ModelInfo | None:
+    """A ``ModelInfo`` from one item of a model list (an object or a bare name)."""
+    if isinstance(item, str):
+        return ModelInfo(id=item)
+    if not isinstance(item, dict):
+        return None
+    name = item.get("id") or item.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    owned_by, created = item.get("owned_by"), item.get("created")
+    return ModelInfo(
+        id=name,
+        owned_by=owned_by if isinstance(owned_by, str) else None,
+        created=created if isinstance(created, int) and not isinstance(created, bool) else None,
+        extra={k: v for k, v in item.items() if k not in ("id", "name", "owned_by", "created")},
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -593,6 +619,7 @@ class AsyncImageClient:
         same path: same retries, limits, streaming and redaction.
         """
         self._ensure_open()
+        warn_lifecycle(str(payload.get("model")), stacklevel=3)
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
@@ -636,22 +663,37 @@ class AsyncImageClient:
         if isinstance(error, APIStatusError) and isinstance(error.body, str):
             error.body = redact(error.body, key)
 
-    async def list_models(self) -> list[str]:
-        """Model ids from ``GET {base_url}/models`` (tolerant of the answer's shape).
+    async def list_models(self, *, image_only: bool = False) -> list[ModelInfo]:
+        """The models of ``GET {base_url}/models`` as ``ModelInfo`` objects, sorted by id
+        (tolerant of the answer's shape: OpenAI's list, a ``models`` list, bare names).
 
-        The same path as a generation: capped at ``max_response_bytes``, the whole answer within
-        the read timeout, the key redacted, every failure a typed ``CometError``.
+        ``image_only=True`` keeps the image models (``ModelInfo.is_image_model``): the
+        catalogue's, GPT image ids and ids such as ``flux-*`` or ``imagen-*``. The same path
+        as a generation: capped at ``max_response_bytes``, the whole answer within the read
+        timeout, the key redacted, every failure a typed ``CometError``; ``aclose()`` ends it.
         """
         http = self._ensure_open()
         key = self._api_key()
         request = http.build_request(
             "GET", f"{self.base_url}/models", headers={"Authorization": f"Bearer {key}"}
         )
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)  # aclose() ends it (and its connection) like a generation
         try:
             answer = await self._exchange(request, key, self.max_response_bytes, "the model list")
         except CometError as error:
             self._scrub(error)
             raise
+        except asyncio.CancelledError:
+            if self._closed:
+                if task is not None and hasattr(task, "uncancel"):
+                    task.uncancel()
+                raise ClientClosedError("the client was closed while listing models") from None
+            raise
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
         if answer.status >= 400:
             raise error_from_response(answer.status, answer.headers, answer.body, secret=key)
         try:
@@ -666,12 +708,13 @@ class AsyncImageClient:
             if isinstance(document, dict)
             else document
         )
-        names = []
+        found: dict[str, ModelInfo] = {}
         for item in items if isinstance(items, list) else []:
-            name = item.get("id") or item.get("name") if isinstance(item, dict) else item
-            if isinstance(name, str):
-                names.append(name)
-        return sorted(set(names))
+            info = _model_info(item)
+            if info is not None and info.id not in found:
+                found[info.id] = info
+        models = [found[name] for name in sorted(found)]
+        return [m for m in models if m.is_image_model] if image_only else models
 
     # -- internals -------------------------------------------------------------------------
     async def _generate(
@@ -842,7 +885,14 @@ class AsyncImageClient:
         logger.debug("POST %s -> %d (%d bytes) request_id=%s", url, status, len(body), request_id)
         if status >= 400:
             hint = parse_retry_after(answer.headers, now=time.time()) if status == 429 else None
-            raise error_from_response(status, answer.headers, body, retry_after=hint, secret=key)
+            raise error_from_response(
+                status,
+                answer.headers,
+                body,
+                retry_after=hint,
+                secret=key,
+                model=str(payload.get("model") or ""),
+            )
         if 300 <= status < 400:
             location = answer.headers.get("location", "?")
             raise ResponseError(

@@ -15,9 +15,11 @@ from typing import Any
 import jiter
 import pybase64
 
+from .._catalog import replacement_for
 from .._errors import (
     APIStatusError,
     CometError,
+    ModelUnavailableError,
     RateLimitError,
     ResponseError,
     advice_for,
@@ -88,6 +90,14 @@ def parse_body(
     try:
         document = _loads(body)
     except ValueError:
+        if content_type.split(";")[0].strip().lower() == "text/event-stream":
+            raise ResponseError(
+                f"the server streamed its answer (text/event-stream) to a request that did not"
+                f" ask for streaming; this client reads streams only when stream=True is"
+                f" supported: report it to the provider or use a model that answers in JSON"
+                f"{suffix}",
+                request_id=request_id,
+            ) from None
         raise ResponseError(
             f"the API answered {status} with {_describe_body(body, content_type)} instead of"
             f" JSON; check base_url (it should end with /v1){suffix}",
@@ -131,6 +141,27 @@ def parse_body(
     return parsed
 
 
+def _problem_text(err: Mapping[str, Any]) -> str:
+    """A readable message from a non-OpenAI error object (``application/problem+json``:
+    ``title``, ``detail``, and a list of ``errors``/``reasons``)."""
+    parts = [str(err[key]).strip() for key in ("title", "detail") if err.get(key)]
+    for key in ("errors", "reasons", "invalid_params"):
+        items = err.get(key)
+        if not isinstance(items, list):
+            continue
+        reasons = []
+        for item in items[:10]:
+            if isinstance(item, Mapping):
+                where = item.get("name") or item.get("field") or item.get("pointer") or ""
+                what = item.get("reason") or item.get("message") or item.get("detail") or ""
+                reasons.append(f"{where}: {what}" if where and what else str(where or what))
+            else:
+                reasons.append(str(item))
+        if reasons:
+            parts.append("; ".join(r.strip().rstrip(".") for r in reasons if r))
+    return ": ".join(p.rstrip(".") for p in parts if p)
+
+
 def error_from_response(
     status: int,
     headers: Mapping[str, str],
@@ -138,8 +169,10 @@ def error_from_response(
     *,
     retry_after: float | None = None,
     secret: str | None = None,
+    model: str | None = None,
 ) -> APIStatusError:
-    """Build the typed exception for an error answer; its message says what to do next."""
+    """Build the typed exception for an error answer; its message says what to do next
+    (for a model that cannot be routed: which current model to try instead)."""
     message, code, parsed = "", None, None
     if body:
         # A gateway may echo the request's headers back: scrub before anything keeps the body.
@@ -151,7 +184,7 @@ def error_from_response(
     if isinstance(parsed, dict):
         err = parsed.get("error", parsed)
         if isinstance(err, dict):
-            message = str(err.get("message") or "")
+            message = str(err.get("message") or "") or _problem_text(err)
             code = str(err.get("code")) if err.get("code") not in (None, "") else None
         elif isinstance(err, str):
             message = err
@@ -161,12 +194,18 @@ def error_from_response(
     message = redact(message, secret)
     request_id = request_id_from(message, headers.get("x-request-id"))
     cls = status_error_class(status, code, message)
-    text = f"HTTP {status}: {message.strip()}"
+    text = f"HTTP {status}: {message.strip().rstrip('.')}"
     if request_id and request_id not in text:
         text += f" (request id: {request_id})"
     if cls is RateLimitError and retry_after is not None:
         text += f"; the server asks to wait {retry_after:g} s"
-    text += f". What to do: {advice_for(cls)}."
+    advice = advice_for(cls)
+    if cls is ModelUnavailableError:
+        advice = (
+            f"{model or 'this model'} is not available for your key right now; pick another"
+            f" model: try {replacement_for(model)}"
+        )
+    text += f". What to do: {advice}."
     error = cls(
         text,
         status_code=status,

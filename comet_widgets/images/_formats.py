@@ -5,16 +5,18 @@ The format is read from the file's signature, never from a URL's extension or th
 gives the dimensions, so a decompression bomb is refused before anything is decoded: what the
 decoder will allocate (every GIF frame, the JPEG frame header the decoder uses), not just the
 first header. The end of the file is checked so a truncated PNG, JPEG or GIF is caught on
-arrival.
+arrival. SVG (XML text, the ``svg`` output of today's GPT image models) is recognised by its
+``<svg`` root element.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 from typing import Literal
 
-ImageFormat = Literal["png", "jpeg", "webp", "gif"]
+ImageFormat = Literal["png", "jpeg", "webp", "gif", "svg"]
 
 __all__ = [
     "EXTENSIONS",
@@ -31,15 +33,22 @@ MIME_TYPES: dict[str, str] = {
     "jpeg": "image/jpeg",
     "webp": "image/webp",
     "gif": "image/gif",
+    "svg": "image/svg+xml",
 }
-EXTENSIONS: dict[str, str] = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "gif": ".gif"}
+EXTENSIONS: dict[str, str] = {
+    "png": ".png",
+    "jpeg": ".jpg",
+    "webp": ".webp",
+    "gif": ".gif",
+    "svg": ".svg",
+}
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_END = b"IEND\xaeB`\x82"
 
 
 class NotAnImage(ValueError):
-    """The bytes are not a complete PNG, JPEG, WebP or GIF image."""
+    """The bytes are not a complete PNG, JPEG, WebP, GIF or SVG image."""
 
 
 @dataclass(frozen=True)
@@ -73,9 +82,13 @@ def sniff(data: bytes, *, max_pixels: int | None = None) -> ImageInfo:
         info = _webp(data)
     elif data[:6] in (b"GIF87a", b"GIF89a"):
         info = _gif(data)
+    elif _SVG_START.match(data[:_SVG_HEAD]):
+        return _svg(data)  # vector: no pixel count to bound
     else:
         head = bytes(data[:16])
-        raise NotAnImage(f"the bytes are not a PNG, JPEG, WebP or GIF image (they start {head!r})")
+        raise NotAnImage(
+            f"the bytes are not a PNG, JPEG, WebP, GIF or SVG image (they start {head!r})"
+        )
     if info.width <= 0 or info.height <= 0:
         raise NotAnImage(f"the {info.format} header declares an empty image")
     if max_pixels is not None and max(info.width * info.height, info.largest_frame) > max_pixels:
@@ -166,6 +179,41 @@ def _skip_sub_blocks(data: bytes, pos: int) -> int:
         pos += 1 + length
         if length == 0:
             return pos
+
+
+# An SVG document: optional BOM, XML declaration, comments and doctype, then the <svg> element.
+_SVG_HEAD = 4096
+_SVG_START = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg[\s>]",
+    re.S | re.I,
+)
+_SVG_END = re.compile(rb"</svg\s*>\s*$", re.I)
+_SVG_LENGTH = re.compile(rb"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:px)?\s*$")
+
+
+def _svg_attribute(tag: bytes, name: bytes) -> bytes | None:
+    match = re.search(rb"\s" + name + rb"\s*=\s*([\"'])(.*?)\1", tag, re.S)
+    return match.group(2) if match else None
+
+
+def _svg(data: bytes) -> ImageInfo:
+    """SVG text: its declared width and height (or those of its viewBox; 0 when neither)."""
+    if not _SVG_END.search(data[-256:]):
+        raise NotAnImage("the SVG is truncated (no closing </svg>)")
+    start = data.lower().find(b"<svg")
+    tag = data[start : data.find(b">", start) + 1]
+    sizes = []
+    for name in (b"width", b"height"):
+        value = _svg_attribute(tag, name)
+        match = _SVG_LENGTH.match(value) if value is not None else None
+        sizes.append(round(float(match.group(1))) if match else 0)
+    if not all(sizes):
+        box = (_svg_attribute(tag, b"viewBox") or b"").replace(b",", b" ").split()
+        try:
+            sizes = [round(float(box[2])), round(float(box[3]))]
+        except (IndexError, ValueError):
+            sizes = [0, 0]
+    return ImageInfo("svg", sizes[0], sizes[1])
 
 
 def _gif(data: bytes) -> ImageInfo:

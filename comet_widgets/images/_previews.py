@@ -16,7 +16,7 @@ from .._constants import THUMBNAIL_JPEG_QUALITY, THUMBNAIL_MAX_SIDE
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-__all__ = ["contact_sheet", "encode_preview", "has_alpha", "thumbnail_of"]
+__all__ = ["contact_sheet", "encode_preview", "gif_preview", "has_alpha", "thumbnail_of"]
 
 
 def has_alpha(image: Image) -> bool:
@@ -52,6 +52,33 @@ def encode_preview(image: Image, *, max_side: int = THUMBNAIL_MAX_SIDE) -> tuple
         thumb = thumb.convert("RGB")
     thumb.save(buffer, format="JPEG", quality=THUMBNAIL_JPEG_QUALITY, optimize=True)
     return buffer.getvalue(), "jpeg"
+
+
+def gif_preview(data: bytes, *, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
+    """An animated GIF no larger than ``max_side``: every frame downscaled, timing kept."""
+    from PIL import Image as PILImage
+    from PIL import ImageSequence
+
+    with PILImage.open(io.BytesIO(data)) as source:
+        if max(source.size) <= max_side:
+            return data
+        durations = []
+        frames = []
+        for frame in ImageSequence.Iterator(source):
+            durations.append(frame.info.get("duration", 100))
+            frames.append(thumbnail_of(frame.convert("RGBA"), max_side))
+        loop = source.info.get("loop", 0)
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=frames[1:],
+        duration=durations,
+        loop=loop,
+        disposal=2,
+    )
+    return buffer.getvalue()
 
 
 def contact_sheet(

@@ -137,8 +137,30 @@ class GeneratedImage:
         return self.data
 
     @property
+    def svg(self) -> str | None:
+        """The SVG document as text (``format == "svg"``), else None."""
+        if self.format != "svg" or self.data is None:
+            return None
+        return self.data.decode("utf-8", "replace")
+
+    @property
+    def frames(self) -> int:
+        """How many frames the image has (more than 1 for an animated GIF)."""
+        if self.format != "gif" or self.data is None:
+            return 1
+        return int(getattr(self.image, "n_frames", 1))
+
+    @property
     def image(self) -> Image:
-        """The decoded ``PIL.Image.Image`` (decoded on first access, then cached)."""
+        """The decoded ``PIL.Image.Image`` (decoded on first access, then cached; the first
+        frame of an animated GIF, with ``n_frames`` and ``seek``). Raises ``CometError`` for
+        SVG, which is vector text: use ``.svg`` or ``.data``."""
+        if self.format == "svg":
+            raise CometError(
+                f"image {self.index} is an SVG (vector XML text), which Pillow cannot decode"
+                " into pixels; use .svg for the text or .data for the bytes (save() writes it"
+                " as .svg)"
+            )
         cached = decoded_cache.get(self)
         if cached is None:
             cached = _decode(self._require_data())
@@ -195,7 +217,8 @@ class GeneratedImage:
         ``None`` (``./comet-images/``). When the file's extension matches the real format, or
         names none, the original bytes are written untouched (PNG gets metadata text chunks
         inserted, no pixel is re-encoded); another extension converts the image with Pillow.
-        ``<file>.json`` holds the metadata when the format cannot (JPEG, WebP, GIF);
+        ``<file>.json`` holds the metadata when the format cannot (JPEG, WebP, GIF, SVG);
+        an animated GIF keeps every frame;
         ``sidecar=True`` writes it for PNG too, ``sidecar=False`` never. A made-up name never
         replaces an existing file (``-2``, ``-3``... is added); an explicit file path does.
         """
@@ -207,6 +230,11 @@ class GeneratedImage:
         if wanted is None:
             target = target.with_name(target.name + EXTENSIONS[self.format or "png"])
         elif wanted != self.format:
+            if "svg" in (wanted, self.format):
+                raise CometError(
+                    f"cannot save image {self.index} ({self.format}) as {target.suffix}: SVG is"
+                    " vector text, not pixels; save it with a .svg name (or none)"
+                )
             data = _convert(self.image, wanted)
         record = self.metadata
         if (wanted or self.format) == "png":
@@ -221,13 +249,20 @@ class GeneratedImage:
 
     # -- display --------------------------------------------------------------------------
     def preview(self, max_side: int = THUMBNAIL_MAX_SIDE) -> tuple[bytes, str]:
-        """A downscaled JPEG (or PNG, with transparency) for display: ``(bytes, format)``."""
-        from ._previews import encode_preview
+        """A downscaled JPEG (or PNG, with transparency) for display: ``(bytes, format)``. An SVG
+        is its own preview (``svg+xml``, shown through an ``<img>``: no script runs); an
+        animated GIF stays animated (``gif``, every frame downscaled)."""
+        from ._previews import encode_preview, gif_preview
 
+        data = self._require_data()
+        if self.format == "svg":
+            return data, "svg+xml"
+        if self.format == "gif" and self.frames > 1:
+            return gif_preview(data, max_side=max_side), "gif"
         return encode_preview(self.image, max_side=max_side)
 
     def _repr_png_(self) -> bytes | None:
-        if not self.ok:
+        if not self.ok or self.format == "svg":
             return None
         from ._previews import thumbnail_of
 
@@ -239,7 +274,18 @@ class GeneratedImage:
         bundle: dict[str, Any] = {"text/plain": repr(self)}
         if self.ok:
             data, fmt = self.preview()
-            bundle[f"image/{fmt}"] = data
+            if fmt in ("svg+xml", "gif"):
+                # As an <img>: the browser runs no script of an SVG shown this way, and the
+                # notebook's sanitiser keeps it (a data: image URL) in untrusted notebooks.
+                import base64
+
+                source = f"data:image/{fmt};base64,{base64.b64encode(data).decode()}"
+                bundle["text/html"] = (
+                    f'<img src="{source}" alt="generated image {self.index}"'
+                    f' style="max-width:{THUMBNAIL_MAX_SIDE}px">'
+                )
+            else:
+                bundle[f"image/{fmt}"] = data
         return bundle
 
     def __repr__(self) -> str:
@@ -255,6 +301,7 @@ _SUFFIX_FORMATS: dict[str, ImageFormat] = {
     ".jpeg": "jpeg",
     ".webp": "webp",
     ".gif": "gif",
+    ".svg": "svg",
 }
 
 
@@ -355,9 +402,20 @@ class Generation:
             image.generation = self
 
     @property
+    def requested(self) -> int:
+        """How many images were asked for (``n``)."""
+        n = self.params.get("n", len(self.images))
+        return n if isinstance(n, int) and not isinstance(n, bool) else len(self.images)
+
+    @property
+    def shortfall(self) -> int:
+        """How many fewer images the API answered with than were asked for (0 when none)."""
+        return max(0, self.requested - len(self.images))
+
+    @property
     def ok(self) -> bool:
-        """True when every image arrived."""
-        return all(image.ok for image in self.images)
+        """True when every image asked for arrived (no failed image and no shortfall)."""
+        return self.shortfall == 0 and all(image.ok for image in self.images)
 
     @property
     def errors(self) -> list[CometError]:
@@ -365,8 +423,8 @@ class Generation:
 
     @property
     def pil_images(self) -> list[Image]:
-        """The decoded images that arrived, in order."""
-        return [image.image for image in self.images if image.ok]
+        """The decoded images that arrived, in order (SVG images have no pixels: see ``.svg``)."""
+        return [image.image for image in self.images if image.ok and image.format != "svg"]
 
     def save(self, directory: str | os.PathLike[str] | None = None, **options: Any) -> list[Path]:
         """Save every image that arrived into ``directory``; returns the paths."""
@@ -376,7 +434,7 @@ class Generation:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         bundle: dict[str, Any] = {"text/plain": repr(self)}
-        good = [image.image for image in self.images if image.ok]
+        good = self.pil_images
         if good:
             from ._previews import contact_sheet
 
@@ -386,7 +444,10 @@ class Generation:
     def __repr__(self) -> str:
         failed = len(self.errors)
         status = f", {failed} failed" if failed else ""
+        count = f"{len(self.images)} image(s)"
+        if self.shortfall:
+            count = f"{len(self.images)} of {self.requested} image(s)"
         return (
-            f"<Generation {self.model} {len(self.images)} image(s){status}"
+            f"<Generation {self.model} {count}{status}"
             f" request_id={self.request_id!r} elapsed={self.elapsed:.2f}s>"
         )

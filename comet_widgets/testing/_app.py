@@ -12,13 +12,14 @@ import asyncio
 import hmac
 import itertools
 import json
+import os
 import secrets
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .._catalog import MODELS, PARAMETERS, build_payload, rules_for
+from .._catalog import MODELS, PARAMETERS, build_payload, get_model, rules_for
 from .._errors import InvalidParameterError
 from ..images._formats import sniff
 from ._asgi import (
@@ -57,12 +58,23 @@ from ._faults import (
 from ._files import FILES_PREFIX, FileStore
 from ._streams import build_events, send_stream
 
-__all__ = ["EDITS_PATH", "GENERATIONS_PATH", "MODELS_PATH", "FakeAPI", "RecordedRequest"]
+__all__ = [
+    "EDITS_PATH",
+    "GENERATIONS_PATH",
+    "MODELS_PATH",
+    "SERVE_RETIRED_ENV",
+    "FakeAPI",
+    "RecordedRequest",
+]
 
 GENERATIONS_PATH = "/v1/images/generations"
 MODELS_PATH = "/v1/models"
 
 _KNOWN = (frozenset(PARAMETERS) - {"extra_body"}) | {"prompt"}
+#: Set to 1 to make every FakeAPI built without ``serve_retired=`` serve shut-down models.
+SERVE_RETIRED_ENV = "COMET_FAKE_SERVE_RETIRED"
+_MODELS_CREATED = 1_764_547_200  # 2025-12-01: any fixed time keeps the list deterministic
+_TEXT_MODELS = ("gpt-5.1", "gpt-4o-mini", "text-embedding-3-small")
 
 
 class FakeAPI:
@@ -98,6 +110,11 @@ class FakeAPI:
     - ``break_stream_next(kind, after=k)``: the next streamed answer breaks after ``k`` events
       (``STREAM_BREAK_KINDS``): "cut" (the connection closes), "end_early" (the stream ends
       without its completed event), "error" (an ``error`` event), "invalid_json", "bad_event".
+    - ``serve_retired``: by default the fake behaves like today's CometAPI: a model the
+      catalogue lists as shut down (dall-e-2, dall-e-3, gpt-image-1) answers the gateway's 503
+      "no available channel" and is missing from ``/v1/models``. True serves them as before
+      (for tests of older paths). Its default comes from ``COMET_FAKE_SERVE_RETIRED=1`` when
+      set (so a CLI or kernel started by a test inherits it), else False.
     - ``reset()``: restore the constructor's knobs, clear plans, counters, log and stored files.
 
     Queued faults are consumed only by authenticated, valid generation requests, in arrival order.
@@ -125,6 +142,7 @@ class FakeAPI:
     huge_body_declare_length: bool
     stream_interval: float
     stream_relay: bool
+    serve_retired: bool
 
     def __init__(
         self,
@@ -141,8 +159,11 @@ class FakeAPI:
         huge_body_declare_length: bool = True,
         stream_interval: float = 0.0,
         stream_relay: bool = True,
+        serve_retired: bool | None = None,
         max_files: int = 1024,
     ) -> None:
+        if serve_retired is None:
+            serve_retired = os.environ.get(SERVE_RETIRED_ENV, "") not in ("", "0")
         self.api_key = api_key
         self._defaults: dict[str, Any] = {
             "latency": latency,
@@ -156,6 +177,7 @@ class FakeAPI:
             "huge_body_declare_length": huge_body_declare_length,
             "stream_interval": stream_interval,
             "stream_relay": stream_relay,
+            "serve_retired": serve_retired,
         }
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -355,8 +377,7 @@ class FakeAPI:
             elif (problem := self._authorize(request, record)) is not None:
                 await responder.error(401, problem)
             else:
-                models = [{"id": n, "object": "model", "owned_by": "comet-fake"} for n in MODELS]
-                document = {"object": "list", "data": models}
+                document = {"object": "list", "data": self.model_list()}
                 await responder.respond(200, json.dumps(document).encode())
         elif path.startswith(FILES_PREFIX):
             if method not in ("GET", "HEAD"):
@@ -365,6 +386,29 @@ class FakeAPI:
             await self._files.serve(request, responder, watcher, latency=self.download_latency)
         else:
             await responder.error(404, f"Invalid URL ({method} {path})")
+
+    def model_list(self) -> list[dict[str, Any]]:
+        """The items ``GET /v1/models`` answers: OpenAI's ``Model`` objects (``id``, ``object``,
+        ``created``, ``owned_by``, ``shutdown_date`` when announced) for the image models this
+        fake routes, and a few text models, as a gateway's list holds them too."""
+        items = []
+        for number, (name, spec) in enumerate(MODELS.items()):
+            if not spec.usable and not self.serve_retired:
+                continue
+            item: dict[str, Any] = {
+                "id": name,
+                "object": "model",
+                "created": _MODELS_CREATED - number * 86_400,
+                "owned_by": "alibaba" if spec.family == "qwen" else "openai",
+            }
+            if spec.shutdown:
+                item["shutdown_date"] = spec.shutdown
+            items.append(item)
+        for name in _TEXT_MODELS:
+            items.append(
+                {"id": name, "object": "model", "created": _MODELS_CREATED, "owned_by": "openai"}
+            )
+        return items
 
     def _authorize(self, request: Request, record: RecordedRequest) -> str | None:
         """None when the key is accepted, else the 401 message (which never echoes the key)."""
@@ -445,10 +489,26 @@ class FakeAPI:
         if not isinstance(document, dict):
             await responder.error(400, "the request body must be a JSON object")
             return
+        model = document.get("model")
+        if model is None or model == "":
+            # CometAPI's gateway needs the model to route: it answers before any provider.
+            await responder.error(
+                400, "model name is required", code="missing_required_parameter", param="model"
+            )
+            return
         try:
             payload = _validate(document)
         except InvalidParameterError as exc:
-            await responder.error(400, str(exc))
+            await responder.error(400, str(exc), code="invalid_value", param=exc.field)
+            return
+        spec = get_model(str(payload["model"]))
+        if spec is not None and not spec.usable and not self.serve_retired:
+            await responder.error(
+                503,
+                f"no available channel for model {spec.name} under group default",
+                code="model_not_found",
+                param="model",
+            )
             return
         edited: bytes | None = None
         if edit and self.image_bytes is None:

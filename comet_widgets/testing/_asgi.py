@@ -224,20 +224,22 @@ class Responder:
         message: str,
         *,
         code: str = "",
+        param: str = "",
         headers: Iterable[tuple[str, str]] = (),
     ) -> None:
         """Send a CometAPI-shaped error: the request id goes inside the message."""
-        await self.respond(
-            status, error_document(message, self.request_id, code=code), headers=headers
-        )
+        document = error_document(message, self.request_id, code=code, param=param)
+        await self.respond(status, document, headers=headers)
 
 
-def error_document(message: str, request_id: str, *, code: str = "") -> bytes:
-    """``{"error": {"message": "... (request id: ...)", "type": "comet_api_error", ...}}``."""
+def error_document(message: str, request_id: str, *, code: str = "", param: str = "") -> bytes:
+    """``{"error": {"message": "... (request id: ...)", "type": "comet_api_error", "param",
+    "code"}}``: CometAPI's shape, with ``param`` (the offending parameter) and ``code``
+    (``invalid_value``, ``model_not_found``...) filled in the way OpenAI does."""
     error = {
         "message": f"{message} (request id: {request_id})",
         "type": "comet_api_error",
-        "param": "",
+        "param": param,
         "code": code,
     }
     return json.dumps({"error": error}).encode()

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from .._catalog import get_model
+from .._catalog import get_model, rules_for
 from . import _images as images
 from ._faults import BAD_BASE64
 from ._streams import PARTIAL_TOKENS, StreamedImage, coarseness
@@ -36,9 +36,10 @@ def revise(prompt: str) -> str:
 
 _B64_CACHE_MIN = 256 * 1024
 _SCHEMA_SIZES = frozenset({"1024x1024", "1024x1536", "1536x1024"})
-_SCHEMA_QUALITIES = frozenset({"low", "medium", "high"})
-# OpenAI's published output-token counts for a 1024x1024 image, by quality.
-_TOKENS_PER_MEGAPIXEL = {"low": 272, "medium": 1056, "high": 4160}
+_SCHEMA_QUALITIES = frozenset({"low", "medium", "high", "xhigh", "max"})
+# OpenAI's published output-token counts for a 1024x1024 image, by quality (xhigh and max: a
+# guess, larger than high).
+_TOKENS_PER_MEGAPIXEL = {"low": 272, "medium": 1056, "high": 4160, "xhigh": 8320, "max": 16640}
 
 
 def _dumps(value: object) -> bytes:
@@ -88,13 +89,28 @@ def gpt_fields(payload: Mapping[str, Any], width: int, height: int) -> dict[str,
         fields["size"] = size
     text_tokens = max(1, len(str(payload["prompt"])) // 4)
     per_image = round(_TOKENS_PER_MEGAPIXEL[quality] * width * height / (1024 * 1024))
+    if fields["output_format"] == "gif":
+        per_image *= int(payload.get("frame_count") or 9)
     output_tokens = per_image * int(payload["n"])
     fields["usage"] = {
         "input_tokens": text_tokens,
         "output_tokens": output_tokens,
         "total_tokens": text_tokens + output_tokens,
         "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0},
+        "output_tokens_details": {"image_tokens": output_tokens, "text_tokens": 0},
     }
+    svg = payload.get("svg")
+    if fields["output_format"] == "svg" and isinstance(svg, Mapping):
+        fields["svg_usage"] = {
+            "input_tokens": text_tokens,
+            "model": str(svg.get("model")),
+            "output_tokens": 600,
+            "reasoning_tokens": 200,
+            "total_tokens": text_tokens + 600,
+        }
+    effective = payload.get("safety_identifier") or payload.get("user")
+    if effective:
+        fields["safety_identifier"] = effective
     return fields
 
 
@@ -122,7 +138,8 @@ class ImageBodies:
         """
         whole = kind
         spec = get_model(str(payload["model"]))
-        gpt = spec is not None and spec.family == "gpt-image"
+        rules = rules_for(str(payload["model"]))
+        gpt = rules is not None and rules.family == "gpt-image"
         prompt = str(payload["prompt"])
         width, height = images.parse_size(str(payload["size"]))
         b64_mode = gpt or payload.get("response_format") == "b64_json"
@@ -214,4 +231,6 @@ def _image_spec(
         format=cast(images.OutputFormat, fmt),
         transparent=gpt and payload.get("background") == "transparent",
         compression=payload.get("output_compression") if gpt else None,
+        frames=int(payload.get("frame_count") or 9),
+        frame_ms=int(payload.get("frame_duration_ms") or 200),
     )

@@ -10,6 +10,7 @@ truncated PNG).
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import struct
 import textwrap
@@ -34,10 +35,22 @@ __all__ = [
     "truncate",
 ]
 
-OutputFormat = Literal["png", "jpeg", "webp"]
+OutputFormat = Literal["png", "jpeg", "webp", "gif", "svg"]
 
-CONTENT_TYPES: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-EXTENSIONS: dict[str, str] = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+CONTENT_TYPES: dict[str, str] = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "svg": "image/svg+xml",
+}
+EXTENSIONS: dict[str, str] = {
+    "png": "png",
+    "jpeg": "jpg",
+    "webp": "webp",
+    "gif": "gif",
+    "svg": "svg",
+}
 
 #: What ``malform_next("not_an_image")`` sends instead of an image.
 NOT_AN_IMAGE = b"hello world"
@@ -67,6 +80,9 @@ class ImageSpec:
     compression: int | None = None
     #: Above 1: a coarse version made of ``block``-pixel squares (a stream's partial previews).
     block: int = 1
+    #: GIF output: how many frames, and the delay of each (the SDK's defaults: 9 and 200 ms).
+    frames: int = 9
+    frame_ms: int = 200
 
 
 class _LRU:
@@ -104,9 +120,54 @@ def render(spec: ImageSpec) -> bytes:
     """The encoded image for ``spec`` (from the cache when possible)."""
     data = _cache.get(spec)
     if data is None:
-        data = _encode(_draw(spec), spec)
+        if spec.format == "svg":
+            data = _svg(spec)
+        elif spec.format == "gif":
+            data = _gif(spec)
+        else:
+            data = _encode(_draw(spec), spec)
         _cache.put(spec, data)
     return data
+
+
+def _svg(spec: ImageSpec) -> bytes:
+    """An SVG document with the placeholder's band, disc and prompt (escaped) as text."""
+    red, green, blue = _colour(spec.prompt, spec.index)
+    width, height = spec.width, spec.height
+    accent = f"rgb({255 - red},{255 - green},{255 - blue})"
+    radius = max(4, min(width, height) // 8)
+    text = html.escape(spec.prompt[:200], quote=True)
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}">\n'
+        f'<rect width="{width}" height="{height}" fill="rgb({red},{green},{blue})"/>\n'
+        f'<rect y="{height * 3 // 4}" width="{width}" height="{height // 4}" fill="{accent}"/>\n'
+        f'<circle cx="{green * width // 256}" cy="{blue * height // 256}" r="{radius}"'
+        f' fill="{accent}"/>\n'
+        f'<text x="16" y="48" font-size="32" font-family="sans-serif">{text}</text>\n'
+        f"</svg>\n"
+    ).encode()
+
+
+def _gif(spec: ImageSpec) -> bytes:
+    """An animated GIF: the placeholder with its disc moving one step per frame."""
+    base = _draw(spec).convert("RGB")
+    red, green, blue = _colour(spec.prompt, spec.index)
+    accent = (255 - red, 255 - green, 255 - blue)
+    frames = []
+    side = min(spec.width, spec.height)
+    radius = max(4, side // 16)
+    for number in range(spec.frames):
+        frame = base.copy()
+        x = (number + 1) * spec.width // (spec.frames + 1)
+        ImageDraw.Draw(frame).ellipse((x - radius, radius, x + radius, 3 * radius), fill=accent)
+        frames.append(frame.quantize(colors=16))
+    out = io.BytesIO()
+    frames[0].save(
+        out, "GIF", save_all=True, append_images=frames[1:], duration=spec.frame_ms, loop=0
+    )
+    return out.getvalue()
 
 
 def _colour(prompt: str, index: int) -> tuple[int, int, int]:

@@ -10,13 +10,14 @@ message says why) instead of being silently replaced.
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as widgets
 
-from .._catalog import MODELS, ModelSpec, build_payload, get_model, validate_size
+from .._catalog import CURRENT, ModelInfo, ModelSpec, build_payload, get_model, validate_size
 from .._errors import InvalidParameterError
 from .._types import PARAMETERS, choices
 from ._partials import default_partials, streams
@@ -141,7 +142,7 @@ class Controls:
         )
         self.model = widgets.Combobox(
             description="model",
-            options=tuple(MODELS),
+            options=CURRENT,
             ensure_option=False,
             placeholder="model name",
             style=wide,
@@ -157,6 +158,12 @@ class Controls:
             style=wide,
             layout=widgets.Layout(width="12em"),
         )
+        #: One line under the model control: its lifecycle, or that the key does not list it.
+        self.model_notice = widgets.HTML(layout=widgets.Layout(display="none"))
+        #: Quiet: why the key's live model list could not be fetched (the catalogue's is shown).
+        self.model_list_note = widgets.HTML(layout=widgets.Layout(display="none"))
+        #: The image models the key can use (None until the live list arrived, or if it failed).
+        self.usable: frozenset[str] | None = None
         # Exactly one size control is in the panel at a time (a free-size model gets the box
         # that also takes typed sizes), so ``.cw-size`` always matches one element.
         self.size_box = widgets.Box([self.size_choice])
@@ -191,6 +198,8 @@ class Controls:
         classes: dict[str, widgets.Widget] = {
             "cw-prompt": self.prompt,
             "cw-model": self.model,
+            "cw-model-notice": self.model_notice,
+            "cw-model-list": self.model_list_note,
             "cw-size": self.size_choice,
             "cw-n": self.n,
             "cw-partial-images": self.partial_images,
@@ -214,7 +223,13 @@ class Controls:
             layout=widgets.Layout(flex_flow="row wrap", grid_gap="0.5em"),
         )
         #: The control rows, top to bottom.
-        self.rows: list[widgets.Widget] = [self.prompt, params, options]
+        self.rows: list[widgets.Widget] = [
+            self.prompt,
+            params,
+            self.model_notice,
+            self.model_list_note,
+            options,
+        ]
 
         self._watch(self.prompt, "prompt", str)
         self._watch(self.model, "model", str)
@@ -234,6 +249,8 @@ class Controls:
             self.size_choice,
             self.size_free,
             self.size_box,
+            self.model_notice,
+            self.model_list_note,
             self.n,
             *self.choices.values(),
             self.partial_images,
@@ -265,6 +282,7 @@ class Controls:
             self.prompt.value = values["prompt"]
         if self.model.value != values["model"]:
             self.model.value = values["model"]
+        self._show_notice(values["model"])
         self._show_size(spec, values["size"])
         self._show_n(spec, values["n"])
         for name, dropdown in self.choices.items():
@@ -292,6 +310,37 @@ class Controls:
         _show(
             self.partials_box, streams(values["model"], values["output_format"]) or bool(partials)
         )
+
+    def set_live_models(self, models: list[ModelInfo] | None, error: str | None = None) -> None:
+        """Offer the catalogue's current models plus the image models the key can use; with
+        ``error`` (the list could not be fetched) keep the catalogue's and say so quietly."""
+        if models is None:
+            self.usable = None
+            self.model_list_note.value = (
+                f"<small>Your key's model list is unavailable ({html.escape(error or '?')});"
+                " showing the catalogue's current models.</small>"
+            )
+            _show(self.model_list_note, True)
+            return
+        self.usable = frozenset(model.id for model in models)
+        _show(self.model_list_note, False)
+        extra = sorted(self.usable - set(CURRENT))
+        _set_options(self.model, (*CURRENT, *extra))
+
+    def model_notice_text(self, model: str) -> str | None:
+        """The line under the model control for ``model``, or None."""
+        spec = get_model(model)
+        notice = spec.notice() if spec is not None else None
+        if notice is None and self.usable is not None and model and model not in self.usable:
+            notice = f"{model} is not in your key's model list; CometAPI may refuse it"
+        return notice
+
+    def _show_notice(self, model: str) -> None:
+        notice = self.model_notice_text(model)
+        text = f"<small>{html.escape(notice)}</small>" if notice else ""
+        if self.model_notice.value != text:
+            self.model_notice.value = text
+        _show(self.model_notice, notice is not None)
 
     def _show_size(self, spec: ModelSpec | None, size: str) -> None:
         free = spec is None or spec.free_size

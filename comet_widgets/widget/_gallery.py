@@ -56,7 +56,8 @@ def make_previews(generation: Generation) -> tuple[list[Preview], list[Image]]:
             continue
         try:
             data, fmt = image.preview(THUMBNAIL_MAX_SIDE)
-            decoded.append(image.image)
+            if image.format != "svg":  # vector text: shown as is, no pixels to decode
+                decoded.append(image.image)
         except Exception as exc:  # a corrupt image must not sink its siblings
             previews.append(Preview(image, caption, detail, error=f"cannot decode: {exc}"))
             continue
@@ -102,7 +103,7 @@ class FullView:
         if image.data is None:
             return
         with self.image.hold_sync():
-            self.image.format = image.format or "png"
+            self.image.format = "svg+xml" if image.format == "svg" else image.format or "png"
             self.image.value = image.data
         self.caption.value = (
             f"<b>{html.escape(preview.caption)}</b><br><small>{html.escape(preview.detail)},"

@@ -14,7 +14,11 @@ Stable CSS classes, for styling and browser tests:
 ================== =============================================================
 ``cw-panel``       the whole panel
 ``cw-prompt``      the prompt text area
-``cw-model``       the model box (a combobox: unknown model names pass through)
+``cw-model``       the model box (a combobox: the catalogue's current models and the image
+                   models the key can use; unknown model names pass through)
+``cw-model-notice`` one line under it: a deprecated or shut-down model's notice, or that
+                   the key's model list does not have it
+``cw-model-list``  quiet: the key's model list could not be fetched
 ``cw-size``        the size control (``cw-size-free`` too when it takes any WxH)
 ``cw-n``           the number of images
 ``cw-quality`` ``cw-style`` ``cw-response-format`` ``cw-background`` ``cw-output-format``
@@ -39,8 +43,10 @@ Stable CSS classes, for styling and browser tests:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
+import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -48,7 +54,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import ipywidgets as widgets
 from traitlets import Enum, Instance, Int, List, TraitError, Unicode, observe
 
-from .._catalog import get_model
+from .._catalog import ModelInfo, get_model
 from .._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_OUTPUT_DIR, DEFAULT_SIZE
 from .._errors import CometError, InvalidParameterError, MissingAPIKeyError, describe
 from ..images._results import Generation
@@ -64,8 +70,6 @@ from ._status import StatusView, status_text
 from ._traits import PathText, PixelList
 
 if TYPE_CHECKING:
-    import concurrent.futures
-
     from ..client._client import AsyncImageClient
 
 __all__ = ["STATUSES", "ImageGenerator"]
@@ -74,7 +78,11 @@ T = TypeVar("T")
 
 STATUSES = ("idle", "running", "done", "error", "cancelled")
 _CONSTRUCTOR_ARGS = ("client", "client_factory", "offline", "output_dir")
-_TICK_SECONDS = 0.5  # the elapsed label: twice a second is plenty for IOPub
+_TICK_SECONDS = 0.5
+#: The image models each client's key can use, fetched once per client.
+_LIVE_MODELS: weakref.WeakKeyDictionary[AsyncImageClient, list[ModelInfo]] = (
+    weakref.WeakKeyDictionary()
+)  # the elapsed label: twice a second is plenty for IOPub
 
 
 class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hints
@@ -171,6 +179,41 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         self._set_params(trait_values)
         self._view.show_notice(self._source.missing_key())
         self._refresh()
+        self._fetch_models()
+
+    # -- the key's live model list -----------------------------------------------------------
+    def _fetch_models(self) -> None:
+        """Fetch the key's image models once, in the background on the panel's loop (cached per
+        client): construction and the kernel never wait for it; a failure is shown quietly."""
+        if self._source.missing_key() is not None:
+            return  # the key notice says what to do; no list can be fetched without a key
+
+        async def fetch() -> list[ModelInfo]:
+            if self._closed:
+                return []
+            client = self._source.get()
+            try:
+                cached = _LIVE_MODELS.get(client)
+                if cached is None:
+                    cached = await client.list_models(image_only=True)
+                    _LIVE_MODELS[client] = cached
+                return cached
+            finally:
+                if self._closed:  # closed meanwhile, maybe before this client existed
+                    await self._source.aclose()
+
+        future = _loop.submit(fetch())
+        future.add_done_callback(self._on_models)
+
+    def _on_models(self, future: concurrent.futures.Future[list[ModelInfo]]) -> None:
+        if self._closed or future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            self._controls.set_live_models(None, describe(error))
+        else:
+            self._controls.set_live_models(future.result())
+        self._controls.show(self._values())
 
     # -- parameters ------------------------------------------------------------------------
     def _values(self) -> dict[str, Any]:
@@ -483,9 +526,15 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
             if self._source.client is not None:
                 closing = self._source.aclose()
                 try:
-                    _loop.submit(closing)
+                    done = _loop.submit(closing)
                 except RuntimeError:  # shutting down: nothing left to close with
                     closing.close()
+                else:
+                    if not _loop.in_loop_thread():
+                        # Its pool's sockets are closed in a moment: wait that moment, so no
+                        # connection (the model list's, at least) outlives the panel.
+                        with contextlib.suppress(Exception):
+                            done.result(timeout=1)
         parts = [*self._controls.all, *self._gallery.all, *self._view.all]
         for widget in [*parts, self._history_view.dropdown, self._actions]:
             widget.close()

@@ -27,6 +27,9 @@ def status_text(status: str, generation: Generation | None, retries: list[str]) 
         return status
     count = len(generation.images)
     text = f"done: {count} image{'' if count == 1 else 's'}"
+    if generation.shortfall:
+        # The API answered with fewer images than n: say so, not just "done: 2 images".
+        text = f"done: {count} of {generation.requested} images"
     if retries:
         text += f" after {len(retries)} retr{'y' if len(retries) == 1 else 'ies'} ({retries[-1]})"
     return text

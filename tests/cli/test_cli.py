@@ -38,6 +38,8 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI; assert the key appears in neither stdout nor stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
+    # Paths first written for dall-e-2/-3: their lifecycle warning is tested on its own.
+    env.setdefault("PYTHONWARNINGS", "ignore::comet_widgets.ModelLifecycleWarning")
     if key:
         env["COMETAPI_KEY"] = KEY
     if server is not None:
@@ -113,7 +115,15 @@ def test_generate_prints_paths_and_revised_prompts(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
     done = run(
-        "generate", "a paper boat", "-o", "boats", "--sidecar", cwd=tmp_path, server=fake_server
+        "generate",
+        "a paper boat",
+        "-m",
+        "dall-e-3",
+        "-o",
+        "boats",
+        "--sidecar",
+        cwd=tmp_path,
+        server=fake_server,
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -152,7 +162,7 @@ def test_generate_refuses_bad_input_before_the_key_or_the_network(
 ) -> None:
     done = run("generate", "a boat", "-s", "7x7", cwd=tmp_path, server=fake_server, key=False)
     assert done.returncode == 2
-    assert done.stderr.startswith("error: size '7x7' is not supported by dall-e-3")
+    assert done.stderr.startswith("error: size '7x7' is malformed; gpt-image-2 takes")
     assert len(done.stderr.splitlines()) == 1
     assert "Traceback" not in done.stderr
     assert fake.generation_count == 0
@@ -387,14 +397,24 @@ def test_models_catalogue_and_live_list(
     done = run("models", cwd=tmp_path, key=False)
     assert done.returncode == 0
     header, *rows = done.stdout.splitlines()
-    assert header.split()[:3] == ["model", "sizes", "max"]
+    assert header.split()[:4] == ["model", "status", "sizes", "max"]
+    assert rows[0].split()[:2] == ["gpt-image-2", "current"]
     dalle3 = next(row for row in rows if row.startswith("dall-e-3 "))
     assert "1792x1024" in dalle3
     assert "style vivid/natural" in dalle3
-    assert any(row.startswith("gpt-image-1 ") and "b64_json (always)" in row for row in rows)
+    assert "shut down 2026-05-12; try gpt-image-2" in dalle3
+    gpt1 = next(row for row in rows if row.startswith("gpt-image-1 "))
+    assert "b64_json (always)" in gpt1
+    assert "try gpt-image-2.5-sunburst or gpt-image-2.5-flare" in gpt1
+    assert "deprecated (shutdown 2026-12-01)" in next(
+        r for r in rows if r.startswith("gpt-image-1.5")
+    )
     done = run("models", "--live", cwd=tmp_path, server=fake_server)
     assert done.returncode == 0, done.stderr
-    assert "dall-e-3  (in catalogue)" in done.stdout.splitlines()
+    live = [line.split() for line in done.stdout.splitlines()]
+    assert live[0] == ["model", "status", "your", "key"]
+    assert ["gpt-image-2", "current", "available"] in live
+    assert not any(row[0] == "gpt-4o-mini" for row in live)  # a text model: not an image model
     assert any(r.path == "/v1/models" for r in fake.requests)
 
 
@@ -442,6 +462,7 @@ def test_batch_on_a_terminal_redraws_one_line(fake_server: FakeServer, tmp_path:
     (tmp_path / "p.txt").write_text("".join(f"tty {i}\n" for i in range(5)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
     env |= {"COMETAPI_KEY": KEY, "COMETAPI_BASE_URL": fake_server.base_url}
+    env.setdefault("PYTHONWARNINGS", "ignore::comet_widgets.ModelLifecycleWarning")
     leader, follower = pty.openpty()  # stderr is a terminal
     try:
         done = subprocess.run(
@@ -552,3 +573,36 @@ def test_batch_reads_an_image_column(
     assert done.returncode == 0, done.stderr
     assert len(edits(fake)) == 2
     assert len(list((tmp_path / "out").glob("*.png"))) == 2
+
+
+def test_a_retired_model_warns_in_one_line_and_names_the_replacement(tmp_path: Path) -> None:
+    """Offline, the built-in fake behaves like today's gateway: dall-e-3 is not routed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "COMET_FAKE"))}
+    env.pop("PYTHONWARNINGS", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "comet_widgets",
+            "generate",
+            "a boat",
+            "-m",
+            "dall-e-3",
+            "--offline",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    first, second = done.stderr.splitlines()[:2]
+    assert first == (
+        "warning: dall-e-3 was retired by OpenAI on 2026-05-12; CometAPI may no longer route it;"
+        " try gpt-image-2"
+    )
+    assert second.startswith("error: HTTP 503: no available channel for model dall-e-3")
+    assert second.endswith("pick another model: try gpt-image-2.")
+    assert ".." not in done.stderr

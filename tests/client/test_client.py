@@ -236,9 +236,19 @@ async def test_invalid_parameters_never_reach_the_network(
 
 
 async def test_list_models(client: AsyncImageClient, fake: FakeAPI) -> None:
-    names = await client.list_models()
-    assert names == sorted(MODELS)
-    [request] = fake.requests
+    models = await client.list_models()
+    assert [m.id for m in models] == sorted(m["id"] for m in fake.model_list())
+    by_id = {m.id: m for m in models}
+    assert by_id["gpt-image-2"].owned_by == "openai"
+    assert isinstance(by_id["gpt-image-2"].created, int)
+    assert by_id["gpt-image-1.5"].extra == {"object": "model", "shutdown_date": "2026-12-01"}
+    assert by_id["gpt-image-2"].spec is MODELS["gpt-image-2"]
+    assert "gpt-4o-mini" in by_id  # the gateway lists text models too...
+    images = await client.list_models(image_only=True)
+    assert "gpt-4o-mini" not in {m.id for m in images}  # ...which image_only leaves out
+    assert set(MODELS) <= {m.id for m in images}  # the fixture's fake serves retired ones
+    assert all(str(m) == m.id for m in images)
+    request = fake.requests[0]
     assert (request.method, request.path, request.auth_ok) == ("GET", "/v1/models", True)
 
 
@@ -572,7 +582,7 @@ async def test_the_key_is_read_from_the_environment(
 ) -> None:
     monkeypatch.setenv("COMETAPI_KEY", "from-the-environment")
     async with AsyncImageClient(base_url=fake_server.base_url) as client:
-        assert (await client.generate(PROMPT, response_format="b64_json")).ok
+        assert (await client.generate(PROMPT, model="dall-e-3", response_format="b64_json")).ok
     assert last_generation_request(fake).auth_ok
 
 
@@ -594,7 +604,7 @@ async def test_a_bad_base_url_is_refused(fake_server: FakeServer) -> None:
 async def test_use_after_close_raises(make_client: Any) -> None:
     client, _ = make_client()
     async with client:
-        assert (await client.generate(PROMPT, response_format="b64_json")).ok
+        assert (await client.generate(PROMPT, model="dall-e-3", response_format="b64_json")).ok
     assert client.closed
     assert "closed" in repr(client)
     with pytest.raises(ClientClosedError):
@@ -612,7 +622,7 @@ async def test_an_injected_http_client_is_not_closed(fake_server: FakeServer) ->
         async with AsyncImageClient(
             api_key=FAKE_API_KEY, base_url=fake_server.base_url, http_client=http
         ) as client:
-            await client.generate(PROMPT, response_format="b64_json")
+            await client.generate(PROMPT, model="dall-e-3", response_format="b64_json")
         assert not http.is_closed
 
 
@@ -736,7 +746,10 @@ async def test_max_concurrency_caps_requests_in_flight(make_client: Any, fake: F
     fake.latency = 0.1
     client, _ = make_client(max_concurrency=2)
     gens = await asyncio.gather(
-        *(client.generate(f"{PROMPT} #{i}", response_format="b64_json") for i in range(5))
+        *(
+            client.generate(f"{PROMPT} #{i}", model="dall-e-3", response_format="b64_json")
+            for i in range(5)
+        )
     )
     assert all(gen.ok for gen in gens)
     assert fake.generation_count == 5
@@ -767,7 +780,7 @@ async def test_a_success_carries_the_request_id_header(
     client: AsyncImageClient, fake: FakeAPI, in_header: bool
 ) -> None:
     fake.request_id_in_header = in_header
-    gen = await client.generate(PROMPT, response_format="b64_json")
+    gen = await client.generate(PROMPT, model="dall-e-3", response_format="b64_json")
     expected = last_generation_request(fake).request_id if in_header else None
     assert gen.request_id == expected
 
@@ -797,7 +810,7 @@ async def test_list_models_tolerates_answer_shapes(document: Any, expected: list
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     async with AsyncImageClient(api_key="k", base_url="http://localhost/v1", http_client=http) as c:
-        assert await c.list_models() == expected
+        assert [m.id for m in await c.list_models()] == expected
     await http.aclose()
 
 
@@ -815,11 +828,15 @@ async def test_a_429_pauses_every_request_sharing_the_limiter(
     async with AsyncImageClient(
         api_key=FAKE_API_KEY, base_url=fake_server.base_url, sleep=held_sleep
     ) as client:
-        first = asyncio.create_task(client.generate(PROMPT, response_format="b64_json"))
+        first = asyncio.create_task(
+            client.generate(PROMPT, model="dall-e-3", response_format="b64_json")
+        )
         # the first request got its 429 and waits...
         first_wait = await asyncio.wait_for(waits.get(), timeout=10)
         # ...and a request that got no 429, started during the pause, waits for it too
-        second = asyncio.create_task(client.generate(PROMPT, response_format="b64_json"))
+        second = asyncio.create_task(
+            client.generate(PROMPT, model="dall-e-3", response_format="b64_json")
+        )
         second_wait = await asyncio.wait_for(waits.get(), timeout=10)
         assert fake.generation_count == 1
         release.set()
@@ -833,7 +850,7 @@ async def test_a_429_pauses_every_request_sharing_the_limiter(
 async def test_requests_per_minute_paces_the_client(make_client: Any, fake: FakeAPI) -> None:
     client, sleeps = make_client(requests_per_minute=1)  # one start a minute
     for _ in range(3):
-        await client.generate(PROMPT, response_format="b64_json")
+        await client.generate(PROMPT, model="dall-e-3", response_format="b64_json")
     assert fake.generation_count == 3
     # the recording sleep takes no time, so the starts are reserved 60 s and 120 s after the first
     assert sleeps.calls == pytest.approx([60.0, 120.0], abs=10)

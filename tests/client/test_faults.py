@@ -347,7 +347,7 @@ ROWS: dict[str, Row] = {
         malform("not_an_image"),
         requests=1,
         raises=ResponseError,
-        says=("not a PNG, JPEG, WebP or GIF", "hello world"),
+        says=("not a PNG, JPEG, WebP, GIF or SVG", "hello world"),
     ),
     "truncated-png": Row(
         malform("truncated_png"),

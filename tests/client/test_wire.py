@@ -216,7 +216,7 @@ def test_a_bad_item_is_recorded_and_the_others_are_kept() -> None:
     assert images[1].revised_prompt == "no image here"
     assert "neither" in str(images[2].error)
     assert "not valid base64" in str(images[3].error)
-    assert "not a PNG, JPEG, WebP or GIF" in str(images[4].error)
+    assert "not a PNG, JPEG, WebP, GIF or SVG" in str(images[4].error)
     assert "truncated" in str(images[5].error)
     assert "not a string" in str(images[6].error)
     for image in images[1:]:

@@ -40,6 +40,7 @@ from comet_widgets.testing import (
 
 AUTH = {"Authorization": f"Bearer {FAKE_API_KEY}"}
 PROMPT = "A paper boat floating on calm water at sunrise."
+BODY = {"prompt": PROMPT, "model": "gpt-image-2"}
 
 
 @pytest.fixture(scope="module")
@@ -131,12 +132,12 @@ async def test_error_answers_match_error_response(
     app.fail_next(1, 503)
     app.fail_next(1, 500, code="invalid_request")
     responses = [
-        await client.post(url, json={"prompt": PROMPT}),
-        await client.post(url, json={"prompt": PROMPT}),
-        await client.post(url, json={"prompt": PROMPT}),
+        await client.post(url, json=BODY),
+        await client.post(url, json=BODY),
+        await client.post(url, json=BODY),
         await client.post(url, json={"prompt": PROMPT, "model": "dall-e-3", "n": 4}),
         await client.post(url, content=b"{"),
-        await client.post(url, json={"prompt": PROMPT}, headers={"Authorization": ""}),
+        await client.post(url, json=BODY, headers={"Authorization": ""}),
         await client.get(url),
         await client.get(f"{IN_PROCESS_BASE_URL}/nowhere"),
     ]
@@ -236,7 +237,7 @@ async def test_reset_mid_body(loopback: httpx.AsyncClient, fake: FakeAPI) -> Non
 async def test_close_after_headers(loopback: httpx.AsyncClient, fake: FakeAPI) -> None:
     fake.malform_next("close_after_headers")
     with pytest.raises(httpx.RemoteProtocolError, match="received 0 bytes"):
-        await loopback.post("/images/generations", json={"prompt": PROMPT})
+        await loopback.post("/images/generations", json=BODY)
     assert fake.requests[-1].status == 200
 
 
@@ -256,7 +257,7 @@ async def test_trickle(loopback: httpx.AsyncClient, fake: FakeAPI) -> None:
 
 async def test_huge_body_declared(loopback: httpx.AsyncClient, fake: FakeAPI) -> None:
     fake.malform_next("huge_body")
-    async with loopback.stream("POST", "/images/generations", json={"prompt": PROMPT}) as r:
+    async with loopback.stream("POST", "/images/generations", json=BODY) as r:
         assert int(r.headers["content-length"]) == 300 * 1024 * 1024
     await wait_until_idle(fake)
 
@@ -267,7 +268,7 @@ async def test_huge_body_chunked_trips_a_size_cap(
     fake.huge_body_declare_length = False
     fake.malform_next("huge_body")
     cap, total = 4 * 1024 * 1024, 0
-    async with loopback.stream("POST", "/images/generations", json={"prompt": PROMPT}) as r:
+    async with loopback.stream("POST", "/images/generations", json=BODY) as r:
         assert "content-length" not in r.headers
         async for chunk in r.aiter_bytes():
             total += len(chunk)
@@ -282,7 +283,7 @@ async def test_a_client_hanging_up_during_latency_frees_the_server(
     loopback: httpx.AsyncClient, fake: FakeAPI
 ) -> None:
     fake.latency = 30
-    request = asyncio.ensure_future(loopback.post("/images/generations", json={"prompt": PROMPT}))
+    request = asyncio.ensure_future(loopback.post("/images/generations", json=BODY))
     deadline = time.monotonic() + 5
     while not fake.in_flight:
         assert time.monotonic() < deadline, "the request never reached the fake"

@@ -83,7 +83,7 @@ def test_sniff_agrees_with_pillow(fmt: str, width: int, height: int) -> None:
 
 
 def test_the_extension_table_covers_every_format() -> None:
-    assert set(EXTENSIONS) == set(MIME_TYPES) == {"png", "jpeg", "webp", "gif"}
+    assert set(EXTENSIONS) == set(MIME_TYPES) == {"png", "jpeg", "webp", "gif", "svg"}
     assert EXTENSIONS["jpeg"] == ".jpg"
 
 
@@ -100,7 +100,7 @@ def test_the_extension_table_covers_every_format() -> None:
     ],
 )
 def test_non_images_are_refused(data: bytes) -> None:
-    with pytest.raises(NotAnImage, match="not a PNG, JPEG, WebP or GIF"):
+    with pytest.raises(NotAnImage, match="not a PNG, JPEG, WebP, GIF or SVG"):
         sniff(data)
 
 

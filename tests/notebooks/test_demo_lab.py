@@ -144,7 +144,7 @@ def test_make_demo_serves_the_quickstart_with_a_token_and_stops_on_ctrl_c(
     fake_base = fake_line.split("offline fake API at", 1)[1].split()[0]
     status, models = get(f"{fake_base}/models", {"Authorization": f"Bearer {FAKE_API_KEY}"})
     assert status == 200
-    assert b"dall-e-3" in models
+    assert b"gpt-image-2" in models
 
     process.send_signal(signal.SIGINT)  # Ctrl-C
     assert process.wait(30) == 0

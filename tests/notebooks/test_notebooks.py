@@ -215,8 +215,8 @@ def test_quickstart_uses_the_panel_from_code_and_pil(quickstart: Executed) -> No
     assert re.search(r"^4 images landed \(observer saw \[4\]\)", four), four
     assert "as an array: (1024, 1024, 3) uint8" in quickstart.stdout("pil")
     history = quickstart.stdout("history")
-    assert "1 dall-e-3 1 image(s): A paper boat floating on calm water at sunrise." in history
-    assert "2 dall-e-2 4 image(s)" in history
+    assert "1 gpt-image-2 1 image(s): A paper boat floating on calm water at sunrise." in history
+    assert "2 gpt-image-2 4 image(s)" in history
 
 
 def test_quickstart_saved_notebook_is_far_smaller_than_its_images(

@@ -14,6 +14,7 @@ from comet_widgets._errors import (
     BadRequestError,
     ClientClosedError,
     CometError,
+    ConflictError,
     ContentPolicyError,
     ImageDownloadError,
     InvalidParameterError,
@@ -24,6 +25,7 @@ from comet_widgets._errors import (
     RateLimitError,
     ResponseError,
     ServerError,
+    UnprocessableEntityError,
     advice_for,
     describe,
     error_payload,
@@ -157,7 +159,8 @@ def test_download_error_fields() -> None:
         (504, None, "timeout", ServerError),
         (524, None, "a timeout occurred", ServerError),
         (418, None, "teapot", APIStatusError),
-        (409, None, "conflict", APIStatusError),
+        (409, None, "conflict", ConflictError),
+        (422, None, "unprocessable", UnprocessableEntityError),
     ],
 )
 def test_status_error_class(

@@ -23,9 +23,11 @@ def refused(field: str, **params: Any) -> InvalidParameterError:
     return info.value
 
 
-def test_defaults_give_the_seed_request() -> None:
+def test_defaults_give_a_current_model() -> None:
+    """gpt-image-2 by default: CometAPI's Create-images page starts with it (dall-e-3, the
+    seed page's example, was retired on 2026-05-12)."""
     assert build_payload("a paper boat") == {
-        "model": "dall-e-3",
+        "model": "gpt-image-2",
         "prompt": "a paper boat",
         "n": 1,
         "size": "1024x1024",

@@ -31,6 +31,11 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+def generation_requests(app: FakeAPI) -> list[Any]:
+    """The generation requests the fake received (a panel also lists the key's models)."""
+    return [r for r in app.requests if r.path.endswith("/generations")]
+
+
 def visible_tiles(panel: ImageGenerator) -> list[Any]:
     return [tile for tile in panel._gallery.tiles if tile.box.layout.display != "none"]
 
@@ -163,7 +168,7 @@ async def test_an_auth_error_is_readable_and_the_panel_stays_usable(
     app.fail_next(1, 401)
     panel._controls.generate.click()
     assert await panel.wait() is None
-    [request] = app.requests
+    [request] = generation_requests(app)
     assert panel.status == "error"
     assert "HTTP 401" in panel.error
     assert request.request_id in panel.error
@@ -203,7 +208,7 @@ async def test_a_rate_limit_is_shown_then_retried(make_panel: MakePanel, app: Fa
     result = await panel.wait()
     assert result is not None
     assert panel.status == "done"
-    limited = app.requests[0]
+    limited = generation_requests(app)[0]
     note = f"rate limited by the API; retrying in 1 s (request id {limited.request_id})"
     assert f"running: {note}" in statuses
     assert panel._view.status.value.startswith("done: 1 image after 1 retry")
@@ -219,7 +224,7 @@ async def test_an_unavailable_model_says_to_pick_another(
         await panel.generate()
     assert panel.status == "error"
     assert "pick another model" in panel.error
-    assert app.requests[0].request_id in panel.error
+    assert generation_requests(app)[0].request_id in panel.error
     assert app.generation_count == 1, "an unavailable model is not retried"
 
 
@@ -273,7 +278,7 @@ async def test_cancel_is_quick_and_nothing_lands(
     assert took < 1.0
     assert await panel.wait() is None
     wait_until(lambda: app.in_flight == 0, timeout=2.0)
-    assert app.requests[0].status is None, "the request was abandoned, not answered"
+    assert generation_requests(app)[0].status is None, "the request was abandoned, not answered"
     assert landed == []
     assert panel.history == []
     assert panel.images == []
@@ -418,7 +423,7 @@ async def test_no_synced_state_holds_the_key_after_generating(
     await panel.wait()
     with pytest.raises(AuthenticationError):
         await panel.generate()
-    assert app.requests[0].auth_ok, "the key did reach the API"
+    assert generation_requests(app)[0].auth_ok, "the key did reach the API"
     for widget in descendants(panel):
         text = json.dumps(widget.get_state(), default=lambda b: bytes(b).decode("latin-1"))
         assert secret_key not in text
