@@ -200,7 +200,7 @@ def error_from_response(
     if cls is RateLimitError and retry_after is not None:
         text += f"; the server asks to wait {retry_after:g} s"
     advice = advice_for(cls)
-    if cls is ModelUnavailableError:
+    if issubclass(cls, ModelUnavailableError):
         advice = (
             f"{model or 'this model'} is not available for your key right now; pick another"
             f" model: try {replacement_for(model)}"

@@ -115,6 +115,8 @@ class FakeAPI:
       "no available channel" and is missing from ``/v1/models``. True serves them as before
       (for tests of older paths). Its default comes from ``COMET_FAKE_SERVE_RETIRED=1`` when
       set (so a CLI or kernel started by a test inherits it), else False.
+    - ``extra_models``: more model ids ``/v1/models`` lists (a gateway's own, e.g. "flux-pro");
+      generations with them are answered like any unknown model.
     - ``reset()``: restore the constructor's knobs, clear plans, counters, log and stored files.
 
     Queued faults are consumed only by authenticated, valid generation requests, in arrival order.
@@ -143,6 +145,7 @@ class FakeAPI:
     stream_interval: float
     stream_relay: bool
     serve_retired: bool
+    extra_models: tuple[str, ...]
 
     def __init__(
         self,
@@ -160,6 +163,7 @@ class FakeAPI:
         stream_interval: float = 0.0,
         stream_relay: bool = True,
         serve_retired: bool | None = None,
+        extra_models: tuple[str, ...] = (),
         max_files: int = 1024,
     ) -> None:
         if serve_retired is None:
@@ -178,6 +182,7 @@ class FakeAPI:
             "stream_interval": stream_interval,
             "stream_relay": stream_relay,
             "serve_retired": serve_retired,
+            "extra_models": tuple(extra_models),
         }
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -404,7 +409,7 @@ class FakeAPI:
             if spec.shutdown:
                 item["shutdown_date"] = spec.shutdown
             items.append(item)
-        for name in _TEXT_MODELS:
+        for name in (*self.extra_models, *_TEXT_MODELS):
             items.append(
                 {"id": name, "object": "model", "created": _MODELS_CREATED, "owned_by": "openai"}
             )

@@ -545,6 +545,7 @@ class Panel:
         self.root = scope.locator(".cw-panel").first
         self.prompt = self.root.locator(".cw-prompt textarea")
         self.model = self.root.locator(".cw-model input")
+        self.model_notice = self.root.locator(".cw-model-notice")
         self.size = self.root.locator(".cw-size")
         self.response_format = self.root.locator(".cw-response-format")
         self.generate_button = self.root.locator("button.cw-generate")

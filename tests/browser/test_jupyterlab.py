@@ -64,14 +64,15 @@ def test_generate_shows_image_caption_and_done(
     expect(panel.status).to_have_text("done: 1 image")
     panel.wait_decoded(1)
     assert all(width > 0 for width in panel.decoded_thumbs())
-    # dall-e-3 (the default model) revises the prompt; the caption shows the revision.
-    expect(panel.captions.first).to_contain_text(prompt + REVISION)
+    # gpt-image-2 (the default model) does not rewrite the prompt: the caption is the prompt.
+    expect(panel.captions.first).to_contain_text(prompt)
     expect(panel.error).to_be_hidden()
+    expect(panel.model_notice).to_be_hidden()  # a current model: no notice
 
     [request] = generation_requests(fake)
     assert request.auth_ok, "the kernel did not send the key from its environment"
     assert request.json["prompt"] == prompt
-    assert request.json["model"] == "dall-e-3"
+    assert request.json["model"] == "gpt-image-2"
 
 
 def test_model_switch_and_history(
@@ -82,6 +83,11 @@ def test_model_switch_and_history(
     _notebook, panel = open_panel(lab_notebook, panel_on)
     first, second = "A lighthouse at dusk", "A red bicycle against a blue wall"
 
+    panel.model.fill("dall-e-3")
+    expect(panel.model_notice).to_have_text(
+        "dall-e-3 was retired by OpenAI on 2026-05-12; CometAPI may no longer route it;"
+        " try gpt-image-2"
+    )
     generate(panel, first)
     expect(panel.captions.first).to_contain_text(first + REVISION)
     first_image = panel.pixels()
@@ -93,6 +99,7 @@ def test_model_switch_and_history(
     expect(panel.size.locator("option[value='1792x1024']")).to_have_count(0)
     assert "auto" in panel.size_choices()
     expect(panel.response_format).to_be_hidden()
+    expect(panel.model_notice).to_contain_text("try gpt-image-2.5-sunburst or gpt-image-2.5-flare")
 
     generate(panel, second)
     expect(panel.captions.first).to_have_text(re.compile(rf"^{re.escape(second)}"))
@@ -255,7 +262,7 @@ def test_quickstart_runs_in_jupyterlab(lab_notebook: Any, panel_on: Any, fake: F
     expect(panel.status).to_have_text("done: 4 images")
     panel.wait_decoded(4)
     expect(panel.history.locator("option")).to_have_count(2)
-    assert [r.json["model"] for r in generation_requests(fake)] == ["dall-e-3", "dall-e-2"]
+    assert [r.json["model"] for r in generation_requests(fake)] == ["gpt-image-2", "gpt-image-2"]
     assert all(r.auth_ok for r in generation_requests(fake))
 
 
@@ -266,3 +273,27 @@ def _wait_for(condition: Any, what: str, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.02)
+
+
+def test_the_model_list_offers_the_keys_image_models(
+    lab_notebook: Any, panel_on: Any, fake: FakeAPI
+) -> None:
+    """The panel fetches the key's model list in the background: the model box offers the
+    catalogue's current models plus the key's image models (not its text models)."""
+    fake.extra_models = ("flux-pro-1.1",)
+    _notebook, panel = open_panel(lab_notebook, panel_on)
+    expect(panel.root.locator(".cw-model datalist option[value='flux-pro-1.1']")).to_have_count(1)
+    values = panel.root.locator(".cw-model datalist option").evaluate_all(
+        "nodes => nodes.map(n => n.value)"
+    )
+    assert values[0] == "gpt-image-2"
+    assert "gpt-image-2.6-flare" in values
+    assert "gpt-4o-mini" not in values  # a text model of the key: not offered
+    assert any(r.path == "/v1/models" for r in fake.requests)
+    # A model the key cannot use is marked; a typed unknown id still passes.
+    panel.model.fill("gpt-image-3")
+    expect(panel.model_notice).to_have_text(
+        "gpt-image-3 is not in your key's model list; CometAPI may refuse it"
+    )
+    panel.type_prompt("a paper boat")
+    expect(panel.generate_button).to_be_enabled()

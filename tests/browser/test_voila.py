@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import expect
 
 from comet_widgets.testing import FakeAPI
-from comet_widgets.testing._bodies import REVISION
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +31,7 @@ def test_generate_in_voila(
     panel.generate()
     expect(panel.status).to_have_text("done: 1 image")
     panel.wait_decoded(1)
-    expect(panel.captions.first).to_contain_text(prompt + REVISION)
+    expect(panel.captions.first).to_contain_text(prompt)  # gpt-image-2 keeps the prompt
     expect(panel.error).to_be_hidden()
 
     generations = [r for r in fake.requests if r.path.endswith("/images/generations")]

@@ -49,7 +49,7 @@ def test_batch_notebook_runs_offline(tmp_path: Path) -> None:
     text = outputs_text(notebook)
     assert "the offline fake API" in text
     assert "16 item(s): 16 ok, 0 failed" in text
-    assert "batch (16, 256, 256, 3) uint8" in text
+    assert "batch (16, 1024, 1024, 3) uint8" in text
     assert "16 item(s): 16 ok (16 resumed), 0 failed" in text
     kinds = {
         key for cell in notebook.cells for o in cell.get("outputs", []) for key in o.get("data", {})
