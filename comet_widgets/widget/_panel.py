@@ -64,7 +64,7 @@ from ._client_source import ClientSource, offline_from_env
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
 from ._gallery import Gallery, Preview, make_previews
 from ._history import HistoryView, history_label, restored_params
-from ._partials import PartialPreviews, streams
+from ._partials import PartialPreviews, default_partials, streams
 from ._pending import Job, PendingGeneration
 from ._status import StatusView, status_text
 from ._traits import PathText, PixelList
@@ -105,7 +105,7 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
     background = Unicode(None, allow_none=True, help="GPT image models; None: not sent.")
     output_format = Unicode(None, allow_none=True, help="GPT image models; None: not sent.")
     partial_images = Int(
-        0,
+        default_partials(DEFAULT_MODEL, None),  # 2: the default model streams
         help="Partial previews per image shown while it is made (0-3; GPT image models; each"
         " adds about 100 output tokens). Switching to a model that streams sets 2, to one that"
         " does not 0.",
