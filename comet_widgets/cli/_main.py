@@ -263,7 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests in flight (default: %(default)s; keep it at 16 or below)",
     )
     batch.add_argument(
-        "--rpm", type=float, metavar="R", help="at most R requests per minute (default: no limit)"
+        "--rpm",
+        type=float,
+        metavar="R",
+        help="at most R requests per minute (generate_many's requests_per_minute; default: no"
+        " limit)",
     )
     batch.add_argument(
         "--shard", metavar="i/k", help="only items whose index %% k == i (one shard per process)"
