@@ -319,26 +319,28 @@ def merge_manifests(
 
     ``inputs`` are manifest files or directories (a directory stands for its ``manifest.jsonl``
     and ``manifest.shard-*.jsonl``); ``output`` may be one of them (everything is read before
-    it is replaced). Rows are deduplicated by key: a successful row beats a failed one, and
-    otherwise the later row (in input order) wins. The result is sorted by each item's input
-    index (ties keep input order). Image files stay where they are and paths are rewritten
+    it is replaced). Rows are deduplicated by item (key and input index: items with identical
+    bodies share one request but keep a row each, with their own labels): a successful row
+    beats a failed one, and otherwise the later row (in input order) wins. The result is
+    sorted by each item's input index (ties keep input order). Image files stay where they are and paths are rewritten
     relative to the output's directory; ``copy=True`` copies them (and their sidecars) into
     the output's directory instead. Raises ``FileNotFoundError`` for a missing input.
     """
     out = Path(output)
     root = out.parent
     files = expand_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)
-    chosen: dict[str, tuple[int, dict[str, Any], Path]] = {}
+    chosen: dict[tuple[str, int], tuple[int, dict[str, Any], Path]] = {}
     rows = 0
     for file in files:
         for record in read_manifest(file):
             rows += 1
-            previous = chosen.get(record["key"])
+            item = (record["key"], _index_of(record))
+            previous = chosen.get(item)
             if previous is None:
-                chosen[record["key"]] = (rows, record, file.parent)
+                chosen[item] = (rows, record, file.parent)
             elif record.get("error") is None or previous[1].get("error") is not None:
                 # a success beats a failure; otherwise the later row wins (it is the newer)
-                chosen[record["key"]] = (previous[0], record, file.parent)
+                chosen[item] = (previous[0], record, file.parent)
     ordered = sorted(chosen.values(), key=lambda entry: (_index_of(entry[1]), entry[0]))
     copied = 0
     merged = []

@@ -164,6 +164,8 @@ class BatchRun:
         assert self.manifest is not None
         folder, own = self.folder, self.manifest
 
+        own_rows: set[tuple[str, Any]] = set()  # (key, index) of this manifest's rows
+
         def load() -> dict[str, tuple[dict[str, Any], bool]]:
             done: dict[str, tuple[dict[str, Any], bool]] = {}
             # Later successful lines win (a --no-resume run rewrote the same file names), and
@@ -174,6 +176,8 @@ class BatchRun:
                     key = record["key"]
                     if key in self.by_key and record.get("error") is None:
                         done[key] = (record, file == own)
+                        if file == own:
+                            own_rows.add((key, record.get("index")))
             return done
 
         done = await asyncio.to_thread(load)
@@ -184,11 +188,7 @@ class BatchRun:
             if entry is None or generation is None:
                 pending.append(key)
                 continue
-            record, in_own = entry
-            if not in_own and self.writer is not None:
-                # Found in another manifest of this folder (another shard layout): copy the
-                # line, so this manifest alone describes every item it covers.
-                await asyncio.to_thread(self.writer.append, record)
+            record = entry[0]
             for position, index in enumerate(indexes):
                 item = self.items[index]
                 item.generation = generation
@@ -196,6 +196,12 @@ class BatchRun:
                 item.skipped = True
                 item.elapsed = record.get("elapsed")
                 item.duplicate_of = indexes[0] if position else None
+                if (key, index) not in own_rows and self.writer is not None:
+                    # Found in another manifest of this folder (another shard layout), or under
+                    # another item with the same body: write its row, so this manifest alone
+                    # describes every item it covers, each with its own labels.
+                    row = record if record.get("index") == index else record_of(item, folder)
+                    await asyncio.to_thread(self.writer.append, row)
                 await self._report(item, skipped=1)
         return pending
 
@@ -246,6 +252,8 @@ class BatchRun:
                     other.generation, other.paths = item.generation, item.paths
                     other.error, other.exception = item.error, item.exception
                     other.elapsed, other.duplicate_of = item.elapsed, first
+                    if self.writer is not None:  # its own row, with its own labels
+                        await asyncio.to_thread(self.writer.append, record_of(other, self.folder))
                 await self._report(other, ok=int(other.ok), failed=int(not other.ok))
 
     def _persist(

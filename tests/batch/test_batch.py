@@ -264,11 +264,21 @@ async def test_identical_items_are_requested_once(
     assert results[2].generation is results[0].generation
     assert results[3].meta == {"copy": 2}
     assert results[0].key == results[3].key != results[4].key
-    assert len(read_manifest(tmp_path / MANIFEST_NAME)) == 3
+    # One request per body, but one manifest row per item, each with its own index and labels.
+    rows = read_manifest(tmp_path / MANIFEST_NAME)
+    assert sorted(row["index"] for row in rows) == [0, 1, 2, 3, 4]
+    assert next(row for row in rows if row["index"] == 3)["meta"] == {"copy": 2}
+    assert rows[0]["images"] == next(row for row in rows if row["index"] == 2)["images"]
+    frame = results.to_dataframe()
+    assert sorted(set(frame["index"])) == [0, 1, 2, 3, 4]
+    assert list(frame.loc[frame["index"] == 3, "copy"]) == [2]
+    merged = merge_manifests([tmp_path], tmp_path / "merged.jsonl")
+    assert merged.items == 5
     fake.reset()
     again = await generate_many(items, client=client, **CHEAP, output_dir=tmp_path)
     assert fake.generation_count == 0
     assert all(item.skipped and item.ok for item in again)
+    assert len(read_manifest(tmp_path / MANIFEST_NAME)) == 5, "resuming adds no rows"
 
 
 async def test_shards_merged_equal_the_unsharded_run(
