@@ -322,9 +322,9 @@ def merge_manifests(
     it is replaced). Rows are deduplicated by item (key and input index: items with identical
     bodies share one request but keep a row each, with their own labels): a successful row
     beats a failed one, and otherwise the later row (in input order) wins. The result is
-    sorted by each item's input index (ties keep input order). Image files stay where they are and paths are rewritten
-    relative to the output's directory; ``copy=True`` copies them (and their sidecars) into
-    the output's directory instead. Raises ``FileNotFoundError`` for a missing input.
+    sorted by each item's input index (ties keep input order). Image files stay where they are
+    and paths are rewritten relative to the output's directory; ``copy=True`` copies them (and
+    their sidecars) into the output's directory instead. Raises ``FileNotFoundError`` for a missing input.
     """
     out = Path(output)
     root = out.parent
