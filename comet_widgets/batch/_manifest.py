@@ -324,7 +324,8 @@ def merge_manifests(
     beats a failed one, and otherwise the later row (in input order) wins. The result is
     sorted by each item's input index (ties keep input order). Image files stay where they are
     and paths are rewritten relative to the output's directory; ``copy=True`` copies them (and
-    their sidecars) into the output's directory instead. Raises ``FileNotFoundError`` for a missing input.
+    their sidecars) into the output's directory instead. Raises ``FileNotFoundError`` for a
+    missing input.
     """
     out = Path(output)
     root = out.parent
