@@ -148,7 +148,10 @@ class GeneratedImage:
         """How many frames the image has (more than 1 for an animated GIF)."""
         if self.format != "gif" or self.data is None:
             return 1
-        return int(getattr(self.image, "n_frames", 1))
+        from PIL import Image as PILImage
+
+        with PILImage.open(io.BytesIO(self.data)) as opened:
+            return int(getattr(opened, "n_frames", 1))
 
     @property
     def image(self) -> Image:
