@@ -20,9 +20,11 @@ import ipywidgets as widgets
 from .._catalog import CURRENT, ModelInfo, ModelSpec, build_payload, get_model, validate_size
 from .._errors import InvalidParameterError
 from .._types import PARAMETERS, choices
+from ._dom import classed, set_class, show
 from ._partials import default_partials, streams
 
 __all__ = [
+    "ADVANCED",
     "OPTIONAL",
     "PARAMS",
     "PARTIALS_HINT",
@@ -33,12 +35,13 @@ __all__ = [
     "payload_of",
 ]
 
+#: What a person reads beside each optional choice (plain words, not API field names).
 _LABELS = {
-    "response_format": "format",
-    "quality": "quality",
-    "style": "style",
-    "background": "background",
-    "output_format": "file type",
+    "response_format": "Return as",
+    "quality": "Quality",
+    "style": "Style",
+    "background": "Background",
+    "output_format": "File type",
 }
 #: Parameters that may be left unset (``None``: not sent, the API's default applies), shown as
 #: choice controls of their ``Literal`` values (``_types.py``), in declaration order.
@@ -47,6 +50,10 @@ OPTIONAL = tuple(name for name in PARAMETERS if name in _LABELS)
 PARAMS = ("model", "prompt", "n", "size", *OPTIONAL, "partial_images")
 #: What the partial-previews control says about its cost.
 PARTIALS_HINT = "each partial preview adds about 100 output tokens"
+#: Choices shown in plain words; the value sent stays the API's.
+_CHOICE_WORDS = {"url": "link", "b64_json": "inline data"}
+#: The optional choices folded under "More options" (quality stays in the main row).
+ADVANCED = ("style", "background", "output_format", "response_format")
 _DEFAULT_LABEL = "default"
 
 
@@ -114,12 +121,6 @@ def check(values: Mapping[str, Any]) -> InvalidParameterError | None:
     return None
 
 
-def _show(widget: widgets.Widget, visible: bool) -> None:
-    display = "" if visible else "none"
-    if widget.layout.display != display:
-        widget.layout.display = display
-
-
 def _set_options(widget: widgets.Widget, options: tuple[Any, ...]) -> None:
     if tuple(widget.options) != options:
         widget.options = options
@@ -137,26 +138,28 @@ class Controls:
         self._mirroring = threading.local()
         wide = {"description_width": "initial"}
         self.prompt = widgets.Textarea(
-            placeholder="Describe the image you want...",
-            layout=widgets.Layout(width="100%", height="5em"),
+            description="Prompt",
+            placeholder="Describe the image: subject, setting, style, light...",
+            style=wide,
+            layout=widgets.Layout(width="100%"),
         )
         self.model = widgets.Combobox(
-            description="model",
+            description="Model",
             options=CURRENT,
             ensure_option=False,
             placeholder="model name",
             style=wide,
-            layout=widgets.Layout(width="15em"),
+            layout=widgets.Layout(width="auto"),
         )
         self.size_choice = widgets.Dropdown(
-            description="size", style=wide, layout=widgets.Layout(width="12em")
+            description="Size", style=wide, layout=widgets.Layout(width="auto")
         )
         self.size_free = widgets.Combobox(
-            description="size",
+            description="Size",
             placeholder="WIDTHxHEIGHT",
             ensure_option=False,
             style=wide,
-            layout=widgets.Layout(width="12em"),
+            layout=widgets.Layout(width="auto"),
         )
         #: One line under the model control: its lifecycle, or that the key does not list it.
         self.model_notice = widgets.HTML(layout=widgets.Layout(display="none"))
@@ -166,9 +169,14 @@ class Controls:
         self.usable: frozenset[str] | None = None
         # Exactly one size control is in the panel at a time (a free-size model gets the box
         # that also takes typed sizes), so ``.cw-size`` always matches one element.
-        self.size_box = widgets.Box([self.size_choice])
+        self.size_box = classed(widgets.Box([self.size_choice]), "cw-size-box")
         self.n = widgets.BoundedIntText(
-            value=1, min=1, max=10, description="n", style=wide, layout=widgets.Layout(width="7em")
+            value=1,
+            min=1,
+            max=10,
+            description="Images",
+            style=wide,
+            layout=widgets.Layout(width="auto"),
         )
         self.choices = {
             name: widgets.Dropdown(
@@ -177,7 +185,7 @@ class Controls:
             for name in OPTIONAL
         }
         self.partial_images = widgets.Dropdown(
-            description="previews",
+            description="Previews",
             options=(("none", 0), ("1", 1), ("2", 2), ("3", 3)),
             value=0,
             tooltip=f"partial previews per image while it is made; {PARTIALS_HINT}",
@@ -185,7 +193,10 @@ class Controls:
             layout=widgets.Layout(width="auto"),
         )
         self.partials_hint = widgets.HTML(f"<small>{PARTIALS_HINT}</small>")
-        self.partials_box = widgets.HBox([self.partial_images, self.partials_hint])
+        self.partials_box = classed(
+            widgets.VBox([self.partial_images, self.partials_hint]), "cw-partials"
+        )
+        self.partial_images.add_class("cw-field")
         self.generate = widgets.Button(
             description="Generate", button_style="primary", icon="paint-brush"
         )
@@ -207,28 +218,44 @@ class Controls:
             "cw-generate": self.generate,
             "cw-cancel": self.cancel,
         }
-        self.size_free.add_class("cw-size")
-        self.size_free.add_class("cw-size-free")
+        classed(self.size_free, "cw-size", "cw-size-free", "cw-field")
         for name, dropdown in self.choices.items():
             classes["cw-" + name.replace("_", "-")] = dropdown
         for css, widget in classes.items():
             widget.add_class(css)
+        for widget in (self.prompt, self.model, self.size_choice, self.n, *self.choices.values()):
+            widget.add_class("cw-field")
 
-        params = widgets.HBox(
-            [self.model, self.size_box, self.n],
-            layout=widgets.Layout(flex_flow="row wrap", grid_gap="0.5em"),
+        #: The model's field: the model box, then room for notices about the model (e.g. a
+        #: retirement date) under it: append widgets to ``model_field.children``.
+        self.model_field = classed(
+            widgets.VBox([self.model, self.model_notice, self.model_list_note]), "cw-model-field"
         )
-        options = widgets.HBox(
-            [*self.choices.values(), self.partials_box],
-            layout=widgets.Layout(flex_flow="row wrap", grid_gap="0.5em"),
+        self.fields = classed(
+            widgets.Box(
+                [self.model_field, self.size_box, self.n, self.choices["quality"]],
+            ),
+            "cw-fields",
         )
+        self.advanced = classed(
+            widgets.Box(
+                [*(self.choices[name] for name in ADVANCED), self.partials_box],
+                layout=widgets.Layout(display="none"),
+            ),
+            "cw-fields",
+            "cw-advanced",
+        )
+        self.advanced_toggle = classed(
+            widgets.Button(description="More options", icon="caret-right"),
+            "cw-advanced-toggle",
+        )
+        self.advanced_toggle.on_click(lambda _button: self.fold(not self.folded))
         #: The control rows, top to bottom.
         self.rows: list[widgets.Widget] = [
             self.prompt,
-            params,
-            self.model_notice,
-            self.model_list_note,
-            options,
+            self.fields,
+            self.advanced_toggle,
+            self.advanced,
         ]
 
         self._watch(self.prompt, "prompt", str)
@@ -241,10 +268,26 @@ class Controls:
             self._watch(dropdown, name, lambda value: value or None)
 
     @property
+    def folded(self) -> bool:
+        """Whether the advanced options are folded away."""
+        return bool(self.advanced.layout.display == "none")
+
+    def fold(self, folded: bool) -> None:
+        """Fold (or unfold) the advanced options."""
+        show(self.advanced, not folded)
+        self.advanced_toggle.icon = "caret-right" if folded else "caret-down"
+
+    def mark_next_run(self, running: bool) -> None:
+        """While running, the controls say that a change applies to the next run."""
+        for widget in (self.prompt, self.fields, self.advanced):
+            set_class(widget, "cw-next-run", running)
+
+    @property
     def all(self) -> list[widgets.Widget]:
         """Every widget this object created (for closing)."""
         return [
             *self.rows,
+            self.model_field,
             self.model,
             self.size_choice,
             self.size_free,
@@ -290,7 +333,7 @@ class Controls:
             allowed = allowed_values(spec, name)
             options: tuple[tuple[str, str], ...] = (
                 (_DEFAULT_LABEL, ""),
-                *((v, v) for v in allowed),
+                *((_CHOICE_WORDS.get(v, v), v) for v in allowed),
             )
             if value is not None and value not in allowed:
                 options += ((f"{value} (not accepted)", value),)
@@ -298,7 +341,7 @@ class Controls:
                 _set_options(dropdown, options)
                 if dropdown.value != (value or ""):
                     dropdown.value = value or ""
-            _show(dropdown, bool(allowed) or value is not None)
+            show(dropdown, bool(allowed) or value is not None)
         partials = values["partial_images"]
         offered = (("none", 0), *((str(k), k) for k in (1, 2, 3)))
         if partials not in (0, 1, 2, 3):
@@ -307,9 +350,18 @@ class Controls:
             _set_options(self.partial_images, offered)
             if self.partial_images.value != partials:
                 self.partial_images.value = partials
-        _show(
-            self.partials_box, streams(values["model"], values["output_format"]) or bool(partials)
-        )
+        show(self.partials_box, streams(values["model"], values["output_format"]) or bool(partials))
+        chosen = sum(values[name] is not None for name in ADVANCED)
+        label = f"More options ({chosen} set)" if chosen else "More options"
+        if self.advanced_toggle.description != label:
+            self.advanced_toggle.description = label
+        visible = any(w.layout.display != "none" for w in self._advanced())
+        show(self.advanced_toggle, visible)
+        if not visible:
+            show(self.advanced, False)
+
+    def _advanced(self) -> list[widgets.Widget]:
+        return [*(self.choices[name] for name in ADVANCED), self.partials_box]
 
     def set_live_models(self, models: list[ModelInfo] | None, error: str | None = None) -> None:
         """Offer the catalogue's current models plus the image models the key can use; with
@@ -320,10 +372,10 @@ class Controls:
                 f"<small>Your key's model list is unavailable ({html.escape(error or '?')});"
                 " showing the catalogue's current models.</small>"
             )
-            _show(self.model_list_note, True)
+            show(self.model_list_note, True)
             return
         self.usable = frozenset(model.id for model in models)
-        _show(self.model_list_note, False)
+        show(self.model_list_note, False)
         extra = sorted(self.usable - set(CURRENT))
         _set_options(self.model, (*CURRENT, *extra))
 
@@ -340,7 +392,7 @@ class Controls:
         text = f"<small>{html.escape(notice)}</small>" if notice else ""
         if self.model_notice.value != text:
             self.model_notice.value = text
-        _show(self.model_notice, notice is not None)
+        show(self.model_notice, notice is not None)
 
     def _show_size(self, spec: ModelSpec | None, size: str) -> None:
         free = spec is None or spec.free_size

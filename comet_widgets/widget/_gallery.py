@@ -1,33 +1,41 @@
-"""The gallery: thumbnails with captions, a full-size view on request, Save, and usage.
+"""The gallery: tiles (placeholders while running, then thumbnails), a lightbox, Save, usage.
 
 Only thumbnails (longest side at most ``THUMBNAIL_MAX_SIDE``, JPEG unless the image has
-transparency) go to the browser; the original bytes stay in Python until the user clicks
-"Full size". Tiles are reused from one generation to the next, so saved widget state holds one
-set of thumbnails, not every set ever shown.
+transparency) go to the browser; the original bytes are sent only while the lightbox shows
+them (and dropped when it closes). Tiles are reused from one generation to the next, so saved
+widget state holds one set of thumbnails, not every set ever shown.
+
+A ``Tile`` is one slot of the grid: ``pending()`` (a pulsing placeholder with the elapsed
+time), ``set_image()`` (any image bytes, e.g. a partial image while streaming), ``load()`` (a
+finished image or its failure). Its ``actions`` row holds View and Save; more buttons can be
+appended to it (``Tile.add_action``). Images are numbered as a person counts: "Image 2 of 3".
 """
 
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import ipywidgets as widgets
 
 from .._constants import THUMBNAIL_MAX_SIDE
-from .._errors import describe
+from ._dom import classed, set_class, set_value, show
+from ._status import panel_message
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
     from ..images._results import GeneratedImage, Generation
 
-__all__ = ["FullView", "Gallery", "Preview", "format_usage", "make_previews"]
+__all__ = ["Gallery", "Lightbox", "Preview", "Tile", "format_usage", "make_previews", "saved_html"]
 
-_TILE_WIDTH = "272px"
-_THUMB_WIDTH = "256px"
+#: The history strip's thumbnails: the longest side, in pixels.
+MINI_SIDE = 96
 
 
 @dataclass(frozen=True)
@@ -37,36 +45,48 @@ class Preview:
     image: GeneratedImage
     caption: str
     detail: str
+    total: int = 1
     data: bytes | None = None
     format: str | None = None
     error: str | None = None
+    mini: bytes | None = None
+
+    @property
+    def number(self) -> int:
+        """The image's number in its generation, counted from 1."""
+        return self.image.index + 1
 
 
 def make_previews(generation: Generation) -> tuple[list[Preview], list[Image]]:
     """Thumbnails of every image and the decoded images that arrived (run it in a thread)."""
+    from ..images._previews import encode_preview
+
     previews: list[Preview] = []
     decoded: list[Image] = []
+    total = len(generation.images)
     for image in generation.images:
         caption = image.revised_prompt or generation.prompt
         dims = f"{image.width}x{image.height}" if image.width and image.height else None
         detail = f"{generation.model} · {dims or generation.params.get('size', '?')}"
         if not image.ok:
-            failure = describe(image.error) if image.error else "no image data"
-            previews.append(Preview(image, caption, detail, error=failure))
+            failure = panel_message(image.error).text if image.error else "no image data"
+            previews.append(Preview(image, caption, detail, total, error=failure))
             continue
         try:
             data, fmt = image.preview(THUMBNAIL_MAX_SIDE)
+            mini = None
             if image.format != "svg":  # vector text: shown as is, no pixels to decode
+                mini, _ = encode_preview(image.image, max_side=MINI_SIDE)
                 decoded.append(image.image)
         except Exception as exc:  # a corrupt image must not sink its siblings
-            previews.append(Preview(image, caption, detail, error=f"cannot decode: {exc}"))
+            previews.append(Preview(image, caption, detail, total, error=f"cannot decode: {exc}"))
             continue
-        previews.append(Preview(image, caption, detail, data=data, format=fmt))
+        previews.append(Preview(image, caption, detail, total, data=data, format=fmt, mini=mini))
     return previews, decoded
 
 
 def format_usage(usage: dict[str, Any] | None) -> str:
-    """'usage: 50 input tokens · 4,160 output tokens · 4,210 total tokens' (top-level counts)."""
+    """'Usage: 50 input tokens · 4,160 output tokens · 4,210 total tokens' (top-level counts)."""
     if not usage:
         return ""
     parts = [
@@ -74,199 +94,354 @@ def format_usage(usage: dict[str, Any] | None) -> str:
         for key, value in usage.items()
         if isinstance(value, int) and not isinstance(value, bool)
     ]
-    return "usage: " + " · ".join(parts) if parts else ""
+    return "Usage: " + " · ".join(parts) if parts else ""
 
 
-def _display(widget: widgets.Widget, visible: bool) -> None:
-    display = "" if visible else "none"
-    if widget.layout.display != display:
-        widget.layout.display = display
+def saved_html(path: Path) -> str:
+    """'Saved <a>boat-1.png</a>': the file name, linked relative to the working directory
+    (the notebook's folder), so the notebook's file browser opens it; the full path on hover."""
+    shown = html.escape(path.name)
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        relative = str(path)
+    href = quote(Path(relative).as_posix()) if not relative.startswith("..") else ""
+    title = html.escape(str(path))
+    if not href:
+        return f'Saved <span title="{title}">{shown}</span>'
+    return f'Saved <a href="{href}" target="_blank" title="{title}">{shown}</a>'
 
 
-class FullView:
-    """The full-size image, sent to the browser only when asked for (and dropped on Close)."""
-
-    def __init__(self) -> None:
-        self.image = widgets.Image(layout=widgets.Layout(max_width="100%", height="auto"))
-        self.caption = widgets.HTML()
-        self.close = widgets.Button(description="Close full size", icon="times")
-        self.box = widgets.VBox(
-            [self.caption, self.image, self.close], layout=widgets.Layout(display="none")
-        )
-        self.image.add_class("cw-full-image")
-        self.close.add_class("cw-full-close")
-        self.box.add_class("cw-full-view")
-        self.close.on_click(lambda _button: self.hide())
-
-    def show(self, preview: Preview) -> None:
-        image = preview.image
-        if image.data is None:
-            return
-        with self.image.hold_sync():
-            self.image.format = "svg+xml" if image.format == "svg" else image.format or "png"
-            self.image.value = image.data
-        self.caption.value = (
-            f"<b>{html.escape(preview.caption)}</b><br><small>{html.escape(preview.detail)},"
-            f" {len(image.data):,} bytes</small>"
-        )
-        _display(self.box, True)
-
-    def hide(self) -> None:
-        if self.image.value:
-            self.image.value = b""
-        _display(self.box, False)
+def _save(preview: Preview, output_dir: str) -> str:
+    """Save one image; the HTML to show (the link, or why it failed)."""
+    try:
+        folder = Path(output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = preview.image.save(folder)
+    except Exception as exc:  # shown where the click was: a failed save must not break things
+        return f"Save failed: {html.escape(str(exc))}"
+    return saved_html(path)
 
 
-class _Tile:
+class Tile:
+    """One slot of the gallery (class ``cw-tile``): placeholder, image or failure, and actions."""
+
     def __init__(self, gallery: Gallery) -> None:
         self.gallery = gallery
         self.preview: Preview | None = None
+        self.position = 0
         # Image(format=...) first, then .value: the constructor compares the bytes (perf-facts).
-        self.thumb = widgets.Image(
-            format="jpeg", layout=widgets.Layout(max_width=_THUMB_WIDTH, height="auto")
+        self.thumb = classed(widgets.Image(format="jpeg"), "cw-thumb")
+        self.placeholder = classed(
+            widgets.HTML(layout=widgets.Layout(display="none")), "cw-placeholder"
         )
-        self.failure = widgets.HTML(layout=widgets.Layout(display="none", width=_THUMB_WIDTH))
-        self.caption = widgets.HTML(layout=widgets.Layout(width=_THUMB_WIDTH))
-        self.full = widgets.Button(
-            description="Full size", icon="expand", layout=widgets.Layout(width="auto")
+        self.failure = classed(
+            widgets.HTML(layout=widgets.Layout(display="none")), "cw-image-error"
         )
-        self.save = widgets.Button(
-            description="Save", icon="save", layout=widgets.Layout(width="auto")
+        self.frame = classed(widgets.Box([self.thumb, self.placeholder, self.failure]), "cw-frame")
+        self.caption = classed(widgets.HTML(), "cw-caption")
+        self.view = classed(widgets.Button(description="View", icon="expand"), "cw-full-size")
+        self.save = classed(widgets.Button(description="Save", icon="save"), "cw-save")
+        self.actions = classed(widgets.HBox([self.view, self.save]), "cw-tile-actions")
+        self.saved = classed(widgets.HTML(layout=widgets.Layout(display="none")), "cw-saved")
+        self.box = classed(
+            widgets.VBox([self.frame, self.caption, self.actions, self.saved]), "cw-tile"
         )
-        self.saved = widgets.HTML(layout=widgets.Layout(width=_THUMB_WIDTH))
-        self.actions = widgets.HBox([self.full, self.save])
-        self.box = widgets.VBox(
-            [self.thumb, self.failure, self.caption, self.actions, self.saved],
-            layout=widgets.Layout(width=_TILE_WIDTH, margin="0 0.5em 0.5em 0"),
-        )
-        for widget, css in (
-            (self.thumb, "cw-thumb"),
-            (self.failure, "cw-image-error"),
-            (self.caption, "cw-caption"),
-            (self.full, "cw-full-size"),
-            (self.save, "cw-save"),
-            (self.saved, "cw-saved"),
-            (self.box, "cw-tile"),
-        ):
-            widget.add_class(css)
-        self.full.on_click(lambda _button: self._on_full())
+        self._label = ""
+        self.view.on_click(lambda _button: self._on_view())
         self.save.on_click(lambda _button: self._on_save())
 
     @property
-    def widgets(self) -> list[widgets.Widget]:
-        return [*self.box.children, self.full, self.save, self.box]
+    def parts(self) -> list[widgets.Widget]:
+        return [
+            *self.frame.children,
+            self.frame,
+            *self.actions.children,
+            *self.box.children,
+            self.box,
+        ]
+
+    def add_action(self, button: widgets.Widget) -> None:
+        """Append a button to the tile's actions row."""
+        self.actions.children = (*self.actions.children, button)
+
+    def pending(self, label: str) -> None:
+        """A placeholder: a pulse, a spinner, ``label`` ("Image 2 of 4") and the elapsed time."""
+        self.preview = None
+        self._label = label
+        if self.thumb.value:
+            self.thumb.value = b""
+        show(self.thumb, False)
+        show(self.failure, False)
+        show(self.placeholder, True)
+        self.tick(0.0)
+        set_value(self.caption, f'<span class="cw-detail">{html.escape(label)}</span>')
+        show(self.actions, False)
+        show(self.saved, False)
+        set_class(self.box, "cw-tile-pending", True)
+        show(self.box, True)
+
+    def tick(self, seconds: float) -> None:
+        """Update the placeholder's elapsed time."""
+        set_value(
+            self.placeholder,
+            '<div class="cw-spinner" role="progressbar" aria-label="generating"></div>'
+            f"<div>{html.escape(self._label)}</div><div>{seconds:.1f} s</div>",
+        )
+
+    def set_image(self, data: bytes, fmt: str) -> None:
+        """Show these image bytes in the frame (a thumbnail, or a partial image)."""
+        with self.thumb.hold_sync():
+            self.thumb.format = fmt
+            self.thumb.value = data
+        show(self.placeholder, False)
+        show(self.failure, False)
+        show(self.thumb, True)
 
     def load(self, preview: Preview) -> None:
+        """Show a finished image, or why it failed ("Image 2 of 3 failed: ...")."""
         self.preview = preview
         ok = preview.data is not None
         if ok:
-            with self.thumb.hold_sync():
-                self.thumb.format = preview.format or "jpeg"
-                self.thumb.value = preview.data
-        elif self.thumb.value:
-            self.thumb.value = b""
-        self.failure.value = (
-            ""
-            if ok
-            else f"<b>image {preview.image.index} failed</b><br>{html.escape(preview.error or '')}"
-        )
-        _display(self.thumb, ok)
-        _display(self.failure, not ok)
+            self.set_image(preview.data or b"", preview.format or "jpeg")
+        else:
+            if self.thumb.value:
+                self.thumb.value = b""
+            show(self.thumb, False)
+            show(self.placeholder, False)
+            name = f"Image {preview.number} of {preview.total} failed"
+            set_value(
+                self.failure,
+                f"<b>{html.escape(name)}</b><span>{html.escape(preview.error or '')}</span>",
+            )
+            show(self.failure, True)
         caption = html.escape(preview.caption)
-        self.caption.value = (
-            f'<div style="line-height:1.3" title="{caption}">{caption}<br>'
-            f'<small style="color:#666">{html.escape(preview.detail)}</small></div>'
+        set_value(
+            self.caption,
+            f"<div>{caption}</div>"
+            f'<div class="cw-detail">Image {preview.number} of {preview.total} · '
+            f"{html.escape(preview.detail)}</div>",
         )
-        self.full.disabled = self.save.disabled = not ok
-        self.saved.value = ""
-        _display(self.box, True)
+        self.view.disabled = self.save.disabled = not ok
+        show(self.actions, True)
+        set_value(self.saved, "")
+        show(self.saved, False)
+        set_class(self.box, "cw-tile-pending", False)
+        show(self.box, True)
 
     def clear(self) -> None:
         self.preview = None
         if self.thumb.value:
             self.thumb.value = b""
-        _display(self.box, False)
+        show(self.box, False)
 
     def show_partial(self, index: int, data: bytes, fmt: str) -> None:
-        """A running generation's latest partial preview: the thumbnail, no actions."""
+        """A running generation's latest partial preview of this image: shown in the frame,
+        the placeholder's label says it is a preview."""
         self.preview = None
-        with self.thumb.hold_sync():
-            self.thumb.format = fmt
-            self.thumb.value = data
-        _display(self.thumb, True)
-        _display(self.failure, False)
-        self.caption.value = f'<small style="color:#666">image {index + 1}: preview</small>'
-        self.full.disabled = self.save.disabled = True
-        self.saved.value = ""
-        _display(self.box, True)
+        self.set_image(data, fmt)
+        self._label = f"Image {index + 1}: preview"
+        set_value(self.caption, f'<span class="cw-detail">{html.escape(self._label)}</span>')
+        show(self.actions, False)
+        show(self.box, True)
 
-    def _on_full(self) -> None:
+    def _on_view(self) -> None:
         if self.preview is not None:
-            self.gallery.full_view.show(self.preview)
+            self.gallery.lightbox.open(self.gallery.shown, self.position)
 
     def _on_save(self) -> None:
-        if self.preview is None:
-            return
-        try:
-            folder = Path(self.gallery.output_dir())
-            folder.mkdir(parents=True, exist_ok=True)
-            path = self.preview.image.save(folder)
-        except Exception as exc:  # shown on the tile: a failed save must not break the panel
-            self.saved.value = (
-                f'<span style="color:#b00">save failed: {html.escape(str(exc))}</span>'
-            )
-            return
-        self.saved.value = f"saved <code>{html.escape(str(path))}</code>"
-        self.gallery.saved.append(path)
+        if self.preview is not None:
+            set_value(self.saved, _save(self.preview, self.gallery.output_dir()))
+            show(self.saved, True)
 
 
-class Gallery:
-    """Tiles for the shown generation, the usage line and the full-size view."""
+class Lightbox:
+    """The full-size view (class ``cw-lightbox``): an overlay over the page with the image,
+    its caption and number, Previous / Next, Save and Close. The original image is sent to
+    the browser only while it is shown. More buttons can go into its ``actions`` row."""
 
     def __init__(self, output_dir: Callable[[], str]) -> None:
         self.output_dir = output_dir
-        self.tiles: list[_Tile] = []
-        self.saved: list[Path] = []
-        self.box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap", display="none"))
-        self.box.add_class("cw-gallery")
-        self.usage = widgets.HTML(layout=widgets.Layout(display="none"))
-        self.usage.add_class("cw-usage")
-        self.full_view = FullView()
+        self.items: list[Preview] = []
+        self.index = 0
+        self.count = classed(widgets.HTML(), "cw-lightbox-count")
+        self.close_button = classed(
+            widgets.Button(description="Close", icon="times", tooltip="Close the full size view"),
+            "cw-lightbox-close",
+            "cw-full-close",
+        )
+        spacer = classed(widgets.Box(), "cw-header-spacer")
+        self.bar = classed(widgets.HBox([self.count, spacer, self.close_button]), "cw-lightbox-bar")
+        self.image = classed(widgets.Image(format="png"), "cw-lightbox-image", "cw-full-image")
+        self.frame = classed(widgets.Box([self.image]), "cw-lightbox-frame", "cw-checker")
+        self.caption = classed(widgets.HTML(), "cw-lightbox-caption")
+        self.previous = classed(
+            widgets.Button(description="Previous", icon="arrow-left"), "cw-lightbox-prev"
+        )
+        self.next = classed(
+            widgets.Button(description="Next", icon="arrow-right"), "cw-lightbox-next"
+        )
+        self.save = classed(widgets.Button(description="Save", icon="save"), "cw-lightbox-save")
+        self.saved = classed(widgets.HTML(), "cw-lightbox-saved")
+        self.actions = classed(
+            widgets.HBox([self.previous, self.next, self.save, self.saved]), "cw-lightbox-actions"
+        )
+        self.card = classed(
+            widgets.VBox([self.bar, self.frame, self.caption, self.actions]), "cw-lightbox-card"
+        )
+        self.box = classed(
+            widgets.Box([self.card], layout=widgets.Layout(display="none")),
+            "cw-lightbox",
+            "cw-full-view",
+        )
+        self.close_button.on_click(lambda _button: self.close())
+        self.previous.on_click(lambda _button: self.step(-1))
+        self.next.on_click(lambda _button: self.step(1))
+        self.save.on_click(lambda _button: self._on_save())
+
+    @property
+    def all(self) -> list[widgets.Widget]:
+        return [
+            *self.bar.children,
+            self.bar,
+            self.image,
+            self.frame,
+            self.caption,
+            *self.actions.children,
+            self.actions,
+            self.card,
+            self.box,
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.box.layout.display != "none")
+
+    def open(self, previews: list[Preview], position: int) -> None:
+        """Show ``previews[position]`` full size; Previous/Next walk the images that arrived."""
+        self.items = [p for p in previews if p.data is not None]
+        chosen = previews[position] if 0 <= position < len(previews) else None
+        if chosen is None or chosen not in self.items:
+            return
+        self._show(self.items.index(chosen))
+        show(self.box, True, display="flex")
+
+    def step(self, delta: int) -> None:
+        if self.items:
+            self._show((self.index + delta) % len(self.items))
+
+    def _show(self, index: int) -> None:
+        self.index = index
+        preview = self.items[index]
+        image = preview.image
+        with self.image.hold_sync():
+            self.image.format = "svg+xml" if image.format == "svg" else image.format or "png"
+            self.image.value = image.data or b""
+        total = len(self.items)
+        set_value(self.count, html.escape(f"Image {index + 1} of {total}"))
+        size = f"{len(image.data or b''):,} bytes"
+        set_value(
+            self.caption,
+            f"<div>{html.escape(preview.caption)}</div>"
+            f'<div class="cw-detail">{html.escape(preview.detail)} · {size}</div>',
+        )
+        self.previous.disabled = self.next.disabled = total < 2
+        set_value(self.saved, "")
+
+    def close(self) -> None:
+        if self.image.value:
+            self.image.value = b""
+        show(self.box, False)
+
+    def _on_save(self) -> None:
+        if self.items:
+            set_value(self.saved, _save(self.items[self.index], self.output_dir()))
+
+
+class Gallery:
+    """Tiles for the shown generation(s), the usage line and the lightbox."""
+
+    def __init__(self, output_dir: Callable[[], str]) -> None:
+        self.output_dir = output_dir
+        self.tiles: list[Tile] = []
+        #: The previews on show, in tile order (``None``: a slot still pending).
+        self.slots: list[Preview | None] = []
+        self.box = classed(widgets.Box(layout=widgets.Layout(display="none")), "cw-gallery")
+        self.usage = classed(widgets.HTML(layout=widgets.Layout(display="none")), "cw-usage")
+        self.lightbox = Lightbox(output_dir)
+
+    @property
+    def shown(self) -> list[Preview]:
+        """The finished previews on show, in order."""
+        return [p for p in self.slots if p is not None]
 
     @property
     def all(self) -> list[widgets.Widget]:
         """Every widget this object created (for closing)."""
-        found: list[widgets.Widget] = [self.box, self.usage, self.full_view.box]
-        found += [self.full_view.image, self.full_view.caption, self.full_view.close]
+        found: list[widgets.Widget] = [self.box, self.usage, *self.lightbox.all]
         for tile in self.tiles:
-            found += tile.widgets
+            found += tile.parts
         return found
 
     def show_partial(self, index: int, data: bytes, fmt: str) -> None:
         """Show a running generation's partial preview of image ``index`` in its tile (the
         final images replace it through ``show``)."""
-        while len(self.tiles) <= index:
-            self.tiles.append(_Tile(self))
+        if index >= len(self.slots):
+            self.slots += [None] * (index + 1 - len(self.slots))
+            self._layout(len(self.slots))
         self.tiles[index].show_partial(index, data, fmt)
-        children = tuple(tile.box for tile in self.tiles)
-        if tuple(self.box.children) != children:
-            self.box.children = children
-        _display(self.box, True)
-        self.full_view.hide()
 
-    def show(self, previews: list[Preview], usage: dict[str, Any] | None) -> None:
-        """Show these previews (reusing tiles) and the usage line."""
-        while len(self.tiles) < len(previews):
-            self.tiles.append(_Tile(self))
-        for tile, preview in zip(self.tiles, previews, strict=False):
-            tile.load(preview)
-        for tile in self.tiles[len(previews) :]:
+    def _layout(self, count: int) -> None:
+        while len(self.tiles) < count:
+            self.tiles.append(Tile(self))
+        for tile in self.tiles[count:]:
             tile.clear()
         children = tuple(tile.box for tile in self.tiles)
         if tuple(self.box.children) != children:
             self.box.children = children
-        _display(self.box, bool(previews))
+        show(self.box, count > 0)
+
+    def pending(self, count: int, labels: list[str] | None = None) -> None:
+        """``count`` placeholder tiles ("Image 1 of 4"...), replacing what was shown."""
+        self.lightbox.close()
+        self.slots = [None] * count
+        self._layout(count)
+        for number, tile in enumerate(self.tiles[:count], 1):
+            tile.position = number - 1
+            tile.pending(labels[number - 1] if labels else f"Image {number} of {count}")
+        set_class(self.box, "cw-running", True)
+        show(self.usage, False)
+
+    def tick(self, seconds: float) -> None:
+        for tile, slot in zip(self.tiles, self.slots, strict=False):
+            if slot is None:
+                tile.tick(seconds)
+
+    def fill(self, start: int, previews: list[Preview]) -> None:
+        """Put finished previews into slots ``start...`` (a batch item lands in its place)."""
+        if start + len(previews) > len(self.slots):
+            self.slots += [None] * (start + len(previews) - len(self.slots))
+            self._layout(len(self.slots))
+        for offset, preview in enumerate(previews):
+            tile = self.tiles[start + offset]
+            tile.position = start + offset
+            self.slots[start + offset] = preview
+            tile.load(preview)
+
+    def show(self, previews: list[Preview], usage: dict[str, Any] | None) -> None:
+        """Show these previews (reusing tiles) and the usage line."""
+        self.lightbox.close()
+        self.slots = []
+        self._layout(len(previews))
+        self.fill(0, previews)
+        set_class(self.box, "cw-running", False)
         text = format_usage(usage)
-        self.usage.value = html.escape(text)
-        _display(self.usage, bool(text))
-        self.full_view.hide()
+        set_value(self.usage, html.escape(text))
+        show(self.usage, bool(text))
+
+    def settle(self) -> None:
+        """The run ended: drop placeholders that will not be filled."""
+        keep = [p for p in self.slots if p is not None]
+        if len(keep) != len(self.slots):
+            self.show(keep, None)
+        set_class(self.box, "cw-running", False)

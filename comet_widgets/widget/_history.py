@@ -1,24 +1,31 @@
-"""The history picker: one entry per generation of the session, newest selected.
+"""The history strip: one thumbnail per run of the session (a generation or a batch), newest
+first; clicking one calls ``on_select(index)`` and the panel shows it and restores its
+parameters.
 
-Each entry reads ``HH:MM:SS · model · prompt`` (prompt cut at 40 characters). Choosing one
-calls ``on_select(index)``; the widget then shows that generation and restores its parameters.
+Each entry is a small card (``cw-history-item``): the run's first image (at most 96 px), a
+label ("#3 · 4 images"), and a transparent button over the whole card (``cw-history-pick``)
+that takes the click, its tooltip the time, model and prompt. The chosen one is marked
+``cw-selected``.
 """
 
 from __future__ import annotations
 
-import threading
+import html
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from ._dom import classed, set_class, set_value, show
+
 if TYPE_CHECKING:
     from ..images._results import Generation
 
-__all__ = ["HistoryView", "history_label", "restored_params"]
+__all__ = ["Entry", "HistoryStrip", "history_label", "restored_params"]
 
-_PROMPT_CHARS = 40
+_PROMPT_CHARS = 60
 
 
 def history_label(generation: Generation, landed: float | None = None) -> str:
@@ -42,41 +49,74 @@ def restored_params(generation: Generation, names: Sequence[str]) -> dict[str, A
     return values
 
 
-class HistoryView:
-    """A dropdown of past generations (class ``cw-history``), hidden while there are none."""
+@dataclass(frozen=True)
+class Entry:
+    """What one card shows."""
+
+    label: str
+    tooltip: str
+    thumb: bytes | None
+    thumb_format: str = "jpeg"
+
+
+class _Card:
+    def __init__(self, pick: Callable[[_Card], None]) -> None:
+        self.index = -1
+        self.thumb = classed(widgets.Image(format="jpeg"), "cw-history-thumb")
+        self.label = classed(widgets.HTML(), "cw-history-label")
+        self.button = classed(widgets.Button(description=""), "cw-history-pick")
+        self.box = classed(widgets.VBox([self.thumb, self.label, self.button]), "cw-history-item")
+        self.button.on_click(lambda _button: pick(self))
+
+    def load(self, index: int, entry: Entry, selected: bool) -> None:
+        self.index = index
+        if entry.thumb:
+            with self.thumb.hold_sync():
+                self.thumb.format = entry.thumb_format
+                self.thumb.value = entry.thumb
+        show(self.thumb, bool(entry.thumb))
+        set_value(self.label, html.escape(entry.label))
+        if self.button.tooltip != entry.tooltip:
+            self.button.tooltip = entry.tooltip
+        set_class(self.box, "cw-selected", selected)
+
+
+class HistoryStrip:
+    """The strip (class ``cw-history``), hidden while the session has no run."""
 
     def __init__(self, on_select: Callable[[int], None]) -> None:
         self._on_select = on_select
-        self._mirroring = threading.local()
-        self.dropdown = widgets.Dropdown(
-            description="history",
-            options=(),
-            value=None,
-            style={"description_width": "initial"},
-            layout=widgets.Layout(width="100%", display="none"),
+        self._cards: list[_Card] = []
+        self.title = classed(widgets.HTML("History"), "cw-history-title")
+        self.strip = classed(widgets.HBox(), "cw-history")
+        self.box = classed(
+            widgets.VBox([self.title, self.strip], layout=widgets.Layout(display="none")),
+            "cw-history-box",
         )
-        self.dropdown.add_class("cw-history")
-        self.dropdown.observe(self._changed, names="value")
 
-    def _changed(self, change: Mapping[str, Any]) -> None:
-        if getattr(self._mirroring, "active", False) or change["new"] is None:
-            return
-        self._on_select(int(change["new"]))
+    @property
+    def all(self) -> list[widgets.Widget]:
+        found: list[widgets.Widget] = [self.title, self.strip, self.box]
+        for card in self._cards:
+            found += [card.thumb, card.label, card.button, card.box]
+        return found
 
-    def show(self, labels: Sequence[str], selected: int | None) -> None:
-        """List ``labels`` (oldest first) and select entry ``selected`` without calling back."""
-        options = tuple(
-            (f"#{number} {label}", number - 1) for number, label in enumerate(labels, 1)
-        )
-        self._mirroring.active = True
-        try:
-            with self.dropdown.hold_sync():
-                if tuple(self.dropdown.options) != options:
-                    self.dropdown.options = options
-                if self.dropdown.value != selected:
-                    self.dropdown.value = selected
-        finally:
-            self._mirroring.active = False
-        display = "" if labels else "none"
-        if self.dropdown.layout.display != display:
-            self.dropdown.layout.display = display
+    def _pick(self, card: _Card) -> None:
+        if card.index >= 0:
+            self._on_select(card.index)
+
+    def show(self, entries: Sequence[Entry], selected: int | None) -> None:
+        """Show ``entries`` (oldest first in the list, newest first on screen)."""
+        while len(self._cards) < len(entries):
+            self._cards.append(_Card(self._pick))
+        newest_first = list(reversed(range(len(entries))))
+        for card, index in zip(self._cards, newest_first, strict=False):
+            card.load(index, entries[index], index == selected)
+        children = tuple(card.box for card in self._cards[: len(entries)])
+        if tuple(self.strip.children) != children:
+            self.strip.children = children
+        show(self.box, bool(entries))
+
+    def select(self, selected: int | None) -> None:
+        for card in self._cards:
+            set_class(card.box, "cw-selected", card.index == selected)

@@ -9,9 +9,8 @@ thumbnails are sent (the full image only when "Full size" is clicked).
 All HTTP work runs on one private event-loop thread (``_loop``): a click only submits the work
 and returns, and ``await gen.generate()`` works from any loop (top-level ``await`` included).
 
-Stable CSS classes, for styling and browser tests:
+Stable CSS classes, for styling and browser tests (``cw-*``):
 
-================== =============================================================
 ``cw-panel``       the whole panel
 ``cw-prompt``      the prompt text area
 ``cw-model``       the model box (a combobox: the catalogue's current models and the image
@@ -38,6 +37,47 @@ Stable CSS classes, for styling and browser tests:
                    ``cw-saved`` (the path written)
 ``cw-full-view``   the full-size view (``cw-full-image``, ``cw-full-close``)
 ================== =============================================================
+=======
+======================== =======================================================
+``cw-panel``             the whole panel (a card; also a unique ``cw-id-...``)
+``cw-header``            its header: ``cw-title``, ``cw-badge`` (``cw-offline``,
+                         ``cw-online`` or ``cw-local``), ``cw-model-status``
+``cw-offline-banner``    the offline-mode line under the header
+``cw-key-notice``        how to set ``COMETAPI_KEY`` (shown when there is no key)
+``cw-prompt``            the prompt field (label "Prompt")
+``cw-fields``            the row of fields; each field is also ``cw-field``
+``cw-model``             the model box (a combobox: the catalogue's current models and
+                         the image models the key can use; unknown names pass through),
+                         inside ``cw-model-field`` with ``cw-model-notice`` (a deprecated
+                         or shut-down model's notice, or that the key's list lacks it) and
+                         ``cw-model-list`` (quiet: the key's model list could not be fetched)
+``cw-size``              the size control (``cw-size-free`` too when it takes any WxH)
+``cw-n``                 the number of images ("Images")
+``cw-quality``           "Quality"; hidden when the model has none
+``cw-advanced-toggle``   "More options": unfolds ``cw-advanced`` with ``cw-style``,
+                         ``cw-background``, ``cw-output-format`` ("File type") and
+                         ``cw-response-format`` ("Return as: link / inline data")
+``cw-next-run``          on the fields while running: changes apply to the next run
+                         (``cw-next-note`` says so)
+``cw-generate``          the Generate button (hidden while running)
+``cw-cancel``            the Cancel button (shown while running)
+``cw-status``            the status line ("Generating 4 images...", "retrying in 3 s",
+                         "Done: 2 of 3 images; image 2 failed", "Cancelled"...)
+``cw-elapsed``           the elapsed seconds of the running (or last) run
+``cw-message``           a message box: ``cw-validation`` (a refused parameter),
+                         ``cw-error`` (the last error, with its request id)
+``cw-gallery``           the grid of ``cw-tile``: ``cw-frame`` holding ``cw-thumb``,
+                         ``cw-placeholder`` (while running) or ``cw-image-error``;
+                         ``cw-caption``, ``cw-tile-actions`` (``cw-full-size`` "View",
+                         ``cw-save``) and ``cw-saved`` (a link to the file written)
+``cw-usage``             token usage of the shown run
+``cw-history``           the history strip of ``cw-history-item`` cards (newest first;
+                         ``cw-history-pick`` takes the click, ``cw-selected`` marks one)
+``cw-lightbox``          the full-size overlay: ``cw-lightbox-image``,
+                         ``cw-lightbox-count``, ``cw-lightbox-caption``,
+                         ``cw-lightbox-prev``, ``cw-lightbox-next``, ``cw-lightbox-save``,
+                         ``cw-lightbox-saved``, ``cw-lightbox-close``
+======================== =======================================================
 """
 
 from __future__ import annotations
@@ -45,9 +85,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import math
 import os
+import time
+import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -57,35 +101,67 @@ from traitlets import Enum, Instance, Int, List, TraitError, Unicode, observe
 from .._catalog import ModelInfo, get_model
 from .._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_OUTPUT_DIR, DEFAULT_SIZE
 from .._errors import CometError, InvalidParameterError, MissingAPIKeyError, describe
+from ..batch._prompts import text_prompts
 from ..images._results import Generation
 from . import _loop
-from ._batch_entry import BatchEntry
 from ._client_source import ClientSource, offline_from_env
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
+from ._dom import classed, show
 from ._gallery import Gallery, Preview, make_previews
-from ._history import HistoryView, history_label, restored_params
+from ._header import Header
+from ._history import Entry, HistoryStrip, history_label, restored_params
 from ._partials import PartialPreviews, default_partials, streams
 from ._pending import Job, PendingGeneration
-from ._status import StatusView, status_text
+from ._static import StaticView
+from ._status import Message, StatusView, count_text, panel_message, plural, status_text
+from ._style import style_widget
 from ._traits import PathText, PixelList
 
 if TYPE_CHECKING:
+    from ..batch._results import BatchItem, BatchResults
     from ..client._client import AsyncImageClient
 
-__all__ = ["STATUSES", "ImageGenerator"]
+__all__ = ["STATUSES", "ImageGenerator", "prompts_of"]
 
 T = TypeVar("T")
 
 STATUSES = ("idle", "running", "done", "error", "cancelled")
 _CONSTRUCTOR_ARGS = ("client", "client_factory", "offline", "output_dir")
-_TICK_SECONDS = 0.5
+_TICK_SECONDS = 0.5  # the elapsed label: twice a second is plenty for IOPub
+_NOT_BATCH_DEFAULTS = ("prompt",)
+_SHEET_CELL = 160
 #: The image models each client's key can use, fetched once per client.
 _LIVE_MODELS: weakref.WeakKeyDictionary[AsyncImageClient, list[ModelInfo]] = (
     weakref.WeakKeyDictionary()
-)  # the elapsed label: twice a second is plenty for IOPub
+)
 
 
-class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hints
+def prompts_of(prompts: str | Iterable[str | Mapping[str, Any]]) -> list[str | Mapping[str, Any]]:
+    """Items of a batch: a text is one prompt per line, as in a ``.txt`` prompt file (blank
+    lines and lines starting with ``#`` skipped)."""
+    if isinstance(prompts, str):
+        return [prompt for _, prompt in text_prompts(prompts)]
+    return list(prompts)
+
+
+@dataclass(eq=False)
+class _Run:
+    """One entry of the history strip: a generation, or a panel batch in input order."""
+
+    generations: list[Generation]
+    previews: list[Preview]
+    decoded: list[Any] = field(default_factory=list)
+    batch: int = 0  # the number of prompts, for a batch
+
+    def entry(self, number: int) -> Entry:
+        first = next((p for p in self.previews if p.mini), None)
+        count = len(self.previews)
+        what = f"batch of {self.batch}" if self.batch else plural(count, "image")
+        tooltip = f"#{number} · {history_label(self.generations[0])}" if self.generations else ""
+        return Entry(f"#{number} · {what}", tooltip, first.mini if first else None)
+
+
+class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hints
     """A panel to generate images; the parameters are traits, the results come back as traits.
 
     ``client`` is an ``AsyncImageClient`` (used only on the panel's private loop: do not share
@@ -143,35 +219,54 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         self._source = ClientSource(client=client, factory=client_factory, offline=offline)
         self._job: Job | None = None
         self._partial_job: Job | None = None
-        self._previews: dict[Generation, list[Preview]] = {}
+        self._runs: list[_Run] = []
+        self._shown: _Run | None = None
         self._sheets: dict[Generation, bytes] = {}
         self._from_validation = self._adapting = self._batching = False
         super().__init__(layout=widgets.Layout(width="100%"))
+        panel_id = f"cw-id-{uuid.uuid4().hex[:12]}"
         self.add_class("cw-panel")
+        self.add_class(panel_id)
         self.set_trait("output_dir", output_dir)
 
         self._controls = Controls(self._on_control)
         self._gallery = Gallery(lambda: self.output_dir)
-        self._history_view = HistoryView(self._on_history)
-        self._view = StatusView(offline=self._source.serves_placeholders)
+        self._history_view = HistoryStrip(self._on_history)
+        self._view = StatusView()
+        self._header = Header(
+            offline=self._source.serves_placeholders,
+            base_url=getattr(client, "base_url", None) if client else None,
+        )
+        self._static = StaticView(panel_id)
         self._controls.generate.on_click(self._on_generate_click)
         self._controls.cancel.on_click(lambda _button: self.cancel())
         view = self._view
-        self._actions = widgets.HBox(
-            [self._controls.generate, self._controls.cancel, view.status, view.elapsed],
-            layout=widgets.Layout(align_items="center", grid_gap="0.75em"),
+        self._actions = classed(
+            widgets.HBox(
+                [
+                    self._controls.generate,
+                    self._controls.cancel,
+                    view.status,
+                    view.elapsed,
+                    view.next_note,
+                ]
+            ),
+            "cw-actions-row",
         )
+        self._style = style_widget()
         self.children = (
-            view.banner,
+            self._style,
+            self._header.box,
+            self._header.banner,
             view.notice,
             *self._controls.rows,
             self._actions,
             view.validation,
             view.error,
-            self._history_view.dropdown,
-            self._gallery.usage,
             self._gallery.box,
-            self._gallery.full_view.box,
+            self._gallery.usage,
+            self._history_view.box,
+            self._gallery.lightbox.box,
         )
         self._closed = False
         # Model first (switching it adapts the defaults), then what was asked for, unadapted:
@@ -257,15 +352,16 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         """Mirror the traits into the controls and re-validate them (every parameter change)."""
         values = self._values()
         self._controls.show(values)
+        self._header.show_model(str(values["model"]))
         problem = check(values)
         if problem is None:
             self._view.show_validation(None)
             if self._from_validation and self.status == "error":
                 self._settle("idle", "")
         elif problem.field == "prompt" and not str(values["prompt"]).strip():
-            self._view.show_validation("Type a prompt, then Generate.", quiet=True)
+            self._view.show_validation("Type a prompt, then click Generate.", quiet=True)
         else:
-            self._view.show_validation(describe(problem))
+            self._view.show_validation(panel_message(problem).text)
         self._controls.generate.disabled = problem is not None
 
     # -- generating ------------------------------------------------------------------------
@@ -281,27 +377,36 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         ``Generation`` (or raises its ``CometError``; ``asyncio.CancelledError`` when cancelled).
         Raises ``InvalidParameterError`` at once, with no request sent, when a parameter is
         refused; ``MissingAPIKeyError`` when there is no key; ``RuntimeError`` while another
-        generation of this panel runs. Every failure is also shown in the panel.
+        generation of this panel runs. Every failure is also shown in the panel (once).
         """
         if self.running:
             raise RuntimeError("a generation is already running: await gen.wait() or gen.cancel()")
-        notice = self._source.missing_key()  # the key may have been set since the panel was built
-        self._view.show_notice(notice)
+        self._check_key()
         try:
             payload = payload_of(self._values())
         except InvalidParameterError as exc:
+            # The validation box already says it: status and error only, no second box.
             self._settle("error", describe(exc), from_validation=True)
+            self._view.show_validation(panel_message(exc).text)
             raise
-        if notice is not None:
-            self._settle("error", notice)
-            raise MissingAPIKeyError(notice)
         job = Job(payload)
+        count = int(payload.get("n", 1))
+        job.slots = count
+        job.what = f"Generating {plural(count, 'image')}"
         return PendingGeneration(self._start(job, self._run(job)))
+
+    def _check_key(self) -> None:
+        notice = self._source.missing_key()  # the key may have been set since the panel was built
+        self._view.show_notice(notice)
+        if notice is not None:
+            self._settle("error", notice, shown=True)  # the notice box says it
+            raise MissingAPIKeyError(notice)
 
     def _start(self, job: Job, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Make ``job`` the running one and submit its work to the private loop."""
         self._job = job
-        self._settle("running", "")
+        job.started = time.monotonic()
+        self._settle("running", "", job=job)
         future = _loop.submit(work)
         job.future = future
         future.add_done_callback(partial(self._future_done, job))
@@ -344,7 +449,7 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         except (CometError, RuntimeError):
             pass  # already shown in the panel
         except Exception as exc:  # never let a click fail silently in a log
-            self._settle("error", describe(exc))
+            self._settle("error", describe(exc), message=panel_message(exc))
 
     def _future_done(self, job: Job, future: concurrent.futures.Future[Any]) -> None:
         if future.cancelled():  # e.g. the cell awaiting it was interrupted
@@ -383,25 +488,39 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
             raise
         except Exception as exc:
             if job.claim():
-                self._settle("error", describe(exc), job=job)
+                self._settle("error", describe(exc), job=job, message=panel_message(exc))
             raise
         finally:
             ticker.cancel()
 
     async def _tick(self, job: Job) -> None:
         while not job.settled:
-            self._view.show_elapsed(job.elapsed)
+            self._show_progress(job)
             await asyncio.sleep(_TICK_SECONDS)
+
+    def _show_progress(self, job: Job, *, starting: bool = False) -> None:
+        """The running status line, elapsed time and placeholders (true at every tick)."""
+        if job is not self._job or job.settled:
+            return
+        elapsed = 0.0 if starting else job.elapsed
+        self._view.show_elapsed(elapsed)
+        self._gallery.tick(elapsed)
+        wait = job.retry_until - time.monotonic()
+        if wait > 0:
+            self._view.show_status(f"{job.retry_reason}: retrying in {math.ceil(wait)} s")
+        else:
+            tries = f" (retry {len(job.retries)})" if job.retries else ""
+            self._view.show_status(f"{job.what}...{tries}")
 
     def _on_retry(self, job: Job, error: CometError, delay: float) -> None:
         limited = getattr(error, "status_code", None) == 429
-        what = "rate limited by the API" if limited else type(error).__name__
+        what = "Rate limited by the API" if limited else panel_message(error).what.rstrip(".")
         request_id = getattr(error, "request_id", None)
         rid = f" (request id {request_id})" if request_id else ""
-        note = f"{what}; retrying in {round(delay, 1):g} s{rid}"
-        job.retries.append(note)
-        if not job.settled and job is self._job:
-            self._view.show_status(f"running: {note}")
+        job.retries.append(f"{what}; retried after {round(delay, 1):g} s{rid}")
+        job.retry_reason = what
+        job.retry_until = time.monotonic() + delay
+        self._show_progress(job)
 
     def _show_partial(self, job: Job, index: int, data: bytes, fmt: str) -> None:
         self._partial_job = job
@@ -419,32 +538,64 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         """Show a finished generation; False (nothing lands) when it was cancelled meanwhile."""
         if not job.claim():
             return False
-        errors = generation.errors
+        failed = [image for image in generation.images if not image.ok]
         error = ""
-        if errors:
-            failed = f"{len(errors)} of {len(generation.images)} images failed"
-            error = f"{failed}: {describe(errors[0])}"
+        if failed:
+            first = failed[0]
+            reason = panel_message(first.error).text if first.error else "no image data"
+            error = f"{count_text(generation)}: {reason}"
+        run = _Run([generation], previews, decoded)
         # Every observer fires after all of these are set, so each sees a consistent panel.
         with self.hold_trait_notifications():
-            self._add_generation(generation, previews, decoded)
-            self._settle("done", error, job=job)
+            self._add_run(run)
+            self._publish(generation, decoded)
+            self._settle("done", error, job=job, shown=True)
         return True
 
-    def _add_generation(
-        self, generation: Generation, previews: list[Preview], decoded: list[Any]
-    ) -> None:
-        """Show a finished generation: gallery, history, and the result traits."""
-        self._previews[generation] = previews
-        history = [*self.history, generation]
-        self._gallery.show(previews, generation.usage)
-        self._history_view.show([history_label(g) for g in history], len(history) - 1)
+    def _add_run(self, run: _Run) -> None:
+        """Show a finished run: gallery, history strip and the static view."""
+        self._runs.append(run)
+        self._show_run(run)
+        self._show_history()
+        self._update_static(run)
+        if run.generations:
+            self._header.saw_request_id(run.generations[-1].request_id)
+
+    def _show_run(self, run: _Run | None) -> None:
+        self._shown = run
+        if run is None:
+            self._gallery.show([], None)
+            return
+        usage = run.generations[0].usage if len(run.generations) == 1 else None
+        self._gallery.show(run.previews, usage)
+
+    def _show_history(self) -> None:
+        selected = self._runs.index(self._shown) if self._shown in self._runs else None
+        self._history_view.show(
+            [run.entry(number) for number, run in enumerate(self._runs, 1)], selected
+        )
+
+    def _publish(self, generation: Generation, decoded: list[Any]) -> None:
+        """Set the result traits (``history`` gets the generation appended)."""
         with self.hold_trait_notifications():
-            self.set_trait("history", history)
+            self.set_trait("history", [*self.history, generation])
             self.set_trait("generation", generation)
             self.set_trait("images", decoded)
 
-    def _settle(self, status: str, error: str, *, job: Job | None = None, **flags: bool) -> None:
-        """Set ``status`` and ``error`` and show them (from any thread; a job's from the loop)."""
+    def _settle(
+        self,
+        status: str,
+        error: str,
+        *,
+        job: Job | None = None,
+        message: Message | None = None,
+        **flags: bool,
+    ) -> None:
+        """Set ``status`` and ``error`` and show them (from any thread; a job's from the loop).
+
+        ``message`` is the error box's text; ``shown=True``: the problem is already shown
+        elsewhere (the key notice, a tile), so no error box.
+        """
         if job is not None and job is not self._job:
             return
         self._from_validation = flags.get("from_validation", False)
@@ -452,37 +603,186 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         with self.hold_trait_notifications():
             self.set_trait("status", status)
             self.set_trait("error", error)
+        if running and job is not None:
+            self._gallery.pending(job.slots, job.labels or None)
+        elif status in ("error", "cancelled") and job is not None:
+            self._gallery.settle()
+            if not self._gallery.shown:  # nothing of this run landed: back to what was shown
+                self._show_run(self._shown)
+        elif job is not None:
+            self._gallery.settle()
         retries = job.retries if job is not None else []
-        self._view.show_status(status_text(status, self.generation, retries))
-        self._view.show_error(error)
-        if running:
-            self._view.show_elapsed(0.0)
-        elif job is not None:  # the job's final time
-            self._view.show_elapsed(job.elapsed)
-        self._controls.generate.layout.display = "none" if running else ""
-        self._controls.cancel.layout.display = "" if running else "none"
-        if job is not None and job is self._partial_job and status in ("cancelled", "error"):
-            # Partial previews of a run that did not land: back to what was shown before.
-            self._partial_job = None
-            shown = self.generation
-            self._gallery.show(self._previews.get(shown, []) if shown else [], None)
+        if running and job is not None:
+            self._show_progress(job, starting=True)
+        else:
+            text = status_text(status, self.generation, retries)
+            if status == "done" and job is not None and job.summary:
+                text = job.summary
+            self._view.show_status(text)
+            # The elapsed time belongs to a run: its final time, or nothing.
+            self._view.show_elapsed(job.elapsed if job is not None else None)
+        if message is None and error and not flags.get("shown") and status == "error":
+            message = Message(error) if not self._from_validation else None
+        self._view.show_error(message if status == "error" else None)
+        self._view.show_running(running)
+        self._controls.mark_next_run(running)
+        show(self._controls.generate, not running)
+        show(self._controls.cancel, running)
+
+    # -- batches ---------------------------------------------------------------------------
+    def generate_many(
+        self,
+        prompts: str | Iterable[str | Mapping[str, Any]],
+        **options: Any,
+    ) -> PendingGeneration[BatchResults]:
+        """Generate a batch with the panel's current parameters as defaults.
+
+        ``prompts`` is a list of prompts (or dicts of per-item parameters, as for
+        ``comet_widgets.generate_many``) or a text with one prompt per line. ``options`` are
+        ``generate_many``'s keyword arguments (``concurrency``, ``requests_per_minute``,
+        ``output_dir``, ``resume``, parameters...). Returns at once with an awaitable of the
+        ``BatchResults``. The gallery shows a placeholder for every image of the batch, in
+        input order, and each finished item's images land in their place as they arrive (and
+        in ``history``); the history strip gets the whole batch as one entry. Invalid items
+        refuse the whole batch before anything is sent (shown in the panel, raised by the
+        awaitable). Raises ``RuntimeError`` while the panel is busy.
+        """
+        if self.running:
+            raise RuntimeError("a generation is already running: await gen.wait() or gen.cancel()")
+        items = prompts_of(prompts)
+        self._check_key()
+        if not items:
+            raise InvalidParameterError(
+                "prompts",
+                prompts,
+                "give at least one non-empty prompt (a list, or a text with one per line)",
+                reason="generate_many() got no prompt",
+            )
+        values = self._values()
+        defaults = {
+            k: v for k, v in values.items() if k not in _NOT_BATCH_DEFAULTS and v is not None
+        }
+        defaults.update(options)
+        counts = [
+            int(item.get("n", defaults.get("n", 1)))
+            if isinstance(item, Mapping)
+            else int(defaults.get("n", 1))
+            for item in items
+        ]
+        job = Job({"batch": len(items)})
+        job.slots = sum(counts)
+        job.labels = [
+            f"Prompt {number} of {len(items)}" + (f" · image {k} of {count}" if count > 1 else "")
+            for number, count in enumerate(counts, 1)
+            for k in range(1, count + 1)
+        ]
+        job.what = f"Generating a batch of {plural(len(items), 'prompt')}"
+        future = self._start(job, self._run_batch(job, items, counts, defaults))
+        return PendingGeneration(future)
+
+    async def _run_batch(
+        self, job: Job, items: list[Any], counts: list[int], options: dict[str, Any]
+    ) -> BatchResults:
+        from ..batch._generate import generate_many
+
+        total, finished = len(items), 0
+        starts = [sum(counts[:i]) for i in range(len(counts))]
+        landed: dict[int, tuple[Generation, list[Preview], list[Any]]] = {}
+
+        async def on_item(item: BatchItem) -> None:
+            nonlocal finished
+            finished += 1
+            generation = item.generation
+            if generation is not None and not job.cancelled:
+                previews, decoded = await asyncio.to_thread(make_previews, generation)
+                if not job.cancelled:
+                    landed[item.index] = (generation, previews, decoded)
+                    self._gallery.fill(starts[item.index], previews)
+                    self._publish(generation, decoded)
+            if not job.cancelled:
+                job.what = f"Generating a batch: {finished} of {plural(total, 'prompt')} done"
+                self._show_progress(job)
+
+        async with self._running(job):
+            client = self._source.get()
+            results = await generate_many(items, client=client, on_result=on_item, **options)
+        if not job.claim():  # cancelled as it finished: the panel already says so
+            return results
+        order = sorted(landed)
+        run = _Run(
+            [landed[i][0] for i in order],
+            [p for i in order for p in landed[i][1]],
+            [d for i in order for d in landed[i][2]],
+            batch=total,
+        )
+        failed = results.failed
+        error = ""
+        summary = f"Done: batch of {plural(total, 'prompt')}, {len(results.ok)} done"
+        if failed:
+            numbers = ", ".join(str(item.index + 1) for item in failed[:5])
+            summary += f"; prompt{'s' if len(failed) > 1 else ''} {numbers} failed"
+            first = failed[0].error or {}
+            error = (
+                f"{len(failed)} of {total} prompts failed; prompt {failed[0].index + 1}:"
+                f" {first.get('message', '?')}"
+            )
+        status = "error" if failed and not results.ok else "done"
+        with self.hold_trait_notifications():
+            if run.generations:
+                self._add_run(run)
+                # ``history`` got each item as it arrived; keep this batch in input order.
+                before = [g for g in self.history if g not in run.generations]
+                self.set_trait("history", [*before, *run.generations])
+            job.summary = summary
+            first_failure = failed[0].exception if failed else None
+            message = None
+            if failed:
+                detail = panel_message(first_failure) if first_failure else Message(error)
+                message = Message(
+                    f"{len(failed)} of {plural(total, 'prompt')} failed.",
+                    f"Prompt {failed[0].index + 1}: {detail.what} {detail.detail}".strip(),
+                    detail.todo,
+                    detail.request_id,
+                )
+            self._settle(status, error, job=job, message=message)
+            if status == "done" and message is not None:
+                self._view.show_error(message)
+        return results
 
     # -- history ---------------------------------------------------------------------------
     def _on_history(self, index: int) -> None:
-        history = self.history
-        if not 0 <= index < len(history):
+        if not 0 <= index < len(self._runs):
             return
-        chosen = history[index]
-        self._gallery.show(self._previews.get(chosen, []), chosen.usage)
-        self._set_params(restored_params(chosen, PARAMS))
+        chosen = self._runs[index]
+        if self.running:
+            return  # the gallery shows the running job; the strip stays as it is
+        self._show_run(chosen)
+        self._history_view.select(index)
+        if chosen.generations:
+            self._set_params(restored_params(chosen.generations[0], PARAMS))
         self._refresh()
-        if not self.running:  # the status line speaks of what the gallery shows
-            count = len(chosen.images)
-            self._view.show_status(
-                f"showing #{index + 1} of {len(history)}: {count} image{'' if count == 1 else 's'}"
-            )
+        count = len(chosen.previews)
+        self._view.show_status(
+            f"Showing run {index + 1} of {len(self._runs)}: {plural(count, 'image')}"
+        )
+        self._view.show_elapsed(None)
+        self._view.show_error(None)
 
     # -- display and lifecycle -------------------------------------------------------------
+    def _update_static(self, run: _Run) -> None:
+        images = run.decoded
+        if not images:
+            return
+        from ..images._previews import contact_sheet
+
+        sheet = contact_sheet(images, cell=_SHEET_CELL)
+        captions = [p.caption for p in run.previews if p.data is not None]
+        generation = run.generations[-1]
+        what = f"batch of {run.batch} prompts" if run.batch else count_text(generation)
+        title = f"latest run: {what} · {generation.model}"
+        self._sheets = {generation: sheet}
+        self._static.update(sheet, captions, title)
+
     def _contact_sheet(self) -> bytes | None:
         generation = self.generation
         if generation is None or not self.images:
@@ -490,8 +790,15 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
         if generation not in self._sheets:
             from ..images._previews import contact_sheet
 
-            self._sheets = {generation: contact_sheet(self.images, cell=160)}
+            self._sheets = {generation: contact_sheet(self.images, cell=_SHEET_CELL)}
         return self._sheets[generation]
+
+    def _ipython_display_(self) -> None:
+        """Display the live panel, then its static view (updated after every run)."""
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
+        self._static.display()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         """The widget view, plus a PNG contact sheet and text for static renderers."""
@@ -535,7 +842,7 @@ class ImageGenerator(BatchEntry, widgets.VBox):  # type: ignore[misc]  # ipywidg
                         # connection (the model list's, at least) outlives the panel.
                         with contextlib.suppress(Exception):
                             done.result(timeout=1)
-        parts = [*self._controls.all, *self._gallery.all, *self._view.all]
-        for widget in [*parts, self._history_view.dropdown, self._actions]:
+        parts = [*self._controls.all, *self._gallery.all, *self._view.all, *self._header.all]
+        for widget in [*parts, *self._history_view.all, self._actions, self._style]:
             widget.close()
         super().close()

@@ -49,6 +49,17 @@ class Job:
             self.cancelled = self.cancelled or cancel
             return True
 
+    #: What the status line says while it runs ("Generating 4 images").
+    what: str = "Generating"
+    #: How many placeholder tiles it shows, and their labels ("Image 2 of 4" when empty).
+    slots: int = 1
+    labels: list[str] = field(default_factory=list)
+    #: The wait before the next retry: why, and until when (``time.monotonic()``).
+    retry_reason: str = ""
+    retry_until: float = 0.0
+    #: The status line once done, when the default one does not fit (a batch's).
+    summary: str = ""
+
     @property
     def elapsed(self) -> float:
         return time.monotonic() - self.started

@@ -552,10 +552,20 @@ class Panel:
         self.cancel_button = self.root.locator("button.cw-cancel")
         self.status = self.root.locator(".cw-status")
         self.error = self.root.locator(".cw-error")
-        self.history = self.root.locator(".cw-history select")
+        self.history_items = self.root.locator(".cw-history .cw-history-item")
+        self.history_picks = self.root.locator(".cw-history button.cw-history-pick")
+        self.advanced_toggle = self.root.locator("button.cw-advanced-toggle")
         self.gallery = self.root.locator(".cw-gallery")
         self.thumbs = self.root.locator(".cw-tile:visible img.cw-thumb")
         self.captions = self.root.locator(".cw-tile:visible .cw-caption")
+
+    def unfold(self) -> None:
+        """Unfold "More options" (the advanced choices)."""
+        from playwright.sync_api import expect
+
+        if not self.root.locator(".cw-advanced").is_visible():
+            self.advanced_toggle.click()
+        expect(self.root.locator(".cw-advanced")).to_be_visible()
 
     def type_prompt(self, text: str) -> None:
         """Type a prompt; returns once the kernel has it (Generate becomes enabled)."""

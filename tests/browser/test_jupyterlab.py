@@ -33,7 +33,7 @@ def open_panel(lab_notebook: Any, panel_on: Any) -> tuple[Any, Any]:
     notebook.run_cell(PANEL_CELL)
     panel = panel_on(notebook.cell(PANEL_CELL))
     expect(panel.root).to_be_visible(timeout=30_000)
-    expect(panel.status).to_have_text("idle")
+    expect(panel.status).to_have_text("Ready")
     return notebook, panel
 
 
@@ -46,7 +46,7 @@ def generate(panel: Any, prompt: str, *, images: int = 1) -> None:
     """Type ``prompt``, click Generate and wait for the images to show, decoded."""
     panel.type_prompt(prompt)
     panel.generate()
-    expect(panel.status).to_have_text(re.compile(r"^done"))
+    expect(panel.status).to_have_text(re.compile(r"^Done"))
     panel.wait_decoded(images)
 
 
@@ -61,7 +61,7 @@ def test_generate_shows_image_caption_and_done(
     panel.type_prompt(prompt)
     panel.generate()
 
-    expect(panel.status).to_have_text("done: 1 image")
+    expect(panel.status).to_have_text("Done: 1 image")
     panel.wait_decoded(1)
     assert all(width > 0 for width in panel.decoded_thumbs())
     # gpt-image-2 (the default model) does not rewrite the prompt: the caption is the prompt.
@@ -92,6 +92,7 @@ def test_model_switch_and_history(
     expect(panel.captions.first).to_contain_text(first + REVISION)
     first_image = panel.pixels()
     expect(panel.size.locator("option[value='1792x1024']")).to_have_count(1)
+    panel.unfold()
     expect(panel.response_format).to_be_visible()
 
     panel.model.fill("gpt-image-1")
@@ -104,13 +105,13 @@ def test_model_switch_and_history(
     generate(panel, second)
     expect(panel.captions.first).to_have_text(re.compile(rf"^{re.escape(second)}"))
     assert panel.pixels() not in ("", first_image), "the second image is not shown"
-    expect(panel.history.locator("option")).to_have_count(2)
-    # A dropdown shows its labels with no-break spaces.
-    labels = [t.replace("\xa0", " ") for t in panel.history.locator("option").all_inner_texts()]
-    assert labels[0].endswith(f" · dall-e-3 · {first}"), labels
-    assert labels[1].endswith(f" · gpt-image-1 · {second}"), labels
+    # The history strip: newest first, the shown run marked.
+    expect(panel.history_items).to_have_count(2)
+    tips = [t for t in panel.history_picks.evaluate_all("bs => bs.map(b => b.title)")]
+    assert tips[0].endswith(f" · gpt-image-1 · {second}"), tips
+    assert tips[1].endswith(f" · dall-e-3 · {first}"), tips
 
-    panel.history.select_option(index=0)
+    panel.history_picks.nth(1).click()
     expect(panel.prompt).to_have_value(first)
     expect(panel.model).to_have_value("dall-e-3")
     expect(panel.captions.first).to_contain_text(first + REVISION)
@@ -139,7 +140,7 @@ def test_errors_are_readable_and_rate_limits_wait(
     fake.fail_next(1, 401)
     panel.type_prompt("A cat reading a newspaper")
     panel.generate()
-    expect(panel.status).to_have_text("error")
+    expect(panel.status).to_have_text("Failed")
     expect(panel.error).to_be_visible()
     [refused] = generation_requests(fake)
     assert refused.status == 401
@@ -157,7 +158,7 @@ def test_errors_are_readable_and_rate_limits_wait(
     # The wait is shown while it lasts, then the image lands.
     expect(panel.status).to_contain_text("retrying in 1 s")
     expect(panel.error).to_be_hidden()
-    expect(panel.status).to_have_text(re.compile(r"^done: 1 image after 1 retry"))
+    expect(panel.status).to_have_text(re.compile(r"^Done: 1 image after 1 retry"))
     panel.wait_decoded(1)
     requests = generation_requests(fake)
     assert [r.status for r in requests] == [401, 429, 200]
@@ -167,7 +168,7 @@ def test_errors_are_readable_and_rate_limits_wait(
     assert waited >= 0.9, f"Retry-After: 1 was not honoured (retried after {waited:.2f} s)"
 
     generate(panel, "A bird reading a newspaper")
-    expect(panel.status).to_have_text("done: 1 image")
+    expect(panel.status).to_have_text("Done: 1 image")
     expect(panel.captions.first).to_contain_text("A bird reading a newspaper")
     assert fake.success_count == 2
 
@@ -180,13 +181,13 @@ def test_cancel_stops_the_generation(lab_notebook: Any, panel_on: Any, fake: Fak
 
     panel.type_prompt("A very slow sunrise")
     panel.generate()
-    expect(panel.status).to_have_text("running")
+    expect(panel.status).to_have_text(re.compile(r"^Generating"))
     expect(panel.cancel_button).to_be_visible()
     _wait_for(lambda: fake.in_flight == 1, "the request to reach the fake")
 
     panel.cancel_button.click()
     clicked = time.monotonic()
-    expect(panel.status).to_have_text("cancelled", timeout=1_000)
+    expect(panel.status).to_have_text("Cancelled", timeout=1_000)
     assert time.monotonic() - clicked < 1.0
     expect(panel.generate_button).to_be_visible()
     expect(panel.cancel_button).to_be_hidden()
@@ -194,11 +195,11 @@ def test_cancel_stops_the_generation(lab_notebook: Any, panel_on: Any, fake: Fak
     _wait_for(lambda: fake.in_flight == 0, "the cancelled request to end", timeout=3.0)
     assert generation_requests(fake)[-1].status is None, "the cancelled request was answered"
     expect(panel.thumbs).to_have_count(0)
-    expect(panel.status).to_have_text("cancelled")
+    expect(panel.status).to_have_text("Cancelled")
 
     fake.latency = 0.0
     generate(panel, "A quick sunset")
-    expect(panel.status).to_have_text("done: 1 image")
+    expect(panel.status).to_have_text("Done: 1 image")
 
 
 def test_kernel_stays_free_while_generating(
@@ -210,16 +211,16 @@ def test_kernel_stays_free_while_generating(
 
     panel.type_prompt("A snail crossing a road")
     panel.generate()
-    expect(panel.status).to_have_text("running")
+    expect(panel.status).to_have_text(re.compile(r"^Generating"))
     _wait_for(lambda: fake.in_flight == 1, "the request to reach the fake")
     notebook.run_cell(PRINT_CELL)
     expect(notebook.output(PRINT_CELL)).to_contain_text("the kernel is free: 42", timeout=2_500)
     # The print landed while the generation was still in flight.
     assert fake.in_flight == 1
     expect(panel.thumbs).to_have_count(0)
-    expect(panel.status).to_have_text("running")
+    expect(panel.status).to_have_text(re.compile(r"^Generating"))
 
-    expect(panel.status).to_have_text("done: 1 image", timeout=15_000)
+    expect(panel.status).to_have_text("Done: 1 image", timeout=15_000)
     panel.wait_decoded(1)
 
 
@@ -259,9 +260,9 @@ def test_quickstart_runs_in_jupyterlab(lab_notebook: Any, panel_on: Any, fake: F
     expect(stderr).to_have_count(0)
 
     panel = panel_on(notebook.page)
-    expect(panel.status).to_have_text("done: 4 images")
+    expect(panel.status).to_have_text("Done: 4 images")
     panel.wait_decoded(4)
-    expect(panel.history.locator("option")).to_have_count(2)
+    expect(panel.history_items).to_have_count(2)
     assert [r.json["model"] for r in generation_requests(fake)] == ["gpt-image-2", "gpt-image-2"]
     assert all(r.auth_ok for r in generation_requests(fake))
 

@@ -21,7 +21,7 @@ def test_generate_in_voila(
     panel = panel_on(page)
     # The first kernel start imports the package: generous.
     expect(panel.root).to_be_visible(timeout=45_000)
-    expect(panel.status).to_have_text("idle")
+    expect(panel.status).to_have_text("Ready")
     # Voilà ran every cell; the code is hidden, the print's output is shown.
     expect(page.get_by_text("the kernel is free: 42")).to_be_visible()
     expect(page.get_by_text("from comet_widgets import")).to_have_count(0)
@@ -29,7 +29,7 @@ def test_generate_in_voila(
     prompt = "A hot-air balloon over a desert"
     panel.type_prompt(prompt)
     panel.generate()
-    expect(panel.status).to_have_text("done: 1 image")
+    expect(panel.status).to_have_text("Done: 1 image")
     panel.wait_decoded(1)
     expect(panel.captions.first).to_contain_text(prompt)  # gpt-image-2 keeps the prompt
     expect(panel.error).to_be_hidden()

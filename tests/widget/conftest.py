@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import ipywidgets
 import pytest
+import widget_parts
 
 from comet_widgets import AsyncImageClient, ImageGenerator
 from comet_widgets.testing import IN_PROCESS_BASE_URL, FakeAPI, fake_transport
@@ -32,24 +33,17 @@ async def no_sleep(seconds: float) -> None:
     await asyncio.sleep(0)
 
 
-def _descendants(root: ipywidgets.Widget) -> list[ipywidgets.Widget]:
-    found: dict[int, ipywidgets.Widget] = {}
-    stack: list[Any] = [root]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, ipywidgets.Widget) and id(item) not in found:
-            found[id(item)] = item
-            stack.extend(getattr(item, key) for key in item.keys)
-    return list(found.values())
-
-
 @pytest.fixture
 def descendants() -> Callable[[ipywidgets.Widget], list[ipywidgets.Widget]]:
     """``descendants(root)``: every widget reachable from ``root`` through its synced traits
     (children, layout, style...), i.e. everything a front end would be sent."""
-    return _descendants
+    return widget_parts.descendants
+
+
+@pytest.fixture
+def part() -> Callable[[ipywidgets.Widget, str], Any]:
+    """``part(panel, "cw-error")``: the one widget with that documented CSS class."""
+    return widget_parts.part
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from widget_parts import part, parts
 
 from comet_widgets import BatchResults, ImageGenerator, InvalidItemError
 from comet_widgets.batch._prompts import read_prompts
@@ -34,8 +35,10 @@ async def test_a_batch_lands_every_item_in_gallery_and_history(
     assert sorted(g.prompt for g in panel.history) == ["a blue whale", "a red fox", "an owl"]
     assert landed == [1, 1, 1]
     assert panel.status == "done"
-    assert panel._view.status.value == "done: batch of 3, 3 ok, 0 failed"
-    assert len(panel._history_view.dropdown.options) == 3
+    assert part(panel, "cw-status").value == "Done: batch of 3 prompts, 3 done"
+    assert len(parts(panel, "cw-history-item")) == 1  # one entry: the batch
+    assert [g.prompt for g in panel.history] == ["a red fox", "a blue whale", "an owl"]
+    assert len(parts(panel, "cw-tile", visible=True)) == 3
 
 
 async def test_a_batch_with_an_invalid_item_sends_nothing_and_shows_why(
@@ -64,7 +67,7 @@ async def test_a_failed_item_is_reported_and_the_others_land(
     assert len(results.failed) == 1
     assert len(panel.history) == 2
     assert panel.status == "done"
-    assert "1 of 3 items failed" in panel.error
+    assert "1 of 3 prompts failed" in panel.error
     assert "bad prompt" in panel.error
 
 

@@ -8,11 +8,13 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import ipywidgets as widgets
 import pytest
 from PIL import Image
+from widget_parts import part, parts
 
 from comet_widgets import (
     AuthenticationError,
@@ -37,7 +39,19 @@ def generation_requests(app: FakeAPI) -> list[Any]:
 
 
 def visible_tiles(panel: ImageGenerator) -> list[Any]:
-    return [tile for tile in panel._gallery.tiles if tile.box.layout.display != "none"]
+    """The gallery's visible tiles, each with its parts found by their CSS classes."""
+    return [
+        SimpleNamespace(
+            box=box,
+            thumb=part(box, "cw-thumb"),
+            failure=part(box, "cw-image-error"),
+            caption=part(box, "cw-caption"),
+            full=part(box, "cw-full-size"),
+            save=part(box, "cw-save"),
+            saved=part(box, "cw-saved"),
+        )
+        for box in parts(panel, "cw-tile", visible=True)
+    ]
 
 
 def thumbnail(tile: Any) -> Image.Image:
@@ -61,11 +75,11 @@ async def test_a_click_returns_at_once_and_the_images_land(
     app.latency = 0.3
 
     started = time.monotonic()
-    panel._controls.generate.click()
+    part(panel, "cw-generate").click()
     assert time.monotonic() - started < 0.25, "the click handler must only schedule the work"
     assert panel.status == "running"
-    assert shown(panel._controls.cancel)
-    assert not shown(panel._controls.generate)
+    assert shown(part(panel, "cw-cancel"))
+    assert not shown(part(panel, "cw-generate"))
 
     result = await panel.wait()
     assert isinstance(result, Generation)
@@ -76,14 +90,14 @@ async def test_a_click_returns_at_once_and_the_images_land(
     assert len(panel.images) == 2
     assert landed == [panel.images]
     assert all(isinstance(i, Image.Image) and i.size == (1024, 1024) for i in panel.images)
-    assert panel._view.status.value == "done: 2 images"
-    assert shown(panel._controls.generate)
-    assert not shown(panel._controls.cancel)
+    assert part(panel, "cw-status").value == "Done: 2 images"
+    assert shown(part(panel, "cw-generate"))
+    assert not shown(part(panel, "cw-cancel"))
     assert app.generation_count == 1
 
     tiles = visible_tiles(panel)
     assert len(tiles) == 2
-    assert shown(panel._gallery.box)
+    assert shown(part(panel, "cw-gallery"))
     for tile in tiles:
         thumb = thumbnail(tile)
         assert max(thumb.size) <= 512
@@ -143,12 +157,12 @@ async def test_caption_shows_the_revised_prompt(make_panel: MakePanel) -> None:
 async def test_usage_is_shown_for_gpt_image_models(make_panel: MakePanel) -> None:
     panel = make_panel(prompt="A bicycle", model="gpt-image-1", quality="low")
     await panel.generate()
-    assert shown(panel._gallery.usage)
-    assert "tokens" in panel._gallery.usage.value
-    assert "total tokens" in panel._gallery.usage.value
+    assert shown(part(panel, "cw-usage"))
+    assert "tokens" in part(panel, "cw-usage").value
+    assert "total tokens" in part(panel, "cw-usage").value
     panel.model = "dall-e-2"
     await panel.generate()
-    assert not shown(panel._gallery.usage)
+    assert not shown(part(panel, "cw-usage"))
 
 
 async def test_a_transparent_image_gets_a_png_thumbnail(make_panel: MakePanel) -> None:
@@ -166,7 +180,7 @@ async def test_an_auth_error_is_readable_and_the_panel_stays_usable(
 ) -> None:
     panel = make_panel(prompt="A cat", model="dall-e-2")
     app.fail_next(1, 401)
-    panel._controls.generate.click()
+    part(panel, "cw-generate").click()
     assert await panel.wait() is None
     [request] = generation_requests(app)
     assert panel.status == "error"
@@ -174,8 +188,8 @@ async def test_an_auth_error_is_readable_and_the_panel_stays_usable(
     assert request.request_id in panel.error
     assert "What to do" in panel.error
     assert "COMETAPI_KEY" in panel.error
-    assert shown(panel._view.error)
-    assert request.request_id in panel._view.error.value
+    assert shown(part(panel, "cw-error"))
+    assert request.request_id in part(panel, "cw-error").value
     assert secret_key not in panel.error
     assert panel.history == []
     assert panel.images == []
@@ -186,32 +200,31 @@ async def test_an_auth_error_is_readable_and_the_panel_stays_usable(
     await panel.generate()  # usable right after
     assert panel.status == "done"
     assert panel.error == ""
-    assert not shown(panel._view.error)
+    assert not shown(part(panel, "cw-error"))
 
 
 async def test_an_error_message_is_escaped(make_panel: MakePanel, app: FakeAPI) -> None:
     panel = make_panel(prompt="A cat", model="dall-e-2")
     app.fail_next(1, 400, message="<img src=x onerror=alert(1)> refused")
-    panel._controls.generate.click()
+    part(panel, "cw-generate").click()
     await panel.wait()
     assert "<img src=x" in panel.error
-    assert "&lt;img src=x onerror=alert(1)&gt;" in panel._view.error.value
-    assert "<img" not in panel._view.error.value
+    assert "&lt;img src=x onerror=alert(1)&gt;" in part(panel, "cw-error").value
+    assert "<img" not in part(panel, "cw-error").value
 
 
 async def test_a_rate_limit_is_shown_then_retried(make_panel: MakePanel, app: FakeAPI) -> None:
     panel = make_panel(prompt="A dog", model="dall-e-2")
     statuses: list[str] = []
-    panel._view.status.observe(lambda change: statuses.append(change["new"]), names="value")
+    part(panel, "cw-status").observe(lambda change: statuses.append(change["new"]), names="value")
     app.fail_next(1, 429, headers={"Retry-After": "1"})
-    panel._controls.generate.click()
+    part(panel, "cw-generate").click()
     result = await panel.wait()
     assert result is not None
     assert panel.status == "done"
-    limited = generation_requests(app)[0]
-    note = f"rate limited by the API; retrying in 1 s (request id {limited.request_id})"
-    assert f"running: {note}" in statuses
-    assert panel._view.status.value.startswith("done: 1 image after 1 retry")
+    # The wait is counted down on the status line, then the line says what happened.
+    assert "Rate limited by the API: retrying in 1 s" in statuses
+    assert part(panel, "cw-status").value == "Done: 1 image after 1 retry"
     assert [r.status for r in app.requests if r.path.endswith("/generations")] == [429, 200]
 
 
@@ -237,12 +250,13 @@ async def test_a_partial_result_lands_with_an_error_tile(
     assert panel.status == "done"
     assert panel.generation is result
     assert len(panel.images) == 2
-    assert panel.error.startswith("1 of 3 images failed")
+    assert panel.error.startswith("2 of 3 images; image 2 failed: ")
+    assert part(panel, "cw-status").value == "Done: 2 of 3 images; image 2 failed"
     tiles = visible_tiles(panel)
     assert len(tiles) == 3
     assert shown(tiles[1].failure)
     assert not shown(tiles[1].thumb)
-    assert "image 1 failed" in tiles[1].failure.value
+    assert "Image 2 of 3 failed" in tiles[1].failure.value
     assert tiles[1].save.disabled
     assert shown(tiles[0].thumb)
     assert shown(tiles[2].thumb)
@@ -253,7 +267,7 @@ async def test_an_answer_with_no_usable_image_is_an_error(
 ) -> None:
     panel = make_panel(prompt="A cat", model="dall-e-2", response_format="b64_json")
     app.malform_next("bad_base64")
-    panel._controls.generate.click()
+    part(panel, "cw-generate").click()
     await panel.wait()
     assert panel.status == "error"
     assert "base64" in panel.error
@@ -266,14 +280,14 @@ async def test_cancel_is_quick_and_nothing_lands(
 ) -> None:
     panel = make_panel(prompt="A slow sunrise", model="dall-e-2")
     ticks: list[str] = []
-    panel._view.elapsed.observe(lambda change: ticks.append(change["new"]), names="value")
+    part(panel, "cw-elapsed").observe(lambda change: ticks.append(change["new"]), names="value")
     landed: list[Any] = []
     panel.observe(landed.append, names="images")
     app.latency = 5.0
-    panel._controls.generate.click()
+    part(panel, "cw-generate").click()
     wait_until(lambda: app.in_flight == 1)
     await asyncio.sleep(0.6)  # long enough for the elapsed ticker to tick
-    panel._controls.cancel.click()
+    part(panel, "cw-cancel").click()
     took = wait_until(lambda: panel.status == "cancelled", timeout=1.0)
     assert took < 1.0
     assert await panel.wait() is None
@@ -282,10 +296,10 @@ async def test_cancel_is_quick_and_nothing_lands(
     assert landed == []
     assert panel.history == []
     assert panel.images == []
-    assert panel._view.status.value == "cancelled"
+    assert part(panel, "cw-status").value == "Cancelled"
     assert panel.error == ""
-    assert shown(panel._controls.generate)
-    assert not shown(panel._controls.cancel)
+    assert shown(part(panel, "cw-generate"))
+    assert not shown(part(panel, "cw-cancel"))
     assert len(ticks) >= 2
     assert ticks[0] == "0.0 s"
 
@@ -340,15 +354,19 @@ async def test_choosing_history_restores_prompt_params_and_images(make_panel: Ma
     panel.prompt = "A blue bicycle against a wall"
     panel.quality = "high"
     second = await panel.generate()
-    dropdown = panel._history_view.dropdown
-    labels = [label for label, _ in dropdown.options]
-    assert len(labels) == 2
-    assert dropdown.value == 1
-    assert shown(dropdown)
-    assert labels[0].endswith(" · dall-e-2 · A red kite")
-    assert labels[1].endswith(" · gpt-image-1 · A blue bicycle against a wall")
+    cards = parts(panel, "cw-history-item")
+    assert len(cards) == 2
+    assert shown(part(panel, "cw-history-box"))
+    # Newest first; the shown run is marked.
+    labels = [part(card, "cw-history-label").value for card in cards]
+    assert labels == ["#2 · 2 images", "#1 · 2 images"]
+    assert "cw-selected" in cards[0]._dom_classes
+    tips = [part(card, "cw-history-pick").tooltip for card in cards]
+    assert tips[0].endswith(" · gpt-image-1 · A blue bicycle against a wall")
+    assert tips[1].endswith(" · dall-e-2 · A red kite")
+    assert all(bytes(part(card, "cw-history-thumb").value) for card in cards)
 
-    dropdown.value = 0
+    part(cards[1], "cw-history-pick").click()
     assert (panel.prompt, panel.model, panel.n, panel.size) == (
         "A red kite",
         "dall-e-2",
@@ -356,17 +374,19 @@ async def test_choosing_history_restores_prompt_params_and_images(make_panel: Ma
         "512x512",
     )
     assert panel.quality is None
-    assert panel._controls.prompt.value == "A red kite"
+    assert part(panel, "cw-prompt").value == "A red kite"
     assert [bytes(t.thumb.value) for t in visible_tiles(panel)] == first_thumbs
     assert panel.generation is second
     assert panel.images[0] is second.images[0].image
-    assert not shown(panel._gallery.usage)
-    assert panel._view.status.value == "showing #1 of 2: 2 images"
+    assert not shown(part(panel, "cw-usage"))
+    assert part(panel, "cw-status").value == "Showing run 1 of 2: 2 images"
+    assert part(panel, "cw-elapsed").value == ""
+    assert "cw-selected" in cards[1]._dom_classes
 
-    dropdown.value = 1
+    part(cards[0], "cw-history-pick").click()
     assert (panel.model, panel.quality, panel.n) == ("gpt-image-1", "high", 2)
     assert len(visible_tiles(panel)) == 2
-    assert shown(panel._gallery.usage)
+    assert shown(part(panel, "cw-usage"))
     assert panel.history == [first, second]
 
 
@@ -378,24 +398,34 @@ def test_save_writes_the_original_with_metadata(make_panel: MakePanel, output_di
     [path] = list(output_dir.iterdir())
     assert path.read_bytes().startswith(PNG_MAGIC)
     assert read_metadata(path)["prompt"] == "A paper boat"
-    assert str(path) in tile.saved.value
+    assert path.name in tile.saved.value
+    assert "Saved" in tile.saved.value
     with Image.open(path) as saved:
         assert saved.size == generation.images[0].image.size
 
 
-async def test_full_size_is_sent_only_on_request(make_panel: MakePanel) -> None:
-    panel = make_panel(prompt="A paper boat", model="dall-e-2")
+async def test_the_lightbox_sends_full_size_only_while_open(make_panel: MakePanel) -> None:
+    panel = make_panel(prompt="A paper boat", model="dall-e-2", n=3)
     generation = await panel.generate()
-    full = panel._gallery.full_view
-    assert not shown(full.box)
-    assert full.image.value == b""
-    [tile] = visible_tiles(panel)
-    tile.full.click()
-    assert shown(full.box)
-    assert bytes(full.image.value) == generation.images[0].data
-    full.close.click()
-    assert not shown(full.box)
-    assert full.image.value == b""
+    box, image = part(panel, "cw-lightbox"), part(panel, "cw-lightbox-image")
+    assert not shown(box)
+    assert image.value == b""
+    second = visible_tiles(panel)[1]
+    second.full.click()
+    assert shown(box)
+    assert bytes(image.value) == generation.images[1].data
+    assert part(panel, "cw-lightbox-count").value == "Image 2 of 3"
+    part(panel, "cw-lightbox-next").click()
+    assert bytes(image.value) == generation.images[2].data
+    part(panel, "cw-lightbox-next").click()  # wraps around
+    assert part(panel, "cw-lightbox-count").value == "Image 1 of 3"
+    part(panel, "cw-lightbox-prev").click()
+    assert part(panel, "cw-lightbox-count").value == "Image 3 of 3"
+    part(panel, "cw-lightbox-save").click()
+    assert "Saved" in part(panel, "cw-lightbox-saved").value
+    part(panel, "cw-lightbox-close").click()
+    assert not shown(box)
+    assert image.value == b""
 
 
 async def test_the_mimebundle_has_a_static_contact_sheet(make_panel: MakePanel) -> None:

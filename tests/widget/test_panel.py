@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import ipywidgets as widgets
 import pytest
+from widget_parts import part
 
 from comet_widgets import (
     AsyncImageClient,
@@ -28,8 +30,19 @@ def generation_requests(app: FakeAPI) -> list[Any]:
     return [r for r in app.requests if r.path.endswith("/generations")]
 
 
+_CHOICES = ("response_format", "quality", "style", "background", "output_format")
+
+
 def controls_of(panel: ImageGenerator) -> Any:
-    return panel._controls
+    """The panel's controls, found by their documented CSS classes."""
+    return SimpleNamespace(
+        prompt=part(panel, "cw-prompt"),
+        model=part(panel, "cw-model"),
+        size=part(panel, "cw-size"),
+        n=part(panel, "cw-n"),
+        generate=part(panel, "cw-generate"),
+        choices={name: part(panel, "cw-" + name.replace("_", "-")) for name in _CHOICES},
+    )
 
 
 def test_unknown_keyword_is_refused_with_the_allowed_names(secret_key: str) -> None:
@@ -70,7 +83,7 @@ def test_traits_and_controls_are_linked_both_ways(make_panel: MakePanel) -> None
     assert panel.n == 3
     panel.n = 2
     assert controls.n.value == 2
-    controls.size_choice.value = "512x512"
+    controls.size.value = "512x512"
     assert panel.size == "512x512"
     controls.choices["response_format"].value = "b64_json"
     assert panel.response_format == "b64_json"
@@ -92,8 +105,8 @@ def test_controls_follow_the_model(make_panel: MakePanel) -> None:
 
     panel.model = "dall-e-3"
     assert controls.n.max == 1
-    assert controls.size_box.children == (controls.size_choice,)
-    assert tuple(controls.size_choice.options) == ("1024x1024", "1792x1024", "1024x1792")
+    assert "cw-size-free" not in controls_of(panel).size._dom_classes
+    assert tuple(controls_of(panel).size.options) == ("1024x1024", "1792x1024", "1024x1792")
     assert _visible(choices["response_format"])
     assert _visible(choices["style"])
     assert [v for _, v in choices["quality"].options] == ["", "standard", "hd"]
@@ -107,14 +120,13 @@ def test_controls_follow_the_model(make_panel: MakePanel) -> None:
     assert _visible(choices["background"])
     assert _visible(choices["output_format"])
     assert [v for _, v in choices["quality"].options] == ["", "low", "medium", "high", "auto"]
-    assert "auto" in controls.size_choice.options
+    assert "auto" in controls_of(panel).size.options
 
     panel.model = "gpt-image-2"  # free sizes: the size box also takes typed WxH
-    assert controls.size_box.children == (controls.size_free,)
-    assert "cw-size" in controls.size_free._dom_classes
-    controls.size_free.value = "2048x1152"
+    assert "cw-size-free" in controls_of(panel).size._dom_classes
+    controls_of(panel).size.value = "2048x1152"
     assert panel.size == "2048x1152"
-    assert not _visible(panel._view.validation)
+    assert not _visible(part(panel, "cw-validation"))
 
     panel.model = "qwen-image"
     assert not _visible(choices["quality"])
@@ -123,10 +135,10 @@ def test_controls_follow_the_model(make_panel: MakePanel) -> None:
 
     panel.model = "my-gateway-model"  # unknown: passes through, everything offered
     assert panel.model == "my-gateway-model"
-    assert controls.size_box.children == (controls.size_free,)
+    assert "cw-size-free" in controls_of(panel).size._dom_classes
     assert _visible(choices["response_format"])
     assert _visible(choices["background"])
-    assert not _visible(panel._view.validation)
+    assert not _visible(part(panel, "cw-validation"))
 
 
 def test_switching_model_clamps_n_and_resets_refused_choices(make_panel: MakePanel) -> None:
@@ -161,8 +173,8 @@ async def test_invalid_values_show_the_message_and_send_nothing(
     for name, value in changes.items():
         setattr(panel, name, value)
     controls = controls_of(panel)
-    assert _visible(panel._view.validation)
-    assert message in panel._view.validation.value.replace("&#x27;", "'")
+    assert _visible(part(panel, "cw-validation"))
+    assert message in part(panel, "cw-validation").value.replace("&#x27;", "'")
     assert controls.generate.disabled
     controls.generate.click()  # a click that reaches the kernel anyway sends nothing
     assert panel.status == "error"
@@ -175,7 +187,7 @@ async def test_invalid_values_show_the_message_and_send_nothing(
     # The refused value is still shown (not silently replaced) and fixing it clears the error.
     for name, value in changes.items():
         if name == "size" and panel.model == "dall-e-3":
-            assert "800x600" in controls.size_choice.options
+            assert "800x600" in controls_of(panel).size.options
         setattr(panel, name, {"size": "1024x1024", "n": 1, "quality": None}.get(name, value))
     if "prompt" in changes:
         panel.prompt = "short"
@@ -187,7 +199,7 @@ async def test_invalid_values_show_the_message_and_send_nothing(
 def test_an_empty_prompt_disables_generate_with_a_hint(make_panel: MakePanel) -> None:
     panel = make_panel()
     assert controls_of(panel).generate.disabled
-    assert "Type a prompt" in panel._view.validation.value
+    assert "Type a prompt" in part(panel, "cw-validation").value
     panel.prompt = "a boat"
     assert not controls_of(panel).generate.disabled
 
@@ -196,7 +208,7 @@ def test_constructor_values_are_kept_even_when_refused(make_panel: MakePanel) ->
     panel = make_panel(model="dall-e-3", n=3, prompt="a boat")
     assert panel.n == 3, "an explicit value is never silently clamped"
     assert controls_of(panel).generate.disabled
-    assert "n 3 is not allowed" in panel._view.validation.value
+    assert "n 3 is not allowed" in part(panel, "cw-validation").value
 
 
 def test_repr_is_cheap_and_has_no_key(make_panel: MakePanel, secret_key: str) -> None:
@@ -229,9 +241,9 @@ def test_missing_key_shows_how_to_set_it(monkeypatch: pytest.MonkeyPatch, secret
     monkeypatch.delenv("COMETAPI_OFFLINE", raising=False)
     panel = ImageGenerator(prompt="a boat")
     try:
-        assert _visible(panel._view.notice)
-        assert "COMETAPI_KEY" in panel._view.notice.value
-        assert "offline=True" in panel._view.notice.value
+        assert _visible(part(panel, "cw-key-notice"))
+        assert "COMETAPI_KEY" in part(panel, "cw-key-notice").value
+        assert "offline=True" in part(panel, "cw-key-notice").value
         controls_of(panel).generate.click()
         assert panel.status == "error"
         assert "COMETAPI_KEY" in panel.error
@@ -242,7 +254,7 @@ def test_missing_key_shows_how_to_set_it(monkeypatch: pytest.MonkeyPatch, secret
         with pytest.raises(InvalidParameterError):
             panel.generate()
         # The notice goes once a key is there.
-        assert not _visible(panel._view.notice)
+        assert not _visible(part(panel, "cw-key-notice"))
     finally:
         panel.close()
 
@@ -263,10 +275,10 @@ def test_offline_mode_says_images_are_placeholders(
     else:
         panel = ImageGenerator(offline=True)
     try:
-        assert _visible(panel._view.banner)
-        assert "placeholders drawn by the fake API" in panel._view.banner.value
-        assert "cw-offline-banner" in panel._view.banner._dom_classes
-        assert not _visible(panel._view.notice)
+        assert _visible(part(panel, "cw-offline-banner"))
+        assert "placeholders drawn by the fake API" in part(panel, "cw-offline-banner").value
+        assert "cw-offline-banner" in part(panel, "cw-offline-banner")._dom_classes
+        assert not _visible(part(panel, "cw-key-notice"))
     finally:
         panel.close()
 
@@ -278,6 +290,8 @@ def test_every_part_has_its_css_class(make_panel: MakePanel, descendants: Any) -
         "cw-panel", "cw-prompt", "cw-model", "cw-size", "cw-n", "cw-quality", "cw-style",
         "cw-response-format", "cw-background", "cw-output-format", "cw-generate", "cw-cancel",
         "cw-status", "cw-elapsed", "cw-validation", "cw-error", "cw-offline-banner",
-        "cw-key-notice", "cw-usage", "cw-history", "cw-gallery", "cw-full-view",
+        "cw-key-notice", "cw-usage", "cw-history", "cw-gallery", "cw-lightbox",
+        "cw-header", "cw-title", "cw-badge", "cw-model-status", "cw-fields", "cw-field",
+        "cw-model-field", "cw-advanced", "cw-advanced-toggle", "cw-next-note", "cw-message",
     }  # fmt: skip
     assert expected <= classes, expected - classes

@@ -1,0 +1,73 @@
+"""The panel's header: its name, a badge saying where images come from, and the model.
+
+The badge reads "Offline" whenever the fake API serves the images: in offline mode (the
+built-in fake), and as soon as an answer carries the fake's request ids (``fake-...``), e.g.
+a fake served on loopback through ``COMETAPI_BASE_URL``. Otherwise it names the API's host
+("Online", or "Local API" for a loopback address). The model chip shows the model in use;
+a notice about the model (e.g. a retirement date) goes under the model field.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from urllib.parse import urlsplit
+
+import ipywidgets as widgets
+
+from .._constants import BASE_URL_ENV, DEFAULT_BASE_URL
+from ._client_source import OFFLINE_BANNER
+from ._dom import classed, set_class, set_value, show
+
+__all__ = ["Header", "badge_of"]
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_BADGES = ("cw-offline", "cw-online", "cw-local")
+
+
+def badge_of(*, offline: bool, base_url: str | None) -> tuple[str, str, str]:
+    """``(css class, text, tooltip)`` of the badge for where requests go."""
+    if offline:
+        return "cw-offline", "Offline · fake API", OFFLINE_BANNER
+    url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    host = urlsplit(url).netloc or url
+    if (urlsplit(url).hostname or "") in _LOOPBACK:
+        return "cw-local", f"Local API · {host}", f"Requests go to {url}"
+    return "cw-online", f"Online · {host}", f"Requests go to {url}"
+
+
+class Header:
+    """Title, badge (``cw-badge``), model chip (``cw-model-status``) and offline banner."""
+
+    def __init__(self, *, offline: bool, base_url: str | None) -> None:
+        self.title = classed(widgets.HTML("Image generator"), "cw-title")
+        self.badge = classed(widgets.HTML(), "cw-badge")
+        self.model = classed(widgets.HTML(), "cw-model-status")
+        spacer = classed(widgets.Box(), "cw-header-spacer")
+        self.box = classed(widgets.HBox([self.title, self.badge, spacer, self.model]), "cw-header")
+        self.banner = classed(
+            widgets.HTML(html.escape(OFFLINE_BANNER), layout=widgets.Layout(display="none")),
+            "cw-offline-banner",
+        )
+        self.offline = False
+        self._show_badge(*badge_of(offline=offline, base_url=base_url))
+
+    @property
+    def all(self) -> list[widgets.Widget]:
+        return [self.title, self.badge, self.model, *self.box.children, self.box, self.banner]
+
+    def _show_badge(self, css: str, text: str, tooltip: str) -> None:
+        for name in _BADGES:
+            set_class(self.badge, name, name == css)
+        set_value(self.badge, f'<span title="{html.escape(tooltip)}">{html.escape(text)}</span>')
+        self.offline = css == "cw-offline"
+        show(self.banner, self.offline)
+
+    def saw_request_id(self, request_id: str | None) -> None:
+        """An answer arrived: the fake's ids turn the badge to "Offline"."""
+        if not self.offline and request_id and request_id.startswith("fake-"):
+            self._show_badge("cw-offline", "Offline · fake API", OFFLINE_BANNER)
+
+    def show_model(self, model: str, note: str = "") -> None:
+        text = f"Model: {model}" + (f" · {note}" if note else "")
+        set_value(self.model, html.escape(text))

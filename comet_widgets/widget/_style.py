@@ -1,0 +1,192 @@
+"""The panel's looks: one ``<style>`` scoped to ``.cw-panel``, in JupyterLab's theme variables.
+
+Core ipywidgets cannot ship a stylesheet, so the panel carries one in an HTML widget. Every
+colour is a ``--jp-*`` variable (with a light fallback for front ends without them, e.g.
+Colab), so the panel follows JupyterLab's light and dark themes, Voilà's and VS Code's. Text
+uses ``--jp-ui-font-color1``/``2`` on ``--jp-layout-color1``: at least 4.5:1 in both themes
+(a browser test computes it). Tints are mixed from a theme colour and the panel's background,
+so they stay readable whichever theme is active.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+from ._dom import classed
+
+__all__ = ["CSS", "style_widget"]
+
+_BG = "var(--jp-layout-color1, #fff)"
+_BG2 = "var(--jp-layout-color2, #eee)"
+_FG = "var(--jp-ui-font-color1, rgba(0,0,0,.87))"
+_FG2 = "var(--jp-ui-font-color2, rgba(0,0,0,.6))"
+_BORDER = "var(--jp-border-color2, #e0e0e0)"
+_BRAND = "var(--jp-brand-color1, #1976d2)"
+_WARN = "var(--jp-warn-color1, #f57c00)"
+_ERROR = "var(--jp-error-color1, #d32f2f)"
+_OK = "var(--jp-success-color1, #388e3c)"
+
+
+def _tint(colour: str, percent: int) -> str:
+    return f"color-mix(in srgb, {colour} {percent}%, {_BG})"
+
+
+CSS = f"""
+.cw-panel {{
+  box-sizing: border-box; width: 100%; max-width: 100%; min-width: 0;
+  border: 1px solid {_BORDER}; border-radius: 10px; background: {_BG}; color: {_FG};
+  padding: 12px 14px 14px; gap: 10px; overflow: hidden;
+  font-family: var(--jp-ui-font-family, system-ui, sans-serif);
+  font-size: var(--jp-ui-font-size1, 13px); line-height: 1.4;
+}}
+.cw-panel * {{ box-sizing: border-box; }}
+.cw-panel > * {{ margin: 0 !important; max-width: 100%; min-width: 0; }}
+.cw-panel .widget-html-content {{ color: {_FG}; line-height: 1.4; font-size: inherit; }}
+.cw-panel .widget-label {{ color: {_FG}; }}
+.cw-panel .cw-stylesheet {{ display: none !important; }}
+
+/* header */
+.cw-header {{ align-items: center; gap: 8px; flex-wrap: wrap;
+  border-bottom: 1px solid {_BORDER}; padding-bottom: 8px; }}
+.cw-title .widget-html-content {{ font-size: var(--jp-ui-font-size3, 16px); font-weight: 600; }}
+.cw-badge .widget-html-content, .cw-model-status .widget-html-content {{
+  display: inline-block; border-radius: 999px; padding: 1px 10px; font-size: 12px;
+  font-weight: 600; white-space: nowrap; }}
+.cw-badge.cw-offline .widget-html-content {{ background: {_tint(_WARN, 22)};
+  border: 1px solid {_WARN}; color: {_FG}; }}
+.cw-badge.cw-online .widget-html-content {{ background: {_tint(_OK, 16)};
+  border: 1px solid {_OK}; color: {_FG}; }}
+.cw-badge.cw-local .widget-html-content {{ background: {_tint(_BRAND, 14)};
+  border: 1px solid {_BRAND}; color: {_FG}; }}
+.cw-model-status .widget-html-content {{ background: {_BG2}; color: {_FG};
+  border: 1px solid {_BORDER}; font-weight: 500; }}
+.cw-header-spacer {{ flex: 1 1 auto; }}
+.cw-offline-banner .widget-html-content {{ color: {_FG2}; font-size: 12px; }}
+
+/* fields */
+.cw-panel .cw-field {{ flex-direction: column !important; align-items: stretch !important;
+  width: auto !important; min-width: 0; margin: 0 !important; }}
+.cw-panel .cw-field > .widget-label, .cw-panel .cw-field > label {{
+  width: auto !important; max-width: none; text-align: left; color: {_FG};
+  font-weight: 600; margin: 0 0 3px 0; padding: 0; line-height: 1.3; height: auto; }}
+.cw-panel .cw-field select, .cw-panel .cw-field input, .cw-panel .cw-field textarea {{
+  width: 100% !important; min-width: 0; max-width: 100%; }}
+.cw-panel .cw-prompt {{ width: 100% !important; }}
+.cw-panel .cw-prompt textarea {{ min-height: 4.6em; resize: vertical; font-family: inherit;
+  font-size: var(--jp-ui-font-size1, 13px); line-height: 1.4; padding: 6px 8px; }}
+.cw-fields {{ display: grid !important; gap: 10px 12px; width: 100%;
+  grid-template-columns: repeat(auto-fill, minmax(10.5em, 1fr)); align-items: start; }}
+.cw-fields > * {{ min-width: 0; margin: 0 !important; }}
+.cw-model-field {{ gap: 4px; grid-column: span 2; min-width: 0; }}
+.cw-advanced-toggle {{ align-self: flex-start; width: auto !important; }}
+.cw-panel button.cw-advanced-toggle {{ background: transparent; box-shadow: none;
+  color: {_BRAND}; padding: 0 4px; font-weight: 600; height: auto; }}
+.cw-panel button.cw-advanced-toggle:hover {{ text-decoration: underline; box-shadow: none; }}
+.cw-advanced {{ padding: 10px; border: 1px dashed {_BORDER}; border-radius: 8px; }}
+.cw-next-run .cw-fields, .cw-next-run .cw-prompt {{ opacity: .85; }}
+.cw-next-note .widget-html-content {{ color: {_FG2}; font-size: 12px; font-style: italic; }}
+
+/* actions and status */
+.cw-actions-row {{ align-items: center; gap: 10px; flex-wrap: wrap; }}
+.cw-actions-row > * {{ margin: 0 !important; }}
+.cw-panel button.cw-generate, .cw-panel button.cw-cancel {{ min-width: 8em; width: auto; }}
+.cw-status .widget-html-content {{ font-weight: 600; }}
+.cw-elapsed .widget-html-content {{ color: {_FG2}; font-variant-numeric: tabular-nums; }}
+
+/* messages: one box per problem, proportional and wrapped */
+.cw-message .widget-html-content {{ display: block; white-space: normal;
+  overflow-wrap: break-word; word-break: normal; border-radius: 6px; padding: 8px 12px;
+  border-left: 4px solid {_BRAND}; background: {_tint(_BRAND, 8)}; color: {_FG}; }}
+.cw-message.cw-error .widget-html-content {{ border-left-color: {_ERROR};
+  background: {_tint(_ERROR, 10)}; }}
+.cw-message.cw-validation .widget-html-content {{ border-left-color: {_WARN};
+  background: {_tint(_WARN, 12)}; }}
+.cw-message.cw-quiet .widget-html-content {{ border-left-color: {_BORDER};
+  background: transparent; color: {_FG2}; padding: 2px 10px; }}
+.cw-message .cw-what {{ font-weight: 600; }}
+.cw-message .cw-rid {{ color: {_FG2}; font-size: 12px; }}
+.cw-usage .widget-html-content {{ color: {_FG2}; font-size: 12px; }}
+
+/* gallery and tiles */
+.cw-gallery {{ display: grid !important; width: 100%; gap: 12px;
+  grid-template-columns: repeat(auto-fill, minmax(min(220px, 100%), 1fr)); }}
+.cw-gallery > * {{ margin: 0 !important; min-width: 0; }}
+.cw-tile {{ border: 1px solid {_BORDER}; border-radius: 8px; padding: 8px; gap: 6px;
+  background: {_BG}; min-width: 0; overflow: hidden; }}
+.cw-frame {{ position: relative; width: 100%; aspect-ratio: 1 / 1; border-radius: 6px;
+  overflow: hidden; align-items: center; justify-content: center; background: {_BG2}; }}
+.cw-checker, .cw-frame {{
+  background-color: {_BG2};
+  background-image: conic-gradient({_BORDER} 25%, transparent 0 50%, {_BORDER} 0 75%,
+    transparent 0);
+  background-size: 16px 16px; }}
+.cw-panel img.cw-thumb {{ width: 100%; height: 100%; object-fit: contain; margin: 0; }}
+.cw-placeholder {{ width: 100%; height: 100%; margin: 0 !important; }}
+.cw-placeholder .widget-html-content {{ width: 100%; height: 100%; display: flex;
+  flex-direction: column; align-items: center; justify-content: center; gap: 10px;
+  background: linear-gradient(100deg, {_BG2} 30%, {_BG} 50%, {_BG2} 70%);
+  background-size: 300% 100%; animation: cw-pulse 1.6s ease-in-out infinite; color: {_FG}; }}
+.cw-spinner {{ width: 28px; height: 28px; border-radius: 50%;
+  border: 3px solid {_BORDER}; border-top-color: {_BRAND};
+  animation: cw-spin .9s linear infinite; }}
+@keyframes cw-spin {{ to {{ transform: rotate(360deg); }} }}
+@keyframes cw-pulse {{ 0% {{ background-position: 100% 0; }}
+  100% {{ background-position: 0 0; }} }}
+@media (prefers-reduced-motion: reduce) {{
+  .cw-spinner, .cw-placeholder .widget-html-content {{ animation: none; }} }}
+.cw-image-error {{ width: 100%; height: 100%; margin: 0 !important; }}
+.cw-image-error .widget-html-content {{ width: 100%; height: 100%; padding: 12px;
+  display: flex; flex-direction: column; justify-content: center; gap: 4px;
+  white-space: normal; overflow-wrap: break-word; background: {_tint(_ERROR, 10)};
+  color: {_FG}; overflow: auto; }}
+.cw-caption .widget-html-content {{ white-space: normal; overflow-wrap: break-word;
+  line-height: 1.35; }}
+.cw-caption .cw-detail {{ color: {_FG2}; font-size: 12px; }}
+.cw-tile-actions {{ gap: 6px; flex-wrap: wrap; }}
+.cw-tile-actions > * {{ margin: 0 !important; }}
+.cw-panel .cw-tile-actions button {{ width: auto; flex: 1 1 auto; }}
+.cw-saved .widget-html-content, .cw-lightbox-saved .widget-html-content {{
+  font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+  color: {_FG2}; }}
+.cw-panel .cw-saved a, .cw-lightbox a {{ color: {_BRAND}; text-decoration: underline; }}
+.cw-gallery.cw-running .cw-tile {{ border-style: dashed; }}
+
+/* lightbox */
+.cw-lightbox {{ position: fixed !important; inset: 0; z-index: 10000;
+  background: rgba(0, 0, 0, .78); align-items: center; justify-content: center;
+  padding: 24px; margin: 0 !important; max-width: none !important; }}
+.cw-lightbox-card {{ background: {_BG}; color: {_FG}; border-radius: 10px; padding: 12px 14px;
+  gap: 8px; max-width: min(96vw, 1400px); max-height: 96vh; overflow: auto;
+  box-shadow: 0 10px 40px rgba(0,0,0,.5); }}
+.cw-lightbox-bar, .cw-lightbox-actions {{ align-items: center; gap: 8px; flex-wrap: wrap; }}
+.cw-lightbox-bar > *, .cw-lightbox-actions > * {{ margin: 0 !important; }}
+.cw-lightbox-count .widget-html-content {{ font-weight: 600; }}
+.cw-lightbox-frame {{ align-items: center; justify-content: center; border-radius: 6px;
+  overflow: hidden; }}
+.cw-panel img.cw-lightbox-image {{ max-width: min(92vw, 1360px); max-height: 72vh;
+  width: auto; height: auto; object-fit: contain; margin: 0; }}
+.cw-lightbox-caption .widget-html-content {{ white-space: normal; overflow-wrap: break-word;
+  max-width: min(92vw, 1360px); }}
+.cw-panel .cw-lightbox button {{ width: auto; }}
+
+/* history strip */
+.cw-history {{ gap: 8px; overflow-x: auto; overflow-y: hidden; width: 100%;
+  flex-wrap: nowrap; padding: 2px 0 6px; }}
+.cw-history > * {{ margin: 0 !important; flex: 0 0 auto; }}
+.cw-history-title .widget-html-content {{ font-weight: 600; color: {_FG}; }}
+.cw-history-item {{ position: relative; width: 84px; border: 2px solid transparent;
+  border-radius: 8px; padding: 2px; gap: 2px; }}
+.cw-history-item.cw-selected {{ border-color: {_BRAND}; }}
+.cw-history-item img.cw-history-thumb {{ width: 76px; height: 76px; object-fit: cover;
+  border-radius: 5px; margin: 0; }}
+.cw-history-label .widget-html-content {{ font-size: 11px; color: {_FG2}; text-align: center;
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.cw-panel button.cw-history-pick {{ position: absolute; inset: 0; width: 100%; height: 100%;
+  margin: 0; padding: 0; opacity: 0; cursor: pointer; }}
+.cw-panel button.cw-history-pick:focus-visible {{ opacity: .25; }}
+"""
+
+
+def style_widget() -> widgets.HTML:
+    """The ``<style>`` element (an invisible HTML widget of class ``cw-stylesheet``)."""
+    return classed(widgets.HTML(f"<style>{CSS}</style>"), "cw-stylesheet")
