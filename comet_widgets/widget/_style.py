@@ -77,6 +77,9 @@ CSS = f"""
 .cw-fields {{ display: grid !important; gap: 10px 12px; width: 100%;
   grid-template-columns: repeat(auto-fill, minmax(10.5em, 1fr)); align-items: start; }}
 .cw-fields > * {{ min-width: 0; margin: 0 !important; }}
+.cw-size-box {{ flex-direction: column; min-width: 0; margin: 0 !important; }}
+.cw-size-box > * {{ width: 100% !important; margin: 0 !important; }}
+.cw-panel .cw-field select {{ height: var(--jp-widgets-inline-height, 28px); }}
 .cw-model-field {{ gap: 4px; grid-column: span 2; min-width: 0; }}
 .cw-advanced-toggle {{ align-self: flex-start; width: auto !important; }}
 .cw-panel button.cw-advanced-toggle {{ background: transparent; box-shadow: none;

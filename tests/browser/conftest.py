@@ -556,7 +556,7 @@ class Panel:
         self.history_picks = self.root.locator(".cw-history button.cw-history-pick")
         self.advanced_toggle = self.root.locator("button.cw-advanced-toggle")
         self.gallery = self.root.locator(".cw-gallery")
-        self.thumbs = self.root.locator(".cw-tile:visible img.cw-thumb")
+        self.thumbs = self.root.locator(".cw-tile:visible img.cw-thumb:visible")
         self.captions = self.root.locator(".cw-tile:visible .cw-caption")
 
     def unfold(self) -> None:

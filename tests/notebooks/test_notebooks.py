@@ -206,8 +206,12 @@ def test_the_panel_state_is_saved_with_thumbnails_only(quickstart: Executed) -> 
             if data:
                 with Image.open(io.BytesIO(data)) as opened:
                     shown.append((opened.format, opened.size))
-    # The four thumbnails of the last generation: tiles are reused, so no older set lingers.
-    assert shown == [("JPEG", (512, 512))] * 4, shown
+    # The four thumbnails of the last generation (tiles are reused, so no older set lingers),
+    # and the history strip's one small thumbnail per run (two runs).
+    tiles = [s for s in shown if s[1] == (512, 512)]
+    strip = [s for s in shown if max(s[1]) <= 96]
+    assert tiles == [("JPEG", (512, 512))] * 4, shown
+    assert len(strip) == 2 and len(shown) == 6, shown
 
 
 def test_quickstart_uses_the_panel_from_code_and_pil(quickstart: Executed) -> None:
