@@ -18,6 +18,21 @@ from typing import Any
 __all__ = ["StaticView"]
 
 
+def _small(sheet: bytes) -> tuple[bytes, bytes]:
+    """The contact sheet as a 256-colour PNG and as a JPEG (for the HTML): a saved notebook
+    carries both, so both are kept small."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(sheet)) as opened:
+        rgb = opened.convert("RGB")
+    png, jpeg = io.BytesIO(), io.BytesIO()
+    rgb.quantize(256).save(png, format="PNG", optimize=True)
+    rgb.save(jpeg, format="JPEG", quality=80, optimize=True)
+    return png.getvalue(), jpeg.getvalue()
+
+
 class StaticView:
     """The static output of one panel (``panel_class`` is the panel's unique CSS class)."""
 
@@ -35,13 +50,15 @@ class StaticView:
                 "text/plain": "ImageGenerator: no images yet",
                 "text/html": f'{hide}<div class="cw-static {css}"></div>',
             }
-        encoded = base64.b64encode(sheet).decode("ascii")
+        png, jpeg = _small(sheet)
+        encoded = base64.b64encode(png).decode("ascii")
+        inline = base64.b64encode(jpeg).decode("ascii")
         items = "".join(f"<li>{html.escape(c)}</li>" for c in captions)
         alt = html.escape(captions[0] if captions else title)
         body = (
             f'{hide}<div class="cw-static {css}" style="max-width:100%;overflow-wrap:break-word">'
             f"<div><b>Image generator</b> · {html.escape(title)}</div>"
-            f'<img src="data:image/png;base64,{encoded}" alt="{alt}" style="max-width:100%">'
+            f'<img src="data:image/jpeg;base64,{inline}" alt="{alt}" style="max-width:100%">'
             f'<ol style="margin:4px 0;padding-left:1.6em">{items}</ol></div>'
         )
         plain = f"ImageGenerator: {title}\n" + "\n".join(

@@ -65,7 +65,7 @@ CSS = f"""
 
 /* fields */
 .cw-panel .cw-field {{ flex-direction: column !important; align-items: stretch !important;
-  width: auto !important; min-width: 0; margin: 0 !important; }}
+  width: auto !important; min-width: 0; margin: 0 !important; height: auto !important; }}
 .cw-panel .cw-field > .widget-label, .cw-panel .cw-field > label {{
   width: auto !important; max-width: none; text-align: left; color: {_FG};
   font-weight: 600; margin: 0 0 3px 0; padding: 0; line-height: 1.3; height: auto; }}
@@ -79,7 +79,8 @@ CSS = f"""
 .cw-fields > * {{ min-width: 0; margin: 0 !important; }}
 .cw-size-box {{ flex-direction: column; min-width: 0; margin: 0 !important; }}
 .cw-size-box > * {{ width: 100% !important; margin: 0 !important; }}
-.cw-panel .cw-field select {{ height: var(--jp-widgets-inline-height, 28px); }}
+.cw-panel .cw-field select {{ height: var(--jp-widgets-inline-height, 28px);
+  flex: 0 0 auto; }}
 .cw-model-field {{ gap: 4px; grid-column: span 2; min-width: 0; }}
 .cw-advanced-toggle {{ align-self: flex-start; width: auto !important; }}
 .cw-panel button.cw-advanced-toggle {{ background: transparent; box-shadow: none;
@@ -166,10 +167,11 @@ CSS = f"""
 .cw-lightbox-count .widget-html-content {{ font-weight: 600; }}
 .cw-lightbox-frame {{ align-items: center; justify-content: center; border-radius: 6px;
   overflow: hidden; }}
-.cw-panel img.cw-lightbox-image {{ max-width: min(92vw, 1360px); max-height: 72vh;
-  width: auto; height: auto; object-fit: contain; margin: 0; }}
+.cw-lightbox-frame {{ max-width: 100%; min-width: 0; }}
+.cw-panel img.cw-lightbox-image {{ max-width: 100%; max-height: 70vh;
+  width: auto !important; height: auto !important; object-fit: contain; margin: 0; }}
 .cw-lightbox-caption .widget-html-content {{ white-space: normal; overflow-wrap: break-word;
-  max-width: min(92vw, 1360px); }}
+  max-width: 100%; }}
 .cw-panel .cw-lightbox button {{ width: auto; }}
 
 /* history strip */

@@ -245,14 +245,16 @@ def test_saved_notebook_does_not_contain_the_key(
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
     # The static view was replaced after the generation: the saved file shows its images
     # without widget state, and nbconvert's HTML too.
-    [static] = [o for o in outputs if "cw-static" in "".join(o.get("data", {}).get("text/html", ""))]
+    [static] = [
+        o for o in outputs if "cw-static" in "".join(o.get("data", {}).get("text/html", ""))
+    ]
     assert "image/png" in static["data"], static["data"].keys()
     assert prompt in "".join(static["data"]["text/html"])
     import nbformat
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.reads(saved, as_version=4))
-    assert "data:image/png;base64," in body
+    assert "data:image/jpeg;base64," in body
     assert prompt in body
     # Nor did the key reach the browser.
     assert secret_key not in notebook.page.content()

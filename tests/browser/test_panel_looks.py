@@ -101,7 +101,7 @@ def test_looks_placeholders_lightbox_and_contrast(
     panel.root.locator(".cw-n input").fill("3")
     panel.root.locator(".cw-n input").press("Tab")
     panel.unfold()
-    panel.root.locator(".cw-response-format select").select_option("url")
+    panel.root.locator(".cw-response-format select").select_option(label="link")
     for width in (700, 1000, 1400):
         page.set_viewport_size({"width": width, "height": 1000})
         page.wait_for_timeout(300)

@@ -211,7 +211,8 @@ def test_the_panel_state_is_saved_with_thumbnails_only(quickstart: Executed) -> 
     tiles = [s for s in shown if s[1] == (512, 512)]
     strip = [s for s in shown if max(s[1]) <= 96]
     assert tiles == [("JPEG", (512, 512))] * 4, shown
-    assert len(strip) == 2 and len(shown) == 6, shown
+    assert len(strip) == 2, shown
+    assert len(shown) == 6, shown
 
 
 def test_quickstart_uses_the_panel_from_code_and_pil(quickstart: Executed) -> None:
