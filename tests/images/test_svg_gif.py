@@ -125,7 +125,7 @@ async def test_fewer_images_than_asked_is_a_shortfall() -> None:
     assert "2 of 3 image(s)" in repr(gen)
     from comet_widgets.widget._status import status_text
 
-    assert status_text("done", gen, []) == "done: 2 of 3 images"  # the panel's status line
+    assert status_text("done", gen, []) == "Done: 2 of 3 images"  # the panel's status line
 
 
 async def test_a_problem_json_error_reads_its_reasons() -> None:
