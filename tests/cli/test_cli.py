@@ -29,6 +29,17 @@ KEY = "sk-test-NEVER-PRINT-THIS-9f8e7d6c5b4a"
 SUBCOMMANDS = ("generate", "edit", "batch", "models", "serve-fake", "merge")
 
 
+def quiet_lifecycle(env: dict[str, str]) -> None:
+    """Ignore ModelLifecycleWarning in a CLI subprocess (paths first written for dall-e-2/-3).
+
+    Python resolves a PYTHONWARNINGS category before site-packages' .pth files run, so the
+    package must be importable from PYTHONPATH for the filter to apply (it is, from the checkout).
+    """
+    env.setdefault("PYTHONWARNINGS", "ignore::comet_widgets.ModelLifecycleWarning")
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([*paths, str(Path(__file__).resolve().parents[2])])
+
+
 def run(
     *args: str,
     cwd: Path,
@@ -38,8 +49,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI; assert the key appears in neither stdout nor stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
-    # Paths first written for dall-e-2/-3: their lifecycle warning is tested on its own.
-    env.setdefault("PYTHONWARNINGS", "ignore::comet_widgets.ModelLifecycleWarning")
+    quiet_lifecycle(env)
     if key:
         env["COMETAPI_KEY"] = KEY
     if server is not None:
@@ -462,7 +472,7 @@ def test_batch_on_a_terminal_redraws_one_line(fake_server: FakeServer, tmp_path:
     (tmp_path / "p.txt").write_text("".join(f"tty {i}\n" for i in range(5)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
     env |= {"COMETAPI_KEY": KEY, "COMETAPI_BASE_URL": fake_server.base_url}
-    env.setdefault("PYTHONWARNINGS", "ignore::comet_widgets.ModelLifecycleWarning")
+    quiet_lifecycle(env)
     leader, follower = pty.openpty()  # stderr is a terminal
     try:
         done = subprocess.run(

@@ -235,4 +235,6 @@ def test_quickstart_saved_notebook_is_far_smaller_than_its_images(
     widget_state = len(json.dumps(quickstart.notebook.metadata["widgets"]))
     print(f"\nfour images: {four_images:,} bytes; saved notebook: {saved:,} bytes", end="")
     print(f" (widget state {widget_state:,})")
-    assert saved < four_images / 20, (saved, four_images)
+    # The README's figure: under 0.5 MB for 8.9 MB of images (the panel's ~200 layout models and
+    # its 512 px thumbnails are most of it).
+    assert saved < 500_000, (saved, four_images)
