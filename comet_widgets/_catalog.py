@@ -204,6 +204,8 @@ def _gpt(
 _RETIRED_DALLE = "2026-05-12"  # SDK image_model.py: "retired on May 12, 2026"
 _FREE = f"{_SIZE_DOC} (free WxH for gpt-image-2 and -2.5)"
 _XHIGH = f"{_FREE}; {_QUALITY_DOC} (xhigh, max for -2.5)"
+#: The 2.5 family's qualities: the GPT ones plus xhigh and max (auto stays last).
+_XHIGH_QUALITIES = (*_GPT_QUALITIES[:3], "xhigh", "max", "auto")
 
 MODELS: Mapping[str, ModelSpec] = {
     spec.name: spec
@@ -211,29 +213,14 @@ MODELS: Mapping[str, ModelSpec] = {
         # Current: CometAPI's Create-images page now starts with gpt-image-2.
         _gpt("gpt-image-2", free_size=True, source=_FREE),
         _gpt("gpt-image-2-2026-04-21", free_size=True, source=_FREE),
-        _gpt(
-            "gpt-image-2.5-sunburst",
-            free_size=True,
-            qualities=(*_GPT_QUALITIES[:3], "xhigh", "max", "auto"),
-            source=_XHIGH,
-        ),
-        _gpt(
-            "gpt-image-2.5-sunburst-2026-09-08",
-            free_size=True,
-            qualities=(*_GPT_QUALITIES[:3], "xhigh", "max", "auto"),
-            source=_XHIGH,
-        ),
-        _gpt(
-            "gpt-image-2.5-flare",
-            free_size=True,
-            qualities=(*_GPT_QUALITIES[:3], "xhigh", "max", "auto"),
-            source=_XHIGH,
-        ),
-        _gpt(
-            "gpt-image-2.5-flare-2026-09-08",
-            free_size=True,
-            qualities=(*_GPT_QUALITIES[:3], "xhigh", "max", "auto"),
-            source=_XHIGH,
+        *(
+            _gpt(name, free_size=True, qualities=_XHIGH_QUALITIES, source=_XHIGH)
+            for name in (
+                "gpt-image-2.5-sunburst",
+                "gpt-image-2.5-sunburst-2026-09-08",
+                "gpt-image-2.5-flare",
+                "gpt-image-2.5-flare-2026-09-08",
+            )
         ),
         # The SDK lists 2.6 and chatgpt-image-latest as models but names neither in the free
         # size or xhigh/max rules: standard GPT sizes and qualities until it says otherwise.
