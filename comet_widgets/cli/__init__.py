@@ -1,4 +1,6 @@
-"""The ``comet-images`` command line: parser, subcommands and the development demo.
+"""The ``comet-images`` command line: its parser, its subcommands and the development demo.
 
-The entry point is :func:`comet_widgets.cli._main.main`; the modules here are private.
+``_parser`` is the shape of the command line (flags derived from ``_types.py``), ``_commands``
+what each subcommand does, ``_main`` the entry point (:func:`comet_widgets.cli._main.main`)
+that runs one and maps errors to exit codes; ``_demo`` is a development tool. All private.
 """

@@ -1,7 +1,11 @@
-"""The subcommands of ``comet-images`` (``_cli`` builds the parser and runs them).
+"""What each ``comet-images`` subcommand does, from parsed arguments to saved files and lines.
 
-Each command imports what it needs when it runs, so that ``comet-images --help`` stays light.
-Every line written passes through ``redact``: the API key is never printed.
+A command checks its input before it reads the key or opens a connection (exit code 2 for a
+``UsageError``: nothing was sent), then runs one event loop over one client: the real API, or
+the built-in fake with ``--offline``. Each command imports what it needs when it runs, so that
+``comet-images --help`` stays light. Every line written passes through ``redact``: the API key
+is never printed. The flags come from ``_parser``; ``_main`` runs a command by its name in
+:data:`COMMANDS`.
 """
 
 from __future__ import annotations
@@ -10,19 +14,20 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._constants import API_KEY_ENV
-from .._types import PARAMETERS
+from ._parser import edit_params_of, params_of
 
 if TYPE_CHECKING:
     from ..client._client import AsyncImageClient
     from ..images._results import Generation
 
 __all__ = [
+    "COMMANDS",
     "UsageError",
     "cmd_batch",
     "cmd_edit",
@@ -41,19 +46,6 @@ class UsageError(Exception):
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _params(args: argparse.Namespace) -> dict[str, Any]:
-    """The generation parameters given on the command line (``--svg-*`` make ``svg``)."""
-    params = {
-        name: getattr(args, name) for name in PARAMETERS if getattr(args, name, None) is not None
-    }
-    if args.svg_model is not None or args.svg_effort is not None:
-        svg: dict[str, Any] = {"model": args.svg_model}
-        if args.svg_effort is not None:
-            svg["reasoning"] = {"effort": args.svg_effort}
-        params["svg"] = svg
-    return params
 
 
 def _require_key(args: argparse.Namespace) -> None:
@@ -105,7 +97,7 @@ def redact_line(text: str) -> str:
 def cmd_generate(args: argparse.Namespace) -> int:
     from .._catalog import build_payload
 
-    payload = build_payload(args.prompt, **_params(args))  # refuse bad input before the key
+    payload = build_payload(args.prompt, **params_of(args))  # refuse bad input before the key
     _require_key(args)
     generation = asyncio.run(_generate(args, payload))
     return _save_all(generation, args)
@@ -116,26 +108,10 @@ async def _generate(args: argparse.Namespace, payload: dict[str, Any]) -> Genera
         return await client.generate_payload(payload)
 
 
-#: The parameters ``comet-images edit`` takes (those of ``AsyncImageClient.edit``).
-EDIT_FLAGS = (
-    "model",
-    "n",
-    "size",
-    "response_format",
-    "quality",
-    "background",
-    "output_format",
-    "output_compression",
-    "input_fidelity",
-    "safety_identifier",
-    "user",
-)
-
-
 def cmd_edit(args: argparse.Namespace) -> int:
     from .._catalog import edit_rules_for
 
-    params = {n: getattr(args, n) for n in EDIT_FLAGS if getattr(args, n, None) is not None}
+    params = edit_params_of(args)
     edit_rules_for(params.get("model", "gpt-image-2"))  # a model that cannot edit: refused now
     for path in [*args.image, *([args.mask] if args.mask else [])]:
         if not Path(path).is_file():
@@ -196,7 +172,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
     prompts = read_prompts(args.file, input_format=args.input_format)
     _resolve_inputs(prompts.items, Path(args.file).parent)
-    params = _params(args)
+    params = params_of(args)
     shard = parse_shard(args.shard)
     try:
         plan(prompts.items, params)  # every item checked before the key, the network or a file
@@ -320,3 +296,14 @@ def cmd_merge(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     out(str(report))
     return 0
+
+
+#: Each subcommand's name (as ``build_parser`` declares it) and what runs it.
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "generate": cmd_generate,
+    "edit": cmd_edit,
+    "batch": cmd_batch,
+    "models": cmd_models,
+    "serve-fake": cmd_serve_fake,
+    "merge": cmd_merge,
+}

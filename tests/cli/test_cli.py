@@ -21,6 +21,7 @@ from PIL import Image
 
 from comet_widgets import __version__, read_metadata
 from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
+from comet_widgets.cli._commands import COMMANDS
 from comet_widgets.cli._main import main
 from comet_widgets.testing import FakeAPI, FakeServer
 
@@ -459,7 +460,7 @@ def test_main_reports_an_unexpected_error_in_one_line(
     def boom(args: Any) -> int:
         raise RuntimeError("something broke")
 
-    monkeypatch.setattr("comet_widgets.cli._main.cmd_models", boom)
+    monkeypatch.setitem(COMMANDS, "models", boom)
     with contextlib.redirect_stdout(io.StringIO()):
         code = main(["models"])
     assert code == 1

@@ -17,9 +17,6 @@ import comet_widgets
 
 PACKAGE = Path(comet_widgets.__file__).resolve().parent
 JUPYTER = ("ipywidgets", "IPython", "traitlets", "ipykernel", "anywidget", "jupyter_client")
-# A cycle known and owned by open work: the panel's batch entry is being folded into the panel
-# (issue 12 item 3). Any other cycle fails; delete this entry once the fold lands.
-PENDING = {frozenset({"comet_widgets.widget._batch_entry", "comet_widgets.widget._panel"})}
 
 
 def module_name(path: Path) -> str:
@@ -104,7 +101,7 @@ def test_the_graph_is_read() -> None:
 
 
 def test_the_package_has_no_import_cycle() -> None:
-    assert set(cycles(GRAPH)) - PENDING == set()
+    assert cycles(GRAPH) == []
 
 
 def client_side() -> list[str]:

@@ -28,8 +28,7 @@ from comet_widgets._types import (
     parameter_types,
     scalar_kind,
 )
-from comet_widgets.cli._commands import _params
-from comet_widgets.cli._main import FLAGS, NOT_ON_COMMAND_LINE, build_parser
+from comet_widgets.cli._parser import FLAGS, NOT_ON_COMMAND_LINE, build_parser, params_of
 from comet_widgets.testing import FakeAPI
 from comet_widgets.widget._controls import OPTIONAL, PARAMS
 
@@ -248,7 +247,7 @@ def _cli_args(case: dict[str, Any]) -> list[str]:
 def test_the_cli_flags_give_the_same_body(case: dict[str, Any]) -> None:
     args = build_parser().parse_args(_cli_args(case))
     expected = {k: v for k, v in case.items() if k not in ("extra_body", "partial_images")}
-    assert build_payload("a paper boat", **_params(args)) == build_payload(
+    assert build_payload("a paper boat", **params_of(args)) == build_payload(
         "a paper boat", **expected
     )
 

@@ -1,0 +1,350 @@
+"""The shape of ``comet-images``: its subcommands, their flags and help, and how flags map to
+image parameters and back.
+
+The generation flags are derived from ``ImageParams`` in ``_types.py`` (names, types, allowed
+values, help), and :func:`params_of` reads them back into parameters, so both directions of
+the mapping live here and a test over ``PARAMETERS`` catches drift. Building the parser imports
+no HTTP, imaging or Jupyter package: ``comet-images --help`` stays light. What each subcommand
+does is in ``_commands``; running one and turning its errors into exit codes is ``_main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, get_args
+
+from .._constants import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_EDIT_MODEL,
+    DEFAULT_MODEL,
+    DEFAULT_OUTPUT_DIR,
+)
+from .._types import HELP, PARAMETERS, SvgEffort, choices, scalar_kind
+from .._version import __version__
+
+__all__ = [
+    "EDIT_FLAGS",
+    "FLAGS",
+    "NOT_ON_COMMAND_LINE",
+    "PROG",
+    "build_parser",
+    "edit_params_of",
+    "params_of",
+]
+
+PROG = "comet-images"
+
+
+_MAIN_EPILOG = f"""\
+examples:
+  {PROG} generate "a paper boat on calm water" -m dall-e-3 -o boats/
+  {PROG} batch prompts.txt -o dataset/ --concurrency 4 --rpm 60
+  {PROG} batch prompts.csv -o dataset/ --offline          # no key: the built-in fake API
+  {PROG} models
+  {PROG} merge -o dataset/ dataset/                       # join shard manifests
+
+The key comes from {API_KEY_ENV} (export {API_KEY_ENV}=...); {BASE_URL_ENV} overrides
+the API address. --offline uses the built-in fake API and needs no key.
+exit codes: 0 ok, 1 API failure or failed items, 2 usage or input error, 130 interrupted."""
+
+_GENERATE_EPILOG = f"""\
+examples:
+  {PROG} generate "a red fox in snow"
+  {PROG} generate "a red fox in snow" -m dall-e-2 -s 512x512 -n 3 -o foxes/
+  {PROG} generate "an isometric city" -m gpt-image-1 --quality low --sidecar --offline
+
+Prints each saved path, then its revised prompt when the model rewrote it. PNG files carry
+their metadata in text chunks, other formats in a <file>.json sidecar; --sidecar writes the
+sidecar for PNG too."""
+
+_BATCH_EPILOG = f"""\
+input formats (by extension; --input-format overrides; '-' reads stdin):
+  .txt    one prompt per line; blank lines and lines starting with '#' are skipped
+  .csv    a 'prompt' column; parameter columns (model, size, n, quality, style, ...)
+          override the defaults per row; other columns are labels kept in 'meta'
+  .jsonl  one object per line: {{"prompt": ..., "size": ..., "meta": {{...}}}}
+
+examples:
+  {PROG} batch prompts.txt -o dataset/ -m dall-e-2 -s 256x256
+  {PROG} batch prompts.csv -o dataset/ --concurrency 8 --rpm 120
+  {PROG} batch prompts.txt -o dataset/ --shard 0/2 &    # two processes, one manifest each
+  {PROG} batch prompts.txt -o dataset/ --shard 1/2 &
+  {PROG} merge -o dataset/ dataset/
+
+Images are written as they arrive; each finished item appends one line to
+DIR/manifest.jsonl (DIR/manifest.shard-i-of-k.jsonl with --shard). Running the same command
+again resumes: items already done are not requested (or paid for) again; failed ones are
+retried. Prints a summary; exits 1 when any item failed."""
+
+_MODELS_EPILOG = f"""\
+examples:
+  {PROG} models                 # the built-in catalogue: what each model accepts
+  {PROG} models --live          # the models your key can use (GET /v1/models)"""
+
+_MERGE_EPILOG = f"""\
+Joins batch manifests: one row per key (the SHA-256 of the request body); a successful row
+beats a failed one, otherwise the later row wins; rows are ordered by their input index.
+Image files stay where they are (paths are rewritten relative to the output manifest) unless
+--copy copies them next to it. The output is written atomically and may be an input.
+
+examples:
+  {PROG} merge -o dataset/ dataset/     # dataset/manifest.shard-*.jsonl -> manifest.jsonl
+  {PROG} merge all.jsonl run-a/ run-b/manifest.jsonl
+  {PROG} merge -o combined/ --copy run-a/ run-b/"""
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+#: The flags of a parameter when they are not just ``--name-with-dashes``.
+FLAGS: dict[str, tuple[str, ...]] = {
+    "model": ("-m", "--model"),
+    "size": ("-s", "--size"),
+    "n": ("-n",),
+    "response_format": ("--format", "--response-format"),
+}
+#: Parameters with no flag of their own, and why.
+NOT_ON_COMMAND_LINE: dict[str, str] = {
+    "svg": "an object: given as --svg-model and --svg-effort",
+    "stream": "the CLI waits for the finished images",
+    "partial_images": "previews are for notebooks: the CLI waits for the finished images",
+    "extra_body": "provider-specific JSON has no place on a command line",
+}
+#: The parameters ``comet-images edit`` takes (those of ``AsyncImageClient.edit``).
+EDIT_FLAGS = (
+    "model",
+    "n",
+    "size",
+    "response_format",
+    "quality",
+    "background",
+    "output_format",
+    "output_compression",
+    "input_fidelity",
+    "safety_identifier",
+    "user",
+)
+
+
+def _add_params(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """One flag per parameter of ``ImageParams``: names, types and values come from it."""
+    what = "default " if defaults else ""
+    group = parser.add_argument_group("generation parameters" + (" (defaults)" if defaults else ""))
+    for name in PARAMETERS:
+        if name in NOT_ON_COMMAND_LINE:
+            continue
+        flags = FLAGS.get(name, ("--" + name.replace("_", "-"),))
+        values = choices(name, closed_only=True)
+        text = what + HELP[name]
+        if values:
+            text += f" ({'/'.join(values)})"
+        if name == "model":
+            text += f" (default: {DEFAULT_MODEL})"
+        is_int = scalar_kind(name) is int
+        metavar = "N" if is_int else name.upper()
+        group.add_argument(
+            *flags, dest=name, type=int if is_int else str, metavar=metavar, help=text
+        )
+    efforts = "/".join(get_args(SvgEffort))
+    group.add_argument(
+        "--svg-model", metavar="MODEL", help=f"{what}the model that authors svg output"
+    )
+    group.add_argument(
+        "--svg-effort", metavar="EFFORT", help=f"{what}the SVG author's reasoning ({efforts})"
+    )
+
+
+def _add_edit_params(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("edit parameters")
+    for name in EDIT_FLAGS:
+        flags = FLAGS.get(name, ("--" + name.replace("_", "-"),))
+        is_int = name in ("n", "output_compression")
+        text = HELP.get(name, "how closely the result keeps the inputs' features (high/low)")
+        if name == "model":
+            text += f" (default: {DEFAULT_EDIT_MODEL})"
+        group.add_argument(*flags, dest=name, type=int if is_int else str, help=text)
+
+
+def params_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The generation parameters given on the command line (``--svg-*`` make ``svg``)."""
+    params = {
+        name: getattr(args, name) for name in PARAMETERS if getattr(args, name, None) is not None
+    }
+    if args.svg_model is not None or args.svg_effort is not None:
+        svg: dict[str, Any] = {"model": args.svg_model}
+        if args.svg_effort is not None:
+            svg["reasoning"] = {"effort": args.svg_effort}
+        params["svg"] = svg
+    return params
+
+
+def edit_params_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The edit parameters given on the command line."""
+    return {n: getattr(args, n) for n in EDIT_FLAGS if getattr(args, n, None) is not None}
+
+
+def _add_connection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--offline", action="store_true", help="use the built-in fake API (no key, no network)"
+    )
+    parser.add_argument(
+        "--base-url", metavar="URL", help=f"API address (default: ${BASE_URL_ENV} or CometAPI)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``comet-images`` (every subcommand documented in ``--help``)."""
+    debug_help = "show tracebacks and debug logs on errors"
+    # Accepted before and after the subcommand; SUPPRESS keeps a subparser from resetting it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Generate images with CometAPI's OpenAI-compatible image API.",
+        epilog=_MAIN_EPILOG,
+        formatter_class=_formatter,
+    )
+    parser.add_argument("--debug", action="store_true", help=debug_help)
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    gen = commands.add_parser(
+        "generate",
+        help="generate images for one prompt and save them with their metadata",
+        description="Generate images for one prompt; save them with their metadata.",
+        epilog=_GENERATE_EPILOG,
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    gen.add_argument("prompt", help="what the image should show")
+    gen.add_argument(
+        "-o",
+        "--output",
+        default=DEFAULT_OUTPUT_DIR,
+        metavar="DIR",
+        help="folder (default: %(default)s)",
+    )
+    gen.add_argument(
+        "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
+    )
+    _add_params(gen, defaults=False)
+    _add_connection(gen)
+
+    edit = commands.add_parser(
+        "edit",
+        help="edit one or more images as a prompt says (optionally only where a mask allows)",
+        description=(
+            "Edit images with POST /images/edits and save the results with their metadata."
+            " The mask is a PNG whose transparent pixels mark the area to change, or a"
+            " black-and-white image where white means 'edit here'."
+        ),
+        epilog=(
+            "example:\n  comet-images edit photo.png 'make it winter' --mask mask.png -o out/\n"
+            "  comet-images edit cat1.png cat2.png 'both cats on one sofa' --offline"
+        ),
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    edit.add_argument("image", nargs="+", help="the image file(s) to edit (then the prompt)")
+    edit.add_argument("prompt", help="what to change")
+    edit.add_argument("--mask", metavar="FILE", help="where to edit (see above)")
+    edit.add_argument(
+        "-o",
+        "--output",
+        default=DEFAULT_OUTPUT_DIR,
+        metavar="DIR",
+        help="folder (default: %(default)s)",
+    )
+    edit.add_argument(
+        "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
+    )
+    _add_edit_params(edit)
+    _add_connection(edit)
+
+    batch = commands.add_parser(
+        "batch",
+        help="generate a dataset from a .txt/.csv/.jsonl prompt file (resumable)",
+        description="Generate images for every prompt of a file into a folder, resumably.",
+        epilog=_BATCH_EPILOG,
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    batch.add_argument("file", help="prompt file (.txt, .csv, .jsonl) or '-' for stdin")
+    batch.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="output folder (holds the manifest)"
+    )
+    batch.add_argument(
+        "--input-format",
+        choices=("txt", "csv", "jsonl"),
+        help="how to read FILE (default: from its extension)",
+    )
+    batch.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        metavar="K",
+        help="requests in flight (default: %(default)s; keep it at 16 or below)",
+    )
+    batch.add_argument(
+        "--rpm",
+        type=float,
+        metavar="R",
+        help="at most R requests per minute (generate_many's requests_per_minute; default: no"
+        " limit)",
+    )
+    batch.add_argument(
+        "--shard", metavar="i/k", help="only items whose index %% k == i (one shard per process)"
+    )
+    batch.add_argument("--no-resume", action="store_true", help="request every item again")
+    batch.add_argument(
+        "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
+    )
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+    _add_params(batch, defaults=True)
+    _add_connection(batch)
+
+    models = commands.add_parser(
+        "models",
+        help="list the model catalogue (or, with --live, the API's model list)",
+        description="Show what each known model accepts, or the live model list.",
+        epilog=_MODELS_EPILOG,
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    models.add_argument("--live", action="store_true", help="ask the API (needs a key)")
+    _add_connection(models)
+
+    serve = commands.add_parser(
+        "serve-fake",
+        help="run the offline fake API on loopback (for demos and tests)",
+        description="Run the offline fake of the image API until Ctrl-C.",
+        epilog=f"example:\n  {PROG} serve-fake --port 8765\n"
+        f"  {BASE_URL_ENV}=http://127.0.0.1:8765/v1 {API_KEY_ENV}=<the printed key> {PROG} ...",
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    serve.add_argument(
+        "--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    serve.add_argument(
+        "--latency", type=float, default=0.0, metavar="S", help="seconds per generation (demos)"
+    )
+
+    merge = commands.add_parser(
+        "merge",
+        help="join batch manifests (e.g. of shards) into one",
+        description="Join batch manifests into one manifest.",
+        epilog=_MERGE_EPILOG,
+        formatter_class=_formatter,
+        parents=[common],
+        usage=f"{PROG} merge [-h] [--copy] (OUT IN [IN ...] | -o DIR IN [IN ...])",
+    )
+    merge.add_argument("paths", nargs="+", metavar="PATH", help="OUT then inputs, or inputs")
+    merge.add_argument(
+        "-o", "--output", metavar="DIR", help="output folder (writes DIR/manifest.jsonl)"
+    )
+    merge.add_argument("--copy", action="store_true", help="copy the image files next to OUT")
+    return parser
