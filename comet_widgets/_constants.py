@@ -35,7 +35,7 @@ DOWNLOAD_READ_TIMEOUT: Final = 120.0
 DEFAULT_MAX_RETRIES: Final = 2
 INITIAL_RETRY_DELAY: Final = 0.5
 MAX_RETRY_DELAY: Final = 8.0
-MAX_RETRY_AFTER: Final = 60.0  # a server hint above this is not waited for: the call fails instead
+MAX_RETRY_WAIT: Final = 60.0  # a server hint above this is not waited for: the call fails instead
 
 # Size limits.
 MAX_RESPONSE_BYTES: Final = 256 * 1024 * 1024  # a whole JSON body with n=10 large b64 images fits

@@ -275,15 +275,22 @@ class MergeReport:
     inputs: tuple[Path, ...]
     rows_read: int
     items: int
-    ok: int
+    #: How many of ``items`` succeeded / failed.
+    succeeded: int
     failed: int
     copied: int
+
+    @property
+    def ok(self) -> bool:
+        """True when every merged item succeeded."""
+        return self.failed == 0
 
     def __str__(self) -> str:
         copied = f", {self.copied} file(s) copied" if self.copied else ""
         return (
             f"merged {self.rows_read} row(s) from {len(self.inputs)} manifest(s) into"
-            f" {self.output}: {self.items} item(s), {self.ok} ok, {self.failed} failed{copied}"
+            f" {self.output}: {self.items} item(s), {self.succeeded} ok,"
+            f" {self.failed} failed{copied}"
         )
 
 
@@ -351,14 +358,14 @@ def merge_manifests(
         copied += count
     text = "".join(canonical_json(record) + "\n" for record in merged)
     write_file(out, text.encode("utf-8"), fsync=True)
-    ok = sum(1 for record in merged if record.get("error") is None)
+    succeeded = sum(1 for record in merged if record.get("error") is None)
     return MergeReport(
         output=out,
         inputs=tuple(files),
         rows_read=rows,
         items=len(merged),
-        ok=ok,
-        failed=len(merged) - ok,
+        succeeded=succeeded,
+        failed=len(merged) - succeeded,
         copied=copied,
     )
 

@@ -42,13 +42,13 @@ class Counts:
     """Where a batch stands."""
 
     total: int
-    ok: int = 0
+    succeeded: int = 0
     failed: int = 0
     skipped: int = 0
 
     @property
     def done(self) -> int:
-        return self.ok + self.failed + self.skipped
+        return self.succeeded + self.failed + self.skipped
 
 
 def _duration(seconds: float) -> str:
@@ -79,9 +79,9 @@ class Progress:
         self._last_shown: float | None = None
         self.closed = False
 
-    def update(self, *, ok: int = 0, failed: int = 0, skipped: int = 0) -> None:
+    def update(self, *, succeeded: int = 0, failed: int = 0, skipped: int = 0) -> None:
         """Add finished items and redraw if the last display is old enough."""
-        self.counts.ok += ok
+        self.counts.succeeded += succeeded
         self.counts.failed += failed
         self.counts.skipped += skipped
         now = self._clock()
@@ -103,13 +103,13 @@ class Progress:
     def rate(self) -> float:
         """Items finished per minute in this run (resumed items excluded)."""
         elapsed = self._clock() - self._started
-        fresh = self.counts.ok + self.counts.failed
+        fresh = self.counts.succeeded + self.counts.failed
         return fresh * 60.0 / elapsed if elapsed > 0 and fresh else 0.0
 
     def text(self) -> str:
         """``"12/40 · 10 ok · 1 failed · 1 resumed · 35.2/min · ETA 1m"``."""
         c = self.counts
-        parts = [f"{c.done}/{c.total}", f"{c.ok} ok", f"{c.failed} failed"]
+        parts = [f"{c.done}/{c.total}", f"{c.succeeded} ok", f"{c.failed} failed"]
         if c.skipped:
             parts.append(f"{c.skipped} resumed")
         rate = self.rate

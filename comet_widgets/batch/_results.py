@@ -152,7 +152,12 @@ class BatchResults(Sequence[BatchItem]):
         return iter(self._items)
 
     @property
-    def ok(self) -> list[BatchItem]:
+    def ok(self) -> bool:
+        """True when every item succeeded (as ``.ok`` on an item, a generation or an image)."""
+        return all(item.ok for item in self._items)
+
+    @property
+    def succeeded(self) -> list[BatchItem]:
         """Items that succeeded (resumed ones included)."""
         return [item for item in self._items if item.ok]
 
@@ -239,7 +244,7 @@ class BatchResults(Sequence[BatchItem]):
 
     def summary(self) -> str:
         """A few lines: counts, rate, where the files are, the first failures."""
-        ok, failed, skipped = len(self.ok), len(self.failed), len(self.skipped)
+        ok, failed, skipped = len(self.succeeded), len(self.failed), len(self.skipped)
         resumed = f" ({skipped} resumed)" if skipped else ""
         shard = f" (shard {self.shard[0]}/{self.shard[1]})" if self.shard else ""
         fresh = len(self) - skipped
@@ -259,7 +264,7 @@ class BatchResults(Sequence[BatchItem]):
     def __repr__(self) -> str:
         resumed = f" ({len(self.skipped)} resumed)" if any(i.skipped for i in self._items) else ""
         return (
-            f"<BatchResults {len(self)} item(s): {len(self.ok)} ok{resumed},"
+            f"<BatchResults {len(self)} item(s): {len(self.succeeded)} ok{resumed},"
             f" {len(self.failed)} failed>"
         )
 

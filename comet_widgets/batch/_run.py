@@ -254,7 +254,7 @@ class BatchRun:
                     other.elapsed, other.duplicate_of = item.elapsed, first
                     if self.writer is not None:  # its own row, with its own labels
                         await asyncio.to_thread(self.writer.append, record_of(other, self.folder))
-                await self._report(other, ok=int(other.ok), failed=int(not other.ok))
+                await self._report(other, succeeded=int(other.ok), failed=int(not other.ok))
 
     def _persist(
         self,
@@ -297,10 +297,10 @@ class BatchRun:
             self.writer.append(record_of(item, self.folder))
 
     async def _report(
-        self, item: BatchItem, *, ok: int = 0, failed: int = 0, skipped: int = 0
+        self, item: BatchItem, *, succeeded: int = 0, failed: int = 0, skipped: int = 0
     ) -> None:
         if self.progress is not None:
-            self.progress.update(ok=ok, failed=failed, skipped=skipped)
+            self.progress.update(succeeded=succeeded, failed=failed, skipped=skipped)
         if self.on_result is not None:
             outcome = self.on_result(item)
             if inspect.isawaitable(outcome):

@@ -49,7 +49,7 @@ from .._constants import (
     MAX_IMAGE_PIXELS,
     MAX_REDIRECTS,
     MAX_RESPONSE_BYTES,
-    MAX_RETRY_AFTER,
+    MAX_RETRY_WAIT,
     OFFLOAD_DECODE_BYTES,
     POOL_TIMEOUT,
     READ_TIMEOUT,
@@ -204,6 +204,34 @@ def _user_stacklevel() -> int:
     return level
 
 
+class _Unset:
+    """The type of ``UNSET``: a deprecated option that was not passed (None is a value)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
+
+
+def renamed_option(old: str, new: str, old_value: Any, new_value: Any, default: Any) -> Any:
+    """The value of an option passed under its deprecated name ``old``, with a
+    ``DeprecationWarning`` pointing at the caller; refuses both names at once."""
+    if new_value is not default:
+        raise InvalidParameterError(
+            old,
+            old_value,
+            f"pass only {new}= ({old} is its deprecated name)",
+            reason=f"both {old}= and {new}= were given",
+        )
+    warnings.warn(
+        f"{old}= is deprecated and will be removed in the next release; use {new}=",
+        DeprecationWarning,
+        stacklevel=_user_stacklevel(),
+    )
+    return old_value
+
+
 def _check_key_sendable(key: str, source: str) -> None:
     """Refuse, before sending, a key that cannot travel in an HTTP header; never show it."""
     problem = None
@@ -249,7 +277,7 @@ def _check_options(
     max_retries: object,
     retry_billable: object,
     max_retry_wait: object,
-    max_concurrency: object,
+    concurrency: object,
     requests_per_minute: object,
     http_client: object,
     max_response_bytes: object,
@@ -271,8 +299,8 @@ def _check_options(
     if not isinstance(retry_billable, bool):
         raise InvalidParameterError("retry_billable", retry_billable, "use True or False")
     _check_number("max_retry_wait", max_retry_wait, whole=False, minimum=0)
-    if max_concurrency is not None:
-        _check_number("max_concurrency", max_concurrency, whole=True, minimum=1)
+    if concurrency is not None:
+        _check_number("concurrency", concurrency, whole=True, minimum=1)
     if requests_per_minute is not None:
         _check_number(
             "requests_per_minute", requests_per_minute, whole=False, minimum=0, above=True
@@ -306,7 +334,9 @@ class AsyncImageClient:
     timeout, seconds) or an ``httpx.Timeout``; connects fail fast, reads wait minutes.
     ``retry_billable=True`` also retries failures that may already have been billed (read
     timeouts, 500, 504, 524); see the README's "Retries" section. ``http_client`` injects an
-    ``httpx.AsyncClient`` (it is not closed by ``aclose``).
+    ``httpx.AsyncClient`` (it is not closed by ``aclose``). ``concurrency`` caps requests in
+    flight and ``requests_per_minute`` paces their starts (``max_concurrency`` is the deprecated
+    name of ``concurrency``; it warns and still works for this release).
     """
 
     def __init__(
@@ -317,14 +347,19 @@ class AsyncImageClient:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         retry_billable: bool = False,
-        max_retry_wait: float = MAX_RETRY_AFTER,
-        max_concurrency: int | None = None,
+        max_retry_wait: float = MAX_RETRY_WAIT,
+        concurrency: int | None = None,
         requests_per_minute: float | None = None,
         http_client: httpx.AsyncClient | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         max_image_pixels: int = MAX_IMAGE_PIXELS,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        max_concurrency: int | _Unset | None = UNSET,
     ) -> None:
+        if not isinstance(max_concurrency, _Unset):
+            concurrency = renamed_option(
+                "max_concurrency", "concurrency", max_concurrency, concurrency, None
+            )
         self.base_url = _check_base_url(
             base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         )
@@ -334,7 +369,7 @@ class AsyncImageClient:
             max_retries=max_retries,
             retry_billable=retry_billable,
             max_retry_wait=max_retry_wait,
-            max_concurrency=max_concurrency,
+            concurrency=concurrency,
             requests_per_minute=requests_per_minute,
             http_client=http_client,
             max_response_bytes=max_response_bytes,
@@ -354,12 +389,12 @@ class AsyncImageClient:
         else:
             self.timeout = DEFAULT_TIMEOUT
         self.retry_policy = RetryPolicy(
-            max_retries=max_retries, retry_billable=retry_billable, max_retry_after=max_retry_wait
+            max_retries=max_retries, retry_billable=retry_billable, max_retry_wait=max_retry_wait
         )
         self._sleep = sleep or asyncio.sleep
         # The limiter waits out 429 pauses, so it sleeps with the same (injectable) function.
         self.limiter = RequestLimiter(
-            concurrency=max_concurrency, requests_per_minute=requests_per_minute, sleep=self._sleep
+            concurrency=concurrency, requests_per_minute=requests_per_minute, sleep=self._sleep
         )
         self.max_response_bytes = max_response_bytes
         self.max_image_pixels = max_image_pixels
@@ -740,10 +775,10 @@ class AsyncImageClient:
                 break
             except CometError as error:
                 failure, hint = self._classify(error)
-                if hint is not None and hint > self.retry_policy.max_retry_after:
+                if hint is not None and hint > self.retry_policy.max_retry_wait:
                     error.message += (
                         f" The server asks to wait {hint:g} s, more than max_retry_wait"
-                        f" ({self.retry_policy.max_retry_after:g} s): not waiting; try again later."
+                        f" ({self.retry_policy.max_retry_wait:g} s): not waiting; try again later."
                     )
                     error.args = (error.message,)
                     raise

@@ -19,8 +19,8 @@ from typing import Literal
 from .._constants import (
     DEFAULT_MAX_RETRIES,
     INITIAL_RETRY_DELAY,
-    MAX_RETRY_AFTER,
     MAX_RETRY_DELAY,
+    MAX_RETRY_WAIT,
 )
 
 __all__ = ["Failure", "RetryPolicy", "backoff_delay", "classify_status", "parse_retry_after"]
@@ -38,7 +38,7 @@ class RetryPolicy:
     initial_delay: float = INITIAL_RETRY_DELAY
     max_delay: float = MAX_RETRY_DELAY
     #: A server hint above this is not waited for: the call fails with a message naming it.
-    max_retry_after: float = MAX_RETRY_AFTER
+    max_retry_wait: float = MAX_RETRY_WAIT
     retry_billable: bool = False
 
     def should_retry(self, failure: Failure, attempt: int) -> bool:

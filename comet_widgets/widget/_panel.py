@@ -717,7 +717,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         )
         failed = results.failed
         error = ""
-        summary = f"Done: batch of {plural(total, 'prompt')}, {len(results.ok)} done"
+        summary = f"Done: batch of {plural(total, 'prompt')}, {len(results.succeeded)} done"
         if failed:
             numbers = ", ".join(str(item.index + 1) for item in failed[:5])
             summary += f"; prompt{'s' if len(failed) > 1 else ''} {numbers} failed"
@@ -726,7 +726,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 f"{len(failed)} of {total} prompts failed; prompt {failed[0].index + 1}:"
                 f" {first.get('message', '?')}"
             )
-        status = "error" if failed and not results.ok else "done"
+        status = "error" if failed and not results.succeeded else "done"
         with self.hold_trait_notifications():
             if run.generations:
                 self._add_run(run)

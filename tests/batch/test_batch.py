@@ -101,7 +101,8 @@ async def test_a_failed_item_records_its_error_and_the_others_go_on(
     assert second.error is not None
     assert second.error["type"] == "ServerError"
     assert [item.index for item in results.failed] == [0, 1]
-    assert len(results.ok) == 3
+    assert len(results.succeeded) == 3
+    assert not results.ok  # a bool, as on an item: True only when every item succeeded
     assert len(results.images) == 3
     assert "2 failed" in results.summary()
     assert "failed: item 0" in results.summary()

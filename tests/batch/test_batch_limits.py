@@ -22,14 +22,14 @@ async def test_the_clients_limits_pace_a_batch(fake_server: FakeServer, fake: Fa
         api_key=FAKE_API_KEY,
         base_url=fake_server.base_url,
         requests_per_minute=6,
-        max_concurrency=1,
+        concurrency=1,
         sleep=record,
     ) as client:
         results = await generate_many(
             [f"paced {i}" for i in range(4)], client=client, **CHEAP, concurrency=4
         )
     assert all(item.ok for item in results)
-    assert fake.max_in_flight == 1, "the client's max_concurrency=1 holds within the batch"
+    assert fake.max_in_flight == 1, "the client's concurrency=1 holds within the batch"
     # Six per minute: each request after the first waits its 10 s turn (with the injected sleep).
     assert len([w for w in waits if w > 5]) >= 3, waits
 
@@ -56,7 +56,7 @@ async def test_a_429_in_a_batch_waits_with_the_clients_sleep(
 async def test_a_batchs_own_limits_only_tighten(fake_server: FakeServer, fake: FakeAPI) -> None:
     fake.latency = 0.1
     async with AsyncImageClient(
-        api_key=FAKE_API_KEY, base_url=fake_server.base_url, max_concurrency=8
+        api_key=FAKE_API_KEY, base_url=fake_server.base_url, concurrency=8
     ) as client:
         await generate_many([f"tight {i}" for i in range(6)], client=client, **CHEAP, concurrency=2)
     assert fake.max_in_flight == 2

@@ -137,7 +137,8 @@ def test_merge_prefers_success_orders_by_index_and_rebases_paths(tmp_path: Path)
     assert rows[0]["paths"] == ["../a/x.png"]
     assert record_paths(rows[1], out.parent) == [out.parent / "../b/y.png"]
     assert record_paths(rows[1], out.parent)[0].read_bytes() == b"y"
-    assert (report.rows_read, report.items, report.ok, report.failed) == (6, 3, 2, 1)
+    assert (report.rows_read, report.items, report.succeeded, report.failed) == (6, 3, 2, 1)
+    assert report.ok is False
     assert "3 item(s)" in str(report)
 
 

@@ -38,7 +38,7 @@ def test_terminal_bar_redraws_one_line_at_most_four_times_a_second() -> None:
     bar = TerminalProgress(100, stream=out, clock=clock)
     for _ in range(40):  # 40 items in one second
         clock.now += 0.025
-        bar.update(ok=1)
+        bar.update(succeeded=1)
     bar.update(failed=1)
     bar.update(skipped=2)
     bar.close()
@@ -59,10 +59,10 @@ def test_terminal_bar_redraws_one_line_at_most_four_times_a_second() -> None:
 def test_terminal_bar_pads_over_a_longer_previous_line() -> None:
     clock, out = Clock(), TTY()
     bar = TerminalProgress(10, stream=out, clock=clock, min_interval=0, label="a long label")
-    bar.update(ok=1)
+    bar.update(succeeded=1)
     first = out.getvalue()
     bar.label = "b"
-    bar.update(ok=1)
+    bar.update(succeeded=1)
     second = out.getvalue()[len(first) :]
     assert second.startswith("\rb [")
     assert len(second) == len(first)  # blanks cover what is left of the longer line
@@ -74,7 +74,7 @@ def test_plain_lines_every_tenth_and_every_few_seconds() -> None:
     plain = PlainProgress(50, stream=out, clock=clock)
     for _ in range(50):
         clock.now += 1.0
-        plain.update(ok=1)
+        plain.update(succeeded=1)
     plain.close()
     lines = out.getvalue().splitlines()
     # the first item, then each tenth (every 5 items), then the final line
@@ -88,7 +88,7 @@ def test_plain_lines_every_tenth_and_every_few_seconds() -> None:
     slow = PlainProgress(1000, stream=out, clock=clock, interval=5.0)
     for _ in range(4):
         clock.now += 3.0  # one item every 3 s: a line every 5 s at least
-        slow.update(ok=1)
+        slow.update(succeeded=1)
     # the first item (t=3), then the first item at least 5 s later (t=9)
     assert [line.split()[1] for line in out.getvalue().splitlines()] == ["1/1000", "3/1000"]
 
@@ -98,7 +98,7 @@ def test_callback_gets_every_change() -> None:
     progress = make_progress(lambda d, f, t: calls.append((d, f, t)), 3)
     assert isinstance(progress, CallbackProgress)
     progress.update(skipped=1)
-    progress.update(ok=1)
+    progress.update(succeeded=1)
     progress.update(failed=1)
     progress.close()
     assert calls == [(1, 0, 3), (2, 0, 3), (3, 1, 3), (3, 1, 3)]
@@ -128,7 +128,7 @@ def test_widget_progress_displays_once_and_updates(monkeypatch: pytest.MonkeyPat
     widget = WidgetProgress(4, clock=clock)
     for _ in range(3):
         clock.now += 1
-        widget.update(ok=1)
+        widget.update(succeeded=1)
     widget.update(failed=1)  # throttled
     assert widget.bar.bar.value == 3
     widget.close()

@@ -744,7 +744,7 @@ async def test_metadata_is_json_serialisable(client: AsyncImageClient) -> None:
 
 async def test_max_concurrency_caps_requests_in_flight(make_client: Any, fake: FakeAPI) -> None:
     fake.latency = 0.1
-    client, _ = make_client(max_concurrency=2)
+    client, _ = make_client(concurrency=2)
     gens = await asyncio.gather(
         *(
             client.generate(f"{PROMPT} #{i}", model="dall-e-3", response_format="b64_json")

@@ -81,7 +81,7 @@ async def test_300_generations_at_concurrency_16_under_random_429_and_503(
         sleeps.append(seconds)
 
     # Eight retries: a generation fails only after nine faults in a row (0.15**9, about 4e-8).
-    client = make_client(max_concurrency=16, max_retries=8, sleep=record)
+    client = make_client(concurrency=16, max_retries=8, sleep=record)
     fake.fault_rates(rate_429=0.1, rate_503=0.05, seed=20261125)
     prompts = [f"boat number {i}" for i in range(300)]
     started = time.monotonic()
@@ -194,7 +194,7 @@ async def test_cancelling_during_a_retry_wait(
 async def test_cancelling_one_of_many_leaves_the_others_alone(
     fake: FakeAPI, make_client: Callable[..., AsyncImageClient]
 ) -> None:
-    client = make_client(max_concurrency=2)
+    client = make_client(concurrency=2)
     fake.latency = 0.3
     tasks = [asyncio.create_task(small(client, f"boat {i}")) for i in range(4)]
     await wait_until(lambda: fake.in_flight == 2)

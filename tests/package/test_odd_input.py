@@ -87,8 +87,8 @@ async def test_a_bad_item_refuses_the_batch_before_any_is_paid(
 
 
 BAD_OPTIONS = [
-    ("max_concurrency", 0),
-    ("max_concurrency", 2.5),
+    ("concurrency", 0),
+    ("concurrency", 2.5),
     ("requests_per_minute", 0),
     ("requests_per_minute", math.nan),
     ("timeout", "10"),

@@ -28,7 +28,8 @@ async def test_a_batch_lands_every_item_in_gallery_and_history(
 
     assert isinstance(results, BatchResults)
     assert [item.prompt for item in results] == ["a red fox", "a blue whale", "an owl"]
-    assert len(results.ok) == 3
+    assert len(results.succeeded) == 3
+    assert results.ok is True
     assert app.generation_count == 3
     # The panel's parameters were the defaults of every item.
     assert {r.json["size"] for r in app.requests if r.json} == {"256x256"}
