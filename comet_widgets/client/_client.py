@@ -573,6 +573,7 @@ class AsyncImageClient:
         safety_identifier: str | None = None,
         user: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        on_retry: Callable[[CometError, float], None] | None = None,
         **unknown: Any,
     ) -> Generation:
         """Edit ``image`` (one, or a list: ``image[]``) as ``prompt`` says, changing only where
@@ -582,7 +583,8 @@ class AsyncImageClient:
         same kinds (a PNG with alpha is sent as it is: transparent = edit here), or a boolean /
         0-1 array or an image without alpha meaning "edit where true / white". Inputs and
         parameters are checked against the catalogue's edit rules before anything is sent.
-        ``partial_images``/``on_partial`` stream previews as for ``generate``.
+        ``partial_images``/``on_partial`` stream previews as for ``generate``; ``on_retry(error,
+        delay)`` is called before each wait between attempts (the panel's countdown).
         ``size`` left unset is not sent (the API follows the input). The result's ``params``
         hold the form fields sent plus each input's name, size and sha256 (never its bytes).
         """
@@ -622,7 +624,7 @@ class AsyncImageClient:
         hashing = asyncio.ensure_future(hash_all(everything))
         try:
             generation = await self.generate_payload(
-                payload, on_partial=on_partial, uploads=(images, mask_upload)
+                payload, on_partial=on_partial, on_retry=on_retry, uploads=(images, mask_upload)
             )
         except CometError as error:
             await asyncio.shield(hashing)

@@ -8,7 +8,9 @@ widget state holds one set of thumbnails, not every set ever shown.
 A ``Tile`` is one slot of the grid: ``pending()`` (a pulsing placeholder with the elapsed
 time), ``set_image()`` (any image bytes, e.g. a partial image while streaming), ``load()`` (a
 finished image or its failure). Its ``actions`` row holds View and Save; more buttons can be
-appended to it (``Tile.add_action``). Images are numbered as a person counts: "Image 2 of 3".
+appended to it (``Tile.add_action``): the panel adds Edit (``cw-edit``) there, and to the
+lightbox's actions (``cw-lightbox-edit``), when the gallery has an ``on_edit``. Images are
+numbered as a person counts: "Image 2 of 3".
 """
 
 from __future__ import annotations
@@ -150,6 +152,16 @@ class Tile:
         self._label = ""
         self.view.on_click(lambda _button: self._on_view())
         self.save.on_click(lambda _button: self._on_save())
+        self.edit: widgets.Button | None = None
+        if gallery.on_edit is not None:
+            self.edit = classed(
+                widgets.Button(
+                    description="Edit", icon="pencil", tooltip="Edit this image: say what to change"
+                ),
+                "cw-edit",
+            )
+            self.edit.on_click(lambda _button: self._on_edit())
+            self.add_action(self.edit)
 
     @property
     def parts(self) -> list[widgets.Widget]:
@@ -223,6 +235,8 @@ class Tile:
             f"{html.escape(preview.detail)}</div>",
         )
         self.view.disabled = self.save.disabled = not ok
+        if self.edit is not None:
+            self.edit.disabled = not ok or preview.image.format == "svg"
         show(self.actions, True)
         set_value(self.saved, "")
         show(self.saved, False)
@@ -254,14 +268,21 @@ class Tile:
             set_value(self.saved, _save(self.preview, self.gallery.output_dir()))
             show(self.saved, True)
 
+    def _on_edit(self) -> None:
+        if self.preview is not None and self.gallery.on_edit is not None:
+            self.gallery.on_edit(self.preview)
+
 
 class Lightbox:
     """The full-size view (class ``cw-lightbox``): an overlay over the page with the image,
     its caption and number, Previous / Next, Save and Close. The original image is sent to
     the browser only while it is shown. More buttons can go into its ``actions`` row."""
 
-    def __init__(self, output_dir: Callable[[], str]) -> None:
+    def __init__(
+        self, output_dir: Callable[[], str], on_edit: Callable[[Preview], None] | None = None
+    ) -> None:
         self.output_dir = output_dir
+        self.on_edit = on_edit
         self.items: list[Preview] = []
         self.index = 0
         self.count = classed(widgets.HTML(), "cw-lightbox-count")
@@ -283,9 +304,14 @@ class Lightbox:
         )
         self.save = classed(widgets.Button(description="Save", icon="save"), "cw-lightbox-save")
         self.saved = classed(widgets.HTML(), "cw-lightbox-saved")
-        self.actions = classed(
-            widgets.HBox([self.previous, self.next, self.save, self.saved]), "cw-lightbox-actions"
+        self.edit = classed(
+            widgets.Button(description="Edit", icon="pencil", tooltip="Edit this image"),
+            "cw-lightbox-edit",
         )
+        buttons = [self.previous, self.next, self.save]
+        if on_edit is not None:
+            buttons.append(self.edit)
+        self.actions = classed(widgets.HBox([*buttons, self.saved]), "cw-lightbox-actions")
         self.card = classed(
             widgets.VBox([self.bar, self.frame, self.caption, self.actions]), "cw-lightbox-card"
         )
@@ -298,10 +324,12 @@ class Lightbox:
         self.previous.on_click(lambda _button: self.step(-1))
         self.next.on_click(lambda _button: self.step(1))
         self.save.on_click(lambda _button: self._on_save())
+        self.edit.on_click(lambda _button: self._on_edit())
 
     @property
     def all(self) -> list[widgets.Widget]:
         return [
+            self.edit,
             *self.bar.children,
             self.bar,
             self.image,
@@ -346,6 +374,7 @@ class Lightbox:
             f'<div class="cw-detail">{html.escape(preview.detail)} · {size}</div>',
         )
         self.previous.disabled = self.next.disabled = total < 2
+        self.edit.disabled = image.format == "svg"
         set_value(self.saved, "")
 
     def close(self) -> None:
@@ -357,18 +386,28 @@ class Lightbox:
         if self.items:
             set_value(self.saved, _save(self.items[self.index], self.output_dir()))
 
+    def _on_edit(self) -> None:
+        if self.items and self.on_edit is not None:
+            chosen = self.items[self.index]
+            self.close()
+            self.on_edit(chosen)
+
 
 class Gallery:
-    """Tiles for the shown generation(s), the usage line and the lightbox."""
+    """Tiles for the shown generation(s), the usage line and the lightbox; ``on_edit(preview)``
+    (when given) is what Edit on a tile or in the lightbox calls."""
 
-    def __init__(self, output_dir: Callable[[], str]) -> None:
+    def __init__(
+        self, output_dir: Callable[[], str], on_edit: Callable[[Preview], None] | None = None
+    ) -> None:
         self.output_dir = output_dir
+        self.on_edit = on_edit
         self.tiles: list[Tile] = []
         #: The previews on show, in tile order (``None``: a slot still pending).
         self.slots: list[Preview | None] = []
         self.box = classed(widgets.Box(layout=widgets.Layout(display="none")), "cw-gallery")
         self.usage = classed(widgets.HTML(layout=widgets.Layout(display="none")), "cw-usage")
-        self.lightbox = Lightbox(output_dir)
+        self.lightbox = Lightbox(output_dir, on_edit)
 
     @property
     def shown(self) -> list[Preview]:

@@ -4,8 +4,9 @@ parameters.
 
 Each entry is a small card (``cw-history-item``): the run's first image (at most 96 px), a
 label ("#3 · 4 images"), and a transparent button over the whole card (``cw-history-pick``)
-that takes the click, its tooltip the time, model and prompt. The chosen one is marked
-``cw-selected``.
+that takes the click, its tooltip the time, model and prompt. An edit's card also says what
+it edited (``cw-history-note``: "Edit of image 2 from 'A paper boat…'"). The chosen one is
+marked ``cw-selected``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class Entry:
     tooltip: str
     thumb: bytes | None
     thumb_format: str = "jpeg"
+    #: A second line: what an edit edited ("Edit of image 2 from 'A paper boat…'").
+    note: str = ""
 
 
 class _Card:
@@ -75,7 +78,13 @@ class _Card:
                 self.thumb.format = entry.thumb_format
                 self.thumb.value = entry.thumb
         show(self.thumb, bool(entry.thumb))
-        set_value(self.label, html.escape(entry.label))
+        note = (
+            f'<div class="cw-history-note" title="{html.escape(entry.note)}">'
+            f"{html.escape(entry.note)}</div>"
+            if entry.note
+            else ""
+        )
+        set_value(self.label, html.escape(entry.label) + note)
         if self.button.tooltip != entry.tooltip:
             self.button.tooltip = entry.tooltip
         set_class(self.box, "cw-selected", selected)

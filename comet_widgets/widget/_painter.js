@@ -19,12 +19,15 @@ function render({ model, el }) {
   const stage = document.createElement("div");
   stage.className = "cw-painter-stage";
   stage.style.position = "relative"; stage.style.display = "inline-block";
+  stage.style.maxWidth = "100%";
   const img = document.createElement("img");
   img.className = "cw-painter-image"; img.draggable = false; img.style.display = "block";
   const canvas = document.createElement("canvas");
   canvas.className = "cw-painter-canvas";
   canvas.style.position = "absolute"; canvas.style.left = "0"; canvas.style.top = "0";
   canvas.style.cursor = "crosshair"; canvas.style.opacity = "0.5";
+  canvas.style.width = "100%"; canvas.style.height = "100%";
+  img.style.maxWidth = "100%"; img.style.height = "auto";
   stage.append(img, canvas);
   root.append(tools, stage);
   el.appendChild(root);
@@ -47,7 +50,6 @@ function render({ model, el }) {
   const load = () => {
     img.onload = () => {
       canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
-      canvas.style.width = img.naturalWidth + "px"; canvas.style.height = img.naturalHeight + "px";
       drawMask();
     };
     img.src = model.get("_image");
@@ -87,5 +89,7 @@ function render({ model, el }) {
   model.on("change:brush_size", () => { size.value = String(model.get("brush_size")); });
   setMode(model.get("mode"));
   load();
+  // Tell the kernel a front-end shows the painter (the panel then hides its notice).
+  if (!model.get("rendered")) { model.set("rendered", true); model.save_changes(); }
 }
 export default { render };

@@ -59,12 +59,16 @@ class MaskPainter(anywidget.AnyWidget):
     anything is painted; assignable from code (an array or image meaning "edit here").
     Controls (CSS classes): ``cw-painter``, ``cw-brush``, ``cw-eraser``, ``cw-clear``,
     ``cw-invert``, ``cw-brush-size``, ``cw-painter-canvas`` over ``cw-painter-image``.
+    ``rendered`` turns True once a front-end has shown it.
     """
 
     _esm = _ESM
     _image = traitlets.Unicode("").tag(sync=True)
     _mask_png = traitlets.Unicode("").tag(sync=True)
     brush_size = traitlets.Int(32).tag(sync=True)
+    #: Set True by the front-end when it has drawn the painter (False where custom widgets
+    #: cannot render: the ``ImageGenerator`` panel then says to set the mask from code).
+    rendered = traitlets.Bool(False).tag(sync=True)
     mode = traitlets.Unicode("brush").tag(sync=True)
 
     def __init__(self, image: Any, **kwargs: Any) -> None:

@@ -90,15 +90,15 @@ import os
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import ipywidgets as widgets
-from traitlets import Enum, Instance, Int, List, TraitError, Unicode, observe
+from traitlets import Enum, Instance, Int, List, TraitError, Unicode, observe, validate
 
-from .._catalog import ModelInfo, get_model
+from .._catalog import EditInput, ModelInfo, check_edit, edit_rules_for, get_model, validate_size
 from .._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_OUTPUT_DIR, DEFAULT_SIZE
 from .._errors import CometError, InvalidParameterError, MissingAPIKeyError, describe
 from ..batch._prompts import text_prompts
@@ -110,6 +110,7 @@ from ._dom import classed, show
 from ._gallery import Gallery, Preview, make_previews
 from ._header import Header
 from ._history import Entry, HistoryStrip, history_label, restored_params
+from ._inputs import EditArea, InputImage, InputList, describe_input, mask_array
 from ._partials import PartialPreviews, default_partials, streams
 from ._pending import Job, PendingGeneration
 from ._static import StaticView
@@ -121,11 +122,18 @@ if TYPE_CHECKING:
     from ..batch._results import BatchItem, BatchResults
     from ..client._client import AsyncImageClient
 
-__all__ = ["STATUSES", "ImageGenerator", "prompts_of"]
+__all__ = ["MODES", "STATUSES", "ImageGenerator", "prompts_of"]
 
 T = TypeVar("T")
 
 STATUSES = ("idle", "running", "done", "error", "cancelled")
+MODES = ("generate", "edit")
+#: The panel's optional choices that ``client.edit`` takes (edits take no ``style``).
+_EDIT_CHOICES = ("response_format", "quality", "background", "output_format")
+_PROMPT_WORDS = {
+    "generate": ("Prompt", "Describe the image: subject, setting, style, light..."),
+    "edit": ("What to change", "Say what to change: make the sky stormy, add a red scarf..."),
+}
 _CONSTRUCTOR_ARGS = ("client", "client_factory", "offline", "output_dir")
 _TICK_SECONDS = 0.5  # the elapsed label: twice a second is plenty for IOPub
 _NOT_BATCH_DEFAULTS = ("prompt",)
@@ -152,13 +160,21 @@ class _Run:
     previews: list[Preview]
     decoded: list[Any] = field(default_factory=list)
     batch: int = 0  # the number of prompts, for a batch
+    #: An edit's: "Edit of image 2 from 'A paper boat…'", its inputs and mask (to restore).
+    edit_of: str = ""
+    inputs: list[Any] = field(default_factory=list)
+    mask: Any = None
 
     def entry(self, number: int) -> Entry:
         first = next((p for p in self.previews if p.mini), None)
         count = len(self.previews)
         what = f"batch of {self.batch}" if self.batch else plural(count, "image")
         tooltip = f"#{number} · {history_label(self.generations[0])}" if self.generations else ""
-        return Entry(f"#{number} · {what}", tooltip, first.mini if first else None)
+        if self.edit_of:
+            tooltip = f"#{number} · {self.edit_of} · {tooltip.partition(' · ')[2]}"
+        return Entry(
+            f"#{number} · {what}", tooltip, first.mini if first else None, note=self.edit_of
+        )
 
 
 class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hints
@@ -188,6 +204,16 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
     )
     output_dir = PathText(DEFAULT_OUTPUT_DIR, help="Where Save writes images.")
 
+    inputs = InputList(
+        help="The images an edit changes (PIL images, arrays, bytes, paths, GeneratedImages);"
+        " non-empty: edit mode. The first is the one the mask applies to.",
+    )
+    mode = Enum(
+        MODES,
+        default_value="generate",
+        read_only=True,
+        help="'edit' while there are inputs (Generate then applies the edit), else 'generate'.",
+    )
     status = Enum(STATUSES, default_value="idle", read_only=True, help="The panel's state.")
     error = Unicode("", read_only=True, help="The last error, readable; '' when none.")
     images = PixelList(read_only=True, help="PIL images of the latest generation.")
@@ -223,6 +249,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._shown: _Run | None = None
         self._sheets: dict[Generation, bytes] = {}
         self._from_validation = self._adapting = self._batching = False
+        #: Edit mode: the inputs' records (by ``id`` of what was given), uploads' file names,
+        #: the mask set from code (full size; None: the painter's, if any).
+        self._input_items: list[InputImage] = []
+        self._input_cache: dict[int, InputImage] = {}
+        self._upload_names: dict[int, str] = {}
+        self._code_mask: Any = None
+        self._mirroring_mask = False
         super().__init__(layout=widgets.Layout(width="100%"))
         panel_id = f"cw-id-{uuid.uuid4().hex[:12]}"
         self.add_class("cw-panel")
@@ -230,7 +263,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self.set_trait("output_dir", output_dir)
 
         self._controls = Controls(self._on_control)
-        self._gallery = Gallery(lambda: self.output_dir)
+        self._gallery = Gallery(lambda: self.output_dir, on_edit=self._on_edit_image)
+        self._edit = EditArea(
+            on_remove=self._remove_input,
+            on_back=self._back_to_generating,
+            on_upload=self._on_upload,
+            on_painted=self._on_painted,
+        )
         self._history_view = HistoryStrip(self._on_history)
         self._view = StatusView()
         self._header = Header(
@@ -246,6 +285,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 [
                     self._controls.generate,
                     self._controls.cancel,
+                    self._edit.upload,
                     view.status,
                     view.elapsed,
                     view.next_note,
@@ -259,6 +299,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._header.box,
             self._header.banner,
             view.notice,
+            self._edit.box,
             *self._controls.rows,
             self._actions,
             view.validation,
@@ -353,16 +394,27 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         values = self._values()
         self._controls.show(values)
         self._header.show_model(str(values["model"]))
-        problem = check(values)
+        self._show_mode()
+        problem = self._edit_problem(values) if self.mode == "edit" else check(values)
         if problem is None:
             self._view.show_validation(None)
             if self._from_validation and self.status == "error":
                 self._settle("idle", "")
         elif problem.field == "prompt" and not str(values["prompt"]).strip():
-            self._view.show_validation("Type a prompt, then click Generate.", quiet=True)
+            hint = (
+                "Say what to change, then click Apply edit."
+                if self.mode == "edit"
+                else "Type a prompt, then click Generate."
+            )
+            self._view.show_validation(hint, quiet=True)
         else:
-            self._view.show_validation(panel_message(problem).text)
+            self._view.show_validation(self._refusal(problem))
         self._controls.generate.disabled = problem is not None
+
+    def _refusal(self, problem: InvalidParameterError) -> str:
+        """The validation box's text, in the words of the mode's button."""
+        text = panel_message(problem).text
+        return text.replace("click Generate", "click Apply edit") if self.mode == "edit" else text
 
     # -- generating ------------------------------------------------------------------------
     @property
@@ -378,7 +430,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         Raises ``InvalidParameterError`` at once, with no request sent, when a parameter is
         refused; ``MissingAPIKeyError`` when there is no key; ``RuntimeError`` while another
         generation of this panel runs. Every failure is also shown in the panel (once).
+        In edit mode (``gen.inputs`` set) it runs ``edit()``, as the button does.
         """
+        if self.mode == "edit":
+            return self.edit()
         if self.running:
             raise RuntimeError("a generation is already running: await gen.wait() or gen.cancel()")
         self._check_key()
@@ -394,6 +449,285 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         job.slots = count
         job.what = f"Generating {plural(count, 'image')}"
         return PendingGeneration(self._start(job, self._run(job)))
+
+    # -- edit mode -------------------------------------------------------------------------
+    def edit(self) -> PendingGeneration[Generation]:
+        """Edit ``inputs`` as the prompt says (only where ``mask`` marks, when set), with the
+        panel's parameters; the same path as "Apply edit" (and as ``generate()`` in edit mode).
+
+        Sends ``client.edit(prompt, image=inputs, mask=mask, model, n, size, quality,
+        background, output_format, response_format, partial_images)``. Returns at once with an
+        awaitable of the ``Generation``; its images land in the gallery and the history (whose
+        card says which image was edited). Raises ``InvalidParameterError`` at once, with no
+        request sent, without inputs or when the catalogue's edit rules refuse the model, the
+        inputs or the mask (also shown in the panel); ``RuntimeError`` while the panel is busy.
+        """
+        if self.running:
+            raise RuntimeError("a generation is already running: await gen.wait() or gen.cancel()")
+        items = list(self._input_items)
+        if not items:
+            raise InvalidParameterError(
+                "inputs",
+                [],
+                "click Edit on an image, upload one, or set gen.inputs",
+                reason="there is no image to edit",
+            )
+        self._check_key()
+        values = self._values()
+        problem = self._edit_problem(values)
+        if problem is not None:
+            self._settle("error", describe(problem), from_validation=True)
+            self._view.show_validation(self._refusal(problem))
+            raise problem
+        mask = self.mask
+        options: dict[str, Any] = {"model": values["model"], "n": values["n"]}
+        options["size"] = values["size"]
+        options.update({k: values[k] for k in _EDIT_CHOICES if values[k] is not None})
+        if values["partial_images"] and streams(values["model"], values["output_format"]):
+            options["partial_images"] = values["partial_images"]
+        job = Job({"edit": True, **options})
+        count = int(values["n"])
+        job.slots = count
+        more = f" and {plural(len(items) - 1, 'more image')}" if len(items) > 1 else ""
+        job.what = f"Editing {items[0].name}{more}"
+        edit_of = f"Edit of {items[0].name}{more}"
+        work = self._run_edit(job, str(values["prompt"]), items, mask, options, edit_of)
+        return PendingGeneration(self._start(job, work))
+
+    async def _run_edit(
+        self,
+        job: Job,
+        prompt: str,
+        items: list[InputImage],
+        mask: Any,
+        options: dict[str, Any],
+        edit_of: str,
+    ) -> Generation:
+        async with self._running(job):
+            client = self._source.get()
+            on_partial = None
+            if options.get("partial_images"):
+                on_partial = PartialPreviews(
+                    partial(self._show_partial, job),
+                    lambda: self._job is job and not job.settled and not job.cancelled,
+                )
+            sources = [item.source for item in items]
+            generation = await client.edit(
+                prompt,
+                image=sources if len(sources) > 1 else sources[0],
+                mask=mask,
+                on_partial=on_partial,
+                on_retry=partial(self._on_retry, job),
+                **options,
+            )
+            previews, decoded = await asyncio.to_thread(make_previews, generation)
+            edit = _Run([], [], edit_of=edit_of, inputs=sources, mask=mask)
+            if job.cancelled or not self._land(job, generation, previews, decoded, edit=edit):
+                raise asyncio.CancelledError
+            return generation
+
+    def _edit_problem(self, values: Mapping[str, Any]) -> InvalidParameterError | None:
+        """What refuses an edit with these values and the current inputs, or None."""
+        problem = check(values)  # the generation rules apply to edits too
+        if problem is not None:
+            return problem
+        model = str(values["model"])
+        try:
+            edit_rules_for(model)
+            if values["style"] is not None:
+                raise InvalidParameterError(
+                    "style",
+                    values["style"],
+                    "leave Style at default: edits take no style",
+                    reason=f"style {values['style']!r} is not sent with an edit",
+                )
+            mask = self._code_mask
+            mask_input = None
+            if mask is not None:
+                height, width = mask.shape
+                mask_input = EditInput("mask.png", "png", width, height, 0, alpha=True)
+            check_edit(
+                model,
+                [item.for_catalogue(n) for n, item in enumerate(self._input_items)],
+                mask_input,
+            )
+        except InvalidParameterError as exc:
+            return exc
+        return None
+
+    @validate("inputs")
+    def _check_inputs(self, proposal: Any) -> Any:
+        """Each input is decoded once, here (its thumbnail), so a bad one is refused at once,
+        with ``InvalidParameterError`` naming ``inputs``."""
+        value = proposal["value"]
+        for number, source in enumerate(value):
+            cached = self._input_cache.get(id(source))
+            if cached is None or cached.source is not source:
+                name = self._upload_names.get(id(source))
+                self._input_cache[id(source)] = describe_input(source, number, name=name)
+        return value
+
+    @observe("inputs")
+    def _on_inputs(self, change: Any) -> None:
+        items = [self._input_cache[id(source)] for source in change["new"]]
+        before = self._input_items
+        self._input_items = items
+        kept = {id(item.source) for item in items}
+        self._input_cache = {k: v for k, v in self._input_cache.items() if k in kept}
+        self._upload_names = {k: v for k, v in self._upload_names.items() if k in kept}
+        first_changed = (items[0].source if items else None) is not (
+            before[0].source if before else None
+        )
+        if first_changed:
+            self._code_mask = None
+            if items:
+                with self._mask_mirror():
+                    self._edit.show_inputs(items)
+                    self._edit.set_first(items[0].source)
+                self._follow_input_size(items[0])
+        self._edit.show_inputs(items)
+        self.set_trait("mode", "edit" if items else "generate")
+        self._show_mask_note()
+        self._refresh()
+
+    def _follow_input_size(self, first: InputImage) -> None:
+        """An edit keeps the input's size by default: Size follows a new first input when the
+        model takes it (else ``auto``, when the model takes that)."""
+        spec = get_model(self.model)
+        if spec is None:
+            return
+        for size in (f"{first.width}x{first.height}", "auto"):
+            try:
+                validate_size(size, spec)
+            except InvalidParameterError:
+                continue
+            self.size = size
+            return
+
+    @contextlib.contextmanager
+    def _mask_mirror(self) -> Iterator[None]:
+        self._mirroring_mask = True
+        try:
+            yield
+        finally:
+            self._mirroring_mask = False
+
+    @property
+    def mask(self) -> Any:
+        """Where the edit may change the first input: a boolean array of its full size (True =
+        change here), or None (the whole image may change).
+
+        The painted mask, or the one set from code (an array or image meaning "change here",
+        as ``client.edit`` takes it: a boolean or 0-1 array, a uint8 array or image > 127, or
+        an image whose fully transparent pixels mark the area). Setting it draws it in the
+        painter; painting afterwards replaces it. Cleared when the first input changes.
+        Raises ``InvalidParameterError`` without inputs, for an empty mask, or for a mask
+        whose size is not the first input's.
+        """
+        if self._code_mask is not None:
+            return self._code_mask
+        painter = self._edit.painter
+        if painter is None or not self._input_items:
+            return None
+        return painter.mask
+
+    @mask.setter
+    def mask(self, value: Any) -> None:
+        painter = self._edit.painter
+        if value is None:
+            self._code_mask = None
+            if painter is not None:
+                with self._mask_mirror():
+                    painter.mask = None
+            self._show_mask_note()
+            self._refresh()
+            return
+        if not self._input_items:
+            raise InvalidParameterError(
+                "mask",
+                type(value).__name__,
+                "set gen.inputs first: the mask applies to the first input",
+                reason="there is no input image to mask",
+            )
+        array = mask_array(value)
+        first = self._input_items[0]
+        height, width = array.shape
+        if (width, height) != (first.width, first.height):
+            raise InvalidParameterError(
+                "mask",
+                f"{width}x{height}",
+                f"a mask of the first input's size, {first.width}x{first.height}",
+                reason=f"the mask is {width}x{height}",
+            )
+        if not array.any():
+            raise InvalidParameterError(
+                "mask",
+                "an empty mask",
+                "mark where to change (True), or set None to let the whole image change",
+                reason="the mask marks no pixel",
+            )
+        self._code_mask = array
+        if painter is not None:
+            with self._mask_mirror():
+                painter.mask = array
+        self._show_mask_note()
+        self._refresh()
+
+    def _on_painted(self) -> None:
+        """A stroke (or Clear, Invert) reached the kernel: the painted mask is the mask."""
+        if self._mirroring_mask:
+            return
+        self._code_mask = None
+        self._show_mask_note()
+        self._refresh()
+
+    def _show_mask_note(self) -> None:
+        if not self._input_items:
+            self._edit.show_mask("")
+            return
+        mask = self.mask
+        if mask is None:
+            self._edit.show_mask("No mask: the whole image may change.")
+            return
+        share = float(mask.mean()) * 100
+        where = "set from code" if self._code_mask is not None else "painted"
+        self._edit.show_mask(f"Mask {where}: {share:.0f}% of the image may change.")
+
+    def _show_mode(self) -> None:
+        editing = self.mode == "edit"
+        label, placeholder = _PROMPT_WORDS[self.mode]
+        prompt = self._controls.prompt
+        if prompt.description != label:
+            prompt.description = label
+            prompt.placeholder = placeholder
+        button = self._controls.generate
+        wanted = ("Apply edit", "pencil") if editing else ("Generate", "paint-brush")
+        if (button.description, button.icon) != wanted:
+            button.description, button.icon = wanted
+
+    def _on_edit_image(self, preview: Preview) -> None:
+        """Edit on a tile or in the lightbox: that image becomes the input (edit mode)."""
+        if preview.image.ok:
+            self.inputs = [preview.image]
+
+    def _remove_input(self, index: int) -> None:
+        if 0 <= index < len(self.inputs):
+            self.inputs = [v for i, v in enumerate(self.inputs) if i != index]
+
+    def _back_to_generating(self) -> None:
+        self.inputs = []
+
+    def _on_upload(self, files: list[tuple[str, bytes]]) -> None:
+        added: list[Any] = []
+        for name, data in files:
+            self._upload_names[id(data)] = name
+            added.append(data)
+        try:
+            self.inputs = [*self.inputs, *added]
+        except CometError as exc:  # a file that is not an image: said where the click was
+            for data in added:
+                self._upload_names.pop(id(data), None)
+            self._view.show_error(panel_message(exc))
 
     def _check_key(self) -> None:
         notice = self._source.missing_key()  # the key may have been set since the panel was built
@@ -533,7 +867,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._settle("cancelled", "", job=job)
 
     def _land(
-        self, job: Job, generation: Generation, previews: list[Preview], decoded: list[Any]
+        self,
+        job: Job,
+        generation: Generation,
+        previews: list[Preview],
+        decoded: list[Any],
+        *,
+        edit: _Run | None = None,
     ) -> bool:
         """Show a finished generation; False (nothing lands) when it was cancelled meanwhile."""
         if not job.claim():
@@ -545,6 +885,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             reason = panel_message(first.error).text if first.error else "no image data"
             error = f"{count_text(generation)}: {reason}"
         run = _Run([generation], previews, decoded)
+        if edit is not None:
+            run.edit_of, run.inputs, run.mask = edit.edit_of, edit.inputs, edit.mask
         # Every observer fires after all of these are set, so each sees a consistent panel.
         with self.hold_trait_notifications():
             self._add_run(run)
@@ -758,6 +1100,11 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             return  # the gallery shows the running job; the strip stays as it is
         self._show_run(chosen)
         self._history_view.select(index)
+        if chosen.generations and not chosen.batch:
+            # An edit brings back its inputs and mask; a generation goes back to generating.
+            self.inputs = list(chosen.inputs)
+            if chosen.mask is not None:
+                self.mask = chosen.mask
         if chosen.generations:
             self._set_params(restored_params(chosen.generations[0], PARAMS))
         self._refresh()
@@ -843,6 +1190,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                         with contextlib.suppress(Exception):
                             done.result(timeout=1)
         parts = [*self._controls.all, *self._gallery.all, *self._view.all, *self._header.all]
+        parts += self._edit.all
         for widget in [*parts, *self._history_view.all, self._actions, self._style]:
             widget.close()
         super().close()

@@ -111,6 +111,52 @@ CSS = f"""
 .cw-message .cw-rid {{ color: {_FG2}; font-size: 12px; }}
 .cw-usage .widget-html-content {{ color: {_FG2}; font-size: 12px; }}
 
+/* edit mode: the input strip, the mask painter */
+.cw-edit-area {{ border: 1px solid {_tint(_BRAND, 45)}; border-radius: 8px; padding: 10px 12px;
+  gap: 8px; background: {_tint(_BRAND, 5)}; }}
+.cw-edit-area > * {{ margin: 0 !important; }}
+.cw-edit-bar {{ align-items: center; gap: 8px; flex-wrap: wrap; }}
+.cw-edit-bar > * {{ margin: 0 !important; }}
+.cw-edit-area .widget-html-content {{ white-space: normal; overflow-wrap: break-word; }}
+.cw-edit-area .cw-detail {{ color: {_FG2}; font-size: 12px; }}
+.cw-panel button.cw-back-to-generate {{ width: auto; }}
+.cw-inputs {{ gap: 8px; overflow-x: auto; overflow-y: hidden; flex-wrap: nowrap;
+  padding: 2px 0 4px; }}
+.cw-inputs > * {{ margin: 0 !important; flex: 0 0 auto; }}
+.cw-input {{ position: relative; width: 108px; gap: 2px; padding: 4px; border-radius: 6px;
+  border: 1px solid {_BORDER}; background: {_BG}; }}
+.cw-input img.cw-input-thumb {{ width: 98px; height: 98px; object-fit: contain; margin: 0;
+  border-radius: 4px; background-color: {_BG2}; }}
+.cw-input:first-child {{ border-color: {_BRAND}; }}
+.cw-input-label .widget-html-content {{ font-size: 11px; line-height: 1.3;
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.cw-input-label span {{ display: block; overflow: hidden; text-overflow: ellipsis; }}
+.cw-panel button.cw-input-remove {{ position: absolute; top: 7px; right: 7px; width: 24px;
+  height: 24px; min-width: 0; padding: 0; margin: 0; border-radius: 50%; line-height: 24px;
+  background: {_BG}; color: {_FG}; border: 1px solid {_BORDER};
+  box-shadow: 0 1px 3px rgba(0,0,0,.25); }}
+.cw-panel button.cw-input-remove:hover {{ color: {_ERROR}; border-color: {_ERROR}; }}
+.cw-panel button.cw-input-remove i {{ margin: 0 !important; }}
+.cw-mask-area {{ gap: 6px; }}
+.cw-mask-area > * {{ margin: 0 !important; }}
+.cw-mask-slot {{ max-width: 100%; }}
+.cw-mask-painter {{ max-width: 100%; margin: 0 !important; }}
+.cw-panel .cw-painter-tools {{ display: flex; gap: 6px; align-items: center;
+  flex-wrap: wrap; margin: 0 0 6px 0; }}
+.cw-panel .cw-painter-tools button {{ font: inherit; color: {_FG}; background: {_BG2};
+  border: 1px solid {_BORDER}; border-radius: 4px; padding: 3px 10px; cursor: pointer; }}
+.cw-panel .cw-painter-tools button.cw-active {{ background: {_tint(_BRAND, 22)};
+  border-color: {_BRAND}; font-weight: 600; }}
+.cw-panel .cw-painter-stage {{ border-radius: 6px; overflow: hidden; line-height: 0;
+  border: 1px solid {_BORDER}; }}
+.cw-panel img.cw-painter-image {{ max-width: min(100%, 512px) !important; }}
+.cw-painter-notice .widget-html-content, .cw-mask-note .widget-html-content {{
+  color: {_FG2}; font-size: 12px; }}
+.cw-painter-notice .widget-html-content {{ border-left: 3px solid {_WARN}; padding: 2px 8px; }}
+.cw-panel .cw-upload {{ width: auto; }}
+.cw-history-note {{ font-size: 10px; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }}
+
 /* gallery and tiles */
 .cw-gallery {{ display: grid !important; width: 100%; gap: 12px;
   grid-template-columns: repeat(auto-fill, minmax(min(220px, 100%), 1fr)); }}

@@ -1,0 +1,399 @@
+"""Edit mode's parts of the panel: the input strip, the upload control and the mask painter.
+
+An edit needs images to change (``gen.inputs``) and optionally where to change them
+(``gen.mask``). This module turns what a user holds (a PIL image, a numpy array, bytes, a path,
+a ``GeneratedImage``: the kinds ``client.edit`` accepts) into ``InputImage`` records: a name for
+people, the size and format the catalogue's edit rules need, and a small thumbnail (at most
+``INPUT_THUMB_SIDE`` px, JPEG unless transparent). Only those thumbnails, and the painter's
+<= 512 px preview and mask PNG, ever go to the browser: the inputs themselves stay in the kernel
+and are read, encoded and sent by ``client.edit`` on the panel's loop.
+
+``EditArea`` owns the widgets: the strip of ``cw-input`` cards (each with ``cw-input-remove``),
+"Back to generating", the upload control (core ``FileUpload``; its value is read once and
+cleared, so no uploaded file stays in widget state) and the mask area. The painter is the
+package's ``MaskPainter`` (anywidget, the ``painter`` extra); without the extra, or in a
+front-end that cannot show custom widgets, the area says to set ``gen.mask`` from code.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from .._catalog import EditInput
+from .._errors import InvalidParameterError
+from ..images._formats import NotAnImage, png_has_alpha, sniff
+from ..images._results import GeneratedImage
+from ._dom import classed, set_value, show
+from ._traits import PixelList
+
+__all__ = [
+    "INPUT_THUMB_SIDE",
+    "NO_PAINTER",
+    "PAINTER_NOTICE",
+    "EditArea",
+    "InputImage",
+    "InputList",
+    "describe_input",
+    "mask_array",
+]
+
+#: The input strip's thumbnails: the longest side, in pixels.
+INPUT_THUMB_SIDE = 96
+#: What the mask area says until the front-end reports that the painter rendered.
+PAINTER_NOTICE = (
+    "Painting needs a front-end that shows custom widgets; set gen.mask from code"
+    " (True = change here)."
+)
+#: What it says when the ``painter`` extra (anywidget) is not installed.
+NO_PAINTER = (
+    "The mask painter needs the painter extra (pip install 'comet-widgets[painter]');"
+    " set gen.mask from code (True = change here), or edit without a mask."
+)
+#: What the upload control takes (the formats every model that edits accepts some of).
+UPLOAD_ACCEPT = ".png,.jpg,.jpeg,.webp,image/png,image/jpeg,image/webp"
+_NAME_CHARS = 40
+
+
+class InputList(PixelList):
+    """``gen.inputs``: a list compared by identity (arrays and images are never compared by
+    value); one image alone, or ``None``, is taken as a list of one, or none."""
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        if value is None:
+            value = []
+        elif not isinstance(value, (list, tuple)):
+            value = [value]
+        return super().validate(obj, value)
+
+
+@dataclass(frozen=True, eq=False)
+class InputImage:
+    """One input as the panel knows it: never its full pixels or bytes besides ``source``."""
+
+    #: What was given (sent as it is by ``client.edit``).
+    source: Any
+    #: For people: "image 2 of 'A paper boat…'", "photo.png", "a PIL image".
+    name: str
+    width: int
+    height: int
+    #: As sniffed from the bytes ("png", "jpeg"...); "png" for an image encoded when sent.
+    format: str
+    #: Bytes as sent (0: encoded when sent, the size is not known yet).
+    size: int
+    alpha: bool
+    thumb: bytes
+    thumb_format: str
+
+    def for_catalogue(self, number: int) -> EditInput:
+        return EditInput(
+            self.name or f"image-{number}",
+            self.format,
+            self.width,
+            self.height,
+            self.size,
+            alpha=self.alpha,
+        )
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _NAME_CHARS else text[: _NAME_CHARS - 1].rstrip() + "…"
+
+
+def _generated_name(image: GeneratedImage) -> str:
+    generation = image.generation
+    prompt = generation.prompt if generation is not None else ""
+    total = len(generation.images) if generation is not None else 0
+    of = f" of {total}" if total > 1 else ""
+    what = f"image {image.index + 1}{of}"
+    return f"{what} from '{_short(prompt)}'" if prompt else what
+
+
+def _decode(data: bytes, name: str) -> Any:
+    from PIL import Image
+
+    try:
+        opened = Image.open(io.BytesIO(data))
+        opened.draft("RGB", (INPUT_THUMB_SIDE * 2, INPUT_THUMB_SIDE * 2))  # JPEG: decode small
+        opened.load()
+    except Exception as exc:
+        raise InvalidParameterError(
+            "inputs",
+            name,
+            "a png, jpeg or webp image",
+            reason=f"input {name!r} cannot be decoded ({exc})",
+        ) from None
+    return opened
+
+
+def describe_input(value: Any, number: int, *, name: str | None = None) -> InputImage:
+    """The record of one input (decodes it once, to draw its thumbnail); raises
+    ``InvalidParameterError`` naming ``inputs`` for what ``client.edit`` could not send."""
+    from ..client._uploads import _raw
+    from ..images._previews import encode_preview
+
+    raw_name, data, pil = _raw(value, "inputs", number)
+    if isinstance(value, GeneratedImage):
+        if value.format == "svg":
+            raise InvalidParameterError(
+                "inputs",
+                f"GeneratedImage #{value.index}",
+                "a raster image (png, jpeg or webp)",
+                reason="an SVG image cannot be edited",
+            )
+        shown = name or _generated_name(value)
+    elif isinstance(value, (str, os.PathLike)):
+        shown = name or Path(value).name
+    elif pil is not None:
+        shown = name or ("an array" if type(value).__module__ == "numpy" else "a PIL image")
+    else:
+        shown = name or "image bytes"
+    if data is not None:
+        try:
+            info = sniff(data)
+        except NotAnImage as exc:
+            raise InvalidParameterError(
+                "inputs",
+                shown,
+                "a png, jpeg or webp image",
+                reason=f"input {shown!r} is not an image ({exc})",
+            ) from None
+        fmt, width, height, size = info.format, info.width, info.height, len(data)
+        alpha = png_has_alpha(data) if fmt == "png" else fmt == "webp"
+        picture = _decode(data, shown)
+    else:
+        picture = pil
+        width, height = pil.size
+        fmt, size = "png", 0
+        alpha = "A" in pil.getbands() or "transparency" in pil.info
+    del raw_name
+    thumb, thumb_format = encode_preview(picture, max_side=INPUT_THUMB_SIDE)
+    return InputImage(value, shown, width, height, fmt, size, alpha, thumb, thumb_format)
+
+
+def mask_array(value: Any) -> Any:
+    """``value`` as a boolean array, True = change here, with ``client.edit``'s meaning: a
+    boolean or 0-1 array (True / >= 0.5), a uint8 array or an image without alpha (> 127), an
+    image with alpha (fully transparent = change here); bytes and paths are read."""
+    import numpy as np
+
+    from ..client._uploads import _array_image, _raw
+
+    if isinstance(value, np.ndarray):
+        pil = _array_image(value, "mask")
+    else:
+        _, data, pil = _raw(value, "mask", 0)
+        if data is not None:
+            pil = _decode(data, "mask")
+    if "A" in pil.getbands() or (pil.mode == "P" and "transparency" in pil.info):
+        alpha = np.asarray(pil.convert("RGBA").getchannel("A"))
+        return alpha == 0
+    return np.asarray(pil.convert("L")) > 127
+
+
+def _painter_class() -> Any:
+    """``MaskPainter``, or None without the ``painter`` extra."""
+    try:
+        from ._painter import MaskPainter
+    except ImportError:
+        return None
+    return MaskPainter
+
+
+class _InputCard:
+    def __init__(self, remove: Callable[[int], None]) -> None:
+        self.index = -1
+        self.thumb = classed(widgets.Image(format="jpeg"), "cw-input-thumb")
+        self.label = classed(widgets.HTML(), "cw-input-label")
+        self.remove = classed(
+            widgets.Button(description="", icon="times", tooltip="Remove this input"),
+            "cw-input-remove",
+        )
+        self.box = classed(widgets.VBox([self.thumb, self.remove, self.label]), "cw-input")
+        self.remove.on_click(lambda _button: remove(self.index))
+
+    @property
+    def parts(self) -> list[widgets.Widget]:
+        return [self.thumb, self.label, self.remove, self.box]
+
+    def load(self, index: int, item: InputImage, total: int) -> None:
+        self.index = index
+        with self.thumb.hold_sync():
+            self.thumb.format = item.thumb_format
+            self.thumb.value = item.thumb
+        first = " · mask" if index == 0 and total > 1 else ""
+        set_value(
+            self.label,
+            f'<span title="{html.escape(item.name)}">{html.escape(item.name)}</span>'
+            f'<span class="cw-detail">{item.width}x{item.height}{first}</span>',
+        )
+        tooltip = f"Remove {item.name}"
+        if self.remove.tooltip != tooltip:
+            self.remove.tooltip = tooltip
+
+
+class EditArea:
+    """The edit-mode widgets; the panel keeps the state and calls ``show_inputs``/``show_mask``.
+
+    ``on_remove(index)``, ``on_back()`` and ``on_upload(files)`` (``[(name, bytes)]``) report
+    the user's clicks; ``on_painted()`` a stroke that reached the kernel.
+    """
+
+    def __init__(
+        self,
+        *,
+        on_remove: Callable[[int], None],
+        on_back: Callable[[], None],
+        on_upload: Callable[[list[tuple[str, bytes]]], None],
+        on_painted: Callable[[], None],
+    ) -> None:
+        self._on_remove = on_remove
+        self._on_upload = on_upload
+        self._on_painted = on_painted
+        self._cards: list[_InputCard] = []
+        self.painter: Any = None
+        self._painter_class = _painter_class()
+        self.title = classed(widgets.HTML(), "cw-edit-title")
+        self.back = classed(
+            widgets.Button(
+                description="Back to generating",
+                icon="arrow-left",
+                tooltip="Clear the inputs and the mask; Generate makes new images again",
+            ),
+            "cw-back-to-generate",
+        )
+        spacer = classed(widgets.Box(), "cw-header-spacer")
+        self.bar = classed(widgets.HBox([self.title, spacer, self.back]), "cw-edit-bar")
+        self.strip = classed(widgets.HBox(), "cw-inputs")
+        self.upload = classed(
+            widgets.FileUpload(
+                accept=UPLOAD_ACCEPT,
+                multiple=True,
+                description="Upload to edit",
+                icon="upload",
+                tooltip="Add png, jpeg or webp images to edit",
+            ),
+            "cw-upload",
+        )
+        self.mask_title = classed(
+            widgets.HTML(
+                "<b>Mask</b> <span class='cw-detail'>paint where the edit may change the first"
+                " image; no mask: the whole image may change</span>"
+            ),
+            "cw-mask-title",
+        )
+        self.notice = classed(
+            widgets.HTML(layout=widgets.Layout(display="none")), "cw-painter-notice"
+        )
+        self.mask_note = classed(widgets.HTML(), "cw-mask-note")
+        self.painter_slot = classed(widgets.Box(), "cw-mask-slot")
+        self.mask_box = classed(
+            widgets.VBox([self.mask_title, self.painter_slot, self.notice, self.mask_note]),
+            "cw-mask-area",
+        )
+        self.box = classed(
+            widgets.VBox(
+                [self.bar, self.strip, self.mask_box], layout=widgets.Layout(display="none")
+            ),
+            "cw-edit-area",
+        )
+        self.back.on_click(lambda _button: on_back())
+        self.upload.observe(self._uploaded, names="value")
+
+    @property
+    def has_painter(self) -> bool:
+        """Whether the painter extra is installed (the panel can paint at all)."""
+        return self._painter_class is not None
+
+    @property
+    def all(self) -> list[widgets.Widget]:
+        found: list[widgets.Widget] = [
+            self.title,
+            self.back,
+            *self.bar.children,
+            self.bar,
+            self.strip,
+            self.upload,
+            self.mask_title,
+            self.notice,
+            self.mask_note,
+            self.painter_slot,
+            self.mask_box,
+            self.box,
+        ]
+        if self.painter is not None:
+            found.append(self.painter)
+        for card in self._cards:
+            found += card.parts
+        return found
+
+    def _uploaded(self, change: Any) -> None:
+        files = change["new"]
+        if not files:
+            return
+        received = [(str(f.get("name") or "upload"), bytes(f["content"])) for f in files]
+        # Read once, then dropped from the widget: no uploaded file stays in widget state.
+        self.upload.value = ()
+        self._on_upload(received)
+
+    def show_inputs(self, items: Sequence[InputImage]) -> None:
+        """Show the strip (hidden when empty) and the whole area in edit mode."""
+        while len(self._cards) < len(items):
+            self._cards.append(_InputCard(self._remove))
+        for index, (card, item) in enumerate(zip(self._cards, items, strict=False)):
+            card.load(index, item, len(items))
+        children = tuple(card.box for card in self._cards[: len(items)])
+        if tuple(self.strip.children) != children:
+            self.strip.children = children
+        show(self.strip, bool(items))
+        show(self.box, bool(items))
+        count = len(items)
+        what = "Editing 1 image" if count == 1 else f"Editing {count} images"
+        hint = (
+            "say what to change in the prompt, then Apply edit"
+            if count == 1
+            else "the first is the one the mask applies to"
+        )
+        set_value(self.title, f"<b>{what}</b> <span class='cw-detail'>{html.escape(hint)}</span>")
+        self.upload.description = "Add images" if items else "Upload to edit"
+        if items:
+            self._show_painter(items[0])
+
+    def _remove(self, index: int) -> None:
+        if index >= 0:
+            self._on_remove(index)
+
+    def _show_painter(self, first: InputImage) -> None:
+        cls = self._painter_class
+        if cls is None:
+            set_value(self.notice, html.escape(NO_PAINTER))
+            show(self.notice, True)
+            return
+        if self.painter is None:
+            self.painter = cls(first.source, brush_size=40)
+            self.painter.add_class("cw-mask-painter")
+            self.painter.observe(lambda _change: self._on_painted(), names="_mask_png")
+            self.painter.observe(lambda _change: self._show_notice(), names="rendered")
+            self.painter_slot.children = (self.painter,)
+        self._show_notice()
+
+    def set_first(self, source: Any) -> None:
+        """The first input changed: paint over it (the painted mask is cleared)."""
+        if self.painter is not None:
+            self.painter.set_image(source)
+
+    def _show_notice(self) -> None:
+        rendered = bool(getattr(self.painter, "rendered", False))
+        set_value(self.notice, html.escape(PAINTER_NOTICE))
+        show(self.notice, not rendered)
+
+    def show_mask(self, text: str) -> None:
+        set_value(self.mask_note, html.escape(text))
