@@ -272,7 +272,7 @@ class EditArea:
         )
         spacer = classed(widgets.Box(), "cw-header-spacer")
         self.bar = classed(widgets.HBox([self.title, spacer, self.back]), "cw-edit-bar")
-        self.strip = classed(widgets.HBox(), "cw-inputs")
+        self.strip = classed(widgets.HBox(layout=widgets.Layout(display="none")), "cw-inputs")
         self.upload = classed(
             widgets.FileUpload(
                 accept=UPLOAD_ACCEPT,

@@ -1,7 +1,9 @@
 """``ImageGenerator``: a panel that generates images without blocking the kernel.
 
-The panel uses core ipywidgets only (no custom JavaScript), so it renders in JupyterLab,
-Notebook 7, VS Code, Voilà and Colab. Its parameters are traits linked both ways to the
+The panel uses core ipywidgets (no custom JavaScript), so it renders in JupyterLab, Notebook 7,
+VS Code, Voilà and Colab; the one exception is edit mode's mask painter (``MaskPainter``, on
+anywidget, the ``painter`` extra), and without it the panel still edits with ``gen.mask`` set
+from code. Its parameters are traits linked both ways to the
 controls; results come back as traits (``images``, ``history``, ``generation``, ``status``,
 ``error``). None of these traits is synced to the browser: the API key never is, and only
 thumbnails are sent (the full image only when "Full size" is clicked).
@@ -11,33 +13,6 @@ and returns, and ``await gen.generate()`` works from any loop (top-level ``await
 
 Stable CSS classes, for styling and browser tests (``cw-*``):
 
-``cw-panel``       the whole panel
-``cw-prompt``      the prompt text area
-``cw-model``       the model box (a combobox: the catalogue's current models and the image
-                   models the key can use; unknown model names pass through)
-``cw-model-notice`` one line under it: a deprecated or shut-down model's notice, or that
-                   the key's model list does not have it
-``cw-model-list``  quiet: the key's model list could not be fetched
-``cw-size``        the size control (``cw-size-free`` too when it takes any WxH)
-``cw-n``           the number of images
-``cw-quality`` ``cw-style`` ``cw-response-format`` ``cw-background`` ``cw-output-format``
-                   the optional choices ("default" = not sent); hidden when the model has none
-``cw-generate``    the Generate button (hidden while running)
-``cw-cancel``      the Cancel button (shown while running)
-``cw-status``      the status line (idle / running / done / error / cancelled, retries)
-``cw-elapsed``     the elapsed seconds of the running (or last) generation
-``cw-validation``  why the current parameters cannot be sent (Generate is disabled)
-``cw-error``       the last error, with its request id and what to do
-``cw-offline-banner``  the offline-mode banner
-``cw-key-notice``  how to set ``COMETAPI_KEY`` (shown when there is no key)
-``cw-usage``       token usage of the shown generation
-``cw-history``     the history dropdown
-``cw-gallery``     the thumbnails; each in a ``cw-tile`` with ``cw-thumb`` (or
-                   ``cw-image-error``), ``cw-caption``, ``cw-full-size``, ``cw-save`` and
-                   ``cw-saved`` (the path written)
-``cw-full-view``   the full-size view (``cw-full-image``, ``cw-full-close``)
-================== =============================================================
-=======
 ======================== =======================================================
 ``cw-panel``             the whole panel (a card; also a unique ``cw-id-...``)
 ``cw-header``            its header: ``cw-title``, ``cw-badge`` (``cw-offline``,
@@ -59,7 +34,7 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
                          ``cw-response-format`` ("Return as: link / inline data")
 ``cw-next-run``          on the fields while running: changes apply to the next run
                          (``cw-next-note`` says so)
-``cw-generate``          the Generate button (hidden while running)
+``cw-generate``          the Generate button ("Apply edit" in edit mode; hidden while running)
 ``cw-cancel``            the Cancel button (shown while running)
 ``cw-status``            the status line ("Generating 4 images...", "retrying in 3 s",
                          "Done: 2 of 3 images; image 2 failed", "Cancelled"...)
@@ -76,7 +51,18 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
 ``cw-lightbox``          the full-size overlay: ``cw-lightbox-image``,
                          ``cw-lightbox-count``, ``cw-lightbox-caption``,
                          ``cw-lightbox-prev``, ``cw-lightbox-next``, ``cw-lightbox-save``,
-                         ``cw-lightbox-saved``, ``cw-lightbox-close``
+                         ``cw-lightbox-edit``, ``cw-lightbox-saved``, ``cw-lightbox-close``
+``cw-edit``              a tile's Edit button (and ``cw-lightbox-edit``): that image becomes
+                         the input and the panel switches to edit mode
+``cw-upload``            "Upload to edit" / "Add images" (a ``FileUpload``: png, jpeg, webp)
+``cw-edit-area``         edit mode's box (hidden when generating): ``cw-edit-bar`` with
+                         ``cw-edit-title`` and ``cw-back-to-generate``; the input strip
+                         ``cw-inputs`` of ``cw-input`` cards (``cw-input-thumb``,
+                         ``cw-input-label``, ``cw-input-remove``); the mask area
+                         ``cw-mask-area`` with ``cw-mask-painter`` (the painter, over the first
+                         input), ``cw-painter-notice`` (painting cannot work here: set
+                         ``gen.mask`` from code) and ``cw-mask-note`` (what the mask covers)
+``cw-history-note``      on an edit's history card: "Edit of image 2 from '...'"
 ======================== =======================================================
 """
 
