@@ -506,3 +506,15 @@ def test_without_the_painter_extra_the_panel_edits_with_a_mask_from_code(tmp_pat
     assert "outside False" in done.stdout
     inside = float(done.stdout.split("inside ")[1].split()[0])
     assert inside > 0.9
+
+
+def test_size_follows_a_new_first_input_when_the_model_takes_it(make_panel: MakePanel) -> None:
+    panel = make_panel(model="dall-e-2", size="1024x1024")
+    panel.inputs = [photo((512, 512))]
+    assert panel.size == "512x512"
+    panel.model = "gpt-image-2"
+    panel.size = "1024x1024"
+    panel.inputs = [photo((640, 480))]  # too small for gpt-image-2's free sizes: auto
+    assert panel.size == "auto"
+    panel.inputs = [photo((1536, 1024))]
+    assert panel.size == "1536x1024"
