@@ -8,7 +8,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
 from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
@@ -17,8 +19,8 @@ PROMPTS = [f"crash-test prompt {i}" for i in range(16)]
 
 
 def command(out: Path) -> list[str]:
-    # --rpm 600 staggers the starts (one every 0.1 s) so answers arrive one at a time: a kill
-    # right after a manifest line lands far from the next answer.
+    # --rpm 600 staggers the starts (one every 0.1 s): the first lines land well before the
+    # last prompt is sent, so there is a batch left to interrupt.
     return [
         sys.executable, "-m", "comet_widgets", "batch", "prompts.txt", "-o", str(out),
         "-m", "dall-e-2", "-s", "256x256", "--concurrency", "4", "--rpm", "600",
@@ -32,20 +34,31 @@ def environment(server: FakeServer) -> dict[str, str]:
     return env
 
 
-def wait_for_lines(manifest: Path, count: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while len(read_manifest(manifest)) < count:
-        assert process.poll() is None, "the batch ended before it could be interrupted"
-        assert time.monotonic() < deadline, "no manifest lines appeared"
+def wait_until(condition: Callable[[], bool], what: str, process: subprocess.Popen[str]) -> None:
+    """Poll ``condition`` (a generous deadline only against a hang; nothing here is timed)."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert process.poll() is None, f"the batch ended before {what}"
+        assert time.monotonic() < deadline, f"never: {what}"
         time.sleep(0.005)
 
 
+def wait_for_lines(manifest: Path, count: int, process: subprocess.Popen[str]) -> None:
+    wait_until(lambda: len(read_manifest(manifest)) >= count, "manifest lines appeared", process)
+
+
+def generations(fake: FakeAPI) -> list[Any]:
+    return [r for r in fake.requests if r.path.endswith("/images/generations")]
+
+
 def successes_per_prompt(fake: FakeAPI) -> Counter[str]:
-    return Counter(
-        r.json["prompt"]
-        for r in fake.requests
-        if r.path.endswith("/images/generations") and r.status == 200
-    )
+    """Prompts the fake answered with an image (a held answer cut off by the kill is not one)."""
+    return Counter(r.json["prompt"] for r in generations(fake) if r.status == 200 and not r.fault)
+
+
+def settled(fake: FakeAPI) -> bool:
+    """The fake has finished with every request it received (its log is complete)."""
+    return fake.in_flight == 0 and all(r.finished is not None for r in fake.requests)
 
 
 def test_sigkill_mid_batch_then_resume_does_every_prompt_exactly_once(
@@ -65,15 +78,32 @@ def test_sigkill_mid_batch_then_resume_does_every_prompt_exactly_once(
     )
     try:
         wait_for_lines(manifest, 3, process)
+        # From now on every request is held: headers, then a body that never comes. The kill
+        # must not land between an image answer and its manifest line (that image would be
+        # requested and paid again, rightly), so wait until every answer sent is recorded.
+        fake.trickle_seconds, fake.trickle_chunks = 3600.0, 1
+        fake.malform_next("trickle", count=len(PROMPTS))
+
+        def quiet() -> bool:
+            answering = [r for r in generations(fake) if not r.fault and r.finished is None]
+            answered = sum(successes_per_prompt(fake).values())
+            return not answering and answered == len(read_manifest(manifest))
+
+        wait_until(quiet, "every image answered was in the manifest", process)
     finally:
         process.kill()  # SIGKILL: no cleanup of any kind
         process.wait(timeout=10)
     assert process.returncode == -signal.SIGKILL
     before = read_manifest(manifest)
     assert 3 <= len(before) < len(PROMPTS)
-    first_run_requests = fake.generation_count
+    deadline = time.monotonic() + 60
+    while not settled(fake):  # the held requests end when the fake sees the hang-up
+        assert time.monotonic() < deadline, f"the fake is still busy: {fake!r}"
+        time.sleep(0.005)
+    first_run = successes_per_prompt(fake)
+    assert sum(first_run.values()) == len(before)
 
-    fake.latency = 0.0
+    fake.reset()  # no latency, no held answers; a fresh log for the second run
     done = subprocess.run(
         command(out),
         cwd=tmp_path,
@@ -85,16 +115,15 @@ def test_sigkill_mid_batch_then_resume_does_every_prompt_exactly_once(
     )
     assert done.returncode == 0, done.stderr
     assert f"{len(PROMPTS)} ok ({len(before)} resumed)" in done.stdout
-    second_run_requests = fake.generation_count - first_run_requests
-    assert second_run_requests == len(PROMPTS) - len(before)
+    assert fake.generation_count == len(PROMPTS) - len(before)
 
     after = read_manifest(manifest)
     assert Counter(r["prompt"] for r in after if r["error"] is None) == Counter(PROMPTS)
     assert all(r["error"] is None for r in after)
     for record in after:
         assert (out / record["paths"][0]).is_file()
-    # the fake answered each prompt successfully exactly once over both runs: nothing paid twice
-    assert successes_per_prompt(fake) == Counter(PROMPTS)
+    # the fake answered each prompt with an image exactly once over both runs: nothing paid twice
+    assert first_run + successes_per_prompt(fake) == Counter(PROMPTS)
 
 
 def test_sigterm_stops_gracefully_and_keeps_finished_items(

@@ -1,7 +1,9 @@
 """AsyncImageClient against the fake API over real loopback sockets (in-process where noted).
 
 Counts are taken at the fake (``generation_count``, ``requests``), retry waits from the injected
-sleep (``recorded_sleeps``): no test waits for a real backoff and none asserts on timing.
+sleep: no test waits for a real backoff and none asserts on timing. What each fault (status,
+broken answer, broken connection) comes to, retries included, is the fault table's job
+(``tests/client/test_faults.py``); here are the successes, the key, results and limits.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,26 +21,13 @@ from PIL import Image
 
 from comet_widgets import (
     MODELS,
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
     AsyncImageClient,
     AuthenticationError,
-    BadRequestError,
     ClientClosedError,
-    ContentPolicyError,
     GeneratedImage,
     Generation,
-    ImageDownloadError,
     InvalidParameterError,
     MissingAPIKeyError,
-    ModelUnavailableError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseError,
-    ServerError,
-    build_payload,
     read_metadata,
 )
 from comet_widgets._constants import DECODED_CACHE_SIZE, THUMBNAIL_MAX_SIDE
@@ -265,84 +253,7 @@ async def test_list_models_raises_typed_errors() -> None:
     assert "a-wrong-key" not in str(info.value)
 
 
-# -- errors ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "code", "message", "model", "cls"),
-    [
-        (400, "", "size is not valid", "dall-e-3", BadRequestError),
-        (
-            400,
-            "content_policy_violation",
-            "your prompt was refused",
-            "dall-e-3",
-            ContentPolicyError,
-        ),
-        (
-            400,
-            "moderation_blocked",
-            "rejected by the safety system",
-            "gpt-image-1",
-            ContentPolicyError,
-        ),
-        (401, "", None, "dall-e-3", AuthenticationError),
-        (403, "", None, "dall-e-3", PermissionDeniedError),
-        (404, "", None, "dall-e-3", NotFoundError),
-        (500, "", None, "dall-e-3", ServerError),
-        (500, "invalid_request", "bad request reported as 500", "dall-e-3", ServerError),
-        (504, "", None, "dall-e-3", ServerError),
-        (524, "", None, "dall-e-3", ServerError),
-        (503, "", None, "gpt-image-1", ModelUnavailableError),  # "no available channel"
-        (503, "model_not_found", "model not routable", "gpt-image-1", ModelUnavailableError),
-    ],
-)
-async def test_error_statuses_raise_their_class_and_are_not_retried(
-    client: AsyncImageClient,
-    fake: FakeAPI,
-    recorded_sleeps: list[float],
-    status: int,
-    code: str,
-    message: str | None,
-    model: str,
-    cls: type[APIStatusError],
-) -> None:
-    fake.fail_next(1, status, code=code, message=message)
-    with pytest.raises(APIStatusError) as info:
-        await client.generate(PROMPT, model=model)
-    error = info.value
-    assert type(error) is cls or (cls is ModelUnavailableError and isinstance(error, cls))
-    assert error.status_code == status
-    assert error.code == (code or None)
-    assert error.request_id == last_generation_request(fake).request_id
-    assert f"HTTP {status}" in str(error)
-    assert "What to do:" in str(error)
-    assert isinstance(error.body, dict)
-    assert fake.generation_count == 1  # none of these may be retried by default
-    assert recorded_sleeps == []
-
-
-async def test_model_unavailable_says_pick_another_model(
-    client: AsyncImageClient, fake: FakeAPI
-) -> None:
-    fake.fail_next(1, 503)
-    with pytest.raises(ModelUnavailableError) as info:
-        await client.generate(PROMPT, model="gpt-image-1")
-    assert "no available channel for model gpt-image-1" in str(info.value)
-    assert "pick another model" in str(info.value)
-
-
-@pytest.mark.parametrize("in_header", [True, False])
-async def test_the_request_id_from_header_or_message(
-    client: AsyncImageClient, fake: FakeAPI, in_header: bool
-) -> None:
-    fake.request_id_in_header = in_header
-    fake.fail_next(1, 400, message="bad size")
-    with pytest.raises(BadRequestError) as info:
-        await client.generate(PROMPT)
-    expected = last_generation_request(fake).request_id
-    assert info.value.request_id == expected
-    assert str(info.value).count(expected) == 1
+# -- errors (the fault table, every status and broken answer, is tests/client/test_faults.py) --
 
 
 async def test_a_real_401_for_a_wrong_key() -> None:
@@ -357,208 +268,6 @@ async def test_a_real_401_for_a_wrong_key() -> None:
     assert "COMETAPI_KEY" in str(info.value)
     assert "sk-wrong-key-123" not in str(info.value)
     assert app.generation_count == 1
-
-
-@pytest.mark.parametrize("kind", ["invalid_json", "html_200", "html_301", "empty_data"])
-async def test_unusable_answers_raise_response_error_unretried(
-    client: AsyncImageClient, fake: FakeAPI, kind: str
-) -> None:
-    fake.malform_next(kind)  # type: ignore[arg-type]
-    with pytest.raises(ResponseError) as info:
-        await client.generate(PROMPT)
-    assert info.value.request_id == last_generation_request(fake).request_id
-    assert fake.generation_count == 1
-
-
-async def test_every_image_broken_raises_with_the_partial_generation(
-    client: AsyncImageClient, fake: FakeAPI
-) -> None:
-    fake.malform_next("bad_base64")
-    with pytest.raises(ResponseError) as info:
-        await client.generate(PROMPT, model="dall-e-2", n=2, response_format="b64_json")
-    partial = info.value.generation
-    assert partial is not None
-    assert len(partial.images) == 2
-    assert not any(image.ok for image in partial.images)
-
-
-async def test_a_connection_refused_is_retried_then_raised() -> None:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    sleeps = Sleeps()
-    async with AsyncImageClient(
-        api_key=FAKE_API_KEY, base_url=f"http://127.0.0.1:{port}/v1", sleep=sleeps
-    ) as client:
-        with pytest.raises(APIConnectionError) as info:
-            await client.generate(PROMPT)
-    assert not isinstance(info.value, APITimeoutError)
-    assert info.value.sent is False  # nothing reached a server: safe to retry
-    assert len(sleeps.calls) == 2  # max_retries=2: three attempts
-    assert "check base_url" in str(info.value)
-
-
-async def test_a_read_timeout_is_not_retried(make_client: Any, fake: FakeAPI) -> None:
-    fake.latency = 30  # the fake stops waiting as soon as the client hangs up
-    client, sleeps = make_client(timeout=0.2)
-    with pytest.raises(APITimeoutError) as info:
-        await client.generate(PROMPT)
-    assert info.value.sent is True  # may have been billed
-    assert "retry_billable" in str(info.value)
-    assert fake.generation_count == 1
-    assert sleeps.calls == []
-
-
-# -- retries -----------------------------------------------------------------------------------
-
-
-async def test_429_with_retry_after_is_waited_and_retried(
-    client: AsyncImageClient, fake: FakeAPI, recorded_sleeps: list[float]
-) -> None:
-    fake.fail_next(2, 429, headers={"Retry-After": "3"})
-    gen = await client.generate(PROMPT)
-    assert gen.ok
-    assert fake.generation_count == 3
-    assert fake.success_count == 1
-    assert recorded_sleeps == pytest.approx([3.0, 3.0], abs=0.25)
-
-
-async def test_retry_after_ms_wins(
-    client: AsyncImageClient, fake: FakeAPI, recorded_sleeps: list[float]
-) -> None:
-    fake.fail_next(1, 429, headers={"retry-after-ms": "1500", "Retry-After": "9"})
-    await client.generate(PROMPT)
-    assert fake.generation_count == 2
-    assert recorded_sleeps == pytest.approx([1.5], abs=0.25)
-
-
-async def test_429_gives_up_after_max_retries(
-    client: AsyncImageClient, fake: FakeAPI, recorded_sleeps: list[float]
-) -> None:
-    fake.fail_next(5, 429, headers={"Retry-After": "2"})
-    with pytest.raises(RateLimitError) as info:
-        await client.generate(PROMPT)
-    assert info.value.retry_after == 2.0
-    assert fake.generation_count == 3
-    assert recorded_sleeps == pytest.approx([2.0, 2.0], abs=0.25)
-    assert fake.pending_faults == 2
-
-
-async def test_429_without_a_hint_backs_off_exponentially(
-    client: AsyncImageClient, fake: FakeAPI, recorded_sleeps: list[float]
-) -> None:
-    fake.fail_next(2, 429)
-    await client.generate(PROMPT)
-    assert fake.generation_count == 3
-    assert len(recorded_sleeps) == 2
-    assert 0.375 <= recorded_sleeps[0] <= 0.5
-    assert 0.75 <= recorded_sleeps[1] <= 1.0
-
-
-async def test_a_hint_above_max_retry_wait_fails_at_once(make_client: Any, fake: FakeAPI) -> None:
-    client, sleeps = make_client(max_retry_wait=10)
-    fake.fail_next(1, 429, headers={"Retry-After": "120"})
-    with pytest.raises(RateLimitError) as info:
-        await client.generate(PROMPT)
-    assert "120 s" in str(info.value)
-    assert "max_retry_wait" in str(info.value)
-    assert fake.generation_count == 1
-    assert sleeps.calls == []
-
-
-async def test_502_is_retried_with_backoff(
-    client: AsyncImageClient, fake: FakeAPI, recorded_sleeps: list[float]
-) -> None:
-    fake.fail_next(1, 502)
-    gen = await client.generate(PROMPT)
-    assert gen.ok
-    assert fake.generation_count == 2
-    assert len(recorded_sleeps) == 1
-    assert 0.375 <= recorded_sleeps[0] <= 0.5
-
-
-async def test_billable_failures_are_retried_only_on_opt_in(
-    make_client: Any, fake: FakeAPI
-) -> None:
-    careful, careful_sleeps = make_client()
-    fake.fail_next(1, 500)
-    with pytest.raises(ServerError):
-        await careful.generate(PROMPT)
-    assert fake.generation_count == 1
-
-    eager, eager_sleeps = make_client(retry_billable=True)
-    fake.fail_next(1, 500)
-    fake.fail_next(1, 524)
-    gen = await eager.generate(PROMPT)
-    assert gen.ok
-    assert fake.generation_count == 1 + 3
-    assert len(eager_sleeps.calls) == 2
-    assert careful_sleeps.calls == []
-
-
-async def test_model_unavailable_is_never_retried_even_on_opt_in(
-    make_client: Any, fake: FakeAPI
-) -> None:
-    client, sleeps = make_client(retry_billable=True, max_retries=5)
-    fake.fail_next(3, 503)
-    with pytest.raises(ModelUnavailableError):
-        await client.generate(PROMPT, model="gpt-image-1")
-    assert fake.generation_count == 1
-    assert sleeps.calls == []
-
-
-async def test_max_retries_zero(make_client: Any, fake: FakeAPI) -> None:
-    client, sleeps = make_client(max_retries=0)
-    fake.fail_next(1, 429, headers={"Retry-After": "1"})
-    with pytest.raises(RateLimitError):
-        await client.generate(PROMPT)
-    assert fake.generation_count == 1
-    assert sleeps.calls == []
-
-
-async def test_on_retry_reports_each_wait(client: AsyncImageClient, fake: FakeAPI) -> None:
-    fake.fail_next(1, 429, headers={"Retry-After": "4"})
-    seen: list[tuple[str, float]] = []
-    payload = build_payload(PROMPT)
-    gen = await client.generate_payload(
-        payload, on_retry=lambda error, delay: seen.append((type(error).__name__, delay))
-    )
-    assert gen.ok
-    assert seen == [("RateLimitError", 4.0)]
-
-
-# -- url mode: one image lost ------------------------------------------------------------------
-
-
-async def test_one_expired_url_among_several(client: AsyncImageClient, fake: FakeAPI) -> None:
-    fake.expire_urls([1])
-    gen = await client.generate(
-        PROMPT, model="dall-e-2", n=3, size="256x256", response_format="url"
-    )
-    first, lost, third = gen.images
-    assert first.ok
-    assert third.ok
-    assert not lost.ok
-    assert isinstance(lost.error, ImageDownloadError)
-    assert lost.error.status_code == 404
-    assert lost.error.url == lost.url
-    assert "expire" in str(lost.error)
-    assert lost.data is None
-    assert not gen.ok
-    assert gen.errors == [lost.error]
-    assert len(gen.pil_images) == 2
-    assert fake.generation_count == 1  # a lost download never re-generates (and re-bills)
-
-
-async def test_every_url_expired_raises_with_the_generation(
-    client: AsyncImageClient, fake: FakeAPI
-) -> None:
-    fake.expire_urls([0, 1])
-    with pytest.raises(ImageDownloadError) as info:
-        await client.generate(PROMPT, model="dall-e-2", n=2, size="256x256", response_format="url")
-    assert info.value.generation is not None
-    assert len(info.value.generation.images) == 2
-    assert info.value.generation.request_id is not None
 
 
 # -- key and lifecycle -------------------------------------------------------------------------
@@ -783,15 +492,6 @@ async def test_a_success_carries_the_request_id_header(
     gen = await client.generate(PROMPT, model="dall-e-3", response_format="b64_json")
     expected = last_generation_request(fake).request_id if in_header else None
     assert gen.request_id == expected
-
-
-async def test_invalid_request_500_is_final_even_on_opt_in(make_client: Any, fake: FakeAPI) -> None:
-    client, sleeps = make_client(retry_billable=True)
-    fake.fail_next(2, 500, code="invalid_request", message="bad parameter")
-    with pytest.raises(ServerError):
-        await client.generate(PROMPT)
-    assert fake.generation_count == 1  # the same request would fail the same way
-    assert sleeps.calls == []
 
 
 @pytest.mark.parametrize(
