@@ -1,8 +1,9 @@
 """``python -m bench``: run every benchmark, each in a fresh interpreter, and write RESULTS.md.
 
 ``--smoke`` runs everything once with tiny counts, in this interpreter (seconds; figures
-meaningless) and writes bench/out/RESULTS-smoke.md instead; ``--only NAME ...`` runs a subset.
-Raw figures go to bench/out/results[-smoke].json.
+meaningless) and writes bench/out/RESULTS-smoke.md instead; ``--only NAME ...`` runs a subset
+and writes bench/out/RESULTS-only.md (RESULTS.md is only ever a full run). Raw figures go to
+bench/out/results[-smoke|-only].json.
 """
 
 from __future__ import annotations
@@ -97,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
             render(raw_results["results"], raw_results["machine"], smoke=args.smoke, notes=NOTES)
         )
         return 0
-    suffix = "-smoke" if args.smoke else ""
-    out = args.out or (OUT / "RESULTS-smoke.md" if args.smoke else HERE / "RESULTS.md")
+    subset = list(args.only) != list(BENCHMARKS)
+    suffix = "-smoke" if args.smoke else "-only" if subset else ""
+    out = args.out or (HERE / "RESULTS.md" if not suffix else OUT / f"RESULTS{suffix}.md")
     image_file(), image_file(16)  # render the test images once, before anything is timed
     info = machine()
     info["load_start"] = info["load"]

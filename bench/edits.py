@@ -1,11 +1,14 @@
 """Benchmark 8: upload cost of an edit: four ~4 MB PNG inputs per call.
 
-Three clients in one run against the fake (which answers every edit with one small fixed PNG,
-so the figure is the upload): ``ours`` (``AsyncImageClient.edit`` with the four inputs as
-bytes), ``sdk`` (``openai.AsyncOpenAI().images.edit`` with the same files as tuples) and
-``httpx`` (a raw ``httpx.AsyncClient.post`` of the same multipart body, ``json.loads`` +
-``b64decode`` of the answer). Interleaved rounds. Then the loop stall: a 5 ms ticker beside
-``ours`` editing four PIL images (encoded to PNG, hashed and sent) and four byte strings.
+Clients in one run against the fake (which answers every edit with one small fixed PNG, so
+the figure is the upload): ``ours`` (``AsyncImageClient.edit`` with the four inputs as bytes),
+``sdk`` (``openai.AsyncOpenAI().images.edit`` with the same files as tuples), ``httpx`` (a raw
+``httpx.AsyncClient.post`` of the same multipart body, ``json.loads`` + ``b64decode`` of the
+answer) and ``httpx+sha256`` (the same post with the inputs' SHA-256 computed in a worker thread
+beside it: what ``ours`` does for provenance, so the distance between the two httpx rows is
+the hashing's). Interleaved rounds; ``hash_ms`` is the hashing alone. Then the loop stall: a
+5 ms ticker beside ``ours`` editing four PIL images (encoded to PNG, hashed and sent) and four
+byte strings.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import hashlib
 import io
 import json
 import time
@@ -52,6 +56,16 @@ async def measure(base_url: str, inputs: list[bytes], *, rounds: int) -> dict[st
             answer: Any = await sdk.images.edit(image=files, prompt="winter", model=MODEL)
             return len([base64.b64decode(item.b64_json) for item in answer.data or []])
 
+        def hash_inputs() -> list[str]:
+            return [hashlib.sha256(data).hexdigest() for data in inputs]
+
+        async def call_httpx_hashed() -> int:
+            hashing = asyncio.ensure_future(asyncio.to_thread(hash_inputs))
+            try:
+                return await call_httpx()
+            finally:
+                await hashing
+
         async def call_httpx() -> int:
             files = [("image[]", (n, d, "image/png")) for n, d in zip(names, inputs, strict=True)]
             response = await http.post(
@@ -65,7 +79,12 @@ async def measure(base_url: str, inputs: list[bytes], *, rounds: int) -> dict[st
                 [base64.b64decode(i["b64_json"]) for i in json.loads(response.content)["data"]]
             )
 
-        calls = {"ours": call_ours, "sdk": call_sdk, "httpx": call_httpx}
+        calls = {
+            "ours": call_ours,
+            "sdk": call_sdk,
+            "httpx": call_httpx,
+            "httpx+sha256": call_httpx_hashed,
+        }
         for call in calls.values():
             await call()  # warm: connections, imports
         times: dict[str, list[float]] = {name: [] for name in calls}
@@ -76,6 +95,12 @@ async def measure(base_url: str, inputs: list[bytes], *, rounds: int) -> dict[st
                 if await calls[name]() != 1:
                     raise RuntimeError(f"{name}: expected one image")
                 times[name].append((time.perf_counter() - started) * 1000)
+
+        hash_ms = []
+        for _ in range(max(1, rounds // 4)):
+            started = time.perf_counter()
+            hash_inputs()
+            hash_ms.append((time.perf_counter() - started) * 1000)
 
         pil_inputs = [Image.open(io.BytesIO(data)).convert("RGB") for data in inputs]
         stalls: dict[str, list[float]] = {"PIL images": [], "bytes": []}
@@ -89,6 +114,7 @@ async def measure(base_url: str, inputs: list[bytes], *, rounds: int) -> dict[st
         "inputs": len(inputs),
         "input_bytes": [len(data) for data in inputs],
         "ms": {name: summary(values) for name, values in times.items()},
+        "hash_ms": summary(hash_ms),
         "max_stall_ms": {name: summary(values) for name, values in stalls.items()},
     }
 

@@ -98,7 +98,8 @@ from ._boundary import (
 from ._limits import RequestLimiter
 from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
 from ._streaming import OnPartial, StreamEnded, read_stream
-from ._uploads import ImageInput, Upload, form_fields, hash_all, prepare
+from ._transport import transport_for_env
+from ._uploads import Hashing, ImageInput, Upload, form_fields, prepare, when_sent
 from ._wire import ParsedBody, error_from_response, first_error, parse_body
 
 __all__ = ["AsyncImageClient", "InsecureTransportWarning"]
@@ -440,6 +441,7 @@ class AsyncImageClient:
             self._http = httpx.AsyncClient(
                 timeout=self.timeout,
                 verify=_shared_ssl_context(),
+                transport=transport_for_env(_shared_ssl_context()),
                 follow_redirects=False,
                 max_redirects=MAX_REDIRECTS,
                 headers={"User-Agent": USER_AGENT},
@@ -619,21 +621,24 @@ class AsyncImageClient:
             None if mask_upload is None else mask_upload.for_catalogue(),
             input_fidelity=input_fidelity,
         )
-        everything = [*images, *([mask_upload] if mask_upload else [])]
-        # Provenance hashes are computed beside the upload, not before it.
-        hashing = asyncio.ensure_future(hash_all(everything))
+        # Provenance hashes are computed once the body is sent, while the server works.
+        hashing = Hashing([*images, *([mask_upload] if mask_upload else [])])
         try:
             generation = await self.generate_payload(
-                payload, on_partial=on_partial, on_retry=on_retry, uploads=(images, mask_upload)
+                payload,
+                on_partial=on_partial,
+                on_retry=on_retry,
+                uploads=(images, mask_upload),
+                on_sent=hashing.start,
             )
         except CometError as error:
-            await asyncio.shield(hashing)
+            await hashing.finish()
             if error.generation is not None:
                 error.generation.params = _provenance(payload, images, mask_upload)
             raise
         finally:
-            if not hashing.done():
-                await asyncio.shield(hashing)  # a thread cannot be cancelled: let it finish
+            await hashing.settle()  # a thread cannot be cancelled: let it finish
+        await hashing.finish()
         generation.params = _provenance(payload, images, mask_upload)
         return generation
 
@@ -645,6 +650,7 @@ class AsyncImageClient:
         on_retry: Callable[[CometError, float], None] | None = None,
         on_partial: OnPartial | None = None,
         uploads: tuple[list[Upload], Upload | None] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> Generation:
         """Send an already validated payload (from ``build_payload``).
 
@@ -653,7 +659,8 @@ class AsyncImageClient:
         called before each wait between attempts (the widget shows it); ``on_partial`` receives
         the partial previews of a streamed payload. ``uploads`` (the input images and mask of
         an edit, from ``_uploads.prepare``) makes it a multipart ``POST /images/edits`` on the
-        same path: same retries, limits, streaming and redaction.
+        same path: same retries, limits, streaming and redaction; ``on_sent()`` is called when
+        an upload's whole body has been handed to the socket.
         """
         self._ensure_open()
         warn_lifecycle(str(payload.get("model")), stacklevel=3)
@@ -669,6 +676,7 @@ class AsyncImageClient:
                 on_partial,
                 partials,
                 uploads=uploads,
+                on_sent=on_sent,
             )
         except CometError as error:
             self._scrub(error)
@@ -763,6 +771,7 @@ class AsyncImageClient:
         partials: list[PartialImage] | None = None,
         *,
         uploads: tuple[list[Upload], Upload | None] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> Generation:
         key = self._api_key()
         started = time.perf_counter()
@@ -772,7 +781,12 @@ class AsyncImageClient:
             try:
                 async with self._slots(limiter):
                     parsed, request_id = await self._post(
-                        payload, key, on_partial, [] if partials is None else partials, uploads
+                        payload,
+                        key,
+                        on_partial,
+                        [] if partials is None else partials,
+                        uploads,
+                        on_sent,
                     )
                 break
             except CometError as error:
@@ -861,6 +875,7 @@ class AsyncImageClient:
         on_partial: OnPartial | None,
         partials: list[PartialImage],
         uploads: tuple[list[Upload], Upload | None] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> tuple[ParsedBody, str | None]:
         http = self._ensure_open()
         headers = {"Authorization": f"Bearer {key}"}
@@ -880,6 +895,8 @@ class AsyncImageClient:
             request = http.build_request(
                 "POST", url, data=dict_of_lists(form_fields(payload)), files=files, headers=headers
             )
+            if on_sent is not None:
+                request = when_sent(request, on_sent)
         reader: StreamReader | None = None
         if payload.get("stream"):
             # An event-stream answer is read event by event inside the boundary.

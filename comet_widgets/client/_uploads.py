@@ -15,17 +15,27 @@ import asyncio
 import hashlib
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from .._catalog import EditInput
 from .._errors import InvalidParameterError
 from ..images._formats import MIME_TYPES, NotAnImage, png_has_alpha, sniff
 from ..images._results import GeneratedImage
 
-__all__ = ["ImageInput", "Upload", "form_fields", "hash_all", "prepare"]
+__all__ = [
+    "Hashing",
+    "ImageInput",
+    "Upload",
+    "form_fields",
+    "hash_all",
+    "prepare",
+    "when_sent",
+]
 
 #: One input image: what ``AsyncImageClient.edit`` accepts as ``image`` (or a list of these).
 ImageInput = Any  # PIL.Image.Image | numpy.ndarray | bytes | str | os.PathLike | GeneratedImage
@@ -37,7 +47,7 @@ _EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif"}
 @dataclass
 class Upload:
     """One file of the multipart body. ``sha256`` is filled by ``hash_all`` (in a worker
-    thread, while the upload is under way: hashing 16 MB takes ~10 ms)."""
+    thread; for an edit once the body is sent, see ``Hashing``: 16 MB take ~9 ms)."""
 
     field: str
     name: str
@@ -255,9 +265,64 @@ def _hash_sync(uploads: list[Upload]) -> None:
 
 
 async def hash_all(uploads: list[Upload]) -> None:
-    """Fill each upload's ``sha256`` in a worker thread (hashlib releases the GIL, so this runs
-    beside the upload rather than before it)."""
+    """Fill each upload's ``sha256`` in a worker thread (hashlib releases the GIL)."""
     await asyncio.to_thread(_hash_sync, uploads)
+
+
+class Hashing:
+    """The provenance hashes of an edit's uploads, computed while the server works.
+
+    ``start`` (given to the request as its "body sent" callback) runs ``hash_all`` once the
+    whole body has been handed to the socket: while the upload is under way the client's core
+    is busy sending (on loopback, moving the bytes to the reader too), and hashing then would
+    compete with it; after that the client only waits for the answer. ``finish`` starts it if
+    the body was never sent and waits for it; ``settle`` waits only if it was started (a thread
+    cannot be cancelled: let it end before the uploads are dropped).
+    """
+
+    def __init__(self, uploads: list[Upload]) -> None:
+        self._uploads = uploads
+        self._task: asyncio.Future[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(hash_all(self._uploads))
+
+    async def finish(self) -> None:
+        self.start()
+        assert self._task is not None
+        await asyncio.shield(self._task)
+
+    async def settle(self) -> None:
+        if self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+
+class _ThenCall(httpx.AsyncByteStream):
+    def __init__(self, inner: httpx.AsyncByteStream, then: Callable[[], None]) -> None:
+        self._inner = inner
+        self._then = then
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+        self._then()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def when_sent(request: httpx.Request, then: Callable[[], None]) -> httpx.Request:
+    """``request`` with ``then()`` called once its whole body has been handed to the socket."""
+    if not isinstance(request.stream, httpx.AsyncByteStream):  # pragma: no cover
+        return request
+    return httpx.Request(
+        request.method,
+        request.url,
+        headers=request.headers,
+        stream=_ThenCall(request.stream, then),
+        extensions=request.extensions,
+    )
 
 
 def form_fields(payload: dict[str, Any]) -> list[tuple[str, str]]:
