@@ -35,8 +35,12 @@ puts it anywhere but the ``Authorization`` header, and ``redact`` scrubs any tex
 from __future__ import annotations
 
 import functools
+import os
 import re
+from collections.abc import Sequence
 from typing import Any
+
+from ._constants import API_KEY_ENV
 
 __all__ = [
     "APIConnectionError",
@@ -103,6 +107,18 @@ class InvalidParameterError(CometError, ValueError):
 
 class MissingAPIKeyError(CometError):
     """No API key was given and ``COMETAPI_KEY`` is not set."""
+
+
+def key_from_env() -> str | None:
+    """The API key in ``COMETAPI_KEY``, or None when it is unset or empty: the one place that
+    reads it (client, batch, CLI and panel alike)."""
+    return os.environ.get(API_KEY_ENV) or None
+
+
+def missing_key(remedy: str) -> MissingAPIKeyError:
+    """The one "no API key" error: what is missing, then ``remedy``, how to give a key (or do
+    without one) where the caller stands, e.g. ``"or pass AsyncImageClient(api_key=...)"``."""
+    return MissingAPIKeyError(f"no API key: set the {API_KEY_ENV} environment variable {remedy}")
 
 
 class ClientClosedError(CometError):
@@ -393,10 +409,19 @@ class BatchError(CometError):
     """
 
     def __init__(self, results: Any) -> None:  # a BatchResults (see CometError.generation)
-        failed = results.failed
-        first = failed[0]
-        super().__init__(
-            f"{len(failed)} of {len(results)} item(s) failed; first: item {first.index}:"
-            f" {(first.error or {}).get('message')}"
-        )
+        super().__init__(failure_summary(results.failed, len(results)))
         self.results = results
+
+
+def failure_summary(
+    failed: Sequence[Any], total: int, *, noun: str = "item", start: int = 0
+) -> str:
+    """``"2 of 5 items failed; first: item 3: <its message>"``: the one wording of a batch that
+    partly failed (``BatchError``, the panel). ``failed`` holds the failed ``BatchItem``s
+    (at least one); items are numbered by input index plus ``start`` (1 for people)."""
+    first = failed[0]
+    message = (first.error or {}).get("message", "?")
+    nouns = noun if total == 1 else noun + "s"
+    return (
+        f"{len(failed)} of {total} {nouns} failed; first: {noun} {first.index + start}: {message}"
+    )

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from .._catalog import build_payload
-from .._constants import API_KEY_ENV, DEFAULT_MODEL
+from .._constants import DEFAULT_MODEL
 from .._errors import (
     BatchError,
     InvalidItemError,
     InvalidParameterError,
-    MissingAPIKeyError,
+    key_from_env,
+    missing_key,
 )
 from .._types import (
     Background,
@@ -236,11 +237,8 @@ async def generate_many(
     else:
         from ..client._client import AsyncImageClient
 
-        if not os.environ.get(API_KEY_ENV):
-            raise MissingAPIKeyError(
-                f"no API key: set the {API_KEY_ENV} environment variable or pass"
-                " client=AsyncImageClient(api_key=...); nothing was sent"
-            )
+        if key_from_env() is None:
+            raise missing_key("or pass client=AsyncImageClient(api_key=...); nothing was sent")
         async with AsyncImageClient() as owned:
             results = await run.execute(owned, progress)
     if raise_on_error and results.failed:

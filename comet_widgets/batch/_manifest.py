@@ -43,7 +43,6 @@ __all__ = [
     "manifest_files",
     "merge_manifests",
     "read_manifest",
-    "record_paths",
     "relative_path",
     "repair_tail",
     "shard_manifest_name",
@@ -76,11 +75,6 @@ def item_key(payload: Mapping[str, Any]) -> str:
 def relative_path(path: Path, root: Path) -> str:
     """``path`` relative to ``root`` in POSIX form (``..`` allowed), for a manifest record."""
     return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
-
-
-def record_paths(record: Mapping[str, Any], root: Path) -> list[Path]:
-    """The image files a record names, resolved against the manifest's directory ``root``."""
-    return [root / str(image["path"]) for image in _record_images(record) if image.get("path")]
 
 
 def _record_images(record: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -203,7 +197,7 @@ class ManifestWriter:
 
     It holds a lock on the manifest for its lifetime: a second writer of the same manifest (a
     second process resuming the same folder) fails at once with ``ManifestLockedError``. A
-    torn last line left by a crash is moved aside first (``repaired`` says where).
+    torn last line left by a crash is moved aside first (with a warning saying where).
     """
 
     def __init__(self, path: Path) -> None:
@@ -212,7 +206,7 @@ class ManifestWriter:
         self._lock = threading.Lock()
         self._lock_fd = _acquire(path)
         try:
-            self.repaired = repair_tail(path)
+            repair_tail(path)
             self._handle: BinaryIO | None = path.open("ab")
         except BaseException:
             self._release()

@@ -1,8 +1,9 @@
 """What a batch returns: ``BatchItem`` per input item, ``BatchResults`` for the whole batch.
 
 Also the two directions between items and manifest records: ``record_of`` (what one finished
-item appends to ``manifest.jsonl``) and ``generation_from_record`` (a resumed item rebuilt from
-its record and its files). Images of a batch with an output folder are ``StoredImage`` objects:
+item appends to ``manifest.jsonl``; ``to_records`` flattens it, so an item is serialised in one
+place) and ``generation_from_record`` (a resumed item rebuilt from its record and its files).
+Images of a batch with an output folder are ``StoredImage`` objects:
 their bytes are read from the file on access, so a batch of thousands of images keeps only
 their descriptions in memory.
 """
@@ -181,22 +182,23 @@ class BatchResults(Sequence[BatchItem]):
         return [path for item in self._items for path in item.paths]
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One dict per image (a failed item gives one row with ``error``), in input order."""
+        """One dict per image (a failed item gives one row with ``error``), in input order:
+        each item's manifest record (``record_of``) flattened, with absolute paths."""
         rows: list[dict[str, Any]] = []
         for item in self._items:
-            gen = item.generation
+            record = record_of(item, None)
             base: dict[str, Any] = {
-                "prompt": item.prompt,
+                "prompt": record["prompt"],
                 "revised_prompt": None,
-                "model": item.params.get("model"),
-                "size": item.params.get("size"),
+                "model": record["model"],
+                "size": record["size"],
                 "path": None,
                 "format": None,
                 "width": None,
                 "height": None,
-                "created": gen.created if gen else None,
-                "request_id": gen.request_id if gen else (item.error or {}).get("request_id"),
-                "usage": gen.usage if gen else None,
+                "created": record["created"],
+                "request_id": record["request_id"],
+                "usage": record["usage"],
                 "error": (item.error or {}).get("message"),
                 "index": item.index,
                 "image_index": None,
@@ -204,21 +206,19 @@ class BatchResults(Sequence[BatchItem]):
                 "skipped": item.skipped,
                 **item.meta,
             }
-            if gen is None or not gen.images:
+            if not record["images"]:
                 rows.append(base)
-                continue
-            for image in gen.images:
-                path = image.path if isinstance(image, StoredImage) else None
+            for image in record["images"]:
                 rows.append(
                     base
                     | {
-                        "revised_prompt": image.revised_prompt,
-                        "path": str(path) if path else None,
-                        "format": image.format,
-                        "width": image.width,
-                        "height": image.height,
-                        "error": image.error.message if image.error else base["error"],
-                        "image_index": image.index,
+                        "revised_prompt": image["revised_prompt"],
+                        "path": image["path"],
+                        "format": image["format"],
+                        "width": image["width"],
+                        "height": image["height"],
+                        "error": image["error"] or base["error"],
+                        "image_index": image["index"],
                     }
                 )
         return rows
@@ -270,7 +270,10 @@ class BatchResults(Sequence[BatchItem]):
 
 
 def record_of(item: BatchItem, root: Path | None) -> dict[str, Any]:
-    """The manifest line of a finished item; paths relative to ``root`` (the manifest's dir)."""
+    """What one finished item is, as JSON: its manifest line (``to_records`` flattens it).
+
+    Paths are relative to ``root`` (the manifest's folder), absolute when ``root`` is None.
+    """
     gen = item.generation
     images = []
     for image in gen.images if gen else []:
@@ -278,7 +281,7 @@ def record_of(item: BatchItem, root: Path | None) -> dict[str, Any]:
         images.append(
             {
                 "index": image.index,
-                "path": relative_path(path, root) if path and root else None,
+                "path": None if path is None else relative_path(path, root) if root else str(path),
                 "format": image.format,
                 "width": image.width,
                 "height": image.height,

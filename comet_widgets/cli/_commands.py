@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._constants import API_KEY_ENV
+from .._errors import key_from_env, missing_key, redact
 from ._parser import edit_params_of, params_of
 
 if TYPE_CHECKING:
@@ -49,31 +49,23 @@ class UsageError(Exception):
 
 
 def _require_key(args: argparse.Namespace) -> None:
-    if not args.offline and not os.environ.get(API_KEY_ENV):
-        raise UsageError(
-            f"no API key: set {API_KEY_ENV} (export {API_KEY_ENV}=...) or add --offline"
-            " to use the built-in fake API"
+    if not args.offline and key_from_env() is None:
+        raise missing_key(
+            f"(export {API_KEY_ENV}=...) or add --offline to use the built-in fake API"
         )
 
 
 @asynccontextmanager
 async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncImageClient]:
-    from ..client._client import AsyncImageClient
+    if args.offline:
+        from ..testing._offline import OfflineClient
 
-    if not args.offline:
-        async with AsyncImageClient(base_url=args.base_url) as client:
+        async with OfflineClient() as client:
             yield client
         return
-    import httpx
+    from ..client._client import AsyncImageClient
 
-    from ..testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport
-
-    async with (
-        httpx.AsyncClient(transport=fake_transport()) as http,
-        AsyncImageClient(
-            api_key=FAKE_API_KEY, base_url=IN_PROCESS_BASE_URL, http_client=http
-        ) as client,
-    ):
+    async with AsyncImageClient(base_url=args.base_url) as client:
         yield client
 
 
@@ -86,9 +78,7 @@ def err(text: str) -> None:
 
 
 def redact_line(text: str) -> str:
-    from .._errors import redact
-
-    return redact(text, os.environ.get(API_KEY_ENV))
+    return redact(text, key_from_env())
 
 
 # -- commands -------------------------------------------------------------------------------

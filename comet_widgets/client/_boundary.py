@@ -39,6 +39,7 @@ __all__ = [
     "StreamReader",
     "exchange",
     "is_event_stream",
+    "media_type",
     "strip_userinfo",
     "watch_secret",
 ]
@@ -71,10 +72,15 @@ class DeadlinePassed(Exception):
 StreamReader = Callable[[httpx.Headers, AsyncIterator[bytes]], Awaitable[Any]]
 
 
+def media_type(content_type: str) -> str:
+    """The media type of a ``Content-Type`` value: lower case, without parameters ("" if none).
+    The one place an answer's kind is read (event stream or not, and in error messages)."""
+    return content_type.split(";")[0].strip().lower()
+
+
 def is_event_stream(headers: httpx.Headers) -> bool:
     """Whether an answer is server-sent events."""
-    kind: str = headers.get("content-type", "")
-    return kind.split(";")[0].strip().lower() == "text/event-stream"
+    return media_type(headers.get("content-type", "")) == "text/event-stream"
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,11 @@ from .._errors import (
     CometError,
     ImageDownloadError,
     InvalidParameterError,
-    MissingAPIKeyError,
     ModelUnavailableError,
     RateLimitError,
     ResponseError,
+    key_from_env,
+    missing_key,
     redact,
 )
 from .._types import (
@@ -92,6 +93,7 @@ from ._boundary import (
     DeadlinePassed,
     StreamReader,
     exchange,
+    media_type,
     strip_userinfo,
     watch_secret,
 )
@@ -448,12 +450,15 @@ class AsyncImageClient:
             )
         return self._http
 
+    def _key_or_none(self) -> str | None:
+        """The key this client sends: its own, else ``COMETAPI_KEY`` (read at each request)."""
+        return self.__key or key_from_env()
+
     def _api_key(self) -> str:
-        key = self.__key or os.environ.get(API_KEY_ENV)
+        key = self._key_or_none()
         if not key:
-            raise MissingAPIKeyError(
-                f"no API key: set the {API_KEY_ENV} environment variable or pass"
-                " AsyncImageClient(api_key=...); to try things offline use"
+            raise missing_key(
+                "or pass AsyncImageClient(api_key=...); to try things offline use"
                 " ImageGenerator(offline=True) or 'comet-images --offline'"
             )
         _check_key_sendable(key, "api_key" if self.__key else API_KEY_ENV)
@@ -702,7 +707,7 @@ class AsyncImageClient:
 
     def _scrub(self, error: CometError) -> None:
         """Redact the key from an error leaving the client: a server may echo it back."""
-        key = self.__key or os.environ.get(API_KEY_ENV)
+        key = self._key_or_none()
         error.message = redact(error.message, key)
         error.args = (error.message,)
         if isinstance(error, APIStatusError) and isinstance(error.body, str):
@@ -934,7 +939,7 @@ class AsyncImageClient:
         if reader is not None and status < 300:
             logger.debug(
                 "asked for a stream, the server answered %s: read as one answer, no partials",
-                answer.headers.get("content-type", "").split(";")[0] or "no content type",
+                media_type(answer.headers.get("content-type", "")) or "no content type",
             )
         logger.debug("POST %s -> %d (%d bytes) request_id=%s", url, status, len(body), request_id)
         if status >= 400:
@@ -1051,7 +1056,7 @@ class AsyncImageClient:
         http = self._ensure_open()
         read = min(self.timeout.read or DOWNLOAD_READ_TIMEOUT, DOWNLOAD_READ_TIMEOUT)
         timeout = httpx.Timeout(self.timeout.connect or CONNECT_TIMEOUT, read=read)
-        key = self.__key or os.environ.get(API_KEY_ENV)
+        key = self._key_or_none()
         try:
             # No Authorization header: image URLs live on a CDN that must never see the key
             # (nor a user:password@ of the URL, which httpx would send as Basic auth).

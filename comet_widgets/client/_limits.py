@@ -42,7 +42,6 @@ class RequestLimiter:
         self._next_start = 0.0
         self._paused_until = 0.0
         self._served_until = 0.0
-        self.in_flight = 0
 
     def sleep_with(self, sleep: Callable[[float], Awaitable[None]]) -> None:
         """Wait with ``sleep`` from now on (a batch's limiter takes its client's)."""
@@ -83,11 +82,7 @@ class RequestLimiter:
             await self._semaphore.acquire()
         try:
             await self._wait_turn()
-            self.in_flight += 1
-            try:
-                yield
-            finally:
-                self.in_flight -= 1
+            yield
         finally:
             if self._semaphore is not None:
                 self._semaphore.release()

@@ -29,6 +29,7 @@ from .._errors import (
 )
 from ..images._formats import NotAnImage, sniff
 from ..images._results import GeneratedImage
+from ._boundary import media_type
 
 __all__ = ["ParsedBody", "decode_b64_image", "error_from_response", "parse_body"]
 
@@ -51,7 +52,7 @@ def _loads(body: bytes) -> Any:
 
 
 def _describe_body(body: bytes, content_type: str) -> str:
-    kind = content_type.split(";")[0].strip() or "no content type"
+    kind = media_type(content_type) or "no content type"
     head = body[:200].decode("utf-8", "replace")
     if "<html" in head.lower() or kind == "text/html":
         return f"an HTML page ({kind})"
@@ -90,7 +91,7 @@ def parse_body(
     try:
         document = _loads(body)
     except ValueError:
-        if content_type.split(";")[0].strip().lower() == "text/event-stream":
+        if media_type(content_type) == "text/event-stream":
             raise ResponseError(
                 f"the server streamed its answer (text/event-stream) to a request that did not"
                 f" ask for streaming; this client reads streams only when stream=True is"

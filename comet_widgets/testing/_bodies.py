@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from .._catalog import get_model, rules_for
+from .._types import OutputFormat
 from . import _images as images
 from ._faults import BAD_BASE64
 from ._streams import PARTIAL_TOKENS, StreamedImage, coarseness
@@ -228,7 +229,7 @@ def _image_spec(
         index=index,
         width=width,
         height=height,
-        format=cast(images.OutputFormat, fmt),
+        format=cast(OutputFormat, fmt),
         transparent=gpt and payload.get("background") == "transparent",
         compression=payload.get("output_compression") if gpt else None,
         frames=int(payload.get("frame_count") or 9),

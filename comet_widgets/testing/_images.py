@@ -19,12 +19,12 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFont
 
+from .._types import OutputFormat
+
 __all__ = [
-    "CONTENT_TYPES",
     "EXTENSIONS",
     "NOT_AN_IMAGE",
     "ImageSpec",
@@ -35,15 +35,6 @@ __all__ = [
     "truncate",
 ]
 
-OutputFormat = Literal["png", "jpeg", "webp", "gif", "svg"]
-
-CONTENT_TYPES: dict[str, str] = {
-    "png": "image/png",
-    "jpeg": "image/jpeg",
-    "webp": "image/webp",
-    "gif": "image/gif",
-    "svg": "image/svg+xml",
-}
 EXTENSIONS: dict[str, str] = {
     "png": "png",
     "jpeg": "jpg",

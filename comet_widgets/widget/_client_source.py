@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .._constants import API_KEY_ENV, FAKE_API_KEY, OFFLINE_ENV
+from .._errors import key_from_env, missing_key
 from ..client._client import AsyncImageClient
+
+if TYPE_CHECKING:
+    from ..testing._offline import OfflineClient
 
 __all__ = [
     "OFFLINE_BANNER",
@@ -35,14 +39,15 @@ def offline_from_env() -> bool:
 
 
 def missing_key_notice() -> str:
-    """How to give the panel a key (plain text; the panel escapes it)."""
-    return (
-        f"No API key: the {API_KEY_ENV} environment variable is not set. Set it before starting"
-        " Jupyter, or in the notebook without writing the key into it:"
-        ' import os, getpass; os.environ["COMETAPI_KEY"] = getpass.getpass("CometAPI key: ").'
+    """The package's "no API key" message with how to give the panel a key (plain text; the
+    panel escapes it)."""
+    text = missing_key(
+        "before starting Jupyter, or in the notebook without writing the key into it:"
+        f' import os, getpass; os.environ["{API_KEY_ENV}"] = getpass.getpass("CometAPI key: ").'
         " Or pass a client: ImageGenerator(client=AsyncImageClient(api_key=...)),"
         " or try it offline: ImageGenerator(offline=True)."
-    )
+    ).message
+    return text[:1].upper() + text[1:]
 
 
 @dataclass
@@ -53,7 +58,7 @@ class ClientSource:
     factory: Callable[[], AsyncImageClient] | None = None
     offline: bool = False
     _owned: bool = field(default=False, init=False)
-    _http: Any = field(default=None, init=False)
+    _offline: OfflineClient | None = field(default=None, init=False)
 
     @property
     def needs_key(self) -> bool:
@@ -64,11 +69,11 @@ class ClientSource:
     def serves_placeholders(self) -> bool:
         """True when the fake draws the images: offline mode, or a default client that would
         send the fake's key (``make demo`` points the kernels at the fake with it)."""
-        return self.offline or (self.needs_key and os.environ.get(API_KEY_ENV) == FAKE_API_KEY)
+        return self.offline or (self.needs_key and key_from_env() == FAKE_API_KEY)
 
     def missing_key(self) -> str | None:
         """The notice to show when the default client would have no key, else None."""
-        if self.needs_key and not os.environ.get(API_KEY_ENV):
+        if self.needs_key and key_from_env() is None:
             return missing_key_notice()
         return None
 
@@ -78,14 +83,10 @@ class ClientSource:
             if self.factory is not None:
                 self.client = self.factory()
             elif self.offline:
-                import httpx
+                from ..testing._offline import OfflineClient
 
-                from ..testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport
-
-                self._http = httpx.AsyncClient(transport=fake_transport())
-                self.client = AsyncImageClient(
-                    api_key=FAKE_API_KEY, base_url=IN_PROCESS_BASE_URL, http_client=self._http
-                )
+                self._offline = OfflineClient()
+                self.client = self._offline.client
             else:
                 self.client = AsyncImageClient()
             self._owned = True
@@ -93,8 +94,8 @@ class ClientSource:
 
     async def aclose(self) -> None:
         """Close what this source built (a client passed in by the user stays open)."""
-        if self._owned and self.client is not None:
+        if self._offline is not None:
+            await self._offline.aclose()
+        elif self._owned and self.client is not None:
             await self.client.aclose()
-        if self._http is not None:
-            await self._http.aclose()
-        self._http = None
+        self._offline = None

@@ -86,7 +86,13 @@ from traitlets import Enum, Instance, Int, List, TraitError, Unicode, observe, v
 
 from .._catalog import EditInput, ModelInfo, check_edit, edit_rules_for, get_model, validate_size
 from .._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_OUTPUT_DIR, DEFAULT_SIZE
-from .._errors import CometError, InvalidParameterError, MissingAPIKeyError, describe
+from .._errors import (
+    CometError,
+    InvalidParameterError,
+    MissingAPIKeyError,
+    describe,
+    failure_summary,
+)
 from ..batch._prompts import text_prompts
 from ..images._results import Generation
 from . import _loop
@@ -1049,11 +1055,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if failed:
             numbers = ", ".join(str(item.index + 1) for item in failed[:5])
             summary += f"; prompt{'s' if len(failed) > 1 else ''} {numbers} failed"
-            first = failed[0].error or {}
-            error = (
-                f"{len(failed)} of {total} prompts failed; prompt {failed[0].index + 1}:"
-                f" {first.get('message', '?')}"
-            )
+            error = failure_summary(failed, total, noun="prompt", start=1)
         status = "error" if failed and not results.succeeded else "done"
         with self.hold_trait_notifications():
             if run.generations:

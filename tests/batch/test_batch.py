@@ -121,7 +121,9 @@ async def test_raise_on_error_raises_after_the_batch_with_the_results(
     client: AsyncImageClient, fake: FakeAPI
 ) -> None:
     fake.fail_next(1, 500)
-    with pytest.raises(BatchError, match="1 of 3 item") as caught:
+    with pytest.raises(
+        BatchError, match=r"^1 of 3 items failed; first: item 0: HTTP 500"
+    ) as caught:
         await generate_many(
             ["a", "b", "c"], client=client, **CHEAP, concurrency=1, raise_on_error=True
         )
@@ -485,3 +487,20 @@ def test_to_dataframe_without_pandas_says_what_to_install(monkeypatch: pytest.Mo
     with pytest.raises(ImportError, match="pip install pandas"):
         BatchResults([]).to_dataframe()
     assert BatchResults([]).to_records() == []
+
+
+async def test_records_are_the_manifest_rows_one_per_image(
+    client: AsyncImageClient, fake: FakeAPI, tmp_path: Path
+) -> None:
+    fake.fail_next(1, 400, message="bad prompt")
+    items: list[Any] = ["fails", {"prompt": "two images", "n": 2, "meta": {"label": "x"}}]
+    results = await generate_many(items, client=client, **CHEAP, concurrency=1, output_dir=tmp_path)
+    rows = {row["index"]: row for row in read_manifest(tmp_path / MANIFEST_NAME)}
+    records = results.to_records()
+    assert [(r["index"], r["image_index"]) for r in records] == [(0, None), (1, 0), (1, 1)]
+    assert records[0]["error"] == rows[0]["error"]["message"]
+    for record in records[1:]:
+        image = rows[1]["images"][record["image_index"]]
+        assert record["path"] == str(tmp_path / image["path"])
+        assert (record["format"], record["width"]) == (image["format"], image["width"])
+        assert (record["request_id"], record["label"]) == (rows[1]["request_id"], "x")

@@ -17,9 +17,13 @@ from comet_widgets.batch._manifest import (
     manifest_files,
     merge_manifests,
     read_manifest,
-    record_paths,
     shard_manifest_name,
 )
+
+
+def record_paths(row: dict[str, Any], root: Path) -> list[Path]:
+    """The image files a manifest row names, resolved against the manifest's folder."""
+    return [root / image["path"] for image in row.get("images") or [] if image.get("path")]
 
 
 def record(

@@ -305,3 +305,19 @@ def test_error_payload_is_json_safe_and_skips_missing_fields() -> None:
         "type": "RuntimeError",
         "message": "RuntimeError: x",
     }
+
+
+def test_one_wording_for_a_batch_that_partly_failed() -> None:
+    # BatchError and the panel's status both use it; items count from 0, people from 1.
+    from types import SimpleNamespace
+
+    failed = [
+        SimpleNamespace(index=2, error={"message": "HTTP 400: bad prompt"}),
+        SimpleNamespace(index=4, error=None),
+    ]
+    assert _errors.failure_summary(failed, 5) == (
+        "2 of 5 items failed; first: item 2: HTTP 400: bad prompt"
+    )
+    assert _errors.failure_summary(failed[1:], 1, noun="prompt", start=1) == (
+        "1 of 1 prompt failed; first: prompt 5: ?"
+    )

@@ -68,7 +68,9 @@ async def test_a_failed_item_is_reported_and_the_others_land(
     assert len(results.failed) == 1
     assert len(panel.history) == 2
     assert panel.status == "done"
-    assert "1 of 3 prompts failed" in panel.error
+    assert panel.error.startswith(
+        "1 of 3 prompts failed; first: prompt 1: "
+    )  # as BatchError words it
     assert "bad prompt" in panel.error
 
 
