@@ -31,7 +31,7 @@ from .._catalog import EditInput
 from .._errors import InvalidParameterError
 from ..images._formats import NotAnImage, png_has_alpha, sniff
 from ..images._results import GeneratedImage
-from ._dom import classed, set_value, show
+from ._dom import classed, set_class, set_value, show
 from ._traits import PixelList
 
 __all__ = [
@@ -364,6 +364,7 @@ class EditArea:
         )
         set_value(self.title, f"<b>{what}</b> <span class='cw-detail'>{html.escape(hint)}</span>")
         self.upload.description = "Add images" if items else "Upload to edit"
+        set_class(self.upload, "cw-upload-more", bool(items))
         if items:
             self._show_painter(items[0])
 

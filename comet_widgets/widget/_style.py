@@ -87,6 +87,8 @@ CSS = f"""
   color: {_BRAND}; padding: 0 4px; font-weight: 600; height: auto; }}
 .cw-panel button.cw-advanced-toggle:hover {{ text-decoration: underline; box-shadow: none; }}
 .cw-advanced {{ padding: 10px; border: 1px dashed {_BORDER}; border-radius: 8px; }}
+/* A grid container's "display: grid !important" must not beat its layout's display: none. */
+.cw-panel .cw-fields[style*="display: none"] {{ display: none !important; }}
 .cw-next-run .cw-fields, .cw-next-run .cw-prompt {{ opacity: .85; }}
 .cw-next-note .widget-html-content {{ color: {_FG2}; font-size: 12px; font-style: italic; }}
 
@@ -149,11 +151,18 @@ CSS = f"""
   border-color: {_BRAND}; font-weight: 600; }}
 .cw-panel .cw-painter-stage {{ border-radius: 6px; overflow: hidden; line-height: 0;
   border: 1px solid {_BORDER}; }}
-.cw-panel img.cw-painter-image {{ max-width: min(100%, 512px) !important; }}
+.cw-panel div.cw-painter-stage {{ max-width: min(100%, 420px) !important; }}
+.cw-panel img.cw-painter-image {{ max-width: 100% !important; }}
 .cw-painter-notice .widget-html-content, .cw-mask-note .widget-html-content {{
   color: {_FG2}; font-size: 12px; }}
 .cw-painter-notice .widget-html-content {{ border-left: 3px solid {_WARN}; padding: 2px 8px; }}
-.cw-panel .cw-upload {{ width: auto; }}
+.cw-panel button.cw-upload {{ width: auto; font-size: 0; }}
+/* FileUpload writes "description (count)"; the count of a control that is emptied after each
+   upload is noise, so the label is drawn here (the description stays for screen readers). */
+.cw-panel button.cw-upload i {{ font-size: var(--jp-ui-font-size1, 13px); margin-right: 6px; }}
+.cw-panel button.cw-upload::after {{ content: "Upload to edit";
+  font-size: var(--jp-ui-font-size1, 13px); }}
+.cw-panel button.cw-upload.cw-upload-more::after {{ content: "Add images"; }}
 .cw-history-note {{ font-size: 10px; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }}
 
