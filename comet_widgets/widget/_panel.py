@@ -71,6 +71,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import math
 import os
 import time
@@ -177,6 +178,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
     (or ``COMETAPI_OFFLINE=1``) uses the built-in fake API, which draws placeholders. With none
     of them a default client reads ``COMETAPI_KEY``. Other keyword arguments set parameter
     traits; unknown ones raise ``TypeError``.
+
+    Edit mode: Edit on a tile (or ``gen.inputs = [...]``, or an upload) makes the panel edit
+    those images with ``client.edit``; ``gen.mask`` is where (painted, or set from code), and
+    ``await gen.edit()`` (or ``gen.generate()`` in edit mode) returns the ``Generation``.
     """
 
     prompt = Unicode("", help="The text describing the image.")
@@ -957,6 +962,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._view.show_elapsed(job.elapsed if job is not None else None)
         if message is None and error and not flags.get("shown") and status == "error":
             message = Message(error) if not self._from_validation else None
+        if message is not None and self.mode == "edit":  # the button says "Apply edit" here
+            message = dataclasses.replace(
+                message, todo=message.todo.replace("click Generate", "click Apply edit")
+            )
         self._view.show_error(message if status == "error" else None)
         self._view.show_running(running)
         self._controls.mark_next_run(running)

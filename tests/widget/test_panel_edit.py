@@ -518,3 +518,36 @@ def test_size_follows_a_new_first_input_when_the_model_takes_it(make_panel: Make
     assert panel.size == "auto"
     panel.inputs = [photo((1536, 1024))]
     assert panel.size == "1536x1024"
+
+
+def test_an_edit_streams_partial_previews_into_its_tile(
+    make_panel: MakePanel, app: FakeAPI, wait_until: WaitUntil
+) -> None:
+    panel = make_panel(prompt="make it winter", model="gpt-image-2", partial_images=2)
+    panel.inputs = [photo()]
+    app.stream_interval = 0.3
+    pending = panel.edit()
+
+    def a_partial_is_shown() -> bool:
+        return any(bytes(part(tile, "cw-thumb").value) for tile in tiles(panel))
+
+    wait_until(a_partial_is_shown, timeout=10)
+    assert panel.status == "running"
+    assert panel.history == []  # nothing partial lands
+    edited = pending.result(20)
+    assert panel.history == [edited]
+    [request] = edit_requests(app)
+    fields = {p.name: p.value for p in request.form if p.filename is None}
+    assert fields["partial_images"] == "2"
+    assert fields["stream"] == "true"
+
+
+async def test_error_advice_speaks_of_apply_edit(make_panel: MakePanel, app: FakeAPI) -> None:
+    panel = make_panel(prompt="make it winter", model="gpt-image-2")
+    panel.inputs = [photo()]
+    app.fail_next(1, 500)
+    with pytest.raises(Exception, match="500"):
+        await panel.edit()
+    said = text(panel, "cw-error")
+    assert "Apply edit" in said
+    assert "Generate" not in said
