@@ -155,7 +155,7 @@ class _Run:
     batch: int = 0  # the number of prompts, for a batch
     #: An edit's: "Edit of image 2 from 'A paper boat…'", its inputs and mask (to restore).
     edit_of: str = ""
-    inputs: list[Any] = field(default_factory=list)
+    inputs: list[InputImage] = field(default_factory=list)
     mask: Any = None
 
     def entry(self, number: int) -> Entry:
@@ -518,7 +518,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 **options,
             )
             previews, decoded = await asyncio.to_thread(make_previews, generation)
-            edit = _Run([], [], edit_of=edit_of, inputs=sources, mask=mask)
+            edit = _Run([], [], edit_of=edit_of, inputs=items, mask=mask)
             if job.cancelled or not self._land(job, generation, previews, decoded, edit=edit):
                 raise asyncio.CancelledError
             return generation
@@ -1098,8 +1098,11 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._show_run(chosen)
         self._history_view.select(index)
         if chosen.generations and not chosen.batch:
-            # An edit brings back its inputs and mask; a generation goes back to generating.
-            self.inputs = list(chosen.inputs)
+            # An edit brings back its inputs (with their names) and mask; a generation goes
+            # back to generating.
+            for item in chosen.inputs:
+                self._input_cache[id(item.source)] = item
+            self.inputs = [item.source for item in chosen.inputs]
             if chosen.mask is not None:
                 self.mask = chosen.mask
         if chosen.generations:

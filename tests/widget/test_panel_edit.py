@@ -209,6 +209,16 @@ def test_an_upload_becomes_an_input_and_leaves_no_file_in_widget_state(
     assert shown(part(panel, "cw-error"))
     assert "notes.txt" in text(panel, "cw-error")
 
+    # The history names the uploaded file, and brings it back by that name.
+    panel.prompt = "make it winter"
+    panel.edit().result(20)
+    [card] = parts(panel, "cw-history-item", visible=True)
+    assert "Edit of beach.png" in text(card, "cw-history-label")
+    part(panel, "cw-back-to-generate").click()
+    part(card, "cw-history-pick").click()
+    assert [bytes(v) for v in panel.inputs] == [data]
+    assert card_names(panel)[0].startswith("beach.png")
+
 
 async def test_a_mask_set_from_code_is_honoured(make_panel: MakePanel, app: FakeAPI) -> None:
     panel = make_panel(prompt="make it winter", model="gpt-image-2")
