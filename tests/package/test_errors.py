@@ -277,6 +277,40 @@ def test_redact_leaves_clean_text_alone() -> None:
     assert redact("nothing to hide", "") == "nothing to hide"
 
 
+B64 = ("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0123456789+/" * 4000).encode()  # ~190 KB of base64
+KEY = "sk-secret-123"
+ESCAPED = "".join(f"\\u{ord(c):04x}" for c in KEY).encode()  # how a JSON encoder may write it
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # Literal, found through a byte base64 never uses ('-'), anywhere in a base64 body.
+        (KEY.encode() + B64 + KEY.encode(), b"[redacted]" + B64 + b"[redacted]"),
+        # More '-' than are looked at one by one before the key: the whole-body search.
+        (b"-" * 200 + B64 + KEY.encode(), b"-" * 200 + B64 + b"[redacted]"),
+        # Escaped beside other escapes (a newline, a quote, a percent) in a base64 body.
+        (
+            b'{"p": "a\\n\\"q\\" 100%", "k": "' + ESCAPED + b'", "b": "' + B64 + b'"}',
+            b'{"p": "a\\n\\"q\\" 100%", "k": "[redacted]", "b": "' + B64 + b'"}',
+        ),
+        # Partly escaped, partly percent-encoded, after more escapes than are looked at one by one.
+        (
+            b"\\u00e9" * 100 + b"\\u0073k-secret%2d123",
+            b"\\u00e9" * 100 + b"[redacted]",
+        ),
+    ],
+)
+def test_redact_bytes_finds_the_key_in_a_large_body(body: bytes, expected: bytes) -> None:
+    assert _errors.redact_bytes(body, KEY) == expected
+
+
+def test_redact_bytes_leaves_a_body_without_the_key_alone() -> None:
+    body = b'{"p": "caf\\u00e9 \\u0026 sk-other", "b": "' + B64 + b'"}'
+    assert _errors.redact_bytes(body, KEY) == body
+    assert _errors.redact_bytes(body, "abc123") == body.replace(b"abc123", b"[redacted]")
+
+
 # -- describe / error_payload ------------------------------------------------------------------
 
 
