@@ -27,9 +27,16 @@ The tree::
     ├── ImageDownloadError                        one url-mode image could not be fetched
     └── BatchError                                generate_many(raise_on_error=True): items failed
 
-Every ``APIStatusError`` carries ``status_code``, ``request_id``, ``code`` and ``body``; its
-message says what to do next. No message or repr ever contains the API key: the client never
-puts it anywhere but the ``Authorization`` header, and ``redact`` scrubs any text that echoes it.
+Every ``APIStatusError`` carries ``status_code``, ``request_id``, ``code``, ``body`` and the
+server's own ``server_message``; its message says what to do next. Besides the text (written
+for Python users), every error carries the facts as attributes, so that a front end (the panel)
+can say it in its own words without reading the text: ``retryable``, ``billable`` and
+``retries`` (set by the client's retry policy), ``retry_after``/``max_retry_wait`` on a
+``RateLimitError``, ``model``/``replacement`` on a ``ModelUnavailableError``, ``host`` and
+``timeout`` on connection errors, ``kind``, ``index`` and ``reason`` on answers that could not
+be used, ``field``/``value``/``allowed`` on ``InvalidParameterError``. No message or repr ever
+contains the API key: the client never puts it anywhere but the ``Authorization`` header, and
+``redact`` scrubs any text that echoes it.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ import functools
 import os
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from ._constants import API_KEY_ENV
 
@@ -68,7 +75,18 @@ __all__ = [
 
 
 class CometError(Exception):
-    """Root of every exception comet-widgets raises."""
+    """Root of every exception comet-widgets raises.
+
+    ``retryable``: whether the same request, sent again, may succeed (a rate limit, a gateway
+    refusal, a broken connection; not a refused parameter or key). ``billable``: whether the
+    provider may already have done, and billed, the work (the request reached it and no clean
+    refusal came back). ``retries``: how many times the client retried before raising. The
+    client sets all three from its retry policy; they default to False, False and 0.
+    """
+
+    retryable: bool = False
+    billable: bool = False
+    retries: int = 0
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -126,33 +144,85 @@ class ClientClosedError(CometError):
 
 
 class APIConnectionError(CometError):
-    """The request did not receive a complete answer (refused, reset, closed early...)."""
+    """The request did not receive a complete answer (refused, reset, closed early...).
 
-    def __init__(self, message: str, *, sent: bool = True) -> None:
+    ``host`` is the API's ``host:port``; ``timeout`` the seconds that passed, for a timeout.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sent: bool = True,
+        host: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
         super().__init__(message)
         #: False when the failure happened before the request reached the server.
         self.sent = sent
+        self.host = host
+        self.timeout = timeout
 
 
 class APITimeoutError(APIConnectionError):
     """A connect, read, write or pool timeout."""
 
 
-class ResponseError(CometError):
-    """The API answered 2xx (or a redirect) but the body is not a usable image result."""
+#: What made an answer unusable (``ResponseError.kind``): "not_json" (an HTML page, a
+#: redirect or other text where JSON was due: usually a wrong base URL), "no_data" (JSON
+#: without a ``data`` list), "no_images" (an empty one: the provider may have filtered the
+#: prompt), "too_large" (over ``max_response_bytes``), "bad_image" (one image of the answer
+#: could not be read), "stream" (an event stream that broke or was not asked for),
+#: "unusable" (anything else).
+ResponseKind = Literal[
+    "not_json", "no_data", "no_images", "too_large", "bad_image", "stream", "unusable"
+]
 
-    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+
+class ResponseError(CometError):
+    """The API answered 2xx (or a redirect) but the body is not a usable image result.
+
+    ``kind`` says what was wrong (see ``ResponseKind``); for one image's failure ``index`` is
+    that image's 0-based index and ``reason`` what was wrong with it, without the index or the
+    request id.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str | None = None,
+        kind: ResponseKind = "unusable",
+        index: int | None = None,
+        reason: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.request_id = request_id
+        self.kind = kind
+        self.index = index
+        self.reason = reason if reason is not None else message
 
 
 class ImageDownloadError(CometError):
-    """One image of a url-mode answer could not be downloaded (recorded on that image)."""
+    """One image of a url-mode answer could not be downloaded (recorded on that image).
 
-    def __init__(self, message: str, *, url: str | None = None, status_code: int | None = None):
+    ``index`` is the image's 0-based index, ``reason`` what went wrong without it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status_code: int | None = None,
+        index: int | None = None,
+        reason: str | None = None,
+    ):
         super().__init__(message)
         self.url = url
         self.status_code = status_code
+        self.index = index
+        self.reason = reason if reason is not None else message
 
 
 class APIStatusError(CometError):
@@ -166,12 +236,15 @@ class APIStatusError(CometError):
         request_id: str | None = None,
         code: str | None = None,
         body: object = None,
+        server_message: str = "",
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.request_id = request_id
         self.code = code
         self.body = body
+        #: What the server said, as it said it (the key redacted; no request id, no advice).
+        self.server_message = server_message
 
 
 class BadRequestError(APIStatusError):
@@ -203,9 +276,14 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests; ``retry_after`` holds the server's hint in seconds, if any."""
+    """429: too many requests; ``retry_after`` holds the server's hint in seconds, if any.
+
+    ``max_retry_wait`` is set when the client did not wait because the hint was longer than
+    that cap (then ``retry_after`` says how long to wait before trying again).
+    """
 
     retry_after: float | None = None
+    max_retry_wait: float | None = None
 
 
 class ServerError(APIStatusError):
@@ -217,8 +295,12 @@ class ModelUnavailableError(APIStatusError):
 
     One type to catch for "this model is unavailable", whatever the status: the error raised is
     also the class of its status, so a 404 one is a ``NotFoundError``, a 400 one a
-    ``BadRequestError`` and a 503 one a ``ServerError``.
+    ``BadRequestError`` and a 503 one a ``ServerError``. ``model`` is the model asked for,
+    ``replacement`` the current model(s) to try instead ("gpt-image-2", "a or b").
     """
+
+    model: str | None = None
+    replacement: str | None = None
 
 
 _MODEL_UNAVAILABLE_CLASSES: dict[str, type[APIStatusError]] = {}

@@ -752,6 +752,7 @@ class AsyncImageClient:
             raise ResponseError(
                 "the model list is not JSON (or nested too deeply)",
                 request_id=answer.request_id,
+                kind="not_json",
             ) from None
         items = (
             document.get("data", document.get("models", []))
@@ -796,7 +797,13 @@ class AsyncImageClient:
                 break
             except CometError as error:
                 failure, hint = self._classify(error)
+                # The facts a front end words itself (the panel); the text is for code.
+                error.retryable = failure != "final"
+                error.billable = failure == "billable"
+                error.retries = attempt - 1
                 if hint is not None and hint > self.retry_policy.max_retry_wait:
+                    if isinstance(error, RateLimitError):
+                        error.max_retry_wait = self.retry_policy.max_retry_wait
                     error.message += (
                         f" The server asks to wait {hint:g} s, more than max_retry_wait"
                         f" ({self.retry_policy.max_retry_wait:g} s): not waiting; try again later."
@@ -922,6 +929,7 @@ class AsyncImageClient:
                 f"the stream ended before its completed event ({len(partials)} partial image(s)"
                 " received). What to do: try again; it may have been billed",
                 sent=True,
+                host=urlsplit(self.base_url).netloc,
             ) from None
         request_id = answer.request_id
         suffix = f" (request id: {request_id})" if request_id else ""
@@ -958,6 +966,8 @@ class AsyncImageClient:
                 f"the API answered {status} redirecting to {location}; check base_url"
                 f" ({self.base_url}: it should end with /v1){suffix}",
                 request_id=request_id,
+                kind="not_json",
+                reason=f"the API answered {status} redirecting to {location}",
             )
         content_type = answer.headers.get("content-type", "")
         options: dict[str, Any] = {
@@ -996,6 +1006,8 @@ class AsyncImageClient:
             raise ResponseError(
                 f"{what} is larger than max_response_bytes ({limit:,} bytes); refused{suffix}",
                 request_id=exc.request_id,
+                kind="too_large",
+                reason=f"{what} is larger than {limit:,} bytes",
             ) from None
         except DeadlinePassed:
             raise self._connection_error(
@@ -1016,14 +1028,22 @@ class AsyncImageClient:
             kind = type(exc).__name__.replace("Timeout", " timeout").strip().lower()
             if sent:
                 advice += "; raise timeout= for slow models"
+            limits = {
+                httpx.ConnectTimeout: self.timeout.connect,
+                httpx.WriteTimeout: self.timeout.write,
+                httpx.PoolTimeout: self.timeout.pool,
+            }
             return APITimeoutError(
                 f"{kind} while {doing} to {host} ({what}). What to do: {advice}",
                 sent=sent,
+                host=host,
+                timeout=limits.get(type(exc), self.timeout.read),
             )
         return APIConnectionError(
             f"connection failed while {doing} to {host}: {type(exc).__name__}: {what}."
             f" What to do: {advice}",
             sent=sent,
+            host=host,
         )
 
     # -- url mode ---------------------------------------------------------------------------
@@ -1048,10 +1068,9 @@ class AsyncImageClient:
         url = strip_userinfo(url)
         scheme = urlsplit(url).scheme
         if scheme not in ("http", "https"):
+            reason = f"refusing to download a {scheme or 'schemeless'} URL (only http and https)"
             raise ImageDownloadError(
-                f"image {index}: refusing to download a {scheme or 'schemeless'} URL (only http"
-                " and https)",
-                url=url,
+                f"image {index}: {reason}", url=url, index=index, reason=reason
             )
         http = self._ensure_open()
         read = min(self.timeout.read or DOWNLOAD_READ_TIMEOUT, DOWNLOAD_READ_TIMEOUT)
@@ -1071,32 +1090,44 @@ class AsyncImageClient:
                 follow_redirects=True,
             )
         except BodyTooLarge:
+            reason = f"larger than {MAX_IMAGE_BYTES:,} bytes; refused"
             raise ImageDownloadError(
-                f"image {index}: larger than {MAX_IMAGE_BYTES:,} bytes; refused", url=url
+                f"image {index}: {reason}", url=url, index=index, reason=reason
             ) from None
         except httpx.TooManyRedirects:
-            raise ImageDownloadError(f"image {index}: too many redirects", url=url) from None
-        except DeadlinePassed:
+            reason = "too many redirects"
             raise ImageDownloadError(
-                f"image {index}: download failed: the whole response took longer than {read:g} s",
-                url=url,
+                f"image {index}: {reason}", url=url, index=index, reason=reason
+            ) from None
+        except DeadlinePassed:
+            reason = f"download failed: the whole response took longer than {read:g} s"
+            raise ImageDownloadError(
+                f"image {index}: {reason}", url=url, index=index, reason=reason
             ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            reason = f"download failed: {type(exc).__name__}"
             raise ImageDownloadError(
-                f"image {index}: download failed: {type(exc).__name__}", url=url
+                f"image {index}: {reason}", url=url, index=index, reason=reason
             ) from None
         if answer.status >= 400:
+            reason = (
+                f"download failed with HTTP {answer.status}"
+                " (image URLs expire: the provider keeps them about an hour)"
+            )
             raise ImageDownloadError(
-                f"image {index}: download failed with HTTP {answer.status}"
-                " (image URLs expire: the provider keeps them about an hour)",
+                f"image {index}: {reason}",
                 url=url,
                 status_code=answer.status,
+                index=index,
+                reason=reason,
             )
         data = answer.body
         try:
             info = sniff(data, max_pixels=self.max_image_pixels)
         except NotAnImage as exc:
-            raise ImageDownloadError(f"image {index}: {exc}", url=url) from None
+            raise ImageDownloadError(
+                f"image {index}: {exc}", url=url, index=index, reason=str(exc)
+            ) from None
         return GeneratedImage(
             index=index, data=data, format=info.format, width=info.width, height=info.height
         )

@@ -120,12 +120,17 @@ async def read_stream(
             document = jiter.from_json(redact_bytes(data.encode(), secret), cache_mode="keys")
         except ValueError:
             raise ResponseError(
-                f"a streamed event ({event.event}) is not valid JSON{suffix}", request_id=request_id
+                f"a streamed event ({event.event}) is not valid JSON{suffix}",
+                request_id=request_id,
+                kind="stream",
+                reason=f"a streamed event ({event.event}) is not valid JSON",
             ) from None
         if not isinstance(document, dict):
             raise ResponseError(
                 f"a streamed event ({event.event}) is not a JSON object{suffix}",
                 request_id=request_id,
+                kind="stream",
+                reason=f"a streamed event ({event.event}) is not a JSON object",
             )
         kind = document.get("type")
         kind = kind if isinstance(kind, str) else str(event.event or "")
@@ -138,6 +143,8 @@ async def read_stream(
                 raise ResponseError(
                     f"a partial image event without b64_json or partial_image_index{suffix}",
                     request_id=request_id,
+                    kind="stream",
+                    reason="a partial image event without b64_json or partial_image_index",
                 )
             index = min(len(parsed.images), n - 1)
             image = decode_b64_image(b64, index, max_pixels=max_pixels, request_id=request_id)
@@ -163,6 +170,9 @@ async def read_stream(
                 error = ResponseError(
                     f"image {index}: the completed event has no b64_json{suffix}",
                     request_id=request_id,
+                    kind="bad_image",
+                    index=index,
+                    reason="the completed event has no b64_json",
                 )
                 final = GeneratedImage(index=index, error=error)
             parsed.images.append(final)

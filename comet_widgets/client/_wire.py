@@ -8,6 +8,7 @@ times faster than the standard library (see bench/RESULTS.md).
 from __future__ import annotations
 
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,8 @@ from ._boundary import media_type
 __all__ = ["ParsedBody", "decode_b64_image", "error_from_response", "parse_body"]
 
 _KNOWN_FIELDS = frozenset({"created", "data", "usage"})
+#: "(request id: ...)" as gateways write it into their messages.
+_REQUEST_ID_NOTE = re.compile(r"\s*\(request id: ?[^)\s]+\)", re.IGNORECASE)
 
 
 @dataclass
@@ -71,7 +74,13 @@ def decode_b64_image(
     except (binascii.Error, ValueError) as exc:
         reason = "b64_json is not valid base64" if isinstance(exc, binascii.Error) else str(exc)
         suffix = f" (request id: {request_id})" if request_id else ""
-        error = ResponseError(f"image {index}: {reason}{suffix}", request_id=request_id)
+        error = ResponseError(
+            f"image {index}: {reason}{suffix}",
+            request_id=request_id,
+            kind="bad_image",
+            index=index,
+            reason=reason,
+        )
         return GeneratedImage(index=index, error=error)
     return GeneratedImage(
         index=index, data=data, format=info.format, width=info.width, height=info.height
@@ -98,15 +107,23 @@ def parse_body(
                 f" supported: report it to the provider or use a model that answers in JSON"
                 f"{suffix}",
                 request_id=request_id,
+                kind="stream",
+                reason="the server streamed an answer that was not asked for as a stream",
             ) from None
+        described = _describe_body(body, content_type)
+        what = f"the API answered {status} with {described} instead of JSON"
         raise ResponseError(
-            f"the API answered {status} with {_describe_body(body, content_type)} instead of"
-            f" JSON; check base_url (it should end with /v1){suffix}",
+            f"{what}; check base_url (it should end with /v1){suffix}",
             request_id=request_id,
+            kind="not_json",
+            reason=what,
         ) from None
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise ResponseError(
-            f"the API answered {status} without a 'data' list{suffix}", request_id=request_id
+            f"the API answered {status} without a 'data' list{suffix}",
+            request_id=request_id,
+            kind="no_data",
+            reason=f"the API answered {status} without a 'data' list",
         )
     items = document["data"]
     if not items:
@@ -114,6 +131,8 @@ def parse_body(
             "the API returned no images (an empty 'data' list): the provider may have filtered"
             f" the prompt; rephrase it or try another model{suffix}",
             request_id=request_id,
+            kind="no_images",
+            reason="the API returned no images: the provider may have filtered the prompt",
         )
     created = document.get("created")
     parsed = ParsedBody(
@@ -134,7 +153,11 @@ def parse_body(
             parsed.pending_urls[index] = item["url"]
         else:
             error = ResponseError(
-                f"image {index} has neither 'url' nor 'b64_json'{suffix}", request_id=request_id
+                f"image {index} has neither 'url' nor 'b64_json'{suffix}",
+                request_id=request_id,
+                kind="bad_image",
+                index=index,
+                reason="the answer has neither 'url' nor 'b64_json' for it",
             )
             image = GeneratedImage(index=index, error=error)
         image.revised_prompt = revised if isinstance(revised, str) else None
@@ -215,9 +238,13 @@ def error_from_response(
         body=parsed
         if parsed is not None
         else redact(body[:1000].decode("utf-8", "replace"), secret),
+        server_message=_REQUEST_ID_NOTE.sub("", message).strip(),
     )
     if isinstance(error, RateLimitError):
         error.retry_after = retry_after
+    if isinstance(error, ModelUnavailableError):
+        error.model = model or None
+        error.replacement = replacement_for(model)
     return error
 
 

@@ -2,14 +2,14 @@
 
 Every text is escaped here: API messages can contain anything (even markup echoed back).
 Messages speak the panel's terms: what happened, what to do in the panel, and the request id.
-Hints that only make sense in Python code (``pass retry_billable=True``) stay in the exception
-text that ``await gen.generate()`` raises; the panel says what a person can do instead.
+They are built from the facts errors carry as attributes (``_errors.py``), not by reading the
+exception text: hints that only make sense in Python code (``pass retry_billable=True``) stay in
+the text that ``await gen.generate()`` raises; the panel says what a person can do instead.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,16 +21,19 @@ from .._errors import (
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
     CometError,
     ContentPolicyError,
     ImageDownloadError,
     InvalidParameterError,
+    MissingAPIKeyError,
     ModelUnavailableError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseError,
     ServerError,
-    describe,
 )
 from ._dom import classed, set_class, set_value, show
 
@@ -73,88 +76,137 @@ class Message:
         return " ".join(parts)
 
 
-#: (error class, what happened, what to do in the panel), most specific first.
-_PANEL_WORDS: tuple[tuple[type[CometError], str, str], ...] = (
-    (
-        AuthenticationError,
-        "The API refused the key.",
-        f"Check the key in {API_KEY_ENV}, restart the kernel and run the panel's cell again.",
+AGAIN = "Click Generate to try again."
+ADDRESS = "Check COMETAPI_BASE_URL (it should end with /v1), then click Generate again."
+#: What the panel says for each kind of unusable answer (``ResponseError.kind``).
+_ANSWER_WORDS: dict[str, tuple[str, str]] = {
+    "not_json": ("The API's answer is not an image result.", ADDRESS),
+    "no_data": ("The API's answer has no images in it.", ADDRESS),
+    "no_images": (
+        "The API returned no images: the provider may have filtered the prompt.",
+        "Rephrase the prompt or pick another model, then click Generate again.",
     ),
-    (
-        PermissionDeniedError,
-        "This key may not use this model.",
-        "Pick another model, or check the key's permissions with your provider.",
+    "too_large": (
+        "The API's answer was too large to accept.",
+        "Ask for fewer or smaller images, then click Generate again.",
     ),
-    (
-        ContentPolicyError,
-        "The provider refused the prompt.",
-        "Rephrase the prompt and click Generate again.",
-    ),
-    (
-        ModelUnavailableError,
-        "This model is not available for this key right now.",
-        "Pick another model, or try again later.",
-    ),
-    (NotFoundError, "The API was not found.", "Check the model name and COMETAPI_BASE_URL."),
-    (
-        RateLimitError,
-        "The API is rate limiting requests.",
-        "Wait a moment, then click Generate again.",
-    ),
-    (
-        ServerError,
-        "The provider failed.",
-        "It may already have made (and billed) the image, so it was not retried: click"
-        " Generate to try again.",
-    ),
-    (APITimeoutError, "The API did not answer in time.", "Click Generate to try again."),
-    (
-        APIConnectionError,
-        "Could not reach the API.",
-        "Check the network (and COMETAPI_BASE_URL), then click Generate again.",
-    ),
-    (ImageDownloadError, "An image could not be downloaded.", "Click Generate to try again."),
-)
-
-_SERVER_SAID = re.compile(r"^HTTP \d{3}: (?P<said>.*?)(?: \(request id[^)]*\))*(?:\. What to do|$)")
-#: Sentences of exception texts that speak to Python code, not to a person in the panel.
-_CODE_HINTS = re.compile(
-    r"\s*(?:What to do:[^.]*\.|Not retried, as it may have been billed[^;]*; pass"
-    r" retry_billable=True to retry such failures\.)"
-)
+    "bad_image": ("An image in the API's answer could not be read.", AGAIN),
+    "stream": ("The streamed answer broke off or could not be read.", AGAIN),
+}
 
 
 def panel_message(exc: BaseException) -> Message:
-    """What the panel says about ``exc``: its own words, the server's reason, the request id."""
-    request_id = getattr(exc, "request_id", None)
+    """What the panel says about ``exc``: what happened and what to do in the panel's terms.
+
+    Built from the error's attributes (its class, ``status_code``, ``server_message``,
+    ``retryable``, ``billable``, ``retries``, ``retry_after``, ``model``, ``replacement``,
+    ``host``, ``timeout``, ``kind``, ``reason``), never from its text, which speaks to Python
+    code (``pass retry_billable=True``) and keeps doing so.
+    """
     if isinstance(exc, InvalidParameterError):
-        return Message(describe(exc), todo="Change it, then click Generate.")
-    for cls, what, todo in _PANEL_WORDS:
-        if isinstance(exc, cls):
-            detail = _server_said(exc) if isinstance(exc, APIStatusError) else _details(exc)
-            if isinstance(exc, ServerError) and "retry_billable" not in str(exc):
-                todo = "Click Generate to try again."
-            if isinstance(exc, APIStatusError):
-                what = f"{what[:-1]} (HTTP {exc.status_code})."
-            return Message(what, detail, todo, request_id)
+        return Message(exc.message, todo="Change it, then click Generate.")
+    if isinstance(exc, APIStatusError):
+        return _status_message(exc)
+    if isinstance(exc, APIConnectionError):
+        return _connection_message(exc)
+    if isinstance(exc, ImageDownloadError):
+        detail = f"Details: {exc.reason}" if exc.reason else ""
+        return Message("An image could not be downloaded.", detail, AGAIN)
+    if isinstance(exc, ResponseError):
+        what, todo = _ANSWER_WORDS.get(exc.kind, ("The API's answer could not be used.", AGAIN))
+        detail = f"Details: {exc.reason}" if exc.reason and exc.kind != "no_images" else ""
+        return Message(what, detail, todo, exc.request_id)
+    if isinstance(exc, MissingAPIKeyError):
+        return Message(
+            "No API key is set.",
+            todo=f"Set {API_KEY_ENV}, restart the kernel and run the panel's cell again;"
+            " or use the offline fake.",
+        )
+    if isinstance(exc, ClientClosedError):
+        return Message("The panel's connection was closed.", todo="Run the panel's cell again.")
     if isinstance(exc, CometError):
-        return Message(_CODE_HINTS.sub("", exc.message).strip(), request_id=request_id)
+        return Message("Something went wrong.", f"Details: {exc.message}")
     return Message("Something went wrong:", f"{type(exc).__name__}: {exc}")
 
 
-def _details(exc: BaseException) -> str:
-    """The exception's own text without hints for code, nor the client's 0-based "image N:"."""
-    text = _CODE_HINTS.sub("", str(getattr(exc, "message", exc)))
-    text = re.sub(r"^image \d+: ", "", text).strip()
-    return f"Details: {text}" if text else ""
+def _status_message(exc: APIStatusError) -> Message:
+    said = exc.server_message.strip().rstrip(".")
+    detail = f"The server said: {said}." if said else ""
+    http = f"(HTTP {exc.status_code})"
+    if isinstance(exc, AuthenticationError):
+        what = f"The API refused the key {http}."
+        todo = f"Check the key in {API_KEY_ENV}, restart the kernel and run the panel's cell again."
+    elif isinstance(exc, ModelUnavailableError):
+        what = f"{exc.model or 'This model'} is not available for this key right now {http}."
+        instead = f" (try {exc.replacement})" if exc.replacement else ""
+        todo = f"Pick another model{instead}, or try again later."
+    elif isinstance(exc, PermissionDeniedError):
+        what = f"This key may not use this model {http}."
+        todo = "Pick another model, or check the key's permissions with your provider."
+    elif isinstance(exc, ContentPolicyError):
+        what = f"The provider refused the prompt {http}."
+        todo = "Rephrase the prompt and click Generate again."
+    elif isinstance(exc, NotFoundError):
+        what = f"The API was not found {http}."
+        todo = "Check the model name and COMETAPI_BASE_URL."
+    elif isinstance(exc, RateLimitError):
+        what = f"The API is rate limiting requests {http}."
+        if exc.retry_after is not None and exc.max_retry_wait is not None:
+            wait = _duration(exc.retry_after)
+            detail = " ".join(p for p in (detail, f"It asks to wait {wait}.") if p)
+            todo = f"Wait {wait}, then click Generate again."
+        else:
+            todo = "Wait a moment, then click Generate again."
+    elif isinstance(exc, ServerError):
+        what = f"The provider failed {http}."
+        todo = _retry_words(exc)
+    elif isinstance(exc, BadRequestError):
+        what = f"The API refused the request {http}."
+        todo = "Change the parameters, then click Generate again."
+    else:
+        what = f"The API answered with an error {http}."
+        todo = _retry_words(exc)
+    return Message(what, detail, todo, exc.request_id)
 
 
-def _server_said(exc: BaseException) -> str:
-    text = str(getattr(exc, "message", exc))
-    match = _SERVER_SAID.match(text)
-    said = match.group("said") if match else _CODE_HINTS.sub("", text)
-    said = re.sub(r"\s*\(request id[^)]*\)", "", said).strip().rstrip(".")
-    return f"The server said: {said}." if said else ""
+def _connection_message(exc: APIConnectionError) -> Message:
+    where = f" at {exc.host}" if exc.host else ""
+    if not exc.sent:
+        return Message(
+            f"Could not reach the API{where}.",
+            todo="Check the network (and COMETAPI_BASE_URL), then click Generate again.",
+        )
+    if isinstance(exc, APITimeoutError):
+        limit = f" (within {exc.timeout:g} s)" if exc.timeout else ""
+        return Message(f"The API did not answer in time{limit}.", todo=_retry_words(exc))
+    return Message(
+        "The connection to the API broke before its answer was complete.", todo=_retry_words(exc)
+    )
+
+
+def _retry_words(exc: CometError) -> str:
+    """What to do after a failure the client may or may not have retried."""
+    if exc.billable and not exc.retries:
+        return (
+            "The provider may already have made (and billed) the image, so it was not retried:"
+            " click Generate to try again."
+        )
+    if not exc.retryable and isinstance(exc, APIStatusError):
+        return "The same request would fail again: change the parameters, then click Generate."
+    if exc.retries:
+        tries = plural(exc.retries + 1, "time")
+        return f"Tried {tries}: wait a moment, then click Generate to try again."
+    return AGAIN
+
+
+def _duration(seconds: float) -> str:
+    """``'45 s'``, ``'2 min'`` (rounded up), ``'1 h 30 min'``."""
+    if seconds < 90:
+        return f"{seconds:g} s" if seconds != int(seconds) else f"{int(seconds)} s"
+    minutes = -(-int(seconds) // 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
 
 
 def count_text(generation: Generation) -> str:

@@ -133,6 +133,11 @@ class Row:
     partial: bool = False
     #: Queued faults the fake still holds afterwards (those a give-up left unsent).
     pending: int = 0
+    #: The error's facts: whether sending it again may succeed, whether it may have been
+    #: billed, and (a ``ResponseError``'s) what was wrong with the answer.
+    retryable: bool = False
+    billable: bool = False
+    kind: str | None = None
     #: Whether to check that the same client then generates again (not when its options
     #: refuse every image).
     usable_after: bool = True
@@ -196,6 +201,7 @@ ROWS: dict[str, Row] = {
         raises=RateLimitError,
         says=("wait 120 s", "max_retry_wait (60 s)", "not waiting"),
         retry_after=120.0,
+        retryable=True,
     ),
     "429-ms-hint-above-cap": Row(
         fail(1, 429, headers={"retry-after-ms": "90000"}),
@@ -203,6 +209,7 @@ ROWS: dict[str, Row] = {
         raises=RateLimitError,
         says=("wait 90 s", "max_retry_wait (60 s)"),
         retry_after=90.0,
+        retryable=True,
     ),
     "429-date-hint-above-custom-cap": Row(
         lambda fake: fake.fail_next(1, 429, headers={"Retry-After": http_date(30)}),
@@ -210,6 +217,7 @@ ROWS: dict[str, Row] = {
         raises=RateLimitError,
         options={"max_retry_wait": 5},
         says=("max_retry_wait (5 s)",),
+        retryable=True,
     ),
     "429-retries-exhausted": Row(
         fail(3, 429),
@@ -217,6 +225,7 @@ ROWS: dict[str, Row] = {
         raises=RateLimitError,
         waits=(BACKOFF_1, BACKOFF_2),
         says=("HTTP 429", "rate limit exceeded", "lower the concurrency"),
+        retryable=True,
     ),
     "429-retry-after-exhausted": Row(
         fail(5, 429, headers={"Retry-After": "2"}),
@@ -225,6 +234,7 @@ ROWS: dict[str, Row] = {
         waits=((2.0, 2.0), (2.0, 2.0)),
         retry_after=2.0,
         pending=2,
+        retryable=True,
     ),
     "429-max-retries-0": Row(
         fail(1, 429, headers={"Retry-After": "1"}),
@@ -232,6 +242,7 @@ ROWS: dict[str, Row] = {
         raises=RateLimitError,
         options={"max_retries": 0},
         retry_after=1.0,
+        retryable=True,
     ),
     "429-max-retries-5": Row(
         fail(6, 429, headers={"Retry-After": "0"}),
@@ -240,6 +251,7 @@ ROWS: dict[str, Row] = {
         options={"max_retries": 5},  # "Retry-After: 0": retried at once, nothing to wait
         waits=((0.0, 0.0),) * 5,
         retry_after=0.0,
+        retryable=True,
     ),
     "429-then-503-then-ok": Row(
         then(fail(1, 429, headers={"Retry-After": "1"}), fail(1, 503, message=BUSY)),
@@ -252,6 +264,8 @@ ROWS: dict[str, Row] = {
         requests=1,
         raises=ServerError,
         says=("HTTP 500", "internal server error", "retry_billable=True", "billed"),
+        retryable=True,
+        billable=True,
     ),
     "500-retry-billable": Row(fail(1, 500), requests=2, waits=(BACKOFF_1,), options=BILLABLE),
     "500-invalid-request-never-retried": Row(
@@ -275,6 +289,7 @@ ROWS: dict[str, Row] = {
         raises=ServerError,
         waits=(BACKOFF_1, BACKOFF_2),
         says=("HTTP 502", "HTML page", "try again in a moment"),
+        retryable=True,
     ),
     "503-retried": Row(fail(1, 503, message=BUSY), requests=2, waits=(BACKOFF_1,)),
     "503-no-available-channel": Row(
@@ -300,11 +315,21 @@ ROWS: dict[str, Row] = {
         code="model_not_found",
     ),
     "504-not-retried": Row(
-        fail(1, 504), requests=1, raises=ServerError, says=("HTTP 504", "retry_billable=True")
+        fail(1, 504),
+        requests=1,
+        raises=ServerError,
+        says=("HTTP 504", "retry_billable=True"),
+        retryable=True,
+        billable=True,
     ),
     "504-retry-billable": Row(fail(1, 504), requests=2, waits=(BACKOFF_1,), options=BILLABLE),
     "524-not-retried": Row(
-        fail(1, 524), requests=1, raises=ServerError, says=("HTTP 524", "retry_billable=True")
+        fail(1, 524),
+        requests=1,
+        raises=ServerError,
+        says=("HTTP 524", "retry_billable=True"),
+        retryable=True,
+        billable=True,
     ),
     "524-retry-billable": Row(fail(1, 524), requests=2, waits=(BACKOFF_1,), options=BILLABLE),
     "524-retry-billable-exhausted": Row(
@@ -313,6 +338,8 @@ ROWS: dict[str, Row] = {
         raises=ServerError,
         waits=(BACKOFF_1, BACKOFF_2),
         options=BILLABLE,
+        retryable=True,
+        billable=True,
     ),
     # -- 4xx: never retried ------------------------------------------------------------------
     "400": Row(fail(1, 400), requests=1, raises=BadRequestError, options=BILLABLE),
@@ -347,6 +374,8 @@ ROWS: dict[str, Row] = {
         raises=APIConnectionError,
         says=("reading the response", "RemoteProtocolError", BILLED, "retry_billable=True"),
         request_id=False,
+        retryable=True,
+        billable=True,
     ),
     "reset-mid-body-retry-billable": Row(
         malform("reset_mid_body"), requests=2, waits=(BACKOFF_1,), options=BILLABLE
@@ -357,6 +386,8 @@ ROWS: dict[str, Row] = {
         raises=APIConnectionError,
         says=("received 0 bytes", BILLED),
         request_id=False,
+        retryable=True,
+        billable=True,
     ),
     "close-after-headers-retry-billable": Row(
         malform("close_after_headers"), requests=2, waits=(BACKOFF_1,), options=BILLABLE
@@ -368,6 +399,8 @@ ROWS: dict[str, Row] = {
         options=TIMEOUT,
         says=("read timeout", BILLED, "raise timeout=", "retry_billable"),
         request_id=False,
+        retryable=True,
+        billable=True,
     ),
     "read-timeout-retry-billable": Row(
         knobs(latency=30.0),
@@ -376,6 +409,8 @@ ROWS: dict[str, Row] = {
         waits=(BACKOFF_1, BACKOFF_2),
         options={**TIMEOUT, **BILLABLE},
         request_id=False,
+        retryable=True,
+        billable=True,
     ),
     "trickle-past-read-timeout": Row(
         malform("trickle", **TRICKLE),
@@ -384,6 +419,8 @@ ROWS: dict[str, Row] = {
         options=TIMEOUT,
         says=("read timeout", "took longer than 0.5 s", BILLED),
         request_id=False,
+        retryable=True,
+        billable=True,
     ),
     "trickle-retry-billable": Row(
         malform("trickle", **TRICKLE),
@@ -398,24 +435,28 @@ ROWS: dict[str, Row] = {
         raises=ResponseError,
         options=BILLABLE,
         says=("answered 200", "instead of JSON"),
+        kind="not_json",
     ),
     "html-200": Row(
         malform("html_200"),
         requests=1,
         raises=ResponseError,
         says=("answered 200 with an HTML page", "check base_url"),
+        kind="not_json",
     ),
     "html-301": Row(
         malform("html_301"),
         requests=1,
         raises=ResponseError,
         says=("answered 301 redirecting to", "/v1/images/generations/", "check base_url ("),
+        kind="not_json",
     ),
     "empty-data": Row(
         malform("empty_data"),
         requests=1,
         raises=ResponseError,
         says=("no images", "filtered the prompt"),
+        kind="no_images",
     ),
     "no-url-nor-b64": Row(
         malform("no_image_fields"),
@@ -423,6 +464,7 @@ ROWS: dict[str, Row] = {
         raises=ResponseError,
         says=("image 0 has neither 'url' nor 'b64_json'",),
         partial=True,
+        kind="bad_image",
     ),
     "bad-base64": Row(
         malform("bad_base64"),
@@ -430,6 +472,7 @@ ROWS: dict[str, Row] = {
         raises=ResponseError,
         says=("image 0: b64_json is not valid base64",),
         partial=True,
+        kind="bad_image",
     ),
     "base64-of-not-an-image": Row(
         malform("not_an_image"),
@@ -437,6 +480,7 @@ ROWS: dict[str, Row] = {
         raises=ResponseError,
         says=("not a PNG, JPEG, WebP, GIF or SVG", "hello world"),
         partial=True,
+        kind="bad_image",
     ),
     "truncated-png": Row(
         malform("truncated_png"),
@@ -444,6 +488,7 @@ ROWS: dict[str, Row] = {
         raises=ResponseError,
         says=("the PNG is truncated",),
         partial=True,
+        kind="bad_image",
     ),
     # -- size limits --------------------------------------------------------------------------
     "decompression-bomb": Row(
@@ -452,6 +497,7 @@ ROWS: dict[str, Row] = {
         raises=ResponseError,
         says=("100000x100000", "over the limit of 64,000,000", "decompression bomb"),
         partial=True,
+        kind="bad_image",
     ),
     "decompression-bomb-custom-pixel-cap": Row(
         lambda fake: None,  # a 256x256 image: 65,536 pixels
@@ -461,6 +507,7 @@ ROWS: dict[str, Row] = {
         says=("256x256", "over the limit of 60,000"),
         partial=True,
         usable_after=False,
+        kind="bad_image",
     ),
     "body-over-cap-declared": Row(
         malform("huge_body"),
@@ -468,6 +515,7 @@ ROWS: dict[str, Row] = {
         raises=ResponseError,
         options={"max_response_bytes": 1_000_000},
         says=("larger than max_response_bytes (1,000,000 bytes)", "refused"),
+        kind="too_large",
     ),
     "body-over-cap-chunked": Row(
         malform("huge_body", huge_body_declare_length=False),
@@ -475,6 +523,7 @@ ROWS: dict[str, Row] = {
         raises=ResponseError,
         options={"max_response_bytes": 1_000_000},
         says=("larger than max_response_bytes (1,000,000 bytes)",),
+        kind="too_large",
     ),
 }
 
@@ -511,12 +560,18 @@ async def settled(fake: FakeAPI, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
+def host_of(server: FakeServer) -> str:
+    return server.base_url.split("//", 1)[1].split("/", 1)[0]
+
+
 def generation_requests(fake: FakeAPI) -> list[Any]:
     return [r for r in fake.requests if r.path.endswith("/images/generations")]
 
 
 @pytest.mark.parametrize("row", ROWS.values(), ids=ROWS.keys())
-async def test_fault_table(row: Row, fake: FakeAPI, make_client: MakeClient) -> None:
+async def test_fault_table(
+    row: Row, fake: FakeAPI, fake_server: FakeServer, make_client: MakeClient
+) -> None:
     client, waits = make_client(**row.options)
     row.inject(fake)
     if row.raises is None:
@@ -553,6 +608,29 @@ async def test_fault_table(row: Row, fake: FakeAPI, make_client: MakeClient) -> 
             assert error.retry_after == row.retry_after
         if isinstance(error, APIConnectionError):
             assert error.sent  # the fake got the request: it may have been billed
+            assert error.host == host_of(fake_server)
+            if isinstance(error, APITimeoutError):
+                assert error.timeout == row.options["timeout"]
+        # The facts a front end words itself (tests/widget/test_panel_faults.py), as attributes.
+        assert (error.retryable, error.billable) == (row.retryable, row.billable)
+        assert error.retries == row.requests - 1
+        if isinstance(error, APIStatusError):
+            assert error.server_message
+            assert "request id" not in error.server_message
+            assert "What to do" not in error.server_message
+        if isinstance(error, ModelUnavailableError):
+            assert error.model == {**DALLE_2, **row.params}["model"]
+            assert error.replacement
+            assert error.replacement in message
+        if isinstance(error, RateLimitError) and "not waiting" in message:
+            assert error.max_retry_wait == row.options.get("max_retry_wait", 60)
+        else:
+            assert getattr(error, "max_retry_wait", None) is None
+        if isinstance(error, ResponseError):
+            assert error.kind == row.kind
+            assert error.reason
+            assert "request id" not in error.reason
+            assert error.index == (0 if row.kind == "bad_image" else None)
         assert (error.generation is not None) == row.partial
         if row.partial:
             assert error.generation.request_id == generation_requests(fake)[-1].request_id
@@ -712,6 +790,8 @@ async def test_one_expired_url_of_three_keeps_the_others(
     assert "image 1: download failed with HTTP 404" in str(error)
     assert "expire" in str(error)
     assert error.url == generation.images[1].url
+    assert error.index == 1
+    assert error.reason.startswith("download failed with HTTP 404")
     assert generation.images[1].data is None
     assert not generation.ok
     assert generation.errors == [error]

@@ -3,6 +3,9 @@
 For each fault: what the panel shows (status, error with the request id and what to do, the
 images that did arrive), the exact number of requests the fake received, that the key shows up
 nowhere a front end or a user could see it, and that the panel generates again right after.
+The message box (``cw-error``, or a failed tile's ``cw-image-error``) speaks the panel's own
+terms, built from the error's attributes: what happened and what to do, never a hint that only
+Python code can follow (those stay in the exception text, ``panel.error``).
 Bad input set on the traits shows the catalogue's message (field, value, allowed) and sends
 nothing.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +23,7 @@ from typing import Any
 import ipywidgets
 import pytest
 from bad_inputs import ROWS, BadInput
+from widget_parts import parts
 
 from comet_widgets import AsyncImageClient, ImageGenerator, InvalidParameterError, build_payload
 from comet_widgets.testing import FakeAPI, FakeServer
@@ -63,6 +68,22 @@ def loop_panel(fake_server: FakeServer, tmp_path: Any) -> Iterator[MakePanel]:
 
 
 Parts = Callable[[ImageGenerator, str], Any]
+#: Words that only Python code can act on: never in the panel's messages.
+CODE_HINTS = (
+    "retry_billable",
+    "api_key=",
+    "max_retry_wait",
+    "timeout=",
+    "max_response_bytes",
+    "base_url",
+    "What to do:",
+    "pass ",
+)
+
+
+def shown_text(widget: Any) -> str:
+    """An HTML widget's text as a person reads it (tags dropped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", str(widget.value)))
 
 
 def everything_shown(panel: ImageGenerator, descendants: Callable[..., list[Any]]) -> str:
@@ -87,6 +108,8 @@ class PanelRow:
     #: Images that must land (for "done" rows).
     images: int = 1
     request_id: bool = True
+    #: What the message box must say (a failed tile's, for "done" rows), in the panel's terms.
+    box: tuple[str, ...] = ()
 
 
 def fail(count: int, status: int, **kwargs: Any) -> Callable[[FakeAPI], None]:
@@ -117,35 +140,94 @@ PANEL_ROWS: dict[str, PanelRow] = {
         "error",
         1,
         says=("HTTP 429", "wait 120 s", "max_retry_wait"),
+        box=("rate limiting requests (HTTP 429)", "It asks to wait 2 min.", "Wait 2 min, then"),
     ),
-    "429-exhausted": PanelRow(fail(3, 429), "error", 3, says=("HTTP 429", "What to do")),
-    "500": PanelRow(fail(1, 500), "error", 1, says=("HTTP 500", "retry_billable=True")),
+    "429-exhausted": PanelRow(
+        fail(3, 429),
+        "error",
+        3,
+        says=("HTTP 429", "What to do"),
+        box=("rate limiting requests", "The server said: rate limit exceeded.", "Wait a moment"),
+    ),
+    "500": PanelRow(
+        fail(1, 500),
+        "error",
+        1,
+        says=("HTTP 500", "retry_billable=True"),
+        box=("The provider failed (HTTP 500)", "may already have made (and billed)", "not retried"),
+    ),
+    "500-retried-on-opt-in-then-exhausted": PanelRow(
+        fail(3, 500),
+        "error",
+        3,
+        client_options={"retry_billable": True},
+        box=("The provider failed (HTTP 500)", "Tried 3 times"),
+    ),
+    "500-invalid-request": PanelRow(
+        fail(1, 500, code="invalid_request", message="invalid size"),
+        "error",
+        1,
+        box=("The server said: invalid size.", "would fail again: change the parameters"),
+    ),
     "502-retried-then-done": PanelRow(fail(1, 502), "done", 2, says=("after 1 retry",)),
+    "502-exhausted": PanelRow(
+        fail(3, 502), "error", 3, box=("The provider failed (HTTP 502)", "Tried 3 times")
+    ),
     "503-busy-retried-then-done": PanelRow(fail(1, 503, message=BUSY), "done", 2),
     "503-no-available-channel": PanelRow(
-        fail(1, 503), "error", 1, says=("no available channel", "pick another model")
+        fail(1, 503),
+        "error",
+        1,
+        says=("no available channel", "pick another model"),
+        box=("dall-e-2 is not available for this key", "Pick another model (try gpt-image-2)"),
     ),
-    "504": PanelRow(fail(1, 504), "error", 1, says=("HTTP 504",)),
-    "524": PanelRow(fail(1, 524), "error", 1, says=("HTTP 524",)),
+    "504": PanelRow(fail(1, 504), "error", 1, says=("HTTP 504",), box=("HTTP 504", "billed")),
+    "524": PanelRow(fail(1, 524), "error", 1, says=("HTTP 524",), box=("HTTP 524", "billed")),
+    "400": PanelRow(
+        fail(1, 400, message="bad size"),
+        "error",
+        1,
+        box=("refused the request (HTTP 400)", "bad size", "Change the parameters"),
+    ),
+    "400-content-policy": PanelRow(
+        fail(1, 400, code="content_policy_violation", message="your prompt was refused"),
+        "error",
+        1,
+        box=("The provider refused the prompt", "Rephrase the prompt"),
+    ),
     "401-echoing-the-key": PanelRow(
         fail(1, 401, message=f"bad key: Bearer {KEY}"),
         "error",
         1,
         says=("HTTP 401", "Bearer [redacted]", "COMETAPI_KEY"),
+        box=("The API refused the key (HTTP 401)", "COMETAPI_KEY", "restart the kernel"),
     ),
+    "403": PanelRow(fail(1, 403), "error", 1, box=("may not use this model", "Pick another")),
+    "404": PanelRow(fail(1, 404), "error", 1, box=("was not found", "COMETAPI_BASE_URL")),
     "reset-mid-body": PanelRow(
-        malform("reset_mid_body"), "error", 1, says=("may have been billed",), request_id=False
+        malform("reset_mid_body"),
+        "error",
+        1,
+        says=("may have been billed",),
+        request_id=False,
+        box=("connection to the API broke", "(and billed)", "not retried"),
     ),
     "close-after-headers": PanelRow(
-        malform("close_after_headers"), "error", 1, says=("received 0 bytes",), request_id=False
+        malform("close_after_headers"),
+        "error",
+        1,
+        says=("received 0 bytes",),
+        request_id=False,
+        box=("connection to the API broke", "(and billed)"),
     ),
     "read-timeout": PanelRow(
-        lambda fake: setattr(fake, "latency", 5.0),
+        lambda fake: setattr(fake, "latency", 30.0),  # the fake stops when the client hangs up
         "error",
         1,
         says=("read timeout", "raise timeout="),
         client_options=SHORT,
         request_id=False,
+        box=("did not answer in time (within 0.5 s)", "(and billed)"),
     ),
     "trickle": PanelRow(
         malform("trickle"),
@@ -154,19 +236,74 @@ PANEL_ROWS: dict[str, PanelRow] = {
         says=("read timeout", "took longer than"),
         client_options=SHORT,
         request_id=False,
+        box=("did not answer in time (within 0.5 s)",),
     ),
-    "invalid-json": PanelRow(malform("invalid_json"), "error", 1, says=("instead of JSON",)),
-    "html-200": PanelRow(malform("html_200"), "error", 1, says=("an HTML page", "base_url")),
-    "html-301": PanelRow(malform("html_301"), "error", 1, says=("answered 301", "base_url")),
-    "empty-data": PanelRow(malform("empty_data"), "error", 1, says=("no images",)),
-    "no-url-nor-b64": PanelRow(malform("no_image_fields"), "error", 1, says=("neither",)),
-    "bad-base64": PanelRow(malform("bad_base64"), "error", 1, says=("base64",), traits=B64),
-    "not-an-image": PanelRow(malform("not_an_image"), "error", 1, says=("not a PNG",), traits=B64),
+    "invalid-json": PanelRow(
+        malform("invalid_json"),
+        "error",
+        1,
+        says=("instead of JSON",),
+        box=("not an image result", "instead of JSON"),
+    ),
+    "html-200": PanelRow(
+        malform("html_200"),
+        "error",
+        1,
+        says=("an HTML page", "base_url"),
+        box=("not an image result", "an HTML page", "Check COMETAPI_BASE_URL"),
+    ),
+    "html-301": PanelRow(
+        malform("html_301"),
+        "error",
+        1,
+        says=("answered 301", "base_url"),
+        box=("redirecting to", "Check COMETAPI_BASE_URL"),
+    ),
+    "empty-data": PanelRow(
+        malform("empty_data"),
+        "error",
+        1,
+        says=("no images",),
+        box=("returned no images", "Rephrase the prompt or pick another model"),
+    ),
+    "no-url-nor-b64": PanelRow(
+        malform("no_image_fields"),
+        "error",
+        1,
+        says=("neither",),
+        box=("could not be read", "neither 'url' nor 'b64_json'"),
+    ),
+    "bad-base64": PanelRow(
+        malform("bad_base64"),
+        "error",
+        1,
+        says=("base64",),
+        traits=B64,
+        box=("could not be read", "not valid base64"),
+    ),
+    "not-an-image": PanelRow(
+        malform("not_an_image"),
+        "error",
+        1,
+        says=("not a PNG",),
+        traits=B64,
+        box=("could not be read", "not a PNG"),
+    ),
     "truncated-png": PanelRow(
-        malform("truncated_png"), "error", 1, says=("truncated",), traits=B64
+        malform("truncated_png"),
+        "error",
+        1,
+        says=("truncated",),
+        traits=B64,
+        box=("could not be read", "truncated"),
     ),
     "decompression-bomb": PanelRow(
-        malform("bomb"), "error", 1, says=("decompression bomb",), traits=B64
+        malform("bomb"),
+        "error",
+        1,
+        says=("decompression bomb",),
+        traits=B64,
+        box=("could not be read", "100000x100000"),
     ),
     "body-over-cap": PanelRow(
         malform("huge_body"),
@@ -174,6 +311,7 @@ PANEL_ROWS: dict[str, PanelRow] = {
         1,
         says=("max_response_bytes",),
         client_options={"max_response_bytes": 1_000_000},
+        box=("too large", "larger than 1,000,000 bytes", "fewer or smaller images"),
     ),
     "one-url-of-3-expired": PanelRow(
         urls("expire_urls", [1]),
@@ -182,6 +320,7 @@ PANEL_ROWS: dict[str, PanelRow] = {
         says=("2 of 3 images; image 2 failed", "HTTP 404"),
         traits=URL3,
         images=2,
+        box=("could not be downloaded", "HTTP 404", "expire"),
     ),
     "one-url-of-3-times-out": PanelRow(
         urls("slow_urls", [0], 600),  # the fake stops waiting when the client hangs up
@@ -191,6 +330,7 @@ PANEL_ROWS: dict[str, PanelRow] = {
         traits=URL3,
         client_options=AMPLE,
         images=2,
+        box=("could not be downloaded", "took longer than 3 s"),
     ),
     "one-url-of-3-not-http": PanelRow(
         urls("non_http_urls", [2]),
@@ -199,6 +339,7 @@ PANEL_ROWS: dict[str, PanelRow] = {
         says=("2 of 3 images; image", "only http and https"),
         traits=URL3,
         images=2,
+        box=("could not be downloaded", "only http and https"),
     ),
     "redirect-loop": PanelRow(
         urls("redirect_loop_urls", [0]),
@@ -207,6 +348,7 @@ PANEL_ROWS: dict[str, PanelRow] = {
         says=("too many redirects",),
         traits={"response_format": "url"},
         request_id=False,
+        box=("could not be downloaded", "too many redirects"),
     ),
 }
 
@@ -232,9 +374,7 @@ async def test_panel_fault_matrix(
         assert panel.error
         box = part(panel, "cw-error")
         assert box.layout.display != "none"
-        # The panel's own words: no hint that only code can follow (those stay in .error).
-        for hint in ("retry_billable", "api_key=", "max_retry_wait", "raise timeout="):
-            assert hint not in box.value, box.value
+        words = shown_text(box)
         assert panel.history == []
         if row.request_id:
             generations = [r for r in fake.requests if r.path.endswith("/generations")]
@@ -243,6 +383,12 @@ async def test_panel_fault_matrix(
         assert result is not None
         assert len(panel.images) == row.images
         assert panel.history == [result]
+        words = " ".join(shown_text(w) for w in parts(panel, "cw-image-error", visible=True))
+    for text in row.box:
+        assert text in words, words
+    # The panel's own words: no hint that only code can follow (those stay in .error).
+    for hint in CODE_HINTS:
+        assert hint not in words, words
     assert fake.generation_count == row.requests
     assert not part(panel, "cw-generate").disabled
     assert SECRET_PART not in everything_shown(panel, descendants)
@@ -269,6 +415,10 @@ async def test_a_refused_connection_is_shown_as_not_sent(
     assert panel.status == "error"
     assert f"127.0.0.1:{port}" in panel.error
     assert "check base_url and your network" in panel.error
+    words = shown_text(part(panel, "cw-error"))
+    assert f"Could not reach the API at 127.0.0.1:{port}." in words
+    assert "Check the network (and COMETAPI_BASE_URL)" in words
+    assert not any(hint in words for hint in CODE_HINTS), words
     assert SECRET_PART not in everything_shown(panel, descendants)
 
 
