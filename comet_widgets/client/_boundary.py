@@ -14,17 +14,22 @@ reader returns is the ``Answer``'s ``streamed``. Chunks are not redacted (a key 
 them): the reader redacts each whole event with ``redact_bytes`` before it reads it.
 
 The key also passes through the logging of httpx and httpcore (httpcore logs response headers
-at DEBUG, httpx logs URLs at INFO): ``watch_secret`` registers a key with a filter installed on
-those loggers, which rewrites any record that holds it.
+at DEBUG, httpx logs URLs at INFO). A filter on those loggers (and the package's) rewrites a
+record that holds the key of the client it was made for: ``secret_scope(key)`` says whose key
+that is, for the task that runs the request and the tasks and threads it starts (a context
+variable). So each client's records are scrubbed of its own key, every occurrence however short,
+and no other client's records are touched (a test's one-letter key garbles only its own lines).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import sys
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +45,8 @@ __all__ = [
     "exchange",
     "is_event_stream",
     "media_type",
+    "secret_scope",
     "strip_userinfo",
-    "watch_secret",
 ]
 
 #: Loggers of the HTTP stack (and the package's own) whose records are scrubbed of keys.
@@ -100,21 +105,27 @@ class Answer:
         return value
 
 
+#: The keys whose records are being made in this context: the requesting client's (two when a
+#: request runs inside another client's, which no path of the package does, but it is cheap).
+_SCOPE: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "comet_widgets_secrets", default=()
+)
+
+
 class _SecretFilter(logging.Filter):
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-        self.lock = threading.Lock()
+    """Rewrites a record that holds a key in scope (``secret_scope``); other records pass as
+    they are, without even being formatted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        secrets = _SCOPE.get()
+        if not secrets:
             return True
         try:
             message = record.getMessage()
         except Exception:  # a broken record: let logging report it as it would
             return True
         scrubbed = message
-        for secret in tuple(self.secrets):
+        for secret in secrets:
             if secret in scrubbed or "\\" in scrubbed or "%" in scrubbed:
                 scrubbed = redact(scrubbed, secret)
         if scrubbed != message:
@@ -123,18 +134,34 @@ class _SecretFilter(logging.Filter):
 
 
 _FILTER = _SecretFilter()
+_install_lock = threading.Lock()
 _installed = False
 
 
-def watch_secret(secret: str) -> None:
-    """Scrub ``secret`` from every record of ``LOGGERS`` from now on (installs the filter once)."""
+def _install() -> None:
     global _installed
-    with _FILTER.lock:
-        _FILTER.secrets.add(secret)
+    with _install_lock:
         if not _installed:
             for name in LOGGERS:
                 logging.getLogger(name).addFilter(_FILTER)
             _installed = True
+
+
+@contextlib.contextmanager
+def secret_scope(secret: str | None) -> Iterator[None]:
+    """Within the block (and the tasks and ``to_thread`` calls it starts), scrub ``secret`` from
+    the records of ``LOGGERS``; outside it, this key is not looked for."""
+    if not secret:
+        yield
+        return
+    if not _installed:
+        _install()
+    scope = _SCOPE.get()
+    token = _SCOPE.set(scope if secret in scope else (*scope, secret))
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
 
 
 def strip_userinfo(url: str) -> str:
@@ -213,11 +240,12 @@ async def exchange(
     """
     reading = _read(http, request, limit, secret, follow_redirects, stream)
     try:
-        if sys.version_info >= (3, 11):
-            async with asyncio.timeout(timeout):
-                response, body, streamed = await reading
-        else:  # pragma: no cover - Python 3.10
-            response, body, streamed = await asyncio.wait_for(reading, timeout)
+        with secret_scope(secret):
+            if sys.version_info >= (3, 11):
+                async with asyncio.timeout(timeout):
+                    response, body, streamed = await reading
+            else:  # pragma: no cover - Python 3.10
+                response, body, streamed = await asyncio.wait_for(reading, timeout)
     except (TimeoutError, asyncio.TimeoutError):
         raise DeadlinePassed from None
     return Answer(

@@ -94,8 +94,8 @@ from ._boundary import (
     StreamReader,
     exchange,
     media_type,
+    secret_scope,
     strip_userinfo,
-    watch_secret,
 )
 from ._limits import RequestLimiter
 from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
@@ -462,7 +462,6 @@ class AsyncImageClient:
                 " ImageGenerator(offline=True) or 'comet-images --offline'"
             )
         _check_key_sendable(key, "api_key" if self.__key else API_KEY_ENV)
-        watch_secret(key)
         host = urlsplit(self.base_url).hostname or ""
         if (
             self.base_url.startswith("http://")
@@ -674,15 +673,17 @@ class AsyncImageClient:
             self._in_flight.add(task)
         partials: list[PartialImage] = []
         try:
-            generation = await self._generate(
-                payload,
-                limiter or self.limiter,
-                on_retry,
-                on_partial,
-                partials,
-                uploads=uploads,
-                on_sent=on_sent,
-            )
+            # This client's log records (its own, httpx's, httpcore's) are scrubbed of its key.
+            with secret_scope(self._key_or_none()):
+                generation = await self._generate(
+                    payload,
+                    limiter or self.limiter,
+                    on_retry,
+                    on_partial,
+                    partials,
+                    uploads=uploads,
+                    on_sent=on_sent,
+                )
         except CometError as error:
             self._scrub(error)
             error.partials = partials

@@ -7,6 +7,7 @@ gateway might, to prove that ``redact`` scrubs whatever the server sends.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import logging
@@ -339,3 +340,48 @@ def test_cli_output_never_shows_the_key(
     for path in (tmp_path / "out").rglob("*") if (tmp_path / "out").exists() else []:
         if path.is_file():
             assert SECRET_PART.encode() not in path.read_bytes(), path
+
+
+# -- log redaction is per client (README "Secrets") ------------------------------------------
+
+
+async def test_an_echoed_header_is_scrubbed_from_httpcores_record(
+    fake: FakeAPI, keyed_client: AsyncImageClient, logs: pytest.LogCaptureFixture
+) -> None:
+    # httpcore logs response headers raw at DEBUG: only the filter stands between them and a log.
+    fake.fail_next(1, 400, headers={"x-echo": f"Bearer-less {KEY}"})
+    with pytest.raises(CometError):
+        await keyed_client.generate("a paper boat", model="dall-e-2", size="256x256")
+    echoed = [r for r in logs.records if "x-echo" in r.getMessage()]
+    assert echoed, "httpcore logged no response headers: the check would prove nothing"
+    assert all("Bearer-less [redacted]" in r.getMessage() for r in echoed)
+    assert_logs_clean(logs)
+
+
+async def test_each_clients_records_are_scrubbed_of_its_own_key_only(
+    fake_server: FakeServer, logs: pytest.LogCaptureFixture
+) -> None:
+    # "k" is a one-letter key, as tests use: it must garble no record but its own client's.
+    short = AsyncImageClient(api_key="k", base_url=fake_server.base_url)
+    keyed = AsyncImageClient(api_key=KEY, base_url=fake_server.base_url)
+    async with short, keyed:
+        await asyncio.gather(
+            short.generate("one", model="dall-e-2", size="256x256"),
+            keyed.generate("two", model="dall-e-2", size="256x256"),
+        )
+    posted = [r.getMessage() for r in logs.records if "request_id=" in r.getMessage()]
+    assert len(posted) == 2, posted
+    # The fake's request ids are "fake-...": the short client's line loses its k, the other not.
+    assert sorted("request_id=fa[redacted]e-" in line for line in posted) == [False, True]
+    assert any("request_id=fake-" in line for line in posted)
+    assert_logs_clean(logs)
+
+
+async def test_a_used_key_is_not_scrubbed_from_records_of_no_client(
+    fake_server: FakeServer, logs: pytest.LogCaptureFixture
+) -> None:
+    async with AsyncImageClient(api_key="k", base_url=fake_server.base_url) as client:
+        await client.generate("one", model="dall-e-2", size="256x256")
+    logging.getLogger("comet_widgets").warning("keep working")
+    logging.getLogger("httpx").warning("ok, talk")
+    assert [r.getMessage() for r in logs.records[-2:]] == ["keep working", "ok, talk"]
