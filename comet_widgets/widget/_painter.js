@@ -15,7 +15,10 @@ function render({ model, el }) {
   const size = document.createElement("input");
   size.type = "range"; size.min = "2"; size.max = "128"; size.className = "cw-brush-size";
   size.value = String(model.get("brush_size"));
-  tools.appendChild(size);
+  size.title = "Brush size"; size.setAttribute("aria-label", "Brush size");
+  const sizeLabel = document.createElement("span");
+  sizeLabel.className = "cw-brush-size-label"; sizeLabel.textContent = "Size";
+  tools.append(sizeLabel, size);
   const stage = document.createElement("div");
   stage.className = "cw-painter-stage";
   stage.style.position = "relative"; stage.style.display = "inline-block";

@@ -149,6 +149,7 @@ CSS = f"""
   border: 1px solid {_BORDER}; border-radius: 4px; padding: 3px 10px; cursor: pointer; }}
 .cw-panel .cw-painter-tools button.cw-active {{ background: {_tint(_BRAND, 22)};
   border-color: {_BRAND}; font-weight: 600; }}
+.cw-panel .cw-brush-size-label {{ color: {_FG2}; font-size: 12px; margin-left: 6px; }}
 .cw-panel .cw-painter-stage {{ border-radius: 6px; overflow: hidden; line-height: 0;
   border: 1px solid {_BORDER}; }}
 .cw-panel div.cw-painter-stage {{ max-width: min(100%, 420px) !important; }}
