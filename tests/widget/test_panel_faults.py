@@ -23,6 +23,8 @@ from typing import Any
 import ipywidgets
 import pytest
 from bad_inputs import ROWS, BadInput
+from fault_table import AMPLE, DALLE_2, Row
+from fault_table import ROWS as FAULTS
 from widget_parts import parts
 
 from comet_widgets import AsyncImageClient, ImageGenerator, InvalidParameterError, build_payload
@@ -30,7 +32,6 @@ from comet_widgets.testing import FakeAPI, FakeServer
 
 KEY = "sk-" + "test-SECRET-" + "0123456789abcdef"
 SECRET_PART = "SECRET-0123456789abcdef"
-BUSY = "service unavailable, please try again later"
 
 MakePanel = Callable[..., ImageGenerator]
 
@@ -102,6 +103,7 @@ class PanelRow:
     #: The status the panel ends in: "error", or "done" (with a partial-failure message).
     status: str
     requests: int
+    #: Text the ``error`` trait (the exception text) or the status line must contain.
     says: tuple[str, ...] = ()
     traits: dict[str, Any] = field(default_factory=dict)
     client_options: dict[str, Any] = field(default_factory=dict)
@@ -111,207 +113,101 @@ class PanelRow:
     #: What the message box must say (a failed tile's, for "done" rows), in the panel's terms.
     box: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, row: Row, box: tuple[str, ...] = (), *, says: tuple[str, ...] = ()) -> PanelRow:
+        """A row of the fault table (tests/fault_table.py) as the panel meets it: the same
+        fault, parameters and client options, the same requests and exception text."""
+        return cls(
+            row.inject,
+            "done" if row.raises is None else "error",
+            row.requests,
+            says=row.says + says,
+            traits={**DALLE_2, **row.params},
+            client_options=row.options,
+            request_id=row.request_id,
+            box=box,
+        )
+
 
 def fail(count: int, status: int, **kwargs: Any) -> Callable[[FakeAPI], None]:
     return lambda fake: fake.fail_next(count, status, **kwargs)
-
-
-def malform(kind: str) -> Callable[[FakeAPI], None]:
-    return lambda fake: fake.malform_next(kind)  # type: ignore[arg-type]
 
 
 def urls(method: str, *args: Any) -> Callable[[FakeAPI], None]:
     return lambda fake: getattr(fake, method)(*args)
 
 
-B64 = {"response_format": "b64_json"}
 URL3 = {"response_format": "url", "n": 3}
-SHORT = {"timeout": 0.5}
-#: When some downloads must arrive in time and one must not: ample for the ones that arrive,
-#: even on a busy machine, while the one held back never comes.
-AMPLE = {"timeout": 3.0}
+
+READ = "could not be read"
+BILLED_NOT_RETRIED = ("may already have made (and billed)", "not retried")
+#: The fault table's rows a person can meet in the panel, and what its message box says.
+TABLE_BOXES: dict[str, tuple[str, ...]] = {
+    "429-retry-after-seconds": (),
+    "429-hint-above-cap": (
+        "rate limiting requests (HTTP 429)",
+        "It asks to wait 2 min.",
+        "Wait 2 min, then click Generate again.",
+    ),
+    "429-retries-exhausted": (
+        "rate limiting requests",
+        "The server said: rate limit exceeded.",
+        "Wait a moment",
+    ),
+    "500-not-retried": ("The provider failed (HTTP 500)", *BILLED_NOT_RETRIED),
+    "500-invalid-request-never-retried": (
+        "The server said: invalid size.",
+        "would fail again: change the parameters",
+    ),
+    "502-retried": (),
+    "502-exhausted": ("The provider failed (HTTP 502)", "Tried 3 times"),
+    "503-retried": (),
+    "503-no-available-channel": (
+        "dall-e-2 is not available for this key",
+        "Pick another model (try gpt-image-2)",
+    ),
+    "504-not-retried": ("HTTP 504", *BILLED_NOT_RETRIED),
+    "524-not-retried": ("HTTP 524", *BILLED_NOT_RETRIED),
+    "524-retry-billable-exhausted": ("The provider failed (HTTP 524)", "Tried 3 times"),
+    "400": ("refused the request (HTTP 400)", "invalid request", "Change the parameters"),
+    "400-content-policy": ("The provider refused the prompt", "Rephrase the prompt"),
+    "401": ("The API refused the key (HTTP 401)", "COMETAPI_KEY", "restart the kernel"),
+    "403": ("may not use this model", "Pick another model"),
+    "404": ("was not found", "COMETAPI_BASE_URL"),
+    "reset-mid-body": ("connection to the API broke", *BILLED_NOT_RETRIED),
+    "close-after-headers": ("connection to the API broke", "(and billed)"),
+    "read-timeout": ("did not answer in time (within 0.5 s)", "(and billed)"),
+    "trickle-past-read-timeout": ("did not answer in time (within 0.5 s)",),
+    "invalid-json": ("not an image result", "instead of JSON"),
+    "html-200": ("not an image result", "an HTML page", "Check COMETAPI_BASE_URL"),
+    "html-301": ("redirecting to", "Check COMETAPI_BASE_URL"),
+    "empty-data": ("returned no images", "Rephrase the prompt or pick another model"),
+    "no-url-nor-b64": (READ, "neither 'url' nor 'b64_json'"),
+    "bad-base64": (READ, "not valid base64"),
+    "base64-of-not-an-image": (READ, "not a PNG"),
+    "truncated-png": (READ, "truncated"),
+    "decompression-bomb": (READ, "100000x100000"),
+    "body-over-cap-declared": ("too large", "larger than 1,000,000 bytes", "fewer or smaller"),
+}
+#: What the status line says after the table's rows that end well.
+TABLE_STATUS = {
+    "429-retry-after-seconds": ("Done: 1 image after 2 retries",),
+    "502-retried": ("after 1 retry",),
+    "503-retried": ("after 1 retry",),
+}
 
 PANEL_ROWS: dict[str, PanelRow] = {
-    "429-retried-then-done": PanelRow(
-        fail(1, 429, headers={"Retry-After": "1"}), "done", 2, says=("after 1 retry",)
-    ),
-    "429-hint-above-cap": PanelRow(
-        fail(1, 429, headers={"Retry-After": "120"}),
-        "error",
-        1,
-        says=("HTTP 429", "wait 120 s", "max_retry_wait"),
-        box=("rate limiting requests (HTTP 429)", "It asks to wait 2 min.", "Wait 2 min, then"),
-    ),
-    "429-exhausted": PanelRow(
-        fail(3, 429),
-        "error",
-        3,
-        says=("HTTP 429", "What to do"),
-        box=("rate limiting requests", "The server said: rate limit exceeded.", "Wait a moment"),
-    ),
-    "500": PanelRow(
-        fail(1, 500),
-        "error",
-        1,
-        says=("HTTP 500", "retry_billable=True"),
-        box=("The provider failed (HTTP 500)", "may already have made (and billed)", "not retried"),
-    ),
-    "500-retried-on-opt-in-then-exhausted": PanelRow(
-        fail(3, 500),
-        "error",
-        3,
-        client_options={"retry_billable": True},
-        box=("The provider failed (HTTP 500)", "Tried 3 times"),
-    ),
-    "500-invalid-request": PanelRow(
-        fail(1, 500, code="invalid_request", message="invalid size"),
-        "error",
-        1,
-        box=("The server said: invalid size.", "would fail again: change the parameters"),
-    ),
-    "502-retried-then-done": PanelRow(fail(1, 502), "done", 2, says=("after 1 retry",)),
-    "502-exhausted": PanelRow(
-        fail(3, 502), "error", 3, box=("The provider failed (HTTP 502)", "Tried 3 times")
-    ),
-    "503-busy-retried-then-done": PanelRow(fail(1, 503, message=BUSY), "done", 2),
-    "503-no-available-channel": PanelRow(
-        fail(1, 503),
-        "error",
-        1,
-        says=("no available channel", "pick another model"),
-        box=("dall-e-2 is not available for this key", "Pick another model (try gpt-image-2)"),
-    ),
-    "504": PanelRow(fail(1, 504), "error", 1, says=("HTTP 504",), box=("HTTP 504", "billed")),
-    "524": PanelRow(fail(1, 524), "error", 1, says=("HTTP 524",), box=("HTTP 524", "billed")),
-    "400": PanelRow(
-        fail(1, 400, message="bad size"),
-        "error",
-        1,
-        box=("refused the request (HTTP 400)", "bad size", "Change the parameters"),
-    ),
-    "400-content-policy": PanelRow(
-        fail(1, 400, code="content_policy_violation", message="your prompt was refused"),
-        "error",
-        1,
-        box=("The provider refused the prompt", "Rephrase the prompt"),
-    ),
+    **{
+        name: PanelRow.of(FAULTS[name], box, says=TABLE_STATUS.get(name, ()))
+        for name, box in TABLE_BOXES.items()
+    },
+    # -- the panel's own cases: the key echoed back, and url mode ---------------------------
     "401-echoing-the-key": PanelRow(
         fail(1, 401, message=f"bad key: Bearer {KEY}"),
         "error",
         1,
         says=("HTTP 401", "Bearer [redacted]", "COMETAPI_KEY"),
-        box=("The API refused the key (HTTP 401)", "COMETAPI_KEY", "restart the kernel"),
-    ),
-    "403": PanelRow(fail(1, 403), "error", 1, box=("may not use this model", "Pick another")),
-    "404": PanelRow(fail(1, 404), "error", 1, box=("was not found", "COMETAPI_BASE_URL")),
-    "reset-mid-body": PanelRow(
-        malform("reset_mid_body"),
-        "error",
-        1,
-        says=("may have been billed",),
-        request_id=False,
-        box=("connection to the API broke", "(and billed)", "not retried"),
-    ),
-    "close-after-headers": PanelRow(
-        malform("close_after_headers"),
-        "error",
-        1,
-        says=("received 0 bytes",),
-        request_id=False,
-        box=("connection to the API broke", "(and billed)"),
-    ),
-    "read-timeout": PanelRow(
-        lambda fake: setattr(fake, "latency", 30.0),  # the fake stops when the client hangs up
-        "error",
-        1,
-        says=("read timeout", "raise timeout="),
-        client_options=SHORT,
-        request_id=False,
-        box=("did not answer in time (within 0.5 s)", "(and billed)"),
-    ),
-    "trickle": PanelRow(
-        malform("trickle"),
-        "error",
-        1,
-        says=("read timeout", "took longer than"),
-        client_options=SHORT,
-        request_id=False,
-        box=("did not answer in time (within 0.5 s)",),
-    ),
-    "invalid-json": PanelRow(
-        malform("invalid_json"),
-        "error",
-        1,
-        says=("instead of JSON",),
-        box=("not an image result", "instead of JSON"),
-    ),
-    "html-200": PanelRow(
-        malform("html_200"),
-        "error",
-        1,
-        says=("an HTML page", "base_url"),
-        box=("not an image result", "an HTML page", "Check COMETAPI_BASE_URL"),
-    ),
-    "html-301": PanelRow(
-        malform("html_301"),
-        "error",
-        1,
-        says=("answered 301", "base_url"),
-        box=("redirecting to", "Check COMETAPI_BASE_URL"),
-    ),
-    "empty-data": PanelRow(
-        malform("empty_data"),
-        "error",
-        1,
-        says=("no images",),
-        box=("returned no images", "Rephrase the prompt or pick another model"),
-    ),
-    "no-url-nor-b64": PanelRow(
-        malform("no_image_fields"),
-        "error",
-        1,
-        says=("neither",),
-        box=("could not be read", "neither 'url' nor 'b64_json'"),
-    ),
-    "bad-base64": PanelRow(
-        malform("bad_base64"),
-        "error",
-        1,
-        says=("base64",),
-        traits=B64,
-        box=("could not be read", "not valid base64"),
-    ),
-    "not-an-image": PanelRow(
-        malform("not_an_image"),
-        "error",
-        1,
-        says=("not a PNG",),
-        traits=B64,
-        box=("could not be read", "not a PNG"),
-    ),
-    "truncated-png": PanelRow(
-        malform("truncated_png"),
-        "error",
-        1,
-        says=("truncated",),
-        traits=B64,
-        box=("could not be read", "truncated"),
-    ),
-    "decompression-bomb": PanelRow(
-        malform("bomb"),
-        "error",
-        1,
-        says=("decompression bomb",),
-        traits=B64,
-        box=("could not be read", "100000x100000"),
-    ),
-    "body-over-cap": PanelRow(
-        malform("huge_body"),
-        "error",
-        1,
-        says=("max_response_bytes",),
-        client_options={"max_response_bytes": 1_000_000},
-        box=("too large", "larger than 1,000,000 bytes", "fewer or smaller images"),
+        box=("The API refused the key (HTTP 401)", "Bearer [redacted]"),
     ),
     "one-url-of-3-expired": PanelRow(
         urls("expire_urls", [1]),
@@ -328,7 +224,8 @@ PANEL_ROWS: dict[str, PanelRow] = {
         1,
         says=("2 of 3 images; image", "took longer than"),
         traits=URL3,
-        client_options=AMPLE,
+        # Ample for the downloads that arrive, even on a busy machine; the slow one never does.
+        client_options={"timeout": AMPLE},
         images=2,
         box=("could not be downloaded", "took longer than 3 s"),
     ),
@@ -351,6 +248,12 @@ PANEL_ROWS: dict[str, PanelRow] = {
         box=("could not be downloaded", "too many redirects"),
     ),
 }
+
+
+def test_the_panel_rows_are_the_tables() -> None:
+    """A panel row named like a fault-table row is that row (one place for each fault)."""
+    assert set(TABLE_BOXES) <= set(FAULTS)
+    assert not (set(PANEL_ROWS) - set(TABLE_BOXES)) & set(FAULTS)
 
 
 @pytest.mark.parametrize("row", PANEL_ROWS.values(), ids=PANEL_ROWS.keys())
