@@ -29,17 +29,10 @@ def _file(value: object, field: str) -> dict[str, str]:
         raise InvalidParameterError(
             field, value, "a path to an image file", reason=f"{field} must be a file path"
         )
-    path = Path(value)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidParameterError(
-            field,
-            str(value),
-            "a path to an image file that exists and can be read",
-            reason=f"cannot read {field} {str(value)!r} ({exc.strerror or type(exc).__name__})",
-        ) from None
-    return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest()}
+    from ..client._uploads import read_path  # httpx and friends load when a batch edits
+
+    _, data = read_path(value, field)
+    return {"path": str(Path(value)), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def edit_inputs(

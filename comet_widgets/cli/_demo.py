@@ -34,6 +34,7 @@ from pathlib import Path
 from types import FrameType
 
 from .._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_MODEL
+from .._errors import key_from_env
 
 SEED_PROMPT = "A paper boat floating on calm water at sunrise."
 QUICKSTART = "notebooks/01-quickstart.ipynb"
@@ -50,7 +51,7 @@ _STOP_TIMEOUT = 15.0
 @contextlib.contextmanager
 def backend() -> Iterator[tuple[str | None, str | None, str]]:
     """Yield ``(api_key, base_url, label)``: the real API with a key, else the fake on loopback."""
-    if os.environ.get(API_KEY_ENV):
+    if key_from_env() is not None:
         yield None, os.environ.get(BASE_URL_ENV), "CometAPI"
         return
     from ..testing import FAKE_API_KEY, serve_fake

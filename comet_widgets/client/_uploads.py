@@ -34,6 +34,7 @@ __all__ = [
     "form_fields",
     "hash_all",
     "prepare",
+    "read_path",
     "when_sent",
 ]
 
@@ -127,7 +128,9 @@ def _array_image(array: Any, field: str) -> Any:
     return Image.fromarray(np.ascontiguousarray(array))
 
 
-def _read_path(value: str | os.PathLike[str], field: str) -> tuple[str, bytes]:
+def read_path(value: str | os.PathLike[str], field: str) -> tuple[str, bytes]:
+    """``(file name, bytes)`` of an input file; a file that cannot be read is refused with
+    ``InvalidParameterError`` naming ``field`` (edits and batch edit items alike)."""
     path = Path(value)
     try:
         return path.name, path.read_bytes()
@@ -159,7 +162,7 @@ def _raw(value: ImageInput, field: str, number: int) -> tuple[str, bytes | None,
     if isinstance(value, (bytes, bytearray, memoryview)):
         return stem, bytes(value), None
     if isinstance(value, (str, os.PathLike)):
-        name, data = _read_path(value, field)
+        name, data = read_path(value, field)
         return name, data, None
     if _is_pil(value):
         return f"{stem}.png", None, value
