@@ -43,7 +43,7 @@ interleaved; figures are from this machine with other work running, so read them
 - `client/_transport.py`, back over public APIs only. Issue 12 removed a first version that
   swapped httpcore's private `_network_backend` inside httpx's pool. Now the client builds its
   own `httpx.AsyncBaseTransport` on `httpcore.AsyncConnectionPool(network_backend=...)` around
-  httpcore's `AnyIOBackend`, with httpx's defaults (TLS context, `httpx.Limits()`, HTTP/1.1, no
+  httpcore's `AnyIOBackend`, with httpx's defaults (TLS context, pool limits, HTTP/1.1, no
   connect retries, httpcore errors raised as the matching httpx ones). It reads up to 1 MiB
   per socket read instead of 64 KiB, and hands big write buffers to the socket as 1 MiB views,
   so asyncio no longer copies the unsent rest of each 4 MB multipart file. With a proxy set in

@@ -11,8 +11,8 @@ The figures are in bench/RESULTS.md ("What was changed").
 Only public APIs: ``httpx.AsyncBaseTransport`` over ``httpcore.AsyncConnectionPool`` with a
 ``network_backend`` (both documented constructor arguments), wrapping httpcore's own
 ``AnyIOBackend``. Everything else is what ``httpx.AsyncHTTPTransport`` would do with the
-client's defaults: the same TLS context, pool limits (``httpx.Limits()``), HTTP/1.1 only, no
-connection retries, and httpcore's errors raised as the matching httpx errors. When a proxy is
+client's defaults: the same TLS context and pool limits, HTTP/1.1 only, no connection
+retries, and httpcore's errors raised as the matching httpx errors. When a proxy is
 set in the environment, ``transport_for_env`` returns None and httpx builds its own transports
 (with the proxies), as it would without this module.
 """
@@ -20,6 +20,7 @@ set in the environment, ``transport_for_env`` returns None and httpx builds its 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -144,11 +145,20 @@ class _ResponseStream(httpx.AsyncByteStream):
             await self._inner.aclose()
 
 
+def _default_limits() -> httpx.Limits:
+    """The pool limits ``httpx.AsyncHTTPTransport`` uses when given none (``httpx.Limits()``
+    alone means no limit at all); httpx 0.27-0.28 say 100 connections, 20 kept alive."""
+    default = inspect.signature(httpx.AsyncHTTPTransport).parameters["limits"].default
+    if isinstance(default, httpx.Limits):
+        return default
+    return httpx.Limits(max_connections=100, max_keepalive_connections=20)  # pragma: no cover
+
+
 class PoolTransport(httpx.AsyncBaseTransport):
     """``httpx.AsyncHTTPTransport(verify=ssl_context)`` with wider socket reads and writes."""
 
     def __init__(self, ssl_context: ssl.SSLContext) -> None:
-        limits = httpx.Limits()  # httpx's defaults, as the client would use them
+        limits = _default_limits()
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
             max_connections=limits.max_connections,
