@@ -99,7 +99,8 @@ interleaved; figures are from this machine with other work running, so read them
 - Measured and left alone: `aiter_raw` vs `aiter_bytes` and `aread()` vs the capped chunk loop
   (within noise of each other: the decoder path is the identity); the final `b"".join` (one copy,
   needed for a contiguous body). jiter holds the GIL (~0.2 ms per 2.9 MB) while pybase64 releases
-  it. No new dependency: everything here uses httpx, jiter, pybase64 and Pillow.
+  it. No new dependency: everything here uses httpx (and httpcore, which came with it and is
+  now declared), jiter, pybase64 and Pillow.
 """
 
 
