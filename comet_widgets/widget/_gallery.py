@@ -341,10 +341,6 @@ class Lightbox:
             self.box,
         ]
 
-    @property
-    def is_open(self) -> bool:
-        return bool(self.box.layout.display != "none")
-
     def open(self, previews: list[Preview], position: int) -> None:
         """Show ``previews[position]`` full size; Previous/Next walk the images that arrived."""
         self.items = [p for p in previews if p.data is not None]
