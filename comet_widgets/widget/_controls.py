@@ -25,6 +25,7 @@ from ._partials import default_partials, streams
 
 __all__ = [
     "ADVANCED",
+    "LABELS",
     "OPTIONAL",
     "PARAMS",
     "PARTIALS_HINT",
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 #: What a person reads beside each optional choice (plain words, not API field names).
-_LABELS = {
+LABELS = {
     "response_format": "Return as",
     "quality": "Quality",
     "style": "Style",
@@ -45,7 +46,7 @@ _LABELS = {
 }
 #: Parameters that may be left unset (``None``: not sent, the API's default applies), shown as
 #: choice controls of their ``Literal`` values (``_types.py``), in declaration order.
-OPTIONAL = tuple(name for name in PARAMETERS if name in _LABELS)
+OPTIONAL = tuple(name for name in PARAMETERS if name in LABELS)
 #: The parameter traits, in the order they are applied (model first: it decides the others).
 PARAMS = ("model", "prompt", "n", "size", *OPTIONAL, "partial_images")
 #: What the partial-previews control says about its cost.
@@ -180,7 +181,7 @@ class Controls:
         )
         self.choices = {
             name: widgets.Dropdown(
-                description=_LABELS[name], style=wide, layout=widgets.Layout(width="auto")
+                description=LABELS[name], style=wide, layout=widgets.Layout(width="auto")
             )
             for name in OPTIONAL
         }

@@ -35,6 +35,7 @@ from .._errors import (
     ResponseError,
     ServerError,
 )
+from ._controls import LABELS
 from ._dom import classed, set_class, set_value, show
 
 if TYPE_CHECKING:
@@ -76,6 +77,8 @@ class Message:
         return " ".join(parts)
 
 
+#: The control a refused parameter is set with, as the panel labels it.
+_FIELD_LABELS = {"model": "Model", "prompt": "Prompt", "n": "Images", "size": "Size", **LABELS}
 AGAIN = "Click Generate to try again."
 ADDRESS = "Check COMETAPI_BASE_URL (it should end with /v1), then click Generate again."
 #: What the panel says for each kind of unusable answer (``ResponseError.kind``).
@@ -104,7 +107,9 @@ def panel_message(exc: BaseException) -> Message:
     code (``pass retry_billable=True``) and keeps doing so.
     """
     if isinstance(exc, InvalidParameterError):
-        return Message(exc.message, todo="Change it, then click Generate.")
+        label = _FIELD_LABELS.get(exc.field)
+        what = f"{label}: {exc.message}" if label else exc.message
+        return Message(what, todo="Change it, then click Generate.")
     if isinstance(exc, APIStatusError):
         return _status_message(exc)
     if isinstance(exc, APIConnectionError):

@@ -357,6 +357,8 @@ def _on_the_panel(row: BadInput) -> bool:
     return False
 
 
+#: The labels of the panel's controls, as a person reads them.
+CONTROL_LABELS = {"model": "Model", "n": "Images", "size": "Size", "quality": "Quality"}
 #: The client's bad-input rows (tests/bad_inputs.py) that can be set on the panel's traits.
 PANEL_INPUTS: dict[str, BadInput] = {name: row for name, row in ROWS.items() if _on_the_panel(row)}
 
@@ -375,6 +377,10 @@ async def test_bad_input_on_the_traits_is_shown_and_sends_nothing(
     if row.field != "prompt" or row.prompt.strip():
         for text in (row.field, row.shown, row.allowed):
             assert text in validation, validation
+        # Named by the control a person sets it with.
+        label = CONTROL_LABELS.get(row.field)
+        if label is not None:
+            assert validation.startswith(f"{label}: "), validation
     part(panel, "cw-generate").click()  # a click that reaches the kernel anyway sends nothing
     await panel.wait()
     assert panel.status == "error"
