@@ -1,16 +1,25 @@
-"""Edit items of a batch: ``{"prompt": ..., "image": path(s), "mask": path}``.
+"""Edit items of a batch: ``{"prompt": ..., "image": path(s) or image(s), "mask": ...}``.
 
 At planning time each input file is read once for its SHA-256, which goes into the item's
 request body (as ``{"path", "sha256"}``), so the manifest key changes when an input does and a
 resumed batch never reuses a result made from other bytes. At run time the files are read
 again, checked against those hashes and sent through ``AsyncImageClient.edit``'s upload path.
+
+Inputs held in memory (a PIL image, an array, bytes, a ``GeneratedImage``: what
+``client.edit`` takes; the panel's batches in edit mode pass its inputs so) are made bytes once
+per batch, before planning and in a worker thread (``hold_inputs``; an image or array is
+encoded as PNG once however many items share it). Their body entry is ``{"name", "sha256"}``
+(never the bytes, which stay in memory for the run: the manifest and the key see the hash
+only), so resume works for them as for files.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +30,83 @@ if TYPE_CHECKING:
     from ..client._limits import RequestLimiter
     from ..images._results import Generation
 
-__all__ = ["edit_files", "edit_inputs"]
+__all__ = ["Held", "edit_files", "edit_inputs", "hold_inputs"]
+
+_EDIT_FIELDS = ("image", "mask")
+
+
+@dataclass(frozen=True, eq=False)
+class Held:
+    """An input given in memory, as the bytes that will be sent (or why it cannot be)."""
+
+    name: str
+    data: bytes
+    sha256: str
+    refused: InvalidParameterError | None = None
+
+
+def _in_memory(value: object) -> bool:
+    return value is not None and not isinstance(value, (str, os.PathLike, list, tuple, Held))
+
+
+def _hold_one(value: object, field: str) -> Held:
+    from ..client._uploads import _encode_png, _raw
+
+    try:
+        name, data, pil = _raw(value, field, 0)
+        if data is None:
+            data = _encode_png(pil)
+    except InvalidParameterError as exc:
+        return Held("", b"", "", refused=exc)
+    return Held(name, data, hashlib.sha256(data).hexdigest())
+
+
+async def hold_inputs(items: Iterable[object]) -> tuple[list[object], dict[str, bytes]]:
+    """``items`` with every in-memory ``image``/``mask`` value replaced by a ``Held`` (each
+    distinct object made bytes once, in one worker thread), and those bytes by hash. Items
+    without such values are passed on as they are (and then no thread is used)."""
+    listed = list(items)
+    wanted: dict[int, tuple[object, str]] = {}
+    for item in listed:
+        if not isinstance(item, Mapping):
+            continue
+        for field in _EDIT_FIELDS:
+            value = item.get(field)
+            for one in value if isinstance(value, (list, tuple)) else [value]:
+                if _in_memory(one):
+                    wanted.setdefault(id(one), (one, field))
+    if not wanted:
+        return listed, {}
+
+    def hold_all() -> dict[int, Held]:
+        return {key: _hold_one(value, field) for key, (value, field) in wanted.items()}
+
+    held = await asyncio.to_thread(hold_all)
+
+    def swap(value: object) -> object:
+        if isinstance(value, (list, tuple)):
+            return [swap(one) for one in value]
+        return held[id(value)] if _in_memory(value) else value
+
+    out: list[object] = []
+    for item in listed:
+        if isinstance(item, Mapping) and any(field in item for field in _EDIT_FIELDS):
+            item = {k: swap(v) if k in _EDIT_FIELDS else v for k, v in item.items()}
+        out.append(item)
+    return out, {h.sha256: h.data for h in held.values() if h.refused is None}
 
 
 def _file(value: object, field: str) -> dict[str, str]:
+    if isinstance(value, Held):
+        if value.refused is not None:
+            raise value.refused
+        return {"name": value.name, "sha256": value.sha256}
     if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
         raise InvalidParameterError(
-            field, value, "a path to an image file", reason=f"{field} must be a file path"
+            field,
+            type(value).__name__ if value is not None else value,
+            "a path to an image file, or a PIL image, numpy array, bytes or GeneratedImage",
+            reason=f"{field} must be a file path or an image",
         )
     from ..client._uploads import read_path  # httpx and friends load when a batch edits
 
@@ -62,20 +141,45 @@ def edit_inputs(
     return fields
 
 
+def _source(entry: Mapping[str, str], field: str, held: Mapping[str, bytes]) -> object:
+    """What to read for one planned input: its file, or the bytes held for its hash."""
+    if "path" in entry:
+        return Path(entry["path"])
+    data = held.get(entry["sha256"])
+    if data is None:
+        raise InvalidParameterError(
+            field,
+            entry.get("name"),
+            "give in-memory inputs to the same generate_many call that runs them",
+            reason=f"the bytes of {field} {entry.get('name')!r} are not held by this batch",
+        )
+    return data
+
+
 async def edit_files(
-    client: Any, payload: dict[str, Any], *, limiter: RequestLimiter | None
+    client: Any,
+    payload: dict[str, Any],
+    *,
+    limiter: RequestLimiter | None,
+    held: Mapping[str, bytes] | None = None,
 ) -> Generation:
-    """Run one planned edit item with ``client`` (an ``AsyncImageClient``)."""
+    """Run one planned edit item with ``client`` (an ``AsyncImageClient``); ``held`` has the
+    bytes of the item's in-memory inputs by hash (see ``hold_inputs``)."""
     from ..client._uploads import prepare
 
     body = dict(payload)
     for name in body.pop("_drop", []):
         body.pop(name, None)
     images, mask = body.pop("image"), body.pop("mask", None)
-    paths = [Path(entry["path"]) for entry in images]
+    kept = held or {}
+    paths = [_source(entry, "image", kept) for entry in images]
     uploads, mask_upload = await prepare(
-        paths if len(paths) > 1 else paths[0], None if mask is None else Path(mask["path"])
+        paths if len(paths) > 1 else paths[0],
+        None if mask is None else _source(mask, "mask", kept),
     )
+    for entry, upload in zip(images, uploads, strict=True):
+        if "path" not in entry and "." in entry.get("name", ""):
+            upload.name = entry["name"]  # as client.edit names it ("generated-0.png")
     from ..client._uploads import hash_all
 
     await hash_all(uploads)
@@ -83,9 +187,9 @@ async def edit_files(
         if upload.sha256 != entry["sha256"] and not upload.encoded:
             raise InvalidParameterError(
                 "image",
-                entry["path"],
+                entry.get("path", entry.get("name")),
                 "leave input files unchanged while a batch runs",
-                reason=f"{entry['path']} changed since the batch was planned",
+                reason=f"{entry.get('path', entry.get('name'))} changed since the batch was planned",
             )
     from .._catalog import check_edit
 

@@ -51,7 +51,7 @@ from .._types import (
 )
 from ..client._limits import RequestLimiter
 from ..images._results import PartialImage
-from ._edits import edit_inputs
+from ._edits import edit_inputs, hold_inputs
 from ._manifest import item_key
 from ._progress import Progress, ProgressCallback
 from ._results import BatchItem, BatchResults
@@ -105,7 +105,7 @@ def _split_item(item: object, index: int) -> tuple[object, dict[str, Any], dict[
     )
 
 
-def plan(items: Iterable[Item], defaults: Mapping[str, Any]) -> list[Planned]:
+def plan(items: Iterable[object], defaults: Mapping[str, Any]) -> list[Planned]:
     """Validate every item; return their payloads and keys or raise ``InvalidItemError``."""
     planned: list[Planned] = []
     errors: list[tuple[int, InvalidParameterError]] = []
@@ -179,7 +179,10 @@ async def generate_many(
     ``items`` are prompt strings or dicts (``ImageRequest``: ``{"prompt": ..., "size": ...,
     "meta": {...}}``); the generation parameters are those of ``ImageParams`` (``_types.py``):
     a dict's parameters override the call's, ``meta`` holds labels carried into the manifest
-    and the data frame. Every item is validated first: any invalid item raises
+    and the data frame. A dict with ``image`` (one or a list: file paths, or PIL images,
+    arrays, bytes, ``GeneratedImage``s) and optionally ``mask`` is an edit of those inputs
+    (``client.edit``); in-memory inputs are made bytes once, in a thread, and keyed by their
+    hash. Every item is validated first: any invalid item raises
     ``InvalidItemError`` and nothing is sent. ``client=None`` builds an ``AsyncImageClient``
     from the environment and closes it afterwards.
 
@@ -217,7 +220,8 @@ async def generate_many(
             "resume", resume, "give output_dir=...: the manifest there is what resume reads"
         )
     shard_spec = parse_shard(shard)
-    planned = plan(items, defaults)
+    listed, held = await hold_inputs(items)
+    planned = plan(listed, defaults)
     if shard_spec is not None:
         planned = [p for p in planned if p.index % shard_spec[1] == shard_spec[0]]
     folder = Path(output_dir) if output_dir is not None else None
@@ -231,6 +235,7 @@ async def generate_many(
         workers=concurrency,
         on_result=on_result,
         on_partial=on_partial,
+        held=held,
     )
     if client is not None:
         results = await run.execute(client, progress)

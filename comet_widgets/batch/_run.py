@@ -13,7 +13,7 @@ import asyncio
 import inspect
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -86,8 +86,11 @@ class BatchRun:
         workers: int,
         on_result: Callable[[BatchItem], object] | None,
         on_partial: Callable[[int, PartialImage], object] | None = None,
+        held: Mapping[str, bytes] | None = None,
     ) -> None:
         self.planned = planned
+        #: The bytes of in-memory edit inputs, by hash (``_edits.hold_inputs``).
+        self.held = held or {}
         self.folder = folder
         self.shard = shard
         self.resume = resume
@@ -221,8 +224,10 @@ class BatchRun:
             generation: Generation | None = None
             exception: BaseException | None = None
             try:
-                if "image" in payload:  # an edit: the inputs are files named in the item
-                    generation = await edit_files(client, payload, limiter=self.limiter)
+                if "image" in payload:  # an edit: files named in the item, or held bytes
+                    generation = await edit_files(
+                        client, payload, limiter=self.limiter, held=self.held
+                    )
                 else:
                     generation = await client.generate_payload(
                         payload, limiter=self.limiter, on_partial=self._partials_of(first)

@@ -989,6 +989,11 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         in ``history``); the history strip gets the whole batch as one entry. Invalid items
         refuse the whole batch before anything is sent (shown in the panel, raised by the
         awaitable). Raises ``RuntimeError`` while the panel is busy.
+
+        In edit mode (``gen.inputs`` set) every prompt is an edit of the current inputs, with
+        the current ``mask`` (each item a ``{"prompt", "image", "mask"}`` edit item; a dict
+        that carries its own ``image`` keeps it): the edit rules are checked first, as for
+        ``edit()``, and the results land as a batch, in input order.
         """
         if self.running:
             raise RuntimeError("a generation is already running: await gen.wait() or gen.cancel()")
@@ -1002,6 +1007,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 reason="generate_many() got no prompt",
             )
         values = self._values()
+        editing = self.mode == "edit"
+        if editing:
+            items = self._edit_items(items, values)
+            # What an edit sends (``edit()``'s options); the batch sends them as given.
+            values = {k: v for k, v in values.items() if k in ("model", "n", "size")} | {
+                k: values[k] for k in _EDIT_CHOICES
+            }
         defaults = {
             k: v for k, v in values.items() if k not in _NOT_BATCH_DEFAULTS and v is not None
         }
@@ -1019,12 +1031,47 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             for number, count in enumerate(counts, 1)
             for k in range(1, count + 1)
         ]
-        job.what = f"Generating a batch of {plural(len(items), 'prompt')}"
-        future = self._start(job, self._run_batch(job, items, counts, defaults))
+        verb = "Editing" if editing else "Generating"
+        job.what = f"{verb} a batch of {plural(len(items), 'prompt')}"
+        edit_of = ""
+        if editing:
+            first = self._input_items
+            more = f" and {plural(len(first) - 1, 'more image')}" if len(first) > 1 else ""
+            edit_of = f"Edits of {first[0].name}{more}"
+        future = self._start(job, self._run_batch(job, items, counts, defaults, edit_of))
         return PendingGeneration(future)
 
+    def _edit_items(
+        self, items: list[str | Mapping[str, Any]], values: Mapping[str, Any]
+    ) -> list[str | Mapping[str, Any]]:
+        """Edit mode's batch: each prompt an edit item of the current inputs and mask, after
+        the checks ``edit()`` makes (raised, and shown, before anything is sent)."""
+        # The prompts are the items' (checked with them); the panel's own may be empty.
+        problem = self._edit_problem({**values, "prompt": "each item's prompt"})
+        if problem is not None:
+            self._settle("error", describe(problem), from_validation=True)
+            self._view.show_validation(self._refusal(problem))
+            raise problem
+        sources = [item.source for item in self._input_items]
+        image: Any = sources if len(sources) > 1 else sources[0]
+        mask = self.mask
+        edits: list[str | Mapping[str, Any]] = []
+        for item in items:
+            fields = dict(item) if isinstance(item, Mapping) else {"prompt": item}
+            if "image" not in fields:
+                fields["image"] = image
+                if mask is not None:
+                    fields.setdefault("mask", mask)
+            edits.append(fields)
+        return edits
+
     async def _run_batch(
-        self, job: Job, items: list[Any], counts: list[int], options: dict[str, Any]
+        self,
+        job: Job,
+        items: list[Any],
+        counts: list[int],
+        options: dict[str, Any],
+        edit_of: str = "",
     ) -> BatchResults:
         from ..batch._generate import generate_many
 
@@ -1043,7 +1090,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                     self._gallery.fill(starts[item.index], previews)
                     self._publish(generation, decoded)
             if not job.cancelled:
-                job.what = f"Generating a batch: {finished} of {plural(total, 'prompt')} done"
+                verb = "Editing" if edit_of else "Generating"
+                job.what = f"{verb} a batch: {finished} of {plural(total, 'prompt')} done"
                 self._show_progress(job)
 
         async with self._running(job):
@@ -1057,6 +1105,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             [p for i in order for p in landed[i][1]],
             [d for i in order for d in landed[i][2]],
             batch=total,
+            edit_of=edit_of,
         )
         failed = results.failed
         error = ""

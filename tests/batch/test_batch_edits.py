@@ -92,3 +92,57 @@ async def test_bad_edit_items_are_refused_before_sending(
         await generate_many([item], client=client, model="gpt-image-2")
     assert caught.value.errors[0][1].field == field
     assert fake.requests == []
+
+
+async def test_in_memory_inputs_are_encoded_once_and_resume_by_their_hash(
+    client: AsyncImageClient, fake: FakeAPI, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    picture = Image.new("RGB", (64, 64), (10, 120, 30))
+    mask = np.zeros((64, 64), dtype=bool)
+    mask[:32] = True
+    items = [
+        {"prompt": prompt, "image": picture, "mask": mask}
+        for prompt in ("make it winter", "make it night")
+    ]
+    out = tmp_path / "out"
+    results = await generate_many(items, client=client, model="gpt-image-2", output_dir=out)
+    assert results.ok
+    assert fake.edit_count == 2
+    sent = [{p.name: p for p in r.form} for r in edits(fake)]  # type: ignore[attr-defined]
+    assert {s["image"].sha256 for s in sent} == {sent[0]["image"].sha256}  # the same PNG
+    for item in results:
+        changed = np.abs(
+            np.asarray(item.images[0].image.convert("RGB"), dtype=int)
+            - np.asarray(picture, dtype=int)
+        ).sum(axis=2)
+        assert (changed[mask] > 0).mean() > 0.9
+        assert not changed[~mask].any()
+    text = "\n".join(p.read_text() for p in out.glob("*.jsonl"))
+    assert '"sha256"' in text
+    assert "PNG" not in text  # the hash is recorded, never the bytes
+    # Resume: the same pixels are the same key; other pixels are a new one.
+    again = await generate_many(items, client=client, model="gpt-image-2", output_dir=out)
+    assert len(again.skipped) == 2
+    assert fake.edit_count == 2
+    items[1]["image"] = Image.new("RGB", (64, 64), (200, 0, 0))
+    await generate_many(items, client=client, model="gpt-image-2", output_dir=out)
+    assert fake.edit_count == 3
+
+
+async def test_an_in_memory_input_that_cannot_be_sent_is_refused_with_its_index(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    good = Image.new("RGB", (64, 64))
+    with pytest.raises(InvalidItemError) as caught:
+        await generate_many(
+            [{"prompt": "a", "image": good}, {"prompt": "b", "image": 3.5}],
+            client=client,
+            model="gpt-image-2",
+        )
+    [(index, error)] = caught.value.errors
+    assert index == 1
+    assert error.field == "image"
+    assert "float" in str(error)
+    assert fake.requests == []

@@ -6,6 +6,7 @@ and leaves the rest unchanged)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -561,3 +562,77 @@ async def test_error_advice_speaks_of_apply_edit(make_panel: MakePanel, app: Fak
     said = text(panel, "cw-error")
     assert "Apply edit" in said
     assert "Generate" not in said
+
+
+async def test_generate_many_in_edit_mode_edits_the_inputs_once_per_prompt(
+    make_panel: MakePanel, app: FakeAPI
+) -> None:
+    panel = make_panel(model="gpt-image-2", size="1024x1024")
+    source = photo()
+    panel.inputs = [source]
+    wanted = np.zeros((1024, 1024), dtype=bool)
+    wanted[:256] = True
+    panel.mask = wanted
+    prompts = ["make it winter", "make it night", "add a red scarf"]
+    results = await panel.generate_many(prompts, concurrency=2)
+    assert results.ok
+    assert [item.prompt for item in results] == prompts
+    requests = edit_requests(app)
+    assert len(requests) == 3
+    assert app.generation_count == 0
+    assert sorted(str({p.name: p for p in r.form}["prompt"].value) for r in requests) == sorted(
+        prompts
+    )
+    for request in requests:
+        assert {p.name for p in request.form if p.filename} == {"image", "mask"}
+    for item in results:  # each one the input, changed where the mask says and only there
+        changed = np.abs(pixels(item.images[0].image) - pixels(source)).sum(axis=2) > 0
+        assert changed[wanted].mean() > 0.9
+        assert not changed[~wanted].any()
+    # The gallery shows the batch in input order; the history card says what was edited.
+    assert len(tiles(panel)) == 3
+    assert [g.prompt for g in panel.history] == prompts
+    [card] = parts(panel, "cw-history-item", visible=True)
+    label = text(card, "cw-history-label")
+    assert "batch of 3" in label
+    assert "Edits of a PIL image" in label
+    assert panel.mode == "edit"  # still editing the same inputs
+    assert panel.inputs == [source]
+
+
+async def test_generate_many_in_edit_mode_with_several_inputs_and_an_item_of_its_own(
+    make_panel: MakePanel, app: FakeAPI, tmp_path: Path
+) -> None:
+    panel, first = await generated(make_panel)
+    part(tiles(panel)[0], "cw-edit").click()
+    panel.inputs = [*panel.inputs, photo(colour=(0, 0, 200))]
+    other = tmp_path / "other.png"
+    photo(colour=(0, 200, 0)).save(other)
+    results = await panel.generate_many(
+        ["both on one sofa", {"prompt": "just this one", "image": str(other)}]
+    )
+    assert results.ok
+    by_prompt = {str({p.name: p for p in r.form}["prompt"].value): r for r in edit_requests(app)}
+    assert [p.name for p in by_prompt["both on one sofa"].form if p.filename] == [
+        "image[]",
+        "image[]",
+    ]
+    [own] = [p for p in by_prompt["just this one"].form if p.filename]
+    assert own.name == "image"
+    assert own.filename == "other.png"
+    # The generated input went as its bytes, unchanged, named as client.edit names it.
+    [sent, _second] = [p for p in by_prompt["both on one sofa"].form if p.filename]
+    assert sent.sha256 == hashlib.sha256(first.images[0].data or b"").hexdigest()
+    assert sent.filename == "generated-0.png"
+
+
+async def test_generate_many_in_edit_mode_refuses_what_an_edit_refuses(
+    make_panel: MakePanel, app: FakeAPI
+) -> None:
+    panel = make_panel(model="dall-e-3", size="1024x1024")
+    panel.inputs = [photo()]
+    with pytest.raises(InvalidParameterError) as caught:
+        panel.generate_many(["make it winter"])
+    assert caught.value.field == "model"
+    assert not edit_requests(app)
+    assert panel.status == "error"
