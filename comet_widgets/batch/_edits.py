@@ -185,11 +185,12 @@ async def edit_files(
     await hash_all(uploads)
     for entry, upload in zip(images, uploads, strict=True):
         if upload.sha256 != entry["sha256"] and not upload.encoded:
+            what = entry.get("path", entry.get("name"))
             raise InvalidParameterError(
                 "image",
-                entry.get("path", entry.get("name")),
+                what,
                 "leave input files unchanged while a batch runs",
-                reason=f"{entry.get('path', entry.get('name'))} changed since the batch was planned",
+                reason=f"{what} changed since the batch was planned",
             )
     from .._catalog import check_edit
 
