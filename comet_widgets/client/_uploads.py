@@ -4,9 +4,11 @@
 Bytes and files that already fit go as they are; a PIL image or an array is encoded once, as
 PNG. A mask may also mean "edit here" (a boolean or 0-1 array, a single-channel image, any image
 without alpha: white = edit); it becomes the PNG the API wants, whose fully transparent pixels
-mark the area to change. All of it runs in a worker thread (``prepare``): encoding and hashing
-megabytes would stall a notebook's event loop. Provenance (``describe``) holds names and
-hashes, never bytes.
+mark the area to change. Reading, encoding and converting run in a worker thread (``prepare``):
+megabytes of them would stall a notebook's event loop; PNG, JPEG or WebP bytes already in hand
+only have their header read, on the loop. Provenance (``describe``) holds names and SHA-256
+hashes, never bytes; the hashes are computed in a worker thread once the body is sent
+(``Hashing``), while the server reads and answers.
 """
 
 from __future__ import annotations
