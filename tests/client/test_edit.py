@@ -16,6 +16,7 @@ from comet_widgets import (
     APIConnectionError,
     AsyncImageClient,
     InvalidParameterError,
+    ResponseError,
     ServerError,
 )
 from comet_widgets.testing import FakeAPI
@@ -388,3 +389,20 @@ async def test_an_edit_can_stream_partial_previews(client: AsyncImageClient, fak
     fields = {p.name: p.value for p in parts(fake) if p.value is not None}
     assert fields["stream"] == "true"
     assert fields["partial_images"] == "2"
+
+
+async def test_a_failed_edit_still_records_the_inputs_hashes(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    """The hashes are computed once the body is sent: a result that fails after that carries
+    them too, in ``error.generation.params``."""
+    import hashlib
+
+    data = png(photo())
+    fake.malform_next("bad_base64")
+    with pytest.raises(ResponseError) as caught:
+        await client.edit("x", image=[data, data], model="gpt-image-2")
+    generation = caught.value.generation
+    assert generation is not None
+    digest = hashlib.sha256(data).hexdigest()
+    assert [image["sha256"] for image in generation.params["image"]] == [digest, digest]
