@@ -1,5 +1,5 @@
 """``make demo``: JupyterLab on the quickstart, loopback only, token in the printed URL, the fake
-API started when there is no key, scratch copies of the notebooks (a save never touches the
+API started when there is no key, scratch copies of every notebook (a save never touches the
 repository), no news toast, and Ctrl-C stopping all of it."""
 
 from __future__ import annotations
@@ -110,11 +110,23 @@ def test_make_demo_serves_the_quickstart_with_a_token_and_stops_on_ctrl_c(
     assert status == 200, "the server's root holds the notebooks"
     served = json.loads(body)
     assert served["name"] == "01-quickstart.ipynb"
-    assert [n for n in ("01-quickstart.ipynb", "02-batch-dataset.ipynb")] == sorted(
+    # Every tracked notebook is served (as a scratch copy with the same cells), and nothing
+    # else; the edits tutorial is named so a glob that found nothing could not pass.
+    tracked = sorted(path.name for path in (REPO / "notebooks").glob("*.ipynb"))
+    assert {"01-quickstart.ipynb", "02-batch-dataset.ipynb", "03-edits.ipynb"} <= set(tracked)
+    assert tracked == sorted(
         item["name"]
         for item in json.loads(get(f"{root}/api/contents/notebooks", auth)[1])["content"]
         if item["name"].endswith(".ipynb")
     )
+    for name in tracked:
+        status, body = get(f"{root}/api/contents/notebooks/{name}", auth)
+        assert status == 200, name
+        copy = json.loads(body)["content"]
+        original = json.loads((REPO / "notebooks" / name).read_text(encoding="utf-8"))
+        assert [c["source"] for c in copy["cells"]] == [
+            "".join(c["source"]) for c in original["cells"]
+        ], name
 
     # A save (what autosave does) lands in the scratch copy, never in the tracked notebook.
     tracked = REPO / "notebooks" / "01-quickstart.ipynb"

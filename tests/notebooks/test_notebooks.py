@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 ARTIFACTS = REPO / "test-artifacts" / "notebooks"
 QUICKSTART = REPO / "notebooks" / "01-quickstart.ipynb"
+EDITS = REPO / "notebooks" / "03-edits.ipynb"
 
 #: The key the kernel gets. Built at run time, so the literal is not one string in any file.
 SECRET_KEY = "sk-" + "notebook-SECRET-" + "9d41c07be2"
@@ -156,8 +157,14 @@ def quickstart(run_notebook: Callable[[Path], Executed]) -> Executed:
     return run_notebook(QUICKSTART)
 
 
+@pytest.fixture
+def edits(run_notebook: Callable[[Path], Executed]) -> Executed:
+    return run_notebook(EDITS)
+
+
 def test_there_are_notebooks() -> None:
     assert QUICKSTART in NOTEBOOKS
+    assert EDITS in NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
@@ -238,3 +245,36 @@ def test_quickstart_saved_notebook_is_far_smaller_than_its_images(
     # The README's figure: under 0.5 MB for 8.9 MB of images (the panel's ~200 layout models and
     # its 512 px thumbnails are most of it).
     assert saved < 500_000, (saved, four_images)
+
+
+def test_the_edits_notebook_edits_with_the_client_the_panel_and_batches(edits: Executed) -> None:
+    assert edits.stdout("setup").startswith("editing with http://127.0.0.1:")
+    # The fake changes exactly the masked area, so this says the mask was honoured.
+    one = edits.stdout("client-edit")
+    assert "changed inside the mask: 100%; outside: 0%" in one, one
+    assert "[('generated-0.png', " in one, one
+    assert "mask.png" in one, one
+    assert "inputs: ['generated-0.png', 'image-1.png']" in edits.stdout("multi")
+    panel = edits.stdout("panel-edit")
+    assert "mode: edit | size: 1024x1024 | status: done" in panel, panel
+    assert "the panel's mask is (1024, 1024) 33% of the image" in panel, panel
+    batch = edits.stdout("batch")
+    assert batch.startswith("3 item(s): 3 ok, 0 failed"), batch
+    assert "2 True Replace the sky with a sky full of hot-air balloons" in batch
+    panel_batch = edits.stdout("panel-batch")
+    assert "panel batch: 3 item(s): 3 ok, 0 failed" in panel_batch, panel_batch
+    assert "the last 3 are the batch's, in input order: True" in panel_batch, panel_batch
+    # Only thumbnails (and the painter's <= 512 px preview) went to the browser: no 1024 px
+    # input, mask or result is in the saved state.
+    state = edits.notebook.metadata["widgets"][WIDGET_STATE]["state"]
+    sides = []
+    for model in state.values():
+        for buffer in model.get("buffers", []):
+            data = base64.b64decode(buffer["data"])
+            try:
+                with Image.open(io.BytesIO(data)) as opened:
+                    sides.append(max(opened.size))
+            except OSError:  # not an image (or empty)
+                continue
+    assert len(sides) > 3, "the panel's thumbnails are in the saved state"
+    assert max(sides) <= 512, sides
