@@ -1,8 +1,9 @@
 """Benchmark 1: per-call overhead, one ~2 MB 1024x1024 PNG, zero server latency.
 
 From the call to the decoded image bytes in hand, for ``b64_json`` (ours, the httpx baseline,
-the openai SDK) and ``url`` mode (post + download: ours and the httpx baseline). Calls are
-interleaved round-robin so that the machine's noise hits every client alike.
+the openai SDK, and ours again on httpx's default transport: what ``client/_transport.py``
+changes, measured in every run) and ``url`` mode (post + download: ours and the httpx
+baseline). Calls are interleaved round-robin so that the machine's noise hits every client alike.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import contextlib
 import time
 from typing import Any
 
-from ._clients import open_clients
-from ._common import emit, fake_process, summary
+from ._clients import MODEL, Call, open_clients
+from ._common import FAKE_KEY, emit, fake_process, summary
 from ._images import image_file
 
 
@@ -24,6 +25,8 @@ async def measure(
     """Milliseconds per call for each client: ``{name: summary}`` plus the bytes received."""
     async with contextlib.AsyncExitStack() as stack:
         clients = await open_clients(stack, base_url, mode=mode, names=names)
+        if DEFAULT_TRANSPORT in names:
+            clients[DEFAULT_TRANSPORT] = await _ours_on_httpx_transport(stack, base_url, mode)
         size = 0
         for call in clients.values():
             for _ in range(warmup):
@@ -42,6 +45,29 @@ async def measure(
     return {"image_bytes": size, "ms": {name: summary(s) for name, s in samples.items()}}
 
 
+DEFAULT_TRANSPORT = "ours-httpx-transport"
+
+
+async def _ours_on_httpx_transport(
+    stack: contextlib.AsyncExitStack, base_url: str, mode: str
+) -> Call:
+    """``ours`` given a plain ``httpx.AsyncClient`` (httpx's own transport, 64 KiB reads)."""
+    import httpx
+
+    from comet_widgets import AsyncImageClient
+
+    http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(600.0)))
+    client = await stack.enter_async_context(
+        AsyncImageClient(api_key=FAKE_KEY, base_url=base_url, max_retries=0, http_client=http)
+    )
+
+    async def call(prompt: str) -> list[bytes]:
+        generation = await client.generate(prompt, model=MODEL, response_format=mode)
+        return [image.data for image in generation.images if image.data is not None]
+
+    return call
+
+
 def run(*, smoke: bool = False) -> dict[str, Any]:
     calls, warmup = (3, 1) if smoke else (300, 10)
     with fake_process(image_file()) as base_url:
@@ -51,7 +77,7 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
                 calls=calls,
                 warmup=warmup,
                 mode="b64_json",
-                names=("ours", "httpx", "sdk"),
+                names=("ours", "httpx", "sdk", DEFAULT_TRANSPORT),
             )
         )
         url = asyncio.run(

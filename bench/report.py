@@ -115,6 +115,8 @@ def _overhead(r: Report, data: dict[str, Any]) -> None:
         "ours": "comet_widgets `AsyncImageClient.generate`",
         "httpx": "httpx baseline (shared `AsyncClient`, `json.loads`, `base64.b64decode`)",
         "sdk": "openai SDK `images.generate` + `base64.b64decode`",
+        "ours-httpx-transport": "comet_widgets on httpx's default transport"
+        " (`http_client=httpx.AsyncClient()`: 64 KiB reads)",
     }
     url_labels = {
         "ours": "comet_widgets `AsyncImageClient.generate` (post, then download)",
