@@ -54,6 +54,10 @@ interleaved; figures are from this machine with other work running, so read them
   this A/B in every run. The read half only helps plain http, like this loopback fake or a
   local gateway: over TLS OpenSSL returns at most one 16 KiB record per read, whatever is
   asked (checked against a local TLS server: 184 reads of at most 16,384 bytes for 3 MB).
+  The write half is borderline: on edits without hashing, 1 MiB views vs whole 4 MB parts,
+  ours/httpx 1.04 vs 1.21, 1.01 vs 1.06, 0.98 vs 1.03 in three interleaved runs (40 rounds,
+  busy machine): faster each time, but within each run's spread; the client's CPU per edit
+  was the same.
 - `_errors.redact_bytes` (every answer's body passes it): same result, found sooner. A short
   key's `bytes.find` steps through dense base64 almost byte by byte (~0.7 ms per 2.9 MB body
   with the bench's 13-character key, ~0.25 ms with a real 51-character one), so the key is
