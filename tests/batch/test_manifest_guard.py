@@ -12,7 +12,6 @@ import asyncio
 import logging
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -72,10 +71,9 @@ async def test_a_second_process_on_the_same_folder_is_refused_at_once(
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "locked"
-        started = time.monotonic()
+        # The holder keeps the lock until it is killed: waiting for it would hang (and time out).
         with pytest.raises(CometError) as info:
             await generate_many(PROMPTS, client=client, **CHEAP, output_dir=tmp_path)
-        assert time.monotonic() - started < 2
         message = str(info.value)
         assert str(tmp_path) in message
         assert f"process {holder.pid}" in message

@@ -186,9 +186,8 @@ def test_cancel_stops_the_generation(lab_notebook: Any, panel_on: Any, fake: Fak
     _wait_for(lambda: fake.in_flight == 1, "the request to reach the fake")
 
     panel.cancel_button.click()
-    clicked = time.monotonic()
-    expect(panel.status).to_have_text("Cancelled", timeout=1_000)
-    assert time.monotonic() - clicked < 1.0
+    # Cancelled while the fake still holds the answer (it would send it after 5 s).
+    expect(panel.status).to_have_text("Cancelled", timeout=4_000)
     expect(panel.generate_button).to_be_visible()
     expect(panel.cancel_button).to_be_hidden()
     # The request was abandoned (the fake saw the client hang up), well before 5 s.

@@ -84,9 +84,7 @@ async def test_300_generations_at_concurrency_16_under_random_429_and_503(
     client = make_client(concurrency=16, max_retries=8, sleep=record)
     fake.fault_rates(rate_429=0.1, rate_503=0.05, seed=20261125)
     prompts = [f"boat number {i}" for i in range(300)]
-    started = time.monotonic()
     results = await asyncio.gather(*(small(client, prompt) for prompt in prompts))
-    elapsed = time.monotonic() - started
 
     assert [generation.prompt for generation in results] == prompts  # input order
     assert all(generation.ok for generation in results)
@@ -104,7 +102,6 @@ async def test_300_generations_at_concurrency_16_under_random_429_and_503(
     # 429s carry "Retry-After: 0" (no wait); each 503 is followed by one backoff wait.
     assert len(sleeps) == faults["random:503"]
     assert all(0 < s <= 8 for s in sleeps)
-    assert elapsed < 30
 
 
 # -- cancellation ---------------------------------------------------------------------------------
@@ -125,9 +122,7 @@ async def test_cancelling_during_a_request(
         await task
     await assert_nothing_left_behind(client, fake)
     fake.latency = 0
-    started = time.monotonic()
     assert (await small(client)).ok
-    assert time.monotonic() - started < 1
     assert fake.generation_count == 2
 
 
@@ -217,10 +212,9 @@ async def _started_then_closed(
 ) -> list[BaseException | Any]:
     tasks = [asyncio.ensure_future(call) for call in calls]
     await wait_until(started)
-    began = time.monotonic()
     await client.aclose()
-    results = await asyncio.gather(*tasks, return_exceptions=True)
-    assert time.monotonic() - began < 2
+    # The calls end with aclose(), not when the fake would answer them (it holds them for 30 s).
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 10)
     return results
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -74,9 +73,10 @@ async def test_a_click_returns_at_once_and_the_images_land(
     panel.observe(lambda change: landed.append(change["new"]), names="images")
     app.latency = 0.3
 
-    started = time.monotonic()
     part(panel, "cw-generate").click()
-    assert time.monotonic() - started < 0.25, "the click handler must only schedule the work"
+    # The click only scheduled the work: it returned before the fake (0.3 s late) answered.
+    assert panel.images == [], "the click handler waited for the answer"
+    assert panel.generation is None
     assert panel.status == "running"
     assert shown(part(panel, "cw-cancel"))
     assert not shown(part(panel, "cw-generate"))
