@@ -60,6 +60,8 @@ class Entry:
     thumb_format: str = "jpeg"
     #: A second line: what an edit edited ("Edit of image 2 from 'A paper boat…'").
     note: str = ""
+    #: The note's tooltip: the same in full (default: the note).
+    note_title: str = ""
 
 
 class _Card:
@@ -79,7 +81,7 @@ class _Card:
                 self.thumb.value = entry.thumb
         show(self.thumb, bool(entry.thumb))
         note = (
-            f'<div class="cw-history-note" title="{html.escape(entry.note)}">'
+            f'<div class="cw-history-note" title="{html.escape(entry.note_title or entry.note)}">'
             f"{html.escape(entry.note)}</div>"
             if entry.note
             else ""

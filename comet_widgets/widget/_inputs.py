@@ -60,6 +60,8 @@ NO_PAINTER = (
 #: What the upload control takes (the formats every model that edits accepts some of).
 UPLOAD_ACCEPT = ".png,.jpg,.jpeg,.webp,image/png,image/jpeg,image/webp"
 _NAME_CHARS = 40
+#: A tooltip's: the whole prompt, up to this many characters (a prompt may be 32,000).
+_TITLE_CHARS = 300
 
 
 class InputList(PixelList):
@@ -91,6 +93,12 @@ class InputImage:
     alpha: bool
     thumb: bytes
     thumb_format: str
+    #: The whole name, for a tooltip ("image 2 of 'A paper boat on a lake at dawn, …'" in full).
+    title: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return self.title or self.name
 
     def for_catalogue(self, number: int) -> EditInput:
         return EditInput(
@@ -103,18 +111,18 @@ class InputImage:
         )
 
 
-def _short(text: str) -> str:
+def _short(text: str, limit: int = _NAME_CHARS) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= _NAME_CHARS else text[: _NAME_CHARS - 1].rstrip() + "…"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _generated_name(image: GeneratedImage) -> str:
+def _generated_name(image: GeneratedImage, limit: int = _NAME_CHARS) -> str:
     generation = image.generation
     prompt = generation.prompt if generation is not None else ""
     total = len(generation.images) if generation is not None else 0
     of = f" of {total}" if total > 1 else ""
     what = f"image {image.index + 1}{of}"
-    return f"{what} from '{_short(prompt)}'" if prompt else what
+    return f"{what} from '{_short(prompt, limit)}'" if prompt else what
 
 
 def _decode(data: bytes, name: str) -> Any:
@@ -141,6 +149,7 @@ def describe_input(value: Any, number: int, *, name: str | None = None) -> Input
     from ..images._previews import encode_preview
 
     raw_name, data, pil = _raw(value, "inputs", number)
+    title = ""
     if isinstance(value, GeneratedImage):
         if value.format == "svg":
             raise InvalidParameterError(
@@ -150,6 +159,7 @@ def describe_input(value: Any, number: int, *, name: str | None = None) -> Input
                 reason="an SVG image cannot be edited",
             )
         shown = name or _generated_name(value)
+        title = name or _generated_name(value, _TITLE_CHARS)
     elif isinstance(value, (str, os.PathLike)):
         shown = name or Path(value).name
     elif pil is not None:
@@ -176,7 +186,9 @@ def describe_input(value: Any, number: int, *, name: str | None = None) -> Input
         alpha = "A" in pil.getbands() or "transparency" in pil.info
     del raw_name
     thumb, thumb_format = encode_preview(picture, max_side=INPUT_THUMB_SIDE)
-    return InputImage(value, shown, width, height, fmt, size, alpha, thumb, thumb_format)
+    return InputImage(
+        value, shown, width, height, fmt, size, alpha, thumb, thumb_format, title=title
+    )
 
 
 def mask_array(value: Any) -> Any:
@@ -232,10 +244,10 @@ class _InputCard:
         first = " · mask" if index == 0 and total > 1 else ""
         set_value(
             self.label,
-            f'<span title="{html.escape(item.name)}">{html.escape(item.name)}</span>'
+            f'<span title="{html.escape(item.full_name)}">{html.escape(item.name)}</span>'
             f'<span class="cw-detail">{item.width}x{item.height}{first}</span>',
         )
-        tooltip = f"Remove {item.name}"
+        tooltip = f"Remove {item.full_name}"
         if self.remove.tooltip != tooltip:
             self.remove.tooltip = tooltip
 

@@ -155,6 +155,7 @@ class _Run:
     batch: int = 0  # the number of prompts, for a batch
     #: An edit's: "Edit of image 2 from 'A paper boat…'", its inputs and mask (to restore).
     edit_of: str = ""
+    edit_title: str = ""  # the same in full, for its tooltip
     inputs: list[InputImage] = field(default_factory=list)
     mask: Any = None
 
@@ -163,10 +164,15 @@ class _Run:
         count = len(self.previews)
         what = f"batch of {self.batch}" if self.batch else plural(count, "image")
         tooltip = f"#{number} · {history_label(self.generations[0])}" if self.generations else ""
+        full = self.edit_title or self.edit_of
         if self.edit_of:
-            tooltip = f"#{number} · {self.edit_of} · {tooltip.partition(' · ')[2]}"
+            tooltip = f"#{number} · {full} · {tooltip.partition(' · ')[2]}"
         return Entry(
-            f"#{number} · {what}", tooltip, first.mini if first else None, note=self.edit_of
+            f"#{number} · {what}",
+            tooltip,
+            first.mini if first else None,
+            note=self.edit_of,
+            note_title=full,
         )
 
 
@@ -487,7 +493,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         job.slots = count
         more = f" and {plural(len(items) - 1, 'more image')}" if len(items) > 1 else ""
         job.what = f"Editing {items[0].name}{more}"
-        edit_of = f"Edit of {items[0].name}{more}"
+        edit_of = (f"Edit of {items[0].name}{more}", f"Edit of {items[0].full_name}{more}")
         work = self._run_edit(job, str(values["prompt"]), items, mask, options, edit_of)
         return PendingGeneration(self._start(job, work))
 
@@ -498,7 +504,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         items: list[InputImage],
         mask: Any,
         options: dict[str, Any],
-        edit_of: str,
+        edit_of: tuple[str, str],
     ) -> Generation:
         async with self._running(job):
             client = self._source.get()
@@ -518,7 +524,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 **options,
             )
             previews, decoded = await asyncio.to_thread(make_previews, generation)
-            edit = _Run([], [], edit_of=edit_of, inputs=items, mask=mask)
+            edit = _Run([], [], edit_of=edit_of[0], edit_title=edit_of[1], inputs=items, mask=mask)
             if job.cancelled or not self._land(job, generation, previews, decoded, edit=edit):
                 raise asyncio.CancelledError
             return generation
@@ -883,7 +889,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             error = f"{count_text(generation)}: {reason}"
         run = _Run([generation], previews, decoded)
         if edit is not None:
-            run.edit_of, run.inputs, run.mask = edit.edit_of, edit.inputs, edit.mask
+            run.edit_of, run.edit_title = edit.edit_of, edit.edit_title
+            run.inputs, run.mask = edit.inputs, edit.mask
         # Every observer fires after all of these are set, so each sees a consistent panel.
         with self.hold_trait_notifications():
             self._add_run(run)
@@ -1033,11 +1040,11 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         ]
         verb = "Editing" if editing else "Generating"
         job.what = f"{verb} a batch of {plural(len(items), 'prompt')}"
-        edit_of = ""
+        edit_of = ("", "")
         if editing:
             first = self._input_items
             more = f" and {plural(len(first) - 1, 'more image')}" if len(first) > 1 else ""
-            edit_of = f"Edits of {first[0].name}{more}"
+            edit_of = (f"Edits of {first[0].name}{more}", f"Edits of {first[0].full_name}{more}")
         future = self._start(job, self._run_batch(job, items, counts, defaults, edit_of))
         return PendingGeneration(future)
 
@@ -1071,7 +1078,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         items: list[Any],
         counts: list[int],
         options: dict[str, Any],
-        edit_of: str = "",
+        edit_of: tuple[str, str] = ("", ""),
     ) -> BatchResults:
         from ..batch._generate import generate_many
 
@@ -1090,7 +1097,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                     self._gallery.fill(starts[item.index], previews)
                     self._publish(generation, decoded)
             if not job.cancelled:
-                verb = "Editing" if edit_of else "Generating"
+                verb = "Editing" if edit_of[0] else "Generating"
                 job.what = f"{verb} a batch: {finished} of {plural(total, 'prompt')} done"
                 self._show_progress(job)
 
@@ -1105,7 +1112,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             [p for i in order for p in landed[i][1]],
             [d for i in order for d in landed[i][2]],
             batch=total,
-            edit_of=edit_of,
+            edit_of=edit_of[0],
+            edit_title=edit_of[1],
         )
         failed = results.failed
         error = ""

@@ -636,3 +636,26 @@ async def test_generate_many_in_edit_mode_refuses_what_an_edit_refuses(
     assert caught.value.field == "model"
     assert not edit_requests(app)
     assert panel.status == "error"
+
+
+async def test_shortened_names_carry_the_whole_text_as_their_tooltip(
+    make_panel: MakePanel,
+) -> None:
+    prompt = "A paper boat floating on calm water at sunrise, with a lighthouse far behind it"
+    panel, _first = await generated(make_panel, prompt=prompt)
+    part(tiles(panel)[0], "cw-edit").click()
+    [card] = parts(panel, "cw-input", visible=True)
+    label = part(card, "cw-input-label").value
+    shown_text = text(card, "cw-input-label")
+    assert prompt not in shown_text  # shortened on the card...
+    assert "…" in shown_text
+    assert f'title="image 1 from &#x27;{prompt}&#x27;"' in label  # ...and whole in its tooltip
+    assert prompt in part(card, "cw-input-remove").tooltip
+    panel.prompt = "make it winter"
+    await panel.edit()
+    history = parts(panel, "cw-history-item", visible=True)
+    note = part(history[0], "cw-history-label").value
+    assert "Edit of image 1 from" in text(history[0], "cw-history-label")
+    assert prompt not in text(history[0], "cw-history-label")
+    assert f'title="Edit of image 1 from &#x27;{prompt}&#x27;"' in note
+    assert prompt in part(history[0], "cw-history-pick").tooltip
