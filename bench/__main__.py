@@ -21,7 +21,17 @@ from ._images import OUT, image_file
 from .report import machine, render
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("overhead", "batch", "startup", "memory", "widget", "stall", "streaming", "edits")
+BENCHMARKS = (
+    "overhead",
+    "batch",
+    "startup",
+    "memory",
+    "widget",
+    "stall",
+    "streaming",
+    "edits",
+    "browser",
+)
 # Seconds each benchmark may take before it is stopped (a full run is ~3-5 minutes in all).
 TIMEOUTS = {
     "overhead": 180,
@@ -32,6 +42,7 @@ TIMEOUTS = {
     "stall": 120,
     "streaming": 180,
     "edits": 180,
+    "browser": 240,
 }
 
 NOTES = """\

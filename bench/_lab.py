@@ -1,0 +1,230 @@
+"""JupyterLab in headless Chromium for the browser benchmark, as the browser tests run it.
+
+The same approach as ``tests/browser/conftest.py`` (Debian's ``/usr/bin/chromium`` driven by
+Playwright, never ``playwright install``; JupyterLab 4 on a free loopback port with a token;
+Jupyter's config, runtime, settings and workspaces in a throwaway directory; every request that
+is not to loopback aborted), as plain context managers: the benchmark is no pytest session, and
+``bench`` does not import ``tests``. Everything started here is stopped by its PID: the server,
+then the kernels whose command line names this run's runtime directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._common import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+TOKEN = "bench-token-" + os.urandom(8).hex()
+START_TIMEOUT = 60.0
+KERNEL_TIMEOUT_MS = 60_000
+
+_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+KERNEL_IDLE_JS = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  if (!w || !w.sessionContext || !w.context || !w.context.isReady) return false;
+  const kernel = w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected';
+}"""
+
+RUN_CELL_JS = """async (index) => {
+  const app = window.jupyterapp;
+  const notebook = app.shell.currentWidget.content;
+  notebook.activeCellIndex = index;
+  notebook.deselectAll();
+  await app.commands.execute('notebook:run-cell');
+}"""
+
+
+def missing() -> str | None:
+    """Why the browser benchmark cannot run here (None: it can)."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Python Playwright is not installed (pip install -e '.[dev]')"
+    return None
+
+
+def _env(root: Path, base_url: str, api_key: str) -> dict[str, str]:
+    dirs = {
+        "JUPYTER_CONFIG_DIR": root / "config",
+        "JUPYTER_DATA_DIR": root / "data",
+        "JUPYTER_RUNTIME_DIR": root / "runtime",
+        "JUPYTERLAB_SETTINGS_DIR": root / "lab-settings",
+        "JUPYTERLAB_WORKSPACES_DIR": root / "lab-workspaces",
+        "IPYTHONDIR": root / "ipython",
+    }
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    for name, settings in _SETTINGS.items():
+        target = dirs["JUPYTERLAB_SETTINGS_DIR"] / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(settings))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("JUPYTER", "COMETAPI_", "IPYTHON", "PYTEST_"))
+    }
+    env.update({name: str(path) for name, path in dirs.items()})
+    env.update(
+        {
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "COMETAPI_KEY": api_key,
+            "COMETAPI_BASE_URL": base_url,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
+    return env
+
+
+class Lab:
+    """A running JupyterLab: its address, token and notebook folder."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], port: int, root: Path) -> None:
+        self.proc = proc
+        self.port = port
+        self.root = root
+        self.notebooks = root / "notebooks"
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}?token={TOKEN}"
+
+    def ready(self) -> bool:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/api/status",
+            headers={"Authorization": f"token {TOKEN}"},
+        )
+        with contextlib.suppress(OSError), urllib.request.urlopen(request, timeout=2) as answer:
+            return bool(answer.status == 200)
+        return False
+
+    def log_tail(self) -> str:
+        log = self.root / "jupyterlab.log"
+        return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+
+def _kernel_pids(runtime: Path) -> list[int]:
+    marker = str(runtime).encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if marker in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+    return pids
+
+
+def _stop(lab: Lab) -> None:
+    if lab.proc.poll() is None:
+        lab.proc.send_signal(signal.SIGTERM)
+        try:
+            lab.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            lab.proc.kill()
+            lab.proc.wait(timeout=5)
+    runtime = lab.root / "runtime"
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):
+        for pid in _kernel_pids(runtime):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while _kernel_pids(runtime) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def jupyterlab(base_url: str, api_key: str) -> Iterator[Lab]:
+    """JupyterLab on 127.0.0.1 whose kernels talk to the API at ``base_url`` with ``api_key``."""
+    with tempfile.TemporaryDirectory(prefix="cw-bench-lab-") as tmp:
+        root = Path(tmp)
+        (root / "notebooks").mkdir()
+        env = _env(root, base_url, api_key)
+        port = free_port()
+        argv = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.root_dir={root / 'notebooks'}",
+            f"--IdentityProvider.token={TOKEN}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]
+        with (root / "jupyterlab.log").open("wb") as log:
+            proc = subprocess.Popen(
+                argv, cwd=root / "notebooks", env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        lab = Lab(proc, port, root)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not lab.ready():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"JupyterLab did not start:\n{lab.log_tail()}")
+                time.sleep(0.2)
+            yield lab
+        finally:
+            _stop(lab)
+
+
+def _loopback_only(route: Any) -> None:
+    url = route.request.url
+    host = urlsplit(url).hostname or ""
+    if host in ("127.0.0.1", "localhost", "::1") or url.startswith(("data:", "blob:")):
+        route.continue_()
+    else:
+        route.abort()
+
+
+@contextlib.contextmanager
+def chromium_page(width: int = 1280, height: int = 1000) -> Iterator[Any]:
+    """A page of headless Chromium in a fresh context; requests outside loopback aborted."""
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(viewport={"width": width, "height": height})
+            context.route(re.compile(r"^(?!data:|blob:).*"), _loopback_only)
+            context.set_default_timeout(60_000)
+            yield context.new_page()
+        finally:
+            browser.close()
