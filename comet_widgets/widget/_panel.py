@@ -63,6 +63,8 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
                          input), ``cw-painter-notice`` (painting cannot work here: set
                          ``gen.mask`` from code) and ``cw-mask-note`` (what the mask covers)
 ``cw-history-note``      on an edit's history card: "Edit of image 2 from '...'"
+``cw-static``            not in the panel: its static view, an output of its own under it
+                         (``_static.py``; hidden where the live panel is on the page)
 ======================== =======================================================
 """
 

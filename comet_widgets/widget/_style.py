@@ -241,7 +241,8 @@ CSS = f"""
 .cw-history-item img.cw-history-thumb {{ width: 76px; height: 76px; object-fit: cover;
   border-radius: 5px; margin: 0; }}
 .cw-history-label .widget-html-content {{ font-size: 11px; color: {_FG2}; text-align: center;
-  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+  line-height: 1.25; white-space: normal; overflow-wrap: anywhere; overflow: hidden;
+  display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; }}
 .cw-panel button.cw-history-pick {{ position: absolute; inset: 0; width: 100%; height: 100%;
   margin: 0; padding: 0; opacity: 0; cursor: pointer; }}
 .cw-panel button.cw-history-pick:focus-visible {{ opacity: .25; }}

@@ -647,3 +647,25 @@ def screenshot() -> Any:
         return path
 
     return save
+
+
+@pytest.fixture
+def whole_screenshot(screenshot: Any) -> Any:
+    """``whole_screenshot(locator, name)``: like ``screenshot``, with the viewport made tall
+    enough for the whole element first (a panel taller than the page would be cut off by the
+    notebook's scroller), then put back."""
+
+    def save(locator: Any, name: str) -> Path:
+        page = locator.page
+        size = page.viewport_size
+        box = locator.bounding_box()
+        if size is None or box is None or box["height"] + 150 <= size["height"]:
+            return Path(screenshot(locator, name))
+        page.set_viewport_size({"width": size["width"], "height": int(box["height"]) + 300})
+        try:
+            page.wait_for_timeout(300)  # JupyterLab lays out again
+            return Path(screenshot(locator, name))
+        finally:
+            page.set_viewport_size(size)
+
+    return save

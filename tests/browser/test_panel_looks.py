@@ -87,7 +87,12 @@ def _overflow(panel: Any) -> int:
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_looks_placeholders_lightbox_and_contrast(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI, screenshot: Any, theme: str
+    lab_notebook: Any,
+    panel_on: Any,
+    fake: FakeAPI,
+    screenshot: Any,
+    whole_screenshot: Any,
+    theme: str,
 ) -> None:
     notebook = lab_notebook()
     _set_theme(notebook, theme)
@@ -117,7 +122,7 @@ def test_looks_placeholders_lightbox_and_contrast(
     expect(pending).to_have_count(3, timeout=1_000)
     expect(panel.status).to_have_text(re.compile(r"^Generating 3 images"))
     expect(panel.root.locator(".cw-next-note")).to_be_visible()
-    screenshot(panel.root, f"panel-{theme}-running.png")
+    whole_screenshot(panel.root, f"panel-{theme}-running.png")
 
     expect(panel.status).to_have_text("Done: 2 of 3 images; image 2 failed", timeout=20_000)
     panel.wait_decoded(2)
@@ -127,7 +132,7 @@ def test_looks_placeholders_lightbox_and_contrast(
     assert _overflow(panel) == 0
     problems = panel.root.evaluate(_CONTRAST_JS)
     assert problems == [], f"text below 4.5:1 in the {theme} theme: {problems}"
-    screenshot(panel.root, f"panel-{theme}-done.png")
+    whole_screenshot(panel.root, f"panel-{theme}-done.png")
 
     panel.root.locator(".cw-tile button.cw-full-size").first.click()
     lightbox = panel.root.locator(".cw-lightbox")

@@ -66,7 +66,12 @@ def _badge(panel: Any) -> Any:
 
 
 def test_history_restores_a_run_and_a_batch_is_one_grid_in_input_order(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI, screenshot: Any, tmp_path: Path
+    lab_notebook: Any,
+    panel_on: Any,
+    fake: FakeAPI,
+    screenshot: Any,
+    whole_screenshot: Any,
+    tmp_path: Path,
 ) -> None:
     source = _notebook_with(
         tmp_path, f"_ = await gen.generate_many({BATCH!r}, concurrency=3)\nprint('batch done')"
@@ -105,7 +110,7 @@ def test_history_restores_a_run_and_a_batch_is_one_grid_in_input_order(
     )
     assert len(set(columns)) > 1, "the batch is not shown as a grid"
     expect(panel.history_items).to_have_count(3)  # the batch is one entry
-    screenshot(panel.root, "results-batch-grid.png")
+    whole_screenshot(panel.root, "results-batch-grid.png")
 
     # The oldest run (last in the strip): its images and its parameters come back.
     panel.history_picks.nth(2).click()
@@ -116,7 +121,7 @@ def test_history_restores_a_run_and_a_batch_is_one_grid_in_input_order(
     panel.wait_decoded(2)
     panel.wait_pixels(first[0], index=0)
     panel.wait_pixels(first[1], index=1)
-    screenshot(panel.root, "results-history-restored.png")
+    whole_screenshot(panel.root, "results-history-restored.png")
 
 
 def test_saved_file_link_opens_the_image_in_jupyterlab(

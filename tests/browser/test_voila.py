@@ -41,7 +41,12 @@ def test_generate_in_voila(
 
 
 def test_voila_shows_the_panels_states(
-    page: Any, voila_server: Any, panel_on: Any, fake: FakeAPI, screenshot: Any
+    page: Any,
+    voila_server: Any,
+    panel_on: Any,
+    fake: FakeAPI,
+    screenshot: Any,
+    whole_screenshot: Any,
 ) -> None:
     """Voilà renders the new states too: the header and its badge, placeholder tiles while a
     run is under way, the lightbox (in view, Previous/Next), and the history strip restoring a
@@ -64,7 +69,7 @@ def test_voila_shows_the_panels_states(
     panel.generate()
     expect(panel.root.locator(".cw-tile .cw-placeholder:visible")).to_have_count(3, timeout=1_000)
     expect(panel.status).to_have_text(re.compile(r"^Generating 3 images"))
-    screenshot(panel.root, "voila-running.png")
+    whole_screenshot(panel.root, "voila-running.png")
     expect(panel.status).to_have_text("Done: 3 images", timeout=20_000)
     panel.wait_decoded(3)
     expect(header.locator(".cw-badge")).to_have_text("Offline · fake API")
@@ -95,4 +100,4 @@ def test_voila_shows_the_panels_states(
     expect(n).to_have_value("3")
     panel.wait_decoded(3)
     panel.wait_pixels(first)
-    screenshot(panel.root, "voila-history.png")
+    whole_screenshot(panel.root, "voila-history.png")
