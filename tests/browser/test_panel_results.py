@@ -55,9 +55,15 @@ def _set_n(panel: Any, n: int) -> None:
 
 
 def _generate(panel: Any, prompt: str, images: int) -> None:
+    """Generate and wait until the run has landed: its history card is there (the status
+    line still reads the last run's "Done" until then, and a partial preview is a decoded
+    thumbnail too)."""
+    runs = panel.history_items.count()
     panel.type_prompt(prompt)
     panel.generate()
-    expect(panel.status).to_have_text(re.compile(r"^Done"), timeout=20_000)
+    expect(panel.history_items).to_have_count(runs + 1, timeout=20_000)
+    expect(panel.status).to_have_text(re.compile(r"^Done"))
+    expect(panel.generate_button).to_be_visible()
     panel.wait_decoded(images)
 
 
@@ -101,7 +107,7 @@ def test_history_restores_a_run_and_a_batch_is_one_grid_in_input_order(
     fake.fail_next(1, 429, headers={"Retry-After": "1"})
     notebook.run_cell(3)
     expect(notebook.output(3)).to_contain_text("batch done", timeout=30_000)
-    expect(panel.status).to_have_text(re.compile(r"^Done"))
+    expect(panel.status).to_have_text("Done: batch of 3 prompts, 3 done")
     panel.wait_decoded(3)
     captions = [c.split("\n")[0] for c in panel.captions.all_inner_texts()]
     assert [c[: len(p)] for c, p in zip(captions, BATCH, strict=True)] == BATCH, captions
