@@ -4,9 +4,14 @@ An edit needs images to change (``gen.inputs``) and optionally where to change t
 (``gen.mask``). This module turns what a user holds (a PIL image, a numpy array, bytes, a path,
 a ``GeneratedImage``: the kinds ``client.edit`` accepts) into ``InputImage`` records: a name for
 people, the size and format the catalogue's edit rules need, and a small thumbnail (at most
-``INPUT_THUMB_SIDE`` px, JPEG unless transparent). Only those thumbnails, and the painter's
-<= 512 px preview and mask PNG, ever go to the browser: the inputs themselves stay in the kernel
-and are read, encoded and sent by ``client.edit`` on the panel's loop.
+``INPUT_THUMB_SIDE`` px, JPEG unless transparent). ``check_input`` is cheap (the kind, the
+header's size and format: microseconds; a path is read) and runs where ``gen.inputs`` is set,
+so a bad input is refused at once; decoding for the thumbnail (``with_thumbnail``) and the
+painter's preview takes tens of milliseconds for 1024 px and hundreds for a large PNG photo,
+so the panel does it in a worker thread and the cards and painter fill in when it is done.
+Only those thumbnails, and the painter's <= 512 px preview and mask PNG, ever go to the
+browser: the inputs themselves stay in the kernel and are read, encoded and sent by
+``client.edit`` on the panel's loop.
 
 ``EditArea`` owns the widgets: the strip of ``cw-input`` cards (each with ``cw-input-remove``),
 "Back to generating", the upload control (core ``FileUpload``; its value is read once and
@@ -17,6 +22,7 @@ front-end that cannot show custom widgets, the area says to set ``gen.mask`` fro
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import io
 import os
@@ -41,8 +47,11 @@ __all__ = [
     "EditArea",
     "InputImage",
     "InputList",
+    "check_input",
     "describe_input",
     "mask_array",
+    "prepare",
+    "with_thumbnail",
 ]
 
 #: The input strip's thumbnails: the longest side, in pixels.
@@ -91,10 +100,13 @@ class InputImage:
     #: Bytes as sent (0: encoded when sent, the size is not known yet).
     size: int
     alpha: bool
+    #: The thumbnail (empty until ``with_thumbnail`` made it).
     thumb: bytes
     thumb_format: str
     #: The whole name, for a tooltip ("image 2 of 'A paper boat on a lake at dawn, …'" in full).
     title: str = ""
+    #: Why no thumbnail could be made (the bytes are not a decodable image), or "".
+    problem: str = ""
 
     @property
     def full_name(self) -> str:
@@ -125,12 +137,13 @@ def _generated_name(image: GeneratedImage, limit: int = _NAME_CHARS) -> str:
     return f"{what} from '{_short(prompt, limit)}'" if prompt else what
 
 
-def _decode(data: bytes, name: str) -> Any:
+def _decode(data: bytes, name: str, *, small: bool = True) -> Any:
     from PIL import Image
 
     try:
         opened = Image.open(io.BytesIO(data))
-        opened.draft("RGB", (INPUT_THUMB_SIDE * 2, INPUT_THUMB_SIDE * 2))  # JPEG: decode small
+        if small:  # a JPEG decodes at a fraction of its size, enough for a thumbnail
+            opened.draft("RGB", (INPUT_THUMB_SIDE * 2, INPUT_THUMB_SIDE * 2))
         opened.load()
     except Exception as exc:
         raise InvalidParameterError(
@@ -142,14 +155,31 @@ def _decode(data: bytes, name: str) -> Any:
     return opened
 
 
-def describe_input(value: Any, number: int, *, name: str | None = None) -> InputImage:
-    """The record of one input (decodes it once, to draw its thumbnail); raises
-    ``InvalidParameterError`` naming ``inputs`` for what ``client.edit`` could not send."""
-    from ..client._uploads import _raw
-    from ..images._previews import encode_preview
+def _array_shape(value: Any) -> tuple[int, int, bool]:
+    """``(width, height, alpha)`` of an image array, from its shape only (no conversion)."""
+    shape = tuple(value.shape)
+    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] not in (1, 3, 4)):
+        raise InvalidParameterError(
+            "inputs",
+            f"array of shape {shape}",
+            "an array of shape (H, W), (H, W, 3) or (H, W, 4)",
+            reason=f"inputs array of shape {shape} is not an image",
+        )
+    return int(shape[1]), int(shape[0]), len(shape) == 3 and shape[2] == 4
 
-    raw_name, data, pil = _raw(value, "inputs", number)
+
+def check_input(value: Any, number: int, *, name: str | None = None) -> InputImage:
+    """The record of one input without its thumbnail: cheap (nothing is decoded; a path is
+    read, bytes are sniffed). Raises ``InvalidParameterError`` naming ``inputs`` for what
+    ``client.edit`` could not send."""
+    from ..client._uploads import _is_array, _raw
+
     title = ""
+    if _is_array(value):
+        width, height, alpha = _array_shape(value)
+        shown = name or "an array"
+        return InputImage(value, shown, width, height, "png", 0, alpha, b"", "jpeg")
+    _, data, pil = _raw(value, "inputs", number)
     if isinstance(value, GeneratedImage):
         if value.format == "svg":
             raise InvalidParameterError(
@@ -163,7 +193,7 @@ def describe_input(value: Any, number: int, *, name: str | None = None) -> Input
     elif isinstance(value, (str, os.PathLike)):
         shown = name or Path(value).name
     elif pil is not None:
-        shown = name or ("an array" if type(value).__module__ == "numpy" else "a PIL image")
+        shown = name or "a PIL image"
     else:
         shown = name or "image bytes"
     if data is not None:
@@ -178,17 +208,50 @@ def describe_input(value: Any, number: int, *, name: str | None = None) -> Input
             ) from None
         fmt, width, height, size = info.format, info.width, info.height, len(data)
         alpha = png_has_alpha(data) if fmt == "png" else fmt == "webp"
-        picture = _decode(data, shown)
     else:
-        picture = pil
         width, height = pil.size
         fmt, size = "png", 0
         alpha = "A" in pil.getbands() or "transparency" in pil.info
-    del raw_name
-    thumb, thumb_format = encode_preview(picture, max_side=INPUT_THUMB_SIDE)
-    return InputImage(
-        value, shown, width, height, fmt, size, alpha, thumb, thumb_format, title=title
-    )
+    return InputImage(value, shown, width, height, fmt, size, alpha, b"", "jpeg", title=title)
+
+
+def with_thumbnail(item: InputImage) -> InputImage:
+    """``item`` with its thumbnail (decodes the input: the panel runs this in a worker
+    thread); with ``problem`` set instead when the bytes cannot be decoded."""
+    from ..client._uploads import _raw
+    from ..images._previews import encode_preview
+
+    if item.thumb or item.problem:
+        return item
+    try:
+        _, data, pil = _raw(item.source, "inputs", 0)
+        picture = pil if data is None else _decode(data, item.name)
+        thumb, thumb_format = encode_preview(picture, max_side=INPUT_THUMB_SIDE)
+    except InvalidParameterError as exc:
+        return dataclasses.replace(item, problem=str(exc))
+    except Exception as exc:  # an array of an odd dtype, a file changed meanwhile...
+        return dataclasses.replace(item, problem=f"cannot be shown ({exc})")
+    return dataclasses.replace(item, thumb=thumb, thumb_format=thumb_format)
+
+
+def prepare(pending: Sequence[InputImage], first: InputImage | None) -> tuple[list[Any], str]:
+    """The slow half, for a worker thread: ``pending`` with their thumbnails, and the
+    painter's preview (a data URL) of ``first`` ("" when not asked for or not decodable)."""
+    done = [with_thumbnail(item) for item in pending]
+    url = ""
+    if first is not None and not first.problem:
+        try:
+            from ._painter import preview_of
+
+            url = preview_of(first.source)[1]
+        except Exception:  # shown on its card (``problem``); the painter stays blank
+            url = ""
+    return done, url
+
+
+def describe_input(value: Any, number: int, *, name: str | None = None) -> InputImage:
+    """``check_input`` and ``with_thumbnail`` in one (decodes: not on the kernel's thread)."""
+    return with_thumbnail(check_input(value, number, name=name))
 
 
 def mask_array(value: Any) -> Any:
@@ -204,7 +267,7 @@ def mask_array(value: Any) -> Any:
     else:
         _, data, pil = _raw(value, "mask", 0)
         if data is not None:
-            pil = _decode(data, "mask")
+            pil = _decode(data, "mask", small=False)
     if "A" in pil.getbands() or (pil.mode == "P" and "transparency" in pil.info):
         alpha = np.asarray(pil.convert("RGBA").getchannel("A"))
         return alpha == 0
@@ -238,10 +301,14 @@ class _InputCard:
 
     def load(self, index: int, item: InputImage, total: int) -> None:
         self.index = index
-        with self.thumb.hold_sync():
-            self.thumb.format = item.thumb_format
-            self.thumb.value = item.thumb
+        if bytes(self.thumb.value) != item.thumb:
+            with self.thumb.hold_sync():
+                self.thumb.format = item.thumb_format
+                self.thumb.value = item.thumb
+        set_class(self.box, "cw-input-pending", not item.thumb and not item.problem)
         first = " · mask" if index == 0 and total > 1 else ""
+        if item.problem:
+            first += f" · {item.problem}"
         set_value(
             self.label,
             f'<span title="{html.escape(item.full_name)}">{html.escape(item.name)}</span>'
@@ -272,6 +339,9 @@ class EditArea:
         self._on_painted = on_painted
         self._cards: list[_InputCard] = []
         self.painter: Any = None
+        #: What the painter paints over (the first input's ``source``).
+        self._painting: Any = None
+        self._previewed = False
         self._painter_class = _painter_class()
         self.title = classed(widgets.HTML(), "cw-edit-title")
         self.back = classed(
@@ -391,17 +461,31 @@ class EditArea:
             show(self.notice, True)
             return
         if self.painter is None:
-            self.painter = cls(first.source, brush_size=40)
+            self.painter = cls(brush_size=40)
             self.painter.add_class("cw-mask-painter")
             self.painter.observe(lambda _change: self._on_painted(), names="_mask_png")
             self.painter.observe(lambda _change: self._show_notice(), names="rendered")
             self.painter_slot.children = (self.painter,)
+            self.set_first(first)
         self._show_notice()
 
-    def set_first(self, source: Any) -> None:
-        """The first input changed: paint over it (the painted mask is cleared)."""
-        if self.painter is not None:
-            self.painter.set_image(source)
+    def set_first(self, first: InputImage) -> None:
+        """The first input changed: paint over it (the painted mask is cleared at once; the
+        preview follows with ``show_preview``, made off the kernel's thread)."""
+        if self.painter is not None and self._painting is not first.source:
+            self.painter.expect((first.width, first.height))
+            self._previewed = False
+        self._painting = first.source
+
+    def wants_preview(self, source: Any) -> bool:
+        """Whether the painter paints over ``source`` and does not show its preview yet."""
+        return self.painter is not None and source is self._painting and not self._previewed
+
+    def show_preview(self, source: Any, url: str) -> None:
+        """Show the painter's preview of ``source`` if it is still the first input."""
+        if self.painter is not None and source is self._painting and url:
+            self.painter.show_preview(url)
+            self._previewed = True
 
     def _show_notice(self) -> None:
         rendered = bool(getattr(self.painter, "rendered", False))

@@ -31,18 +31,32 @@ PREVIEW_SIDE = 512
 _ESM = Path(__file__).with_name("_painter.js")
 
 
-def _to_pil(image: Any) -> Any:
-    """A PIL image of what ``client.edit`` accepts as an input."""
+def preview_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The preview's size for an image of ``size``: at most ``PREVIEW_SIDE`` px, same shape.
+    Known without decoding, so a mask can be drawn before the preview is made."""
+    width, height = size
+    scale = min(1.0, PREVIEW_SIDE / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def preview_of(image: Any) -> tuple[tuple[int, int], str]:
+    """``(full size, preview data URL)`` of ``image``: decodes it (run it off the kernel's
+    thread for big images; ``ImageGenerator`` does)."""
     from PIL import Image
 
     from ..client._uploads import _raw
 
     _, data, pil = _raw(image, "image", 0)
-    if pil is not None:
-        return pil
-    with Image.open(io.BytesIO(data or b"")) as opened:
-        opened.load()
-        return opened.copy()
+    if pil is None:
+        with Image.open(io.BytesIO(data or b"")) as opened:
+            size = opened.size
+            opened.draft("RGB", preview_size(size))  # a JPEG decodes at a fraction of its size
+            small = opened.convert("RGB")
+    else:
+        size = pil.size
+        small = pil if pil.mode in ("RGB", "RGBA", "L") else pil.convert("RGB")
+    preview = small.resize(preview_size(size), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    return size, _data_url(preview.convert("RGB"), "JPEG")
 
 
 def _data_url(image: Any, fmt: str = "PNG") -> str:
@@ -71,19 +85,30 @@ class MaskPainter(anywidget.AnyWidget):
     rendered = traitlets.Bool(False).tag(sync=True)
     mode = traitlets.Unicode("brush").tag(sync=True)
 
-    def __init__(self, image: Any, **kwargs: Any) -> None:
+    def __init__(self, image: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.set_image(image)
+        self.size: tuple[int, int] = (0, 0)
+        self.preview_size: tuple[int, int] = (0, 0)
+        if image is not None:
+            self.set_image(image)
 
     def set_image(self, image: Any) -> None:
         """Paint over another image (the mask is cleared)."""
-        pil = _to_pil(image)
-        self.size = pil.size
-        preview = pil.convert("RGB")
-        preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-        self.preview_size = preview.size
+        size, url = preview_of(image)
+        self.expect(size)
+        self.show_preview(url)
+
+    def expect(self, size: tuple[int, int]) -> None:
+        """Paint over an image of ``size`` whose preview comes later (``show_preview``): the
+        mask is cleared and the old image is no longer shown; ``mask`` works at once."""
+        self.size = size
+        self.preview_size = preview_size(size)
         self._mask_png = ""
-        self._image = _data_url(preview, "JPEG")
+        self._image = ""
+
+    def show_preview(self, url: str) -> None:
+        """Show the preview (a data URL from ``preview_of``) of the image ``expect`` named."""
+        self._image = url
 
     @property
     def mask(self) -> Any:

@@ -58,7 +58,8 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
 ``cw-edit-area``         edit mode's box (hidden when generating): ``cw-edit-bar`` with
                          ``cw-edit-title`` and ``cw-back-to-generate``; the input strip
                          ``cw-inputs`` of ``cw-input`` cards (``cw-input-thumb``,
-                         ``cw-input-label``, ``cw-input-remove``); the mask area
+                         ``cw-input-label``, ``cw-input-remove``; ``cw-input-pending``
+                         while its thumbnail is made, off the kernel's thread); the mask area
                          ``cw-mask-area`` with ``cw-mask-painter`` (the painter, over the first
                          input), ``cw-painter-notice`` (painting cannot work here: set
                          ``gen.mask`` from code) and ``cw-mask-note`` (what the mask covers)
@@ -76,6 +77,7 @@ import contextlib
 import dataclasses
 import math
 import os
+import threading
 import time
 import uuid
 import weakref
@@ -105,7 +107,7 @@ from ._dom import classed, show
 from ._gallery import Gallery, Preview, make_previews
 from ._header import Header
 from ._history import Entry, HistoryStrip, history_label, restored_params
-from ._inputs import EditArea, InputImage, InputList, describe_input, mask_array
+from ._inputs import EditArea, InputImage, InputList, check_input, mask_array, prepare
 from ._partials import PartialPreviews, default_partials, streams
 from ._pending import Job, PendingGeneration
 from ._static import StaticView
@@ -261,6 +263,9 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._upload_names: dict[int, str] = {}
         self._code_mask: Any = None
         self._mirroring_mask = False
+        #: Held while the input records and cards change (the kernel's thread sets inputs,
+        #: the loop's thread fills in thumbnails made in a worker).
+        self._inputs_lock = threading.RLock()
         super().__init__(layout=widgets.Layout(width="100%"))
         panel_id = f"cw-id-{uuid.uuid4().hex[:12]}"
         self.add_class("cw-panel")
@@ -562,38 +567,69 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
 
     @validate("inputs")
     def _check_inputs(self, proposal: Any) -> Any:
-        """Each input is decoded once, here (its thumbnail), so a bad one is refused at once,
-        with ``InvalidParameterError`` naming ``inputs``."""
+        """Each input is checked here, cheaply (its kind, and its header's size and format:
+        nothing is decoded), so a bad one is refused at once, with ``InvalidParameterError``
+        naming ``inputs``; thumbnails are made afterwards in a worker thread."""
         value = proposal["value"]
-        for number, source in enumerate(value):
-            cached = self._input_cache.get(id(source))
-            if cached is None or cached.source is not source:
-                name = self._upload_names.get(id(source))
-                self._input_cache[id(source)] = describe_input(source, number, name=name)
+        with self._inputs_lock:
+            for number, source in enumerate(value):
+                cached = self._input_cache.get(id(source))
+                if cached is None or cached.source is not source:
+                    name = self._upload_names.get(id(source))
+                    self._input_cache[id(source)] = check_input(source, number, name=name)
         return value
 
     @observe("inputs")
     def _on_inputs(self, change: Any) -> None:
-        items = [self._input_cache[id(source)] for source in change["new"]]
-        before = self._input_items
-        self._input_items = items
-        kept = {id(item.source) for item in items}
-        self._input_cache = {k: v for k, v in self._input_cache.items() if k in kept}
-        self._upload_names = {k: v for k, v in self._upload_names.items() if k in kept}
-        first_changed = (items[0].source if items else None) is not (
-            before[0].source if before else None
-        )
-        if first_changed:
-            self._code_mask = None
-            if items:
-                with self._mask_mirror():
-                    self._edit.show_inputs(items)
-                    self._edit.set_first(items[0].source)
-                self._follow_input_size(items[0])
-        self._edit.show_inputs(items)
+        with self._inputs_lock:
+            items = [self._input_cache[id(source)] for source in change["new"]]
+            before = self._input_items
+            self._input_items = items
+            kept = {id(item.source) for item in items}
+            self._input_cache = {k: v for k, v in self._input_cache.items() if k in kept}
+            self._upload_names = {k: v for k, v in self._upload_names.items() if k in kept}
+            first_changed = (items[0].source if items else None) is not (
+                before[0].source if before else None
+            )
+            if first_changed:
+                self._code_mask = None
+                if items:
+                    with self._mask_mirror():
+                        self._edit.show_inputs(items)
+                        self._edit.set_first(items[0])
+                    self._follow_input_size(items[0])
+            self._edit.show_inputs(items)
         self.set_trait("mode", "edit" if items else "generate")
         self._show_mask_note()
         self._refresh()
+        self._prepare_inputs()
+
+    def _prepare_inputs(self) -> None:
+        """Make the missing thumbnails (and the painter's preview of a new first input) in a
+        worker thread, from the panel's loop: decoding a large photo takes hundreds of
+        milliseconds, which the kernel's thread must not spend. The cards fill in after."""
+        items = self._input_items
+        pending = [item for item in items if not item.thumb and not item.problem]
+        first = items[0] if items and self._edit.wants_preview(items[0].source) else None
+        if not pending and first is None:
+            return
+
+        async def made() -> None:
+            done, url = await asyncio.to_thread(prepare, pending, first)
+            if getattr(self, "_closed", True):
+                return
+            with self._inputs_lock:
+                swap = {id(old): new for old, new in zip(pending, done, strict=True)}
+                for old, new in zip(pending, done, strict=True):
+                    if self._input_cache.get(id(old.source)) is old:
+                        self._input_cache[id(old.source)] = new
+                if any(id(item) in swap for item in self._input_items):
+                    self._input_items = [swap.get(id(i), i) for i in self._input_items]
+                    self._edit.show_inputs(self._input_items)
+                if first is not None:
+                    self._edit.show_preview(first.source, url)
+
+        _loop.submit(made())
 
     def _follow_input_size(self, first: InputImage) -> None:
         """An edit keeps the input's size by default: Size follows a new first input when the

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ async def generated(make_panel: MakePanel, **kwargs: Any) -> tuple[ImageGenerato
 
 
 async def test_edit_on_a_tile_puts_it_in_the_strip_and_switches_to_edit_mode(
-    make_panel: MakePanel, app: FakeAPI
+    make_panel: MakePanel, app: FakeAPI, wait_until: WaitUntil
 ) -> None:
     panel, first = await generated(make_panel, n=2)
     assert panel.mode == "generate"
@@ -78,6 +79,7 @@ async def test_edit_on_a_tile_puts_it_in_the_strip_and_switches_to_edit_mode(
     assert shown(part(panel, "cw-edit-area"))
     assert shown(part(panel, "cw-inputs"))
     [card] = parts(panel, "cw-input", visible=True)
+    wait_until(lambda: bool(part(card, "cw-input-thumb").value))  # made in a worker thread
     thumb = Image.open(io.BytesIO(bytes(part(card, "cw-input-thumb").value)))
     assert max(thumb.size) <= 96
     assert "image 2 of 2 from 'A paper boat'" in text(card, "cw-input-label")
@@ -103,7 +105,7 @@ async def test_edit_on_a_tile_puts_it_in_the_strip_and_switches_to_edit_mode(
 
 
 async def test_every_input_kind_and_the_remove_button(
-    make_panel: MakePanel, tmp_path: Path
+    make_panel: MakePanel, tmp_path: Path, wait_until: WaitUntil
 ) -> None:
     panel, first = await generated(make_panel)
     picture = photo((300, 200))
@@ -124,8 +126,14 @@ async def test_every_input_kind_and_the_remove_button(
     assert names[3].startswith("holiday.png")
     assert names[4].startswith("cat.jpg")
     assert "image 1 from 'A paper boat'" in names[5]
-    for card in parts(panel, "cw-input", visible=True):
-        assert len(bytes(part(card, "cw-input-thumb").value)) < 20_000
+    cards = parts(panel, "cw-input", visible=True)
+    wait_until(lambda: all(part(card, "cw-input-thumb").value for card in cards))
+    for card in cards:
+        thumb = bytes(part(card, "cw-input-thumb").value)
+        assert 0 < len(thumb) < 20_000
+        with Image.open(io.BytesIO(thumb)) as opened:
+            assert max(opened.size) <= 96
+    assert not parts(panel, "cw-input-pending")
 
     # Remove the third (the bytes): the others stay, in order.
     part(parts(panel, "cw-input", visible=True)[2], "cw-input-remove").click()
@@ -407,13 +415,18 @@ def painted_png(size: tuple[int, int], box: tuple[int, int, int, int]) -> str:
 
 
 async def test_the_painter_over_the_first_input_and_its_notice(
-    make_panel: MakePanel, app: FakeAPI
+    make_panel: MakePanel, app: FakeAPI, wait_until: WaitUntil
 ) -> None:
     panel = make_panel(prompt="make it winter", model="gpt-image-2")
     source = photo((1024, 1024))
     panel.inputs = [source, photo((1024, 1024), (0, 0, 0))]
     painter = part(panel, "cw-mask-painter")
-    assert painter.size == (1024, 1024)
+    assert painter.size == (1024, 1024)  # known at once; the preview follows from a worker
+    wait_until(lambda: painter.get_state()["_image"].startswith("data:image/jpeg;base64,"))
+    preview = base64.b64decode(painter.get_state()["_image"].split(",", 1)[1])
+    with Image.open(io.BytesIO(preview)) as opened:
+        assert opened.size == (512, 512)
+        assert opened.convert("RGB").getpixel((256, 256)) == pytest.approx((200, 30, 30), abs=4)
     notice = part(panel, "cw-painter-notice")
     assert shown(notice)
     assert "custom widgets" in text(panel, "cw-painter-notice")
@@ -445,6 +458,10 @@ async def test_the_painter_over_the_first_input_and_its_notice(
     panel.inputs = [other]
     assert panel.mask is None
     assert painter.get_state()["_mask_png"] == ""
+    wait_until(lambda: painter.get_state()["_image"].startswith("data:image/jpeg"))
+    green = base64.b64decode(painter.get_state()["_image"].split(",", 1)[1])
+    with Image.open(io.BytesIO(green)) as opened:
+        assert opened.convert("RGB").getpixel((256, 256)) == pytest.approx((0, 200, 0), abs=4)
     # Removing the second input of two keeps the first's mask.
     panel.inputs = [other, source]
     panel.mask = code
@@ -659,3 +676,52 @@ async def test_shortened_names_carry_the_whole_text_as_their_tooltip(
     assert prompt not in text(history[0], "cw-history-label")
     assert f'title="Edit of image 1 from &#x27;{prompt}&#x27;"' in note
     assert prompt in part(history[0], "cw-history-pick").tooltip
+
+
+class _Watched(Image.Image):
+    """A PIL image that records which threads read its pixels."""
+
+    readers: set[str]
+
+    def load(self) -> Any:
+        self.readers.add(threading.current_thread().name)
+        return super().load()
+
+
+def test_inputs_are_checked_at_once_and_decoded_off_the_callers_thread(
+    make_panel: MakePanel, wait_until: WaitUntil, tmp_path: Path
+) -> None:
+    panel = make_panel(model="gpt-image-2")
+    watched = photo((1500, 1000))
+    watched.__class__ = _Watched
+    watched.readers = set()
+    large = tmp_path / "large.png"
+    Image.effect_noise((2000, 1500), 60).convert("RGB").save(large, compress_level=1)
+    panel.inputs = [watched, str(large)]
+    # What the edit rules need is known at once, without decoding anything here...
+    assert panel.mode == "edit"
+    assert card_names(panel)[0].endswith("1500x1000 · mask")
+    assert "2000x1500" in card_names(panel)[1]
+    assert panel.size == "1536x1024" or panel.size == "auto"
+    assert threading.current_thread().name not in watched.readers
+    # ...and the thumbnails and the painter's preview come from a worker thread.
+    cards = parts(panel, "cw-input", visible=True)
+    wait_until(lambda: all(part(card, "cw-input-thumb").value for card in cards))
+    painter = part(panel, "cw-mask-painter")
+    wait_until(lambda: bool(painter.get_state()["_image"]))
+    assert watched.readers
+    assert threading.current_thread().name not in watched.readers
+    assert not parts(panel, "cw-input-pending")
+
+
+def test_bytes_that_cannot_be_decoded_say_so_on_their_card(
+    make_panel: MakePanel, wait_until: WaitUntil
+) -> None:
+    panel = make_panel(model="gpt-image-2")
+    good = png(photo((64, 64)))
+    # The header says a 64x64 PNG and it ends as one; the pixel data between is garbage.
+    garbled = good[:41] + b"\x00" * (len(good) - 53) + good[-12:]
+    panel.inputs = [photo((64, 64)), garbled]
+    assert "64x64" in card_names(panel)[1]
+    wait_until(lambda: "cannot" in card_names(panel)[1])
+    assert not part(parts(panel, "cw-input", visible=True)[1], "cw-input-thumb").value
