@@ -267,7 +267,28 @@ def _widget(r: Report, data: dict[str, Any]) -> None:
         + ", ".join(f"{b / KB:.1f} KB" for b in data["notebook_bytes"])
         + ".",
         "",
+        "Edit inputs: `panel.inputs = [bytes]` only checks the input on the caller's (the"
+        " kernel's) thread; its thumbnail and the painter's preview are decoded in a worker"
+        " thread. Decoding both on the caller's thread instead would cost the last column.",
+        "",
+        "| input | `inputs = [...]` on the caller's thread, ms | until thumbnail and preview"
+        " are shown, ms | both decoded on the caller's thread, ms |",
+        "|---|---|---|---|",
+        *(
+            f"| {name} ({row['bytes'] / KB / 1000:.1f} MB) | {_ms(row['set_ms'])} |"
+            f" {_ms(row['ready_ms'])} | {_ms(row['inline_ms'])} |"
+            for name, row in data.get("inputs", {}).items()
+        ),
+        "",
     )
+    if data.get("inputs"):
+        worst = max(row["set_ms"]["median"] for row in data["inputs"].values())
+        r.target(
+            "`gen.inputs = [...]` on the kernel's thread (edit inputs up to 4000x3000)",
+            f"{worst:.1f} ms",
+            "<= 25 ms",
+            worst <= 25,
+        )
     thumb = max(data["preview_bytes"]["max"], data["widget_thumbnail_bytes"]["max"])
     r.target("thumbnail bytes", f"{thumb / 1024:.1f} KiB", "<= 64 KB", thumb <= 64 * 1024)
     got = per_image["median"]

@@ -5,7 +5,10 @@
 - Python-side time from the response (``generate_payload`` returning) to the gallery's
   thumbnails being set, for four-image generations (``n=4``), per image;
 - the growth of a notebook saved by nbclient with ``store_widget_state=True`` per four-image
-  generation (first generation, and each further one: the tiles are reused).
+  generation (first generation, and each further one: the tiles are reused);
+- edit inputs: ``panel.inputs = [bytes]`` on the caller's thread (only checked there), the time
+  until its thumbnail and the painter's preview are shown (decoded in a worker thread), and
+  what decoding both on the caller's thread would take.
 
 Everything against the fake (its own process), in fresh interpreters.
 """
@@ -66,7 +69,74 @@ def _child_panel(base_url: str, generations: int, n: int, previews: int) -> dict
         "response_to_thumbnails_ms_per_image": per_image,
         "widget_thumbnail_bytes": thumbs,
         **_preview_times(previews),
+        "inputs": _input_times(max(1, previews // 4)),
     }
+
+
+def _edit_inputs() -> dict[str, bytes]:
+    """Edit inputs as users give them: a generated 1024 px PNG, and a 4000x3000 photo as
+    JPEG and as PNG (the benchmark image scaled up)."""
+    import io
+
+    from PIL import Image
+
+    data = image_bytes()
+    with Image.open(io.BytesIO(data)) as opened:
+        big = opened.convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC)
+    jpeg, png = io.BytesIO(), io.BytesIO()
+    big.save(jpeg, "JPEG", quality=90)
+    big.save(png, "PNG", compress_level=1)
+    return {
+        "1024 px PNG": data,
+        "4000x3000 JPEG": jpeg.getvalue(),
+        "4000x3000 PNG": png.getvalue(),
+    }
+
+
+def _input_shown(panel: Any) -> bool:
+    """Whether the first input's thumbnail (and the painter's preview, if any) are set."""
+    painter = panel._edit.painter
+    thumb = bool(panel._edit._cards[0].thumb.value)
+    return thumb and (painter is None or bool(painter._image))
+
+
+def _input_times(count: int) -> dict[str, Any]:
+    """``panel.inputs = [bytes]``: the time on the caller's (the kernel's) thread, and until
+    the card's thumbnail and the painter's preview are set (made in a worker thread); and what
+    decoding both on the caller's thread would cost (as the panel did before)."""
+    from comet_widgets import ImageGenerator
+    from comet_widgets.widget._inputs import describe_input
+
+    try:
+        from comet_widgets.widget._painter import preview_of
+    except ImportError:  # no painter extra: the thumbnail only
+        preview_of = None
+    panel = ImageGenerator(offline=True, model=MODEL)
+    found: dict[str, Any] = {}
+    for name, data in _edit_inputs().items():
+        sets, ready, inline = [], [], []
+        for _ in range(count):
+            given = bytes(data)  # a fresh object: nothing cached
+            started = time.perf_counter()
+            panel.inputs = [given]
+            sets.append((time.perf_counter() - started) * 1000)
+            while not _input_shown(panel):
+                time.sleep(0.0005)
+            ready.append((time.perf_counter() - started) * 1000)
+            panel.inputs = []
+            started = time.perf_counter()
+            describe_input(given, 0)
+            if preview_of is not None:
+                preview_of(given)
+            inline.append((time.perf_counter() - started) * 1000)
+        found[name] = {
+            "bytes": len(data),
+            "set_ms": summary(sets),
+            "ready_ms": summary(ready),
+            "inline_ms": summary(inline),
+        }
+    panel.close()
+    return found
 
 
 def _preview_times(count: int) -> dict[str, Any]:
@@ -143,6 +213,7 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
         "response_to_thumbnails_ms_per_image": summary(
             panel["response_to_thumbnails_ms_per_image"]
         ),
+        "inputs": panel["inputs"],
         "notebook_bytes": notebook["notebook_bytes"],
         "first_generation_growth": notebook["growth_per_generation"][0],
         "further_generation_growth": notebook["growth_per_generation"][1:],
