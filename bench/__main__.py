@@ -83,13 +83,13 @@ interleaved; figures are from this machine with other work running, so read them
   the fake, and a hashing thread then slowed the send (body sent after 25 ms instead of 14 ms
   in one A/B). After that the client only waits while the fake parses and answers (~17 ms).
   Inputs that are bytes already are checked on the loop (microseconds) instead of through a
-  worker thread. Interleaved A/B, ours/httpx per edit, hashing once sent vs with the upload:
-  1.08 vs 1.09 (load 1.9, 30 rounds), 1.15 vs 1.31 and 1.26 vs 1.30 (load 4-5, 60 rounds),
-  and two more busy runs of 93 vs 97 and 92 vs 101 ms: faster in five runs of five, each
-  time within that run's spread. On a busy machine no core is idle while the fake works, so
-  the hashing's CPU (~10 ms per edit, the client's CPU doubles) shows up almost in full, as
-  the `httpx+sha256` row of section 8 shows; at load 1.9 ours measured 1.08x and
-  httpx+sha256 1.20x.
+  worker thread. Interleaved A/B, twelve runs of 30 rounds as the machine's load fell from
+  ~2 to ~0.3 (ours/httpx per edit, median of the run medians, min-max): hashing once sent
+  1.06 (0.96-1.27), hashing with the upload (as before) 1.18 (1.09-1.28), httpx hashing
+  beside its post 1.19 (1.08-1.43), ours without hashing 0.99 (0.95-1.08). In the five runs
+  starting below load 1.3: 0.96-1.07 in four (1.25 in one) vs 1.12-1.26. When other work
+  keeps both cores busy the hashing's CPU (~10 ms per edit: the client's CPU doubles) shows
+  up almost in full, as the `httpx+sha256` row of section 8 shows.
 - Removed in issue 12: `_wire._lift_b64` (~95 lines cutting long `b64_json` strings out of the
   body before jiter parsed it). Interleaved A/B of `bench.overhead`, 5 runs each on a busy
   machine, ours/httpx per b64 call (median of run medians, min-max): with it 0.468
