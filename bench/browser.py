@@ -11,7 +11,9 @@ clock):
   a capturing ``click`` listener on Generate) to the end of the first animation frame in which
   all four placeholder tiles are laid out and visible (a task queued from that frame's
   ``requestAnimationFrame`` callback, so after the frame was painted). The click goes to the
-  kernel over the widget comm and the placeholders come back as widget updates.
+  kernel over the widget comm and the placeholders come back as widget updates; a second
+  click handler on Generate (after the panel's) timestamps in the kernel when the panel has
+  handled the click, which splits the figure into the way in and the way back.
 - **answer -> four thumbnails painted**: "answer" is the moment the fake finished sending its
   response (its ``RecordedRequest.finished``: the whole body handed to its socket). From there
   to the end of the first frame after all four visible thumbnails are new, ``complete``, have a
@@ -33,10 +35,20 @@ from ._images import image_file
 from ._lab import KERNEL_IDLE_JS, KERNEL_TIMEOUT_MS, RUN_CELL_JS, chromium_page, jupyterlab, missing
 
 N = 4
-#: Four images in one plain JSON answer (no partial previews streamed before it).
-PANEL_CELL = (
-    "from comet_widgets import ImageGenerator\n\ngen = ImageGenerator(n=4, partial_images=0)\ngen"
-)
+#: Four images in one plain JSON answer (no partial previews streamed before it). A second
+#: click handler on Generate, registered after the panel's own, timestamps in the kernel the
+#: moment the panel's handler has returned (the placeholders' widget updates are sent by then).
+PANEL_CELL = """\
+import json
+import time
+
+from comet_widgets import ImageGenerator
+
+gen = ImageGenerator(n=4, partial_images=0)
+handled = []
+gen._controls.generate.on_click(lambda _button: handled.append(time.time() * 1000))
+gen"""
+MARKS_CELL = 'print("BENCH-MARKS" + json.dumps(handled))'
 
 #: Installs the watcher for one generation; ``window.__cwBench`` resolves to its timestamps.
 _WATCH_JS = """([root, n]) => {
@@ -78,7 +90,8 @@ _WATCH_JS = """([root, n]) => {
 def _notebook(folder: Path) -> Path:
     import nbformat
 
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PANEL_CELL)])
+    cells = [nbformat.v4.new_code_cell(PANEL_CELL), nbformat.v4.new_code_cell(MARKS_CELL)]
+    notebook = nbformat.v4.new_notebook(cells=cells)
     # A kernel named up front: JupyterLab starts it without asking.
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     path = folder / "bench-panel.ipynb"
@@ -111,6 +124,17 @@ def _generate_once(page: Any, root: Any) -> dict[str, float]:
     return marks
 
 
+def _kernel_marks(page: Any) -> list[float]:
+    """The kernel's timestamps of each click handled (``time.time()``, ms)."""
+    import json
+
+    page.evaluate(RUN_CELL_JS, 1)
+    output = page.locator(".jp-OutputArea-output", has_text="BENCH-MARKS")
+    output.wait_for(timeout=KERNEL_TIMEOUT_MS)
+    text = output.inner_text()
+    return [float(t) for t in json.loads(text[text.index("BENCH-MARKS") + 11 :])]
+
+
 def run(*, smoke: bool = False) -> dict[str, Any]:
     problem = missing()
     if problem is not None:
@@ -121,6 +145,8 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
     app = FakeAPI(api_key=FAKE_KEY, image_bytes=image_file().read_bytes(), latency=latency)
     to_click: list[float] = []
     to_paint: list[float] = []
+    clicks: list[float] = []  # the page's marks, on this process's clock
+    shown: list[float] = []
     clock_error = 0.0
     with serve_fake(app) as server, jupyterlab(server.base_url, FAKE_KEY) as lab:
         path = _notebook(lab.notebooks)
@@ -155,6 +181,11 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
                     to_click.append(marks["placeholders"] - marks["clicked"])
                     to_paint.append(marks["painted"] - answered)
                     clock_error = max(clock_error, error)
+                    clicks.append(marks["clicked"] - offset)
+                    shown.append(marks["placeholders"] - offset)
+            handled = _kernel_marks(page)[warmups:]
+    if len(handled) != len(clicks):
+        raise RuntimeError(f"{len(handled)} clicks were handled in the kernel, not {len(clicks)}")
     return {
         "n": N,
         "rounds": rounds,
@@ -163,6 +194,12 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
         "click_to_placeholders_ms": summary(to_click),
         "answer_to_thumbnails_ms": summary(to_paint),
         "clock_error_ms": clock_error,
+        "click_to_kernel_handled_ms": summary(
+            [k - c for k, c in zip(handled, clicks, strict=True)]
+        ),
+        "kernel_handled_to_placeholders_ms": summary(
+            [p - k for k, p in zip(handled, shown, strict=True)]
+        ),
     }
 
 
