@@ -18,7 +18,9 @@ clock):
   response (its ``RecordedRequest.finished``: the whole body handed to its socket). From there
   to the end of the first frame after all four visible thumbnails are new, ``complete``, have a
   ``naturalWidth`` and ``img.decode()`` resolved: the kernel receiving and decoding the body,
-  making four thumbnails, sending them over the comm, and the browser decoding and painting.
+  making four thumbnails, sending them over the comm, and the browser decoding and painting;
+  a wrapper of the gallery's ``show`` in the kernel timestamps when the thumbnails are set on
+  their widgets, which splits it into the kernel's part and the front end's.
 
 Warm-up generations (imports, first connection) are not counted.
 """
@@ -37,7 +39,8 @@ from ._lab import KERNEL_IDLE_JS, KERNEL_TIMEOUT_MS, RUN_CELL_JS, chromium_page,
 N = 4
 #: Four images in one plain JSON answer (no partial previews streamed before it). A second
 #: click handler on Generate, registered after the panel's own, timestamps in the kernel the
-#: moment the panel's handler has returned (the placeholders' widget updates are sent by then).
+#: moment the panel's handler has returned (the placeholders' widget updates are sent by then);
+#: a wrapper of the gallery's ``show`` the moment the four thumbnails are set on their widgets.
 PANEL_CELL = """\
 import json
 import time
@@ -45,10 +48,19 @@ import time
 from comet_widgets import ImageGenerator
 
 gen = ImageGenerator(n=4, partial_images=0)
-handled = []
+handled, shown = [], []
 gen._controls.generate.on_click(lambda _button: handled.append(time.time() * 1000))
+_show = gen._gallery.show
+
+
+def show(*args, **kwargs):
+    _show(*args, **kwargs)
+    shown.append(time.time() * 1000)
+
+
+gen._gallery.show = show
 gen"""
-MARKS_CELL = 'print("BENCH-MARKS" + json.dumps(handled))'
+MARKS_CELL = 'print("BENCH-MARKS" + json.dumps([handled, shown]))'
 
 #: Installs the watcher for one generation; ``window.__cwBench`` resolves to its timestamps.
 _WATCH_JS = """([root, n]) => {
@@ -124,15 +136,30 @@ def _generate_once(page: Any, root: Any) -> dict[str, float]:
     return marks
 
 
-def _kernel_marks(page: Any) -> list[float]:
-    """The kernel's timestamps of each click handled (``time.time()``, ms)."""
+def _match(clicks: list[float], marks: list[float], slack: float) -> list[float]:
+    """For each click (in order), the first kernel mark after it (within the clocks' error)."""
+    found: list[float] = []
+    rest = sorted(marks)
+    for click in clicks:
+        later = [m for m in rest if m >= click - slack]
+        if not later:
+            raise RuntimeError(f"no kernel mark after the click at {click:.0f} ms")
+        found.append(later[0])
+        rest = [m for m in rest if m > later[0]]
+    return found
+
+
+def _kernel_marks(page: Any) -> list[list[float]]:
+    """The kernel's timestamps (``time.time()``, ms): each click handled, each run shown."""
     import json
 
     page.evaluate(RUN_CELL_JS, 1)
     output = page.locator(".jp-OutputArea-output", has_text="BENCH-MARKS")
     output.wait_for(timeout=KERNEL_TIMEOUT_MS)
     text = output.inner_text()
-    return [float(t) for t in json.loads(text[text.index("BENCH-MARKS") + 11 :])]
+    return [
+        [float(t) for t in marks] for marks in json.loads(text[text.index("BENCH-MARKS") + 11 :])
+    ]
 
 
 def run(*, smoke: bool = False) -> dict[str, Any]:
@@ -147,6 +174,8 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
     to_paint: list[float] = []
     clicks: list[float] = []  # the page's marks, on this process's clock
     shown: list[float] = []
+    answers: list[float] = []
+    painted: list[float] = []
     clock_error = 0.0
     with serve_fake(app) as server, jupyterlab(server.base_url, FAKE_KEY) as lab:
         path = _notebook(lab.notebooks)
@@ -183,9 +212,11 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
                     clock_error = max(clock_error, error)
                     clicks.append(marks["clicked"] - offset)
                     shown.append(marks["placeholders"] - offset)
-            handled = _kernel_marks(page)[warmups:]
-    if len(handled) != len(clicks):
-        raise RuntimeError(f"{len(handled)} clicks were handled in the kernel, not {len(clicks)}")
+                    answers.append(answered - offset)
+                    painted.append(marks["painted"] - offset)
+            handled_marks, shown_marks = _kernel_marks(page)
+            handled = _match(clicks, handled_marks, clock_error)
+            set_in_kernel = _match(answers, shown_marks, clock_error)
     return {
         "n": N,
         "rounds": rounds,
@@ -199,6 +230,12 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
         ),
         "kernel_handled_to_placeholders_ms": summary(
             [p - k for k, p in zip(handled, shown, strict=True)]
+        ),
+        "answer_to_kernel_set_ms": summary(
+            [k - a for a, k in zip(answers, set_in_kernel, strict=True)]
+        ),
+        "kernel_set_to_painted_ms": summary(
+            [p - k for k, p in zip(set_in_kernel, painted, strict=True)]
         ),
     }
 
