@@ -43,9 +43,15 @@ def generation_requests(fake: FakeAPI) -> list[Any]:
 
 
 def generate(panel: Any, prompt: str, *, images: int = 1) -> None:
-    """Type ``prompt``, click Generate and wait for the images to show, decoded."""
+    """Type ``prompt``, click Generate and wait for the images to show, decoded.
+
+    The run has landed when its history card is there: until then the status line may still
+    read the previous run's "Done", and the previous images (or a partial preview) are decoded
+    thumbnails too."""
+    runs = panel.history_items.count()
     panel.type_prompt(prompt)
     panel.generate()
+    expect(panel.history_items).to_have_count(runs + 1)
     expect(panel.status).to_have_text(re.compile(r"^Done"))
     panel.wait_decoded(images)
 
