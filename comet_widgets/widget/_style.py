@@ -96,7 +96,10 @@ CSS = f"""
 .cw-actions-row {{ align-items: center; gap: 10px; flex-wrap: wrap; }}
 .cw-actions-row > * {{ margin: 0 !important; }}
 .cw-panel button.cw-generate, .cw-panel button.cw-cancel {{ min-width: 8em; width: auto; }}
-.cw-status .widget-html-content {{ font-weight: 600; }}
+/* the status takes the row's room and wraps its words, so the elapsed time stays beside it */
+.cw-actions-row > .cw-status {{ flex: 1 1 14em; min-width: 0; }}
+.cw-status .widget-html-content {{ font-weight: 600; white-space: normal;
+  overflow-wrap: break-word; }}
 .cw-elapsed .widget-html-content {{ color: {_FG2}; font-variant-numeric: tabular-nums; }}
 
 /* messages: one box per problem, proportional and wrapped */
