@@ -1174,7 +1174,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 detail = panel_message(first_failure) if first_failure else Message(error)
                 message = Message(
                     f"{len(failed)} of {plural(total, 'prompt')} failed.",
-                    f"Prompt {failed[0].index + 1}: {detail.what} {detail.detail}".strip(),
+                    f"Prompt {failed[0].index + 1}: {detail.what} {detail.sentence}".strip(),
                     detail.todo,
                     detail.request_id,
                 )

@@ -59,16 +59,22 @@ class Message:
     request_id: str | None = None
 
     @property
+    def sentence(self) -> str:
+        """The detail as a sentence of its own (a reason from the client has no full stop)."""
+        detail = self.detail.strip()
+        return detail if not detail or detail.endswith((".", "!", "?")) else f"{detail}."
+
+    @property
     def text(self) -> str:
         """The message as one plain line (for the ``error`` trait's readers and tests)."""
-        parts = [self.what, self.detail, self.todo]
+        parts = [self.what, self.sentence, self.todo]
         rid = f"(request id {self.request_id})" if self.request_id else ""
         return " ".join(p for p in (*parts, rid) if p)
 
     def html(self) -> str:
         parts = [f'<span class="cw-what">{html.escape(self.what)}</span>']
         if self.detail:
-            parts.append(html.escape(self.detail))
+            parts.append(html.escape(self.sentence))
         if self.todo:
             parts.append(f'<br><span class="cw-todo">{html.escape(self.todo)}</span>')
         if self.request_id:

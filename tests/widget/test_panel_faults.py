@@ -216,7 +216,12 @@ PANEL_ROWS: dict[str, PanelRow] = {
         says=("2 of 3 images; image 2 failed", "HTTP 404"),
         traits=URL3,
         images=2,
-        box=("could not be downloaded", "HTTP 404", "expire"),
+        box=(
+            "could not be downloaded",
+            "HTTP 404",
+            "expire",
+            "about an hour). Click Generate to try again.",
+        ),
     ),
     "one-url-of-3-times-out": PanelRow(
         urls("slow_urls", [0], 600),  # the fake stops waiting when the client hangs up
