@@ -75,7 +75,15 @@ def missing() -> str | None:
     return None
 
 
-def _env(root: Path, base_url: str, api_key: str) -> dict[str, str]:
+def isolated_env(
+    root: Path, base_url: str, api_key: str, *, settings: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """A JupyterLab server's (and so its kernels') environment: every Jupyter path under
+    ``root``, JupyterLab ``settings`` written there (default: no news, no update check), the
+    caller's Jupyter/CometAPI/pytest variables dropped, and the API at ``base_url``.
+
+    The browser tests (``tests/browser/conftest.py``) start their servers with it too.
+    """
     dirs = {
         "JUPYTER_CONFIG_DIR": root / "config",
         "JUPYTER_DATA_DIR": root / "data",
@@ -86,10 +94,10 @@ def _env(root: Path, base_url: str, api_key: str) -> dict[str, str]:
     }
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
-    for name, settings in _SETTINGS.items():
+    for name, values in (_SETTINGS if settings is None else settings).items():
         target = dirs["JUPYTERLAB_SETTINGS_DIR"] / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(settings))
+        target.write_text(json.dumps(values))
     env = {
         k: v
         for k, v in os.environ.items()
@@ -169,7 +177,7 @@ def jupyterlab(base_url: str, api_key: str) -> Iterator[Lab]:
     with tempfile.TemporaryDirectory(prefix="cw-bench-lab-") as tmp:
         root = Path(tmp)
         (root / "notebooks").mkdir()
-        env = _env(root, base_url, api_key)
+        env = isolated_env(root, base_url, api_key)
         port = free_port()
         argv = [
             sys.executable,

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bench._lab import isolated_env
 from comet_widgets.testing import FakeAPI, FakeServer, serve_fake
 
 HERE = Path(__file__).resolve().parent
@@ -136,39 +137,9 @@ class JupyterServer:
 
 
 def _isolated_env(root: Path, fake_base_url: str) -> dict[str, str]:
-    """The servers' (and so their kernels') environment: Jupyter paths under ``root``."""
-    dirs = {
-        "JUPYTER_CONFIG_DIR": root / "config",
-        # The user data dir only: the venv's share/jupyter (labextensions, kernelspec) stays on
-        # the path through sys.prefix.
-        "JUPYTER_DATA_DIR": root / "data",
-        "JUPYTER_RUNTIME_DIR": root / "runtime",
-        "JUPYTERLAB_SETTINGS_DIR": root / "lab-settings",
-        "JUPYTERLAB_WORKSPACES_DIR": root / "lab-workspaces",
-        "IPYTHONDIR": root / "ipython",
-    }
-    for path in dirs.values():
-        path.mkdir(parents=True, exist_ok=True)
-    for name, settings in _LAB_SETTINGS.items():
-        target = dirs["JUPYTERLAB_SETTINGS_DIR"] / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(settings))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("JUPYTER", "COMETAPI_", "IPYTHON", "PYTEST_"))
-    }
-    env.update({name: str(path) for name, path in dirs.items()})
-    env.update(
-        {
-            "JUPYTER_PLATFORM_DIRS": "1",
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            "COMETAPI_KEY": SECRET_KEY,
-            "COMETAPI_BASE_URL": fake_base_url,
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        }
-    )
-    return env
+    """The servers' (and so their kernels') environment: Jupyter paths under ``root``, the
+    venv's share/jupyter (labextensions, kernelspec) still on the path through sys.prefix."""
+    return isolated_env(root, fake_base_url, SECRET_KEY, settings=_LAB_SETTINGS)
 
 
 def _start(name: str, root: Path, argv: list[str], port: int, env: dict[str, str]) -> JupyterServer:
