@@ -143,6 +143,7 @@ class Lab:
 
 
 def _kernel_pids(runtime: Path) -> list[int]:
+    """Kernels started by a server: their command line names its isolated runtime dir."""
     marker = str(runtime).encode()
     pids = []
     for entry in Path("/proc").iterdir():
@@ -153,15 +154,20 @@ def _kernel_pids(runtime: Path) -> list[int]:
     return pids
 
 
-def _stop(lab: Lab) -> None:
-    if lab.proc.poll() is None:
-        lab.proc.send_signal(signal.SIGTERM)
+def stop_server(proc: subprocess.Popen[bytes], root: Path) -> None:
+    """SIGTERM a Jupyter server started with ``isolated_env(root, ...)`` and wait; then end
+    its kernels (their own sessions, so no process group): SIGTERM, up to 5 s, then SIGKILL.
+
+    The browser tests stop their servers with it too.
+    """
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
         try:
-            lab.proc.wait(timeout=15)
+            proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            lab.proc.kill()
-            lab.proc.wait(timeout=5)
-    runtime = lab.root / "runtime"
+            proc.kill()
+            proc.wait(timeout=5)
+    runtime = root / "runtime"
     for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):
         for pid in _kernel_pids(runtime):
             with contextlib.suppress(ProcessLookupError):
@@ -206,7 +212,7 @@ def jupyterlab(base_url: str, api_key: str) -> Iterator[Lab]:
                 time.sleep(0.2)
             yield lab
         finally:
-            _stop(lab)
+            stop_server(lab.proc, lab.root)
 
 
 def _loopback_only(route: Any) -> None:

@@ -185,6 +185,20 @@ def edit_params_of(args: argparse.Namespace) -> dict[str, Any]:
     return {n: getattr(args, n) for n in EDIT_FLAGS if getattr(args, n, None) is not None}
 
 
+def _add_output(parser: argparse.ArgumentParser) -> None:
+    """Where ``generate`` and ``edit`` save their images: ``-o DIR`` and ``--sidecar``."""
+    parser.add_argument(
+        "-o",
+        "--output",
+        default=DEFAULT_OUTPUT_DIR,
+        metavar="DIR",
+        help="folder (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
+    )
+
+
 def _add_connection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--offline", action="store_true", help="use the built-in fake API (no key, no network)"
@@ -219,16 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     gen.add_argument("prompt", help="what the image should show")
-    gen.add_argument(
-        "-o",
-        "--output",
-        default=DEFAULT_OUTPUT_DIR,
-        metavar="DIR",
-        help="folder (default: %(default)s)",
-    )
-    gen.add_argument(
-        "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
-    )
+    _add_output(gen)
     _add_params(gen, defaults=False)
     _add_connection(gen)
 
@@ -250,16 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("image", nargs="+", help="the image file(s) to edit (then the prompt)")
     edit.add_argument("prompt", help="what to change")
     edit.add_argument("--mask", metavar="FILE", help="where to edit (see above)")
-    edit.add_argument(
-        "-o",
-        "--output",
-        default=DEFAULT_OUTPUT_DIR,
-        metavar="DIR",
-        help="folder (default: %(default)s)",
-    )
-    edit.add_argument(
-        "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
-    )
+    _add_output(edit)
     _add_edit_params(edit)
     _add_connection(edit)
 

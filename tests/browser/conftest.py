@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench._lab import isolated_env
+from bench._lab import isolated_env, stop_server
 from comet_widgets.testing import FakeAPI, FakeServer, serve_fake
 
 HERE = Path(__file__).resolve().parent
@@ -173,37 +172,8 @@ def _tcp_open(port: int) -> bool:
         return True
 
 
-def _kernel_pids(runtime_dir: Path) -> list[int]:
-    """Kernels started by a server: their command line names its isolated runtime dir."""
-    marker = str(runtime_dir).encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            if marker in (entry / "cmdline").read_bytes():
-                pids.append(int(entry.name))
-    return pids
-
-
 def _stop(server: JupyterServer) -> None:
-    """SIGTERM the server's PID and wait; then end its kernels (own sessions, so no group)."""
-    if server.proc.poll() is None:
-        server.proc.send_signal(signal.SIGTERM)
-        try:
-            server.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait(timeout=5)
-    for pid in _kernel_pids(server.root / "runtime"):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 5
-    while _kernel_pids(server.root / "runtime") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for pid in _kernel_pids(server.root / "runtime"):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    stop_server(server.proc, server.root)
 
 
 @pytest.fixture(scope="package")

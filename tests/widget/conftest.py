@@ -18,7 +18,7 @@ import pytest
 import widget_parts
 
 from comet_widgets import AsyncImageClient, ImageGenerator
-from comet_widgets.testing import IN_PROCESS_BASE_URL, FakeAPI, fake_transport
+from comet_widgets.testing import IN_PROCESS_BASE_URL, FakeAPI, FakeServer, fake_transport
 from comet_widgets.widget import _loop
 
 #: A recognisable key: no widget state, repr or message may ever contain it. Built at run
@@ -87,6 +87,30 @@ def make_panel(app: FakeAPI, output_dir: Path) -> Iterator[MakePanel]:
         panel.close()
     for http in transports:
         _loop.run(http.aclose(), timeout=5)
+
+
+@pytest.fixture
+def loopback_panel(fake_server: FakeServer, output_dir: Path) -> Iterator[MakePanel]:
+    """Build panels whose clients talk to the loopback fake (real sockets), closed after the
+    test: ``make(api_key=..., client_options={...}, **traits)``."""
+    panels: list[ImageGenerator] = []
+
+    def make(
+        *, api_key: str, client_options: dict[str, Any] | None = None, **traits: Any
+    ) -> ImageGenerator:
+        options = {"base_url": fake_server.base_url, **(client_options or {})}
+
+        def factory() -> AsyncImageClient:
+            return AsyncImageClient(api_key=api_key, **options)
+
+        traits.setdefault("output_dir", output_dir)
+        panel = ImageGenerator(client_factory=factory, **traits)
+        panels.append(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        panel.close()
 
 
 def _wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> float:

@@ -16,7 +16,7 @@ import html
 import json
 import re
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +27,8 @@ from fault_table import AMPLE, DALLE_2, Row
 from fault_table import ROWS as FAULTS
 from widget_parts import parts
 
-from comet_widgets import AsyncImageClient, ImageGenerator, InvalidParameterError, build_payload
-from comet_widgets.testing import FakeAPI, FakeServer
+from comet_widgets import ImageGenerator, InvalidParameterError, build_payload
+from comet_widgets.testing import FakeAPI
 
 KEY = "sk-" + "test-SECRET-" + "0123456789abcdef"
 SECRET_PART = "SECRET-0123456789abcdef"
@@ -46,26 +46,17 @@ async def _no_wait(seconds: float) -> None:
 
 
 @pytest.fixture
-def loop_panel(fake_server: FakeServer, tmp_path: Any) -> Iterator[MakePanel]:
-    """Panels whose clients talk to the loopback fake with ``KEY``; closed after the test."""
-    panels: list[ImageGenerator] = []
+def loop_panel(loopback_panel: MakePanel) -> MakePanel:
+    """Panels on the loopback fake with ``KEY``, retry waits not slept."""
 
     def make(*, client_options: dict[str, Any] | None = None, **traits: Any) -> ImageGenerator:
-        options = {"base_url": fake_server.base_url, "sleep": _no_wait, **(client_options or {})}
-
-        def factory() -> AsyncImageClient:
-            return AsyncImageClient(api_key=KEY, **options)
-
         traits.setdefault("prompt", "a paper boat")
         traits.setdefault("model", "dall-e-2")
         traits.setdefault("size", "256x256")
-        panel = ImageGenerator(client_factory=factory, output_dir=tmp_path, **traits)
-        panels.append(panel)
-        return panel
+        options = {"sleep": _no_wait, **(client_options or {})}
+        return loopback_panel(api_key=KEY, client_options=options, **traits)
 
-    yield make
-    for panel in panels:
-        panel.close()
+    return make
 
 
 Parts = Callable[[ImageGenerator, str], Any]

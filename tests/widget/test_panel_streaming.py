@@ -7,36 +7,26 @@ does not stream leaves the panel as it was.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets
 import pytest
 
-from comet_widgets import AsyncImageClient, ImageGenerator
-from comet_widgets.testing import FakeAPI, FakeServer
+from comet_widgets import ImageGenerator
+from comet_widgets.testing import FakeAPI
 
 KEY = "sk-panel-streaming"
 Make = Callable[..., ImageGenerator]
 
 
 @pytest.fixture
-def make(fake_server: FakeServer, tmp_path: Path) -> Iterator[Make]:
-    panels: list[ImageGenerator] = []
-
+def make(loopback_panel: Make) -> Make:
     def build(**traits: Any) -> ImageGenerator:
-        def factory() -> AsyncImageClient:
-            return AsyncImageClient(api_key=KEY, base_url=fake_server.base_url)
-
         traits.setdefault("prompt", "a lighthouse in a storm")
-        panel = ImageGenerator(client_factory=factory, output_dir=tmp_path, **traits)
-        panels.append(panel)
-        return panel
+        return loopback_panel(api_key=KEY, **traits)
 
-    yield build
-    for panel in panels:
-        panel.close()
+    return build
 
 
 def _all(widget: ipywidgets.Widget) -> list[ipywidgets.Widget]:
