@@ -452,11 +452,10 @@ def _browser(r: Report, data: dict[str, Any]) -> None:
             f"Of the {click['median']:.0f} ms (medians of the parts need not add up),"
             f" {inbound['median']:.0f} ms pass before the kernel has handled the click and"
             f" {outbound['median']:.0f} ms after: the placeholders' widget updates travelling"
-            " back and being rendered; the panel's own Python is a few ms of it. Each"
-            " placeholder tile is several widget messages (the visibility of its thumbnail,"
-            " placeholder, actions and saved link, its classes, caption and elapsed time), each"
-            " handled on its own by the page: fewer, coarser updates (one class per tile state,"
-            " with CSS doing the rest) are the way to the target."
+            " back and being rendered; the panel's own Python is a few ms of it. A tile's"
+            " change of state is already one widget message (its state class; the stylesheet"
+            " shows and hides its parts) plus its placeholder's text, so what is left is the"
+            " way through the Jupyter server and JupyterLab's widget manager."
         )
     got = click["median"]
     r.target(

@@ -6,11 +6,12 @@ synced trait is a websocket message, and the panel updates its views often while
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
-__all__ = ["classed", "set_class", "set_value", "show"]
+__all__ = ["classed", "set_class", "set_state", "set_value", "show"]
 
 W = TypeVar("W", bound=widgets.Widget)
 
@@ -34,6 +35,16 @@ def set_class(widget: widgets.Widget, css: str, on: bool) -> None:
         widget.add_class(css)
     elif not on and css in widget._dom_classes:
         widget.remove_class(css)
+
+
+def set_state(widget: widgets.Widget, states: Iterable[str], state: str) -> None:
+    """Make ``state`` the one class of ``states`` the widget has, in one message."""
+    others = set(states) - {state}
+    classes = [css for css in widget._dom_classes if css not in others]
+    if state not in classes:
+        classes.append(state)
+    if tuple(classes) != tuple(widget._dom_classes):
+        widget._dom_classes = tuple(classes)
 
 
 def classed(widget: W, *classes: str) -> W:

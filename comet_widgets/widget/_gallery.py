@@ -26,8 +26,9 @@ from urllib.parse import quote
 import ipywidgets as widgets
 
 from .._constants import THUMBNAIL_MAX_SIDE
-from ._dom import classed, set_class, set_value, show
+from ._dom import classed, set_class, set_state, set_value, show
 from ._status import panel_message
+from ._style import TILE_STATES
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -126,7 +127,14 @@ def _save(preview: Preview, output_dir: str) -> str:
 
 
 class Tile:
-    """One slot of the gallery (class ``cw-tile``): placeholder, image or failure, and actions."""
+    """One slot of the gallery (class ``cw-tile``): placeholder, image or failure, and actions.
+
+    The tile's state is one CSS class on its box (``TILE_STATES``: ``cw-tile-pending``,
+    ``cw-tile-partial``, ``cw-tile-image``, ``cw-tile-failed``) and the stylesheet hides the
+    parts a state does not show, so a change of state is one widget message, not one per part
+    (a re-run of four images sent 32 tile messages before the placeholders could be drawn).
+    The frame's image is not cleared when a placeholder or a failure covers it.
+    """
 
     def __init__(self, gallery: Gallery) -> None:
         self.gallery = gallery
@@ -134,12 +142,8 @@ class Tile:
         self.position = 0
         # Image(format=...) first, then .value: the constructor compares the bytes (perf-facts).
         self.thumb = classed(widgets.Image(format="jpeg"), "cw-thumb")
-        self.placeholder = classed(
-            widgets.HTML(layout=widgets.Layout(display="none")), "cw-placeholder"
-        )
-        self.failure = classed(
-            widgets.HTML(layout=widgets.Layout(display="none")), "cw-image-error"
-        )
+        self.placeholder = classed(widgets.HTML(), "cw-placeholder")
+        self.failure = classed(widgets.HTML(), "cw-image-error")
         self.frame = classed(widgets.Box([self.thumb, self.placeholder, self.failure]), "cw-frame")
         self.caption = classed(widgets.HTML(), "cw-caption")
         self.view = classed(widgets.Button(description="View", icon="expand"), "cw-full-size")
@@ -147,7 +151,9 @@ class Tile:
         self.actions = classed(widgets.HBox([self.view, self.save]), "cw-tile-actions")
         self.saved = classed(widgets.HTML(layout=widgets.Layout(display="none")), "cw-saved")
         self.box = classed(
-            widgets.VBox([self.frame, self.caption, self.actions, self.saved]), "cw-tile"
+            widgets.VBox([self.frame, self.caption, self.actions, self.saved]),
+            "cw-tile",
+            TILE_STATES["pending"],
         )
         self._label = ""
         self.view.on_click(lambda _button: self._on_view())
@@ -177,21 +183,16 @@ class Tile:
         """Append a button to the tile's actions row."""
         self.actions.children = (*self.actions.children, button)
 
+    def _state(self, state: str) -> None:
+        set_state(self.box, TILE_STATES.values(), TILE_STATES[state])
+        show(self.box, True)
+
     def pending(self, label: str) -> None:
         """A placeholder: a pulse, a spinner, ``label`` ("Image 2 of 4") and the elapsed time."""
         self.preview = None
         self._label = label
-        if self.thumb.value:
-            self.thumb.value = b""
-        show(self.thumb, False)
-        show(self.failure, False)
-        show(self.placeholder, True)
+        self._state("pending")
         self.tick(0.0)
-        set_value(self.caption, f'<span class="cw-detail">{html.escape(label)}</span>')
-        show(self.actions, False)
-        show(self.saved, False)
-        set_class(self.box, "cw-tile-pending", True)
-        show(self.box, True)
 
     def tick(self, seconds: float) -> None:
         """Update the placeholder's elapsed time."""
@@ -202,13 +203,11 @@ class Tile:
         )
 
     def set_image(self, data: bytes, fmt: str) -> None:
-        """Show these image bytes in the frame (a thumbnail, or a partial image)."""
+        """Put these image bytes in the frame (a thumbnail, or a partial image)."""
         with self.thumb.hold_sync():
-            self.thumb.format = fmt
+            if self.thumb.format != fmt:
+                self.thumb.format = fmt
             self.thumb.value = data
-        show(self.placeholder, False)
-        show(self.failure, False)
-        show(self.thumb, True)
 
     def load(self, preview: Preview) -> None:
         """Show a finished image, or why it failed ("Image 2 of 3 failed: ...")."""
@@ -217,16 +216,13 @@ class Tile:
         if ok:
             self.set_image(preview.data or b"", preview.format or "jpeg")
         else:
-            if self.thumb.value:
+            if self.thumb.value:  # saved widget state keeps no stale image under a failure
                 self.thumb.value = b""
-            show(self.thumb, False)
-            show(self.placeholder, False)
             name = f"Image {preview.number} of {preview.total} failed"
             set_value(
                 self.failure,
                 f"<b>{html.escape(name)}</b><span>{html.escape(preview.error or '')}</span>",
             )
-            show(self.failure, True)
         caption = html.escape(preview.caption)
         set_value(
             self.caption,
@@ -237,11 +233,9 @@ class Tile:
         self.view.disabled = self.save.disabled = not ok
         if self.edit is not None:
             self.edit.disabled = not ok or preview.image.format == "svg"
-        show(self.actions, True)
         set_value(self.saved, "")
         show(self.saved, False)
-        set_class(self.box, "cw-tile-pending", False)
-        show(self.box, True)
+        self._state("image" if ok else "failed")
 
     def clear(self) -> None:
         self.preview = None
@@ -251,13 +245,12 @@ class Tile:
 
     def show_partial(self, index: int, data: bytes, fmt: str) -> None:
         """A running generation's latest partial preview of this image: shown in the frame,
-        the placeholder's label says it is a preview."""
+        the caption says it is a preview."""
         self.preview = None
         self.set_image(data, fmt)
         self._label = f"Image {index + 1}: preview"
         set_value(self.caption, f'<span class="cw-detail">{html.escape(self._label)}</span>')
-        show(self.actions, False)
-        show(self.box, True)
+        self._state("partial")
 
     def _on_view(self) -> None:
         if self.preview is not None:

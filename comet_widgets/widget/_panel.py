@@ -43,6 +43,8 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
                          ``cw-error`` (the last error, with its request id)
 ``cw-gallery``           the grid of ``cw-tile``: ``cw-frame`` holding ``cw-thumb``,
                          ``cw-placeholder`` (while running) or ``cw-image-error``;
+                         the tile's state class (``cw-tile-pending``, ``cw-tile-partial``,
+                         ``cw-tile-image``, ``cw-tile-failed``) says which the stylesheet shows;
                          ``cw-caption``, ``cw-tile-actions`` (``cw-full-size`` "View",
                          ``cw-save``) and ``cw-saved`` (a link to the file written)
 ``cw-usage``             token usage of the shown run

@@ -14,7 +14,7 @@ import ipywidgets as widgets
 
 from ._dom import classed
 
-__all__ = ["CSS", "style_widget"]
+__all__ = ["CSS", "TILE_STATES", "style_widget"]
 
 _BG = "var(--jp-layout-color1, #fff)"
 _BG2 = "var(--jp-layout-color2, #eee)"
@@ -25,6 +25,27 @@ _BRAND = "var(--jp-brand-color1, #1976d2)"
 _WARN = "var(--jp-warn-color1, #f57c00)"
 _ERROR = "var(--jp-error-color1, #d32f2f)"
 _OK = "var(--jp-success-color1, #388e3c)"
+
+
+#: A gallery tile's states, each a CSS class on the tile (``Tile._state`` sets exactly one).
+TILE_STATES = {
+    "pending": "cw-tile-pending",
+    "partial": "cw-tile-partial",
+    "image": "cw-tile-image",
+    "failed": "cw-tile-failed",
+}
+#: What each state hides of its tile's parts (a part not listed is shown; ``cw-saved`` is
+#: also hidden by its own layout until something is saved).
+_TILE_HIDES = {
+    "pending": ("cw-thumb", "cw-image-error", "cw-caption", "cw-tile-actions", "cw-saved"),
+    "partial": ("cw-placeholder", "cw-image-error", "cw-tile-actions", "cw-saved"),
+    "image": ("cw-placeholder", "cw-image-error"),
+    "failed": ("cw-thumb", "cw-placeholder"),
+}
+_TILE_CSS = "\n".join(
+    ", ".join(f".{TILE_STATES[state]} .{part}" for part in parts) + " { display: none !important; }"
+    for state, parts in _TILE_HIDES.items()
+)
 
 
 def _tint(colour: str, percent: int) -> str:
@@ -213,6 +234,7 @@ CSS = f"""
   color: {_FG2}; }}
 .cw-panel .cw-saved a, .cw-lightbox a {{ color: {_BRAND}; text-decoration: underline; }}
 .cw-gallery.cw-running .cw-tile {{ border-style: dashed; }}
+{_TILE_CSS}
 
 /* lightbox */
 .cw-lightbox {{ position: fixed !important; inset: 0; z-index: 10000;

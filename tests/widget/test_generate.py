@@ -10,10 +10,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import ipywidgets as widgets
 import pytest
 from PIL import Image
-from widget_parts import part, parts
+from widget_parts import part, parts, shown
 
 from comet_widgets import (
     AuthenticationError,
@@ -59,10 +58,6 @@ def thumbnail(tile: Any) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.load()
     return image
-
-
-def shown(widget: widgets.Widget) -> bool:
-    return widget.layout.display != "none"
 
 
 async def test_a_click_returns_at_once_and_the_images_land(
@@ -254,12 +249,12 @@ async def test_a_partial_result_lands_with_an_error_tile(
     assert part(panel, "cw-status").value == "Done: 2 of 3 images; image 2 failed"
     tiles = visible_tiles(panel)
     assert len(tiles) == 3
-    assert shown(tiles[1].failure)
-    assert not shown(tiles[1].thumb)
+    assert shown(tiles[1].failure, within=panel)
+    assert not shown(tiles[1].thumb, within=panel)
     assert "Image 2 of 3 failed" in tiles[1].failure.value
     assert tiles[1].save.disabled
-    assert shown(tiles[0].thumb)
-    assert shown(tiles[2].thumb)
+    assert shown(tiles[0].thumb, within=panel)
+    assert shown(tiles[2].thumb, within=panel)
 
 
 async def test_an_answer_with_no_usable_image_is_an_error(

@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import ipywidgets
 import pytest
+from widget_parts import part, parts
 
 from comet_widgets import ImageGenerator
 from comet_widgets.testing import FakeAPI
@@ -29,19 +29,10 @@ def make(loopback_panel: Make) -> Make:
     return build
 
 
-def _all(widget: ipywidgets.Widget) -> list[ipywidgets.Widget]:
-    found = [widget]
-    for child in getattr(widget, "children", ()):
-        found += _all(child)
-    return found
-
-
-def part(panel: ImageGenerator, css: str) -> list[Any]:
-    return [w for w in _all(panel) if css in getattr(w, "_dom_classes", ())]
-
-
-def visible(widget: ipywidgets.Widget) -> bool:
-    return widget.layout.display != "none"
+def _partial_shown(panel: ImageGenerator, before: list[bytes]) -> bool:
+    """A thumbnail is on show, and it is not one of ``before`` (a partial preview came)."""
+    now = [bytes(t.value) for t in parts(panel, "cw-thumb", visible=True)]
+    return bool(now) and now != before
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -54,8 +45,8 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 
 def test_partial_images_follow_the_model_and_the_control_says_what_they_cost(make: Make) -> None:
     panel = make(model="dall-e-3")
-    [control] = part(panel, "cw-partial-images")
-    [hint] = part(panel, "cw-partials-hint")
+    control = part(panel, "cw-partial-images")
+    hint = part(panel, "cw-partials-hint")
     assert panel.partial_images == 0
     panel.model = "gpt-image-2"
     assert panel.partial_images == 2
@@ -78,15 +69,15 @@ def test_a_tile_shows_the_latest_partial_then_the_final_image(make: Make, fake: 
     landed: list[Any] = []
     panel.observe(landed.append, names="images")
     pending = panel.generate()
-    wait_until(lambda: bool(part(panel, "cw-thumb")) and bool(part(panel, "cw-thumb")[0].value))
-    shown.append((panel.status, bytes(part(panel, "cw-thumb")[0].value)))
+    wait_until(lambda: bool(parts(panel, "cw-thumb")) and bool(parts(panel, "cw-thumb")[0].value))
+    shown.append((panel.status, bytes(parts(panel, "cw-thumb")[0].value)))
     generation = pending.result(20)
     assert shown[0][0] == "running"
     assert landed
     assert len(panel.images) == 1
     assert len(panel.history) == 1
     assert panel.history[-1] is generation
-    [thumb] = [t for t in part(panel, "cw-thumb") if visible(t)]
+    [thumb] = parts(panel, "cw-thumb", visible=True)
     assert bytes(thumb.value) != shown[0][1]  # the final thumbnail replaced the partial
     request = [r for r in fake.requests if r.json][-1]
     assert request.json["partial_images"] == 2
@@ -98,16 +89,16 @@ def test_cancel_during_a_stream_lands_nothing_and_restores_the_gallery(
 ) -> None:
     panel = make(model="gpt-image-2", partial_images=3)
     panel.generate().result(20)  # one finished generation on show
-    before = [bytes(t.value) for t in part(panel, "cw-thumb") if visible(t)]
+    before = [bytes(t.value) for t in parts(panel, "cw-thumb", visible=True)]
     fake.stream_interval = 0.4
     panel.generate()
-    wait_until(lambda: [bytes(t.value) for t in part(panel, "cw-thumb") if visible(t)] != before)
+    wait_until(lambda: _partial_shown(panel, before))
     panel.cancel()
     wait_until(lambda: panel.status == "cancelled")
     assert len(panel.history) == 1
     assert len(panel.images) == 1
     wait_until(lambda: fake.in_flight == 0, timeout=5)
-    after = [bytes(t.value) for t in part(panel, "cw-thumb") if visible(t)]
+    after = [bytes(t.value) for t in parts(panel, "cw-thumb", visible=True)]
     assert after == before  # the partial preview is gone
     fake.stream_interval = 0.0
     panel.generate().result(20)

@@ -7,6 +7,7 @@ through its private attributes, so the panel's insides can change without touchi
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 import ipywidgets
@@ -14,6 +15,54 @@ import ipywidgets
 
 def descendants(root: ipywidgets.Widget) -> list[ipywidgets.Widget]:
     """Every widget reachable from ``root`` through its synced traits, in document order."""
+    return list(_walk(root))
+
+
+#: ``.state .part { display: none }`` rules of the panel's stylesheet: state class -> the
+#: classes of the parts it hides. Read from the first stylesheet seen (every panel has the same).
+_HIDES: dict[str, set[str]] = {}
+
+
+def _read_hides(stylesheet: str) -> None:
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", stylesheet):
+        if not re.search(r"display:\s*none", body):
+            continue
+        for selector in selectors.split(","):
+            found = re.fullmatch(r"\s*\.([\w-]+)\s+\.([\w-]+)\s*", selector)
+            if found:
+                _HIDES.setdefault(found[1], set()).add(found[2])
+
+
+def _walk(root: ipywidgets.Widget) -> dict[ipywidgets.Widget, bool]:
+    """Every widget under ``root`` (document order) and whether a browser would show it: not
+    hidden by its own layout, by an ancestor, or by a state class of an ancestor whose
+    stylesheet rule hides it (a gallery tile's parts follow the tile's state class)."""
+    if not _HIDES:
+        for widget in _plain(root):
+            if "cw-stylesheet" in getattr(widget, "_dom_classes", ()):
+                _read_hides(str(widget.value))
+    found: dict[ipywidgets.Widget, bool] = {}
+
+    def visit(item: Any, hidden: frozenset[str], visible: bool) -> None:
+        if isinstance(item, (list, tuple)):
+            for child in item:
+                visit(child, hidden, visible)
+        elif isinstance(item, ipywidgets.Widget) and item not in found:
+            classes = set(getattr(item, "_dom_classes", ()))
+            layout = getattr(item, "layout", None)
+            own = visible and not classes & hidden
+            own = own and (layout is None or layout.display != "none")
+            found[item] = own
+            for css in classes & _HIDES.keys():
+                hidden = hidden | _HIDES[css]
+            for key in item.keys:
+                visit(getattr(item, key), hidden, own)
+
+    visit(root, frozenset(), True)
+    return found
+
+
+def _plain(root: ipywidgets.Widget) -> list[ipywidgets.Widget]:
     found: dict[int, ipywidgets.Widget] = {}
 
     def visit(item: Any) -> None:
@@ -29,15 +78,20 @@ def descendants(root: ipywidgets.Widget) -> list[ipywidgets.Widget]:
     return list(found.values())
 
 
-def shown(widget: ipywidgets.Widget) -> bool:
-    """Not hidden by its own layout."""
-    return bool(widget.layout.display != "none")
+def shown(widget: ipywidgets.Widget, *, within: ipywidgets.Widget | None = None) -> bool:
+    """Shown by its own layout and, given the panel it is in (``within``), by its ancestors
+    and their state classes."""
+    if within is None:
+        return bool(widget.layout.display != "none")
+    return _walk(within)[widget]
 
 
 def parts(root: ipywidgets.Widget, css: str, *, visible: bool = False) -> list[Any]:
-    """The widgets under ``root`` with the class ``css``, in document order."""
-    found = [w for w in descendants(root) if css in getattr(w, "_dom_classes", ())]
-    return [w for w in found if shown(w)] if visible else found
+    """The widgets under ``root`` with the class ``css``, in document order (``visible``: only
+    those a browser would show)."""
+    walked = _walk(root)
+    found = [w for w in walked if css in getattr(w, "_dom_classes", ())]
+    return [w for w in found if walked[w]] if visible else found
 
 
 def part(root: ipywidgets.Widget, css: str) -> Any:
@@ -49,8 +103,6 @@ def part(root: ipywidgets.Widget, css: str) -> Any:
 
 def text(root: ipywidgets.Widget, css: str) -> str:
     """The text of the one HTML widget with class ``css`` (tags dropped, entities decoded)."""
-    import re
-
     return html.unescape(re.sub(r"<[^>]+>", " ", str(part(root, css).value))).strip()
 
 
