@@ -10,9 +10,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import ipywidgets as widgets
 import pytest
 from PIL import Image
-from widget_parts import part, parts, shown
+from widget_parts import descendants, part, parts, shown
 
 from comet_widgets import (
     AuthenticationError,
@@ -302,6 +303,41 @@ async def test_cancel_is_quick_and_nothing_lands(
     await panel.generate()
     assert panel.status == "done"
     assert len(panel.history) == 1
+
+
+async def test_a_rerun_redraws_each_tile_in_few_widget_messages(
+    make_panel: MakePanel, app: FakeAPI, wait_until: WaitUntil, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each synced change is a message the page handles on its own: a tile's change of state
+    is its state class (the stylesheet shows that state's parts) and at most its placeholder
+    text, or its thumbnail, caption and state class; never one message per part."""
+    panel = make_panel(prompt="Four kites over a beach", n=4, partial_images=0)
+    await panel.generate()
+    boxes = parts(panel, "cw-tile", visible=True)
+    assert len(boxes) == 4
+    owner = {id(w): box for box in boxes for w in descendants(box)}
+    sent: dict[int, list[Any]] = {id(box): [] for box in boxes}
+    send_state = widgets.Widget.send_state
+
+    def counted(self: widgets.Widget, key: Any = None) -> None:
+        if id(self) in owner:
+            sent[id(owner[id(self)])].append((self._dom_classes, key))
+        send_state(self, key)
+
+    monkeypatch.setattr(widgets.Widget, "send_state", counted)
+    app.latency = 2.0
+    part(panel, "cw-generate").click()
+    wait_until(lambda: len(parts(panel, "cw-placeholder", visible=True)) == 4)
+    assert all(len(messages) <= 2 for messages in sent.values()), sent
+    for messages in sent.values():
+        messages.clear()
+    app.latency = 0.0
+    await panel.wait()
+    assert panel.status == "done"
+    assert len(parts(panel, "cw-thumb", visible=True)) == 4
+    for messages in sent.values():  # the elapsed time ticked on the placeholders meanwhile
+        messages[:] = [(css, key) for css, key in messages if "cw-placeholder" not in css]
+    assert all(len(messages) <= 3 for messages in sent.values()), sent
 
 
 async def test_a_new_generation_starts_right_after_cancel_and_the_old_never_lands(
