@@ -156,3 +156,28 @@ def _page_shot(page: Any, theme: str) -> str:
     path = ARTIFACTS / f"panel-{theme}-lightbox.png"
     record_artifact(path)
     return str(path)
+
+
+def test_the_readme_screenshot_is_todays_default_model(
+    lab_notebook: Any, panel_on: Any, whole_screenshot: Any
+) -> None:
+    """The README's picture: the panel as a new user first sees it after one run, on the
+    default (current) model with three images in a row, light theme, a wide window."""
+    notebook = lab_notebook()
+    _set_theme(notebook, "light")
+    notebook.page.set_viewport_size({"width": 1280, "height": 1000})
+    notebook.run_cell(PANEL_CELL)
+    panel = panel_on(notebook.cell(PANEL_CELL))
+    expect(panel.status).to_have_text("Ready", timeout=30_000)
+    expect(panel.model).to_have_value("gpt-image-2")
+    panel.root.locator(".cw-n input").fill("3")
+    panel.root.locator(".cw-n input").press("Tab")
+    panel.type_prompt("A lighthouse on a cliff at dusk, watercolour")
+    panel.generate()
+    expect(panel.status).to_have_text("Done: 3 images", timeout=30_000)
+    panel.wait_decoded(3)
+    expect(panel.model_notice).to_be_hidden()  # a current model: no retirement notice
+    expect(panel.root.locator(".cw-badge")).to_have_text("Offline · fake API")
+    expect(panel.root.locator(".cw-model-status")).to_contain_text("gpt-image-2")
+    assert _overflow(panel) == 0
+    whole_screenshot(panel.root, "readme-panel.png")
