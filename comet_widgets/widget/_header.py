@@ -3,8 +3,10 @@
 The badge reads "Offline" whenever the fake API serves the images: in offline mode (the
 built-in fake), and as soon as an answer carries the fake's request ids (``fake-...``), e.g.
 a fake served on loopback through ``COMETAPI_BASE_URL``. Otherwise it names the API's host
-("Online", or "Local API" for a loopback address). The model chip shows the model in use;
-a notice about the model (e.g. a retirement date) goes under the model field.
+("Online", or "Local API" for a loopback address): the client's, as soon as the panel has one
+(a ``client_factory``'s client is built in the background right after the panel). The model
+chip shows the model in use; a notice about the model (e.g. a retirement date) goes under the
+model field.
 """
 
 from __future__ import annotations
@@ -62,6 +64,11 @@ class Header:
         set_value(self.badge, f'<span title="{html.escape(tooltip)}">{html.escape(text)}</span>')
         self.offline = css == "cw-offline"
         show(self.banner, self.offline)
+
+    def point_at(self, base_url: str) -> None:
+        """The client now exists (e.g. built by a ``client_factory``): name its address."""
+        if not self.offline:
+            self._show_badge(*badge_of(offline=False, base_url=base_url))
 
     def saw_request_id(self, request_id: str | None) -> None:
         """An answer arrived: the fake's ids turn the badge to "Offline"."""

@@ -329,6 +329,15 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._refresh()
         self._fetch_models()
 
+    def _client(self) -> AsyncImageClient:
+        """The panel's client, built on first use (on the private loop); a client built here,
+        e.g. by a ``client_factory``, names its address in the badge as soon as it exists."""
+        built = self._source.client is None
+        client = self._source.get()
+        if built:
+            self._header.point_at(str(client.base_url))
+        return client
+
     # -- the key's live model list -----------------------------------------------------------
     def _fetch_models(self) -> None:
         """Fetch the key's image models once, in the background on the panel's loop (cached per
@@ -339,7 +348,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         async def fetch() -> list[ModelInfo]:
             if self._closed:
                 return []
-            client = self._source.get()
+            client = self._client()
             try:
                 cached = _LIVE_MODELS.get(client)
                 if cached is None:
@@ -516,7 +525,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         edit_of: tuple[str, str],
     ) -> Generation:
         async with self._running(job):
-            client = self._source.get()
+            client = self._client()
             on_partial = None
             if options.get("partial_images"):
                 on_partial = PartialPreviews(
@@ -835,7 +844,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
     async def _run(self, job: Job) -> Generation:
         # Runs on the private loop, like every change of a submitted job's state.
         async with self._running(job):
-            client = self._source.get()
+            client = self._client()
             on_partial = None
             if job.payload.get("stream"):
                 on_partial = PartialPreviews(
@@ -1142,7 +1151,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 self._show_progress(job)
 
         async with self._running(job):
-            client = self._source.get()
+            client = self._client()
             results = await generate_many(items, client=client, on_result=on_item, **options)
         if not job.claim():  # cancelled as it finished: the panel already says so
             return results

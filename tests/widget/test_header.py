@@ -66,6 +66,24 @@ async def test_a_loopback_api_is_local_until_its_answers_prove_it_is_the_fake(
             await client.aclose()
 
 
+def test_a_factory_built_client_names_its_address_before_any_generation(
+    part: Any, wait_until: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The panel cannot know a factory's address until it has called it; it does so in the
+    background right away (for the model list), and the badge follows, not the default host."""
+    monkeypatch.delenv("COMETAPI_BASE_URL", raising=False)
+    with serve_fake(FakeAPI()) as server:
+        panel = ImageGenerator(
+            client_factory=lambda: AsyncImageClient(api_key="sk-test", base_url=server.base_url)
+        )
+        try:
+            host = server.base_url.split("//")[1].split("/")[0]
+            wait_until(lambda: _badge(panel, part) == ({"cw-local"}, f"Local API · {host}"))
+            assert panel.history == []
+        finally:
+            panel.close()
+
+
 def _png(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), (200, 60, 40)).save(buffer, format="PNG")
