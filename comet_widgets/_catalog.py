@@ -29,6 +29,7 @@ import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from typing import Any, Literal, get_args
 
 from ._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_SIZE
@@ -123,9 +124,10 @@ class ModelSpec:
     free_size: bool = False
     revises_prompt: bool = False
     returns_usage: bool = False
-    #: "current", "deprecated" (``shutdown`` is the announced date) or "shut down" (on
-    #: ``shutdown``); ``replacements`` are the current models to use instead.
-    status: Status = "current"
+    #: As announced: "current", "deprecated" (``shutdown`` is the announced date) or "shut
+    #: down" (on ``shutdown``); ``status`` is what holds today. ``replacements`` are the
+    #: current models to use instead.
+    announced: Status = "current"
     shutdown: str | None = None
     replacements: tuple[str, ...] = ()
     #: Where the rules above come from, and where the lifecycle comes from.
@@ -143,6 +145,16 @@ class ModelSpec:
         if not self.sizes:
             return DEFAULT_SIZE
         return DEFAULT_SIZE if DEFAULT_SIZE in self.sizes or self.free_size else self.sizes[0]
+
+    @property
+    def status(self) -> Status:
+        """The lifecycle today (UTC): a deprecated model is shut down once its date has come."""
+        return self.status_on(datetime.now(timezone.utc).date())
+
+    def status_on(self, day: date) -> Status:
+        """The lifecycle on ``day``."""
+        due = self.shutdown is not None and date.fromisoformat(self.shutdown) <= day
+        return "shut down" if self.announced == "deprecated" and due else self.announced
 
     @property
     def usable(self) -> bool:
@@ -175,7 +187,7 @@ def _gpt(
     *,
     free_size: bool = False,
     qualities: tuple[str, ...] = _GPT_QUALITIES,
-    status: Status = "current",
+    announced: Status = "current",
     shutdown: str | None = None,
     replacements: tuple[str, ...] = (),
     source: str,
@@ -192,7 +204,7 @@ def _gpt(
         options=_GPT,
         free_size=free_size,
         returns_usage=True,
-        status=status,
+        announced=announced,
         shutdown=shutdown,
         replacements=replacements,
         source=source,
@@ -230,7 +242,7 @@ MODELS: Mapping[str, ModelSpec] = {
         # Deprecated: shutdown announced by secondary sources; the SDK still lists them.
         _gpt(
             "gpt-image-1.5",
-            status="deprecated",
+            announced="deprecated",
             shutdown="2026-12-01",
             replacements=("gpt-image-2",),
             source=_SIZE_DOC,
@@ -238,7 +250,7 @@ MODELS: Mapping[str, ModelSpec] = {
         ),
         _gpt(
             "gpt-image-1-mini",
-            status="deprecated",
+            announced="deprecated",
             shutdown="2026-12-01",
             replacements=("gpt-image-2",),
             source=_SIZE_DOC,
@@ -247,7 +259,7 @@ MODELS: Mapping[str, ModelSpec] = {
         # Shut down.
         _gpt(
             "gpt-image-1",
-            status="shut down",
+            announced="shut down",
             shutdown="2026-10-23",
             replacements=("gpt-image-2.5-sunburst", "gpt-image-2.5-flare"),
             source=_SIZE_DOC,
@@ -264,7 +276,7 @@ MODELS: Mapping[str, ModelSpec] = {
             qualities=("standard", "hd"),
             styles=("vivid", "natural"),
             revises_prompt=True,
-            status="shut down",
+            announced="shut down",
             shutdown=_RETIRED_DALLE,
             replacements=("gpt-image-2",),
             source="OpenAI's OpenAPI document (images-openapi.json); CometAPI's seed page",
@@ -278,7 +290,7 @@ MODELS: Mapping[str, ModelSpec] = {
             max_prompt=1000,
             response_formats=("url", "b64_json"),
             qualities=("standard",),
-            status="shut down",
+            announced="shut down",
             shutdown=_RETIRED_DALLE,
             replacements=("gpt-image-2",),
             source="OpenAI's OpenAPI document (images-openapi.json)",
@@ -881,7 +893,7 @@ EDIT_MODELS: Mapping[str, EditRules] = {
 
 #: Models that generate but cannot edit, with what to use instead.
 NO_EDITS: Mapping[str, str] = {
-    "dall-e-3": "dall-e-3 cannot edit images; use gpt-image-2 (or dall-e-2)",
+    "dall-e-3": "dall-e-3 cannot edit images; use gpt-image-2",
     "qwen-image": "qwen-image does not edit; use qwen-image-edit",
 }
 
@@ -906,9 +918,11 @@ def edit_rules_for(model: str) -> EditRules | None:
 
 
 def edit_models() -> tuple[str, ...]:
-    """The catalogue's models that edit (listed GPT image ids included)."""
+    """The catalogue's models that edit and are not shut down (listed GPT image ids included;
+    a gateway may still route a shut-down one, which is then checked by its own rules)."""
     gpt = tuple(name for name, spec in MODELS.items() if spec.family == "gpt-image")
-    return tuple(dict.fromkeys((*gpt, *EDIT_MODELS)))
+    names = dict.fromkeys((*gpt, *EDIT_MODELS))
+    return tuple(name for name in names if name not in MODELS or MODELS[name].usable)
 
 
 @dataclass(frozen=True)

@@ -417,7 +417,8 @@ def test_models_catalogue_and_live_list(
     gpt1 = next(row for row in rows if row.startswith("gpt-image-1 "))
     assert "b64_json (always)" in gpt1
     assert "try gpt-image-2.5-sunburst or gpt-image-2.5-flare" in gpt1
-    assert "deprecated (shutdown 2026-12-01)" in next(
+    # Announced for 2026-12-01: shut down from that day on (the status follows the date).
+    assert "shut down 2026-12-01; try gpt-image-2" in next(
         r for r in rows if r.startswith("gpt-image-1.5")
     )
     done = run("models", "--live", cwd=tmp_path, server=fake_server)

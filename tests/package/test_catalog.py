@@ -36,6 +36,30 @@ def test_catalogue_holds_the_documented_models() -> None:
         assert spec.lifecycle_source, name
 
 
+def test_a_deprecated_model_is_shut_down_from_its_announced_date() -> None:
+    """The catalogue says what was announced; the status follows the calendar (UTC)."""
+    from datetime import date
+
+    spec = MODELS["gpt-image-1.5"]
+    assert (spec.announced, spec.shutdown) == ("deprecated", "2026-12-01")
+    assert spec.status_on(date(2026, 11, 30)) == "deprecated"
+    assert spec.status_on(date(2026, 12, 1)) == "shut down"
+    assert MODELS["gpt-image-2"].status_on(date(2030, 1, 1)) == "current"
+    assert MODELS["dall-e-3"].status_on(date(2026, 1, 1)) == "shut down"  # announced as such
+
+
+def test_edit_suggestions_name_only_models_that_still_work() -> None:
+    from comet_widgets._catalog import edit_models, edit_rules_for
+
+    suggested = edit_models()
+    assert "gpt-image-2" in suggested
+    assert not {"dall-e-2", "gpt-image-1"} & set(suggested)
+    with pytest.raises(InvalidParameterError) as refused:
+        edit_rules_for("dall-e-3")
+    assert "use gpt-image-2" in str(refused.value)
+    assert "dall-e-2" not in str(refused.value)
+
+
 @pytest.mark.parametrize(
     ("name", "sizes", "max_n", "max_prompt"),
     [
