@@ -43,6 +43,8 @@ LABELS = {
     "style": "Style",
     "background": "Background",
     "output_format": "File type",
+    "moderation": "Moderation",
+    "complexity": "Planning effort",
 }
 #: Parameters that may be left unset (``None``: not sent, the API's default applies), shown as
 #: choice controls of their ``Literal`` values (``_types.py``), in declaration order.
@@ -54,7 +56,14 @@ PARTIALS_HINT = "each partial preview adds about 100 output tokens"
 #: Choices shown in plain words; the value sent stays the API's.
 _CHOICE_WORDS = {"url": "link", "b64_json": "inline data"}
 #: The optional choices folded under "More options" (quality stays in the main row).
-ADVANCED = ("style", "background", "output_format", "response_format")
+ADVANCED = (
+    "style",
+    "background",
+    "output_format",
+    "response_format",
+    "complexity",
+    "moderation",
+)
 _DEFAULT_LABEL = "default"
 
 

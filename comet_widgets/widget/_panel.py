@@ -30,8 +30,9 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
 ``cw-n``                 the number of images ("Images")
 ``cw-quality``           "Quality"; hidden when the model has none
 ``cw-advanced-toggle``   "More options": unfolds ``cw-advanced`` with ``cw-style``,
-                         ``cw-background``, ``cw-output-format`` ("File type") and
-                         ``cw-response-format`` ("Return as: link / inline data")
+                         ``cw-background``, ``cw-output-format`` ("File type"),
+                         ``cw-response-format`` ("Return as: link / inline data"),
+                         ``cw-complexity`` ("Planning effort") and ``cw-moderation``
 ``cw-next-run``          on the fields while running: changes apply to the next run
                          (``cw-next-note`` says so)
 ``cw-generate``          the Generate button ("Apply edit" in edit mode; hidden while running)
@@ -127,8 +128,8 @@ T = TypeVar("T")
 
 STATUSES = ("idle", "running", "done", "error", "cancelled")
 MODES = ("generate", "edit")
-#: The panel's optional choices that ``client.edit`` takes (edits take no ``style``).
-_EDIT_CHOICES = ("response_format", "quality", "background", "output_format")
+#: The panel's choices an edit sends too (edits take no ``style`` or ``moderation``).
+_EDIT_CHOICES = ("response_format", "quality", "background", "output_format", "complexity")
 _PROMPT_WORDS = {
     "generate": ("Prompt", "Describe the image: subject, setting, style, light..."),
     "edit": ("What to change", "Say what to change: make the sky stormy, add a red scarf..."),
@@ -205,6 +206,15 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
     style = Unicode(None, allow_none=True, help="'vivid' or 'natural' (dall-e-3); None: not sent.")
     background = Unicode(None, allow_none=True, help="GPT image models; None: not sent.")
     output_format = Unicode(None, allow_none=True, help="GPT image models; None: not sent.")
+    moderation = Unicode(
+        None, allow_none=True, help="'auto' or 'low' (GPT image models); None: not sent."
+    )
+    complexity = Unicode(
+        None,
+        allow_none=True,
+        help="Planning effort, independent of quality: 'low', 'medium' or 'high' (GPT image"
+        " models); None: not sent.",
+    )
     partial_images = Int(
         default_partials(DEFAULT_MODEL, None),  # 2: the default model streams
         help="Partial previews per image shown while it is made (0-3; GPT image models; each"

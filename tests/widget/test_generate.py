@@ -143,6 +143,21 @@ def test_generate_works_from_plain_code_without_a_loop(make_panel: MakePanel) ->
     assert panel.generation is generation
 
 
+async def test_planning_effort_and_moderation_are_sent_from_more_options(
+    make_panel: MakePanel, app: FakeAPI
+) -> None:
+    panel = make_panel(prompt="A map of an imaginary city", partial_images=0)
+    part(panel, "cw-complexity").value = "high"
+    part(panel, "cw-moderation").value = "low"
+    assert (panel.complexity, panel.moderation) == ("high", "low")
+    assert "2 set" in part(panel, "cw-advanced-toggle").description
+    await panel.generate()
+    sent = generation_requests(app)[-1].json
+    assert (sent["complexity"], sent["moderation"]) == ("high", "low")
+    panel.model = "dall-e-2"  # takes neither: both go back to "not sent"
+    assert (panel.complexity, panel.moderation) == (None, None)
+
+
 async def test_caption_shows_the_revised_prompt(make_panel: MakePanel) -> None:
     panel = make_panel(prompt="A paper boat", model="dall-e-3")
     await panel.generate()

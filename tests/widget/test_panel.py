@@ -30,7 +30,15 @@ def generation_requests(app: FakeAPI) -> list[Any]:
     return [r for r in app.requests if r.path.endswith("/generations")]
 
 
-_CHOICES = ("response_format", "quality", "style", "background", "output_format")
+_CHOICES = (
+    "response_format",
+    "quality",
+    "style",
+    "background",
+    "output_format",
+    "complexity",
+    "moderation",
+)
 
 
 def controls_of(panel: ImageGenerator) -> Any:
@@ -112,6 +120,8 @@ def test_controls_follow_the_model(make_panel: MakePanel) -> None:
     assert [v for _, v in choices["quality"].options] == ["", "standard", "hd"]
     assert not _visible(choices["background"])
     assert not _visible(choices["output_format"])
+    assert not _visible(choices["complexity"])
+    assert not _visible(choices["moderation"])
 
     panel.model = "gpt-image-1"
     assert controls.n.max == 10
@@ -119,6 +129,8 @@ def test_controls_follow_the_model(make_panel: MakePanel) -> None:
     assert not _visible(choices["style"])
     assert _visible(choices["background"])
     assert _visible(choices["output_format"])
+    assert [v for _, v in choices["complexity"].options] == ["", "low", "medium", "high"]
+    assert [v for _, v in choices["moderation"].options] == ["", "low", "auto"]
     assert [v for _, v in choices["quality"].options] == ["", "low", "medium", "high", "auto"]
     assert "auto" in controls_of(panel).size.options
 

@@ -570,6 +570,20 @@ def test_an_edit_streams_partial_previews_into_its_tile(
     assert fields["stream"] == "true"
 
 
+async def test_an_edit_sends_planning_effort_but_not_moderation(
+    make_panel: MakePanel, app: FakeAPI
+) -> None:
+    """Edits take ``complexity`` and no ``moderation`` (the SDK's edit parameters)."""
+    panel = make_panel(prompt="make it winter", partial_images=0)
+    panel.complexity, panel.moderation = "low", "low"
+    panel.inputs = [photo()]
+    await panel.edit()
+    [request] = edit_requests(app)
+    fields = {p.name: p.value for p in request.form if p.filename is None}
+    assert fields["complexity"] == "low"
+    assert "moderation" not in fields
+
+
 async def test_error_advice_speaks_of_apply_edit(make_panel: MakePanel, app: FakeAPI) -> None:
     panel = make_panel(prompt="make it winter", model="gpt-image-2")
     panel.inputs = [photo()]
