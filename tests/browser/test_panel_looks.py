@@ -170,6 +170,17 @@ def test_the_readme_screenshot_is_todays_default_model(
     panel = panel_on(notebook.cell(PANEL_CELL))
     expect(panel.status).to_have_text("Ready", timeout=30_000)
     expect(panel.model).to_have_value("gpt-image-2")
+    panel.unfold()  # a GPT model's More options: the most fields the panel shows at once
+    for name in ("background", "output-format", "complexity", "moderation", "partial-images"):
+        expect(panel.root.locator(f".cw-advanced .cw-{name}")).to_be_visible()
+    for width in (1400, 1000, 700):
+        notebook.page.set_viewport_size({"width": width, "height": 1000})
+        notebook.page.wait_for_timeout(300)
+        assert _overflow(panel) == 0, f"More options overflow at {width} px"
+    whole_screenshot(panel.root, "panel-light-more-options-700.png")
+    notebook.page.set_viewport_size({"width": 1280, "height": 1000})
+    panel.advanced_toggle.click()
+    expect(panel.root.locator(".cw-advanced")).to_be_hidden()
     panel.root.locator(".cw-n input").fill("3")
     panel.root.locator(".cw-n input").press("Tab")
     panel.type_prompt("A lighthouse on a cliff at dusk, watercolour")
