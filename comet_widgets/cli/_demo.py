@@ -131,6 +131,11 @@ def lab_command(*, port: int, token: str, root: Path, settings: Path | None = No
         f"--notebook-dir={root}",
         f"--LabApp.default_url=/lab/tree/{QUICKSTART}",
         "--ServerApp.log_level=WARN",
+        # Voila (a dev extra, for the Voila browser tests) would load as a server extension
+        # and turn traitlets' deprecation warnings on for the whole server, which then prints
+        # jupyter-server's own "ServerApp.token config is deprecated" at everyone who runs the
+        # demo (its token is given the current way, IdentityProvider.token).
+        "--ServerApp.jpserver_extensions=voila.server_extension=False",
     ]
     if settings is not None:
         command.append(f"--LabApp.app_settings_dir={settings}")

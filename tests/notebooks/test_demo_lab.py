@@ -55,12 +55,13 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
         env[name] = str(tmp_path / name.lower())
     env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "settings")
     env["JUPYTER_PLATFORM_DIRS"] = "1"
+    errors = (tmp_path / "stderr.txt").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "comet_widgets.cli._demo"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
         text=True,
     )
     lines: list[str] = []
@@ -85,6 +86,11 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
                 process.wait()
         if process.stdout is not None:
             process.stdout.close()
+        errors.close()
+    # What a person sees in the terminal besides the URL: no warning that is not theirs.
+    printed = (tmp_path / "stderr.txt").read_text()
+    assert "Warning" not in printed, printed
+    assert "Traceback" not in printed, printed
 
 
 def test_make_demo_serves_the_quickstart_with_a_token_and_stops_on_ctrl_c(
