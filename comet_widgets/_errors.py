@@ -47,7 +47,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from ._constants import API_KEY_ENV
+from ._constants import API_KEY_ENV, OFFLINE_ENV
 
 __all__ = [
     "APIConnectionError",
@@ -131,6 +131,12 @@ def key_from_env() -> str | None:
     """The API key in ``COMETAPI_KEY``, or None when it is unset or empty: the one place that
     reads it (client, batch, CLI and panel alike)."""
     return os.environ.get(API_KEY_ENV) or None
+
+
+def offline_from_env() -> bool:
+    """Whether ``COMETAPI_OFFLINE`` asks for the built-in fake API (1, true, yes or on): the
+    panel's default for ``offline=`` and the CLI's for ``--offline``."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def missing_key(remedy: str) -> MissingAPIKeyError:

@@ -19,7 +19,9 @@ from .._constants import (
     DEFAULT_EDIT_MODEL,
     DEFAULT_MODEL,
     DEFAULT_OUTPUT_DIR,
+    OFFLINE_ENV,
 )
+from .._errors import offline_from_env
 from .._types import HELP, PARAMETERS, SvgEffort, choices, scalar_kind
 from .._version import __version__
 
@@ -38,21 +40,21 @@ PROG = "comet-images"
 
 _MAIN_EPILOG = f"""\
 examples:
-  {PROG} generate "a paper boat on calm water" -m dall-e-3 -o boats/
+  {PROG} generate "a paper boat on calm water" -m gpt-image-2.5-flare -o boats/
   {PROG} batch prompts.txt -o dataset/ --concurrency 4 --rpm 60
   {PROG} batch prompts.csv -o dataset/ --offline          # no key: the built-in fake API
   {PROG} models
   {PROG} merge -o dataset/ dataset/                       # join shard manifests
 
 The key comes from {API_KEY_ENV} (export {API_KEY_ENV}=...); {BASE_URL_ENV} overrides
-the API address. --offline uses the built-in fake API and needs no key.
+the API address. --offline (or {OFFLINE_ENV}=1) uses the built-in fake API and needs no key.
 exit codes: 0 ok, 1 API failure or failed items, 2 usage or input error, 130 interrupted."""
 
 _GENERATE_EPILOG = f"""\
 examples:
   {PROG} generate "a red fox in snow"
-  {PROG} generate "a red fox in snow" -m dall-e-2 -s 512x512 -n 3 -o foxes/
-  {PROG} generate "an isometric city" -m gpt-image-1 --quality low --sidecar --offline
+  {PROG} generate "a red fox in snow" -s 1536x1024 -n 3 -o foxes/
+  {PROG} generate "an isometric city" -m gpt-image-2 --quality low --sidecar --offline
 
 Prints each saved path, then its revised prompt when the model rewrote it. PNG files carry
 their metadata in text chunks, other formats in a <file>.json sidecar; --sidecar writes the
@@ -66,7 +68,7 @@ input formats (by extension; --input-format overrides; '-' reads stdin):
   .jsonl  one object per line: {{"prompt": ..., "size": ..., "meta": {{...}}}}
 
 examples:
-  {PROG} batch prompts.txt -o dataset/ -m dall-e-2 -s 256x256
+  {PROG} batch prompts.txt -o dataset/ --quality low -s 1024x1024
   {PROG} batch prompts.csv -o dataset/ --concurrency 8 --rpm 120
   {PROG} batch prompts.txt -o dataset/ --shard 0/2 &    # two processes, one manifest each
   {PROG} batch prompts.txt -o dataset/ --shard 1/2 &
@@ -201,7 +203,10 @@ def _add_output(parser: argparse.ArgumentParser) -> None:
 
 def _add_connection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--offline", action="store_true", help="use the built-in fake API (no key, no network)"
+        "--offline",
+        action="store_true",
+        default=offline_from_env(),
+        help=f"use the built-in fake API (no key, no network; also when ${OFFLINE_ENV}=1)",
     )
     parser.add_argument(
         "--base-url", metavar="URL", help=f"API address (default: ${BASE_URL_ENV} or CometAPI)"

@@ -7,12 +7,11 @@ time, and the API key is never read into anything but the client itself.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .._constants import API_KEY_ENV, FAKE_API_KEY, OFFLINE_ENV
+from .._constants import API_KEY_ENV, FAKE_API_KEY
 from .._errors import key_from_env, missing_key
 from ..client._client import AsyncImageClient
 
@@ -23,19 +22,11 @@ __all__ = [
     "OFFLINE_BANNER",
     "ClientSource",
     "missing_key_notice",
-    "offline_from_env",
 ]
 
 OFFLINE_BANNER = (
     "Offline mode: images are local placeholders drawn by the fake API, not real generations."
 )
-
-_TRUTHY = frozenset({"1", "true", "yes", "on"})
-
-
-def offline_from_env() -> bool:
-    """Whether ``COMETAPI_OFFLINE`` asks for offline mode (1, true, yes or on)."""
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() in _TRUTHY
 
 
 def missing_key_notice() -> str:

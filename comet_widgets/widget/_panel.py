@@ -100,11 +100,12 @@ from .._errors import (
     MissingAPIKeyError,
     describe,
     failure_summary,
+    offline_from_env,
 )
 from ..batch._prompts import text_prompts
 from ..images._results import Generation
 from . import _loop
-from ._client_source import ClientSource, offline_from_env
+from ._client_source import ClientSource
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
 from ._dom import classed, show
 from ._gallery import Gallery, Preview, make_previews

@@ -219,6 +219,25 @@ def test_offline_needs_no_key(tmp_path: Path) -> None:
     assert (tmp_path / done.stdout.splitlines()[0]).is_file()
 
 
+def test_cometapi_offline_is_the_clis_offline_too(tmp_path: Path) -> None:
+    """The variable that puts the panel offline does the same for the CLI (no key needed)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
+    env["COMETAPI_OFFLINE"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "comet_widgets", "generate", "a lighthouse", "-n", "2"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    saved = done.stdout.splitlines()
+    assert len(saved) == 2
+    assert all((tmp_path / line).is_file() for line in saved)
+
+
 # -- batch ---------------------------------------------------------------------------------
 
 
