@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -164,10 +166,9 @@ def test_fixed_size_models_refuse_other_sizes(model: str, size: str) -> None:
 
 def test_size_error_matches_the_readme_example() -> None:
     with pytest.raises(InvalidParameterError) as info:
-        build_payload("a boat", model="dall-e-3", size="800x600")
-    assert str(info.value) == (
-        "size '800x600' is not supported by dall-e-3; choose one of 1024x1024, 1792x1024, 1024x1792"
-    )
+        build_payload("a boat", size="800x600")  # the default model, gpt-image-2
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"InvalidParameterError: {info.value}\n" in readme
 
 
 @pytest.mark.parametrize(
