@@ -432,6 +432,20 @@ class LabNotebook:
     def output(self, index: int) -> Any:
         return self.cell(index).locator(".jp-OutputArea-output")
 
+    def set_theme(self, theme: str) -> None:
+        """Switch to JupyterLab's "light" or "dark" theme; returns once it is applied and the
+        splash JupyterLab shows while it switches (its logo, over the page) is gone."""
+        name = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}[theme]
+        self.page.evaluate(
+            "t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", name
+        )
+        light = "true" if theme == "light" else "false"
+        self.page.wait_for_function(
+            f"() => document.body.dataset.jpThemeLight === '{light}'"
+            " && !document.querySelector('#jupyterlab-splash')",
+            timeout=15_000,
+        )
+
     def save(self) -> None:
         """Save through JupyterLab's own command; returns once the model is clean."""
         assert self.page.evaluate(_SAVE_JS), "the notebook is still dirty after docmanager:save"

@@ -26,16 +26,6 @@ PANEL_CELL = 1
 CHECK_CELL = 2
 
 
-def _set_theme(page: Any, theme: str) -> None:
-    page.evaluate(
-        "t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme
-    )
-    light = "true" if theme == "JupyterLab Light" else "false"
-    page.wait_for_function(
-        f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=15_000
-    )
-
-
 def test_paint_on_the_panel_and_apply_the_edit(
     lab_notebook: Any, panel_on: Any, fake: FakeAPI, screenshot: Any
 ) -> None:
@@ -108,6 +98,6 @@ def test_paint_on_the_panel_and_apply_the_edit(
     assert edit.group(2) == "False"
     assert "shown True" in said, said
 
-    _set_theme(notebook.page, "JupyterLab Dark")
+    notebook.set_theme("dark")
     screenshot(panel.root, "panel-edit-done-dark.png")
-    _set_theme(notebook.page, "JupyterLab Light")
+    notebook.set_theme("light")

@@ -17,7 +17,6 @@ from comet_widgets.testing import FakeAPI
 pytestmark = pytest.mark.browser
 
 PANEL_CELL = 1
-THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 
 #: Text elements of the panel whose contrast against their backdrop is computed: every
 #: visible element with its own text, not disabled (WCAG exempts inactive controls).
@@ -57,17 +56,6 @@ _CONTRAST_JS = """root => {
 }"""
 
 
-def _set_theme(notebook: Any, theme: str) -> None:
-    notebook.page.evaluate(
-        "t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})",
-        THEMES[theme],
-    )
-    light = "true" if theme == "light" else "false"
-    notebook.page.wait_for_function(
-        f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=15_000
-    )
-
-
 def _overflow(panel: Any) -> int:
     """How many pixels the panel's content sticks out to the right (0: none)."""
     return int(
@@ -95,7 +83,7 @@ def test_looks_placeholders_lightbox_and_contrast(
     theme: str,
 ) -> None:
     notebook = lab_notebook()
-    _set_theme(notebook, theme)
+    notebook.set_theme(theme)
     notebook.run_cell(PANEL_CELL)
     panel = panel_on(notebook.cell(PANEL_CELL))
     expect(panel.status).to_have_text("Ready", timeout=30_000)
@@ -164,7 +152,7 @@ def test_the_readme_screenshot_is_todays_default_model(
     """The README's picture: the panel as a new user first sees it after one run, on the
     default (current) model with three images in a row, light theme, a wide window."""
     notebook = lab_notebook()
-    _set_theme(notebook, "light")
+    notebook.set_theme("light")
     notebook.page.set_viewport_size({"width": 1280, "height": 1000})
     notebook.run_cell(PANEL_CELL)
     panel = panel_on(notebook.cell(PANEL_CELL))
