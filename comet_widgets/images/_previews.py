@@ -16,7 +16,14 @@ from .._constants import THUMBNAIL_JPEG_QUALITY, THUMBNAIL_MAX_SIDE
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-__all__ = ["contact_sheet", "encode_preview", "gif_preview", "has_alpha", "thumbnail_of"]
+__all__ = [
+    "contact_sheet",
+    "encode_preview",
+    "gif_preview",
+    "has_alpha",
+    "sheet_image",
+    "thumbnail_of",
+]
 
 
 def has_alpha(image: Image) -> bool:
@@ -81,10 +88,10 @@ def gif_preview(data: bytes, *, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
     return buffer.getvalue()
 
 
-def contact_sheet(
+def sheet_image(
     images: Sequence[Image], *, cell: int = 192, columns: int = 4, gap: int = 4
-) -> bytes:
-    """A small PNG grid of ``images`` (for a saved notebook's static fallback)."""
+) -> Image:
+    """A grid of ``images``, each fitted in a ``cell``-pixel square, on white."""
     from PIL import Image as PILImage
 
     if not images:
@@ -99,6 +106,15 @@ def contact_sheet(
         x = (number % columns) * (cell + gap) + (cell - thumb.width) // 2
         y = (number // columns) * (cell + gap) + (cell - thumb.height) // 2
         sheet.paste(thumb, (x, y))
+    return sheet
+
+
+def contact_sheet(
+    images: Sequence[Image], *, cell: int = 192, columns: int = 4, gap: int = 4
+) -> bytes:
+    """A small PNG grid of ``images`` (for a saved notebook's static fallback)."""
     buffer = io.BytesIO()
-    sheet.save(buffer, format="PNG", optimize=True)
+    sheet_image(images, cell=cell, columns=columns, gap=gap).save(
+        buffer, format="PNG", optimize=True
+    )
     return buffer.getvalue()

@@ -1237,14 +1237,15 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         images = run.decoded
         if not images:
             return
-        from ..images._previews import contact_sheet
+        from ..images._previews import sheet_image
 
-        sheet = contact_sheet(images, cell=_SHEET_CELL)
+        # The grid itself, not a PNG of it: the static view makes its own small encodings,
+        # and the panel's own repr encodes a PNG only if it is ever asked for one.
+        sheet = sheet_image(images, cell=_SHEET_CELL)
         captions = [p.caption for p in run.previews if p.data is not None]
         generation = run.generations[-1]
         what = f"batch of {run.batch} prompts" if run.batch else count_text(generation)
         title = f"latest run: {what} · {generation.model}"
-        self._sheets = {generation: sheet}
         self._static.update(sheet, captions, title)
 
     def _contact_sheet(self) -> bytes | None:

@@ -13,20 +13,19 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 __all__ = ["StaticView"]
 
 
-def _small(sheet: bytes) -> tuple[bytes, bytes]:
+def _small(rgb: Image) -> tuple[bytes, bytes]:
     """The contact sheet as a 256-colour PNG and as a JPEG (for the HTML): a saved notebook
     carries both, so both are kept small."""
     import io
 
-    from PIL import Image
-
-    with Image.open(io.BytesIO(sheet)) as opened:
-        rgb = opened.convert("RGB")
     png, jpeg = io.BytesIO(), io.BytesIO()
     rgb.quantize(256).save(png, format="PNG", optimize=True)
     rgb.save(jpeg, format="JPEG", quality=80, optimize=True)
@@ -42,7 +41,7 @@ class StaticView:
         self.displayed = False
         self._bundle: dict[str, Any] = self._render(None, [], "")
 
-    def _render(self, sheet: bytes | None, captions: Sequence[str], title: str) -> dict[str, Any]:
+    def _render(self, sheet: Image | None, captions: Sequence[str], title: str) -> dict[str, Any]:
         css = f"static-{self.panel_class}"
         hide = f"<style>body:has(.{self.panel_class}) .{css} {{ display: none; }}</style>"
         if sheet is None:
@@ -73,7 +72,7 @@ class StaticView:
         display(self._bundle, raw=True, display_id=self.display_id)  # type: ignore[no-untyped-call]
         self.displayed = True
 
-    def update(self, sheet: bytes, captions: Sequence[str], title: str) -> None:
+    def update(self, sheet: Image, captions: Sequence[str], title: str) -> None:
         """Replace the static output with the latest run (where it was displayed)."""
         self._bundle = self._render(sheet, captions, title)
         if not self.displayed:

@@ -84,10 +84,8 @@ def test_a_factory_built_client_names_its_address_before_any_generation(
             panel.close()
 
 
-def _png(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 60, 40)).save(buffer, format="PNG")
-    return buffer.getvalue()
+def _sheet(width: int, height: int) -> Image.Image:
+    return Image.new("RGB", (width, height), (200, 60, 40))
 
 
 def test_the_static_view_is_replaced_through_its_display_id(
@@ -107,11 +105,11 @@ def test_the_static_view_is_replaced_through_its_display_id(
         lambda b, raw, display_id: calls.append(("update", b, display_id)),
     )
     view = StaticView("cw-id-test")
-    view.update(_png(160, 160), ["not shown: nothing displayed yet"], "early")
+    view.update(_sheet(160, 160), ["not shown: nothing displayed yet"], "early")
     assert calls == []
     view.display()
-    view.update(_png(320, 160), ["A red kite", "A blue whale"], "latest run: 2 images")
-    view.update(_png(160, 160), ["A green frog"], "latest run: 1 image")
+    view.update(_sheet(320, 160), ["A red kite", "A blue whale"], "latest run: 2 images")
+    view.update(_sheet(160, 160), ["A green frog"], "latest run: 1 image")
     assert [(kind, display_id) for kind, _b, display_id in calls] == [
         ("show", "cw-id-test-static"),
         ("update", "cw-id-test-static"),
