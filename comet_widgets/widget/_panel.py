@@ -103,7 +103,7 @@ from .._errors import (
     offline_from_env,
 )
 from ..batch._prompts import text_prompts
-from ..images._results import Generation
+from ..images._results import Generation, PartialImage
 from . import _loop
 from ._client_source import ClientSource
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
@@ -264,7 +264,6 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         offline = bool(offline) if offline is not None else (offline_from_env() and not explicit)
         self._source = ClientSource(client=client, factory=client_factory, offline=offline)
         self._job: Job | None = None
-        self._partial_job: Job | None = None
         self._runs: list[_Run] = []
         self._shown: _Run | None = None
         self._sheets: dict[Generation, bytes] = {}
@@ -920,8 +919,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._show_progress(job)
 
     def _show_partial(self, job: Job, index: int, data: bytes, fmt: str) -> None:
-        self._partial_job = job
-        self._gallery.show_partial(index, data, fmt)
+        if self._job is job:
+            self._gallery.show_partial(index, data, fmt)
 
     def _cancel_on_loop(self, job: Job) -> None:
         if not job.claim(cancel=True):
@@ -1145,10 +1144,24 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         total, finished = len(items), 0
         starts = [sum(counts[:i]) for i in range(len(counts))]
         landed: dict[int, tuple[Generation, list[Preview], list[Any]]] = {}
+        ended: set[int] = set()
+        previewers: dict[int, PartialPreviews] = {}
+
+        def on_partial(index: int, image: PartialImage) -> Any:
+            """Item ``index``'s partial previews go to its own tiles while it runs."""
+            if index not in previewers:
+                previewers[index] = PartialPreviews(
+                    lambda number, data, fmt: self._show_partial(
+                        job, starts[index] + number, data, fmt
+                    ),
+                    lambda: self._job is job and not job.settled and index not in ended,
+                )
+            return previewers[index](image)
 
         async def on_item(item: BatchItem) -> None:
             nonlocal finished
             finished += 1
+            ended.add(item.index)
             generation = item.generation
             if generation is not None and not job.cancelled:
                 previews, decoded = await asyncio.to_thread(make_previews, generation)
@@ -1163,7 +1176,9 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
 
         async with self._running(job):
             client = self._client()
-            results = await generate_many(items, client=client, on_result=on_item, **options)
+            results = await generate_many(
+                items, client=client, on_result=on_item, on_partial=on_partial, **options
+            )
         if not job.claim():  # cancelled as it finished: the panel already says so
             return results
         order = sorted(landed)

@@ -115,3 +115,25 @@ def test_a_gateway_that_does_not_stream_leaves_the_panel_as_today(
     assert generation.ok
     assert len(panel.images) == 1
     assert len(panel.history) == 1
+
+
+def test_a_panel_batch_shows_each_items_partials_in_its_own_tile(make: Make, fake: FakeAPI) -> None:
+    """A batch streams as a single run does (its requests ask for partials, so they are paid
+    for): each item's previews go to that item's tile, then its final image replaces them."""
+    panel = make(model="gpt-image-2", n=1)
+    fake.stream_interval = 0.3
+    pending = panel.generate_many(["a red fox", "a blue whale", "a green frog"])
+    wait_until(lambda: len(parts(panel, "cw-tile-partial", visible=True)) >= 2)
+    partial = [bytes(t.value) for t in parts(panel, "cw-thumb", visible=True)]
+    assert len(partial) >= 2
+    assert panel.history == []  # nothing partial lands
+    results = pending.result(30)
+    assert len(results.succeeded) == 3
+    requests = [r for r in fake.requests if r.json and r.path.endswith("/generations")]
+    assert len(requests) == 3
+    assert all(r.json["stream"] is True and r.json["partial_images"] == 2 for r in requests)
+    tiles = parts(panel, "cw-tile", visible=True)
+    assert [("cw-tile-image" in t._dom_classes) for t in tiles] == [True, True, True]
+    final = [bytes(t.value) for t in parts(panel, "cw-thumb", visible=True)]
+    assert not set(final) & set(partial)  # every tile ended with its final image
+    fake.stream_interval = 0.0
