@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from .._errors import InvalidParameterError
 
 if TYPE_CHECKING:
     from ..client._limits import RequestLimiter
-    from ..images._results import Generation
+    from ..images._results import Generation, PartialImage
 
 __all__ = ["Held", "edit_files", "edit_inputs", "hold_inputs"]
 
@@ -162,9 +162,11 @@ async def edit_files(
     *,
     limiter: RequestLimiter | None,
     held: Mapping[str, bytes] | None = None,
+    on_partial: Callable[[PartialImage], object] | None = None,
 ) -> Generation:
     """Run one planned edit item with ``client`` (an ``AsyncImageClient``); ``held`` has the
-    bytes of the item's in-memory inputs by hash (see ``hold_inputs``)."""
+    bytes of the item's in-memory inputs by hash (see ``hold_inputs``); ``on_partial`` gets
+    its partial previews when it streams."""
     from ..client._uploads import prepare
 
     body = dict(payload)
@@ -201,6 +203,6 @@ async def edit_files(
         input_fidelity=body.get("input_fidelity"),
     )
     generation: Generation = await client.generate_payload(
-        body, limiter=limiter, uploads=(uploads, mask_upload)
+        body, limiter=limiter, uploads=(uploads, mask_upload), on_partial=on_partial
     )
     return generation

@@ -226,7 +226,11 @@ class BatchRun:
             try:
                 if "image" in payload:  # an edit: files named in the item, or held bytes
                     generation = await edit_files(
-                        client, payload, limiter=self.limiter, held=self.held
+                        client,
+                        payload,
+                        limiter=self.limiter,
+                        held=self.held,
+                        on_partial=self._partials_of(first),
                     )
                 else:
                     generation = await client.generate_payload(

@@ -1077,9 +1077,15 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if editing:
             items = self._edit_items(items, values)
             # What an edit sends (``edit()``'s options); the batch sends them as given.
+            # Partial previews as a single edit has them (the batch streams each item's).
+            partials = (
+                values["partial_images"] if streams(values["model"], values["output_format"]) else 0
+            )
             values = {k: v for k, v in values.items() if k in ("model", "n", "size")} | {
                 k: values[k] for k in _EDIT_CHOICES
             }
+            if partials:
+                values["partial_images"] = partials
         defaults = {
             k: v for k, v in values.items() if k not in _NOT_BATCH_DEFAULTS and v is not None
         }

@@ -146,3 +146,24 @@ async def test_an_in_memory_input_that_cannot_be_sent_is_refused_with_its_index(
     assert error.field == "image"
     assert "float" in str(error)
     assert fake.requests == []
+
+
+async def test_on_partial_gets_each_edit_items_previews_with_its_index(
+    client: AsyncImageClient, fake: FakeAPI, tmp_path: Path
+) -> None:
+    """Edit items stream as generation items do: ``on_partial(index, partial)``."""
+    paths = folder_of_images(tmp_path, 2)
+    seen: list[tuple[int, int, int]] = []
+    items = [{"prompt": "make it winter", "image": str(p)} for p in paths]
+    results = await generate_many(
+        items,
+        client=client,
+        model="gpt-image-2",
+        partial_images=2,
+        on_partial=lambda index, partial: seen.append(
+            (index, partial.index, partial.partial_index)
+        ),
+    )
+    assert results.ok
+    assert sorted(seen) == [(0, 0, 0), (0, 0, 1), (1, 0, 0), (1, 0, 1)]
+    assert len(edits(fake)) == 2

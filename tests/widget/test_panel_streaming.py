@@ -137,3 +137,25 @@ def test_a_panel_batch_shows_each_items_partials_in_its_own_tile(make: Make, fak
     final = [bytes(t.value) for t in parts(panel, "cw-thumb", visible=True)]
     assert not set(final) & set(partial)  # every tile ended with its final image
     fake.stream_interval = 0.0
+
+
+def test_an_edit_batch_streams_like_a_single_edit(make: Make, fake: FakeAPI) -> None:
+    from PIL import Image
+
+    panel = make(model="gpt-image-2", n=1)
+    panel.inputs = [Image.new("RGB", (1024, 1024), (200, 30, 30))]
+    wait_until(lambda: panel.mode == "edit")
+    fake.stream_interval = 0.3
+    pending = panel.generate_many(["make it winter", "make it night"])
+    wait_until(lambda: len(parts(panel, "cw-tile-partial", visible=True)) >= 1)
+    assert panel.history == []
+    results = pending.result(30)
+    assert len(results.succeeded) == 2
+    edits = [r for r in fake.requests if r.path.endswith("/images/edits")]
+    assert len(edits) == 2
+    for request in edits:
+        fields = {p.name: p.value for p in request.form if p.filename is None}
+        assert (fields["stream"], fields["partial_images"]) == ("true", "2")
+    tiles = parts(panel, "cw-tile", visible=True)
+    assert all("cw-tile-image" in t._dom_classes for t in tiles)
+    fake.stream_interval = 0.0
