@@ -2,6 +2,12 @@
 
 Each helper sends a message to the browser only when something changes (every assignment of a
 synced trait is a websocket message, and the panel updates its views often while running).
+
+``shared()`` gives the many parts whose layout and style are never changed (a tile's image,
+caption and buttons, a history card's parts) one ``Layout`` and one style per kind of widget,
+instead of a model each: every model is a comm the page opens and a ~1 KB entry in a notebook's
+saved widget state. ``show`` gives a part that has the shared layout its own before changing it,
+so sharing can never hide or show another widget.
 """
 
 from __future__ import annotations
@@ -11,15 +17,45 @@ from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
-__all__ = ["classed", "set_class", "set_state", "set_value", "show"]
+__all__ = ["classed", "owned", "set_class", "set_state", "set_value", "shared", "show"]
 
 W = TypeVar("W", bound=widgets.Widget)
+
+
+_SHARED: dict[type, widgets.Widget] = {}
+
+
+def _one(kind: type) -> Any:
+    found = _SHARED.get(kind)
+    if found is None or found.comm is None:  # none yet, or closed (e.g. Widget.close_all())
+        found = _SHARED[kind] = kind()
+    return found
+
+
+def shared(kind: type[widgets.DOMWidget]) -> dict[str, Any]:
+    """Constructor arguments that give a ``kind`` widget the shared layout (and the shared
+    style of its kind, when it has one): ``widgets.HTML(**shared(widgets.HTML))``."""
+    found: dict[str, Any] = {"layout": _one(widgets.Layout)}
+    style = kind.class_traits().get("style")
+    if style is not None:  # HTMLStyle, ButtonStyle...: the class its ``style`` trait holds
+        found["style"] = _one(style.klass)
+    return found
+
+
+def owned(widget: widgets.Widget) -> list[widgets.Widget]:
+    """The widget's layout and style models when they are its own (to close with it)."""
+    sharing = {id(model) for model in _SHARED.values()}
+    found = [getattr(widget, name, None) for name in ("layout", "style")]
+    return [model for model in found if model is not None and id(model) not in sharing]
 
 
 def show(widget: widgets.Widget, visible: bool, *, display: str = "") -> None:
     """Show (with ``display``, '' = the widget's own) or hide a widget through its layout."""
     value = display if visible else "none"
     if widget.layout.display != value:
+        if widget.layout is _SHARED.get(widgets.Layout):
+            widget.layout = widgets.Layout(display=value)  # its own: the shared one stays
+            return
         widget.layout.display = value
 
 

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import ipywidgets as widgets
 
 from .._constants import THUMBNAIL_MAX_SIDE
-from ._dom import classed, set_class, set_state, set_value, show
+from ._dom import classed, set_class, set_state, set_value, shared, show
 from ._status import panel_message
 from ._style import TILE_STATES
 
@@ -167,14 +167,24 @@ class Tile:
         self.preview: Preview | None = None
         self.position = 0
         # Image(format=...) first, then .value: the constructor compares the bytes (perf-facts).
-        self.thumb = classed(widgets.Image(format="jpeg"), "cw-thumb")
-        self.placeholder = classed(widgets.HTML(), "cw-placeholder")
-        self.failure = classed(widgets.HTML(), "cw-image-error")
-        self.frame = classed(widgets.Box([self.thumb, self.placeholder, self.failure]), "cw-frame")
-        self.caption = classed(widgets.HTML(), "cw-caption")
-        self.view = classed(widgets.Button(description="View", icon="expand"), "cw-full-size")
-        self.save = classed(widgets.Button(description="Save", icon="save"), "cw-save")
-        self.actions = classed(widgets.HBox([self.view, self.save]), "cw-tile-actions")
+        # Four tiles are ~100 widgets: every part the tile never resizes, hides or restyles
+        # shares one layout and style (_dom.shared), the tile's state class does the rest.
+        html, button = shared(widgets.HTML), shared(widgets.Button)
+        self.thumb = classed(widgets.Image(format="jpeg", **shared(widgets.Image)), "cw-thumb")
+        self.placeholder = classed(widgets.HTML(**html), "cw-placeholder")
+        self.failure = classed(widgets.HTML(**html), "cw-image-error")
+        self.frame = classed(
+            widgets.Box([self.thumb, self.placeholder, self.failure], **shared(widgets.Box)),
+            "cw-frame",
+        )
+        self.caption = classed(widgets.HTML(**html), "cw-caption")
+        self.view = classed(
+            widgets.Button(description="View", icon="expand", **button), "cw-full-size"
+        )
+        self.save = classed(widgets.Button(description="Save", icon="save", **button), "cw-save")
+        self.actions = classed(
+            widgets.HBox([self.view, self.save], **shared(widgets.HBox)), "cw-tile-actions"
+        )
         self.saved = classed(widgets.HTML(layout=widgets.Layout(display="none")), "cw-saved")
         self.box = classed(
             widgets.VBox([self.frame, self.caption, self.actions, self.saved]),
@@ -188,7 +198,10 @@ class Tile:
         if gallery.on_edit is not None:
             self.edit = classed(
                 widgets.Button(
-                    description="Edit", icon="pencil", tooltip="Edit this image: say what to change"
+                    description="Edit",
+                    icon="pencil",
+                    tooltip="Edit this image: say what to change",
+                    **button,
                 ),
                 "cw-edit",
             )

@@ -107,7 +107,7 @@ from ..images._results import Generation, PartialImage
 from . import _loop
 from ._client_source import ClientSource
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
-from ._dom import classed, show
+from ._dom import classed, owned, show
 from ._gallery import Gallery, Preview, make_previews
 from ._header import Header
 from ._history import Entry, HistoryStrip, history_label, restored_params
@@ -1331,5 +1331,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         parts = [*self._controls.all, *self._gallery.all, *self._view.all, *self._header.all]
         parts += self._edit.all
         for widget in [*parts, *self._history_view.all, self._actions, self._style]:
+            for model in owned(widget):  # Widget.close() leaves its layout and style open
+                model.close()
             widget.close()
         super().close()

@@ -9,7 +9,8 @@ from typing import Any
 
 import ipywidgets as widgets
 import pytest
-from widget_parts import part
+from widget_parts import descendants as descendants_of
+from widget_parts import part, parts
 
 from comet_widgets import (
     AsyncImageClient,
@@ -307,3 +308,24 @@ def test_every_part_has_its_css_class(make_panel: MakePanel, descendants: Any) -
         "cw-model-field", "cw-advanced", "cw-advanced-toggle", "cw-next-note", "cw-message",
     }  # fmt: skip
     assert expected <= classes, expected - classes
+
+
+async def test_closing_a_panel_closes_every_model_it_opened(make_panel: MakePanel) -> None:
+    """Layouts and styles included (``Widget.close`` leaves them open): a closed panel leaves
+    nothing in the kernel's widget registry, so nothing of it in a saved notebook either; the
+    parts that share one layout and style (tiles, history cards) do not add one each."""
+    from ipywidgets.widgets import widget as registry
+
+    before = set(registry._instances)
+    panel = make_panel(prompt="Four kites", n=4, partial_images=0)
+    await panel.generate()
+    await panel.generate()
+    opened = set(registry._instances) - before
+    tiles = parts(panel, "cw-tile")
+    assert len(tiles) == 4
+    layouts = {id(w.layout) for tile in tiles for w in descendants_of(tile) if hasattr(w, "layout")}
+    assert len(layouts) < 4 * 4, "a tile's fixed parts share one layout"
+    panel.close()
+    left = [registry._instances[m] for m in set(registry._instances) & opened]
+    # Only the models every panel shares stay (one layout, one style per kind of widget).
+    assert len(left) <= 4, [type(w).__name__ for w in left]
