@@ -47,10 +47,12 @@ def run(
     server: FakeServer | None = None,
     key: bool = True,
     stdin: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI; assert the key appears in neither stdout nor stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
     quiet_lifecycle(env)
+    env.update(extra_env or {})
     if key:
         env["COMETAPI_KEY"] = KEY
     if server is not None:
@@ -221,16 +223,14 @@ def test_offline_needs_no_key(tmp_path: Path) -> None:
 
 def test_cometapi_offline_is_the_clis_offline_too(tmp_path: Path) -> None:
     """The variable that puts the panel offline does the same for the CLI (no key needed)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
-    env["COMETAPI_OFFLINE"] = "1"
-    done = subprocess.run(
-        [sys.executable, "-m", "comet_widgets", "generate", "a lighthouse", "-n", "2"],
+    done = run(
+        "generate",
+        "a lighthouse",
+        "-n",
+        "2",
         cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        key=False,
+        extra_env={"COMETAPI_OFFLINE": "1"},
     )
     assert done.returncode == 0, done.stderr
     saved = done.stdout.splitlines()
