@@ -3,7 +3,7 @@
 Each helper sends a message to the browser only when something changes (every assignment of a
 synced trait is a websocket message, and the panel updates its views often while running).
 
-``shared()`` gives the many parts whose layout and style are never changed (a tile's image,
+``fixed()`` gives the many parts whose layout and style are never changed (a tile's image,
 caption and buttons, a history card's parts) one ``Layout`` and one style per kind of widget,
 instead of a model each: every model is a comm the page opens and a ~1 KB entry in a notebook's
 saved widget state. ``show`` gives a part that has the shared layout its own before changing it,
@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
-__all__ = ["classed", "owned", "set_class", "set_state", "set_value", "shared", "show"]
+__all__ = ["classed", "fixed", "owned", "set_class", "set_state", "set_value", "show"]
 
 W = TypeVar("W", bound=widgets.Widget)
 
@@ -32,9 +32,9 @@ def _one(kind: type) -> Any:
     return found
 
 
-def shared(kind: type[widgets.DOMWidget]) -> dict[str, Any]:
+def fixed(kind: type[widgets.DOMWidget]) -> dict[str, Any]:
     """Constructor arguments that give a ``kind`` widget the shared layout (and the shared
-    style of its kind, when it has one): ``widgets.HTML(**shared(widgets.HTML))``."""
+    style of its kind, when it has one): ``widgets.HTML(**fixed(widgets.HTML))``."""
     found: dict[str, Any] = {"layout": _one(widgets.Layout)}
     style = kind.class_traits().get("style")
     if style is not None:  # HTMLStyle, ButtonStyle...: the class its ``style`` trait holds

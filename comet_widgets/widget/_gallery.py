@@ -28,7 +28,7 @@ from urllib.parse import quote
 import ipywidgets as widgets
 
 from .._constants import THUMBNAIL_MAX_SIDE
-from ._dom import classed, set_class, set_state, set_value, shared, show
+from ._dom import classed, fixed, set_class, set_state, set_value, show
 from ._status import panel_message
 from ._style import TILE_STATES
 
@@ -168,13 +168,13 @@ class Tile:
         self.position = 0
         # Image(format=...) first, then .value: the constructor compares the bytes (perf-facts).
         # Four tiles are ~100 widgets: every part the tile never resizes, hides or restyles
-        # shares one layout and style (_dom.shared), the tile's state class does the rest.
-        html, button = shared(widgets.HTML), shared(widgets.Button)
-        self.thumb = classed(widgets.Image(format="jpeg", **shared(widgets.Image)), "cw-thumb")
+        # shares one layout and style (_dom.fixed), the tile's state class does the rest.
+        html, button = fixed(widgets.HTML), fixed(widgets.Button)
+        self.thumb = classed(widgets.Image(format="jpeg", **fixed(widgets.Image)), "cw-thumb")
         self.placeholder = classed(widgets.HTML(**html), "cw-placeholder")
         self.failure = classed(widgets.HTML(**html), "cw-image-error")
         self.frame = classed(
-            widgets.Box([self.thumb, self.placeholder, self.failure], **shared(widgets.Box)),
+            widgets.Box([self.thumb, self.placeholder, self.failure], **fixed(widgets.Box)),
             "cw-frame",
         )
         self.caption = classed(widgets.HTML(**html), "cw-caption")
@@ -183,7 +183,7 @@ class Tile:
         )
         self.save = classed(widgets.Button(description="Save", icon="save", **button), "cw-save")
         self.actions = classed(
-            widgets.HBox([self.view, self.save], **shared(widgets.HBox)), "cw-tile-actions"
+            widgets.HBox([self.view, self.save], **fixed(widgets.HBox)), "cw-tile-actions"
         )
         self.saved = classed(widgets.HTML(layout=widgets.Layout(display="none")), "cw-saved")
         self.box = classed(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ._dom import classed, set_class, set_value, shared, show
+from ._dom import classed, fixed, set_class, set_value, show
 
 if TYPE_CHECKING:
     from ..images._results import Generation
@@ -68,12 +68,12 @@ class _Card:
     def __init__(self, pick: Callable[[_Card], None]) -> None:
         self.index = -1
         self.thumb = classed(widgets.Image(format="jpeg"), "cw-history-thumb")
-        self.label = classed(widgets.HTML(**shared(widgets.HTML)), "cw-history-label")
+        self.label = classed(widgets.HTML(**fixed(widgets.HTML)), "cw-history-label")
         self.button = classed(
-            widgets.Button(description="", **shared(widgets.Button)), "cw-history-pick"
+            widgets.Button(description="", **fixed(widgets.Button)), "cw-history-pick"
         )
         self.box = classed(
-            widgets.VBox([self.thumb, self.label, self.button], **shared(widgets.VBox)),
+            widgets.VBox([self.thumb, self.label, self.button], **fixed(widgets.VBox)),
             "cw-history-item",
         )
         self.button.on_click(lambda _button: pick(self))
