@@ -131,6 +131,18 @@ STATUSES = ("idle", "running", "done", "error", "cancelled")
 MODES = ("generate", "edit")
 #: The panel's choices an edit sends too (edits take no ``style`` or ``moderation``).
 _EDIT_CHOICES = ("response_format", "quality", "background", "output_format", "complexity")
+
+
+def _edit_options(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What an edit sends of the panel's values, for ``edit()`` and an edit-mode batch alike:
+    model, n, size, the choices set, and partial previews when the model streams them."""
+    options = {"model": values["model"], "n": values["n"], "size": values["size"]}
+    options.update({k: values[k] for k in _EDIT_CHOICES if values[k] is not None})
+    if values["partial_images"] and streams(values["model"], values["output_format"]):
+        options["partial_images"] = values["partial_images"]
+    return options
+
+
 _PROMPT_WORDS = {
     "generate": ("Prompt", "Describe the image: subject, setting, style, light..."),
     "edit": ("What to change", "Say what to change: make the sky stormy, add a red scarf..."),
@@ -511,11 +523,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._view.show_validation(self._refusal(problem))
             raise problem
         mask = self.mask
-        options: dict[str, Any] = {"model": values["model"], "n": values["n"]}
-        options["size"] = values["size"]
-        options.update({k: values[k] for k in _EDIT_CHOICES if values[k] is not None})
-        if values["partial_images"] and streams(values["model"], values["output_format"]):
-            options["partial_images"] = values["partial_images"]
+        options = _edit_options(values)
         job = Job({"edit": True, **options})
         count = int(values["n"])
         job.slots = count
@@ -1076,16 +1084,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         editing = self.mode == "edit"
         if editing:
             items = self._edit_items(items, values)
-            # What an edit sends (``edit()``'s options); the batch sends them as given.
-            # Partial previews as a single edit has them (the batch streams each item's).
-            partials = (
-                values["partial_images"] if streams(values["model"], values["output_format"]) else 0
-            )
-            values = {k: v for k, v in values.items() if k in ("model", "n", "size")} | {
-                k: values[k] for k in _EDIT_CHOICES
-            }
-            if partials:
-                values["partial_images"] = partials
+            values = _edit_options(values)  # what edit() sends; the batch sends them as given
         defaults = {
             k: v for k, v in values.items() if k not in _NOT_BATCH_DEFAULTS and v is not None
         }
