@@ -37,10 +37,17 @@ def _walk(root: ipywidgets.Widget) -> dict[ipywidgets.Widget, bool]:
     """Every widget under ``root`` (document order) and whether a browser would show it: not
     hidden by its own layout, by an ancestor, or by a state class of an ancestor whose
     stylesheet rule hides it (a gallery tile's parts follow the tile's state class)."""
-    if not _HIDES:
-        for widget in _plain(root):
+    found = _visibility(root)
+    if not _HIDES:  # the first panel seen: learn its stylesheet's rules, then look again
+        for widget in found:
             if "cw-stylesheet" in getattr(widget, "_dom_classes", ()):
                 _read_hides(str(widget.value))
+        if _HIDES:
+            found = _visibility(root)
+    return found
+
+
+def _visibility(root: ipywidgets.Widget) -> dict[ipywidgets.Widget, bool]:
     found: dict[ipywidgets.Widget, bool] = {}
 
     def visit(item: Any, hidden: frozenset[str], visible: bool) -> None:
@@ -60,22 +67,6 @@ def _walk(root: ipywidgets.Widget) -> dict[ipywidgets.Widget, bool]:
 
     visit(root, frozenset(), True)
     return found
-
-
-def _plain(root: ipywidgets.Widget) -> list[ipywidgets.Widget]:
-    found: dict[int, ipywidgets.Widget] = {}
-
-    def visit(item: Any) -> None:
-        if isinstance(item, (list, tuple)):
-            for child in item:
-                visit(child)
-        elif isinstance(item, ipywidgets.Widget) and id(item) not in found:
-            found[id(item)] = item
-            for key in item.keys:
-                visit(getattr(item, key))
-
-    visit(root)
-    return list(found.values())
 
 
 def shown(widget: ipywidgets.Widget, *, within: ipywidgets.Widget | None = None) -> bool:
