@@ -1,7 +1,8 @@
 """The fake's ``POST /v1/images/edits``: multipart parsing, validation like the real service, and
 an answer derived from the inputs.
 
-The body is parsed with ``python-multipart`` (the parser Starlette uses). The edited image is the
+The body is parsed here (no multipart library: the fake, and so offline mode, needs no extra),
+with the standard library's header parser for each part's headers. The edited image is the
 first input with the area the mask marks (its fully transparent pixels) replaced by the fake's
 placeholder pattern for the prompt and the rest unchanged, so a test can see the mask was
 honoured. Without a mask the whole input is blended half-and-half with the pattern.
@@ -12,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from email.message import Message
+from email.parser import HeaderParser
+from email.utils import collapse_rfc2231_value
 from typing import Any
-
-from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .._catalog import EditInput, check_edit
 from .._constants import DEFAULT_EDIT_MODEL
@@ -44,10 +46,14 @@ class FormPart:
     sha256: str
 
 
-@dataclass
-class _Building:
-    headers: dict[str, str]
-    chunks: list[bytes]
+def _params(value: str, header: str) -> tuple[str, dict[str, str]]:
+    """A header's main value (lower case) and its parameters, unquoted (RFC 2231 too)."""
+    message = Message()
+    message[header] = value
+    found = message.get_params(header=header) or [("", "")]
+    return found[0][0].lower(), {
+        key: collapse_rfc2231_value(param) for key, param in found[1:] if key
+    }
 
 
 def parse_form(body: bytes, content_type: str) -> tuple[list[FormPart], dict[str, list[bytes]]]:
@@ -55,70 +61,44 @@ def parse_form(body: bytes, content_type: str) -> tuple[list[FormPart], dict[str
 
     Raises ``ValueError`` with a message for a body that is not multipart or is malformed.
     """
-    kind, options = parse_options_header(content_type)
-    if kind != b"multipart/form-data" or b"boundary" not in options:
+    kind, options = _params(content_type, "content-type")
+    if kind != "multipart/form-data" or not options.get("boundary"):
         raise ValueError(
             f"expected a multipart/form-data body with a boundary, got {content_type or 'none'!r}"
         )
+    delimiter = b"--" + options["boundary"].encode("latin-1")
+    first = body.find(delimiter)
+    if first < 0:
+        raise ValueError("malformed multipart body: the boundary never appears")
     parts: list[FormPart] = []
     files: dict[str, list[bytes]] = {}
-    current = _Building({}, [])
-    header_name: list[bytes] = []
-    header_value: list[bytes] = []
-
-    def on_part_begin() -> None:
-        nonlocal current
-        current = _Building({}, [])
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        header_name.append(data[start:end])
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        header_value.append(data[start:end])
-
-    def on_header_end() -> None:
-        name = b"".join(header_name).decode("latin-1").lower()
-        current.headers[name] = b"".join(header_value).decode("utf-8", "replace")
-        header_name.clear()
-        header_value.clear()
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        current.chunks.append(data[start:end])
-
-    def on_part_end() -> None:
-        _, disposition = parse_options_header(current.headers.get("content-disposition", ""))
-        name = disposition.get(b"name", b"").decode("utf-8", "replace")
-        raw_filename = disposition.get(b"filename")
-        filename = None if raw_filename is None else raw_filename.decode("utf-8", "replace")
-        data = b"".join(current.chunks)
-        is_file = filename is not None
+    # Each piece after a delimiter is CRLF, a part's headers, a blank line and its data (up to
+    # the CRLF before the next delimiter); the last one is "--" after the closing delimiter.
+    # Leading spaces and tabs are RFC 2046's transport padding.
+    *pieces, last = body[first + len(delimiter) :].split(b"\r\n" + delimiter)
+    if not last.lstrip(b" \t").startswith(b"--"):
+        raise ValueError("malformed multipart body: it ends before the closing boundary")
+    for piece in (piece.lstrip(b" \t") for piece in pieces):
+        blank = piece.find(b"\r\n\r\n")
+        if not piece.startswith(b"\r\n") or blank < 0:
+            raise ValueError("malformed multipart body: a part has no header block")
+        headers = HeaderParser().parsestr(piece[2 : blank + 2].decode("utf-8", "replace"))
+        _, disposition = _params(headers.get("content-disposition", ""), "content-disposition")
+        name = disposition.get("name", "")
+        filename = disposition.get("filename")
+        data = piece[blank + 4 :]
         parts.append(
             FormPart(
                 name=name,
                 filename=filename,
-                content_type=current.headers.get("content-type"),
-                value=None if is_file else data.decode("utf-8", "replace"),
+                content_type=headers.get("content-type"),
+                value=None if filename is not None else data.decode("utf-8", "replace"),
                 size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),
             )
         )
-        if is_file:
+        if filename is not None:
             files.setdefault(name, []).append(data)
-
-    callbacks: Any = {
-        "on_part_begin": on_part_begin,
-        "on_header_field": on_header_field,
-        "on_header_value": on_header_value,
-        "on_header_end": on_header_end,
-        "on_part_data": on_part_data,
-        "on_part_end": on_part_end,
-    }
-    parser = MultipartParser(options[b"boundary"], callbacks)
-    try:
-        parser.write(body)
-        parser.finalize()
-    except Exception as exc:  # the parser's own errors: a malformed body
-        raise ValueError(f"malformed multipart body: {exc}") from None
     return parts, files
 
 
