@@ -42,6 +42,7 @@ COLUMNS = (
     "created",
     "request_id",
     "usage",
+    "mismatches",
     "error",
     "index",
     "image_index",
@@ -199,6 +200,7 @@ class BatchResults(Sequence[BatchItem]):
                 "created": record["created"],
                 "request_id": record["request_id"],
                 "usage": record["usage"],
+                "mismatches": None,
                 "error": (item.error or {}).get("message"),
                 "index": item.index,
                 "image_index": None,
@@ -217,6 +219,7 @@ class BatchResults(Sequence[BatchItem]):
                         "format": image["format"],
                         "width": image["width"],
                         "height": image["height"],
+                        "mismatches": image["mismatches"],
                         "error": image["error"] or base["error"],
                         "image_index": image["index"],
                     }
@@ -286,6 +289,8 @@ def record_of(item: BatchItem, root: Path | None) -> dict[str, Any]:
                 "width": image.width,
                 "height": image.height,
                 "revised_prompt": image.revised_prompt,
+                # what came back unlike what was asked: {parameter: [asked, got]}
+                "mismatches": image.mismatches,
                 "error": image.error.message if image.error else None,
             }
         )

@@ -24,6 +24,7 @@ __all__ = [
     "ImageFormat",
     "ImageInfo",
     "NotAnImage",
+    "has_alpha",
     "png_has_alpha",
     "sniff",
 ]
@@ -262,3 +263,21 @@ def png_has_alpha(data: bytes) -> bool:
     # tRNS must come before the first IDAT chunk.
     header_end = data.find(b"IDAT")
     return data[25] in (4, 6) or b"tRNS" in data[: max(header_end, 0)]
+
+
+def has_alpha(data: bytes) -> bool | None:
+    """Whether the image can be transparent, read from its header: a PNG with an alpha channel
+    or ``tRNS``, a WebP with its alpha flag; False for JPEG; None when the header does not say
+    (GIF, SVG, anything else)."""
+    if data[:8] == _PNG_SIGNATURE:
+        return png_has_alpha(data)
+    if data[:3] == b"\xff\xd8\xff":
+        return False
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 25:
+        chunk = data[12:16]
+        if chunk == b"VP8X":
+            return bool(data[20] & 0x10)
+        if chunk == b"VP8L":
+            return bool(data[24] & 0x10)  # the alpha_is_used bit, after 14+14 size bits
+        return False  # plain lossy VP8 has no alpha
+    return None

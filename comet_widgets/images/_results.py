@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .._constants import DECODED_CACHE_SIZE, DEFAULT_OUTPUT_DIR, THUMBNAIL_MAX_SIDE
 from .._errors import CometError
 from .._version import __version__
-from ._formats import EXTENSIONS, MIME_TYPES, ImageFormat
+from ._formats import EXTENSIONS, MIME_TYPES, ImageFormat, has_alpha
 from ._metadata import add_png_text, sidecar_path, write_file
 
 if TYPE_CHECKING:
@@ -178,6 +179,47 @@ class GeneratedImage:
 
     # -- provenance -------------------------------------------------------------------------
     @property
+    def mismatches(self) -> dict[str, tuple[str, str]]:
+        """What came back unlike what was asked: ``{parameter: (asked, got)}``, empty when all
+        matches (or nothing was asked).
+
+        ``size`` and ``output_format`` are read from the image's bytes (``jpg`` and ``jpeg``
+        are one format); ``background`` and ``quality`` from the answer's own fields (a
+        transparent background also from the bytes: an image without alpha is opaque);
+        ``prompt`` is ``(prompt, revised_prompt)`` when the service rewrote it. "auto" and
+        parameters not sent ask nothing.
+        """
+        gen = self.generation
+        if gen is None:
+            return {}
+        params, said = gen.params, gen.extra
+        found: dict[str, tuple[str, str]] = {}
+
+        def compare(name: str, got: object, same: Callable[[str], str] = str.lower) -> None:
+            asked = params.get(name)
+            if not isinstance(asked, str) or asked == "auto" or not isinstance(got, str):
+                return
+            if same(asked) != same(got):
+                found[name] = (asked, got)
+
+        if self.width and self.height:
+            compare("size", f"{self.width}x{self.height}")
+        else:
+            compare("size", said.get("size"))
+        compare("output_format", self.format or said.get("output_format"), _format_name)
+        compare("quality", said.get("quality"))
+        background = said.get("background")
+        if params.get("background") == "transparent" and background in (None, "transparent"):
+            data = self.data if self.error is None else None  # read once (a file's, maybe)
+            alpha = has_alpha(data) if data else None
+            background = "opaque" if alpha is False else background
+        compare("background", background)
+        revised = self.revised_prompt
+        if revised and revised.strip() != gen.prompt.strip():
+            found["prompt"] = (gen.prompt, revised)
+        return found
+
+    @property
     def metadata(self) -> dict[str, Any]:
         """The record written into saved files and read back by ``read_metadata``."""
         gen = self.generation
@@ -194,6 +236,7 @@ class GeneratedImage:
             "height": self.height,
             "parameters": {k: v for k, v in gen.params.items() if k != "prompt"} if gen else {},
             "usage": gen.usage if gen else None,
+            "mismatches": self.mismatches,
             "software": f"comet-widgets {__version__}",
         }
         return record
@@ -316,6 +359,12 @@ def _unused(path: Path) -> Path:
         number += 1
         candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
     return candidate
+
+
+def _format_name(name: str) -> str:
+    """One spelling per format: ``jpg`` is ``jpeg``."""
+    name = name.lower()
+    return "jpeg" if name == "jpg" else name
 
 
 def _format_of_suffix(suffix: str) -> ImageFormat | None:

@@ -75,6 +75,8 @@ _KNOWN = (frozenset(PARAMETERS) - {"extra_body"}) | {"prompt"}
 SERVE_RETIRED_ENV = "COMET_FAKE_SERVE_RETIRED"
 _MODELS_CREATED = 1_764_547_200  # 2025-12-01: any fixed time keeps the list deterministic
 _TEXT_MODELS = ("gpt-5.1", "gpt-4o-mini", "text-embedding-3-small")
+#: The parameters ``silent_changes`` can change.
+_CHANGEABLE = ("size", "output_format", "quality", "background", "prompt")
 
 
 class FakeAPI:
@@ -117,6 +119,11 @@ class FakeAPI:
       set (so a CLI or kernel started by a test inherits it), else False.
     - ``extra_models``: more model ids ``/v1/models`` lists (a gateway's own, e.g. "flux-pro");
       generations with them are answered like any unknown model.
+    - ``silent_changes``: a mapping of ``size``, ``output_format``, ``quality``, ``background``
+      and ``prompt`` to what a gateway that changes parameters without a word makes instead of
+      what was asked (``{"size": "1024x1024", "output_format": "png"}``): the images are drawn
+      and the answer's fields report as if that had been asked, and ``prompt`` becomes every
+      item's ``revised_prompt`` (in JSON answers; a stream's events carry none).
     - ``reset()``: restore the constructor's knobs, clear plans, counters, log and stored files.
 
     Queued faults are consumed only by authenticated, valid generation requests, in arrival order.
@@ -164,6 +171,7 @@ class FakeAPI:
         stream_relay: bool = True,
         serve_retired: bool | None = None,
         extra_models: tuple[str, ...] = (),
+        silent_changes: Mapping[str, str] | None = None,
         max_files: int = 1024,
     ) -> None:
         if serve_retired is None:
@@ -183,6 +191,7 @@ class FakeAPI:
             "stream_relay": stream_relay,
             "serve_retired": serve_retired,
             "extra_models": tuple(extra_models),
+            "silent_changes": dict(silent_changes or {}),
         }
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -218,6 +227,18 @@ class FakeAPI:
             self.stream_times.clear()
             self.generation_count = self.success_count = self.edit_count = 0
             self.max_in_flight = self.in_flight
+
+    @property
+    def silent_changes(self) -> dict[str, str]:
+        """What every generation makes instead of what was asked (see the class docstring)."""
+        return dict(self._silent_changes)
+
+    @silent_changes.setter
+    def silent_changes(self, changes: Mapping[str, str]) -> None:
+        unknown = sorted(set(changes) - set(_CHANGEABLE))
+        if unknown:
+            raise ValueError(f"cannot change {unknown}; choose from {', '.join(_CHANGEABLE)}")
+        self._silent_changes = dict(changes)
 
     @property
     def download_count(self) -> int:
@@ -515,6 +536,9 @@ class FakeAPI:
                 param="model",
             )
             return
+        changes = self.silent_changes
+        revised = changes.pop("prompt", None)
+        payload.update(changes)  # made (and reported) as if asked: the request log keeps the ask
         edited: bytes | None = None
         if edit and self.image_bytes is None:
             # Decoding and compositing megapixels takes milliseconds: keep the loop serving.
@@ -527,13 +551,13 @@ class FakeAPI:
                     str(payload["prompt"]),
                     inputs[0],
                     mask,
-                    size=document.get("size"),
+                    size=changes.get("size", document.get("size")),
                     fmt=fmt if fmt in ("png", "jpeg", "webp") else "png",
                 )
             except OSError as exc:  # an input Pillow cannot decode although its header is fine
                 await responder.error(400, f"image could not be decoded ({exc})")
                 return
-            if not document.get("size") or document.get("size") == "auto":
+            if changes.get("size", document.get("size")) in (None, "", "auto"):
                 width, height = sniff(edited).width, sniff(edited).height
                 payload["size"] = f"{width}x{height}"
         fault = self._queue.pop() or self._random.draw()
@@ -548,7 +572,14 @@ class FakeAPI:
             malformed = fault if isinstance(fault, Malformed) else None
             kind, only = (malformed.kind, malformed.indexes) if malformed else (None, None)
             await self._answer(
-                request, payload, kind, responder, watcher, only=only, image_bytes=edited
+                request,
+                payload,
+                kind,
+                responder,
+                watcher,
+                only=only,
+                image_bytes=edited,
+                revised=revised,
             )
 
     async def _stream(
@@ -583,6 +614,7 @@ class FakeAPI:
         *,
         only: frozenset[int] | None = None,
         image_bytes: bytes | None = None,
+        revised: str | None = None,
     ) -> None:
         created = int(time.time())
         if kind == "huge_body":
@@ -614,6 +646,7 @@ class FakeAPI:
             base=request.base,
             image_bytes=image_bytes or self.image_bytes,
             url_extension=self.url_extension,
+            revised=revised,
         )
         await deliver(
             responder,

@@ -132,10 +132,12 @@ class ImageBodies:
         base: str,
         image_bytes: bytes | None,
         url_extension: str | None,
+        revised: str | None = None,
     ) -> bytes:
         """The JSON body for a validated ``payload``; ``kind`` may break the images in it:
         "no_image_fields", "not_an_image", "truncated_png", "bomb" or "bad_base64" (others
-        leave it whole); ``only`` limits that to the images at those indexes.
+        leave it whole); ``only`` limits that to the images at those indexes. ``revised``
+        is every item's ``revised_prompt`` (dall-e-3 revises the prompt on its own).
         """
         whole = kind
         spec = get_model(str(payload["model"]))
@@ -169,7 +171,9 @@ class ImageBodies:
                 else:
                     encoded.append(None)
                     item["url"] = self._files.publish(base, data, plans.get(index), url_extension)
-            if spec is not None and spec.revises_prompt:
+            if revised is not None:
+                item["revised_prompt"] = revised
+            elif spec is not None and spec.revises_prompt:
                 item["revised_prompt"] = revise(prompt)
             items.append(item)
         extra = gpt_fields(payload, width, height) if gpt else {}

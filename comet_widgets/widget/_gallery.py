@@ -19,7 +19,7 @@ import concurrent.futures
 import html
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,16 @@ if TYPE_CHECKING:
 
     from ..images._results import GeneratedImage, Generation
 
-__all__ = ["Gallery", "Lightbox", "Preview", "Tile", "format_usage", "make_previews", "saved_html"]
+__all__ = [
+    "Gallery",
+    "Lightbox",
+    "Preview",
+    "Tile",
+    "format_usage",
+    "make_previews",
+    "mismatch_text",
+    "saved_html",
+]
 
 #: The history strip's thumbnails: the longest side, in pixels.
 MINI_SIDE = 96
@@ -55,6 +64,10 @@ class Preview:
     format: str | None = None
     error: str | None = None
     mini: bytes | None = None
+    #: What came back unlike what was asked, in words ("asked webp, got png"); "" when none;
+    #: its tooltip names the prompt as asked when the service rewrote it.
+    mismatch: str = ""
+    mismatch_title: str = ""
 
     @property
     def number(self) -> int:
@@ -103,6 +116,9 @@ def _preview_of(
     if not image.ok:
         failure = panel_message(image.error).text if image.error else "no image data"
         return Preview(image, caption, detail, total, error=failure), None
+    mismatches = image.mismatches
+    mismatch = mismatch_text(mismatches)
+    title = f"asked: {mismatches['prompt'][0]}" if "prompt" in mismatches else ""
     try:
         data, fmt = image.preview(THUMBNAIL_MAX_SIDE)
         mini = decoded = None
@@ -111,7 +127,32 @@ def _preview_of(
             decoded = image.image
     except Exception as exc:  # a corrupt image must not sink its siblings
         return Preview(image, caption, detail, total, error=f"cannot decode: {exc}"), None
-    return Preview(image, caption, detail, total, data=data, format=fmt, mini=mini), decoded
+    made = Preview(image, caption, detail, total, data, fmt, None, mini, mismatch, title)
+    return made, decoded
+
+
+#: How a mismatch of each parameter is said, from (asked, got).
+_MISMATCH_WORDS = {
+    "size": "asked {0}, got {1}",
+    "output_format": "asked {0}, got {1}",
+    "quality": "asked {0} quality, got {1}",
+    "background": "asked {0} background, got {1}",
+    "prompt": "prompt rewritten",
+}
+
+
+def mismatch_text(mismatches: Mapping[str, tuple[str, str]]) -> str:
+    """What came back unlike what was asked, short: 'asked 1536x1024, got 1024x1024 · asked
+    webp, got png · prompt rewritten' ('' when everything matches)."""
+    return " · ".join(_MISMATCH_WORDS[name].format(*pair) for name, pair in mismatches.items())
+
+
+def _mismatch_html(preview: Preview) -> str:
+    """The caption's line saying what differs from the request (class ``cw-mismatch``)."""
+    if not preview.mismatch:
+        return ""
+    title = f' title="{html.escape(preview.mismatch_title)}"' if preview.mismatch_title else ""
+    return f'<div class="cw-mismatch"{title}>{html.escape(preview.mismatch)}</div>'
 
 
 def format_usage(usage: dict[str, Any] | None) -> str:
@@ -267,7 +308,7 @@ class Tile:
             self.caption,
             f"<div>{caption}</div>"
             f'<div class="cw-detail">Image {preview.number} of {preview.total} · '
-            f"{html.escape(preview.detail)}</div>",
+            f"{html.escape(preview.detail)}</div>{_mismatch_html(preview)}",
         )
         self.view.disabled = self.save.disabled = not ok
         if self.edit is not None:
@@ -399,7 +440,8 @@ class Lightbox:
         set_value(
             self.caption,
             f"<div>{html.escape(preview.caption)}</div>"
-            f'<div class="cw-detail">{html.escape(preview.detail)} · {size}</div>',
+            f'<div class="cw-detail">{html.escape(preview.detail)} · {size}</div>'
+            f"{_mismatch_html(preview)}",
         )
         self.previous.disabled = self.next.disabled = total < 2
         self.edit.disabled = image.format == "svg"

@@ -46,8 +46,11 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
                          ``cw-placeholder`` (while running) or ``cw-image-error``;
                          the tile's state class (``cw-tile-pending``, ``cw-tile-partial``,
                          ``cw-tile-image``, ``cw-tile-failed``) says which the stylesheet shows;
-                         ``cw-caption``, ``cw-tile-actions`` (``cw-full-size`` "View",
-                         ``cw-save``) and ``cw-saved`` (a link to the file written)
+                         ``cw-caption`` (with ``cw-mismatch`` when what came back
+                         differs from what was asked: "asked 1536x1024, got 1024x1024";
+                         in ``cw-lightbox-caption`` too), ``cw-tile-actions``
+                         (``cw-full-size`` "View", ``cw-save``) and ``cw-saved`` (a link
+                         to the file written)
 ``cw-usage``             token usage of the shown run
 ``cw-history``           the history strip of ``cw-history-item`` cards (newest first;
                          ``cw-history-pick`` takes the click, ``cw-selected`` marks one)

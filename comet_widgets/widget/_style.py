@@ -226,6 +226,7 @@ CSS = f"""
 .cw-caption .widget-html-content {{ white-space: normal; overflow-wrap: break-word;
   line-height: 1.35; }}
 .cw-caption .cw-detail {{ color: {_FG2}; font-size: 12px; }}
+.cw-mismatch {{ font-size: 12px; border-left: 3px solid {_WARN}; padding-left: 6px; }}
 .cw-tile-actions {{ gap: 6px; flex-wrap: wrap; }}
 .cw-tile-actions > * {{ margin: 0 !important; }}
 .cw-panel .cw-tile-actions button {{ width: auto; flex: 1 1 auto; }}
