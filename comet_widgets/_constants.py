@@ -15,6 +15,9 @@ OFFLINE_ENV: Final = "COMETAPI_OFFLINE"
 #: The key the offline fake is talked to with (``comet_widgets.testing.FAKE_API_KEY``); the panel
 #: shows its offline banner when its default client would send it (as under ``make demo``).
 FAKE_API_KEY: Final = "comet-fake-key"
+#: What adds each extra (its error, the panel's notice and the README say these lines).
+SERVER_INSTALL: Final = 'pip install "comet-widgets[server]"'
+PAINTER_INSTALL: Final = 'pip install "comet-widgets[painter]"'
 
 DEFAULT_MODEL: Final = "gpt-image-2"  # CometAPI's Create-images page starts with it
 DEFAULT_SIZE: Final = "1024x1024"

@@ -7,6 +7,8 @@ The tree::
     ├── InvalidParameterError (also ValueError)  bad input, refused before any request
     │   └── InvalidItemError                      an item of a batch is invalid: nothing was sent
     ├── MissingAPIKeyError                        no key given and COMETAPI_KEY unset
+    ├── MissingDependencyError (also ImportError) a feature's optional package (an extra) is
+    │                                             not installed: says the pip install line
     ├── ClientClosedError                         the client was used after aclose()
     ├── APIConnectionError                        the request did not get a complete answer
     │   └── APITimeoutError                       connect, read, write or pool timeout
@@ -64,6 +66,7 @@ __all__ = [
     "InvalidItemError",
     "InvalidParameterError",
     "MissingAPIKeyError",
+    "MissingDependencyError",
     "ModelUnavailableError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -143,6 +146,20 @@ def missing_key(remedy: str) -> MissingAPIKeyError:
     """The one "no API key" error: what is missing, then ``remedy``, how to give a key (or do
     without one) where the caller stands, e.g. ``"or pass AsyncImageClient(api_key=...)"``."""
     return MissingAPIKeyError(f"no API key: set the {API_KEY_ENV} environment variable {remedy}")
+
+
+class MissingDependencyError(CometError, ImportError):
+    """A feature was used without the optional package it needs (an extra, e.g. uvicorn for
+    ``serve_fake``): raised when the feature is used, never at ``import comet_widgets``.
+
+    ``package`` is the missing package; ``install`` the command that adds it, which the
+    message ends with (``pip install "comet-widgets[server]"``).
+    """
+
+    def __init__(self, feature: str, package: str, install: str) -> None:
+        self.package = package
+        self.install = install
+        super().__init__(f"{feature} needs {package}, which is not installed: {install}")
 
 
 class ClientClosedError(CometError):

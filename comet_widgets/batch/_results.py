@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
+from .._errors import MissingDependencyError
 from ..images._results import GeneratedImage, Generation
 from ._manifest import MANIFEST_VERSION, relative_path
 
@@ -229,17 +230,18 @@ class BatchResults(Sequence[BatchItem]):
     def to_dataframe(self) -> Any:
         """The records as a ``pandas.DataFrame`` (one row per image); needs pandas.
 
-        Columns: ``COLUMNS``, then the items' label (``meta``) columns. Raises ``ImportError``
-        with an install hint when pandas is missing.
+        Columns: ``COLUMNS``, then the items' label (``meta``) columns. Raises
+        ``MissingDependencyError`` when pandas is missing.
         """
         try:
             # pandas ships no type stubs; the return type is documented instead.
             import pandas as pd  # type: ignore[import-untyped, unused-ignore]
-        except ImportError:
-            raise ImportError(
-                "BatchResults.to_dataframe() needs pandas: pip install pandas"
-                " (or use to_records(), a list of dicts)"
-            ) from None
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "BatchResults.to_dataframe()",
+                "pandas",
+                "pip install pandas (or use to_records(), a list of dicts)",
+            ) from exc
         records = self.to_records()
         extra = [c for row in records for c in row if c not in COLUMNS]
         columns = list(COLUMNS) + list(dict.fromkeys(extra))

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from .._errors import MissingDependencyError
 from ._app import FakeAPI
 from ._server import serve_fake
 
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 0
-    except RuntimeError as exc:
+    except (RuntimeError, MissingDependencyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -18,6 +18,8 @@ from typing import Any, Final
 
 import httpx
 
+from .._constants import SERVER_INSTALL
+from .._errors import MissingDependencyError
 from ._app import FakeAPI
 from ._asgi import InjectedDisconnect
 
@@ -84,12 +86,17 @@ def serve_fake(
     ``port=0`` picks a free port. Yields a ``FakeServer``; leaving the block stops the server
     and joins the thread. The server has its own event loop, so this also works when called
     from a coroutine. Raises ``RuntimeError`` if the server cannot start (e.g. the port is in
-    use) and ``ImportError`` when uvicorn is not installed.
+    use) and ``MissingDependencyError`` without uvicorn (the ``server`` extra); the in-process
+    ``fake_transport`` needs no extra.
     """
     try:
         import uvicorn
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("serve_fake needs uvicorn: pip install 'comet-widgets[server]'") from exc
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "serving the fake API on a port (serve_fake, comet-images serve-fake)",
+            "uvicorn",
+            SERVER_INSTALL,
+        ) from exc
     app = app if app is not None else FakeAPI()
     # Bind here rather than in uvicorn: a port in use raises in the caller (uvicorn would
     # sys.exit its thread) and the real port of port=0 is known at once.

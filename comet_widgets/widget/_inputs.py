@@ -34,6 +34,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._catalog import EditInput
+from .._constants import PAINTER_INSTALL
 from .._errors import InvalidParameterError
 from ..images._formats import NotAnImage, png_has_alpha, sniff
 from ..images._results import GeneratedImage
@@ -63,7 +64,7 @@ PAINTER_NOTICE = (
 )
 #: What it says when the ``painter`` extra (anywidget) is not installed.
 NO_PAINTER = (
-    "The mask painter needs the painter extra (pip install 'comet-widgets[painter]');"
+    f"The mask painter needs the painter extra ({PAINTER_INSTALL});"
     " set gen.mask from code (True = change here), or edit without a mask."
 )
 #: What the upload control takes (the formats every model that edits accepts some of).

@@ -1,7 +1,8 @@
 """``MaskPainter``: paint where an edit may change an image, in the notebook.
 
 The one custom front-end of the package, built on ``anywidget`` (an extra: ``pip install
-comet-widgets[painter]``). The browser gets a downscaled preview (at most 512 px); the brush
+"comet-widgets[painter]"``; without it, importing ``MaskPainter`` raises
+``MissingDependencyError``). The browser gets a downscaled preview (at most 512 px); the brush
 paints a translucent overlay on a canvas over it. When a stroke ends, the canvas goes to the
 kernel as one small PNG (``_mask_png``, a data URL: a few kilobytes, never stroke events or raw
 pixels); ``painter.mask`` is that overlay scaled to the image's full size as a boolean array
@@ -16,13 +17,17 @@ import io
 from pathlib import Path
 from typing import Any
 
+import traitlets
+
+from .._constants import PAINTER_INSTALL
+from .._errors import MissingDependencyError
+
 try:
     import anywidget
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        "the mask painter needs anywidget: pip install 'comet-widgets[painter]'"
+except ImportError as exc:
+    raise MissingDependencyError(
+        "the mask painter (MaskPainter)", "anywidget", PAINTER_INSTALL
     ) from exc
-import traitlets
 
 __all__ = ["MaskPainter"]
 

@@ -481,10 +481,10 @@ async def test_an_unmerged_shard_folder_resumes_and_fills_its_own_manifest(
 
 
 def test_to_dataframe_without_pandas_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    from comet_widgets import BatchResults
+    from comet_widgets import BatchResults, MissingDependencyError
 
     monkeypatch.setitem(sys.modules, "pandas", None)  # makes `import pandas` fail
-    with pytest.raises(ImportError, match="pip install pandas"):
+    with pytest.raises(MissingDependencyError, match="pip install pandas"):
         BatchResults([]).to_dataframe()
     assert BatchResults([]).to_records() == []
 
