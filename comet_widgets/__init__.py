@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from ._catalog import (
     MODELS,
+    PRICES,
     ModelInfo,
     ModelLifecycleWarning,
     ModelSpec,
+    Price,
     build_payload,
     get_model,
 )
@@ -45,6 +47,7 @@ from ._errors import (
 )
 
 if TYPE_CHECKING:
+    from ._cost import Cost, estimate_cost
     from .batch._generate import generate_many
     from .batch._results import BatchItem, BatchResults, StoredImage
     from .client._client import AsyncImageClient, InsecureTransportWarning
@@ -71,10 +74,13 @@ _LAZY = {
     "InsecureTransportWarning": ".client._client",
     "PendingGeneration": ".widget._pending",
     "StoredImage": ".batch._results",
+    "Cost": "._cost",
+    "estimate_cost": "._cost",
 }
 
 __all__ = [
     "MODELS",
+    "PRICES",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -88,6 +94,7 @@ __all__ = [
     "CometError",
     "ConflictError",
     "ContentPolicyError",
+    "Cost",
     "GeneratedImage",
     "Generation",
     "ImageDownloadError",
@@ -106,6 +113,7 @@ __all__ = [
     "PartialImage",
     "PendingGeneration",
     "PermissionDeniedError",
+    "Price",
     "RateLimitError",
     "ResponseError",
     "ServerError",
@@ -113,6 +121,7 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
     "build_payload",
+    "estimate_cost",
     "generate_many",
     "get_model",
     "read_metadata",

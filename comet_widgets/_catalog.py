@@ -30,6 +30,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 from ._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_SIZE
@@ -56,13 +57,17 @@ __all__ = [
     "GPT_OPTIONS",
     "MODELS",
     "NO_EDITS",
+    "OUTPUT_TOKENS",
     "PARAMETERS",
+    "PARTIAL_IMAGE_TOKENS",
+    "PRICES",
     "SDK",
     "EditInput",
     "EditRules",
     "ModelInfo",
     "ModelLifecycleWarning",
     "ModelSpec",
+    "Price",
     "Status",
     "build_payload",
     "check_edit",
@@ -309,6 +314,83 @@ MODELS: Mapping[str, ModelSpec] = {
         ),
     )
 }
+
+# -- prices ------------------------------------------------------------------------------------
+# What each model costs, with where each figure comes from and when it was read. To refresh:
+# read CometAPI's model page of each model (cometapi.com/models/openai/<model>/) or its public
+# price list (GET https://api.cometapi.com/api/models: ``pricing`` in "USD / M Tokens"), and
+# OpenAI's pricing page for the list prices; then update the entries below with their date
+# (the README's "Costs" says the same). A model without an entry is unpriced: its costs say
+# so (``Cost.usd is None``), never zero.
+
+
+@dataclass(frozen=True)
+class Price:
+    """What one model costs, in USD, and where that figure comes from.
+
+    ``unit="token"``: billed per token, ``text_input``, ``image_input`` and ``image_output``
+    USD per 1M tokens (all three given). ``unit="image"``: ``per_image`` USD per image made.
+    ``source`` names the page or table the figures come from, ``as_of`` the day they were read
+    (YYYY-MM-DD). Override or add prices with ``AsyncImageClient(prices={model: Price(...)})``.
+    """
+
+    unit: Literal["token", "image"]
+    text_input: float | None = None
+    image_input: float | None = None
+    image_output: float | None = None
+    per_image: float | None = None
+    source: str = ""
+    as_of: str = ""
+
+
+_PRICES_READ = "2026-12-06"
+#: OpenAI's list price for gpt-image-2 (and, per LiteLLM's price table 1.110, for 2.5 and 2.6):
+#: used where CometAPI publishes no price, as an upper bound (CometAPI charges 80% of it for
+#: gpt-image-2): an estimate made with it is a budget guard that errs high.
+_OPENAI_LIST = Price(
+    unit="token",
+    text_input=5.0,
+    image_input=8.0,
+    image_output=30.0,
+    source="OpenAI's list price (CometAPI publishes none for this model: an upper bound;"
+    " LiteLLM's price table 1.110 for 2.5 and 2.6)",
+    as_of=_PRICES_READ,
+)
+
+#: Prices by model id: CometAPI's where it publishes one, else OpenAI's list price as an upper
+#: bound (``source`` says which). The deprecated, shut-down and non-GPT models have none:
+#: their published prices are partial (gpt-image-1.5 and -1-mini: output only) or per image
+#: with a unit CometAPI does not document (qwen-image).
+PRICES: Mapping[str, Price] = MappingProxyType(
+    {
+        "gpt-image-2": Price(
+            unit="token",
+            # CometAPI publishes one input price, for text and image input alike.
+            text_input=4.0,
+            image_input=4.0,
+            image_output=24.0,
+            source="CometAPI: cometapi.com/models/openai/gpt-image-2/ and GET"
+            " https://api.cometapi.com/api/models (input $4, output $24 per 1M tokens)",
+            as_of=_PRICES_READ,
+        ),
+        # The rest of the gpt-image-2 family: the dated snapshot, 2.5 and 2.6.
+        **dict.fromkeys(
+            (name for name in MODELS if name.startswith("gpt-image-2") and name != "gpt-image-2"),
+            _OPENAI_LIST,
+        ),
+    }
+)
+
+#: Output image tokens of one 1024x1024 image by quality: community measurements of
+#: gpt-image-1 (low 272, medium 1056, high 4160; a 1536x1024 image took 1.5 times as many,
+#: so other sizes scale by pixel area). CometAPI's own gpt-image-2 example shows 208 tokens for
+#: a low 1024x1024 image: these figures err high, as a budget guard should. xhigh and max have
+#: no published measurement: twice and four times high, a guess that errs high.
+OUTPUT_TOKENS: Mapping[str, int] = MappingProxyType(
+    {"low": 272, "medium": 1056, "high": 4160, "xhigh": 8320, "max": 16640}
+)
+#: Output tokens each partial preview adds per image (OpenAI: "about 100").
+PARTIAL_IMAGE_TOKENS = 100
 
 #: The current models, newest family first (the panel's and the CLI's first choices).
 CURRENT = tuple(name for name, spec in MODELS.items() if spec.status == "current")

@@ -45,6 +45,9 @@ MAX_RESPONSE_BYTES: Final = 256 * 1024 * 1024  # a whole JSON body with n=10 lar
 MAX_IMAGE_BYTES: Final = 64 * 1024 * 1024  # one downloaded image
 MAX_IMAGE_PIXELS: Final = 64_000_000  # 8000x8000; gpt-image-2's largest is 3840x2160 (8.3 MP)
 MAX_REDIRECTS: Final = 5
+#: A ``usage`` count above this is absurd (100M output tokens would be $2,400 for one request):
+#: the cost then falls back to the estimate.
+MAX_USAGE_TOKENS: Final = 100_000_000
 
 # Parsing a body above this size moves to a thread so the event loop stays free. Below it,
 # parsing on the loop is cheaper: jiter + pybase64 take ~0.3 ms per 2 MB image (a loop stall of

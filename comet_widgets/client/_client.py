@@ -29,6 +29,7 @@ import httpx
 from .._catalog import (
     NO_STREAM_FORMATS,
     ModelInfo,
+    Price,
     build_payload,
     check_edit,
     edit_rules_for,
@@ -56,6 +57,7 @@ from .._constants import (
     USER_AGENT,
     WRITE_TIMEOUT,
 )
+from .._cost import merged_prices
 from .._errors import (
     APIConnectionError,
     APIStatusError,
@@ -339,7 +341,9 @@ class AsyncImageClient:
     timeouts, 500, 504, 524); see the README's "Retries" section. ``http_client`` injects an
     ``httpx.AsyncClient`` (it is not closed by ``aclose``). ``concurrency`` caps requests in
     flight and ``requests_per_minute`` paces their starts (``max_concurrency`` is the deprecated
-    name of ``concurrency``; it warns and still works for this release).
+    name of ``concurrency``; it warns and still works for this release). ``prices`` (model id ->
+    ``Price``) overrides or adds to ``comet_widgets.PRICES`` for the ``cost`` of this client's
+    generations; a negative, NaN or non-numeric price raises ``InvalidParameterError``.
     """
 
     def __init__(
@@ -357,6 +361,7 @@ class AsyncImageClient:
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         max_image_pixels: int = MAX_IMAGE_PIXELS,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        prices: Mapping[str, Price] | None = None,
         max_concurrency: int | _Unset | None = UNSET,
     ) -> None:
         if not isinstance(max_concurrency, _Unset):
@@ -379,6 +384,9 @@ class AsyncImageClient:
             max_image_pixels=max_image_pixels,
             sleep=sleep,
         )
+        #: The prices the generations of this client compute ``cost`` with: ``PRICES`` with
+        #: ``prices=`` over it (read-only).
+        self.prices = merged_prices(prices)
         self.__key = api_key
         if isinstance(timeout, httpx.Timeout):
             self.timeout = timeout
@@ -845,6 +853,7 @@ class AsyncImageClient:
             elapsed=time.perf_counter() - started,
             usage=parsed.usage,
             extra=parsed.extra,
+            prices=self.prices,
         )
         failed = first_error(parsed.images)
         if failed is not None:

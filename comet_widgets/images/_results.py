@@ -14,12 +14,14 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._catalog import Price
 from .._constants import DECODED_CACHE_SIZE, DEFAULT_OUTPUT_DIR, THUMBNAIL_MAX_SIDE
+from .._cost import Cost, generation_cost
 from .._errors import CometError
 from .._version import __version__
 from ._formats import EXTENSIONS, MIME_TYPES, ImageFormat, has_alpha
@@ -448,6 +450,9 @@ class Generation:
     usage: dict[str, Any] | None = None
     #: Response fields this package does not interpret (gateways add their own).
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The prices ``cost`` uses: the client's (``AsyncImageClient(prices=...)``), or
+    #: ``comet_widgets.PRICES`` when None.
+    prices: Mapping[str, Price] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for image in self.images:
@@ -468,6 +473,16 @@ class Generation:
     def ok(self) -> bool:
         """True when every image asked for arrived (no failed image and no shortfall)."""
         return self.shortfall == 0 and all(image.ok for image in self.images)
+
+    @property
+    def cost(self) -> Cost:
+        """What this generation cost: the answer's ``usage`` times the model's token prices
+        (``basis="usage"``), else, when the answer has no usable ``usage``, the estimate of the
+        parameters sent (``"estimate"``); ``"unpriced"`` with ``usd`` None for a model without
+        a known price. Never raises."""
+        return generation_cost(
+            self.model, self.params, self.usage, len(self.images), prices=self.prices
+        )
 
     @property
     def errors(self) -> list[CometError]:

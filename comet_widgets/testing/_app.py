@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._catalog import MODELS, PARAMETERS, build_payload, get_model, rules_for
+from .._cost import input_image_tokens
 from .._errors import InvalidParameterError
 from ..images._formats import sniff
 from ._asgi import (
@@ -560,6 +561,9 @@ class FakeAPI:
             if changes.get("size", document.get("size")) in (None, "", "auto"):
                 width, height = sniff(edited).width, sniff(edited).height
                 payload["size"] = f"{width}x{height}"
+        # An edit's inputs are billed as image input tokens (the rule the estimate uses).
+        sizes = [sniff(data) for data in inputs]
+        image_input = sum(input_image_tokens(info.width, info.height) for info in sizes)
         fault = self._queue.pop() or self._random.draw()
         record.fault = fault.label if fault is not None else None
         if self.latency > 0 and not await watcher.sleep(self.latency):
@@ -567,7 +571,9 @@ class FakeAPI:
         if isinstance(fault, Failure):
             await send_failure(responder, fault, str(payload["model"]))
         elif payload.get("stream") and self.stream_relay and not isinstance(fault, Malformed):
-            await self._stream(payload, fault, responder, watcher, image_bytes=edited)
+            await self._stream(
+                payload, fault, responder, watcher, image_bytes=edited, image_input=image_input
+            )
         else:
             malformed = fault if isinstance(fault, Malformed) else None
             kind, only = (malformed.kind, malformed.indexes) if malformed else (None, None)
@@ -580,6 +586,7 @@ class FakeAPI:
                 only=only,
                 image_bytes=edited,
                 revised=revised,
+                image_input=image_input,
             )
 
     async def _stream(
@@ -590,9 +597,10 @@ class FakeAPI:
         watcher: Watcher,
         *,
         image_bytes: bytes | None = None,
+        image_input: int = 0,
     ) -> None:
         images, fields, usage = await self._bodies.build_stream(
-            payload, image_bytes=image_bytes or self.image_bytes
+            payload, image_bytes=image_bytes or self.image_bytes, image_input=image_input
         )
         events = build_events(images, fields, usage, created=int(time.time()))
         await send_stream(
@@ -615,6 +623,7 @@ class FakeAPI:
         only: frozenset[int] | None = None,
         image_bytes: bytes | None = None,
         revised: str | None = None,
+        image_input: int = 0,
     ) -> None:
         created = int(time.time())
         if kind == "huge_body":
@@ -647,6 +656,7 @@ class FakeAPI:
             image_bytes=image_bytes or self.image_bytes,
             url_extension=self.url_extension,
             revised=revised,
+            image_input=image_input,
         )
         await deliver(
             responder,

@@ -14,11 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from .._catalog import get_model, rules_for
+from .._catalog import PARTIAL_IMAGE_TOKENS, get_model, rules_for
+from .._cost import image_tokens, text_tokens
 from .._types import OutputFormat
 from . import _images as images
 from ._faults import BAD_BASE64
-from ._streams import PARTIAL_TOKENS, StreamedImage, coarseness
+from ._streams import StreamedImage, coarseness
 
 if TYPE_CHECKING:
     from ._faults import MalformKind, UrlPlan
@@ -38,9 +39,6 @@ def revise(prompt: str) -> str:
 _B64_CACHE_MIN = 256 * 1024
 _SCHEMA_SIZES = frozenset({"1024x1024", "1024x1536", "1536x1024"})
 _SCHEMA_QUALITIES = frozenset({"low", "medium", "high", "xhigh", "max"})
-# OpenAI's published output-token counts for a 1024x1024 image, by quality (xhigh and max: a
-# guess, larger than high).
-_TOKENS_PER_MEGAPIXEL = {"low": 272, "medium": 1056, "high": 4160, "xhigh": 8320, "max": 16640}
 
 
 def _dumps(value: object) -> bytes:
@@ -76,8 +74,14 @@ def encode_images_response(
     return b"".join(parts)
 
 
-def gpt_fields(payload: Mapping[str, Any], width: int, height: int) -> dict[str, Any]:
-    """``background``, ``output_format``, ``quality``, ``size`` and ``usage`` of a GPT answer."""
+def gpt_fields(
+    payload: Mapping[str, Any], width: int, height: int, *, image_input: int = 0
+) -> dict[str, Any]:
+    """``background``, ``output_format``, ``quality``, ``size`` and ``usage`` of a GPT answer.
+
+    The usage counts tokens as the package's cost estimate does (``_cost``: the catalogue's
+    ``OUTPUT_TOKENS`` for the quality made, scaled by area; the prompt's text tokens), plus
+    ``image_input`` image input tokens (an edit's inputs)."""
     quality = str(payload.get("quality") or "auto")
     quality = quality if quality in _SCHEMA_QUALITIES else "medium"
     fields: dict[str, Any] = {
@@ -88,26 +92,26 @@ def gpt_fields(payload: Mapping[str, Any], width: int, height: int) -> dict[str,
     size = f"{width}x{height}"
     if size in _SCHEMA_SIZES:
         fields["size"] = size
-    text_tokens = max(1, len(str(payload["prompt"])) // 4)
-    per_image = round(_TOKENS_PER_MEGAPIXEL[quality] * width * height / (1024 * 1024))
+    text = text_tokens(str(payload["prompt"]))
+    per_image = image_tokens(quality, width, height)
     if fields["output_format"] == "gif":
         per_image *= int(payload.get("frame_count") or 9)
     output_tokens = per_image * int(payload["n"])
     fields["usage"] = {
-        "input_tokens": text_tokens,
+        "input_tokens": text + image_input,
         "output_tokens": output_tokens,
-        "total_tokens": text_tokens + output_tokens,
-        "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0},
+        "total_tokens": text + image_input + output_tokens,
+        "input_tokens_details": {"text_tokens": text, "image_tokens": image_input},
         "output_tokens_details": {"image_tokens": output_tokens, "text_tokens": 0},
     }
     svg = payload.get("svg")
     if fields["output_format"] == "svg" and isinstance(svg, Mapping):
         fields["svg_usage"] = {
-            "input_tokens": text_tokens,
+            "input_tokens": text,
             "model": str(svg.get("model")),
             "output_tokens": 600,
             "reasoning_tokens": 200,
-            "total_tokens": text_tokens + 600,
+            "total_tokens": text + 600,
         }
     effective = payload.get("safety_identifier") or payload.get("user")
     if effective:
@@ -133,11 +137,13 @@ class ImageBodies:
         image_bytes: bytes | None,
         url_extension: str | None,
         revised: str | None = None,
+        image_input: int = 0,
     ) -> bytes:
         """The JSON body for a validated ``payload``; ``kind`` may break the images in it:
         "no_image_fields", "not_an_image", "truncated_png", "bomb" or "bad_base64" (others
         leave it whole); ``only`` limits that to the images at those indexes. ``revised``
-        is every item's ``revised_prompt`` (dall-e-3 revises the prompt on its own).
+        is every item's ``revised_prompt`` (dall-e-3 revises the prompt on its own);
+        ``image_input``: the image input tokens of an edit's inputs.
         """
         whole = kind
         spec = get_model(str(payload["model"]))
@@ -176,14 +182,14 @@ class ImageBodies:
             elif spec is not None and spec.revises_prompt:
                 item["revised_prompt"] = revise(prompt)
             items.append(item)
-        extra = gpt_fields(payload, width, height) if gpt else {}
+        extra = gpt_fields(payload, width, height, image_input=image_input) if gpt else {}
         return encode_images_response(created, items, encoded, extra)
 
     async def build_stream(
-        self, payload: Mapping[str, Any], *, image_bytes: bytes | None
+        self, payload: Mapping[str, Any], *, image_bytes: bytes | None, image_input: int = 0
     ) -> tuple[list[StreamedImage], dict[str, Any], dict[str, Any]]:
         """The images of a streamed answer (each with its coarser partials, as base64), the
-        fields every event carries and the usage (each partial adds ``PARTIAL_TOKENS``)."""
+        fields every event carries and the usage (each partial adds ``PARTIAL_IMAGE_TOKENS``)."""
         partials = int(payload.get("partial_images") or 0)
         width, height = images.parse_size(str(payload["size"]))
         streamed: list[StreamedImage] = []
@@ -198,9 +204,9 @@ class ImageBodies:
                 coarse = replace(spec, block=coarseness(number, partials))
                 previews.append(base64.b64encode(await self._render(coarse)))
             streamed.append(StreamedImage(partials=previews, final=self._b64(final)))
-        fields = gpt_fields(payload, width, height)
+        fields = gpt_fields(payload, width, height, image_input=image_input)
         usage = dict(fields.pop("usage"))
-        extra = PARTIAL_TOKENS * partials * int(payload["n"])
+        extra = PARTIAL_IMAGE_TOKENS * partials * int(payload["n"])
         usage["output_tokens"] += extra
         usage["total_tokens"] += extra
         fields["size"] = f"{width}x{height}"  # the event schema requires it, free sizes too

@@ -28,7 +28,6 @@ from ._faults import StreamBreak
 __all__ = [
     "EVENT_STREAM_TYPE",
     "GENERATION_EVENTS",
-    "PARTIAL_TOKENS",
     "StreamedImage",
     "build_events",
     "coarseness",
@@ -37,8 +36,6 @@ __all__ = [
 ]
 
 EVENT_STREAM_TYPE = "text/event-stream; charset=utf-8"
-#: Output tokens the fake bills per partial image (OpenAI: "about 100" each).
-PARTIAL_TOKENS = 100
 #: The event types of a generation's stream: (partial, completed).
 GENERATION_EVENTS = ("image_generation.partial_image", "image_generation.completed")
 
