@@ -35,6 +35,7 @@ from ._style import TILE_STATES
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from .._cost import Cost
     from ..images._results import GeneratedImage, Generation
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Lightbox",
     "Preview",
     "Tile",
+    "cost_words",
     "format_usage",
     "make_previews",
     "mismatch_text",
@@ -155,16 +157,28 @@ def _mismatch_html(preview: Preview) -> str:
     return f'<div class="cw-mismatch"{title}>{html.escape(preview.mismatch)}</div>'
 
 
-def format_usage(usage: dict[str, Any] | None) -> str:
-    """'Usage: 50 input tokens · 4,160 output tokens · 4,210 total tokens' (top-level counts)."""
-    if not usage:
-        return ""
-    parts = [
+def cost_words(cost: Cost) -> str:
+    """A cost with its basis in words when it is not the answer's own usage: '$0.0052',
+    'about $0.05 (estimated: no usage in the answer)', 'unpriced (no known price)'."""
+    if cost.basis == "estimate":
+        return f"{cost} (estimated: no usage in the answer)"
+    if cost.basis == "unpriced":
+        return f"{cost} (no known price for this model)"
+    return str(cost)
+
+
+def format_usage(usage: dict[str, Any] | None, cost: Cost | None = None, session: str = "") -> str:
+    """'Cost: $0.0052 · Usage: 50 input tokens · 4,160 output tokens · 4,210 total tokens ·
+    this session: $0.42' (the parts there are: the usage's top-level counts)."""
+    tokens = [
         f"{value:,} {key.replace('_', ' ')}"
-        for key, value in usage.items()
+        for key, value in (usage or {}).items()
         if isinstance(value, int) and not isinstance(value, bool)
     ]
-    return "Usage: " + " · ".join(parts) if parts else ""
+    parts = [f"Cost: {cost_words(cost)}"] if cost is not None else []
+    parts += ["Usage: " + " · ".join(tokens)] if tokens else []
+    parts += [f"this session: {session}"] if session else []
+    return " · ".join(parts)
 
 
 def saved_html(path: Path) -> str:
@@ -537,14 +551,21 @@ class Gallery:
             self.slots[start + offset] = preview
             tile.load(preview)
 
-    def show(self, previews: list[Preview], usage: dict[str, Any] | None) -> None:
-        """Show these previews (reusing tiles) and the usage line."""
+    def show(
+        self,
+        previews: list[Preview],
+        usage: dict[str, Any] | None,
+        cost: Cost | None = None,
+        session: str = "",
+    ) -> None:
+        """Show these previews (reusing tiles) and the usage line: the usage, the run's cost
+        and the session's total (``format_usage``)."""
         self.lightbox.close()
         self.slots = []
         self._layout(len(previews))
         self.fill(0, previews)
         set_class(self.box, "cw-running", False)
-        text = format_usage(usage)
+        text = format_usage(usage, cost, session)
         set_value(self.usage, html.escape(text))
         show(self.usage, bool(text))
 

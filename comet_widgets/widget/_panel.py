@@ -36,6 +36,8 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
 ``cw-next-run``          on the fields while running: changes apply to the next run
                          (``cw-next-note`` says so)
 ``cw-generate``          the Generate button ("Apply edit" in edit mode; hidden while running)
+``cw-estimate``          beside it: what the next click will likely cost ("about $0.05";
+                         "unpriced" for a model without a known price)
 ``cw-cancel``            the Cancel button (shown while running)
 ``cw-status``            the status line ("Generating 4 images...", "retrying in 3 s",
                          "Done: 2 of 3 images; image 2 failed", "Cancelled"...)
@@ -51,7 +53,9 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
                          in ``cw-lightbox-caption`` too), ``cw-tile-actions``
                          (``cw-full-size`` "View", ``cw-save``) and ``cw-saved`` (a link
                          to the file written)
-``cw-usage``             token usage of the shown run
+``cw-usage``             the shown run's cost ("Cost: $0.0052", its basis in words when it
+                         is an estimate), its token usage and the session's total
+                         ("this session: $0.42", ``gen.spent_usd``)
 ``cw-history``           the history strip of ``cw-history-item`` cards (newest first;
                          ``cw-history-pick`` takes the click, ``cw-selected`` marks one)
 ``cw-lightbox``          the full-size overlay: ``cw-lightbox-image``,
@@ -81,6 +85,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import html
 import math
 import os
 import threading
@@ -93,10 +98,11 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import ipywidgets as widgets
-from traitlets import Enum, Instance, Int, List, TraitError, Unicode, observe, validate
+from traitlets import Enum, Float, Instance, Int, List, TraitError, Unicode, observe, validate
 
 from .._catalog import EditInput, ModelInfo, check_edit, edit_rules_for, get_model, validate_size
 from .._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_OUTPUT_DIR, DEFAULT_SIZE
+from .._cost import Cost, estimate_cost
 from .._errors import (
     CometError,
     InvalidParameterError,
@@ -110,7 +116,7 @@ from ..images._results import Generation, PartialImage
 from . import _loop
 from ._client_source import ClientSource
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
-from ._dom import classed, owned, show
+from ._dom import classed, owned, set_value, show
 from ._gallery import Gallery, Preview, make_previews
 from ._header import Header
 from ._history import Entry, HistoryStrip, history_label, restored_params
@@ -256,6 +262,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         read_only=True, help="Every Generation of this panel, oldest first."
     )
     generation = Instance(Generation, allow_none=True, read_only=True, help="The latest one.")
+    spent_usd = Float(
+        0.0,
+        read_only=True,
+        help="What this panel's runs cost so far, in USD (batches included): each answer's"
+        " usage times the model's price, or its estimate when the answer carries no usage."
+        " Models without a known price add nothing (the usage line says so).",
+    )
 
     def __init__(
         self,
@@ -283,6 +296,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._shown: _Run | None = None
         self._sheets: dict[Generation, bytes] = {}
         self._from_validation = self._adapting = self._batching = False
+        #: The session's priced costs (``spent_usd`` is its ``usd``; None before any), and
+        #: whether a run of a model without a known price was left out of it.
+        self._spent: Cost | None = None
+        self._unpriced = False
         #: Edit mode: the inputs' records (by ``id`` of what was given), uploads' file names,
         #: the mask set from code (full size; None: the painter's, if any).
         self._input_items: list[InputImage] = []
@@ -314,6 +331,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             base_url=getattr(client, "base_url", None) if client else None,
         )
         self._static = StaticView(panel_id)
+        self._estimate = classed(widgets.HTML(), "cw-estimate")
         self._controls.generate.on_click(self._on_generate_click)
         self._controls.cancel.on_click(lambda _button: self.cancel())
         view = self._view
@@ -321,6 +339,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             widgets.HBox(
                 [
                     self._controls.generate,
+                    self._estimate,
                     self._controls.cancel,
                     self._edit.upload,
                     view.status,
@@ -361,6 +380,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         client = self._source.get()
         if built:
             self._header.point_at(str(client.base_url))
+            self._show_estimate(self._values())  # with this client's prices
         return client
 
     # -- the key's live model list -----------------------------------------------------------
@@ -456,6 +476,35 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         else:
             self._view.show_validation(self._refusal(problem))
         self._controls.generate.disabled = problem is not None
+        self._show_estimate(values)
+
+    def _show_estimate(self, values: Mapping[str, Any]) -> None:
+        """What the next click will likely cost, beside Generate (pure arithmetic: cheap enough
+        for every keystroke); nothing while a value is refused (the validation box says why)."""
+        client = self._source.client
+        prices = client.prices if client is not None else None
+        prompt = str(values["prompt"])
+        try:
+            if self.mode == "edit":
+                sources = [item.source for item in self._input_items]
+                cost = estimate_cost(
+                    prompt=prompt, image=sources, prices=prices, **_edit_options(values)
+                )
+            else:
+                options = {k: v for k, v in values.items() if k != "prompt"}
+                cost = estimate_cost(prompt=prompt, prices=prices, **options)
+        except CometError:
+            set_value(self._estimate, "")
+            return
+        why = (
+            f"no known price for {values['model']}: AsyncImageClient(prices=...) can give one"
+            if cost.usd is None
+            else "what this click will likely cost: an estimate from the model's token prices"
+            " that errs high"
+        )
+        set_value(
+            self._estimate, f'<span title="{html.escape(why)}">{html.escape(str(cost))}</span>'
+        )
 
     def _refusal(self, problem: InvalidParameterError) -> str:
         """The validation box's text, in the words of the mode's button."""
@@ -562,6 +611,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 on_retry=partial(self._on_retry, job),
                 **options,
             )
+            self._spend(generation)  # paid for, even if it is cancelled now
             previews, decoded = await asyncio.to_thread(make_previews, generation)
             edit = _Run([], [], edit_of=edit_of[0], edit_title=edit_of[1], inputs=items, mask=mask)
             if job.cancelled or not self._land(job, generation, previews, decoded, edit=edit):
@@ -875,6 +925,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             generation = await client.generate_payload(
                 job.payload, on_retry=partial(self._on_retry, job), on_partial=on_partial
             )
+            self._spend(generation)  # paid for, even if it is cancelled now
             previews, decoded = await asyncio.to_thread(make_previews, generation)
             if job.cancelled or not self._land(job, generation, previews, decoded):
                 raise asyncio.CancelledError
@@ -894,6 +945,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._cancel_on_loop(job)
             raise
         except Exception as exc:
+            self._spend(getattr(exc, "generation", None))  # an answer whose images all failed
             if job.claim():
                 self._settle("error", describe(exc), job=job, message=panel_message(exc))
             raise
@@ -983,7 +1035,28 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._gallery.show([], None)
             return
         usage = run.generations[0].usage if len(run.generations) == 1 else None
-        self._gallery.show(run.previews, usage)
+        costs = [generation.cost for generation in run.generations]
+        cost = sum(costs[1:], costs[0]) if costs else None
+        self._gallery.show(run.previews, usage, cost, self._session_text())
+
+    def _session_text(self) -> str:
+        """The session's total in words: '$0.42', 'about $0.42 and unpriced runs', 'unpriced'."""
+        spent = [str(self._spent)] if self._spent is not None else []
+        if self._unpriced:
+            spent.append("unpriced runs" if spent else "unpriced")
+        return " and ".join(spent)
+
+    def _spend(self, generation: Generation | None) -> None:
+        """Add what an answer cost to the session's total (``spent_usd``), on the loop's
+        thread, where every run's answer arrives."""
+        if generation is None:
+            return
+        cost = generation.cost
+        if cost.usd is None:
+            self._unpriced = True
+            return
+        self._spent = cost if self._spent is None else self._spent + cost
+        self.set_trait("spent_usd", self._spent.usd)
 
     def _show_history(self) -> None:
         selected = self._runs.index(self._shown) if self._shown in self._runs else None
@@ -1171,6 +1244,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             finished += 1
             ended.add(item.index)
             generation = item.generation
+            if not item.skipped and item.duplicate_of is None:  # requested by this batch
+                self._spend(generation or getattr(item.exception, "generation", None))
             if generation is not None and not job.cancelled:
                 previews, decoded = await asyncio.to_thread(make_previews, generation)
                 if not job.cancelled:
@@ -1332,7 +1407,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                             done.result(timeout=1)
         parts = [*self._controls.all, *self._gallery.all, *self._view.all, *self._header.all]
         parts += self._edit.all
-        for widget in [*parts, *self._history_view.all, self._actions, self._style]:
+        for widget in [*parts, *self._history_view.all, self._actions, self._estimate, self._style]:
             for model in owned(widget):  # Widget.close() leaves its layout and style open
                 model.close()
             widget.close()
