@@ -95,7 +95,6 @@ from ._boundary import (
     DeadlinePassed,
     StreamReader,
     exchange,
-    media_type,
     secret_scope,
     strip_userinfo,
 )
@@ -104,7 +103,7 @@ from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
 from ._streaming import OnPartial, StreamEnded, read_stream
 from ._transport import transport_for_env
 from ._uploads import Hashing, ImageInput, Upload, form_fields, prepare, when_sent
-from ._wire import ParsedBody, error_from_response, first_error, parse_body
+from ._wire import ParsedBody, error_from_response, first_error, parse_body, refuses_streaming
 
 __all__ = ["AsyncImageClient", "InsecureTransportWarning"]
 
@@ -136,15 +135,18 @@ def _unsendable(payload: dict[str, Any]) -> InvalidParameterError:
     )
 
 
-def _provenance(
-    payload: dict[str, Any], images: list[Upload], mask: Upload | None
-) -> dict[str, Any]:
-    """An edit's params: the fields sent plus each input's name, size and hash (no bytes)."""
-    params = dict(payload)
-    params["image"] = [u.describe() for u in images]
+def _inputs_of(images: list[Upload], mask: Upload | None) -> dict[str, Any]:
+    """What an edit's params record of its inputs: each one's name, size and hash (no bytes)."""
+    params: dict[str, Any] = {"image": [u.describe() for u in images]}
     if mask is not None:
         params["mask"] = mask.describe()
     return params
+
+
+def _unstreamed(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` without ``stream`` and ``partial_images``: the request for a gateway that
+    does not stream its model."""
+    return {k: v for k, v in payload.items() if k not in ("stream", "partial_images")}
 
 
 def dict_of_lists(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
@@ -414,6 +416,8 @@ class AsyncImageClient:
         self._closed = False
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._warned_insecure = False
+        #: (base_url, model) pairs whose gateway does not stream (see ``_stop_streaming``).
+        self._unstreamed: set[tuple[str, str]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> AsyncImageClient:
@@ -646,12 +650,12 @@ class AsyncImageClient:
         except CometError as error:
             await hashing.finish()
             if error.generation is not None:
-                error.generation.params = _provenance(payload, images, mask_upload)
+                error.generation.params.update(_inputs_of(images, mask_upload))
             raise
         finally:
             await hashing.settle()  # a thread cannot be cancelled: let it finish
         await hashing.finish()
-        generation.params = _provenance(payload, images, mask_upload)
+        generation.params.update(_inputs_of(images, mask_upload))  # now with their hashes
         return generation
 
     async def generate_payload(
@@ -790,12 +794,15 @@ class AsyncImageClient:
     ) -> Generation:
         key = self._api_key()
         started = time.perf_counter()
+        model = str(payload.get("model") or "")
+        if payload.get("stream") and (self.base_url, model) in self._unstreamed:
+            payload = _unstreamed(payload)
         attempt = 0
         while True:
             attempt += 1
             try:
                 async with self._slots(limiter):
-                    parsed, request_id = await self._post(
+                    parsed, request_id, streamed = await self._post(
                         payload,
                         key,
                         on_partial,
@@ -805,6 +812,13 @@ class AsyncImageClient:
                     )
                 break
             except CometError as error:
+                if payload.get("stream") and refuses_streaming(error):
+                    # Negotiation, not a retry: a refused request made nothing and was not
+                    # billed. Sent once more without streaming; it uses none of max_retries.
+                    self._stop_streaming(model, "refuses streaming requests")
+                    payload = _unstreamed(payload)
+                    attempt -= 1
+                    continue
                 failure, hint = self._classify(error)
                 # The facts a front end words itself (the panel); the text is for code.
                 error.retryable = failure != "final"
@@ -841,6 +855,8 @@ class AsyncImageClient:
                     self.limiter.pause(delay)
                 else:
                     await self._sleep(delay)
+        if payload.get("stream") and not streamed:
+            self._stop_streaming(model, "answers streaming requests with plain JSON")
         if parsed.pending_urls:
             await self._download_all(parsed)
         generation = Generation(
@@ -848,18 +864,32 @@ class AsyncImageClient:
             model=payload["model"],
             created=parsed.created,
             images=parsed.images,
-            params=dict(payload) if uploads is None else _provenance(payload, *uploads),
+            params={**payload, **(_inputs_of(*uploads) if uploads else {})},
             request_id=request_id,
             elapsed=time.perf_counter() - started,
             usage=parsed.usage,
             extra=parsed.extra,
             prices=self.prices,
+            streamed=streamed,
         )
         failed = first_error(parsed.images)
         if failed is not None:
             failed.generation = generation
             raise failed
         return generation
+
+    def _stop_streaming(self, model: str, why: str) -> None:
+        """Remember, for this client's lifetime, that the gateway at ``base_url`` does not
+        stream ``model``: its later requests go without ``stream``/``partial_images``. Logged
+        at INFO once."""
+        if (self.base_url, model) not in self._unstreamed:
+            self._unstreamed.add((self.base_url, model))
+            logger.info(
+                "%s %s for %s: sending it without streaming from now on (no partial previews)",
+                self.base_url,
+                why,
+                model,
+            )
 
     @contextlib.asynccontextmanager
     async def _slots(self, limiter: RequestLimiter) -> AsyncIterator[None]:
@@ -898,7 +928,8 @@ class AsyncImageClient:
         partials: list[PartialImage],
         uploads: tuple[list[Upload], Upload | None] | None = None,
         on_sent: Callable[[], None] | None = None,
-    ) -> tuple[ParsedBody, str | None]:
+    ) -> tuple[ParsedBody, str | None, bool]:
+        """One request; the parsed answer, its request id and whether it came as a stream."""
         http = self._ensure_open()
         headers = {"Authorization": f"Bearer {key}"}
         if uploads is None:
@@ -953,12 +984,7 @@ class AsyncImageClient:
                 len(partials),
                 request_id,
             )
-            return answer.streamed, request_id
-        if reader is not None and status < 300:
-            logger.debug(
-                "asked for a stream, the server answered %s: read as one answer, no partials",
-                media_type(answer.headers.get("content-type", "")) or "no content type",
-            )
+            return answer.streamed, request_id, True
         logger.debug("POST %s -> %d (%d bytes) request_id=%s", url, status, len(body), request_id)
         if status >= 400:
             hint = parse_retry_after(answer.headers, now=time.time()) if status == 429 else None
@@ -991,7 +1017,7 @@ class AsyncImageClient:
             parsed = await asyncio.to_thread(parse_body, body, **options)
         else:
             parsed = parse_body(body, **options)
-        return parsed, request_id
+        return parsed, request_id, False
 
     async def _exchange(
         self,

@@ -20,6 +20,7 @@ from .._catalog import replacement_for
 from .._errors import (
     APIStatusError,
     CometError,
+    ContentPolicyError,
     ModelUnavailableError,
     RateLimitError,
     ResponseError,
@@ -32,11 +33,20 @@ from ..images._formats import NotAnImage, sniff
 from ..images._results import GeneratedImage
 from ._boundary import media_type
 
-__all__ = ["ParsedBody", "decode_b64_image", "error_from_response", "parse_body"]
+__all__ = [
+    "ParsedBody",
+    "decode_b64_image",
+    "error_from_response",
+    "parse_body",
+    "refuses_streaming",
+]
 
 _KNOWN_FIELDS = frozenset({"created", "data", "usage"})
 #: "(request id: ...)" as gateways write it into their messages.
 _REQUEST_ID_NOTE = re.compile(r"\s*\(request id: ?[^)\s]+\)", re.IGNORECASE)
+#: The streaming fields, as a refusal names them ("stream is not supported", "streaming ...",
+#: param "partial_images", code "stream_not_supported"); not "upstream" or "mainstream".
+_STREAMING = re.compile(r"(?<![a-z])(stream(ing|s|ed)?|partial[_ ]images?)(?![a-z])", re.I)
 
 
 @dataclass
@@ -184,6 +194,22 @@ def _problem_text(err: Mapping[str, Any]) -> str:
         if reasons:
             parts.append("; ".join(r.strip().rstrip(".") for r in reasons if r))
     return ": ".join(p.rstrip(".") for p in parts if p)
+
+
+def refuses_streaming(error: CometError) -> bool:
+    """Whether ``error`` refuses streaming itself: a 4xx (not a rate limit or a content-policy
+    refusal) whose message, ``param`` or ``code`` names ``stream`` or ``partial_images``, as a
+    gateway that does not stream a model answers a streaming request."""
+    if (
+        not isinstance(error, APIStatusError)
+        or not 400 <= error.status_code < 500
+        or isinstance(error, (RateLimitError, ContentPolicyError))
+    ):
+        return False
+    detail = error.body.get("error") if isinstance(error.body, dict) else None
+    param = detail.get("param") if isinstance(detail, dict) else None
+    named = (error.server_message, error.code, param)
+    return any(isinstance(text, str) and _STREAMING.search(text) for text in named)
 
 
 def error_from_response(

@@ -443,7 +443,8 @@ class Generation:
     model: str
     created: int
     images: list[GeneratedImage]
-    #: The JSON body that was sent (without the key, which never leaves the client's headers).
+    #: The fields really sent (without the key, which never leaves the client's headers):
+    #: no ``stream``/``partial_images`` when the gateway does not stream this model.
     params: dict[str, Any]
     request_id: str | None = None
     elapsed: float = 0.0
@@ -453,6 +454,9 @@ class Generation:
     #: The prices ``cost`` uses: the client's (``AsyncImageClient(prices=...)``), or
     #: ``comet_widgets.PRICES`` when None.
     prices: Mapping[str, Price] | None = field(default=None, repr=False)
+    #: True only when the answer really came as a stream (partial previews could arrive);
+    #: False when streaming was not asked for or the gateway does not stream this model.
+    streamed: bool = False
 
     def __post_init__(self) -> None:
         for image in self.images:

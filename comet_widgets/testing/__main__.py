@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from .._errors import MissingDependencyError
 from ._app import FakeAPI
+from ._faults import STREAM_REFUSALS
 from ._server import serve_fake
 
 __all__ = ["main"]
@@ -47,6 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="answer streaming requests with plain JSON, like a gateway that does not relay them",
     )
+    parser.add_argument(
+        "--refuse-stream",
+        choices=STREAM_REFUSALS,
+        default=None,
+        help="refuse streaming requests with a 400 naming stream, in CometAPI's or OpenAI's"
+        " shape, like a gateway that does not stream the model",
+    )
     args = parser.parse_args(argv)
     if args.latency < 0:
         parser.error("--latency must be 0 or more")
@@ -62,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         image_bytes=image_bytes,
         stream_interval=args.stream_interval,
         stream_relay=not args.no_stream_relay,
+        stream_refusal=args.refuse_stream,
     )
     try:
         with serve_fake(app, host=args.host, port=args.port) as server:

@@ -49,9 +49,11 @@ from ._faults import (
     RandomFaults,
     StreamBreak,
     StreamBreakKind,
+    StreamRefusal,
     UrlPlan,
     check_count,
     deliver,
+    refuse_stream,
     send_failure,
     send_huge,
     send_malformed_document,
@@ -110,6 +112,11 @@ class FakeAPI:
       of its events (every partial image, then the completed event), after ``latency``.
     - ``stream_relay``: False answers streaming requests with plain JSON, like a gateway that
       does not relay streams.
+    - ``stream_refusal``: "comet" or "openai" answers every streaming request (generations and
+      edits) at once with a 400 refusing ``stream``, like a gateway that does not stream the
+      model: CometAPI's body (``"stream is not supported for this model (request id: ...)"``,
+      empty ``param`` and ``code``) or OpenAI's (``param: "stream"``); None streams. Its
+      request log entry's ``fault`` is "refuse:stream"; it takes no queued fault.
     - ``break_stream_next(kind, after=k)``: the next streamed answer breaks after ``k`` events
       (``STREAM_BREAK_KINDS``): "cut" (the connection closes), "end_early" (the stream ends
       without its completed event), "error" (an ``error`` event), "invalid_json", "bad_event".
@@ -152,6 +159,7 @@ class FakeAPI:
     huge_body_declare_length: bool
     stream_interval: float
     stream_relay: bool
+    stream_refusal: StreamRefusal | None
     serve_retired: bool
     extra_models: tuple[str, ...]
 
@@ -170,6 +178,7 @@ class FakeAPI:
         huge_body_declare_length: bool = True,
         stream_interval: float = 0.0,
         stream_relay: bool = True,
+        stream_refusal: StreamRefusal | None = None,
         serve_retired: bool | None = None,
         extra_models: tuple[str, ...] = (),
         silent_changes: Mapping[str, str] | None = None,
@@ -190,6 +199,7 @@ class FakeAPI:
             "huge_body_declare_length": huge_body_declare_length,
             "stream_interval": stream_interval,
             "stream_relay": stream_relay,
+            "stream_refusal": stream_refusal,
             "serve_retired": serve_retired,
             "extra_models": tuple(extra_models),
             "silent_changes": dict(silent_changes or {}),
@@ -536,6 +546,10 @@ class FakeAPI:
                 code="model_not_found",
                 param="model",
             )
+            return
+        if payload.get("stream") and self.stream_refusal is not None:
+            record.fault = "refuse:stream"
+            await refuse_stream(responder, self.stream_refusal)
             return
         changes = self.silent_changes
         revised = changes.pop("prompt", None)

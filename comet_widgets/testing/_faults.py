@@ -21,6 +21,7 @@ from ._asgi import HTML_TYPE, JSON_TYPE, InjectedDisconnect, Responder, Watcher
 __all__ = [
     "MALFORM_KINDS",
     "STREAM_BREAK_KINDS",
+    "STREAM_REFUSALS",
     "Failure",
     "Fault",
     "FaultQueue",
@@ -29,12 +30,14 @@ __all__ = [
     "RandomFaults",
     "StreamBreak",
     "StreamBreakKind",
+    "StreamRefusal",
     "UrlFault",
     "UrlPlan",
     "check_count",
     "default_message",
     "deliver",
     "html_page",
+    "refuse_stream",
     "send_failure",
     "send_huge",
     "send_malformed_document",
@@ -156,6 +159,10 @@ class StreamBreak:
 
 Fault = Failure | Malformed | StreamBreak
 
+StreamRefusal = Literal["comet", "openai"]
+#: Every way ``FakeAPI.stream_refusal`` refuses a streaming request.
+STREAM_REFUSALS: tuple[str, ...] = get_args(StreamRefusal)
+
 
 class FaultQueue:
     """Faults for the next generation requests, first in, first out."""
@@ -239,6 +246,22 @@ async def send_failure(responder: Responder, failure: Failure, model: str) -> No
         return
     message = failure.message or default_message(failure.status, model)
     await responder.error(failure.status, message, code=failure.code, headers=failure.headers)
+
+
+async def refuse_stream(responder: Responder, style: StreamRefusal) -> None:
+    """The 400 a gateway that does not stream a model answers to ``stream: true``, at once:
+    CometAPI's shape ("comet": the reason only in the message, ``param`` and ``code`` empty)
+    or OpenAI's ("openai": ``param: "stream"``, the request id only in ``x-request-id``)."""
+    if style == "openai":
+        error = {
+            "message": "Streaming is not supported for this model.",
+            "type": "invalid_request_error",
+            "param": "stream",
+            "code": "unsupported_value",
+        }
+        await responder.respond(400, json.dumps({"error": error}).encode())
+    else:
+        await responder.error(400, "stream is not supported for this model")
 
 
 async def send_malformed_document(

@@ -15,6 +15,7 @@ from PIL import Image
 from comet_widgets import (
     APIConnectionError,
     AsyncImageClient,
+    Generation,
     InvalidParameterError,
     ResponseError,
     ServerError,
@@ -370,10 +371,11 @@ async def test_cancel_during_upload_leaves_the_client_usable(
     assert gen.ok
 
 
-async def test_an_edit_can_stream_partial_previews(client: AsyncImageClient, fake: FakeAPI) -> None:
-    partials: list[Any] = []
-    original = photo()
-    gen = await client.edit(
+async def _winter_with_previews(
+    client: AsyncImageClient, original: Image.Image, partials: list[Any]
+) -> Generation:
+    """An edit of ``original``'s left half that asks for two partial previews."""
+    return await client.edit(
         "winter",
         image=original,
         mask=left_half(),
@@ -381,6 +383,12 @@ async def test_an_edit_can_stream_partial_previews(client: AsyncImageClient, fak
         partial_images=2,
         on_partial=partials.append,
     )
+
+
+async def test_an_edit_can_stream_partial_previews(client: AsyncImageClient, fake: FakeAPI) -> None:
+    partials: list[Any] = []
+    original = photo()
+    gen = await _winter_with_previews(client, original, partials)
     assert gen.ok
     assert [p.partial_index for p in partials] == [0, 1]
     diff = changed(gen.images[0].image, original)  # the streamed final is the edited input
@@ -406,3 +414,39 @@ async def test_a_failed_edit_still_records_the_inputs_hashes(
     assert generation is not None
     digest = hashlib.sha256(data).hexdigest()
     assert [image["sha256"] for image in generation.params["image"]] == [digest, digest]
+
+
+@pytest.mark.parametrize("refuse", [True, False])
+async def test_an_edit_with_partials_lands_from_a_gateway_that_does_not_stream(
+    client: AsyncImageClient, fake: FakeAPI, refuse: bool
+) -> None:
+    """The multipart edit is sent once more without ``stream``/``partial_images`` when they
+    are refused (a plain JSON answer is taken as it is), and the next edit does not ask."""
+    if refuse:
+        fake.stream_refusal = "openai"
+    else:
+        fake.stream_relay = False
+    partials: list[Any] = []
+    original = photo()
+    gen = await _winter_with_previews(client, original, partials)
+    assert gen.ok
+    assert gen.streamed is False
+    assert partials == []
+    diff = changed(gen.images[0].image, original)
+    assert not diff[:, SIDE // 2 :].any()
+    # params: what was really sent (a plain JSON answer came to a request that asked).
+    assert ("stream" in gen.params, "partial_images" in gen.params) == (not refuse, not refuse)
+    assert len(gen.params["image"][0]["sha256"]) == 64
+    sent = [
+        {p.name for p in (r.form or []) if p.value is not None}
+        for r in fake.requests
+        if r.path == "/v1/images/edits"
+    ]
+    asked = {"stream", "partial_images"}
+    assert [asked <= names for names in sent] == ([True, False] if refuse else [True])
+    again = await client.edit("snow", image=original, model="gpt-image-2", partial_images=2)
+    assert again.ok
+    assert again.streamed is False
+    assert not asked & {p.name for p in parts(fake)}
+    assert not asked & set(again.params)
+    assert fake.edit_count == (3 if refuse else 2)

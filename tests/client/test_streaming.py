@@ -20,6 +20,7 @@ from PIL import Image
 from comet_widgets import (
     APIConnectionError,
     AsyncImageClient,
+    BadRequestError,
     ContentPolicyError,
     Generation,
     InvalidParameterError,
@@ -29,6 +30,7 @@ from comet_widgets import (
     generate_many,
 )
 from comet_widgets.testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, FakeAPI, FakeServer
+from tests.client.test_faults import settled
 
 PROMPT = "a lighthouse in a storm"
 
@@ -168,11 +170,18 @@ async def test_a_gateway_answering_json_gives_the_same_generation(
         )
     assert seen == []
     assert generation.ok
+    assert generation.streamed is False
     assert generation.usage is not None
-    notes = [r for r in caplog.records if "read as one answer" in r.getMessage()]
+    notes = [r for r in caplog.records if "plain JSON" in r.getMessage()]
     assert len(notes) == 1
-    assert notes[0].levelno == logging.DEBUG
+    assert notes[0].levelno == logging.INFO
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # Remembered: the next request of the model does not ask to stream, and is not noted again.
+    again = await client.generate(PROMPT, model="gpt-image-2", partial_images=2)
+    assert again.ok
+    assert "stream" not in fake.requests[-1].json
+    assert "stream" not in again.params
+    assert len([r for r in caplog.records if "plain JSON" in r.getMessage()]) == 1
 
 
 async def test_an_error_event_raises_the_typed_error_with_request_id(
@@ -406,3 +415,163 @@ async def test_cancelling_the_task_iterating_a_stream_cancels_it_and_the_request
         await asyncio.sleep(0.02)
     assert fake.in_flight == 0
     assert client._in_flight == set()
+
+
+# -- a gateway that does not stream (CometAPI's gpt-image-2 page: "Streaming: Not supported") --
+
+
+def _generations(fake: FakeAPI) -> list[dict[str, Any]]:
+    """The bodies of the generation requests the fake received, in order."""
+    return [r.json for r in fake.requests if r.path == "/v1/images/generations"]
+
+
+@pytest.mark.parametrize("style", ["comet", "openai"])
+async def test_a_refused_stream_is_sent_once_more_without_streaming_and_remembered(
+    fake_server: FakeServer, fake: FakeAPI, caplog: pytest.LogCaptureFixture, style: str
+) -> None:
+    fake.stream_refusal = style  # type: ignore[assignment]
+    seen: list[PartialImage] = []
+    async with AsyncImageClient(
+        api_key=FAKE_API_KEY, base_url=fake_server.base_url, max_retries=0
+    ) as client:
+        with caplog.at_level(logging.INFO, logger="comet_widgets"):
+            generation = await client.generate(
+                PROMPT, model="gpt-image-2", partial_images=2, on_partial=seen.append
+            )
+            again = await client.generate(PROMPT, model="gpt-image-2", partial_images=2)
+    # Refused, then sent once more without streaming (max_retries=0: not a retry); the next
+    # request of the model does not ask again.
+    first, resent, later = _generations(fake)
+    assert (first["stream"], first["partial_images"]) == (True, 2)
+    assert "stream" not in resent
+    assert "partial_images" not in resent
+    assert later == resent
+    await settled(fake)  # the fake logs a status once its handler returns
+    assert [r.status for r in fake.requests] == [400, 200, 200]
+    assert fake.requests[0].fault == "refuse:stream"
+    for result in (generation, again):
+        assert result.ok
+        assert result.streamed is False
+        assert "stream" not in result.params
+        assert "partial_images" not in result.params
+    assert seen == []
+    assert generation.request_id == fake.requests[1].request_id
+    notes = [r for r in caplog.records if "without streaming" in r.getMessage()]
+    assert len(notes) == 1
+    assert notes[0].levelno == logging.INFO
+    assert "gpt-image-2" in notes[0].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_the_memory_is_per_model_and_per_base_url(
+    fake_server: FakeServer, fake: FakeAPI, client: AsyncImageClient
+) -> None:
+    fake.stream_refusal = "comet"
+    await client.generate(PROMPT, model="gpt-image-2", partial_images=1)
+    generation = await client.generate(PROMPT, model="gpt-image-1.5", partial_images=1)
+    assert generation.streamed is False
+    assert [body.get("stream") for body in _generations(fake)] == [True, None, True, None]
+    # A fresh client (its lifetime) and the same model on another base URL ask again.
+    async with AsyncImageClient(api_key=FAKE_API_KEY, base_url=fake_server.base_url) as fresh:
+        await fresh.generate(PROMPT, model="gpt-image-2", partial_images=1)
+    assert _generations(fake)[-2].get("stream") is True
+    fake.stream_refusal = None
+    client.base_url = fake_server.url.replace("127.0.0.1", "localhost") + "/v1"
+    streamed = await client.generate(PROMPT, model="gpt-image-2", partial_images=1)
+    assert streamed.streamed is True
+    assert _generations(fake)[-1]["stream"] is True
+
+
+async def test_a_streamed_answer_says_so(client: AsyncImageClient) -> None:
+    assert (await client.generate(PROMPT, model="gpt-image-2", partial_images=1)).streamed
+    assert not (await client.generate(PROMPT, model="gpt-image-2")).streamed
+
+
+async def test_negotiating_uses_none_of_max_retries(fake_server: FakeServer, fake: FakeAPI) -> None:
+    fake.stream_refusal = "openai"
+    fake.fail_next(1, 429, headers={"Retry-After": "0"})  # met by the request sent again
+    async with AsyncImageClient(
+        api_key=FAKE_API_KEY, base_url=fake_server.base_url, max_retries=1
+    ) as client:
+        generation = await client.generate(PROMPT, model="gpt-image-2", partial_images=2)
+    assert generation.ok
+    await settled(fake)  # the fake logs a status once its handler returns
+    assert [r.status for r in fake.requests] == [400, 429, 200]
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "param"),
+    [
+        ("size 999x999 is not supported for this model", "", ""),
+        ("invalid value", "invalid_value", "size"),
+        ("the upstream provider refused the request", "", ""),
+    ],
+)
+async def test_a_refusal_that_names_another_field_stays_an_error_and_is_not_resent(
+    client: AsyncImageClient, fake: FakeAPI, message: str, code: str, param: str
+) -> None:
+    error = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+    fake.fail_next(1, 400, body=json.dumps({"error": error}), content_type="application/json")
+    with pytest.raises(BadRequestError) as caught:
+        await client.generate(PROMPT, model="gpt-image-2", partial_images=2)
+    assert message in str(caught.value)
+    assert len(fake.requests) == 1
+    # Nothing was learnt: the next request still asks to stream, and streams.
+    assert (await client.generate(PROMPT, model="gpt-image-2", partial_images=1)).streamed
+
+
+async def test_a_refused_stream_that_is_refused_again_is_not_sent_a_third_time(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    fake.stream_refusal = "comet"
+    fake.fail_next(1, 400, message="stream is not supported for this model")
+    with pytest.raises(BadRequestError):
+        await client.generate(PROMPT, model="gpt-image-2", partial_images=2)
+    await settled(fake)  # the fake logs a status once its handler returns
+    assert [r.status for r in fake.requests] == [400, 400]
+
+
+@pytest.mark.parametrize("refuse", [True, False])
+async def test_stream_yields_just_the_generation_from_a_gateway_that_does_not_stream(
+    client: AsyncImageClient, fake: FakeAPI, refuse: bool
+) -> None:
+    if refuse:
+        fake.stream_refusal = "comet"
+    else:
+        fake.stream_relay = False
+    events = [event async for event in client.stream(PROMPT, model="gpt-image-2")]
+    assert [type(event) for event in events] == [Generation]
+    assert isinstance(events[0], Generation)
+    assert events[0].ok
+    assert events[0].streamed is False
+    events = [event async for event in client.stream(PROMPT, model="gpt-image-2")]
+    assert [type(event) for event in events] == [Generation]
+    assert "stream" not in _generations(fake)[-1]
+    assert len(fake.requests) == (3 if refuse else 2)
+
+
+@pytest.mark.parametrize("refuse", [True, False])
+async def test_generate_many_lands_every_item_from_a_gateway_that_does_not_stream(
+    client: AsyncImageClient, fake: FakeAPI, tmp_path: Path, refuse: bool
+) -> None:
+    if refuse:
+        fake.stream_refusal = "comet"
+    else:
+        fake.stream_relay = False
+    seen: list[Any] = []
+    results = await generate_many(
+        ["a red fox", "a blue whale", "an owl"],
+        client=client,
+        model="gpt-image-2",
+        partial_images=2,
+        concurrency=1,
+        output_dir=tmp_path,
+        on_partial=lambda index, p: seen.append(index),
+    )
+    assert results.failed == []
+    generations = [item.generation for item in results.succeeded]
+    assert all(g is not None and g.ok and g.streamed is False for g in generations)
+    assert seen == []
+    asked = [body.get("stream") for body in _generations(fake)]
+    # Only the first item asks to stream: once refused (or answered plainly), never again.
+    assert asked == ([True, None, None, None] if refuse else [True, None, None])

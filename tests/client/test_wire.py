@@ -31,6 +31,7 @@ from comet_widgets.client._wire import (
     error_from_response,
     first_error,
     parse_body,
+    refuses_streaming,
 )
 from comet_widgets.images._results import GeneratedImage
 
@@ -359,3 +360,26 @@ def test_the_key_never_survives_into_the_error() -> None:
     text_error = error_from_response(500, headers(), f"echo {secret}".encode(), secret=secret)
     assert secret not in str(text_error)
     assert secret not in str(text_error.body)
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "refused"),
+    [
+        (400, {"message": "stream is not supported for this model (request id: x1)"}, True),
+        (400, {"message": "Streaming is not supported.", "param": "stream"}, True),
+        (400, {"message": "invalid value", "param": "partial_images"}, True),
+        (422, {"message": "unsupported", "code": "stream_not_supported"}, True),
+        (400, {"message": "partial images are not available for this model"}, True),
+        (400, {"message": "size 999x999 is not supported", "param": "size"}, False),
+        (400, {"message": "the upstream provider refused it; mainstream"}, False),
+        (400, {"message": "stream blocked", "code": "moderation_blocked"}, False),
+        (429, {"message": "too many stream requests"}, False),
+        (500, {"message": "stream is not supported for this model"}, False),
+    ],
+)
+def test_a_refusal_of_streaming_is_told_from_other_refusals(
+    status: int, error: dict[str, str], refused: bool
+) -> None:
+    body = json.dumps({"error": {"type": "comet_api_error", "param": "", "code": "", **error}})
+    answer = error_from_response(status, {}, body.encode())
+    assert refuses_streaming(answer) is refused

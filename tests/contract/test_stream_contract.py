@@ -12,7 +12,11 @@ import contextlib
 import io
 import itertools
 import json
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 
 import httpx
 import openai
@@ -22,6 +26,7 @@ from openai.types import ImageGenCompletedEvent, ImageGenPartialImageEvent, Imag
 from PIL import Image
 
 from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
+from tests.client.test_faults import settled
 
 AUTH = {"Authorization": f"Bearer {FAKE_API_KEY}"}
 STREAM_EVENT = pydantic.TypeAdapter(ImageGenStreamEvent)
@@ -168,6 +173,54 @@ def test_a_non_relaying_gateway_answers_json(fake_server: FakeServer, fake: Fake
     assert document["usage"]["output_tokens"] > 0
 
 
+async def test_a_gateway_that_does_not_stream_refuses_stream_in_both_shapes(
+    fake_server: FakeServer, fake: FakeAPI
+) -> None:
+    """``stream_refusal``: a 400 at once, as the SDK reads it; requests without ``stream``
+    (and edits) are served as usual."""
+    sdk = openai.AsyncOpenAI(api_key=FAKE_API_KEY, base_url=fake_server.base_url, max_retries=0)
+    try:
+        fake.stream_refusal = "comet"
+        with pytest.raises(openai.BadRequestError) as comet:
+            await sdk.images.generate(
+                model="gpt-image-2", prompt="a boat", stream=True, partial_images=2
+            )
+        fake.stream_refusal = "openai"
+        with pytest.raises(openai.BadRequestError) as refused:
+            await sdk.images.generate(model="gpt-image-2", prompt="a boat", stream=True)
+        plain = await sdk.images.generate(model="gpt-image-2", prompt="a boat")
+    finally:
+        await sdk.close()
+    first = fake.requests[0]
+    assert comet.value.body == {
+        "message": f"stream is not supported for this model (request id: {first.request_id})",
+        "type": "comet_api_error",
+        "param": "",
+        "code": "",
+    }
+    assert refused.value.param == "stream"
+    assert refused.value.code == "unsupported_value"
+    assert refused.value.request_id == fake.requests[1].request_id
+    assert plain.data is not None
+    await settled(fake)  # the fake logs a status once its handler returns
+    assert [r.status for r in fake.requests] == [400, 400, 200]
+    assert [r.fault for r in fake.requests] == ["refuse:stream", "refuse:stream", None]
+    assert fake.success_count == 1
+    fake.reset()
+    assert fake.stream_refusal is None
+
+
+def test_the_standalone_fake_refuses_streams_with_its_flag() -> None:
+    with _standalone("--refuse-stream", "openai") as url:
+        body = {"prompt": "a boat", "model": "gpt-image-2", "partial_images": 1, "stream": True}
+        refused = httpx.post(url, json=body, headers=AUTH, timeout=30)
+        del body["stream"], body["partial_images"]
+        served = httpx.post(url, json=body, headers=AUTH, timeout=30)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "stream"
+    assert served.status_code == 200
+
+
 @pytest.mark.parametrize("kind", ["cut", "end_early", "invalid_json", "bad_event"])
 def test_broken_streams_stop_after_the_good_events(
     fake_server: FakeServer, fake: FakeAPI, kind: str
@@ -196,32 +249,30 @@ def test_broken_streams_stop_after_the_good_events(
     assert fake.requests[-1].fault == f"stream:{kind}@1"
 
 
-def test_the_standalone_fake_streams_with_its_flags() -> None:
-    import socket
-    import subprocess
-    import sys
-
+@contextlib.contextmanager
+def _standalone(*flags: str) -> Iterator[str]:
+    """``python -m comet_widgets.testing`` with ``flags`` on a free port: its generations URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "comet_widgets.testing", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--stream-interval", "0.2"], stdout=subprocess.PIPE, text=True
-    )
+    command = [sys.executable, "-m", "comet_widgets.testing", "--port", str(port), *flags]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
-        body = {"prompt": "a boat", "model": "gpt-image-2", "partial_images": 1, "stream": True}
-        started = time.monotonic()
-        with httpx.stream(
-            "POST", f"{base_url}/images/generations", json=body, headers=AUTH, timeout=30
-        ) as response:
-            assert response.headers["content-type"].startswith("text/event-stream")
-            lines = [line for line in response.iter_lines() if line.startswith("data: ")]
-        assert len(lines) == 2
-        assert time.monotonic() - started >= 0.4
+        yield f"{process.stdout.readline().strip()}/images/generations"
     finally:
         process.terminate()
         process.wait(10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_the_standalone_fake_streams_with_its_flags() -> None:
+    with _standalone("--stream-interval", "0.2") as url:
+        body = {"prompt": "a boat", "model": "gpt-image-2", "partial_images": 1, "stream": True}
+        started = time.monotonic()
+        with httpx.stream("POST", url, json=body, headers=AUTH, timeout=30) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+        assert len(lines) == 2
+        assert time.monotonic() - started >= 0.4
