@@ -380,7 +380,6 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         client = self._source.get()
         if built:
             self._header.point_at(str(client.base_url))
-            self._show_estimate(self._values())  # with this client's prices
         return client
 
     # -- the key's live model list -----------------------------------------------------------
@@ -480,7 +479,9 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
 
     def _show_estimate(self, values: Mapping[str, Any]) -> None:
         """What the next click will likely cost, beside Generate (pure arithmetic: cheap enough
-        for every keystroke); nothing while a value is refused (the validation box says why)."""
+        for every keystroke); nothing while a value is refused (the validation box says why).
+        Priced with the client's ``prices`` once the panel has its client (a
+        ``client_factory``'s is built on first use), ``PRICES`` until then."""
         client = self._source.client
         prices = client.prices if client is not None else None
         prompt = str(values["prompt"])

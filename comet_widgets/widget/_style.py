@@ -122,6 +122,7 @@ CSS = f"""
 .cw-status .widget-html-content {{ font-weight: 600; white-space: normal;
   overflow-wrap: break-word; }}
 .cw-elapsed .widget-html-content {{ color: {_FG2}; font-variant-numeric: tabular-nums; }}
+.cw-estimate .widget-html-content {{ color: {_FG2}; white-space: nowrap; }}
 
 /* messages: one box per problem, proportional and wrapped */
 .cw-message .widget-html-content {{ display: block; white-space: normal;

@@ -306,6 +306,7 @@ def test_every_part_has_its_css_class(make_panel: MakePanel, descendants: Any) -
         "cw-key-notice", "cw-usage", "cw-history", "cw-gallery", "cw-lightbox",
         "cw-header", "cw-title", "cw-badge", "cw-model-status", "cw-fields", "cw-field",
         "cw-model-field", "cw-advanced", "cw-advanced-toggle", "cw-next-note", "cw-message",
+        "cw-estimate",
     }  # fmt: skip
     assert expected <= classes, expected - classes
 

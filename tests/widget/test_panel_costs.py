@@ -11,7 +11,7 @@ from PIL import Image
 from traitlets import TraitError
 from widget_parts import part, shown
 
-from comet_widgets import Cost, ImageGenerator, estimate_cost
+from comet_widgets import Cost, ImageGenerator, Price, estimate_cost
 from comet_widgets.widget._gallery import format_usage
 
 MakePanel = Callable[..., ImageGenerator]
@@ -138,3 +138,27 @@ def test_the_usage_line_words_an_estimate() -> None:
     assert format_usage({"total_tokens": 4210}, Cost(usd=0.0052, basis="usage"), "$0.42") == (
         "Cost: $0.0052 · Usage: 4,210 total tokens · this session: $0.42"
     )
+
+
+async def test_the_clients_prices_price_the_panel(loopback_panel: MakePanel) -> None:
+    """Over loopback, with ``AsyncImageClient(prices=...)``: the estimate (once the panel has
+    its client), the run's cost and the session's total all use the client's prices."""
+    dear = Price(unit="token", text_input=100.0, image_input=100.0, image_output=1000.0)
+    panel = loopback_panel(
+        api_key="sk-test",
+        client_options={"prices": {"gpt-image-2": dear}},
+        prompt=PROMPT,
+        model="gpt-image-2",
+        quality="low",
+        partial_images=0,
+    )
+    generation = await panel.generate()
+    assert generation.cost.usd == pytest.approx(
+        generation.usage["input_tokens"] * 100 / 1e6
+        + generation.usage["output_tokens"] * 1000 / 1e6
+    )
+    assert panel.spent_usd == generation.cost.usd
+    assert f"Cost: {generation.cost}" in part(panel, "cw-usage").value
+    panel.quality = "medium"
+    assert f">{expected(panel, prices={'gpt-image-2': dear})}<" in estimate_of(panel)
+    assert expected(panel, prices={"gpt-image-2": dear}) != expected(panel)
