@@ -315,6 +315,8 @@ def record_of(item: BatchItem, root: Path | None) -> dict[str, Any]:
         "created": gen.created if gen else None,
         "request_id": gen.request_id if gen else (item.error or {}).get("request_id"),
         "usage": gen.usage if gen else None,
+        # the answer's own fields (size, quality, background...): a resumed item's mismatches
+        "extra": gen.extra if gen else None,
         "error": item.error,
         "elapsed": round(item.elapsed, 3) if item.elapsed is not None else None,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -359,4 +361,5 @@ def generation_from_record(record: dict[str, Any], root: Path) -> Generation | N
         request_id=record.get("request_id"),
         elapsed=float(record.get("elapsed") or 0.0),
         usage=record.get("usage"),
+        extra=dict(record.get("extra") or {}),
     )

@@ -29,3 +29,19 @@ async def test_a_faithful_answer_records_none(client: AsyncImageClient, tmp_path
     await generate_many(["a teapot"], client=client, output_dir=tmp_path, **ASKED)
     [line] = read_manifest(tmp_path / MANIFEST_NAME)
     assert line["images"][0]["mismatches"] == {}
+
+
+async def test_a_resumed_item_keeps_what_the_answer_said(
+    client: AsyncImageClient, fake: FakeAPI, tmp_path: Path
+) -> None:
+    """The quality the answer reported is in the manifest, so a resumed item (not requested
+    again) still knows it came back unlike what was asked."""
+    fake.silent_changes = {"quality": "low"}
+    asked = {**ASKED, "quality": "high"}
+    await generate_many(["a teapot"], client=client, output_dir=tmp_path, **asked)
+    fake.silent_changes = {}
+    resumed = await generate_many(["a teapot"], client=client, output_dir=tmp_path, **asked)
+    assert fake.generation_count == 1
+    [item] = resumed
+    assert item.skipped
+    assert item.images[0].mismatches["quality"] == ("high", "low")
