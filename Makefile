@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-script test lint typecheck quick bench bench-smoke clean
+.PHONY: demo demo-script test unit lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,9 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-quick: $(STAMP)
-	$(BIN)/python -m pytest -m 'not browser and not notebook' $(PYTEST_ARGS)
+# The fast tests: no browser, notebook, bench, load or slow test (make test runs those too).
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m 'not browser and not notebook and not bench and not load and not slow' $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -31,7 +31,9 @@ SECTIONS = (
 NUMBER = re.compile(r"\d+(\.\d+)?")
 
 
+@pytest.mark.bench
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_the_suite_runs_once_and_reports_every_section(tmp_path: Path) -> None:
     report = tmp_path / "RESULTS.md"
     completed = subprocess.run(
@@ -39,7 +41,7 @@ def test_the_suite_runs_once_and_reports_every_section(tmp_path: Path) -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=240,  # JupyterLab and Chromium start once for the browser section
+        timeout=270,  # JupyterLab and Chromium start once for the browser section
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-4000:]

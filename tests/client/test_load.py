@@ -23,6 +23,8 @@ from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
 GENERATIONS = "/v1/images/generations"
 BUSY = "service unavailable, please try again later"
 
+pytestmark = pytest.mark.load
+
 
 @pytest.fixture
 async def make_client(fake_server: FakeServer) -> AsyncIterator[Callable[..., AsyncImageClient]]:

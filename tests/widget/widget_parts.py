@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import ipywidgets
+from ipywidgets.widgets.widget import widget_serialization
 
 
 def descendants(root: ipywidgets.Widget) -> list[ipywidgets.Widget]:
@@ -47,6 +48,22 @@ def _walk(root: ipywidgets.Widget) -> dict[ipywidgets.Widget, bool]:
     return found
 
 
+#: Per widget class, its synced traits that reference widgets (those the front-end resolves as
+#: children, layout, style...: tagged with ipywidgets' ``widget_serialization``). Walking only
+#: these, not every synced trait, is what keeps the walk cheap: tests walk a panel thousands of
+#: times while they wait for it.
+_WIDGET_KEYS: dict[type, tuple[str, ...]] = {}
+
+
+def _widget_keys(widget: ipywidgets.Widget) -> tuple[str, ...]:
+    keys = _WIDGET_KEYS.get(type(widget))
+    if keys is None:
+        to_json = widget_serialization["to_json"]
+        keys = tuple(k for k in widget.keys if widget.trait_metadata(k, "to_json") is to_json)
+        _WIDGET_KEYS[type(widget)] = keys
+    return keys
+
+
 def _visibility(root: ipywidgets.Widget) -> dict[ipywidgets.Widget, bool]:
     found: dict[ipywidgets.Widget, bool] = {}
 
@@ -62,7 +79,7 @@ def _visibility(root: ipywidgets.Widget) -> dict[ipywidgets.Widget, bool]:
             found[item] = own
             for css in classes & _HIDES.keys():
                 hidden = hidden | _HIDES[css]
-            for key in item.keys:
+            for key in _widget_keys(item):
                 visit(getattr(item, key), hidden, own)
 
     visit(root, frozenset(), True)
