@@ -116,6 +116,8 @@ async def test_spent_usd_sums_runs_and_batches(make_panel: MakePanel) -> None:
     assert total.usd is not None
     assert panel.spent_usd == pytest.approx(total.usd)
     assert f"this session: {total}" in part(panel, "cw-usage").value
+    batch = sum(costs[3:], costs[2])
+    assert part(panel, "cw-usage").value.startswith(f"Cost: {batch} · this session: ")
     panel.model = "dall-e-2"  # no known price: adds nothing, and the line says so
     await panel.generate()
     assert panel.spent_usd == pytest.approx(total.usd)
