@@ -13,7 +13,12 @@ How a batch runs:
    goes through one shared ``RequestLimiter`` (concurrency cap, requests per minute, and the
    pause a 429 answer sets, which holds back every worker).
 5. As each item finishes, its images are written (fsynced) and then one manifest line is
-   appended (fsynced). A failed item records its error and the others go on.
+   appended (fsynced), with the item's cost. A failed item records its error and the others
+   go on.
+6. With ``budget_usd``, an item starts only while what the batch has spent (resumed items
+   included) plus the estimates of the items in flight and its own stays within the budget;
+   an item that would pass it is not sent (``BatchItem.over_budget``), and a resume with a
+   larger budget sends it.
 
 Cancelling the task (Ctrl-C in the CLI) stops the workers; items that had already been answered
 are written to disk and to the manifest before the cancellation propagates.
@@ -173,6 +178,7 @@ async def generate_many(
     on_result: Callable[[BatchItem], object] | None = None,
     on_partial: Callable[[int, PartialImage], object] | None = None,
     shard: str | tuple[int, int] | None = None,
+    budget_usd: float | None = None,
 ) -> BatchResults:
     """Generate images for many prompts; return a ``BatchResults`` in input order.
 
@@ -203,12 +209,24 @@ async def generate_many(
     the item's input index; partials are never written or recorded. ``shard="i/k"`` keeps the
     items whose input index % k == i.
 
+    ``budget_usd`` caps what the batch spends, in USD, counting what earlier runs of the same
+    ``output_dir`` spent on the items resumed: before each item starts, its estimate
+    (``estimate_cost``) is added to the actual costs of the finished items and the estimates of
+    those in flight; an item that would pass the budget is not sent and is marked
+    ``over_budget`` (not failed; ``on_result`` still gets it). Items already done are kept; a
+    resume with a larger budget continues with the items left. Costs use the client's
+    ``prices``. ``BatchResults.cost`` is the total.
+
     Raises ``InvalidItemError``/``InvalidParameterError`` for bad input, ``BatchError`` as
     above, ``MissingAPIKeyError``/``AuthenticationError`` (they would fail every item: the
     batch stops), and ``OSError`` when files cannot be written (the batch stops: images that
     cannot be saved should not be paid for). Finished items are on disk in every case.
     """
     defaults = given(locals())  # first: locals() holds just the arguments here
+    if budget_usd is not None:
+        from ..client._client import _check_number
+
+        _check_number("budget_usd", budget_usd, whole=False, minimum=0)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidParameterError("concurrency", concurrency, "a whole number of 1 or more")
     if requests_per_minute is not None and not requests_per_minute > 0:
@@ -225,6 +243,7 @@ async def generate_many(
     if shard_spec is not None:
         planned = [p for p in planned if p.index % shard_spec[1] == shard_spec[0]]
     folder = Path(output_dir) if output_dir is not None else None
+    prices = getattr(client, "prices", None)  # an AsyncImageClient's; else PRICES
     run = BatchRun(
         planned,
         folder=folder,
@@ -236,7 +255,20 @@ async def generate_many(
         on_result=on_result,
         on_partial=on_partial,
         held=held,
+        prices=prices,
+        budget=budget_usd,
     )
+    unpriced = [p for p in planned if run.estimates[p.index].usd is None]
+    if budget_usd is not None and unpriced:
+        model = unpriced[0].payload["model"]
+        raise InvalidParameterError(
+            "budget_usd",
+            budget_usd,
+            f"give the client a price for {model} (AsyncImageClient(prices=...)), or leave"
+            " budget_usd unset",
+            reason=f"item {unpriced[0].index} uses {model}, which has no known price, so no"
+            " budget can be kept; nothing was sent",
+        )
     if client is not None:
         results = await run.execute(client, progress)
     else:

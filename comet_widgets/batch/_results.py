@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
+from .._cost import Basis, Cost
 from .._errors import MissingDependencyError
 from ..images._results import GeneratedImage, Generation
 from ._manifest import MANIFEST_VERSION, relative_path
@@ -25,6 +26,7 @@ __all__ = [
     "BatchItem",
     "BatchResults",
     "StoredImage",
+    "cost_from_record",
     "generation_from_record",
     "record_of",
 ]
@@ -108,6 +110,8 @@ class BatchItem:
     elapsed: float | None = None
     #: The exception, for items that failed in this run (None for resumed failures).
     exception: BaseException | None = field(default=None, repr=False)
+    cost: Cost | None = None
+    over_budget: bool = False
 
     @property
     def ok(self) -> bool:
@@ -119,6 +123,8 @@ class BatchItem:
 
     def __repr__(self) -> str:
         state = "ok" if self.ok else f"failed: {(self.error or {}).get('message', '?')}"
+        if self.over_budget:
+            state = "over budget: not sent"
         resumed = " resumed" if self.skipped else ""
         return f"<BatchItem #{self.index} {self.prompt[:40]!r} {state}{resumed}>"
 
@@ -134,12 +140,14 @@ class BatchResults(Sequence[BatchItem]):
         manifest: Path | None = None,
         elapsed: float = 0.0,
         shard: tuple[int, int] | None = None,
+        budget_usd: float | None = None,
     ) -> None:
         self._items = list(items)
         self.output_dir = output_dir
         self.manifest = manifest
         self.elapsed = elapsed
         self.shard = shard
+        self.budget_usd = budget_usd
 
     @overload
     def __getitem__(self, index: int) -> BatchItem: ...
@@ -166,7 +174,19 @@ class BatchResults(Sequence[BatchItem]):
 
     @property
     def failed(self) -> list[BatchItem]:
-        return [item for item in self._items if not item.ok]
+        """Items that failed (not those left unsent by the budget: see ``over_budget``)."""
+        return [item for item in self._items if not item.ok and not item.over_budget]
+
+    @property
+    def over_budget(self) -> list[BatchItem]:
+        """Items not sent because they would have taken the batch past ``budget_usd``."""
+        return [item for item in self._items if item.over_budget]
+
+    @property
+    def cost(self) -> Cost:
+        """What the batch's requests cost in all (resumed items included: what this folder's
+        batch has cost over every run), each request once; ``"unpriced"`` when any is."""
+        return sum((item.cost for item in self._items if item.cost is not None), _NOTHING)
 
     @property
     def skipped(self) -> list[BatchItem]:
@@ -251,12 +271,16 @@ class BatchResults(Sequence[BatchItem]):
         """A few lines: counts, rate, where the files are, the first failures."""
         ok, failed, skipped = len(self.succeeded), len(self.failed), len(self.skipped)
         resumed = f" ({skipped} resumed)" if skipped else ""
+        unsent = len(self.over_budget)
+        budget = f", {unsent} over budget (not sent)" if unsent else ""
         shard = f" (shard {self.shard[0]}/{self.shard[1]})" if self.shard else ""
         fresh = len(self) - skipped
         rate = f", {fresh * 60 / self.elapsed:.1f} items/min" if self.elapsed and fresh else ""
         lines = [
-            f"{len(self)} item(s){shard}: {ok} ok{resumed}, {failed} failed;"
-            f" {len(self.images)} image(s) in {self.elapsed:.1f}s{rate}"
+            f"{len(self)} item(s){shard}: {ok} ok{resumed}, {failed} failed{budget};"
+            f" {len(self.images)} image(s) in {self.elapsed:.1f}s{rate}",
+            f"cost: {self.cost}"
+            + (f" (budget ${self.budget_usd:,.2f})" if self.budget_usd is not None else ""),
         ]
         if self.output_dir is not None:
             lines.append(f"output: {self.output_dir} (manifest: {self.manifest})")
@@ -317,11 +341,34 @@ def record_of(item: BatchItem, root: Path | None) -> dict[str, Any]:
         "usage": gen.usage if gen else None,
         # the answer's own fields (size, quality, background...): a resumed item's mismatches
         "extra": gen.extra if gen else None,
+        "cost": item.cost.as_dict() if item.cost is not None else None,
         "error": item.error,
         "elapsed": round(item.elapsed, 3) if item.elapsed is not None else None,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "meta": item.meta,
     }
+
+
+_NOTHING = Cost(usd=0.0, basis="usage")
+
+
+def cost_from_record(record: dict[str, Any]) -> Cost | None:
+    """The ``cost`` a manifest line recorded, or None when it has none (an older manifest) or
+    an unusable one."""
+    saved = record.get("cost")
+    if not isinstance(saved, dict) or saved.get("basis") not in ("usage", "estimate"):
+        return None
+    usd = saved.get("usd")
+    if isinstance(usd, bool) or not isinstance(usd, (int, float)) or not 0 <= usd < 1e9:
+        return None
+    basis: Basis = saved["basis"]
+    breakdown, tokens = saved.get("breakdown"), saved.get("tokens")
+    return Cost(
+        usd=float(usd),
+        basis=basis,
+        breakdown=breakdown if isinstance(breakdown, dict) else {},
+        tokens=tokens if isinstance(tokens, dict) else {},
+    )
 
 
 def generation_from_record(record: dict[str, Any], root: Path) -> Generation | None:

@@ -5,6 +5,12 @@ rebuilds resumed items from the folder's manifests, runs ``concurrency`` workers
 from one queue and send them through one shared ``RequestLimiter``, and for each answer saves the
 images (fsynced) in a thread, then appends the manifest line (fsynced). Answers received before
 a cancellation are still written before it propagates.
+
+With a budget, a worker admits an item only when what the batch has spent (the cost of the
+finished items, resumed ones included), plus the estimates of the items in flight, plus this
+item's estimate stays within it. When it would not, the worker waits for the items in flight
+(their actual costs usually come in under their estimates); once none is left in flight the
+item is marked over budget, not sent, and the next one is tried.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .._catalog import Price
+from .._cost import Cost, estimate_payload
 from .._errors import (
     AuthenticationError,
     ClientClosedError,
@@ -35,7 +43,14 @@ from ._manifest import (
     shard_manifest_name,
 )
 from ._progress import Progress, ProgressCallback, make_progress
-from ._results import BatchItem, BatchResults, StoredImage, generation_from_record, record_of
+from ._results import (
+    BatchItem,
+    BatchResults,
+    StoredImage,
+    cost_from_record,
+    generation_from_record,
+    record_of,
+)
 
 if TYPE_CHECKING:
     from ..images._results import Generation, PartialImage
@@ -69,6 +84,15 @@ class Planned:
 
 #: Failures that would repeat for every item: they stop the batch instead of being recorded.
 _BATCH_FATAL = (MissingAPIKeyError, AuthenticationError, ClientClosedError)
+#: Slack for float sums when comparing with a budget (a nano-dollar).
+_BUDGET_SLACK = 1e-9
+
+
+def sent_body(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What an item sends (an edit item's unset ``n``/``size`` are left to the API): what its
+    estimate is made from."""
+    drop = set(payload.get("_drop", ())) | {"_drop"}
+    return {key: value for key, value in payload.items() if key not in drop}
 
 
 class BatchRun:
@@ -87,8 +111,21 @@ class BatchRun:
         on_result: Callable[[BatchItem], object] | None,
         on_partial: Callable[[int, PartialImage], object] | None = None,
         held: Mapping[str, bytes] | None = None,
+        prices: Mapping[str, Price] | None = None,
+        budget: float | None = None,
     ) -> None:
         self.planned = planned
+        self.prices = prices
+        self.budget = budget
+        #: Each item's estimated cost, by input index.
+        self.estimates = {
+            p.index: estimate_payload(sent_body(p.payload), prices=prices) for p in planned
+        }
+        #: USD spent by finished (and resumed) requests, and estimated for those in flight.
+        self.spent = 0.0
+        self.reserved = 0.0
+        self.in_flight = 0  # counted apart: float sums of estimates need not return to 0.0
+        self._room: asyncio.Condition | None = None
         #: The bytes of in-memory edit inputs, by hash (``_edits.hold_inputs``).
         self.held = held or {}
         self.folder = folder
@@ -129,6 +166,7 @@ class BatchRun:
         if callable(sleep):  # the client's injected sleep applies within batches too
             self.limiter.sleep_with(sleep)
         self.progress = make_progress(progress, len(self.items))
+        self._room = asyncio.Condition()
         try:
             if self.folder is not None and self.manifest is not None:
                 self.folder.mkdir(parents=True, exist_ok=True)
@@ -159,6 +197,7 @@ class BatchRun:
             manifest=self.manifest,
             elapsed=time.perf_counter() - started,
             shard=self.shard,
+            budget_usd=self.budget,
         )
 
     async def _resume(self) -> list[str]:
@@ -192,8 +231,12 @@ class BatchRun:
                 pending.append(key)
                 continue
             record = entry[0]
+            generation.prices = self.prices
+            cost = cost_from_record(record) or generation.cost
+            self.spent += cost.usd or 0.0
             for position, index in enumerate(indexes):
                 item = self.items[index]
+                item.cost = None if position else cost
                 item.generation = generation
                 item.paths = [img.path for img in generation.images if isinstance(img, StoredImage)]
                 item.skipped = True
@@ -215,55 +258,109 @@ class BatchRun:
             return None
         return lambda partial: on_partial(index, partial)
 
+    async def _admit(self, index: int) -> bool:
+        """Reserve item ``index``'s estimate within the budget (waiting for items in flight
+        when it does not fit yet); False when it cannot fit."""
+        if self.budget is None:
+            return True
+        assert self._room is not None
+        estimate = self.estimates[index].usd or 0.0
+        async with self._room:
+            while self.spent + self.reserved + estimate > self.budget + _BUDGET_SLACK:
+                if not self.in_flight:
+                    return False
+                await self._room.wait()
+            self.reserved += estimate
+            self.in_flight += 1
+        return True
+
+    async def _settle(self, index: int) -> None:
+        """Item ``index`` is done: its cost replaces its reserved estimate."""
+        if self.budget is None:
+            return
+        assert self._room is not None
+        cost = self.items[index].cost
+        async with self._room:
+            self.reserved -= self.estimates[index].usd or 0.0
+            self.in_flight -= 1
+            if cost is not None and cost.usd is not None:
+                self.spent += cost.usd
+            self._room.notify_all()
+
     async def _worker(self, client: PayloadClient, queue: deque[int]) -> None:
         while queue:
             first = queue.popleft()
             item = self.items[first]
-            payload = {"prompt": item.prompt, **item.params}
-            started = time.perf_counter()
-            generation: Generation | None = None
-            exception: BaseException | None = None
+            if not await self._admit(first):
+                for index in self.by_key[item.key]:
+                    self.items[index].over_budget = True
+                    await self._report(self.items[index], skipped=1)
+                continue
             try:
-                if "image" in payload:  # an edit: files named in the item, or held bytes
-                    generation = await edit_files(
-                        client,
-                        payload,
-                        limiter=self.limiter,
-                        held=self.held,
-                        on_partial=self._partials_of(first),
-                    )
-                else:
-                    generation = await client.generate_payload(
-                        payload, limiter=self.limiter, on_partial=self._partials_of(first)
-                    )
-            except _BATCH_FATAL:
-                raise  # every other item would fail the same way: stop the batch
-            except CometError as exc:
-                generation, exception = exc.generation, exc
-            except Exception as exc:  # a bug or an unexpected failure stays with its item
-                exception = exc
-            elapsed = time.perf_counter() - started
-            if self.folder is None:
-                # Nothing to write: recording the result in memory is cheaper than a thread hop
-                # (which delays this worker's next request; see bench/RESULTS.md).
-                self._persist(item, generation, exception, elapsed)
-            else:
-                persist = asyncio.ensure_future(
-                    asyncio.to_thread(self._persist, item, generation, exception, elapsed)
+                await self._run_item(client, item)
+            finally:
+                await self._settle(first)
+
+    async def _run_item(self, client: PayloadClient, item: BatchItem) -> None:
+        """Send one item, persist its outcome, and report it and its duplicates."""
+        first = item.index
+        payload = {"prompt": item.prompt, **item.params}
+        started = time.perf_counter()
+        generation: Generation | None = None
+        exception: BaseException | None = None
+        try:
+            if "image" in payload:  # an edit: files named in the item, or held bytes
+                generation = await edit_files(
+                    client,
+                    payload,
+                    limiter=self.limiter,
+                    held=self.held,
+                    on_partial=self._partials_of(first),
                 )
-                self._persisting.add(persist)
-                persist.add_done_callback(self._persisting.discard)
-                await asyncio.shield(persist)
-            indexes = self.by_key[item.key]
-            for position, index in enumerate(indexes):
-                other = self.items[index]
-                if position:
-                    other.generation, other.paths = item.generation, item.paths
-                    other.error, other.exception = item.error, item.exception
-                    other.elapsed, other.duplicate_of = item.elapsed, first
-                    if self.writer is not None:  # its own row, with its own labels
-                        await asyncio.to_thread(self.writer.append, record_of(other, self.folder))
-                await self._report(other, succeeded=int(other.ok), failed=int(not other.ok))
+            else:
+                generation = await client.generate_payload(
+                    payload, limiter=self.limiter, on_partial=self._partials_of(first)
+                )
+        except _BATCH_FATAL:
+            raise  # every other item would fail the same way: stop the batch
+        except CometError as exc:
+            generation, exception = exc.generation, exc
+        except Exception as exc:  # a bug or an unexpected failure stays with its item
+            exception = exc
+        elapsed = time.perf_counter() - started
+        if self.folder is None:
+            # Nothing to write: recording the result in memory is cheaper than a thread hop
+            # (which delays this worker's next request; see bench/RESULTS.md).
+            self._persist(item, generation, exception, elapsed)
+        else:
+            persist = asyncio.ensure_future(
+                asyncio.to_thread(self._persist, item, generation, exception, elapsed)
+            )
+            self._persisting.add(persist)
+            persist.add_done_callback(self._persisting.discard)
+            await asyncio.shield(persist)
+        indexes = self.by_key[item.key]
+        for position, index in enumerate(indexes):
+            other = self.items[index]
+            if position:
+                other.generation, other.paths = item.generation, item.paths
+                other.error, other.exception = item.error, item.exception
+                other.elapsed, other.duplicate_of = item.elapsed, first
+                if self.writer is not None:  # its own row, with its own labels
+                    await asyncio.to_thread(self.writer.append, record_of(other, self.folder))
+            await self._report(other, succeeded=int(other.ok), failed=int(not other.ok))
+
+    def _cost_of(
+        self, item: BatchItem, generation: Generation | None, exception: BaseException | None
+    ) -> Cost | None:
+        """What an item's request cost: its answer's cost, else its estimate when the failure
+        may have been billed (``CometError.billable``), else None (nothing billed)."""
+        if generation is not None:
+            generation.prices = self.prices
+            return generation.cost
+        if isinstance(exception, CometError) and exception.billable:
+            return self.estimates[item.index]
+        return None
 
     def _persist(
         self,
@@ -277,6 +374,7 @@ class BatchRun:
         item.elapsed = elapsed
         item.exception = exception
         item.error = error_payload(exception) if exception is not None else None
+        item.cost = self._cost_of(item, generation, exception)
         if generation is not None and exception is None and self.folder is not None:
             stem = f"{item.index:05d}-{item.key[:12]}"
             for position, image in enumerate(generation.images):

@@ -45,6 +45,7 @@ BATCH_OPTIONS = {
     "on_result",
     "on_partial",
     "shard",
+    "budget_usd",
 }
 
 #: Valid parameter sets that together give every parameter a value (stream: partial_images
