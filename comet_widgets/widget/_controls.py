@@ -21,7 +21,7 @@ from .._catalog import CURRENT, ModelInfo, ModelSpec, build_payload, get_model, 
 from .._errors import InvalidParameterError
 from .._types import PARAMETERS, choices
 from ._dom import classed, set_class, show
-from ._partials import default_partials, streams
+from ._partials import streams
 
 __all__ = [
     "ADVANCED",
@@ -51,8 +51,12 @@ LABELS = {
 OPTIONAL = tuple(name for name in PARAMETERS if name in LABELS)
 #: The parameter traits, in the order they are applied (model first: it decides the others).
 PARAMS = ("model", "prompt", "n", "size", *OPTIONAL, "partial_images")
-#: What the partial-previews control says about its cost.
-PARTIALS_HINT = "each partial preview adds about 100 output tokens"
+#: What the partial-previews control says about its cost (``tests/widget/test_partials.py``
+#: checks the figures against ``estimate_cost`` and the fake's usage).
+PARTIALS_HINT = (
+    "Off by default: each preview costs about 100 output image tokens, so two nearly double"
+    " the cost of a low-quality gpt-image-2 image"
+)
 #: Choices shown in plain words; the value sent stays the API's.
 _CHOICE_WORDS = {"url": "link", "b64_json": "inline data"}
 #: The optional choices folded under "More options" (quality stays in the main row).
@@ -103,10 +107,11 @@ def adapt_to_model(spec: ModelSpec | None, values: Mapping[str, Any]) -> dict[st
         value = values[name]
         if value is not None and value not in allowed_values(spec, name):
             changes[name] = None
-    # Partial previews: the default (2) for models that stream, none for the others.
-    wanted = default_partials(spec.name, changes.get("output_format", values["output_format"]))
-    if bool(wanted) != bool(values["partial_images"]):
-        changes["partial_images"] = wanted
+    # Partial previews are opt-in: kept when the new model streams too, else off.
+    if values["partial_images"] and not streams(
+        spec.name, changes.get("output_format", values["output_format"])
+    ):
+        changes["partial_images"] = 0
     return changes
 
 
@@ -198,7 +203,7 @@ class Controls:
             description="Previews",
             options=(("none", 0), ("1", 1), ("2", 2), ("3", 3)),
             value=0,
-            tooltip=f"partial previews per image while it is made; {PARTIALS_HINT}",
+            tooltip=f"Partial previews per image while it is made. {PARTIALS_HINT}.",
             style=wide,
             layout=widgets.Layout(width="auto"),
         )

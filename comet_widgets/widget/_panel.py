@@ -32,7 +32,9 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
 ``cw-advanced-toggle``   "More options": unfolds ``cw-advanced`` with ``cw-style``,
                          ``cw-background``, ``cw-output-format`` ("File type"),
                          ``cw-response-format`` ("Return as: link / inline data"),
-                         ``cw-complexity`` ("Planning effort") and ``cw-moderation``
+                         ``cw-complexity`` ("Planning effort"), ``cw-moderation`` and
+                         ``cw-partials``: ``cw-partial-images`` ("Previews", none by
+                         default) with ``cw-partials-hint`` (what previews cost)
 ``cw-next-run``          on the fields while running: changes apply to the next run
                          (``cw-next-note`` says so)
 ``cw-generate``          the Generate button ("Apply edit" in edit mode; hidden while running)
@@ -43,7 +45,9 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
                          "Done: 2 of 3 images; image 2 failed", "Cancelled"...)
 ``cw-elapsed``           the elapsed seconds of the running (or last) run
 ``cw-message``           a message box: ``cw-validation`` (a refused parameter),
-                         ``cw-error`` (the last error, with its request id)
+                         ``cw-error`` (the last error, with its request id),
+                         ``cw-stream-notice`` (quiet, once per model: previews were asked
+                         for and this gateway does not stream the model, so they are off)
 ``cw-gallery``           the grid of ``cw-tile``: ``cw-frame`` holding ``cw-thumb``,
                          ``cw-placeholder`` (while running) or ``cw-image-error``;
                          the tile's state class (``cw-tile-pending``, ``cw-tile-partial``,
@@ -121,7 +125,7 @@ from ._gallery import Gallery, Preview, make_previews
 from ._header import Header
 from ._history import Entry, HistoryStrip, history_label, restored_params
 from ._inputs import EditArea, InputImage, InputList, check_input, mask_array, prepare
-from ._partials import PartialPreviews, default_partials, streams
+from ._partials import PartialPreviews, streams
 from ._pending import Job, PendingGeneration
 from ._static import StaticView
 from ._status import Message, StatusView, count_text, panel_message, plural, status_text
@@ -238,10 +242,11 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         " models); None: not sent.",
     )
     partial_images = Int(
-        default_partials(DEFAULT_MODEL, None),  # 2: the default model streams
-        help="Partial previews per image shown while it is made (0-3; GPT image models; each"
-        " adds about 100 output tokens). Switching to a model that streams sets 2, to one that"
-        " does not 0.",
+        0,
+        help="Partial previews per image shown while it is made (0-3; GPT image models). Off"
+        " by default: each costs about 100 output image tokens. Switching to a model that"
+        " cannot stream sets 0. On a gateway that does not stream the model the images still"
+        " land, without previews, and the panel says so once.",
     )
     output_dir = PathText(DEFAULT_OUTPUT_DIR, help="Where Save writes images.")
 
@@ -292,6 +297,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         offline = bool(offline) if offline is not None else (offline_from_env() and not explicit)
         self._source = ClientSource(client=client, factory=client_factory, offline=offline)
         self._job: Job | None = None
+        #: The models this panel said the gateway does not stream (``_say_unstreamed``).
+        self._unstreamed: set[str] = set()
         self._runs: list[_Run] = []
         self._shown: _Run | None = None
         self._sheets: dict[Generation, bytes] = {}
@@ -360,6 +367,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._actions,
             view.validation,
             view.error,
+            view.stream_notice,
             self._gallery.box,
             self._gallery.usage,
             self._history_view.box,
@@ -1019,7 +1027,22 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._add_run(run)
             self._publish(generation, decoded)
             self._settle("done", error, job=job, shown=True)
+        if job.payload.get("partial_images"):
+            self._say_unstreamed([generation])
         return True
+
+    def _say_unstreamed(self, asked: Iterable[Generation]) -> None:
+        """Say once per model, in words, that this gateway does not stream it: ``asked`` are
+        answers to requests for previews, and one that did not stream tells (the client then
+        sends that model's later runs without asking, so this panel does not say it again)."""
+        models = sorted({g.model for g in asked if not g.streamed} - self._unstreamed)
+        if models:
+            self._unstreamed.update(models)
+            names = " and ".join(models)
+            self._view.show_stream_notice(
+                f"Previews are off for {names}: this gateway does not stream"
+                f" {'it' if len(models) == 1 else 'them'}, so the images arrive whole."
+            )
 
     def _add_run(self, run: _Run) -> None:
         """Show a finished run: gallery, history strip and the static view."""
@@ -1095,6 +1118,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self.set_trait("error", error)
         if running and job is not None:
             self._gallery.pending(job.slots, job.labels or None)
+            self._view.show_stream_notice(None)  # said once, for the run that found it out
         elif status in ("error", "cancelled") and job is not None:
             self._gallery.settle()
             if not self._gallery.shown:  # nothing of this run landed: back to what was shown
@@ -1302,6 +1326,11 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._settle(status, error, job=job, message=message)
             if status == "done" and message is not None:
                 self._view.show_error(message)
+            self._say_unstreamed(
+                item.generation
+                for item in results
+                if item.generation is not None and item.params.get("stream") and not item.skipped
+            )
         return results
 
     # -- history ---------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Partial previews in the panel: a streamed generation's partial images shown in its tiles.
 
-The panel passes a ``PartialPreviews`` as the client's ``on_partial``. Each partial becomes a
-thumbnail off the loop (``PartialImage.preview``: at most 512 px, JPEG unless transparent) and
-is handed to ``show(index, data, format)``, which puts it in that image's placeholder tile, as
-long as the run is still the current one and no newer partial of that image was shown. Partials
-never reach ``images`` or the history: only the final ``Generation`` lands.
+Previews are opt-in (the panel's ``partial_images`` starts at 0 for every model: each costs
+output tokens). The panel passes a ``PartialPreviews`` as the client's ``on_partial``. Each
+partial becomes a thumbnail off the loop (``PartialImage.preview``: at most 512 px, JPEG unless
+transparent) and is handed to ``show(index, data, format)``, which puts it in that image's
+placeholder tile, as long as the run is still the current one and no newer partial of that image
+was shown. Partials never reach ``images`` or the history: only the final ``Generation`` lands.
 """
 
 from __future__ import annotations
@@ -13,21 +14,15 @@ import asyncio
 from collections.abc import Callable
 
 from .._catalog import NO_STREAM_FORMATS, rules_for
-from .._constants import DEFAULT_PARTIAL_IMAGES
 from ..images._results import PartialImage
 
-__all__ = ["PartialPreviews", "default_partials", "streams"]
+__all__ = ["PartialPreviews", "streams"]
 
 
 def streams(model: str, output_format: str | None) -> bool:
     """Whether ``model`` can stream partial images with ``output_format``."""
     spec = rules_for(model)
     return spec is not None and spec.accepts("stream") and output_format not in NO_STREAM_FORMATS
-
-
-def default_partials(model: str, output_format: str | None) -> int:
-    """The panel's ``partial_images`` for a model: 2 for models that stream, else 0."""
-    return DEFAULT_PARTIAL_IMAGES if streams(model, output_format) else 0
 
 
 class PartialPreviews:

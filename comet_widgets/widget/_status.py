@@ -268,6 +268,9 @@ class StatusView:
         )
         self.validation = classed(widgets.HTML(layout=hidden()), "cw-validation", "cw-message")
         self.error = classed(widgets.HTML(layout=hidden()), "cw-error", "cw-message")
+        self.stream_notice = classed(
+            widgets.HTML(layout=hidden()), "cw-stream-notice", "cw-message", "cw-quiet"
+        )
 
     @property
     def all(self) -> list[Any]:
@@ -279,6 +282,7 @@ class StatusView:
             self.next_note,
             self.validation,
             self.error,
+            self.stream_notice,
         ]
 
     def show_status(self, text: str) -> None:
@@ -298,6 +302,10 @@ class StatusView:
         set_value(self.validation, html.escape(message or ""))
         set_class(self.validation, "cw-quiet", quiet)
         show(self.validation, message is not None)
+
+    def show_stream_notice(self, text: str | None) -> None:
+        set_value(self.stream_notice, html.escape(text or ""))
+        show(self.stream_notice, text is not None)
 
     def show_notice(self, notice: str | None) -> None:
         set_value(self.notice, html.escape(notice or ""))

@@ -1,8 +1,9 @@
 """Partial previews in JupyterLab: a tile shows a partial image before the final one arrives.
 
 The fake streams a partial at 1 s and 2 s and the completed event at 3 s; the panel (the
-quickstart's, in headless Chromium) shows the first partial in its tile while still running,
-then the final image, and nothing partial lands in the history.
+quickstart's, in headless Chromium, previews turned on under "More options") shows the first
+partial in its tile while still running, then the final image, and nothing partial lands in
+the history.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def test_the_tile_shows_a_partial_before_the_final_image(
     expect(panel.root).to_be_visible(timeout=30_000)
     panel.model.fill("gpt-image-2")
     panel.model.press("Enter")
+    panel.unfold()  # previews are opt-in: turned on under "More options"
+    panel.root.locator(".cw-partial-images select").select_option(label="2")
     fake.stream_interval = 1.0
     panel.type_prompt("a lighthouse in a storm")
     panel.generate()
