@@ -321,6 +321,21 @@ def test_batch_jsonl_with_a_failed_item_exits_1(
     assert "3 ok (2 resumed)" in done.stdout
 
 
+def test_a_batch_whose_items_ask_for_previews_lands_from_a_gateway_that_refuses_streams(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    (tmp_path / "p.jsonl").write_text(
+        '{"prompt": "a fox", "partial_images": 2}\n{"prompt": "a whale", "partial_images": 1}\n'
+    )
+    fake.stream_refusal = "comet"
+    args = ("batch", "p.jsonl", "-o", "out", "-m", "gpt-image-2", "--concurrency", "1")
+    done = run(*args, cwd=tmp_path, server=fake_server)
+    assert done.returncode == 0, done.stderr
+    assert "2 item(s): 2 ok" in done.stdout
+    asked = [bool(r.json.get("stream")) for r in generations(fake)]
+    assert asked == [True, False, False]  # refused once, then never asked again
+
+
 def test_batch_input_errors_exit_2_naming_the_line_and_send_nothing(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
