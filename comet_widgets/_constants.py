@@ -22,8 +22,9 @@ PAINTER_INSTALL: Final = 'pip install "comet-widgets[painter]"'
 DEFAULT_MODEL: Final = "gpt-image-2"  # CometAPI's Create-images page starts with it
 DEFAULT_SIZE: Final = "1024x1024"
 DEFAULT_N: Final = 1
-#: Partial previews per image when streaming is wanted and no number is given (client.stream,
-#: the panel with a model that streams). Each costs about 100 output tokens.
+#: Partial previews per image when streaming is wanted and no number is given (client.stream;
+#: the panel's previews are off until the user picks a number). Each costs about 100 output
+#: tokens.
 DEFAULT_PARTIAL_IMAGES: Final = 2
 DEFAULT_OUTPUT_DIR: Final = "comet-images"
 
