@@ -280,7 +280,7 @@ class BatchResults(Sequence[BatchItem]):
             f"{len(self)} item(s){shard}: {ok} ok{resumed}, {failed} failed{budget};"
             f" {len(self.images)} image(s) in {self.elapsed:.1f}s{rate}",
             f"cost: {self.cost}"
-            + (f" (budget ${self.budget_usd:,.2f})" if self.budget_usd is not None else ""),
+            + (f" (budget ${self.budget_usd:g})" if self.budget_usd is not None else ""),
         ]
         if self.output_dir is not None:
             lines.append(f"output: {self.output_dir} (manifest: {self.manifest})")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from .._errors import key_from_env, missing_key, redact
 from ._parser import edit_params_of, params_of
 
 if TYPE_CHECKING:
+    from ..batch._run import Planned
     from ..client._client import AsyncImageClient
     from ..images._results import Generation
 
@@ -136,7 +138,61 @@ def _save_all(generation: Generation, args: argparse.Namespace) -> int:
         out(str(image.save(folder, sidecar=True if args.sidecar else None)))
         if image.revised_prompt:
             out(f"  revised prompt: {image.revised_prompt}")
+    err(_cost_line(generation))
     return 1 if failed else 0
+
+
+def _priced_by(models: list[str]) -> str:
+    """Where the prices of ``models`` come from and their date, or which have none."""
+    from .._catalog import PRICES
+
+    seen = []
+    for model in dict.fromkeys(models):
+        price = PRICES.get(model)
+        seen.append(
+            f"no known price for {model}" if price is None else f"{price.source}, {price.as_of}"
+        )
+    return "; ".join(dict.fromkeys(seen))
+
+
+def _cost_line(generation: Generation) -> str:
+    """``cost: $0.0052 (from usage: ...)`` after a generation or an edit (stderr)."""
+    cost = generation.cost
+    if cost.basis == "unpriced":
+        return f"cost: unpriced ({_priced_by([generation.model])})"
+    if cost.basis == "estimate":
+        return f"cost: {cost} (an estimate: the answer carried no usable usage)"
+    tokens = cost.tokens
+    if not tokens:  # priced per image
+        return f"cost: {cost} ({len(generation.images)} image(s))"
+    return (
+        f"cost: {cost} (from usage: {tokens['text_input']} text + {tokens['image_input']} image"
+        f" input, {tokens['image_output']} output tokens)"
+    )
+
+
+def _estimate_line(planned: list[Planned], args: argparse.Namespace) -> str:
+    """One line before a batch: how many images of which models, qualities and sizes, the
+    estimated cost, and where the prices come from (stderr)."""
+    from .._cost import Cost, estimate_payload
+    from ..batch._manifest import manifest_files
+    from ..batch._run import sent_body
+
+    bodies = [sent_body(p.payload) for p in planned]
+    total = sum((estimate_payload(body) for body in bodies), Cost(usd=0.0, basis="estimate"))
+
+    def kinds(name: str, default: str) -> str:
+        return ", ".join(dict.fromkeys(str(body.get(name) or default) for body in bodies))
+
+    images = sum(int(body.get("n") or 1) for body in bodies)
+    models = [str(body["model"]) for body in bodies]
+    folder = Path(args.output)
+    resumed = not args.no_resume and folder.is_dir() and manifest_files(folder)
+    done = f"; items already done in {args.output} are not sent again" if resumed else ""
+    return (
+        f"estimate: {images} image(s) of {kinds('model', '?')}, quality {kinds('quality', 'auto')},"
+        f" size {kinds('size', 'auto')}: {total} ({_priced_by(models)}){done}"
+    )
 
 
 def _resolve_inputs(items: list[Any], folder: Path) -> None:
@@ -165,9 +221,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
     params = params_of(args)
     shard = parse_shard(args.shard)
     try:
-        plan(prompts.items, params)  # every item checked before the key, the network or a file
+        planned = plan(prompts.items, params)  # checked before the key, the network or a file
     except InvalidItemError as exc:
         raise UsageError(f"{args.file} {prompts.where(exc.index)}: {exc.message}") from None
+    if args.budget is not None and not (math.isfinite(args.budget) and args.budget >= 0):
+        raise UsageError(f"--budget must be a number of USD, 0 or more, got {args.budget}")
+    if shard is not None:
+        planned = [p for p in planned if p.index % shard[1] == shard[0]]
+    err(_estimate_line(planned, args))
     _require_key(args)
     return asyncio.run(_batch(args, prompts.items, params, shard))
 
@@ -195,6 +256,7 @@ async def _batch(
             sidecar=args.sidecar,
             progress=not args.no_progress,
             shard=shard,
+            budget_usd=args.budget,
         )
     out(results.summary())
     return 1 if results.failed else 0

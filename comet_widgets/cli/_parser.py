@@ -77,7 +77,13 @@ examples:
 Images are written as they arrive; each finished item appends one line to
 DIR/manifest.jsonl (DIR/manifest.shard-i-of-k.jsonl with --shard). Running the same command
 again resumes: items already done are not requested (or paid for) again; failed ones are
-retried. Prints a summary; exits 1 when any item failed."""
+retried. Prints a summary; exits 1 when any item failed.
+
+costs: before it starts, one line on stderr estimates the batch's cost (quality auto counted
+as high) and names the prices' source and date. With --budget USD an item starts only while
+what the batch has spent (resumed items included) plus the estimates of the items in flight
+and its own stays within USD; the others are not sent ("over budget" in the summary, not a
+failure). Run again with a larger --budget to continue."""
 
 _MODELS_EPILOG = f"""\
 examples:
@@ -303,6 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
     )
     batch.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+    batch.add_argument(
+        "--budget",
+        type=float,
+        metavar="USD",
+        help="send no item that would take the batch's cost past USD (see below)",
+    )
     _add_params(batch, defaults=True)
     _add_connection(batch)
 

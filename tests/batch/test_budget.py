@@ -45,7 +45,7 @@ async def test_a_batch_stops_before_passing_its_budget(
     assert all(item.cost is None for item in results.over_budget)
     summary = results.summary()
     assert "3 ok, 0 failed, 3 over budget (not sent)" in summary
-    assert f"cost: {results.cost} (budget ${budget:,.2f})" in summary
+    assert f"cost: {results.cost} (budget ${budget:g})" in summary
     assert "over budget: not sent" in repr(results[4])
 
 

@@ -253,7 +253,8 @@ def test_batch_txt_plain_progress_lines_summary_and_resume(
     # stderr is not a TTY: plain lines, no carriage returns
     assert "\r" not in done.stderr
     lines = done.stderr.splitlines()
-    assert lines[0].startswith("batch: ")
+    assert lines[0].startswith("estimate: 6 image(s) of dall-e-2")
+    assert lines[1].startswith("batch: ")
     assert lines[-1].startswith("batch done: 6/6 · 6 ok · 0 failed")
     assert len(read_manifest(tmp_path / "out" / MANIFEST_NAME)) == 6
     assert fake.generation_count == 6
@@ -263,7 +264,8 @@ def test_batch_txt_plain_progress_lines_summary_and_resume(
     assert fake.generation_count == 6  # nothing requested again
     done = run(*args, "--no-resume", "--no-progress", cwd=tmp_path, server=fake_server)
     assert done.returncode == 0
-    assert done.stderr == ""
+    assert done.stderr.startswith("estimate: ")  # the one line left on stderr
+    assert done.stderr.count("\n") == 1
     assert fake.generation_count == 12
 
 
@@ -538,8 +540,9 @@ def test_batch_on_a_terminal_redraws_one_line(fake_server: FakeServer, tmp_path:
                 chunks.append(chunk)
     finally:
         os.close(leader)
-    bar = b"".join(chunks).decode()
+    estimate, _, bar = b"".join(chunks).decode().partition("\n")
     assert done.returncode == 0
+    assert estimate.startswith("estimate: 5 image(s)")  # one line before the bar
     assert bar.startswith("\rbatch [")
     assert bar.count("\n") <= 2  # one line redrawn, ended once (a terminal may add \r\n)
     assert "5/5" in bar
