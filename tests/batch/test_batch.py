@@ -180,6 +180,7 @@ async def real_sleep_client(fake_server: FakeServer) -> AsyncIterator[AsyncImage
         yield c
 
 
+@pytest.mark.slow
 async def test_requests_per_minute_is_honoured_at_the_fake(
     real_sleep_client: AsyncImageClient, fake: FakeAPI
 ) -> None:
@@ -213,6 +214,7 @@ async def test_concurrency_cap_is_honoured_at_the_fake(
     assert fake.max_in_flight == 3
 
 
+@pytest.mark.slow
 async def test_a_429_with_retry_after_pauses_the_whole_batch(
     real_sleep_client: AsyncImageClient, fake: FakeAPI
 ) -> None:

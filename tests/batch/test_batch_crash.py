@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
 from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
 
@@ -61,6 +63,7 @@ def settled(fake: FakeAPI) -> bool:
     return fake.in_flight == 0 and all(r.finished is not None for r in fake.requests)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_batch_then_resume_does_every_prompt_exactly_once(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
@@ -126,6 +129,7 @@ def test_sigkill_mid_batch_then_resume_does_every_prompt_exactly_once(
     assert first_run + successes_per_prompt(fake) == Counter(PROMPTS)
 
 
+@pytest.mark.slow
 def test_sigterm_stops_gracefully_and_keeps_finished_items(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:

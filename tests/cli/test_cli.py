@@ -124,6 +124,7 @@ def test_help_starts_fast_and_imports_nothing_heavy(tmp_path: Path) -> None:
 # -- generate ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_generate_prints_paths_and_revised_prompts(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
@@ -190,6 +191,7 @@ def test_without_a_key_one_line_says_what_to_do(fake_server: FakeServer, tmp_pat
         assert "--offline" in done.stderr
 
 
+@pytest.mark.slow
 def test_api_errors_are_one_redacted_line_and_a_traceback_only_with_debug(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
@@ -221,6 +223,7 @@ def test_offline_needs_no_key(tmp_path: Path) -> None:
     assert (tmp_path / done.stdout.splitlines()[0]).is_file()
 
 
+@pytest.mark.slow
 def test_cometapi_offline_is_the_clis_offline_too(tmp_path: Path) -> None:
     """The variable that puts the panel offline does the same for the CLI (no key needed)."""
     done = run(
@@ -241,6 +244,7 @@ def test_cometapi_offline_is_the_clis_offline_too(tmp_path: Path) -> None:
 # -- batch ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_batch_txt_plain_progress_lines_summary_and_resume(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
@@ -269,6 +273,7 @@ def test_batch_txt_plain_progress_lines_summary_and_resume(
     assert fake.generation_count == 12
 
 
+@pytest.mark.slow
 def test_batch_csv_columns_set_parameters_and_labels(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
@@ -296,6 +301,7 @@ def test_batch_csv_columns_set_parameters_and_labels(
     assert (tmp_path / "out" / lines[0]["paths"][0]).is_file()
 
 
+@pytest.mark.slow
 def test_batch_jsonl_with_a_failed_item_exits_1(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
@@ -338,6 +344,7 @@ def test_a_batch_whose_items_ask_for_previews_lands_from_a_gateway_that_refuses_
     assert asked == [True, False, False]  # refused once, then never asked again
 
 
+@pytest.mark.slow
 def test_batch_input_errors_exit_2_naming_the_line_and_send_nothing(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
@@ -362,6 +369,7 @@ def test_batch_input_errors_exit_2_naming_the_line_and_send_nothing(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_batch_reads_stdin(fake_server: FakeServer, tmp_path: Path) -> None:
     done = run(
         "batch",
@@ -379,6 +387,7 @@ def test_batch_reads_stdin(fake_server: FakeServer, tmp_path: Path) -> None:
     assert done.stdout.startswith("2 item(s): 2 ok")
 
 
+@pytest.mark.slow
 def test_shards_in_processes_then_merge_equal_an_unsharded_run(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
@@ -428,6 +437,7 @@ def test_shards_in_processes_then_merge_equal_an_unsharded_run(
     assert "/" not in copied[0]["paths"][0]
 
 
+@pytest.mark.slow
 def test_merge_usage_errors(tmp_path: Path) -> None:
     assert run("merge", "only-one", cwd=tmp_path, key=False).returncode == 2
     done = run("merge", "out.jsonl", "missing-dir", cwd=tmp_path, key=False)
@@ -438,6 +448,7 @@ def test_merge_usage_errors(tmp_path: Path) -> None:
 # -- models, serve-fake ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_models_catalogue_and_live_list(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
@@ -466,6 +477,7 @@ def test_models_catalogue_and_live_list(
     assert any(r.path == "/v1/models" for r in fake.requests)
 
 
+@pytest.mark.slow
 def test_serve_fake_runs_until_interrupted(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
     process = subprocess.Popen(
@@ -506,6 +518,7 @@ def test_main_reports_an_unexpected_error_in_one_line(
     assert "--debug" in err
 
 
+@pytest.mark.slow
 def test_batch_on_a_terminal_redraws_one_line(fake_server: FakeServer, tmp_path: Path) -> None:
     (tmp_path / "p.txt").write_text("".join(f"tty {i}\n" for i in range(5)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
@@ -556,6 +569,7 @@ def edits(fake: FakeAPI) -> list[object]:
     return [r for r in fake.requests if r.path == "/v1/images/edits"]
 
 
+@pytest.mark.slow
 def test_edit_with_a_mask_saves_the_result(
     tmp_path: Path, fake_server: FakeServer, fake: FakeAPI
 ) -> None:
@@ -587,6 +601,7 @@ def test_edit_with_a_mask_saves_the_result(
     assert len(edits(fake)) == 1
 
 
+@pytest.mark.slow
 def test_edit_refuses_a_model_that_cannot_edit_before_sending(
     tmp_path: Path, fake_server: FakeServer, fake: FakeAPI
 ) -> None:
@@ -600,6 +615,7 @@ def test_edit_refuses_a_model_that_cannot_edit_before_sending(
     assert fake.requests == []
 
 
+@pytest.mark.slow
 def test_batch_reads_an_image_column(
     tmp_path: Path, fake_server: FakeServer, fake: FakeAPI
 ) -> None:

@@ -215,6 +215,7 @@ async def test_an_image_url_with_the_key_never_reaches_the_image_host(
     assert_logs_clean(logs)
 
 
+@pytest.mark.slow
 async def test_a_server_trickling_its_status_line_is_cut_at_the_read_timeout(
     raw: Callable[..., Awaitable[Raw]],
 ) -> None:
@@ -227,6 +228,7 @@ async def test_a_server_trickling_its_status_line_is_cut_at_the_read_timeout(
     assert "took longer than 0.6 s" in str(info.value)
 
 
+@pytest.mark.slow
 async def test_list_models_is_capped_deadlined_and_typed(
     raw: Callable[..., Awaitable[Raw]], logs: pytest.LogCaptureFixture
 ) -> None:

@@ -321,6 +321,7 @@ async def test_url_mode_edit_downloads_the_result(client: AsyncImageClient) -> N
     assert changed(gen.images[0].image, original).mean() > 0.5
 
 
+@pytest.mark.slow
 async def test_upload_counts_against_the_write_timeout(fake: FakeAPI) -> None:
     """A server that never reads the upload: the write timeout ends the edit, unsent=False."""
     import asyncio

@@ -369,6 +369,7 @@ async def test_every_url_expired_raises_with_the_generation(
     assert fake.generation_count == 1
 
 
+@pytest.mark.slow
 async def test_one_slow_url_times_out_and_the_others_are_kept(
     fake: FakeAPI, make_client: MakeClient
 ) -> None:

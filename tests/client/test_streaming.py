@@ -260,6 +260,7 @@ async def test_malformed_events_raise_response_error(
     assert fake.generation_count == 1
 
 
+@pytest.mark.slow
 async def test_byte_caps_and_the_whole_response_deadline_hold_for_streams(
     fake_server: FakeServer, fake: FakeAPI
 ) -> None:

@@ -36,6 +36,7 @@ async def test_a_multi_megabyte_answer_arrives_intact(
     assert [image.data for image in generation.images] == [data, data]
 
 
+@pytest.mark.slow
 async def test_multi_megabyte_uploads_arrive_intact(
     client: AsyncImageClient, fake: FakeAPI
 ) -> None:

@@ -62,6 +62,7 @@ CALLS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sdk_files", "ours", "params"), CALLS)
 async def test_our_multipart_equals_the_sdks(
     fake_server: FakeServer,

@@ -328,6 +328,7 @@ async def test_serve_fake_inside_a_running_loop_and_stops() -> None:
         assert probe.connect_ex(("127.0.0.1", server.port)) != 0
 
 
+@pytest.mark.slow
 def test_standalone_server_runs_until_ctrl_c(tmp_path: Path) -> None:
     image = tmp_path / "image.png"
     image.write_bytes(b"\x89PNG\r\n\x1a\n served as every image")

@@ -103,6 +103,7 @@ def test_each_partial_adds_output_tokens(fake_server: FakeServer) -> None:
     assert with_two["total_tokens"] == plain["total_tokens"] + 200
 
 
+@pytest.mark.slow
 def test_events_are_spaced_by_the_stream_interval(fake_server: FakeServer, fake: FakeAPI) -> None:
     fake.stream_interval = 0.3
     started = time.monotonic()
@@ -210,6 +211,7 @@ async def test_a_gateway_that_does_not_stream_refuses_stream_in_both_shapes(
     assert fake.stream_refusal is None
 
 
+@pytest.mark.slow
 def test_the_standalone_fake_refuses_streams_with_its_flag() -> None:
     with _standalone("--refuse-stream", "openai") as url:
         body = {"prompt": "a boat", "model": "gpt-image-2", "partial_images": 1, "stream": True}
@@ -267,6 +269,7 @@ def _standalone(*flags: str) -> Iterator[str]:
             process.stdout.close()
 
 
+@pytest.mark.slow
 def test_the_standalone_fake_streams_with_its_flags() -> None:
     with _standalone("--stream-interval", "0.2") as url:
         body = {"prompt": "a boat", "model": "gpt-image-2", "partial_images": 1, "stream": True}

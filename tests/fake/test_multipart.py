@@ -32,6 +32,7 @@ def encode(
     return request.read(), request.headers["content-type"]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(
     fields=st.dictionaries(st.sampled_from(["prompt", "model", "n", "size", "user"]), TEXT),
@@ -82,6 +83,7 @@ def test_malformed_bodies_are_refused(body: bytes, content_type: str, message: s
         parse_form(body, content_type)
 
 
+@pytest.mark.slow
 def test_offline_edits_need_no_multipart_library() -> None:
     """Offline mode is part of the plain install: its edits parse without python-multipart."""
     script = """

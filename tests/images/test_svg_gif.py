@@ -58,6 +58,7 @@ async def test_an_svg_result_is_valid_and_explains_image(
     assert gen.pil_images == []
 
 
+@pytest.mark.slow
 async def test_an_animated_gif_keeps_every_frame(client: AsyncImageClient, tmp_path: Path) -> None:
     gen = await client.generate(
         "a spinning top", output_format="gif", frame_count=4, frame_duration_ms=120

@@ -36,6 +36,7 @@ def test_public_classes_name_the_public_module(name: str) -> None:
         assert repr(value) == f"<class 'comet_widgets.{name}'>"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("order", [LAZY, LAZY[::-1]], ids=["client-first", "widget-first"])
 def test_lazily_loaded_classes_are_rewritten_on_first_load(order: list[str]) -> None:
     """Checked in a fresh interpreter, where nothing has touched the lazy names yet."""

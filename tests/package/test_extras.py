@@ -78,6 +78,7 @@ def test_the_extras_add_only_what_they_name() -> None:
     assert groups["painter"] == ["anywidget"]
 
 
+@pytest.mark.slow
 def test_every_import_is_a_dependency_or_says_what_to_install() -> None:
     wanted = {normal(name) for name in requirements()[""]}
     owners = importlib.metadata.packages_distributions()  # import name -> distributions
@@ -118,6 +119,7 @@ def run(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_without_the_extras_the_features_say_what_to_install() -> None:
     done = run(
         """

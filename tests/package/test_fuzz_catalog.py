@@ -129,6 +129,7 @@ def contracts(openapi: dict[str, Any]) -> dict[bool, PayloadContract]:
     return {True: PayloadContract(openapi), False: PayloadContract(openapi, relaxed=True)}
 
 
+@pytest.mark.slow
 @settings(
     max_examples=300,
     deadline=None,

@@ -76,6 +76,7 @@ def test_the_install_section_follows_the_two_commands() -> None:
     assert len(first_image().strip().splitlines()) == 5
 
 
+@pytest.mark.slow
 def test_the_first_image_uses_the_key_from_the_environment(tmp_path: Path) -> None:
     key = "sk-readme-first-image"
     with serve_fake(FakeAPI(api_key=key)) as server:
@@ -87,6 +88,7 @@ def test_the_first_image_uses_the_key_from_the_environment(tmp_path: Path) -> No
     assert is_png(tmp_path / "boat.png")
 
 
+@pytest.mark.slow
 def test_the_first_image_offline(tmp_path: Path) -> None:
     code = first_image().replace("ImageGenerator(prompt", "ImageGenerator(offline=True, prompt")
     assert "offline=True" in code

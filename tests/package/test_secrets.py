@@ -292,6 +292,7 @@ def run_cli(
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "exit_code"),
     [

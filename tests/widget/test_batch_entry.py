@@ -97,6 +97,7 @@ async def test_cancelling_a_batch_keeps_finished_items_only(
     assert len(panel.history) == kept + 1
 
 
+@pytest.mark.slow
 async def test_a_busy_panel_refuses_a_batch(make_panel: MakePanel, app: FakeAPI) -> None:
     panel = make_panel(prompt="slow", model="dall-e-2", size="256x256")
     app.latency = 0.5

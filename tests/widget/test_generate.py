@@ -286,6 +286,7 @@ async def test_an_answer_with_no_usable_image_is_an_error(
     assert panel.images == []
 
 
+@pytest.mark.slow
 async def test_cancel_is_quick_and_nothing_lands(
     make_panel: MakePanel, app: FakeAPI, wait_until: WaitUntil
 ) -> None:
@@ -320,6 +321,7 @@ async def test_cancel_is_quick_and_nothing_lands(
     assert len(panel.history) == 1
 
 
+@pytest.mark.slow
 async def test_a_rerun_redraws_each_tile_in_few_widget_messages(
     make_panel: MakePanel, app: FakeAPI, wait_until: WaitUntil, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -355,6 +357,7 @@ async def test_a_rerun_redraws_each_tile_in_few_widget_messages(
     assert all(len(messages) <= 3 for messages in sent.values()), sent
 
 
+@pytest.mark.slow
 async def test_a_new_generation_starts_right_after_cancel_and_the_old_never_lands(
     make_panel: MakePanel, app: FakeAPI, wait_until: WaitUntil
 ) -> None:

@@ -43,6 +43,7 @@ def test_offline_panel_shows_the_offline_badge_and_banner(
         panel.close()
 
 
+@pytest.mark.slow
 async def test_a_loopback_api_is_local_until_its_answers_prove_it_is_the_fake(
     part: Any,
 ) -> None:

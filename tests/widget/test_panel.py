@@ -311,6 +311,7 @@ def test_every_part_has_its_css_class(make_panel: MakePanel, descendants: Any) -
     assert expected <= classes, expected - classes
 
 
+@pytest.mark.slow
 async def test_closing_a_panel_closes_every_model_it_opened(make_panel: MakePanel) -> None:
     """Layouts and styles included (``Widget.close`` leaves them open): a closed panel leaves
     nothing in the kernel's widget registry, so nothing of it in a saved notebook either; the

@@ -379,6 +379,7 @@ async def test_a_rate_limit_is_retried_with_the_countdown(
     assert app.edit_count == 2
 
 
+@pytest.mark.slow
 async def test_the_history_names_the_edited_image_and_restores_its_inputs(
     make_panel: MakePanel,
 ) -> None:
@@ -414,6 +415,7 @@ def painted_png(size: tuple[int, int], box: tuple[int, int, int, int]) -> str:
     return "data:image/png;base64," + base64.b64encode(png(overlay)).decode("ascii")
 
 
+@pytest.mark.slow
 async def test_the_painter_over_the_first_input_and_its_notice(
     make_panel: MakePanel, app: FakeAPI, wait_until: WaitUntil
 ) -> None:
@@ -483,6 +485,7 @@ def test_the_synced_state_holds_thumbnails_only(
         assert len(state) < 200_000, type(widget).__name__
 
 
+@pytest.mark.slow
 def test_without_the_painter_extra_the_panel_edits_with_a_mask_from_code(tmp_path: Path) -> None:
     """A fresh interpreter where ``import anywidget`` fails: the area says so, and the edit
     still honours ``gen.mask``."""
@@ -548,6 +551,7 @@ def test_size_follows_a_new_first_input_when_the_model_takes_it(make_panel: Make
     assert panel.size == "1536x1024"
 
 
+@pytest.mark.slow
 def test_an_edit_streams_partial_previews_into_its_tile(
     make_panel: MakePanel, app: FakeAPI, wait_until: WaitUntil
 ) -> None:
@@ -595,6 +599,7 @@ async def test_error_advice_speaks_of_apply_edit(make_panel: MakePanel, app: Fak
     assert "Generate" not in said
 
 
+@pytest.mark.slow
 async def test_generate_many_in_edit_mode_edits_the_inputs_once_per_prompt(
     make_panel: MakePanel, app: FakeAPI
 ) -> None:
@@ -631,6 +636,7 @@ async def test_generate_many_in_edit_mode_edits_the_inputs_once_per_prompt(
     assert panel.inputs == [source]
 
 
+@pytest.mark.slow
 async def test_generate_many_in_edit_mode_with_several_inputs_and_an_item_of_its_own(
     make_panel: MakePanel, app: FakeAPI, tmp_path: Path
 ) -> None:
@@ -669,6 +675,7 @@ async def test_generate_many_in_edit_mode_refuses_what_an_edit_refuses(
     assert panel.status == "error"
 
 
+@pytest.mark.slow
 async def test_shortened_names_carry_the_whole_text_as_their_tooltip(
     make_panel: MakePanel,
 ) -> None:
@@ -702,6 +709,7 @@ class _Watched(Image.Image):
         return super().load()
 
 
+@pytest.mark.slow
 def test_inputs_are_checked_at_once_and_decoded_off_the_callers_thread(
     make_panel: MakePanel, wait_until: WaitUntil, tmp_path: Path
 ) -> None:

@@ -252,6 +252,7 @@ def test_the_panel_rows_are_the_tables() -> None:
     assert not (set(PANEL_ROWS) - set(TABLE_BOXES)) & set(FAULTS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("row", PANEL_ROWS.values(), ids=PANEL_ROWS.keys())
 async def test_panel_fault_matrix(
     row: PanelRow,

@@ -69,6 +69,7 @@ def test_partial_images_are_opt_in_and_the_control_says_what_they_cost(make: Mak
     assert make(model="gpt-image-2", partial_images=1).partial_images == 1
 
 
+@pytest.mark.slow
 def test_a_tile_shows_the_latest_partial_then_the_final_image(make: Make, fake: FakeAPI) -> None:
     fake.stream_interval = 0.3
     panel = make(model="gpt-image-2", partial_images=2)
@@ -91,6 +92,7 @@ def test_a_tile_shows_the_latest_partial_then_the_final_image(make: Make, fake: 
     assert panel.status == "done"
 
 
+@pytest.mark.slow
 def test_cancel_during_a_stream_lands_nothing_and_restores_the_gallery(
     make: Make, fake: FakeAPI
 ) -> None:
@@ -112,6 +114,7 @@ def test_cancel_during_a_stream_lands_nothing_and_restores_the_gallery(
     assert len(panel.history) == 2
 
 
+@pytest.mark.slow
 def test_a_panel_batch_shows_each_items_partials_in_its_own_tile(make: Make, fake: FakeAPI) -> None:
     """A batch streams as a single run does (its requests ask for partials, so they are paid
     for): each item's previews go to that item's tile, then its final image replaces them."""
@@ -134,6 +137,7 @@ def test_a_panel_batch_shows_each_items_partials_in_its_own_tile(make: Make, fak
     fake.stream_interval = 0.0
 
 
+@pytest.mark.slow
 def test_an_edit_batch_streams_like_a_single_edit(make: Make, fake: FakeAPI) -> None:
     from PIL import Image
 
