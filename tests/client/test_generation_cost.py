@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +154,10 @@ def test_bad_prices_are_refused_when_the_client_is_built(
         AsyncImageClient(api_key=FAKE_API_KEY, prices=prices)
     assert info.value.field == field
     assert fake.requests == []
+
+
+async def test_the_readme_cost_example(client: AsyncImageClient) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    gen = await client.generate("a paper boat", quality="low")
+    assert f"print(gen.cost)  # {gen.cost}, from the answer's usage" in readme
+    assert gen.cost.basis == "usage"

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,8 @@ from comet_widgets import (
     build_payload,
     estimate_cost,
 )
-from comet_widgets._cost import check_prices
+from comet_widgets._catalog import OUTPUT_TOKENS, PARTIAL_IMAGE_TOKENS
+from comet_widgets._cost import check_prices, image_tokens, input_image_tokens
 
 #: CometAPI's published gpt-image-2 prices (USD per 1M tokens, 2026-12-06): the test states them
 #: itself, so a changed table fails here until its source is checked.
@@ -284,3 +287,45 @@ def test_a_price_table_of_the_wrong_shape_is_refused(prices: object) -> None:
 def test_cost_price_and_estimate_cost_are_public() -> None:
     for name in ("Cost", "Price", "PRICES", "estimate_cost"):
         assert name in comet_widgets.__all__
+
+
+README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def readme_costs() -> str:
+    """The README's "Costs" section."""
+    return README.split("### Costs\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_estimates_are_what_estimate_cost_says() -> None:
+    calls = re.findall(r"^(estimate_cost\(.*\))  # (about \$[0-9.,]+)", readme_costs(), re.M)
+    assert len(calls) == 3
+    for call, figure in calls:
+        assert str(eval(call, {"estimate_cost": estimate_cost})) == figure, call
+
+
+def test_the_readme_price_table_and_figures_are_the_catalogues() -> None:
+    text = readme_costs()
+    rows = {
+        cells[0]: cells[1:4]
+        for line in text.splitlines()
+        if line.startswith("| gpt-image")
+        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
+    }
+    assert rows["gpt-image-2"] == ["$4", "$4", "$24"]
+    others = rows["gpt-image-2-2026-04-21, gpt-image-2.5-*, gpt-image-2.6-*"]
+    for model, price in PRICES.items():
+        shown = rows["gpt-image-2"] if model == "gpt-image-2" else others
+        assert shown == [
+            f"${price.text_input:g}",
+            f"${price.image_input:g}",
+            f"${price.image_output:g}",
+        ], model
+        assert f"as of {price.as_of}" in text
+    assert "OpenAI's list price" in PRICES["gpt-image-2.5-flare"].source
+    low, medium, high = (OUTPUT_TOKENS[q] for q in ("low", "medium", "high"))
+    assert f"({low} low, {medium} medium, {high} high at 1024x1024" in text
+    assert f"each partial preview adds {PARTIAL_IMAGE_TOKENS} output tokens" in text
+    assert f"counts {input_image_tokens(768, 2048)} image input tokens" in text
+    assert estimate_cost(size="auto").tokens["image_output"] == image_tokens("high", 1536, 1024)
+    assert "size\n  `auto` (or an edit's unset size) as 1536x1024" in text
