@@ -196,7 +196,7 @@ def _check_price(model: str, price: object) -> None:
         raise InvalidParameterError(
             where, price, "a comet_widgets.Price", reason=f"{where} is not a Price"
         )
-    if price.unit not in _NEEDED:
+    if not isinstance(price.unit, str) or price.unit not in _NEEDED:
         raise InvalidParameterError(f"{where}.unit", price.unit, "'token' or 'image'")
     for name in _AMOUNTS:
         value = getattr(price, name)

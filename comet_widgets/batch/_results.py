@@ -222,7 +222,8 @@ class BatchResults(Sequence[BatchItem]):
                 "request_id": record["request_id"],
                 "usage": record["usage"],
                 "mismatches": None,
-                "error": (item.error or {}).get("message"),
+                "error": (item.error or {}).get("message")
+                or ("over budget: not sent" if item.over_budget else None),
                 "index": item.index,
                 "image_index": None,
                 "key": item.key,

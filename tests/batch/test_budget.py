@@ -47,6 +47,8 @@ async def test_a_batch_stops_before_passing_its_budget(
     assert "3 ok, 0 failed, 3 over budget (not sent)" in summary
     assert f"cost: {results.cost} (budget ${budget:g})" in summary
     assert "over budget: not sent" in repr(results[4])
+    rows = results.to_records()
+    assert [row["error"] for row in rows] == [None] * 3 + ["over budget: not sent"] * 3
 
 
 async def test_actual_costs_below_the_estimates_make_room_for_more(

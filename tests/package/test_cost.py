@@ -266,6 +266,7 @@ def test_a_generation_of_an_unpriced_model_is_unpriced() -> None:
         (Price(unit="image", per_image=math.inf), "per_image", "inf"),
         (Price(unit="image"), "per_image", "None"),
         (Price(unit="pixel", per_image=1), "unit", "'pixel'"),  # type: ignore[arg-type]
+        (Price(unit=["token"], per_image=1), "unit", "['token']"),  # type: ignore[arg-type]
     ],
 )
 def test_a_bad_price_names_the_model_and_the_field(price: Price, field: str, shown: str) -> None:
