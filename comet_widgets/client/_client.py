@@ -524,7 +524,11 @@ class AsyncImageClient:
         ``partial_images`` 1-3 (GPT image models) streams the generation: ``on_partial`` is
         called with each ``PartialImage`` as it arrives (a coroutine function is awaited; an
         exception it raises is logged, not raised). The result is the same ``Generation`` as
-        without streaming, also when the server answers the stream with plain JSON.
+        without streaming, also from a gateway that does not stream the model: a 4xx naming
+        ``stream``/``partial_images`` makes the client send the request once more without them
+        (not counted as a retry), a plain JSON answer is taken as it is, and either way this
+        client stops asking to stream that model at this base URL (``Generation.streamed``
+        is then False).
 
         The parameters are those of ``ImageParams`` (``_types.py``; ``None``: not sent). They
         are checked against the model catalogue first: invalid ones raise
@@ -538,8 +542,9 @@ class AsyncImageClient:
     async def stream(self, prompt: str, **params: Any) -> AsyncIterator[PartialImage | Generation]:
         """``generate`` as an async iterator: each ``PartialImage`` as it arrives, then the
         final ``Generation``. ``params`` are those of ``generate`` (``partial_images=2`` by
-        default for GPT image models). Leaving the loop early cancels the request: nothing is
-        left running. Errors are raised from the loop, with the partials received on them.
+        default for GPT image models; just the ``Generation`` from a gateway that does not
+        stream the model). Leaving the loop early cancels the request: nothing is left
+        running. Errors are raised from the loop, with the partials received on them.
         """
         if "on_partial" in params:
             raise InvalidParameterError(
