@@ -69,19 +69,16 @@ def fake_process(
         command += ["--image-file", str(image_file)]
     if latency:
         command += ["--latency", repr(latency)]
-    process = subprocess.Popen(
+    from ._lab import start_server, stop_server  # _lab imports this module
+
+    process = start_server(
         command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env()
     )
     try:
         _wait_listening(port, process, timeout)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_server(process)
         if process.stderr is not None:
             process.stderr.close()
 

@@ -4,8 +4,9 @@ The same approach as ``tests/browser/conftest.py`` (Debian's ``/usr/bin/chromium
 Playwright, never ``playwright install``; JupyterLab 4 on a free loopback port with a token;
 Jupyter's config, runtime, settings and workspaces in a throwaway directory; every request that
 is not to loopback aborted), as plain context managers: the benchmark is no pytest session, and
-``bench`` does not import ``tests``. Everything started here is stopped by its PID: the server,
-then the kernels whose command line names this run's runtime directory.
+``bench`` does not import ``tests``. Every server starts in a process group of its own
+(``start_server``) and ``stop_server`` ends the whole group, then the kernels whose command line
+names the server's folder: the tests start and stop all their servers with these two.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -142,39 +144,67 @@ class Lab:
         return log.read_text(errors="replace")[-3000:] if log.exists() else ""
 
 
-def _kernel_pids(runtime: Path) -> list[int]:
-    """Kernels started by a server: their command line names its isolated runtime dir."""
-    marker = str(runtime).encode()
-    pids = []
+#: Seconds a server gets to exit after SIGTERM before its process group is killed.
+GRACE = 10.0
+
+
+def start_server(argv: list[str], **popen: Any) -> subprocess.Popen[Any]:
+    """Start ``argv`` (``popen``: Popen's keyword arguments) in a process group of its own, so
+    that ``stop_server`` ends it with everything it started."""
+    return subprocess.Popen(argv, start_new_session=True, **popen)
+
+
+def _procs() -> Iterator[tuple[int, int, bytes]]:
+    """(pid, process group, command line) of every live process, zombies left out (Linux)."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if marker in (entry / "cmdline").read_bytes():
-                    pids.append(int(entry.name))
-    return pids
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if fields[0] != "Z":
+                    yield int(entry.name), int(fields[2]), (entry / "cmdline").read_bytes()
 
 
-def stop_server(proc: subprocess.Popen[bytes], root: Path) -> None:
-    """SIGTERM a Jupyter server started with ``isolated_env(root, ...)`` and wait; then end
-    its kernels (their own sessions, so no process group): SIGTERM, up to 5 s, then SIGKILL.
+def _in_group(group: int) -> list[int]:
+    return [pid for pid, pgid, _ in _procs() if pgid == group]
 
-    The browser tests stop their servers with it too.
+
+def _naming(root: Path) -> list[int]:
+    """Processes whose command line names a path under ``root`` (a kernel: its connection
+    file), this one excepted."""
+    marker = os.path.join(root, "").encode()
+    return [pid for pid, _, cmdline in _procs() if marker in cmdline and pid != os.getpid()]
+
+
+def _wait_gone(find: Callable[[], list[int]], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while find() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def stop_server(
+    proc: subprocess.Popen[Any], root: Path | None = None, *, grace: float = GRACE
+) -> None:
+    """End a server started with ``start_server`` and its whole process group: SIGTERM, up to
+    ``grace`` s, then SIGKILL (also when a test's timeout interrupts the wait). Then, given the
+    ``root`` folder its kernels' connection files are under (kernels run in sessions of their
+    own), every process whose command line names it: SIGTERM, up to 5 s, then SIGKILL. Safe to
+    call on a server that has already exited.
     """
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-    runtime = root / "runtime"
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):
-        for pid in _kernel_pids(runtime):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + wait
-        while _kernel_pids(runtime) and time.monotonic() < deadline:
-            time.sleep(0.1)
+    group = proc.pid
+    try:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
+        _wait_gone(partial(_in_group, group), grace)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        proc.wait()
+    if root is not None:
+        for sig, seconds in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 1.0)):
+            for pid in _naming(root):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            _wait_gone(partial(_naming, root), seconds)
 
 
 @contextlib.contextmanager
@@ -200,7 +230,7 @@ def jupyterlab(base_url: str, api_key: str) -> Iterator[Lab]:
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
         with (root / "jupyterlab.log").open("wb") as log:
-            proc = subprocess.Popen(
+            proc = start_server(
                 argv, cwd=root / "notebooks", env=env, stdout=log, stderr=subprocess.STDOUT
             )
         lab = Lab(proc, port, root)

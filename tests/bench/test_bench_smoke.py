@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bench._lab import start_server, stop_server
+
 REPO = Path(__file__).resolve().parents[2]
 SECTIONS = (
     "## Machine",
@@ -36,15 +38,21 @@ NUMBER = re.compile(r"\d+(\.\d+)?")
 @pytest.mark.timeout(300)
 def test_the_suite_runs_once_and_reports_every_section(tmp_path: Path) -> None:
     report = tmp_path / "RESULTS.md"
-    completed = subprocess.run(
+    # Its servers' folders under tmp_path (TMPDIR): stop_server finds whatever it leaves.
+    process = start_server(
         [sys.executable, "-m", "bench", "--smoke", "--out", str(report)],
         cwd=REPO,
-        capture_output=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=270,  # JupyterLab and Chromium start once for the browser section
-        check=False,
     )
-    assert completed.returncode == 0, completed.stderr[-4000:]
+    try:
+        # JupyterLab and Chromium start once for the browser section.
+        _, stderr = process.communicate(timeout=270)
+    finally:
+        stop_server(process, tmp_path)
+    assert process.returncode == 0, stderr[-4000:]
     text = report.read_text()
     assert text.startswith("# Benchmark results (SMOKE RUN")
     positions = [text.find(heading) for heading in SECTIONS]

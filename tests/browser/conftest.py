@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench._lab import isolated_env, stop_server
+from bench._lab import isolated_env, start_server, stop_server
 from comet_widgets.testing import FakeAPI, FakeServer, serve_fake
 
 HERE = Path(__file__).resolve().parent
@@ -61,6 +61,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+#: Every browser test has a 240 s timeout (its pytestmark): the first one also waits for
+#: Chromium, JupyterLab (up to SERVER_START_TIMEOUT) and a kernel (KERNEL_TIMEOUT_MS) to start.
 SERVER_START_TIMEOUT = 60.0
 #: Generous: the first kernel start of a session imports ipywidgets, Pillow and httpx.
 KERNEL_TIMEOUT_MS = 45_000
@@ -103,7 +105,8 @@ def _free_port() -> int:
 
 @dataclass
 class JupyterServer:
-    """A JupyterLab or Voilà server started by a fixture (stopped by PID at session end)."""
+    """A JupyterLab or Voilà server started by a fixture (stopped with its process group and
+    kernels when its package's tests end)."""
 
     name: str
     proc: subprocess.Popen[bytes]
@@ -144,7 +147,7 @@ def _isolated_env(root: Path, fake_base_url: str) -> dict[str, str]:
 def _start(name: str, root: Path, argv: list[str], port: int, env: dict[str, str]) -> JupyterServer:
     log = root / f"{name}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
+        proc = start_server(
             argv, cwd=root / "notebooks", env=env, stdout=out, stderr=subprocess.STDOUT
         )
     return JupyterServer(name, proc, port, root, log, root / "notebooks")

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from comet_widgets.testing import FakeAPI
 from comet_widgets.testing._bodies import REVISION
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
 
 PANEL_CELL = 1
 PRINT_CELL = 2

@@ -16,7 +16,7 @@ from comet_widgets.testing import FakeAPI
 
 from .conftest import ARTIFACTS, HERE, record_artifact
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
 
 
 def test_a_painted_stroke_is_the_mask_of_the_edit(lab_notebook: Any, fake: FakeAPI) -> None:

@@ -19,7 +19,7 @@ from comet_widgets.testing import FakeAPI
 
 from .conftest import HERE
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
 
 NOTEBOOK = HERE / "panel_edit.ipynb"
 PANEL_CELL = 1

@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 
 from comet_widgets.testing import FakeAPI
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
 
 HERE = Path(__file__).resolve().parent
 PANEL_CELL = 1
@@ -289,7 +289,7 @@ def test_saved_with_default_settings_and_nbconvert_shows_the_latest_images(
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=90,
         check=False,
     )
     assert converted.returncode == 0, converted.stderr[-2000:]

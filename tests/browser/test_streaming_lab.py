@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from comet_widgets.testing import FakeAPI
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
 
 PANEL_CELL = 1
 

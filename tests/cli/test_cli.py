@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench._lab import start_server, stop_server
 from comet_widgets import __version__, read_metadata
 from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
 from comet_widgets.cli._commands import COMMANDS
@@ -480,7 +481,7 @@ def test_models_catalogue_and_live_list(
 @pytest.mark.slow
 def test_serve_fake_runs_until_interrupted(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
-    process = subprocess.Popen(
+    process = start_server(
         [sys.executable, "-m", "comet_widgets", "serve-fake", "--port", "0"],
         cwd=tmp_path,
         env=env,
@@ -498,7 +499,10 @@ def test_serve_fake_runs_until_interrupted(tmp_path: Path) -> None:
         assert "dall-e-3" in answer.text
     finally:
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=15)
+        try:
+            _, err = process.communicate(timeout=15)
+        finally:
+            stop_server(process)  # whatever is left of its group
     assert process.returncode == 0
     assert "fake API" in err
 

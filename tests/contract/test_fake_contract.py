@@ -28,6 +28,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from PIL import Image
 
+from bench._lab import start_server, stop_server
 from comet_widgets import MODELS
 from comet_widgets.testing import (
     FAKE_API_KEY,
@@ -334,9 +335,8 @@ def test_standalone_server_runs_until_ctrl_c(tmp_path: Path) -> None:
     image.write_bytes(b"\x89PNG\r\n\x1a\n served as every image")
     command = [sys.executable, "-m", "comet_widgets.testing", "--port", "0"]
     command += ["--latency", "0", "--image-file", str(image)]
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
+    process = start_server(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
         assert process.stdout is not None
         base_url = process.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:")
@@ -348,5 +348,7 @@ def test_standalone_server_runs_until_ctrl_c(tmp_path: Path) -> None:
         assert base64.b64decode(generated.json()["data"][0]["b64_json"]) == image.read_bytes()
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=10)
+    finally:
+        stop_server(process)
     assert process.returncode == 0, stderr
     assert "stopped" in stderr

@@ -25,6 +25,7 @@ import pytest
 from openai.types import ImageGenCompletedEvent, ImageGenPartialImageEvent, ImageGenStreamEvent
 from PIL import Image
 
+from bench._lab import start_server, stop_server
 from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
 from tests.client.test_faults import settled
 
@@ -258,13 +259,12 @@ def _standalone(*flags: str) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     command = [sys.executable, "-m", "comet_widgets.testing", "--port", str(port), *flags]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    process = start_server(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         yield f"{process.stdout.readline().strip()}/images/generations"
     finally:
-        process.terminate()
-        process.wait(10)
+        stop_server(process)
         if process.stdout is not None:
             process.stdout.close()
 

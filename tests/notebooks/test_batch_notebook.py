@@ -11,7 +11,7 @@ from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02-batch-dataset.ipynb"
 
-pytestmark = pytest.mark.notebook
+pytestmark = [pytest.mark.notebook, pytest.mark.timeout(300)]  # a kernel and every cell
 
 
 def outputs_text(notebook: nbformat.NotebookNode) -> str:

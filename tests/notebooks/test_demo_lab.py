@@ -4,6 +4,7 @@ repository), no news toast, and Ctrl-C stopping all of it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,9 +21,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from bench._lab import start_server, stop_server
 from comet_widgets.testing import FAKE_API_KEY
 
-pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+# Up to START_TIMEOUT for the demo to start, then Ctrl-C and up to 30 s for it to stop.
+pytestmark = [pytest.mark.notebook, pytest.mark.slow, pytest.mark.timeout(240)]
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
@@ -49,14 +52,16 @@ def port_open(port: int) -> bool:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     """``python -m comet_widgets.cli._demo`` with no key; yields the process and its stdout lines
-    up to the URL. It is always stopped (SIGINT, as Ctrl-C) afterwards."""
+    up to the URL. It is always stopped afterwards (SIGINT, as Ctrl-C; then its whole process
+    group and whatever names ``tmp_path``, its scratch folder included, with stop_server)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "JUPYTER"))}
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
         env[name] = str(tmp_path / name.lower())
     env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "settings")
     env["JUPYTER_PLATFORM_DIRS"] = "1"
+    env["TMPDIR"] = str(tmp_path)  # the demo's scratch copy, so JupyterLab's command line
     errors = (tmp_path / "stderr.txt").open("w")
-    process = subprocess.Popen(
+    process = start_server(
         [sys.executable, "-m", "comet_widgets.cli._demo"],
         cwd=tmp_path,
         env=env,
@@ -79,11 +84,9 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_server(process, tmp_path)
         if process.stdout is not None:
             process.stdout.close()
         errors.close()

@@ -27,7 +27,9 @@ from PIL import Image
 
 from comet_widgets.testing import FakeAPI, FakeServer, serve_fake
 
-pytestmark = pytest.mark.notebook
+# The first test that runs a notebook waits for its kernel and every cell (each within
+# CELL_TIMEOUT).
+pytestmark = [pytest.mark.notebook, pytest.mark.timeout(300)]
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))

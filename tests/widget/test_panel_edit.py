@@ -526,7 +526,7 @@ def test_without_the_painter_extra_the_panel_edits_with_a_mask_from_code(tmp_pat
         [sys.executable, "-c", script, str(Path(__file__).parent)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=90,  # inside the test's own 120 s
         env=env,
         cwd=tmp_path,
     )
