@@ -316,7 +316,9 @@ def estimate_cost(
     if isinstance(image, (list, tuple)) and not image:
         raise InvalidParameterError("image", image, "one image or a non-empty list of images")
     payload = build_payload(
-        prompt or "-",  # the prompt is optional here; its checks still run on a given one
+        # a blank prompt is fine for an estimate (the panel asks while the user types); the
+        # other checks of build_payload still run on it
+        prompt if not isinstance(prompt, str) or prompt.strip() else "-",
         model=model,
         n=n,
         size=size,

@@ -105,6 +105,7 @@ def test_n_partials_gif_frames_and_edit_inputs_add_up() -> None:
 
 def test_the_prompt_counts_one_token_per_four_bytes() -> None:
     assert estimate_cost(prompt="").tokens["text_input"] == 1
+    assert estimate_cost(prompt=" \n ").tokens["text_input"] == 1  # blank: no error
     assert estimate_cost(prompt="abcd" * 100).tokens["text_input"] == 100
     assert estimate_cost(prompt="abcde").tokens["text_input"] == 2
     assert estimate_cost(prompt="紙の舟").tokens["text_input"] == 3  # 9 bytes of UTF-8
@@ -135,6 +136,9 @@ def test_a_model_without_a_price_is_unpriced_not_an_error(model: str) -> None:
         ({"n": True}, "n"),
         ({"n": 11}, "n"),
         ({"prompt": 5}, "prompt"),
+        ({"prompt": 0}, "prompt"),
+        ({"prompt": None}, "prompt"),
+        ({"prompt": "x" * 32001}, "prompt"),
         ({"size": "big"}, "size"),
         ({"quality": "ultra"}, "quality"),
         ({"partial_images": 4}, "partial_images"),
