@@ -258,6 +258,14 @@ def _size(size: object) -> tuple[int, int]:
     return _ESTIMATE_SIZE  # auto, unset (an edit follows its input) or a gateway's own word
 
 
+def _whole(value: object, default: int) -> int:
+    """A count from a body (``n``, ``frame_count``...), or ``default`` when it is not one: a
+    cost is computed for any recorded body and never raises."""
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+    )
+
+
 def estimate_payload(
     payload: Mapping[str, Any], *, prices: Mapping[str, Price] | None = None
 ) -> Cost:
@@ -266,13 +274,13 @@ def estimate_payload(
     price = (PRICES if prices is None else prices).get(str(payload.get("model")))
     if price is None:
         return UNPRICED
-    n = payload.get("n") or 1
+    n = _whole(payload.get("n"), 1)
     if price.unit == "image":
         return _per_image(price, n, "estimate")
     per_image = image_tokens(payload.get("quality"), *_size(payload.get("size")))
     if payload.get("output_format") == "gif":
-        per_image *= payload.get("frame_count") or _GIF_FRAMES
-    partials = payload.get("partial_images") or 0
+        per_image *= _whole(payload.get("frame_count"), _GIF_FRAMES)
+    partials = _whole(payload.get("partial_images"), 0)
     inputs = payload.get("image") or ()
     count = len(inputs) if isinstance(inputs, (list, tuple)) else 1
     return _priced(

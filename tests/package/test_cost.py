@@ -246,6 +246,16 @@ def test_a_missing_or_absurd_usage_gives_the_estimate(usage: object) -> None:
     assert str(cost).startswith("about $")
 
 
+def test_a_cost_never_raises_on_odd_recorded_params() -> None:
+    """A Generation rebuilt from an edited manifest may hold anything: its images are kept."""
+    gen = generation(None)
+    gen.params = {"n": "2", "size": 7, "quality": ["x"], "partial_images": True, "image": "a"}
+    cost = gen.cost
+    assert cost.basis == "estimate"
+    assert cost.tokens["image_output"] == image_tokens("high", 1536, 1024)
+    assert cost.tokens["image_input"] == 1445
+
+
 def test_a_generation_of_an_unpriced_model_is_unpriced() -> None:
     gen = generation({"input_tokens": 20, "output_tokens": 208}, model="flux-pro")
     assert (gen.cost.usd, gen.cost.basis) == (None, "unpriced")
