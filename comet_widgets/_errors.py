@@ -260,6 +260,7 @@ class APIStatusError(CometError):
         code: str | None = None,
         body: object = None,
         server_message: str = "",
+        invalid_params: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -268,6 +269,9 @@ class APIStatusError(CometError):
         self.body = body
         #: What the server said, as it said it (the key redacted; no request id, no advice).
         self.server_message = server_message
+        #: The fields the server named as wrong and what it said of each (OpenAI's ``param``;
+        #: a problem+json answer's ``validation``/``errors`` entries, with what is allowed).
+        self.invalid_params = dict(invalid_params or {})
 
 
 class BadRequestError(APIStatusError):

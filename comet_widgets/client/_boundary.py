@@ -73,6 +73,21 @@ class DeadlinePassed(Exception):
     """The whole response did not arrive within the deadline."""
 
 
+class _Progress:
+    """httpcore's ``trace`` extension: whether the connection was being opened and whether the
+    request started to go out (no trace at all, e.g. another transport: both stay False)."""
+
+    def __init__(self, inner: Callable[[str, dict[str, Any]], Awaitable[None]] | None) -> None:
+        self.connecting = self.sending = False
+        self._inner = inner
+
+    async def __call__(self, name: str, info: dict[str, Any]) -> None:
+        self.connecting = self.connecting or name.startswith("connection.")
+        self.sending = self.sending or ".send_request" in name
+        if self._inner is not None:
+            await self._inner(name, info)
+
+
 #: Reads a streamed answer: gets its (redacted) headers and raw chunks, returns the result.
 StreamReader = Callable[[httpx.Headers, AsyncIterator[bytes]], Awaitable[Any]]
 
@@ -233,11 +248,15 @@ async def exchange(
 ) -> Answer:
     """Send ``request``; the whole response within ``timeout`` s, the body within ``limit`` bytes.
 
-    Raises ``BodyTooLarge``, ``DeadlinePassed`` or httpx's own errors (the caller types them).
+    Raises ``BodyTooLarge``, ``DeadlinePassed`` or httpx's own errors (the caller types them);
+    a deadline that passes while the connection is still opening is httpx's ``ConnectTimeout``
+    (nothing was sent).
     ``redact_body=False`` for binary bodies (downloaded images); headers are always redacted.
     ``stream`` reads an event-stream answer as it arrives (see the module docstring); what it
     raises passes through.
     """
+    progress = _Progress(request.extensions.get("trace"))
+    request.extensions["trace"] = progress
     reading = _read(http, request, limit, secret, follow_redirects, stream)
     try:
         with secret_scope(secret):
@@ -247,6 +266,9 @@ async def exchange(
             else:  # pragma: no cover - Python 3.10
                 response, body, streamed = await asyncio.wait_for(reading, timeout)
     except (TimeoutError, asyncio.TimeoutError):
+        if progress.connecting and not progress.sending:
+            # Still connecting (a full accept queue, a black-holed address): nothing was sent.
+            raise httpx.ConnectTimeout("the connection did not open in time") from None
         raise DeadlinePassed from None
     return Answer(
         status=response.status_code,

@@ -877,7 +877,7 @@ class AsyncImageClient:
             prices=self.prices,
             streamed=streamed,
         )
-        failed = first_error(parsed.images)
+        failed = parsed.error or first_error(parsed.images)
         if failed is not None:
             failed.generation = generation
             raise failed

@@ -25,7 +25,7 @@ import httpx
 import jiter
 from httpx_sse import EventSource
 
-from .._errors import ResponseError, redact_bytes
+from .._errors import APIStatusError, ResponseError, redact_bytes
 from ..images._results import GeneratedImage, PartialImage
 from ._wire import ParsedBody, decode_b64_image, error_from_response
 
@@ -72,7 +72,7 @@ async def _deliver(on_partial: OnPartial, partial: PartialImage) -> None:
 
 def _stream_error(
     document: dict[str, Any], request_id: str | None, secret: str | None
-) -> Exception:
+) -> APIStatusError:
     error = document.get("error")
     fields = error if isinstance(error, dict) else document
     code = fields.get("code")
@@ -101,9 +101,10 @@ async def read_stream(
     ``partials`` and passed to ``on_partial``.
 
     ``headers`` are the answer's (redacted) headers, ``chunks`` its raw body. Raises
-    ``ResponseError`` for a malformed event, the typed ``APIStatusError`` for an error
-    event, ``StreamEnded`` when no completed event arrived; the transport's own errors (and
-    the reader's caps) pass through.
+    ``ResponseError`` for a malformed event, the typed ``APIStatusError`` for an error event
+    before any completed image (after one, it ends the stream as the body's ``error``),
+    ``StreamEnded`` when no completed event arrived; the transport's own errors (and the
+    reader's caps) pass through.
     """
     request_id: str | None = headers.get("x-request-id")
     suffix = f" (request id: {request_id})" if request_id else ""
@@ -135,7 +136,11 @@ async def read_stream(
         kind = document.get("type")
         kind = kind if isinstance(kind, str) else str(event.event or "")
         if event.event == "error" or kind == "error" or document.get("error"):
-            raise _stream_error(document, request_id, secret)
+            failed = _stream_error(document, request_id, secret)
+            if not parsed.images:
+                raise failed
+            parsed.error = failed  # completed images are paid for: the error carries them
+            break
         b64 = document.get("b64_json")
         if kind.endswith(".partial_image"):
             number = document.get("partial_image_index")

@@ -58,6 +58,8 @@ class ParsedBody:
     usage: dict[str, Any] | None
     extra: dict[str, Any] = field(default_factory=dict)
     pending_urls: dict[int, str] = field(default_factory=dict)
+    #: A stream's error event after some images completed: raised carrying those images.
+    error: CometError | None = None
 
 
 def _loads(body: bytes) -> Any:
@@ -175,25 +177,38 @@ def parse_body(
     return parsed
 
 
-def _problem_text(err: Mapping[str, Any]) -> str:
+def _problem_text(err: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     """A readable message from a non-OpenAI error object (``application/problem+json``:
-    ``title``, ``detail``, and a list of ``errors``/``reasons``)."""
+    ``title``, ``detail``, and a list of ``errors``/``reasons``/``invalid_params``/``validation``),
+    and what its entries say about each field they name (with what is allowed, when given)."""
     parts = [str(err[key]).strip() for key in ("title", "detail") if err.get(key)]
-    for key in ("errors", "reasons", "invalid_params"):
+    fields: dict[str, str] = {}
+    for key in ("errors", "reasons", "invalid_params", "validation"):
         items = err.get(key)
         if not isinstance(items, list):
             continue
         reasons = []
         for item in items[:10]:
-            if isinstance(item, Mapping):
-                where = item.get("name") or item.get("field") or item.get("pointer") or ""
-                what = item.get("reason") or item.get("message") or item.get("detail") or ""
-                reasons.append(f"{where}: {what}" if where and what else str(where or what))
-            else:
+            if not isinstance(item, Mapping):
                 reasons.append(str(item))
+                continue
+            where = next((str(item[k]) for k in _WHERE if item.get(k)), "")
+            what = next((str(item[k]).strip().rstrip(".") for k in _WHAT if item.get(k)), "")
+            allowed = next((item[k] for k in _ALLOWED if item.get(k)), None)
+            if allowed is not None:
+                listed = allowed if isinstance(allowed, list) else [allowed]
+                what = f"{what} (allowed: {', '.join(map(str, listed))})".lstrip()
+            if where:
+                fields.setdefault(where, what)
+            reasons.append(f"{where}: {what}" if where and what else where or what)
         if reasons:
             parts.append("; ".join(r.strip().rstrip(".") for r in reasons if r))
-    return ": ".join(p.rstrip(".") for p in parts if p)
+    return ": ".join(p.rstrip(".") for p in parts if p), fields
+
+
+_WHERE = ("name", "field", "param", "pointer", "path")
+_WHAT = ("reason", "message", "detail")
+_ALLOWED = ("allowed", "expected", "enum")
 
 
 def refuses_streaming(error: CometError) -> bool:
@@ -224,6 +239,7 @@ def error_from_response(
     """Build the typed exception for an error answer; its message says what to do next
     (for a model that cannot be routed: which current model to try instead)."""
     message, code, parsed = "", None, None
+    fields: dict[str, str] = {}
     if body:
         # A gateway may echo the request's headers back: scrub before anything keeps the body.
         body = redact(body.decode("utf-8", "replace"), secret).encode()
@@ -234,7 +250,11 @@ def error_from_response(
     if isinstance(parsed, dict):
         err = parsed.get("error", parsed)
         if isinstance(err, dict):
-            message = str(err.get("message") or "") or _problem_text(err)
+            message, fields = str(err.get("message") or ""), {}
+            if not message:
+                message, fields = _problem_text(err)
+            elif isinstance(err.get("param"), str) and err["param"]:
+                fields = {err["param"]: message}
             code = str(err.get("code")) if err.get("code") not in (None, "") else None
         elif isinstance(err, str):
             message = err
@@ -265,6 +285,7 @@ def error_from_response(
         if parsed is not None
         else redact(body[:1000].decode("utf-8", "replace"), secret),
         server_message=_REQUEST_ID_NOTE.sub("", message).strip(),
+        invalid_params={k: redact(v, secret) for k, v in fields.items()},
     )
     if isinstance(error, RateLimitError):
         error.retry_after = retry_after

@@ -15,6 +15,7 @@ import base64
 import io
 import json
 import logging
+import socket
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -226,6 +227,32 @@ async def test_a_server_trickling_its_status_line_is_cut_at_the_read_timeout(
             await c.generate("a boat", model="dall-e-2", size="256x256")
     assert info.value.sent
     assert "took longer than 0.6 s" in str(info.value)
+
+
+async def test_a_connect_timeout_on_a_full_accept_queue_was_not_sent() -> None:
+    """A listener whose accept queue is full never completes the handshake: the whole-response
+    deadline passes while connecting, and nothing left the client (safe to retry)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        address = listener.getsockname()
+        fillers = [socket.socket() for _ in range(8)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(address)
+            await asyncio.sleep(0.1)
+            base_url = f"http://127.0.0.1:{address[1]}/v1"
+            async with client(base_url, timeout=0.3, max_retries=0) as c:
+                with pytest.raises(APITimeoutError) as info:
+                    await c.generate("a boat", model="gpt-image-2")
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert not info.value.sent
+    assert info.value.retryable
+    assert not info.value.billable
+    assert "connect timeout while sending the request" in str(info.value)
 
 
 @pytest.mark.slow

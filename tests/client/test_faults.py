@@ -11,6 +11,7 @@ after. Refused connections, URL mode and partial answers follow the table.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 import tracemalloc
@@ -33,6 +34,7 @@ from comet_widgets import (
     ModelUnavailableError,
     RateLimitError,
     ResponseError,
+    UnprocessableEntityError,
     build_payload,
 )
 from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
@@ -461,3 +463,31 @@ async def test_refusing_a_huge_answer_keeps_memory_small(
     finally:
         tracemalloc.stop()
     assert peak < limit, f"peak {peak:,} bytes"
+
+
+async def test_a_problem_json_answer_names_each_field_and_what_is_allowed(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    """A gateway's ``application/problem+json`` refusal with ``validation`` entries: the message
+    and ``invalid_params`` say which field is wrong and what is allowed."""
+    body = {
+        "type": "about:blank",
+        "title": "Request validation failed",
+        "status": 422,
+        "validation": [
+            {"field": "size", "message": "unsupported size", "allowed": ["1024x1024", "auto"]},
+            {"field": "quality", "message": "must be low, medium or high."},
+        ],
+    }
+    fake.fail_next(1, 422, body=json.dumps(body), content_type="application/problem+json")
+    with pytest.raises(UnprocessableEntityError) as caught:
+        await client.generate("a boat", model="gpt-image-2")
+    error = caught.value
+    assert str(error).startswith(
+        "HTTP 422: Request validation failed: size: unsupported size (allowed: 1024x1024, auto);"
+        " quality: must be low, medium or high (request id: "
+    )
+    assert error.invalid_params == {
+        "size": "unsupported size (allowed: 1024x1024, auto)",
+        "quality": "must be low, medium or high",
+    }

@@ -204,6 +204,24 @@ async def test_an_error_event_raises_the_typed_error_with_request_id(
     assert fake.generation_count == 2  # a mid-stream failure may be billed: not retried
 
 
+async def test_an_error_event_after_a_completed_image_keeps_the_image(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    """The image that completed before the error event is paid for: the error carries it."""
+    fake.break_stream_next("error", after=3, message="upstream failed on image 2")
+    with pytest.raises(ServerError) as caught:
+        await client.generate(PROMPT, model="gpt-image-2", n=2, partial_images=1)
+    error = caught.value
+    assert "upstream failed on image 2" in str(error)
+    assert error.generation is not None
+    [image] = error.generation.images
+    assert image.ok
+    assert image.image.size == (1024, 1024)
+    assert error.generation.request_id == error.request_id == fake.requests[-1].request_id
+    assert [(p.index, p.partial_index) for p in error.partials] == [(0, 0), (1, 0)]
+    assert fake.generation_count == 1  # not retried: an image was made
+
+
 async def test_a_json_error_to_a_stream_is_the_usual_typed_error(
     client: AsyncImageClient, fake: FakeAPI
 ) -> None:
