@@ -3,12 +3,17 @@
 With ``COMETAPI_KEY`` set both use the real API (or ``COMETAPI_BASE_URL``). Without it the demo
 starts the offline fake API on loopback in this process first, so it runs with no key and no
 network: JupyterLab's kernels get ``COMETAPI_BASE_URL`` pointing at the fake and its key (the
-panel then shows its offline banner).
+panel then shows its offline banner). That fake takes ``DEMO_SECONDS_PER_IMAGE`` per image, as a
+real model takes its time, so a newcomer sees the placeholders, the previews (when asked for)
+and has time to press Cancel.
 
 JupyterLab listens on 127.0.0.1 only, on a free port, with a fresh token printed in the URL. It
 works on copies of the notebooks in a scratch folder (removed on exit), so its autosave never
-writes into the repository's tracked notebooks, and its news toast is off. Ctrl-C (or SIGTERM)
-stops JupyterLab, its kernels and the fake.
+writes into the repository's tracked notebooks, and its news toast is off. Images saved in it
+(the panel's Save, ``gen.save()``, ``Generation.save()``: ``comet-images/`` by default) go to
+the checkout's ``comet-images/`` (ignored by git), which outlives the scratch copy: the demo says
+where when it starts and when it stops. Ctrl-C (or SIGTERM) stops JupyterLab, its kernels and
+the fake.
 """
 
 from __future__ import annotations
@@ -32,9 +37,13 @@ import webbrowser
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from .._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_MODEL
+from .._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_MODEL, DEFAULT_OUTPUT_DIR
 from .._errors import key_from_env
+
+if TYPE_CHECKING:
+    from ..testing import FakeAPI
 
 SEED_PROMPT = "A paper boat floating on calm water at sunrise."
 QUICKSTART = "notebooks/01-quickstart.ipynb"
@@ -44,6 +53,8 @@ _REPO = Path(__file__).resolve().parents[2]
 LAB_OVERRIDES = {
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}
 }
+#: Seconds the demo's fake takes for each image: enough to see placeholders, previews and Cancel.
+DEMO_SECONDS_PER_IMAGE = 1.5
 _READY_TIMEOUT = 90.0
 _STOP_TIMEOUT = 15.0
 
@@ -77,6 +88,13 @@ async def generate_one(api_key: str | None, base_url: str | None) -> int:
     return 0
 
 
+def demo_fake() -> FakeAPI:
+    """The fake API ``make demo`` serves when no key is set: paced like a real model."""
+    from ..testing import FakeAPI
+
+    return FakeAPI(seconds_per_image=DEMO_SECONDS_PER_IMAGE)
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -85,12 +103,18 @@ def free_port() -> int:
         return port
 
 
-def scratch_copy(source: Path, scratch: Path) -> Path:
-    """Copy the notebooks under ``source`` into ``scratch/notebooks``; return the served root."""
+def scratch_copy(source: Path, scratch: Path, images: Path) -> Path:
+    """Copy the notebooks under ``source`` into ``scratch/notebooks``; return the served root.
+
+    ``comet-images`` in both folders (a kernel saves there, relative to its notebook's folder)
+    is a link to ``images``, so what is saved outlives the scratch copy.
+    """
     target = scratch / "notebooks"
     target.mkdir(parents=True, exist_ok=True)
     for notebook in sorted((source / "notebooks").glob("*.ipynb")):
         shutil.copyfile(notebook, target / notebook.name)
+    for folder in (scratch, target):
+        (folder / DEFAULT_OUTPUT_DIR).symlink_to(images, target_is_directory=True)
     return scratch
 
 
@@ -177,11 +201,19 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
 def run_lab(*, port: int = 0, open_browser: bool = False, root: Path | None = None) -> int:
     """Start JupyterLab on copies of the notebooks (and the fake when there is no key).
 
-    ``root`` holds the ``notebooks/`` folder to copy (default: the repository, else the current
-    folder). Waits for Ctrl-C.
+    ``root`` holds the ``notebooks/`` folder to copy and keeps the images saved in the demo in
+    its ``comet-images/`` (default: the repository, else the current folder). Waits for Ctrl-C.
     """
     source = root or (_REPO if (_REPO / QUICKSTART).is_file() else Path.cwd())
-    port = port or free_port()
+    images = (source / DEFAULT_OUTPUT_DIR).resolve()
+    images.mkdir(exist_ok=True)
+    try:
+        return _serve(source, images, port or free_port(), open_browser)
+    finally:
+        print(f"comet-widgets demo: the images saved in it are in {images}", flush=True)
+
+
+def _serve(source: Path, images: Path, port: int, open_browser: bool) -> int:
     token = secrets.token_hex(24)
     signal.signal(signal.SIGTERM, _terminated)
     with contextlib.ExitStack() as stack:
@@ -190,7 +222,7 @@ def run_lab(*, port: int = 0, open_browser: bool = False, root: Path | None = No
                 tempfile.TemporaryDirectory(prefix="comet-demo-", ignore_cleanup_errors=True)
             )
         )
-        root = scratch_copy(source, scratch)
+        root = scratch_copy(source, scratch, images)
         settings = app_settings(scratch)
         env = dict(os.environ)
         if env.get(API_KEY_ENV):
@@ -198,12 +230,12 @@ def run_lab(*, port: int = 0, open_browser: bool = False, root: Path | None = No
         else:
             from ..testing import FAKE_API_KEY, serve_fake
 
-            server = stack.enter_context(serve_fake())
+            server = stack.enter_context(serve_fake(demo_fake()))
             env[API_KEY_ENV] = FAKE_API_KEY
             env[BASE_URL_ENV] = server.base_url
             label = (
-                f"the offline fake API at {server.base_url} (placeholder images;"
-                f" set {API_KEY_ENV} for real ones)"
+                f"the offline fake API at {server.base_url} (placeholder images, about"
+                f" {DEMO_SECONDS_PER_IMAGE:g} s each; set {API_KEY_ENV} for real ones)"
             )
         process = subprocess.Popen(
             lab_command(port=port, token=token, root=root, settings=settings),
@@ -216,6 +248,7 @@ def run_lab(*, port: int = 0, open_browser: bool = False, root: Path | None = No
         print(f"comet-widgets demo: JupyterLab on {root / QUICKSTART}", flush=True)
         print(f"  a scratch copy of {source / 'notebooks'} (removed on exit)", flush=True)
         print(f"  images from: {label}", flush=True)
+        print(f"  images you save go to: {images}", flush=True)
         try:
             if not _wait_ready(url, process, _READY_TIMEOUT):
                 print("  JupyterLab did not start; see its messages above", flush=True)
@@ -235,9 +268,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--script", action="store_true", help="generate one image and exit")
     parser.add_argument("--port", type=int, default=0, help="JupyterLab's port (default: free)")
     parser.add_argument("--browser", action="store_true", help="also open a web browser")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="the folder whose notebooks/ are copied and whose comet-images/ keeps the images"
+        " saved in the demo (default: this checkout)",
+    )
     args = parser.parse_args(argv)
     if not args.script:
-        return run_lab(port=args.port, open_browser=args.browser)
+        return run_lab(port=args.port, open_browser=args.browser, root=args.root)
     with backend() as (api_key, base_url, label):
         print(f"comet-widgets demo: generating with {label}")
         return asyncio.run(generate_one(api_key, base_url))

@@ -92,6 +92,10 @@ class FakeAPI:
 
     - ``latency`` (s): every authenticated, valid generation waits this long before answering
       (injected faults included). It ends early if the client hangs up.
+    - ``seconds_per_image`` (s): a generation or edit takes this long for each image it makes,
+      like a real model (``n=3``: three times as long), after ``latency``. A streamed answer
+      spreads it over each image's events, so its partial previews arrive along the way.
+      ``make demo`` sets it; 0 (the default) answers at once.
     - ``download_latency`` (s): every ``/files`` download waits this long.
     - ``request_id_in_header``: send ``x-request-id`` on every response (True), or put the id
       only inside error messages, as CometAPI does (False).
@@ -157,6 +161,7 @@ class FakeAPI:
     trickle_chunks: int
     huge_body_bytes: int
     huge_body_declare_length: bool
+    seconds_per_image: float
     stream_interval: float
     stream_relay: bool
     stream_refusal: StreamRefusal | None
@@ -168,6 +173,7 @@ class FakeAPI:
         *,
         api_key: str | None = None,
         latency: float = 0.0,
+        seconds_per_image: float = 0.0,
         download_latency: float = 0.0,
         request_id_in_header: bool = True,
         image_bytes: bytes | None = None,
@@ -189,6 +195,7 @@ class FakeAPI:
         self.api_key = api_key
         self._defaults: dict[str, Any] = {
             "latency": latency,
+            "seconds_per_image": seconds_per_image,
             "download_latency": download_latency,
             "request_id_in_header": request_id_in_header,
             "image_bytes": image_bytes,
@@ -589,6 +596,9 @@ class FakeAPI:
                 payload, fault, responder, watcher, image_bytes=edited, image_input=image_input
             )
         else:
+            made = self.seconds_per_image * int(payload["n"])
+            if made > 0 and not await watcher.sleep(made):
+                return
             malformed = fault if isinstance(fault, Malformed) else None
             kind, only = (malformed.kind, malformed.indexes) if malformed else (None, None)
             await self._answer(
@@ -617,11 +627,12 @@ class FakeAPI:
             payload, image_bytes=image_bytes or self.image_bytes, image_input=image_input
         )
         events = build_events(images, fields, usage, created=int(time.time()))
+        per_event = self.seconds_per_image / (int(payload.get("partial_images") or 0) + 1)
         await send_stream(
             responder,
             watcher,
             events,
-            interval=self.stream_interval,
+            interval=self.stream_interval + per_event,
             brk=brk,
             sent_at=self.stream_times,
         )

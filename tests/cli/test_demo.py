@@ -1,15 +1,21 @@
-"""``make demo-script``: with no key it runs against the offline fake and saves one image."""
+"""``make demo-script``: with no key it runs against the offline fake and saves one image; the
+fake ``make demo`` serves takes its time, as a real model does."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from comet_widgets import read_metadata
-from comet_widgets.cli._demo import SEED_PROMPT
+import httpx
+import pytest
+
+from comet_widgets import AsyncImageClient, read_metadata
+from comet_widgets.cli._demo import DEMO_SECONDS_PER_IMAGE, SEED_PROMPT, demo_fake
 from comet_widgets.images._formats import sniff
+from comet_widgets.testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport
 
 
 def test_the_demo_script_saves_an_image_with_its_provenance(tmp_path: Path) -> None:
@@ -38,3 +44,26 @@ def test_the_demo_script_saves_an_image_with_its_provenance(tmp_path: Path) -> N
     assert record["request_id"]
     assert "revised prompt" not in result.stdout
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+async def test_the_demos_fake_takes_its_time_and_streams_previews_along_the_way() -> None:
+    """``make demo`` serves this fake when no key is set: a second or more per image, so the
+    placeholders, the previews (when asked for) and Cancel can be seen."""
+    app = demo_fake()
+    assert DEMO_SECONDS_PER_IMAGE >= 1
+    http = httpx.AsyncClient(transport=fake_transport(app))
+    async with AsyncImageClient(
+        api_key=FAKE_API_KEY, base_url=IN_PROCESS_BASE_URL, http_client=http
+    ) as client:
+        started = time.monotonic()
+        await client.generate(SEED_PROMPT, model="gpt-image-2")
+        assert time.monotonic() - started >= DEMO_SECONDS_PER_IMAGE
+        started = time.perf_counter()
+        generation = await client.generate(SEED_PROMPT, model="gpt-image-2", partial_images=2)
+    assert generation.streamed
+    first, second, final = (at - started for at in app.stream_times)
+    assert first >= DEMO_SECONDS_PER_IMAGE / 3 * 0.9  # each preview comes along the way
+    assert second - first >= DEMO_SECONDS_PER_IMAGE / 3 * 0.9
+    assert final - second >= DEMO_SECONDS_PER_IMAGE / 3 * 0.9
+    await http.aclose()

@@ -467,6 +467,24 @@ async def test_trickle_takes_at_least_trickle_seconds(
     assert opened(b64_images(response)[0]).size == (1024, 1024)
 
 
+async def test_seconds_per_image_paces_each_image_and_spreads_over_a_stream(
+    http: httpx.AsyncClient, app: FakeAPI
+) -> None:
+    assert app.seconds_per_image == 0  # tests stay fast
+    app.seconds_per_image = 0.1
+    started = time.perf_counter()
+    response = await generate(http, model="gpt-image-2", n=2)
+    assert time.perf_counter() - started >= 0.2  # two images
+    assert len(response.json()["data"]) == 2
+    started = time.perf_counter()
+    await generate(http, model="gpt-image-2", stream=True, partial_images=1)
+    partial, completed = (at - started for at in app.stream_times)
+    assert partial >= 0.05  # the image's 0.1 s, half before its preview, half after
+    assert completed - partial >= 0.05
+    app.reset()
+    assert app.seconds_per_image == 0
+
+
 @pytest.mark.parametrize("declare", [True, False])
 async def test_huge_body(http: httpx.AsyncClient, app: FakeAPI, declare: bool) -> None:
     app.huge_body_bytes, app.huge_body_declare_length = 300_000, declare

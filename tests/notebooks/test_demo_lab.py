@@ -1,12 +1,17 @@
 """``make demo``: JupyterLab on the quickstart, loopback only, token in the printed URL, the fake
-API started when there is no key, scratch copies of every notebook (a save never touches the
-repository), no news toast, and Ctrl-C stopping all of it."""
+API started when there is no key (a second or more per image), scratch copies of every notebook
+(a save never touches the repository), images saved in its kernels kept in the checkout's
+``comet-images/`` after it stops, no news toast, and Ctrl-C stopping all of it.
+
+The demo runs on a copy of the checkout's notebooks (``--root``), so nothing lands in the real
+checkout."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bench._lab import start_server, stop_server
+from comet_widgets import read_metadata
 from comet_widgets.testing import FAKE_API_KEY
 
 # Up to START_TIMEOUT for the demo to start, then Ctrl-C and up to 30 s for it to stop.
@@ -50,10 +57,18 @@ def port_open(port: int) -> bool:
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    """``python -m comet_widgets.cli._demo`` with no key; yields the process and its stdout lines
-    up to the URL. It is always stopped afterwards (SIGINT, as Ctrl-C; then its whole process
-    group and whatever names ``tmp_path``, its scratch folder included, with stop_server)."""
+def checkout(tmp_path: Path) -> Path:
+    """A stand-in for the checkout: a copy of its notebooks."""
+    shutil.copytree(REPO / "notebooks", tmp_path / "checkout" / "notebooks")
+    return tmp_path / "checkout"
+
+
+@pytest.fixture
+def demo(tmp_path: Path, checkout: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """``python -m comet_widgets.cli._demo --root CHECKOUT`` with no key; yields the process and
+    its stdout lines up to the URL. It is always stopped afterwards (SIGINT, as Ctrl-C; then
+    its whole process group and whatever names ``tmp_path``, its scratch folder included, with
+    stop_server)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "JUPYTER"))}
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
         env[name] = str(tmp_path / name.lower())
@@ -62,7 +77,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     env["TMPDIR"] = str(tmp_path)  # the demo's scratch copy, so JupyterLab's command line
     errors = (tmp_path / "stderr.txt").open("w")
     process = start_server(
-        [sys.executable, "-m", "comet_widgets.cli._demo"],
+        [sys.executable, "-m", "comet_widgets.cli._demo", "--root", str(checkout)],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -97,7 +112,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
 
 
 def test_make_demo_serves_the_quickstart_with_a_token_and_stops_on_ctrl_c(
-    demo: tuple[subprocess.Popen[str], list[str]],
+    demo: tuple[subprocess.Popen[str], list[str]], checkout: Path
 ) -> None:
     process, lines = demo
     printed = "\n".join(lines)
@@ -137,8 +152,8 @@ def test_make_demo_serves_the_quickstart_with_a_token_and_stops_on_ctrl_c(
             "".join(c["source"]) for c in original["cells"]
         ], name
 
-    # A save (what autosave does) lands in the scratch copy, never in the tracked notebook.
-    tracked = REPO / "notebooks" / "01-quickstart.ipynb"
+    # A save (what autosave does) lands in the scratch copy, never in the checkout's notebook.
+    tracked = checkout / "notebooks" / "01-quickstart.ipynb"
     before = tracked.read_bytes()
     notebook = served["content"]
     notebook["cells"][0]["source"] = "edited in the demo session"
@@ -175,3 +190,78 @@ def test_make_demo_serves_the_quickstart_with_a_token_and_stops_on_ctrl_c(
     assert not port_open(fake_port), "the fake still listens"
     [scratch_line] = [line for line in lines if "scratch copy" in line]
     assert "removed on exit" in scratch_line
+
+
+def run_in_kernel(url: str, code: str) -> str:
+    """Run ``code`` in a new kernel of the quickstart's session on the demo's JupyterLab (as a
+    notebook cell runs, over the kernel's websocket); return what it printed."""
+    import websocket  # websocket-client, as jupyter-server has it
+
+    parts = urlsplit(url)
+    [token] = parse_qs(parts.query)["token"]
+    root = f"{parts.scheme}://{parts.netloc}"
+    auth = {"Authorization": f"token {token}", "Content-Type": "application/json"}
+    session = {"path": "notebooks/01-quickstart.ipynb", "type": "notebook", "name": ""}
+    status, body = get(
+        f"{root}/api/sessions", auth, method="POST", body={**session, "kernel": {"name": "python3"}}
+    )
+    assert status == 201, body
+    kernel = json.loads(body)["kernel"]["id"]
+    channels = f"ws://{parts.netloc}/api/kernels/{kernel}/channels?token={token}"
+    socket_ = websocket.create_connection(channels, timeout=60)
+    header = {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "version": "5.3"}
+    header.update(username="test", session=uuid.uuid4().hex, date="")
+    content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
+    request = {"header": header, "parent_header": {}, "metadata": {}, "channel": "shell"}
+    socket_.send(json.dumps({**request, "content": {**content, "user_expressions": {}}}))
+    printed = []
+    try:
+        while True:
+            message = json.loads(socket_.recv())
+            if message["parent_header"].get("msg_id") != header["msg_id"]:
+                continue
+            kind, body_ = message["msg_type"], message["content"]
+            if kind == "stream":
+                printed.append(body_["text"])
+            elif kind == "error":
+                raise AssertionError("\n".join(body_["traceback"]))
+            elif kind == "status" and body_["execution_state"] == "idle":
+                return "".join(printed)
+    finally:
+        socket_.close()
+
+
+SAVE_IN_THE_KERNEL = """
+import time
+from comet_widgets import AsyncImageClient
+
+started = time.monotonic()
+async with AsyncImageClient() as client:  # the demo's fake, from the kernel's environment
+    generation = await client.generate("a paper boat", model="gpt-image-2")
+print("took", time.monotonic() - started)
+print("saved", *[path.resolve() for path in generation.save()])
+"""
+
+
+def test_an_image_saved_in_the_demos_kernel_outlives_the_demo_in_the_checkout(
+    demo: tuple[subprocess.Popen[str], list[str]], checkout: Path, tmp_path: Path
+) -> None:
+    process, lines = demo
+    images = checkout / "comet-images"
+    assert f"images you save go to: {images}" in "\n".join(lines)
+    [url] = [line.split("open:", 1)[1].strip() for line in lines if "open:" in line]
+
+    printed = run_in_kernel(url, SAVE_IN_THE_KERNEL)
+    took = float(printed.split("took", 1)[1].split()[0])
+    assert took >= 1.0, "the demo's fake answers at a real model's pace"
+    [saved] = [Path(line.split(" ", 1)[1]) for line in printed.splitlines() if "saved" in line]
+    assert saved.parent == images.resolve()
+
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    assert process.wait(30) == 0
+    assert process.stdout is not None
+    farewell = process.stdout.read()
+    assert f"the images saved in it are in {images}" in farewell
+    assert saved.is_file(), "the image outlived the demo"
+    assert read_metadata(saved)["prompt"] == "a paper boat"
+    assert not list(tmp_path.glob("comet-demo-*")), "the scratch copy is removed"
