@@ -18,12 +18,25 @@ if TYPE_CHECKING:
 
 __all__ = [
     "contact_sheet",
+    "decode_image",
     "encode_preview",
     "gif_preview",
     "has_alpha",
     "sheet_image",
     "thumbnail_of",
 ]
+
+
+def decode_image(data: bytes) -> Image:
+    """The image in ``data``, decoded (the first frame of an animation)."""
+    from PIL import Image as PILImage
+
+    with PILImage.open(io.BytesIO(data)) as opened:
+        opened.load()
+        # copy() detaches the pixels from the decoder: a loaded WebP otherwise keeps ~12 MiB of
+        # decoder state alive per image.
+        copy: Image = opened.copy()
+        return copy
 
 
 def has_alpha(image: Image) -> bool:

@@ -26,6 +26,7 @@ from .._errors import CometError
 from .._version import __version__
 from ._formats import EXTENSIONS, MIME_TYPES, ImageFormat, has_alpha
 from ._metadata import add_png_text, sidecar_path, write_file
+from ._previews import decode_image
 
 if TYPE_CHECKING:
     import numpy as np
@@ -62,17 +63,6 @@ class _DecodedCache:
 
 
 decoded_cache = _DecodedCache(DECODED_CACHE_SIZE)
-
-
-def _decode(data: bytes) -> Image:
-    from PIL import Image as PILImage
-
-    with PILImage.open(io.BytesIO(data)) as opened:
-        opened.load()
-        # copy() detaches the pixels from the decoder: a loaded WebP otherwise keeps ~12 MiB of
-        # decoder state alive per image.
-        copy: Image = opened.copy()
-        return copy
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -169,7 +159,7 @@ class GeneratedImage:
             )
         cached = decoded_cache.get(self)
         if cached is None:
-            cached = _decode(self._require_data())
+            cached = decode_image(self._require_data())
             decoded_cache.put(self, cached)
         return cached
 
@@ -415,7 +405,7 @@ class PartialImage:
     def image(self) -> Image:
         """The decoded ``PIL.Image.Image`` (decoded on first access)."""
         if self._decoded is None:
-            self._decoded = _decode(self.data)
+            self._decoded = decode_image(self.data)
         return self._decoded
 
     def preview(self, max_side: int = THUMBNAIL_MAX_SIDE) -> tuple[bytes, str]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ._dom import classed, fixed, set_class, set_value, show
+from ._dom import classed, fixed, set_class, show
 
 if TYPE_CHECKING:
     from ..images._results import Generation
@@ -65,40 +65,44 @@ class Entry:
 
 
 class _Card:
-    def __init__(self, pick: Callable[[_Card], None]) -> None:
-        self.index = -1
-        self.thumb = classed(widgets.Image(format="jpeg"), "cw-history-thumb")
-        self.label = classed(widgets.HTML(**fixed(widgets.HTML)), "cw-history-label")
-        self.button = classed(
-            widgets.Button(description="", **fixed(widgets.Button)), "cw-history-pick"
-        )
-        self.box = classed(
-            widgets.VBox([self.thumb, self.label, self.button], **fixed(widgets.VBox)),
-            "cw-history-item",
-        )
-        self.button.on_click(lambda _button: pick(self))
+    """One run's card, built with its content: the page gets it in the messages that open
+    its widgets, and nothing of it is sent again but its ``cw-selected`` class."""
 
-    def load(self, index: int, entry: Entry, selected: bool) -> None:
+    def __init__(self, index: int, entry: Entry, pick: Callable[[int], None]) -> None:
         self.index = index
-        if entry.thumb:
-            with self.thumb.hold_sync():
-                self.thumb.format = entry.thumb_format
-                self.thumb.value = entry.thumb
-        show(self.thumb, bool(entry.thumb))
+        hidden = {} if entry.thumb else {"layout": widgets.Layout(display="none")}
+        self.thumb = classed(
+            widgets.Image(value=entry.thumb or b"", format=entry.thumb_format, **hidden),
+            "cw-history-thumb",
+        )
         note = (
             f'<div class="cw-history-note" title="{html.escape(entry.note_title or entry.note)}">'
             f"{html.escape(entry.note)}</div>"
             if entry.note
             else ""
         )
-        set_value(self.label, html.escape(entry.label) + note)
-        if self.button.tooltip != entry.tooltip:
-            self.button.tooltip = entry.tooltip
-        set_class(self.box, "cw-selected", selected)
+        self.label = classed(
+            widgets.HTML(html.escape(entry.label) + note, **fixed(widgets.HTML)),
+            "cw-history-label",
+        )
+        self.button = classed(
+            widgets.Button(description="", tooltip=entry.tooltip, **fixed(widgets.Button)),
+            "cw-history-pick",
+        )
+        self.box = classed(
+            widgets.VBox([self.thumb, self.label, self.button], **fixed(widgets.VBox)),
+            "cw-history-item",
+        )
+        self.button.on_click(lambda _button: pick(self.index))
 
 
 class HistoryStrip:
-    """The strip (class ``cw-history``), hidden while the session has no run."""
+    """The strip (class ``cw-history``), hidden while the session has no run.
+
+    A new run's card goes first and the cards already shown stay as they are: a run costs the
+    page its new card and the strip's list of children, however long the session (re-filling
+    every card, shifted by one, cost two or three messages per card per run).
+    """
 
     def __init__(self, on_select: Callable[[int], None]) -> None:
         self._on_select = on_select
@@ -117,22 +121,15 @@ class HistoryStrip:
             found += [card.thumb, card.label, card.button, card.box]
         return found
 
-    def _pick(self, card: _Card) -> None:
-        if card.index >= 0:
-            self._on_select(card.index)
-
-    def show(self, entries: Sequence[Entry], selected: int | None) -> None:
-        """Show ``entries`` (oldest first in the list, newest first on screen)."""
-        while len(self._cards) < len(entries):
-            self._cards.append(_Card(self._pick))
-        newest_first = list(reversed(range(len(entries))))
-        for card, index in zip(self._cards, newest_first, strict=False):
-            card.load(index, entries[index], index == selected)
-        children = tuple(card.box for card in self._cards[: len(entries)])
-        if tuple(self.strip.children) != children:
-            self.strip.children = children
-        show(self.box, bool(entries))
+    def add(self, entry: Entry) -> None:
+        """Show the session's next run first, marked as the one shown."""
+        card = _Card(len(self._cards), entry, self._on_select)
+        self._cards.append(card)
+        self.strip.children = (card.box, *self.strip.children)
+        show(self.box, True)
+        self.select(card.index)
 
     def select(self, selected: int | None) -> None:
+        """Mark run ``selected`` (counted from 0) as the one shown, or none."""
         for card in self._cards:
             set_class(card.box, "cw-selected", card.index == selected)

@@ -184,7 +184,6 @@ class _Run:
 
     generations: list[Generation]
     previews: list[Preview]
-    decoded: list[Any] = field(default_factory=list)
     batch: int = 0  # the number of prompts, for a batch
     #: An edit's: "Edit of image 2 from 'A paper boat…'", its inputs and mask (to restore).
     edit_of: str = ""
@@ -1018,7 +1017,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             first = failed[0]
             reason = panel_message(first.error).text if first.error else "no image data"
             error = f"{count_text(generation)}: {reason}"
-        run = _Run([generation], previews, decoded)
+        run = _Run([generation], previews)
         if edit is not None:
             run.edit_of, run.edit_title = edit.edit_of, edit.edit_title
             run.inputs, run.mask = edit.inputs, edit.mask
@@ -1048,7 +1047,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         """Show a finished run: gallery, history strip and the static view."""
         self._runs.append(run)
         self._show_run(run)
-        self._show_history()
+        self._history_view.add(run.entry(len(self._runs)))
         self._update_static(run)
         if run.generations:
             self._header.saw_request_id(run.generations[-1].request_id)
@@ -1081,12 +1080,6 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             return
         self._spent = cost if self._spent is None else self._spent + cost
         self.set_trait("spent_usd", self._spent.usd)
-
-    def _show_history(self) -> None:
-        selected = self._runs.index(self._shown) if self._shown in self._runs else None
-        self._history_view.show(
-            [run.entry(number) for number, run in enumerate(self._runs, 1)], selected
-        )
 
     def _publish(self, generation: Generation, decoded: list[Any]) -> None:
         """Set the result traits (``history`` gets the generation appended)."""
@@ -1249,7 +1242,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
 
         total, finished = len(items), 0
         starts = [sum(counts[:i]) for i in range(len(counts))]
-        landed: dict[int, tuple[Generation, list[Preview], list[Any]]] = {}
+        landed: dict[int, tuple[Generation, list[Preview]]] = {}
         ended: set[int] = set()
         previewers: dict[int, PartialPreviews] = {}
 
@@ -1274,7 +1267,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             if generation is not None and not job.cancelled:
                 previews, decoded = await asyncio.to_thread(make_previews, generation)
                 if not job.cancelled:
-                    landed[item.index] = (generation, previews, decoded)
+                    landed[item.index] = (generation, previews)
                     self._gallery.fill(starts[item.index], previews)
                     self._publish(generation, decoded)
             if not job.cancelled:
@@ -1293,7 +1286,6 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         run = _Run(
             [landed[i][0] for i in order],
             [p for i in order for p in landed[i][1]],
-            [d for i in order for d in landed[i][2]],
             batch=total,
             edit_of=edit_of[0],
             edit_title=edit_of[1],
@@ -1362,11 +1354,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
 
     # -- display and lifecycle -------------------------------------------------------------
     def _update_static(self, run: _Run) -> None:
-        images = run.decoded
+        from ..images._previews import decode_image, sheet_image
+
+        # From the thumbnails (an SVG's is its text): no run keeps its decoded images, which
+        # the decoded-image cache holds and drops (a batch's may be many more than it holds).
+        images = [decode_image(p.data) for p in run.previews if p.data and p.format != "svg+xml"]
         if not images:
             return
-        from ..images._previews import sheet_image
-
         # The grid itself, not a PNG of it: the static view makes its own small encodings,
         # and the panel's own repr encodes a PNG only if it is ever asked for one.
         sheet = sheet_image(images, cell=_SHEET_CELL)
