@@ -33,12 +33,14 @@ from datetime import date, datetime, timezone
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
-from ._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_SIZE
+from ._constants import DEFAULT_EDIT_MODEL, DEFAULT_MODEL, DEFAULT_N, DEFAULT_SIZE
 from ._errors import InvalidParameterError
 from ._types import (
+    EDIT_PARAMETERS,
     PARAMETERS,
     Background,
     Complexity,
+    EditParams,
     Model,
     Moderation,
     OutputFormat,
@@ -69,6 +71,7 @@ __all__ = [
     "ModelSpec",
     "Price",
     "Status",
+    "build_edit_payload",
     "build_payload",
     "check_edit",
     "edit_models",
@@ -598,14 +601,14 @@ def _check_enum(name: str, value: object, allowed: tuple[str, ...], model: str) 
         )
 
 
-def _check_unknown(extra: Mapping[str, object]) -> None:
+def _check_unknown(extra: Mapping[str, object], known: tuple[str, ...] = PARAMETERS) -> None:
     for name, value in extra.items():
-        guess = difflib.get_close_matches(name, PARAMETERS, n=1)
+        guess = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {guess[0]!r}? " if guess else ""
         raise InvalidParameterError(
             name,
             value,
-            f"{hint}known parameters: {', '.join(PARAMETERS)}; "
+            f"{hint}known parameters: {', '.join(known)}; "
             "pass provider-specific fields as extra_body={...}",
             reason=f"unknown parameter {name!r}",
         )
@@ -950,6 +953,8 @@ class EditRules:
     mask_max_bytes: int = 4 * _MB
     #: The ``input_fidelity`` values the model takes (empty: leave it unset).
     input_fidelity: tuple[str, ...] = ()
+    #: Whether the model takes a ``markup`` file.
+    markup: bool = False
 
 
 _GPT_EDIT = EditRules("gpt-image", 16, ("png", "webp", "jpeg"), 50 * _MB)
@@ -995,8 +1000,84 @@ def edit_rules_for(model: str) -> EditRules | None:
     if rules is not None:
         return rules
     if model.lower().startswith(_GPT_PREFIXES):
-        return EditRules(model, 16, _GPT_EDIT.formats, _GPT_EDIT.max_bytes)
+        # An unlisted GPT id may be a newer model: it is not refused a markup.
+        markup = model in MARKUP_MODELS or model not in MODELS
+        return EditRules(model, 16, _GPT_EDIT.formats, _GPT_EDIT.max_bytes, markup=markup)
     return None
+
+
+#: The models whose edits take ``markup`` (the SDK's image_edit_params.py: "Supports GPT Image
+#: 2.5"): the gpt-image-2.5 models and their snapshots.
+MARKUP_MODELS = tuple(name for name in MODELS if name.startswith("gpt-image-2.5-"))
+_FIDELITIES = choices("input_fidelity", declaration=EditParams)
+#: Generation keywords an edit does not take, and what to do instead.
+_NOT_FOR_EDITS = {
+    "moderation": "leave moderation out: edits take no moderation (generations only)",
+    "style": "leave style out: edits take no style (legacy dall-e-3 generations only)",
+}
+
+
+def build_edit_payload(prompt: object, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the parameters of one edit (``EditParams``; the files ``mask`` and ``markup``
+    only for whether they are given) and return its form fields, without the files.
+
+    The generation rules apply to what edits share with generations; ``n`` and ``size`` left
+    unset are not sent (the API follows the input). Refused with ``InvalidParameterError``
+    naming the field, the value and what is allowed: a keyword ``EditParams`` does not declare
+    (``moderation``, ``style``, a typo), a model that cannot edit, an ``input_fidelity`` the
+    model does not take, a ``markup`` with a ``mask`` or for a model that takes none, a
+    ``mask`` with GIF output. The files themselves are checked by ``check_edit``.
+    """
+    for name, value in params.items():
+        if name in _NOT_FOR_EDITS:
+            raise InvalidParameterError(
+                name, value, _NOT_FOR_EDITS[name], reason=f"edits take no {name}"
+            )
+    _check_unknown({k: v for k, v in params.items() if k not in EDIT_PARAMETERS}, EDIT_PARAMETERS)
+    model = params.get("model", DEFAULT_EDIT_MODEL)
+    shared = {k: v for k, v in params.items() if k in PARAMETERS}
+    payload = build_payload(prompt, **{**shared, "model": model})
+    clashes = sorted(set(params.get("extra_body") or ()) & {"image", *EDIT_PARAMETERS})
+    if clashes:
+        raise InvalidParameterError(
+            "extra_body",
+            clashes,
+            f"pass {', '.join(clashes)} as keyword argument(s), where they are validated",
+            reason=f"extra_body must not override {', '.join(clashes)}",
+        )
+    rules = edit_rules_for(model)
+    for name in ("n", "size"):
+        if params.get(name) is None:
+            payload.pop(name)
+    fidelity = params.get("input_fidelity")
+    if fidelity is not None:
+        _check_enum("input_fidelity", fidelity, _FIDELITIES, model)
+        if rules is not None:
+            _check_enum("input_fidelity", fidelity, rules.input_fidelity, model)
+        payload["input_fidelity"] = fidelity
+    mask, markup = params.get("mask"), params.get("markup")
+    if markup is not None and mask is not None:
+        raise InvalidParameterError(
+            "markup",
+            "a markup with a mask",
+            "give either a mask (where to edit) or a markup (marks that guide the edit)",
+            reason="a markup cannot be combined with a mask",
+        )
+    if markup is not None and rules is not None and not rules.markup:
+        raise InvalidParameterError(
+            "markup",
+            model,
+            f"leave markup out for {model}, or use one of " + ", ".join(MARKUP_MODELS),
+            reason=f"{model} takes no markup (gpt-image-2.5 models only)",
+        )
+    if mask is not None and payload.get("output_format") == "gif":
+        raise InvalidParameterError(
+            "mask",
+            "a mask with output_format 'gif'",
+            "leave the mask out for GIF output, or choose png, jpeg or webp",
+            reason="GIF output takes no mask",
+        )
+    return payload
 
 
 def edit_models() -> tuple[str, ...]:
@@ -1024,11 +1105,10 @@ def check_edit(
     model: str,
     images: list[EditInput],
     mask: EditInput | None,
-    *,
-    input_fidelity: str | None = None,
+    markup: EditInput | None = None,
 ) -> None:
-    """Refuse edit inputs ``model`` does not accept, naming the field, the value and what is
-    allowed. ``images[0]`` is the one a mask applies to."""
+    """Refuse edit files ``model`` does not accept, naming the field, the value and what is
+    allowed. ``images[0]`` is the one a mask or a markup applies to."""
     rules = edit_rules_for(model)
     if not images:
         raise InvalidParameterError(
@@ -1065,29 +1145,33 @@ def check_edit(
                 f"{model} edits square images only; crop it first",
                 reason=f"{item.name} is {item.width}x{item.height}",
             )
+    first = images[0]
+    for name, overlay, what in (
+        ("mask", mask, "a PNG whose fully transparent pixels mark the area to change"),
+        ("markup", markup, "a PNG with transparent pixels and the marks that guide the edit"),
+    ):
+        if overlay is None:
+            continue
+        if overlay.format != "png":
+            raise InvalidParameterError(
+                name, overlay.name, what, reason=f"the {name} {overlay.name} is {overlay.format}"
+            )
+        if not overlay.alpha:
+            alpha = "a PNG with an alpha channel (transparent = edit here), or a boolean array"
+            raise InvalidParameterError(
+                name,
+                overlay.name,
+                alpha if name == "mask" else what,
+                reason=f"the {name} {overlay.name} has no alpha channel",
+            )
+        if (overlay.width, overlay.height) != (first.width, first.height):
+            raise InvalidParameterError(
+                name,
+                overlay.name,
+                f"a {name} of the first image's size, {first.width}x{first.height}",
+                reason=f"the {name} is {overlay.width}x{overlay.height}",
+            )
     if mask is not None:
-        first = images[0]
-        if mask.format != "png":
-            raise InvalidParameterError(
-                "mask",
-                mask.name,
-                "a PNG whose fully transparent pixels mark the area to change",
-                reason=f"the mask {mask.name} is {mask.format}",
-            )
-        if not mask.alpha:
-            raise InvalidParameterError(
-                "mask",
-                mask.name,
-                "a PNG with an alpha channel (transparent = edit here), or a boolean array",
-                reason=f"the mask {mask.name} has no alpha channel",
-            )
-        if (mask.width, mask.height) != (first.width, first.height):
-            raise InvalidParameterError(
-                "mask",
-                mask.name,
-                f"a mask of the first image's size, {first.width}x{first.height}",
-                reason=f"the mask is {mask.width}x{mask.height}",
-            )
         mask_limit = rules.mask_max_bytes if rules else 4 * _MB
         if mask.size >= mask_limit:
             raise InvalidParameterError(
@@ -1096,13 +1180,3 @@ def check_edit(
                 f"a mask under {mask_limit // _MB} MB",
                 reason=f"the mask is {mask.size:,} bytes",
             )
-    if input_fidelity is not None:
-        if input_fidelity not in ("high", "low"):
-            raise InvalidParameterError(
-                "input_fidelity",
-                input_fidelity,
-                "choose one of high, low",
-                reason=f"input_fidelity {input_fidelity!r} is not a fidelity",
-            )
-        if rules is not None:
-            _check_enum("input_fidelity", input_fidelity, rules.input_fidelity, model)

@@ -2,15 +2,19 @@
 
 ``ImageParams`` is the one declaration of every keyword a generation takes besides its prompt,
 with ``Literal`` aliases for the enum-like values (the same values as the official ``openai``
-SDK's ``types/image_generate_params.py``). Everything else derives from it or is checked against
-it by ``tests/package/test_types.py``:
+SDK's ``types/image_generate_params.py``); ``EditParams`` is the same for an edit besides its
+prompt and input images (the SDK's ``types/image_edit_params.py``). Everything else derives from
+them or is checked against them by ``tests/package/test_types.py``:
 
 - ``PARAMETERS`` (the names, in declaration order) and ``choices(name)`` (a ``Literal``'s values);
 - ``build_payload`` (``_catalog.py``), ``AsyncImageClient.generate`` and ``generate_many`` keep
   explicit keyword signatures for IDEs and mypy, and a test proves they equal this declaration
   in names, types and defaults;
 - the panel's parameter traits and choice controls, the CLI's flags and the CSV prompt columns
-  are built from ``PARAMETERS`` and ``HELP``.
+  are built from ``PARAMETERS`` and ``HELP``;
+- ``EDIT_PARAMETERS`` is what ``build_edit_payload`` (``_catalog.py``) accepts, and so what
+  ``AsyncImageClient.edit``, the CLI's ``edit`` flags, a batch's edit items, the fake's
+  ``/v1/images/edits`` and the panel's edit mode take; anything else is refused by name.
 
 Adding a parameter means: one line here (plus its ``HELP`` text), its rule in the catalogue,
 and the explicit signatures the test then names. Which model accepts which value lives in the
@@ -19,14 +23,25 @@ catalogue (``_catalog.py``), not here: these types say what the API can take at 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, Literal, TypeAlias, TypedDict, get_args, get_origin, get_type_hints
 
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:  # pragma: no cover - Python 3.10
+    from typing_extensions import Unpack
+
 __all__ = [
+    "EDIT_FILES",
+    "EDIT_PARAMETERS",
     "HELP",
     "PARAMETERS",
     "Background",
     "Complexity",
+    "EditParams",
+    "EditQuality",
+    "ImageInput",
     "ImageParams",
     "ImageRequest",
     "InputFidelity",
@@ -42,6 +57,7 @@ __all__ = [
     "SvgEffort",
     "SvgOptions",
     "SvgReasoning",
+    "Unpack",
     "choices",
     "given",
     "parameter_types",
@@ -98,6 +114,8 @@ Background: TypeAlias = Literal["transparent", "opaque", "auto"]
 OutputFormat: TypeAlias = Literal["png", "jpeg", "webp", "gif", "svg"]
 Moderation: TypeAlias = Literal["low", "auto"]
 Complexity: TypeAlias = Literal["low", "medium", "high"]
+#: An edit's quality: the generation's without ``hd`` (the SDK's image_edit_params.py).
+EditQuality: TypeAlias = Literal["low", "medium", "high", "xhigh", "max", "auto", "standard"]
 #: Edits only: how closely the result keeps the inputs' features (not gpt-image-2).
 InputFidelity: TypeAlias = Literal["high", "low"]
 SvgEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
@@ -144,6 +162,45 @@ class ImageParams(TypedDict, total=False):
     extra_body: Mapping[str, Any] | None
 
 
+#: One input image of an edit: a PIL image, a numpy array, bytes, a path or a
+#: ``GeneratedImage`` (``Any``: this module imports none of them).
+ImageInput: TypeAlias = Any
+
+
+class EditParams(TypedDict, total=False):
+    """Every keyword of an edit besides ``prompt`` and ``image``; ``None`` means "not sent".
+
+    The SDK's ``ImageEditParams`` plus ``extra_body``. Edits take no ``moderation`` or
+    ``style``: both are refused by name. ``stream`` means what it means for a generation (the
+    same path: ``partial_images`` 1-3 turns it on; ``stream=True`` alone streams the final
+    image in one event, with no previews), so an edit streams in one way only. ``mask`` and
+    ``markup`` are files (any ``ImageInput``): a mask marks where to edit (its transparent
+    pixels); a markup (gpt-image-2.5 models) is a transparent PNG of the first image's size
+    whose drawn marks guide the edit. They cannot be combined, and GIF output takes no mask.
+    """
+
+    mask: ImageInput | None
+    markup: ImageInput | None
+    model: Model
+    n: int | None
+    size: Size | None
+    response_format: ResponseFormat | None
+    quality: EditQuality | None
+    background: Background | None
+    output_format: OutputFormat | None
+    output_compression: int | None
+    complexity: Complexity | None
+    frame_count: int | None
+    frame_duration_ms: int | None
+    svg: SvgOptions | None
+    input_fidelity: InputFidelity | None
+    safety_identifier: str | None
+    user: str | None
+    stream: bool | None
+    partial_images: int | None
+    extra_body: Mapping[str, Any] | None
+
+
 class _Prompt(TypedDict):
     prompt: str
 
@@ -155,7 +212,7 @@ class ImageRequest(_Prompt, ImageParams, total=False):
     meta: Mapping[str, Any]
 
 
-#: One line per parameter, for the CLI's flags and the panel's trait help.
+#: One line per parameter (of generations and edits), for the CLI's flags and the panel's help.
 HELP: Mapping[str, str] = {
     "model": "the model name; unknown names are sent as they are",
     "n": "how many images (1 to the model's maximum)",
@@ -177,16 +234,25 @@ HELP: Mapping[str, str] = {
     "partial_images": "0-3 partial previews per image while it is made (GPT image models;"
     " each adds about 100 output tokens)",
     "extra_body": "provider-specific JSON fields, sent as they are",
+    "mask": "where to edit: a PNG whose transparent pixels mark it, or white = edit here",
+    "markup": "a transparent PNG of the first image's size whose marks guide the edit"
+    " (gpt-image-2.5 models; not with a mask)",
+    "input_fidelity": "how closely the result keeps the inputs' features",
 }
 
 
-def parameter_types() -> dict[str, Any]:
-    """The resolved type of every parameter, by name, in declaration order."""
-    return get_type_hints(ImageParams)
+def parameter_types(declaration: type = ImageParams) -> dict[str, Any]:
+    """The resolved type of every parameter of ``declaration`` (``ImageParams`` or
+    ``EditParams``), by name, in declaration order."""
+    return get_type_hints(declaration)
 
 
 #: The parameter names, in declaration order.
 PARAMETERS: tuple[str, ...] = tuple(parameter_types())
+#: An edit's parameter names (``EditParams``), in declaration order.
+EDIT_PARAMETERS: tuple[str, ...] = tuple(parameter_types(EditParams))
+#: The ``EditParams`` that are files (sent as multipart files, like ``image``).
+EDIT_FILES: tuple[str, ...] = ("mask", "markup")
 
 
 def _literals(annotation: Any) -> tuple[Any, ...]:
@@ -203,21 +269,24 @@ def _is_closed(annotation: Any) -> bool:
     return bool(args) and all(a is type(None) or _is_closed(a) for a in args)
 
 
-def choices(name: str, *, closed_only: bool = False) -> tuple[str, ...]:
-    """The ``Literal`` values of parameter ``name`` (empty for a number, a dict, free text).
+def choices(
+    name: str, *, closed_only: bool = False, declaration: type = ImageParams
+) -> tuple[str, ...]:
+    """The ``Literal`` values of parameter ``name`` of ``declaration`` (empty for a number, a
+    dict, free text).
 
     With ``closed_only`` a parameter that also takes any string (``model``, ``size``) has none.
     """
-    annotation = parameter_types()[name]
+    annotation = parameter_types(declaration)[name]
     if closed_only and not _is_closed(annotation):
         return ()
     return tuple(str(value) for value in _literals(annotation))
 
 
-def scalar_kind(name: str) -> type | None:
+def scalar_kind(name: str, declaration: type = ImageParams) -> type | None:
     """``str``, ``int`` or ``bool`` for a parameter holding one such value (a ``Literal`` of
-    strings is ``str``); None for an object (``svg``, ``extra_body``)."""
-    annotation = parameter_types()[name]
+    strings is ``str``); None for an object (``svg``, ``extra_body``, a file)."""
+    annotation = parameter_types(declaration)[name]
     kinds = set()
     for arg in get_args(annotation) or (annotation,):
         if arg is type(None):

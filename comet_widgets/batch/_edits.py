@@ -1,5 +1,10 @@
 """Edit items of a batch: ``{"prompt": ..., "image": path(s) or image(s), "mask": ...}``.
 
+An item is an edit when it has an ``image`` (or a ``mask`` or ``markup``: refused without an
+image); its other fields are ``EditParams`` (``_types.py``), validated by
+``build_edit_payload`` like ``client.edit``'s keywords, and ``mask``/``markup`` are files like
+``image``.
+
 At planning time each input file is read once for its SHA-256, which goes into the item's
 request body (as ``{"path", "sha256"}``), so the manifest key changes when an input does and a
 resumed batch never reuses a result made from other bytes. At run time the files are read
@@ -23,16 +28,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._catalog import edit_rules_for
+from .._catalog import build_edit_payload
 from .._errors import InvalidParameterError
+from .._types import EDIT_FILES
 
 if TYPE_CHECKING:
     from ..client._limits import RequestLimiter
     from ..images._results import Generation, PartialImage
 
-__all__ = ["Held", "edit_files", "edit_inputs", "hold_inputs"]
+__all__ = ["EDIT_INPUTS", "Held", "edit_files", "edit_payload", "hold_inputs"]
 
-_EDIT_FIELDS = ("image", "mask")
+#: The fields of an edit item that are files (any one makes the item an edit).
+EDIT_INPUTS = ("image", *EDIT_FILES)
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,7 +77,7 @@ async def hold_inputs(items: Iterable[object]) -> tuple[list[object], dict[str, 
     for item in listed:
         if not isinstance(item, Mapping):
             continue
-        for field in _EDIT_FIELDS:
+        for field in EDIT_INPUTS:
             value = item.get(field)
             for one in value if isinstance(value, (list, tuple)) else [value]:
                 if _in_memory(one):
@@ -90,8 +97,8 @@ async def hold_inputs(items: Iterable[object]) -> tuple[list[object], dict[str, 
 
     out: list[object] = []
     for item in listed:
-        if isinstance(item, Mapping) and any(field in item for field in _EDIT_FIELDS):
-            item = {k: swap(v) if k in _EDIT_FIELDS else v for k, v in item.items()}
+        if isinstance(item, Mapping) and any(field in item for field in EDIT_INPUTS):
+            item = {k: swap(v) if k in EDIT_INPUTS else v for k, v in item.items()}
         out.append(item)
     return out, {h.sha256: h.data for h in held.values() if h.refused is None}
 
@@ -114,31 +121,28 @@ def _file(value: object, field: str) -> dict[str, str]:
     return {"path": str(Path(value)), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def edit_inputs(
-    payload: Mapping[str, Any],
-    image: object,
-    mask: object,
-    input_fidelity: object,
-    *,
-    given: Mapping[str, Any],
-) -> dict[str, Any]:
-    """The fields an edit item adds to its request body: ``image`` (a list of path + hash),
-    ``mask`` and ``input_fidelity``. ``n`` and ``size`` not ``given`` are left to the API."""
+def edit_payload(prompt: object, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The request body of an edit item: its form fields (``build_edit_payload``) and its
+    files, each as ``{"path" or "name", "sha256"}`` (``image`` a list of them)."""
+    params = {k: v for k, v in params.items() if not (k in EDIT_FILES and v in (None, ""))}
+    image = params.pop("image", None)
     if image is None:
+        given = next(name for name in EDIT_FILES if name in params)
         raise InvalidParameterError(
-            "image", None, "give the item an 'image' path to edit", reason="a mask without image"
+            "image",
+            None,
+            "give the item an 'image' path to edit",
+            reason=f"a {given} without image",
         )
-    edit_rules_for(str(payload["model"]))
+    payload = build_edit_payload(prompt, params)
     paths = image if isinstance(image, (list, tuple)) else [image]
     if isinstance(image, str) and "|" in image:  # a CSV cell may list several files
         paths = [part.strip() for part in image.split("|") if part.strip()]
-    fields: dict[str, Any] = {"image": [_file(p, "image") for p in paths]}
-    if mask is not None and mask != "":
-        fields["mask"] = _file(mask, "mask")
-    if input_fidelity is not None:
-        fields["input_fidelity"] = input_fidelity
-    fields["_drop"] = [name for name in ("n", "size") if given.get(name) is None]
-    return fields
+    payload["image"] = [_file(p, "image") for p in paths]
+    for name in EDIT_FILES:
+        if name in params:
+            payload[name] = _file(params[name], name)
+    return payload
 
 
 def _source(entry: Mapping[str, str], field: str, held: Mapping[str, bytes]) -> object:
@@ -167,42 +171,36 @@ async def edit_files(
     """Run one planned edit item with ``client`` (an ``AsyncImageClient``); ``held`` has the
     bytes of the item's in-memory inputs by hash (see ``hold_inputs``); ``on_partial`` gets
     its partial previews when it streams."""
-    from ..client._uploads import prepare
+    from ..client._uploads import hash_all, prepare
 
     body = dict(payload)
-    for name in body.pop("_drop", []):
-        body.pop(name, None)
-    images, mask = body.pop("image"), body.pop("mask", None)
+    images = body.pop("image")
+    files = {name: body.pop(name) for name in EDIT_FILES if name in body}
     kept = held or {}
     paths = [_source(entry, "image", kept) for entry in images]
-    uploads, mask_upload = await prepare(
+    prepared = await prepare(
         paths if len(paths) > 1 else paths[0],
-        None if mask is None else _source(mask, "mask", kept),
+        **{name: _source(entry, name, kept) for name, entry in files.items()},
     )
-    for entry, upload in zip(images, uploads, strict=True):
+    pairs = [
+        *zip(images, prepared.images, strict=True),
+        *((entry, getattr(prepared, name)) for name, entry in files.items()),
+    ]
+    for entry, upload in pairs:
         if "path" not in entry and "." in entry.get("name", ""):
             upload.name = entry["name"]  # as client.edit names it ("generated-0.png")
-    from ..client._uploads import hash_all
-
-    await hash_all(uploads)
-    for entry, upload in zip(images, uploads, strict=True):
+    await hash_all(prepared.all)
+    for entry, upload in pairs:
         if upload.sha256 != entry["sha256"] and not upload.encoded:
             what = entry.get("path", entry.get("name"))
             raise InvalidParameterError(
-                "image",
+                upload.field.rstrip("[]"),
                 what,
                 "leave input files unchanged while a batch runs",
                 reason=f"{what} changed since the batch was planned",
             )
-    from .._catalog import check_edit
-
-    check_edit(
-        str(body["model"]),
-        [u.for_catalogue() for u in uploads],
-        None if mask_upload is None else mask_upload.for_catalogue(),
-        input_fidelity=body.get("input_fidelity"),
-    )
+    prepared.check(str(body["model"]))
     generation: Generation = await client.generate_payload(
-        body, limiter=limiter, uploads=(uploads, mask_upload), on_partial=on_partial
+        body, limiter=limiter, uploads=prepared, on_partial=on_partial
     )
     return generation

@@ -56,7 +56,7 @@ from .._types import (
 )
 from ..client._limits import RequestLimiter
 from ..images._results import PartialImage
-from ._edits import edit_inputs, hold_inputs
+from ._edits import EDIT_INPUTS, edit_payload, hold_inputs
 from ._manifest import item_key
 from ._progress import Progress, ProgressCallback
 from ._results import BatchItem, BatchResults
@@ -118,18 +118,18 @@ def plan(items: Iterable[object], defaults: Mapping[str, Any]) -> list[Planned]:
         try:
             prompt, overrides, meta = _split_item(item, index)
             params = {k: v for k, v in defaults.items() if v is not None} | overrides
-            image, mask = params.pop("image", None), params.pop("mask", None)
-            fidelity = params.pop("input_fidelity", None)
-            payload = build_payload(prompt, **params)
-            if "image" in payload or "mask" in payload:
-                raise InvalidParameterError(
-                    "extra_body",
-                    payload.get("image", payload.get("mask")),
-                    "give input images as the item's 'image' (and 'mask') paths",
-                    reason="extra_body must not carry image or mask",
-                )
-            if image is not None or mask is not None:
-                payload.update(edit_inputs(payload, image, mask, fidelity, given=params))
+            if any(name in params for name in EDIT_INPUTS):
+                payload = edit_payload(prompt, params)
+            else:
+                payload = build_payload(prompt, **params)
+                carried = sorted(set(payload) & set(EDIT_INPUTS))
+                if carried:
+                    raise InvalidParameterError(
+                        "extra_body",
+                        carried,
+                        "give input images as the item's 'image' (and 'mask' or 'markup')",
+                        reason=f"extra_body must not carry {', '.join(carried)}",
+                    )
             try:
                 key = item_key(payload)
             except (TypeError, ValueError):

@@ -25,20 +25,25 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._errors import CometError
-from .._types import PARAMETERS, scalar_kind
+from .._types import EDIT_FILES, EDIT_PARAMETERS, PARAMETERS, EditParams, scalar_kind
 
 __all__ = ["PromptFile", "PromptFileError", "read_prompts", "split_lines", "text_prompts"]
 
 InputFormat = Literal["txt", "csv", "jsonl"]
 
 #: The parameters a CSV column can set: the text and number ones (objects and flags cannot).
-#: Edit items add ``image`` (a path, or several joined with ``|``), ``mask`` and
-#: ``input_fidelity``; relative paths are read from the prompt file's folder.
+#: Edit items add ``image`` (a path, or several joined with ``|``) and the edit-only
+#: ``EditParams`` (``mask`` and ``markup`` paths, ``input_fidelity``); relative paths are read
+#: from the prompt file's folder.
 _CSV_PARAMETERS = (
     *(name for name in PARAMETERS if scalar_kind(name) in (str, int)),
     "image",
-    "mask",
-    "input_fidelity",
+    *(
+        name
+        for name in EDIT_PARAMETERS
+        if name not in PARAMETERS
+        and (name in EDIT_FILES or scalar_kind(name, EditParams) in (str, int))
+    ),
 )
 _INT_COLUMNS = frozenset(name for name in PARAMETERS if scalar_kind(name) is int)
 

@@ -88,13 +88,6 @@ _BATCH_FATAL = (MissingAPIKeyError, AuthenticationError, ClientClosedError)
 _BUDGET_SLACK = 1e-9
 
 
-def sent_body(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """What an item sends (an edit item's unset ``n``/``size`` are left to the API): what its
-    estimate is made from."""
-    drop = set(payload.get("_drop", ())) | {"_drop"}
-    return {key: value for key, value in payload.items() if key not in drop}
-
-
 class BatchRun:
     """One execution of a planned batch."""
 
@@ -118,9 +111,7 @@ class BatchRun:
         self.prices = prices
         self.budget = budget
         #: Each item's estimated cost, by input index.
-        self.estimates = {
-            p.index: estimate_payload(sent_body(p.payload), prices=prices) for p in planned
-        }
+        self.estimates = {p.index: estimate_payload(p.payload, prices=prices) for p in planned}
         #: USD spent by finished (and resumed) requests, and estimated for those in flight.
         self.spent = 0.0
         self.reserved = 0.0

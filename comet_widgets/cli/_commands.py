@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._constants import API_KEY_ENV
 from .._errors import key_from_env, missing_key, redact
+from .._types import EDIT_FILES
 from ._parser import edit_params_of, params_of
 
 if TYPE_CHECKING:
@@ -101,15 +102,16 @@ async def _generate(args: argparse.Namespace, payload: dict[str, Any]) -> Genera
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
-    from .._catalog import edit_rules_for
+    from .._catalog import build_edit_payload
 
     params = edit_params_of(args)
-    edit_rules_for(params.get("model", "gpt-image-2"))  # a model that cannot edit: refused now
-    for path in [*args.image, *([args.mask] if args.mask else [])]:
+    build_edit_payload(args.prompt, params)  # refused now, before the key or the network
+    files = {name: Path(params.pop(name)) for name in EDIT_FILES if name in params}
+    for path in [*args.image, *files.values()]:
         if not Path(path).is_file():
             raise UsageError(f"no such image file: {path}")
     _require_key(args)
-    generation = asyncio.run(_edit(args, params))
+    generation = asyncio.run(_edit(args, {**params, **files}))
     return _save_all(generation, args)
 
 
@@ -117,10 +119,7 @@ async def _edit(args: argparse.Namespace, params: dict[str, Any]) -> Generation:
     images = [Path(p) for p in args.image]
     async with _client(args) as client:
         return await client.edit(
-            args.prompt,
-            image=images[0] if len(images) == 1 else images,
-            mask=Path(args.mask) if args.mask else None,
-            **params,
+            args.prompt, image=images[0] if len(images) == 1 else images, **params
         )
 
 
@@ -176,9 +175,8 @@ def _estimate_line(planned: list[Planned], args: argparse.Namespace) -> str:
     estimated cost, and where the prices come from (stderr)."""
     from .._cost import Cost, estimate_payload
     from ..batch._manifest import manifest_files
-    from ..batch._run import sent_body
 
-    bodies = [sent_body(p.payload) for p in planned]
+    bodies = [p.payload for p in planned]
     total = sum((estimate_payload(body) for body in bodies), Cost(usd=0.0, basis="estimate"))
 
     def kinds(name: str, default: str) -> str:
@@ -196,11 +194,12 @@ def _estimate_line(planned: list[Planned], args: argparse.Namespace) -> str:
 
 
 def _resolve_inputs(items: list[Any], folder: Path) -> None:
-    """Edit items' relative ``image``/``mask`` paths are read from the prompt file's folder."""
+    """Edit items' relative ``image``/``mask``/``markup`` paths are read from the prompt file's
+    folder."""
     for item in items:
         if not isinstance(item, dict):
             continue
-        for name in ("image", "mask"):
+        for name in ("image", *EDIT_FILES):
             value = item.get(name)
             if isinstance(value, str) and value:
                 parts = [p.strip() for p in value.split("|") if p.strip()]

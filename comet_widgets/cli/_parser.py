@@ -3,7 +3,8 @@ image parameters and back.
 
 The generation flags are derived from ``ImageParams`` in ``_types.py`` (names, types, allowed
 values, help), and :func:`params_of` reads them back into parameters, so both directions of
-the mapping live here and a test over ``PARAMETERS`` catches drift. Building the parser imports
+the mapping live here and a test over ``PARAMETERS`` catches drift; the ``edit`` flags are
+derived from ``EditParams`` the same way (``edit_params_of``). Building the parser imports
 no HTTP, imaging or Jupyter package: ``comet-images --help`` stays light. What each subcommand
 does is in ``_commands``; running one and turning its errors into exit codes is ``_main``.
 """
@@ -22,7 +23,17 @@ from .._constants import (
     OFFLINE_ENV,
 )
 from .._errors import offline_from_env
-from .._types import HELP, PARAMETERS, SvgEffort, choices, scalar_kind
+from .._types import (
+    EDIT_FILES,
+    EDIT_PARAMETERS,
+    HELP,
+    PARAMETERS,
+    EditParams,
+    ImageParams,
+    SvgEffort,
+    choices,
+    scalar_kind,
+)
 from .._version import __version__
 
 __all__ = [
@@ -120,38 +131,30 @@ NOT_ON_COMMAND_LINE: dict[str, str] = {
     "partial_images": "previews are for notebooks: the CLI waits for the finished images",
     "extra_body": "provider-specific JSON has no place on a command line",
 }
-#: The parameters ``comet-images edit`` takes (those of ``AsyncImageClient.edit``).
-EDIT_FLAGS = (
-    "model",
-    "n",
-    "size",
-    "response_format",
-    "quality",
-    "background",
-    "output_format",
-    "output_compression",
-    "input_fidelity",
-    "safety_identifier",
-    "user",
-)
+#: The parameters ``comet-images edit`` takes as flags: those of ``EditParams`` that are on a
+#: command line (``--mask`` and ``--markup`` take a file).
+EDIT_FLAGS = tuple(name for name in EDIT_PARAMETERS if name not in NOT_ON_COMMAND_LINE)
 
 
-def _add_params(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
-    """One flag per parameter of ``ImageParams``: names, types and values come from it."""
+def _add_params(parser: argparse.ArgumentParser, *, defaults: bool, edit: bool = False) -> None:
+    """One flag per parameter of ``ImageParams`` (``EditParams`` with ``edit``): names, types
+    and values come from it."""
     what = "default " if defaults else ""
-    group = parser.add_argument_group("generation parameters" + (" (defaults)" if defaults else ""))
-    for name in PARAMETERS:
+    declaration, names = (EditParams, EDIT_FLAGS) if edit else (ImageParams, PARAMETERS)
+    title = "edit parameters" if edit else "generation parameters"
+    group = parser.add_argument_group(title + (" (defaults)" if defaults else ""))
+    for name in names:
         if name in NOT_ON_COMMAND_LINE:
             continue
         flags = FLAGS.get(name, ("--" + name.replace("_", "-"),))
-        values = choices(name, closed_only=True)
+        values = choices(name, closed_only=True, declaration=declaration)
         text = what + HELP[name]
         if values:
             text += f" ({'/'.join(values)})"
         if name == "model":
-            text += f" (default: {DEFAULT_MODEL})"
-        is_int = scalar_kind(name) is int
-        metavar = "N" if is_int else name.upper()
+            text += f" (default: {DEFAULT_EDIT_MODEL if edit else DEFAULT_MODEL})"
+        is_int = scalar_kind(name, declaration) is int
+        metavar = "FILE" if name in EDIT_FILES else "N" if is_int else name.upper()
         group.add_argument(
             *flags, dest=name, type=int if is_int else str, metavar=metavar, help=text
         )
@@ -164,22 +167,9 @@ def _add_params(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     )
 
 
-def _add_edit_params(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("edit parameters")
-    for name in EDIT_FLAGS:
-        flags = FLAGS.get(name, ("--" + name.replace("_", "-"),))
-        is_int = name in ("n", "output_compression")
-        text = HELP.get(name, "how closely the result keeps the inputs' features (high/low)")
-        if name == "model":
-            text += f" (default: {DEFAULT_EDIT_MODEL})"
-        group.add_argument(*flags, dest=name, type=int if is_int else str, help=text)
-
-
-def params_of(args: argparse.Namespace) -> dict[str, Any]:
+def params_of(args: argparse.Namespace, names: tuple[str, ...] = PARAMETERS) -> dict[str, Any]:
     """The generation parameters given on the command line (``--svg-*`` make ``svg``)."""
-    params = {
-        name: getattr(args, name) for name in PARAMETERS if getattr(args, name, None) is not None
-    }
+    params = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     if args.svg_model is not None or args.svg_effort is not None:
         svg: dict[str, Any] = {"model": args.svg_model}
         if args.svg_effort is not None:
@@ -189,8 +179,8 @@ def params_of(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def edit_params_of(args: argparse.Namespace) -> dict[str, Any]:
-    """The edit parameters given on the command line."""
-    return {n: getattr(args, n) for n in EDIT_FLAGS if getattr(args, n, None) is not None}
+    """The edit parameters given on the command line (``--mask``/``--markup``: paths)."""
+    return params_of(args, EDIT_FLAGS)
 
 
 def _add_output(parser: argparse.ArgumentParser) -> None:
@@ -258,16 +248,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "example:\n  comet-images edit photo.png 'make it winter' --mask mask.png -o out/\n"
-            "  comet-images edit cat1.png cat2.png 'both cats on one sofa' --offline"
+            "  comet-images edit cat1.png cat2.png 'both cats on one sofa' --offline\n"
+            "  comet-images edit room.png 'a lamp where I drew' --markup marks.png"
+            " -m gpt-image-2.5-flare"
         ),
         formatter_class=_formatter,
         parents=[common],
     )
     edit.add_argument("image", nargs="+", help="the image file(s) to edit (then the prompt)")
     edit.add_argument("prompt", help="what to change")
-    edit.add_argument("--mask", metavar="FILE", help="where to edit (see above)")
     _add_output(edit)
-    _add_edit_params(edit)
+    _add_params(edit, defaults=False, edit=True)
     _add_connection(edit)
 
     batch = commands.add_parser(

@@ -30,9 +30,8 @@ from .._catalog import (
     NO_STREAM_FORMATS,
     ModelInfo,
     Price,
+    build_edit_payload,
     build_payload,
-    check_edit,
-    edit_rules_for,
     rules_for,
     warn_lifecycle,
 )
@@ -41,7 +40,6 @@ from .._constants import (
     BASE_URL_ENV,
     CONNECT_TIMEOUT,
     DEFAULT_BASE_URL,
-    DEFAULT_EDIT_MODEL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MODEL,
     DEFAULT_PARTIAL_IMAGES,
@@ -76,7 +74,8 @@ from .._errors import (
 from .._types import (
     Background,
     Complexity,
-    InputFidelity,
+    EditParams,
+    ImageInput,
     Model,
     Moderation,
     OutputFormat,
@@ -85,6 +84,7 @@ from .._types import (
     Size,
     Style,
     SvgOptions,
+    Unpack,
     given,
 )
 from ..images._formats import NotAnImage, sniff
@@ -102,7 +102,7 @@ from ._limits import RequestLimiter
 from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
 from ._streaming import OnPartial, StreamEnded, read_stream
 from ._transport import transport_for_env
-from ._uploads import Hashing, ImageInput, Upload, form_fields, prepare, when_sent
+from ._uploads import EditFiles, Hashing, form_fields, prepare, when_sent
 from ._wire import ParsedBody, error_from_response, first_error, parse_body, refuses_streaming
 
 __all__ = ["AsyncImageClient", "InsecureTransportWarning"]
@@ -133,14 +133,6 @@ def _unsendable(payload: dict[str, Any]) -> InvalidParameterError:
     return InvalidParameterError(
         "payload", payload, "use JSON values", reason="the payload cannot be sent as JSON"
     )
-
-
-def _inputs_of(images: list[Upload], mask: Upload | None) -> dict[str, Any]:
-    """What an edit's params record of its inputs: each one's name, size and hash (no bytes)."""
-    params: dict[str, Any] = {"image": [u.describe() for u in images]}
-    if mask is not None:
-        params["mask"] = mask.describe()
-    return params
 
 
 def _unstreamed(payload: dict[str, Any]) -> dict[str, Any]:
@@ -581,86 +573,50 @@ class AsyncImageClient:
         prompt: str,
         *,
         image: ImageInput | Sequence[ImageInput],
-        mask: ImageInput | None = None,
-        model: Model = DEFAULT_EDIT_MODEL,
-        n: int | None = None,
-        size: Size | None = None,
-        response_format: ResponseFormat | None = None,
-        quality: Quality | None = None,
-        background: Background | None = None,
-        output_format: OutputFormat | None = None,
-        output_compression: int | None = None,
-        input_fidelity: InputFidelity | None = None,
-        partial_images: int | None = None,
         on_partial: OnPartial | None = None,
-        safety_identifier: str | None = None,
-        user: str | None = None,
-        extra_body: Mapping[str, Any] | None = None,
         on_retry: Callable[[CometError, float], None] | None = None,
-        **unknown: Any,
+        **params: Unpack[EditParams],
     ) -> Generation:
-        """Edit ``image`` (one, or a list: ``image[]``) as ``prompt`` says, changing only where
-        ``mask`` allows when one is given, through ``POST /images/edits``.
+        """Edit ``image`` (one, or a list: ``image[]``) as ``prompt`` says, through
+        ``POST /images/edits``: only where ``mask`` allows, or guided by ``markup``'s marks.
 
-        ``image``: PIL images, numpy arrays, bytes, paths or ``GeneratedImage``s. ``mask``: the
-        same kinds (a PNG with alpha is sent as it is: transparent = edit here), or a boolean /
-        0-1 array or an image without alpha meaning "edit where true / white". Inputs and
-        parameters are checked against the catalogue's edit rules before anything is sent.
-        ``partial_images``/``on_partial`` stream previews as for ``generate``; ``on_retry(error,
-        delay)`` is called before each wait between attempts (the panel's countdown).
-        ``size`` left unset is not sent (the API follows the input). The result's ``params``
-        hold the form fields sent plus each input's name, size and sha256 (never its bytes).
+        ``params`` are those of ``EditParams`` (``_types.py``; ``None``: not sent; the model
+        defaults to gpt-image-2). ``image``, ``mask`` and ``markup``: PIL images, numpy arrays,
+        bytes, paths or ``GeneratedImage``s. A mask that is a PNG with alpha is sent as it is
+        (transparent = edit here); a boolean / 0-1 array or an image without alpha means "edit
+        where true / white". A markup (gpt-image-2.5 models) is sent as it is: a PNG of the
+        first image's size with transparent pixels. Parameters and files are checked first:
+        ``InvalidParameterError`` for an unknown keyword (``moderation`` and ``style`` too:
+        edits take neither), a markup with a mask, GIF output with a mask, and anything the
+        catalogue's edit rules refuse, before any request is sent. ``partial_images`` and
+        ``on_partial`` stream previews as for ``generate`` (``stream=True`` is the same path,
+        with no previews); ``on_retry(error, delay)`` is called before each wait between
+        attempts (the panel's countdown). ``size`` left unset is not sent (the API follows the
+        input). The result's ``params`` hold the form fields sent plus each file's name, size
+        and sha256 (never its bytes).
         """
-        payload = build_payload(
-            prompt,
-            model=model,
-            n=n,
-            size=size,
-            response_format=response_format,
-            quality=quality,
-            background=background,
-            output_format=output_format,
-            output_compression=output_compression,
-            partial_images=partial_images,
-            safety_identifier=safety_identifier,
-            user=user,
-            extra_body=extra_body,
-            **unknown,
-        )
-        edit_rules_for(model)  # a model that cannot edit is refused before any file is read
-        # Not given: not sent, as the SDK does (the API follows the input's size).
-        if size is None:
-            payload.pop("size", None)
-        if n is None:
-            payload.pop("n", None)
-        if input_fidelity is not None:
-            payload["input_fidelity"] = input_fidelity
-        images, mask_upload = await prepare(image, mask)
-        check_edit(
-            model,
-            [u.for_catalogue() for u in images],
-            None if mask_upload is None else mask_upload.for_catalogue(),
-            input_fidelity=input_fidelity,
-        )
+        payload = build_edit_payload(prompt, params)
+        files = await prepare(image, params.get("mask"), params.get("markup"))
+        files.check(str(payload["model"]))
         # Provenance hashes are computed once the body is sent, while the server works.
-        hashing = Hashing([*images, *([mask_upload] if mask_upload else [])])
+        hashing = Hashing(files.all)
         try:
             generation = await self.generate_payload(
                 payload,
                 on_partial=on_partial,
                 on_retry=on_retry,
-                uploads=(images, mask_upload),
+                uploads=files,
                 on_sent=hashing.start,
             )
         except CometError as error:
             await hashing.finish()
             if error.generation is not None:
-                error.generation.params.update(_inputs_of(images, mask_upload))
+                error.generation.params.update(files.describe())
             raise
         finally:
             await hashing.settle()  # a thread cannot be cancelled: let it finish
         await hashing.finish()
-        generation.params.update(_inputs_of(images, mask_upload))  # now with their hashes
+        generation.params.update(files.describe())  # now with their hashes
         return generation
 
     async def generate_payload(
@@ -670,7 +626,7 @@ class AsyncImageClient:
         limiter: RequestLimiter | None = None,
         on_retry: Callable[[CometError, float], None] | None = None,
         on_partial: OnPartial | None = None,
-        uploads: tuple[list[Upload], Upload | None] | None = None,
+        uploads: EditFiles | None = None,
         on_sent: Callable[[], None] | None = None,
     ) -> Generation:
         """Send an already validated payload (from ``build_payload``).
@@ -678,8 +634,8 @@ class AsyncImageClient:
         ``limiter`` also paces the request (a batch passes its own): the client's own limits
         always apply too, so a batch's can only tighten them; ``on_retry(error, delay)`` is
         called before each wait between attempts (the widget shows it); ``on_partial`` receives
-        the partial previews of a streamed payload. ``uploads`` (the input images and mask of
-        an edit, from ``_uploads.prepare``) makes it a multipart ``POST /images/edits`` on the
+        the partial previews of a streamed payload. ``uploads`` (the files of an edit, from
+        ``_uploads.prepare``) makes it a multipart ``POST /images/edits`` on the
         same path: same retries, limits, streaming and redaction; ``on_sent()`` is called when
         an upload's whole body has been handed to the socket.
         """
@@ -794,7 +750,7 @@ class AsyncImageClient:
         on_partial: OnPartial | None = None,
         partials: list[PartialImage] | None = None,
         *,
-        uploads: tuple[list[Upload], Upload | None] | None = None,
+        uploads: EditFiles | None = None,
         on_sent: Callable[[], None] | None = None,
     ) -> Generation:
         key = self._api_key()
@@ -869,7 +825,7 @@ class AsyncImageClient:
             model=payload["model"],
             created=parsed.created,
             images=parsed.images,
-            params={**payload, **(_inputs_of(*uploads) if uploads else {})},
+            params={**payload, **(uploads.describe() if uploads else {})},
             request_id=request_id,
             elapsed=time.perf_counter() - started,
             usage=parsed.usage,
@@ -931,7 +887,7 @@ class AsyncImageClient:
         key: str,
         on_partial: OnPartial | None,
         partials: list[PartialImage],
-        uploads: tuple[list[Upload], Upload | None] | None = None,
+        uploads: EditFiles | None = None,
         on_sent: Callable[[], None] | None = None,
     ) -> tuple[ParsedBody, str | None, bool]:
         """One request; the parsed answer, its request id and whether it came as a stream."""
@@ -944,12 +900,11 @@ class AsyncImageClient:
             except (TypeError, ValueError):  # UnicodeEncodeError, NaN, a value JSON cannot hold
                 raise _unsendable(payload) from None
         else:
-            # Multipart as the SDK sends it: text fields, then `image` (or `image[]` per file)
-            # and `mask`, each with its real content type. The upload counts against the write
-            # timeout; a retry rebuilds the body from the same bytes.
+            # Multipart as the SDK sends it: text fields, then `image` (or `image[]` per file),
+            # `markup` and `mask`, each with its real content type. The upload counts against
+            # the write timeout; a retry rebuilds the body from the same bytes.
             url = f"{self.base_url}/images/edits"
-            images, mask = uploads
-            files = [u.as_file() for u in images] + ([mask.as_file()] if mask else [])
+            files = [u.as_file() for u in uploads.all]
             request = http.build_request(
                 "POST", url, data=dict_of_lists(form_fields(payload)), files=files, headers=headers
             )

@@ -24,12 +24,14 @@ from typing import Any
 
 import httpx
 
-from .._catalog import EditInput
+from .._catalog import EditInput, check_edit
 from .._errors import InvalidParameterError
+from .._types import ImageInput
 from ..images._formats import MIME_TYPES, NotAnImage, png_has_alpha, sniff
 from ..images._results import GeneratedImage
 
 __all__ = [
+    "EditFiles",
     "Hashing",
     "ImageInput",
     "Upload",
@@ -40,8 +42,6 @@ __all__ = [
     "when_sent",
 ]
 
-#: One input image: what ``AsyncImageClient.edit`` accepts as ``image`` (or a list of these).
-ImageInput = Any  # PIL.Image.Image | numpy.ndarray | bytes | str | os.PathLike | GeneratedImage
 
 _KINDS = "a PIL.Image, a numpy array, bytes, a file path or a GeneratedImage"
 _EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif"}
@@ -147,7 +147,7 @@ def read_path(value: str | os.PathLike[str], field: str) -> tuple[str, bytes]:
 
 def _raw(value: ImageInput, field: str, number: int) -> tuple[str, bytes | None, Any]:
     """``(name, bytes or None, PIL image or None)`` of one input."""
-    stem = "mask" if field == "mask" else f"image-{number}"
+    stem = field if field in ("mask", "markup") else f"image-{number}"
     if isinstance(value, GeneratedImage):
         if value.data is None:
             raise InvalidParameterError(
@@ -239,9 +239,40 @@ def _mask_upload(value: ImageInput) -> Upload:
     )
 
 
+@dataclass
+class EditFiles:
+    """The files of one edit: its images, and its mask or markup."""
+
+    images: list[Upload]
+    mask: Upload | None = None
+    markup: Upload | None = None
+
+    @property
+    def all(self) -> list[Upload]:
+        """Every file, in the SDK's order (images, markup, mask)."""
+        return [*self.images, *(u for u in (self.markup, self.mask) if u is not None)]
+
+    def check(self, model: str) -> None:
+        """Refuse files ``model`` does not accept (``check_edit``)."""
+        check_edit(
+            model,
+            [u.for_catalogue() for u in self.images],
+            None if self.mask is None else self.mask.for_catalogue(),
+            None if self.markup is None else self.markup.for_catalogue(),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """What an edit's params record of its files: names, sizes and hashes (no bytes)."""
+        params: dict[str, Any] = {"image": [u.describe() for u in self.images]}
+        for upload in (self.mask, self.markup):
+            if upload is not None:
+                params[upload.field] = upload.describe()
+        return params
+
+
 def _prepare_sync(
-    image: ImageInput | Sequence[ImageInput], mask: ImageInput | None
-) -> tuple[list[Upload], Upload | None]:
+    image: ImageInput | Sequence[ImageInput], mask: ImageInput | None, markup: ImageInput | None
+) -> EditFiles:
     many = isinstance(image, (list, tuple))
     items = list(image) if many else [image]
     if not items:
@@ -249,24 +280,30 @@ def _prepare_sync(
             "image", [], f"give one image or a list of them ({_KINDS})", reason="no image to edit"
         )
     field = "image[]" if many else "image"
-    uploads = [_image_upload(item, field, number) for number, item in enumerate(items)]
-    return uploads, (None if mask is None else _mask_upload(mask))
+    return EditFiles(
+        [_image_upload(item, field, number) for number, item in enumerate(items)],
+        mask=None if mask is None else _mask_upload(mask),
+        markup=None if markup is None else _image_upload(markup, "markup", 0),
+    )
 
 
 async def prepare(
-    image: ImageInput | Sequence[ImageInput], mask: ImageInput | None
-) -> tuple[list[Upload], Upload | None]:
-    """The uploads for ``image`` (one, or a list: then sent as ``image[]``) and ``mask``.
+    image: ImageInput | Sequence[ImageInput],
+    mask: ImageInput | None = None,
+    markup: ImageInput | None = None,
+) -> EditFiles:
+    """The files of an edit: ``image`` (one, or a list: then sent as ``image[]``), ``mask``
+    and ``markup`` (sent as it is: it must be a PNG with transparent pixels).
 
     Runs in a worker thread: reading, encoding and converting never stall the event loop. Only
     when every input is PNG, JPEG or WebP bytes already (``bytes`` or a ``GeneratedImage``) and
-    there is no mask does it run here: reading their headers takes microseconds, less than the
-    hop to a thread and back (a GIF's frames, by contrast, are walked to the end).
+    there is no mask or markup does it run here: reading their headers takes microseconds, less
+    than the hop to a thread and back (a GIF's frames, by contrast, are walked to the end).
     """
     items = list(image) if isinstance(image, (list, tuple)) else [image]
-    if mask is None and all(_held(item) for item in items):
-        return _prepare_sync(image, mask)
-    return await asyncio.to_thread(_prepare_sync, image, mask)
+    if mask is None and markup is None and all(_held(item) for item in items):
+        return _prepare_sync(image, mask, markup)
+    return await asyncio.to_thread(_prepare_sync, image, mask, markup)
 
 
 def _held(value: ImageInput) -> bool:

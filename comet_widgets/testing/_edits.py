@@ -18,9 +18,10 @@ from email.parser import HeaderParser
 from email.utils import collapse_rfc2231_value
 from typing import Any
 
-from .._catalog import EditInput, check_edit
+from .._catalog import EditInput, build_edit_payload, check_edit
 from .._constants import DEFAULT_EDIT_MODEL
 from .._errors import InvalidParameterError
+from .._types import EDIT_FILES, EDIT_PARAMETERS, PARAMETERS, EditParams, scalar_kind
 from ..images._formats import NotAnImage, png_has_alpha, sniff
 from . import _images as images
 
@@ -29,8 +30,8 @@ __all__ = ["EDITS_PATH", "FormPart", "derive", "parse_form", "validate_edit"]
 EDITS_PATH = "/v1/images/edits"
 
 #: Form fields sent as text that the catalogue checks as numbers or booleans.
-_INTS = ("n", "output_compression", "partial_images", "frame_count", "frame_duration_ms")
-_BOOLS = ("stream",)
+_INTS = tuple(name for name in EDIT_PARAMETERS if scalar_kind(name, EditParams) is int)
+_BOOLS = tuple(name for name in EDIT_PARAMETERS if scalar_kind(name, EditParams) is bool)
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,10 @@ def validate_edit(
     parts: list[FormPart], files: dict[str, list[bytes]]
 ) -> tuple[dict[str, Any], list[bytes], bytes | None]:
     """The edit's fields as a generation document, its images and its mask, or
-    ``InvalidParameterError`` the way the real service refuses them."""
+    ``InvalidParameterError`` the way the real service refuses them: the fields by the client's
+    own rules (``build_edit_payload``: ``EditParams``; another field of generations, such as
+    ``moderation``, is refused; any other passes as provider-specific), the files by
+    ``check_edit``."""
     document: dict[str, Any] = {}
     for part in parts:
         if part.value is None:
@@ -142,19 +146,26 @@ def validate_edit(
             "image", "image and image[]", "send either image (one file) or image[] (several)"
         )
     inputs = single + several
-    masks = files.get("mask", [])
-    if len(masks) > 1:
-        raise InvalidParameterError("mask", f"{len(masks)} files", "send at most one mask")
-    mask = masks[0] if masks else None
+    overlays: dict[str, bytes] = {}
+    for name in EDIT_FILES:
+        sent = files.get(name, [])
+        if len(sent) > 1:
+            raise InvalidParameterError(name, f"{len(sent)} files", f"send at most one {name}")
+        if sent:
+            overlays[name] = sent[0]
     model = str(document.setdefault("model", DEFAULT_EDIT_MODEL))
-    fidelity = document.pop("input_fidelity", None)
+    named = {k: v for k, v in document.items() if k in {*EDIT_PARAMETERS, *PARAMETERS}}
+    rest = {k: v for k, v in document.items() if k not in named and k != "prompt"}
+    build_edit_payload(document.get("prompt"), {**named, **overlays, "extra_body": rest or None})
+    found = {name: _input(name, 0, data) for name, data in overlays.items()}
     check_edit(
         model,
         [_input("image", number, data) for number, data in enumerate(inputs)],
-        None if mask is None else _input("mask", 0, mask),
-        input_fidelity=fidelity,
+        found.get("mask"),
+        found.get("markup"),
     )
-    return document, inputs, mask
+    document.pop("input_fidelity", None)
+    return document, inputs, overlays.get("mask")
 
 
 def derive(prompt: str, image: bytes, mask: bytes | None, *, size: str | None, fmt: str) -> bytes:

@@ -115,11 +115,12 @@ from .._errors import (
     failure_summary,
     offline_from_env,
 )
+from .._types import EDIT_PARAMETERS
 from ..batch._prompts import text_prompts
 from ..images._results import Generation, PartialImage
 from . import _loop
 from ._client_source import ClientSource
-from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
+from ._controls import OPTIONAL, PARAMS, Controls, adapt_to_model, check, payload_of
 from ._dom import classed, owned, set_value, show
 from ._gallery import Gallery, Preview, make_previews
 from ._header import Header
@@ -142,8 +143,9 @@ T = TypeVar("T")
 
 STATUSES = ("idle", "running", "done", "error", "cancelled")
 MODES = ("generate", "edit")
-#: The panel's choices an edit sends too (edits take no ``style`` or ``moderation``).
-_EDIT_CHOICES = ("response_format", "quality", "background", "output_format", "complexity")
+#: The panel's choices an edit sends too: those ``EditParams`` declares (not ``style``, which
+#: refuses an edit while set, nor ``moderation``, a generation setting edits leave out).
+_EDIT_CHOICES = tuple(name for name in OPTIONAL if name in EDIT_PARAMETERS)
 
 
 def _edit_options(values: Mapping[str, Any]) -> dict[str, Any]:

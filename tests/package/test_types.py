@@ -20,6 +20,7 @@ import traitlets
 from comet_widgets import AsyncImageClient, ImageGenerator, build_payload, generate_many
 from comet_widgets._constants import DEFAULT_MODEL
 from comet_widgets._types import (
+    EDIT_PARAMETERS,
     HELP,
     PARAMETERS,
     ImageParams,
@@ -81,7 +82,7 @@ def test_the_cases_cover_every_parameter() -> None:
 
 
 def test_every_parameter_has_help_and_the_request_adds_prompt_and_meta() -> None:
-    assert set(HELP) == set(PARAMETERS)
+    assert set(HELP) == set(PARAMETERS) | set(EDIT_PARAMETERS)
     assert all(text and not text.endswith(".") for text in HELP.values())
     assert set(get_type_hints(ImageRequest)) == {"prompt", "meta", *PARAMETERS}
     assert ImageRequest.__required_keys__ == frozenset({"prompt"})  # type: ignore[attr-defined]
