@@ -920,6 +920,7 @@ class AsyncImageClient:
                 secret=key,
                 on_partial=on_partial,
                 partials=partials,
+                edit=uploads is not None,
             )
         try:
             answer = await self._exchange(

@@ -3,8 +3,10 @@
 With ``stream: true`` the API sends server-sent events: for each image ``partial_images``
 ``image_generation.partial_image`` events (``b64_json``, ``partial_image_index``), then its
 ``image_generation.completed`` event (the final ``b64_json`` and ``usage``); edits send
-``image_edit.*``. ``read_stream`` turns them into ``PartialImage`` callbacks and the same
-``ParsedBody`` a JSON answer gives, so the client builds the same ``Generation`` either way.
+``image_edit.partial_image`` and ``image_edit.completed``. Like the official SDK, the reader
+goes by each event's JSON ``type``, exactly (another route's types are ignored).
+``read_stream`` turns them into ``PartialImage`` callbacks and the same ``ParsedBody`` a JSON
+answer gives, so the client builds the same ``Generation`` either way.
 The events are framed by httpx-sse; the bytes come through the client's boundary
 (``_boundary.exchange(stream=...)``), so ``max_response_bytes`` and the whole-response deadline
 hold for streams too, and each event is redacted of the key before it is read.
@@ -43,6 +45,11 @@ _ERROR_STATUS = {
     "invalid_request_error": 400,
     "rate_limit_exceeded": 429,
     "model_not_found": 503,
+}
+#: The (partial, completed) event types of a generation's stream and of an edit's.
+_EVENT_TYPES = {
+    False: ("image_generation.partial_image", "image_generation.completed"),
+    True: ("image_edit.partial_image", "image_edit.completed"),
 }
 _NOT_EXTRA = frozenset({"type", "b64_json", "usage", "created_at", "partial_image_index"})
 
@@ -96,9 +103,10 @@ async def read_stream(
     secret: str | None,
     on_partial: OnPartial | None,
     partials: list[PartialImage],
+    edit: bool = False,
 ) -> ParsedBody:
     """Read a stream of image events into a ``ParsedBody``; each partial preview is appended to
-    ``partials`` and passed to ``on_partial``.
+    ``partials`` and passed to ``on_partial``. ``edit``: the stream of an edit (its types).
 
     ``headers`` are the answer's (redacted) headers, ``chunks`` its raw body. Raises
     ``ResponseError`` for a malformed event, the typed ``APIStatusError`` for an error event
@@ -111,6 +119,7 @@ async def read_stream(
     content_type = headers.get("content-type", "text/event-stream")
     view = httpx.Response(200, headers={"content-type": content_type}, stream=_Chunks(chunks))
     parsed = ParsedBody(created=0, images=[], usage=None)
+    partial_type, completed_type = _EVENT_TYPES[edit]
     async for event in EventSource(view).aiter_sse():
         data = event.data
         if not data.strip():
@@ -134,7 +143,6 @@ async def read_stream(
                 reason=f"a streamed event ({event.event}) is not a JSON object",
             )
         kind = document.get("type")
-        kind = kind if isinstance(kind, str) else str(event.event or "")
         if event.event == "error" or kind == "error" or document.get("error"):
             failed = _stream_error(document, request_id, secret)
             if not parsed.images:
@@ -142,7 +150,7 @@ async def read_stream(
             parsed.error = failed  # completed images are paid for: the error carries them
             break
         b64 = document.get("b64_json")
-        if kind.endswith(".partial_image"):
+        if kind == partial_type:
             number = document.get("partial_image_index")
             if not isinstance(b64, str) or not isinstance(number, int) or isinstance(number, bool):
                 raise ResponseError(
@@ -167,7 +175,7 @@ async def read_stream(
             partials.append(partial)
             if on_partial is not None:
                 await _deliver(on_partial, partial)
-        elif kind.endswith(".completed"):
+        elif kind == completed_type:
             index = len(parsed.images)
             if isinstance(b64, str):
                 final = decode_b64_image(b64, index, max_pixels=max_pixels, request_id=request_id)

@@ -59,7 +59,7 @@ from ._faults import (
     send_malformed_document,
 )
 from ._files import FILES_PREFIX, FileStore
-from ._streams import build_events, send_stream
+from ._streams import EDIT_EVENTS, GENERATION_EVENTS, build_events, send_stream
 
 __all__ = [
     "EDITS_PATH",
@@ -593,7 +593,13 @@ class FakeAPI:
             await send_failure(responder, fault, str(payload["model"]))
         elif payload.get("stream") and self.stream_relay and not isinstance(fault, Malformed):
             await self._stream(
-                payload, fault, responder, watcher, image_bytes=edited, image_input=image_input
+                payload,
+                fault,
+                responder,
+                watcher,
+                image_bytes=edited,
+                image_input=image_input,
+                kinds=EDIT_EVENTS if edit else GENERATION_EVENTS,
             )
         else:
             made = self.seconds_per_image * int(payload["n"])
@@ -622,11 +628,12 @@ class FakeAPI:
         *,
         image_bytes: bytes | None = None,
         image_input: int = 0,
+        kinds: tuple[str, str],
     ) -> None:
         images, fields, usage = await self._bodies.build_stream(
             payload, image_bytes=image_bytes or self.image_bytes, image_input=image_input
         )
-        events = build_events(images, fields, usage, created=int(time.time()))
+        events = build_events(images, fields, usage, created=int(time.time()), kinds=kinds)
         per_event = self.seconds_per_image / (int(payload.get("partial_images") or 0) + 1)
         await send_stream(
             responder,
@@ -635,6 +642,7 @@ class FakeAPI:
             interval=self.stream_interval + per_event,
             brk=brk,
             sent_at=self.stream_times,
+            kinds=kinds,
         )
 
     async def _answer(

@@ -9,9 +9,11 @@ sharpest last) and then its completed event with the usage::
     event: image_generation.completed
     data: {"type":"image_generation.completed","b64_json":"...","usage":{...},...}
 
-Every event validates against the SDK's ``ImageGenStreamEvent``. Each event waits the fake's
-``stream_interval`` first, so a client sees them arrive spaced out. ``StreamBreak`` faults cut
-the connection, end the stream early, send an ``error`` event or malformed events instead.
+Edits stream ``image_edit.partial_image`` and ``image_edit.completed`` instead. Every event
+validates against the SDK's ``ImageGenStreamEvent`` (edits: ``ImageEditStreamEvent``). Each
+event waits the fake's ``stream_interval`` first, so a client sees them arrive spaced out.
+``StreamBreak`` faults cut the connection, end the stream early, send an ``error`` event or
+malformed events instead.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ._asgi import InjectedDisconnect, Responder, Watcher, error_document
 from ._faults import StreamBreak
 
 __all__ = [
+    "EDIT_EVENTS",
     "EVENT_STREAM_TYPE",
     "GENERATION_EVENTS",
     "StreamedImage",
@@ -38,6 +41,8 @@ __all__ = [
 EVENT_STREAM_TYPE = "text/event-stream; charset=utf-8"
 #: The event types of a generation's stream: (partial, completed).
 GENERATION_EVENTS = ("image_generation.partial_image", "image_generation.completed")
+#: The event types of an edit's stream: (partial, completed).
+EDIT_EVENTS = ("image_edit.partial_image", "image_edit.completed")
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,15 @@ def build_events(
     usage: Mapping[str, Any],
     *,
     created: int,
+    kinds: tuple[str, str] = GENERATION_EVENTS,
 ) -> list[bytes]:
     """The events of a stream, image after image: its partials, then its completed event.
 
     ``fields`` are the GPT fields every event carries (size, quality, background, output_format);
-    ``usage`` (of the whole generation) goes on each completed event.
+    ``usage`` (of the whole generation) goes on each completed event. ``kinds``: the
+    (partial, completed) event types (``EDIT_EVENTS`` for an edit).
     """
-    partial_kind, completed_kind = GENERATION_EVENTS
+    partial_kind, completed_kind = kinds
     common = {"created_at": created, **fields}
     events: list[bytes] = []
     for image in images:
@@ -89,17 +96,18 @@ def build_events(
     return events
 
 
-def _broken_event(brk: StreamBreak, request_id: str) -> bytes | None:
-    """What a break sends in place of the next event (None: nothing more)."""
+def _broken_event(brk: StreamBreak, request_id: str, partial: str) -> bytes | None:
+    """What a break sends in place of the next event (None: nothing more); ``partial``: the
+    stream's partial event type."""
     if brk.kind == "error":
         message = brk.message or "the upstream provider failed while generating the image"
         error = json.loads(error_document(message, request_id, code=brk.code))["error"]
         return sse("error", json.dumps({"type": "error", "error": error}).encode())
     if brk.kind == "invalid_json":
-        return sse(GENERATION_EVENTS[0], b'{"type":"image_generation.partial_image","b64_js')
+        return sse(partial, b'{"type":"' + partial.encode() + b'","b64_js')
     if brk.kind == "bad_event":
-        data = {"type": GENERATION_EVENTS[0], "partial_image_index": "first", "created_at": 0}
-        return sse(GENERATION_EVENTS[0], json.dumps(data).encode())
+        data = {"type": partial, "partial_image_index": "first", "created_at": 0}
+        return sse(partial, json.dumps(data).encode())
     return None
 
 
@@ -111,8 +119,10 @@ async def send_stream(
     interval: float,
     brk: StreamBreak | None = None,
     sent_at: list[float] | None = None,
+    kinds: tuple[str, str] = GENERATION_EVENTS,
 ) -> None:
-    """Send ``events`` as a ``text/event-stream``, each after ``interval`` seconds.
+    """Send ``events`` (of the event types ``kinds``) as a ``text/event-stream``, each after
+    ``interval`` seconds.
 
     ``brk`` breaks the stream after ``brk.after`` events. ``sent_at`` collects the
     ``time.perf_counter()`` at which each event was handed to the server (benchmarks).
@@ -133,7 +143,7 @@ async def send_stream(
     if brk is not None:
         if brk.kind == "cut":
             raise InjectedDisconnect(f"the fake API cut the stream after {limit} event(s)")
-        broken = _broken_event(brk, responder.request_id)
+        broken = _broken_event(brk, responder.request_id, kinds[0])
         if broken is not None:
             if not await watcher.sleep(interval):
                 return

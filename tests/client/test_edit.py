@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -20,7 +21,7 @@ from comet_widgets import (
     ResponseError,
     ServerError,
 )
-from comet_widgets.testing import FakeAPI
+from comet_widgets.testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, FakeAPI
 
 SIDE = 64
 RED = (200, 30, 30)
@@ -398,6 +399,37 @@ async def test_an_edit_can_stream_partial_previews(client: AsyncImageClient, fak
     fields = {p.name: p.value for p in parts(fake) if p.value is not None}
     assert fields["stream"] == "true"
     assert fields["partial_images"] == "2"
+
+
+async def test_an_edits_stream_is_read_by_its_own_event_types(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    """Edits stream ``image_edit.*``; like the SDK, the client goes by the JSON ``type``
+    exactly: a generation's event types in an edit's stream are no completed image."""
+    partials: list[Any] = []
+    gen = await client.edit(
+        "snow", image=photo(), model="gpt-image-2", partial_images=1, on_partial=partials.append
+    )
+    assert gen.ok
+    assert gen.streamed
+    assert len(partials) == 1
+
+    async def mislabelled(scope: Any, receive: Any, send: Any) -> None:
+        async def relabel(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                body = message.get("body", b"").replace(b"image_edit.", b"image_generation.")
+                message = {**message, "body": body}
+            await send(message)
+
+        await fake(scope, receive, relabel)
+
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=mislabelled))
+    async with AsyncImageClient(
+        api_key=FAKE_API_KEY, base_url=IN_PROCESS_BASE_URL, http_client=http, max_retries=0
+    ) as other:
+        with pytest.raises(APIConnectionError, match="ended before its completed event"):
+            await other.edit("snow", image=photo(), model="gpt-image-2", partial_images=1)
+    await http.aclose()
 
 
 async def test_a_failed_edit_still_records_the_inputs_hashes(

@@ -22,7 +22,13 @@ import httpx
 import openai
 import pydantic
 import pytest
-from openai.types import ImageGenCompletedEvent, ImageGenPartialImageEvent, ImageGenStreamEvent
+from openai.types import (
+    ImageEditCompletedEvent,
+    ImageEditPartialImageEvent,
+    ImageGenCompletedEvent,
+    ImageGenPartialImageEvent,
+    ImageGenStreamEvent,
+)
 from PIL import Image
 
 from bench._lab import start_server, stop_server
@@ -141,6 +147,33 @@ async def test_the_sdk_consumes_the_fakes_stream(fake_server: FakeServer) -> Non
     assert isinstance(completed, ImageGenCompletedEvent)
     assert completed.usage.output_tokens > 200
     assert _pixels(completed.b64_json).size == (1024, 1024)
+
+
+async def test_the_sdk_consumes_the_fakes_streamed_edit(fake_server: FakeServer) -> None:
+    """Edits stream ``image_edit.*``: the SDK's ``ImageEditStreamEvent`` types, both of them."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (20, 120, 220)).save(out, "PNG")
+    sdk = openai.AsyncOpenAI(api_key=FAKE_API_KEY, base_url=fake_server.base_url, max_retries=0)
+    try:
+        stream = await sdk.images.edit(
+            image=("photo.png", out.getvalue(), "image/png"),
+            prompt="make it winter",
+            model="gpt-image-2",
+            stream=True,
+            partial_images=1,
+        )
+        events = [event async for event in stream]
+    finally:
+        await sdk.close()
+    assert [type(event) for event in events] == [
+        ImageEditPartialImageEvent,
+        ImageEditCompletedEvent,
+    ]
+    assert [event.type for event in events] == [
+        "image_edit.partial_image",
+        "image_edit.completed",
+    ]
+    assert _pixels(events[-1].b64_json).size == (64, 64)
 
 
 async def test_the_sdk_raises_on_the_fakes_error_event(
