@@ -36,7 +36,7 @@ def _child_panel(base_url: str, generations: int, n: int, previews: int) -> dict
     from comet_widgets import AsyncImageClient, ImageGenerator
 
     client = AsyncImageClient(api_key=FAKE_KEY, base_url=base_url, max_retries=0)
-    panel = ImageGenerator(client=client, model=MODEL, n=n)
+    panel = ImageGenerator(client_factory=lambda: client, model=MODEL, n=n)
     marks: dict[str, float] = {}
     original_generate = client.generate_payload
     original_show = panel._gallery.show
@@ -157,7 +157,7 @@ def _preview_times(count: int) -> dict[str, Any]:
 NOTEBOOK_SETUP = """\
 from comet_widgets import AsyncImageClient, ImageGenerator
 client = AsyncImageClient(api_key={key!r}, base_url={base_url!r}, max_retries=0)
-panel = ImageGenerator(client=client, model={model!r}, n={n})
+panel = ImageGenerator(client_factory=lambda: client, model={model!r}, n={n})
 panel.prompt = "a lighthouse at dusk"
 """
 

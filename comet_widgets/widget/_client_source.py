@@ -35,7 +35,8 @@ def missing_key_notice() -> str:
     text = missing_key(
         "before starting Jupyter, or in the notebook without writing the key into it:"
         f' import os, getpass; os.environ["{API_KEY_ENV}"] = getpass.getpass("CometAPI key: ").'
-        " Or pass a client: ImageGenerator(client=AsyncImageClient(api_key=...)),"
+        " Or give it a client:"
+        " ImageGenerator(client_factory=lambda: AsyncImageClient(api_key=...)),"
         " or try it offline: ImageGenerator(offline=True)."
     ).message
     return text[:1].upper() + text[1:]
@@ -45,16 +46,15 @@ def missing_key_notice() -> str:
 class ClientSource:
     """Builds (once, on the private loop) and closes the panel's client."""
 
-    client: AsyncImageClient | None = None
     factory: Callable[[], AsyncImageClient] | None = None
     offline: bool = False
-    _owned: bool = field(default=False, init=False)
+    client: AsyncImageClient | None = field(default=None, init=False)
     _offline: OfflineClient | None = field(default=None, init=False)
 
     @property
     def needs_key(self) -> bool:
         """True when the panel will build a default client, which needs ``COMETAPI_KEY``."""
-        return self.client is None and self.factory is None and not self.offline
+        return self.factory is None and not self.offline
 
     @property
     def serves_placeholders(self) -> bool:
@@ -80,13 +80,12 @@ class ClientSource:
                 self.client = self._offline.client
             else:
                 self.client = AsyncImageClient()
-            self._owned = True
         return self.client
 
     async def aclose(self) -> None:
-        """Close what this source built (a client passed in by the user stays open)."""
+        """Close the client this source built."""
         if self._offline is not None:
             await self._offline.aclose()
-        elif self._owned and self.client is not None:
+        elif self.client is not None:
             await self.client.aclose()
         self._offline = None

@@ -41,7 +41,7 @@ def badge_of(*, offline: bool, base_url: str | None) -> tuple[str, str, str]:
 class Header:
     """Title, badge (``cw-badge``), model chip (``cw-model-status``) and offline banner."""
 
-    def __init__(self, *, offline: bool, base_url: str | None) -> None:
+    def __init__(self, *, offline: bool) -> None:
         self.title = classed(widgets.HTML("Image generator"), "cw-title")
         self.badge = classed(widgets.HTML(), "cw-badge")
         self.model = classed(widgets.HTML(), "cw-model-status")
@@ -52,7 +52,7 @@ class Header:
             "cw-offline-banner",
         )
         self.offline = False
-        self._show_badge(*badge_of(offline=offline, base_url=base_url))
+        self._show_badge(*badge_of(offline=offline, base_url=None))
 
     @property
     def all(self) -> list[widgets.Widget]:

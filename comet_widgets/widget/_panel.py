@@ -98,8 +98,8 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from functools import partial, wraps
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import ipywidgets as widgets
 from traitlets import Enum, Float, Instance, Int, List, TraitError, Unicode, observe, validate
@@ -140,6 +140,19 @@ if TYPE_CHECKING:
 __all__ = ["MODES", "STATUSES", "ImageGenerator", "prompts_of"]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def locked(method: F) -> F:
+    """Run ``method`` holding the panel's lock (see ``ImageGenerator._lock``)."""
+
+    @wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(F, run)
+
 
 STATUSES = ("idle", "running", "done", "error", "cancelled")
 MODES = ("generate", "edit")
@@ -213,11 +226,11 @@ class _Run:
 class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hints
     """A panel to generate images; the parameters are traits, the results come back as traits.
 
-    ``client`` is an ``AsyncImageClient`` (used only on the panel's private loop: do not share
-    one you also use elsewhere); ``client_factory`` builds one there instead; ``offline=True``
-    (or ``COMETAPI_OFFLINE=1``) uses the built-in fake API, which draws placeholders. With none
-    of them a default client reads ``COMETAPI_KEY``. Other keyword arguments set parameter
-    traits; unknown ones raise ``TypeError``.
+    ``client_factory`` builds the panel's ``AsyncImageClient`` on the panel's private loop
+    (``client=`` is refused: a client you also await in cells cannot live on two loops);
+    ``offline=True`` (or ``COMETAPI_OFFLINE=1``) uses the built-in fake API, which draws
+    placeholders. With neither, a default client reads ``COMETAPI_KEY``. Other keyword
+    arguments set parameter traits; unknown ones raise ``TypeError``.
 
     Edit mode: Edit on a tile (or ``gen.inputs = [...]``, or an upload) makes the panel edit
     those images with ``client.edit``; ``gen.mask`` is where (painted, or set from code), and
@@ -268,6 +281,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         read_only=True, help="Every Generation of this panel, oldest first."
     )
     generation = Instance(Generation, allow_none=True, read_only=True, help="The latest one.")
+    _lock: Any = contextlib.nullcontext()  # before __init__ makes the panel's RLock
     spent_usd = Float(
         0.0,
         read_only=True,
@@ -295,8 +309,18 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             raise TypeError("ImageGenerator(): pass client= or client_factory=, not both")
         if offline and explicit:
             raise TypeError("ImageGenerator(offline=True) uses the fake API; do not pass a client")
+        if client is not None:
+            raise InvalidParameterError(
+                "client",
+                client,
+                "pass client_factory=lambda: AsyncImageClient(...) and the panel builds its own"
+                " there (await a separate client in cells), or neither to use COMETAPI_KEY",
+                reason="a client given to the panel would run on the panel's own event loop,"
+                " and awaiting it in a cell would then fail ('bound to a different event loop')",
+            )
         offline = bool(offline) if offline is not None else (offline_from_env() and not explicit)
-        self._source = ClientSource(client=client, factory=client_factory, offline=offline)
+        self._lock = threading.RLock()
+        self._source = ClientSource(factory=client_factory, offline=offline)
         self._job: Job | None = None
         #: The models this panel said the gateway does not stream (``_say_unstreamed``).
         self._unstreamed: set[str] = set()
@@ -315,9 +339,6 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._upload_names: dict[int, str] = {}
         self._code_mask: Any = None
         self._mirroring_mask = False
-        #: Held while the input records and cards change (the kernel's thread sets inputs,
-        #: the loop's thread fills in thumbnails made in a worker).
-        self._inputs_lock = threading.RLock()
         super().__init__(layout=widgets.Layout(width="100%"))
         panel_id = f"cw-id-{uuid.uuid4().hex[:12]}"
         self.add_class("cw-panel")
@@ -334,10 +355,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         )
         self._history_view = HistoryStrip(self._on_history)
         self._view = StatusView()
-        self._header = Header(
-            offline=self._source.serves_placeholders,
-            base_url=getattr(client, "base_url", None) if client else None,
-        )
+        self._header = Header(offline=self._source.serves_placeholders)
         self._static = StaticView(panel_id)
         self._estimate = classed(widgets.HTML(), "cw-estimate")
         self._controls.generate.on_click(self._on_generate_click)
@@ -382,6 +400,11 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._refresh()
         self._fetch_models()
 
+    @locked
+    def __setattr__(self, name: str, value: Any) -> None:
+        with self._lock:  # every write, a cell's included, holds the panel's lock
+            super().__setattr__(name, value)
+
     def _client(self) -> AsyncImageClient:
         """The panel's client, built on first use (on the private loop); a client built here,
         e.g. by a ``client_factory``, names its address in the badge as soon as it exists."""
@@ -415,6 +438,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         future = _loop.submit(fetch())
         future.add_done_callback(self._on_models)
 
+    @locked
     def _on_models(self, future: concurrent.futures.Future[list[ModelInfo]]) -> None:
         if self._closed or future.cancelled():
             return
@@ -456,6 +480,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if not (self._adapting or self._batching) and hasattr(self, "_controls"):
             self._refresh()
 
+    @locked
     def _on_control(self, name: str, value: Any) -> None:
         try:
             setattr(self, name, value)
@@ -527,6 +552,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         """True while a generation is in flight."""
         return self._job is not None and not self._job.settled
 
+    @locked
     def generate(self) -> PendingGeneration[Generation]:
         """Start a generation with the current parameters (the same path as the button).
 
@@ -556,6 +582,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         return PendingGeneration(self._start(job, self._run(job)))
 
     # -- edit mode -------------------------------------------------------------------------
+    @locked
     def edit(self) -> PendingGeneration[Generation]:
         """Edit ``inputs`` as the prompt says (only where ``mask`` marks, when set), with the
         panel's parameters; the same path as "Apply edit" (and as ``generate()`` in edit mode).
@@ -663,34 +690,32 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         nothing is decoded), so a bad one is refused at once, with ``InvalidParameterError``
         naming ``inputs``; thumbnails are made afterwards in a worker thread."""
         value = proposal["value"]
-        with self._inputs_lock:
-            for number, source in enumerate(value):
-                cached = self._input_cache.get(id(source))
-                if cached is None or cached.source is not source:
-                    name = self._upload_names.get(id(source))
-                    self._input_cache[id(source)] = check_input(source, number, name=name)
+        for number, source in enumerate(value):
+            cached = self._input_cache.get(id(source))
+            if cached is None or cached.source is not source:
+                name = self._upload_names.get(id(source))
+                self._input_cache[id(source)] = check_input(source, number, name=name)
         return value
 
     @observe("inputs")
     def _on_inputs(self, change: Any) -> None:
-        with self._inputs_lock:
-            items = [self._input_cache[id(source)] for source in change["new"]]
-            before = self._input_items
-            self._input_items = items
-            kept = {id(item.source) for item in items}
-            self._input_cache = {k: v for k, v in self._input_cache.items() if k in kept}
-            self._upload_names = {k: v for k, v in self._upload_names.items() if k in kept}
-            first_changed = (items[0].source if items else None) is not (
-                before[0].source if before else None
-            )
-            if first_changed:
-                self._code_mask = None
-                if items:
-                    with self._mask_mirror():
-                        self._edit.show_inputs(items)
-                        self._edit.set_first(items[0])
-                    self._follow_input_size(items[0])
-            self._edit.show_inputs(items)
+        items = [self._input_cache[id(source)] for source in change["new"]]
+        before = self._input_items
+        self._input_items = items
+        kept = {id(item.source) for item in items}
+        self._input_cache = {k: v for k, v in self._input_cache.items() if k in kept}
+        self._upload_names = {k: v for k, v in self._upload_names.items() if k in kept}
+        first_changed = (items[0].source if items else None) is not (
+            before[0].source if before else None
+        )
+        if first_changed:
+            self._code_mask = None
+            if items:
+                with self._mask_mirror():
+                    self._edit.show_inputs(items)
+                    self._edit.set_first(items[0])
+                self._follow_input_size(items[0])
+        self._edit.show_inputs(items)
         self.set_trait("mode", "edit" if items else "generate")
         self._show_mask_note()
         self._refresh()
@@ -710,7 +735,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             done, url = await asyncio.to_thread(prepare, pending, first)
             if getattr(self, "_closed", True):
                 return
-            with self._inputs_lock:
+            with self._lock:
                 swap = {id(old): new for old, new in zip(pending, done, strict=True)}
                 for old, new in zip(pending, done, strict=True):
                     if self._input_cache.get(id(old.source)) is old:
@@ -806,6 +831,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._show_mask_note()
         self._refresh()
 
+    @locked
     def _on_painted(self) -> None:
         """A stroke (or Clear, Invert) reached the kernel: the painted mask is the mask."""
         if self._mirroring_mask:
@@ -838,18 +864,22 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if (button.description, button.icon) != wanted:
             button.description, button.icon = wanted
 
+    @locked
     def _on_edit_image(self, preview: Preview) -> None:
         """Edit on a tile or in the lightbox: that image becomes the input (edit mode)."""
         if preview.image.ok:
             self.inputs = [preview.image]
 
+    @locked
     def _remove_input(self, index: int) -> None:
         if 0 <= index < len(self.inputs):
             self.inputs = [v for i, v in enumerate(self.inputs) if i != index]
 
+    @locked
     def _back_to_generating(self) -> None:
         self.inputs = []
 
+    @locked
     def _on_upload(self, files: list[tuple[str, bytes]]) -> None:
         added: list[Any] = []
         for name, data in files:
@@ -893,6 +923,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         except Exception:
             return None
 
+    @locked
     def cancel(self) -> None:
         """Cancel the running generation: status becomes "cancelled" and nothing lands.
 
@@ -955,9 +986,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._cancel_on_loop(job)
             raise
         except Exception as exc:
-            self._spend(getattr(exc, "generation", None))  # an answer whose images all failed
-            if job.claim():
-                self._settle("error", describe(exc), job=job, message=panel_message(exc))
+            with self._lock:
+                self._spend(getattr(exc, "generation", None))  # an answer whose images all failed
+                if job.claim():
+                    self._settle("error", describe(exc), job=job, message=panel_message(exc))
             raise
         finally:
             ticker.cancel()
@@ -967,6 +999,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._show_progress(job)
             await asyncio.sleep(_TICK_SECONDS)
 
+    @locked
     def _show_progress(self, job: Job, *, starting: bool = False) -> None:
         """The running status line, elapsed time and placeholders (true at every tick)."""
         if job is not self._job or job.settled:
@@ -981,6 +1014,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             tries = f" (retry {len(job.retries)})" if job.retries else ""
             self._view.show_status(f"{job.what}...{tries}")
 
+    @locked
     def _on_retry(self, job: Job, error: CometError, delay: float) -> None:
         limited = getattr(error, "status_code", None) == 429
         what = "Rate limited by the API" if limited else panel_message(error).what.rstrip(".")
@@ -991,16 +1025,19 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         job.retry_until = time.monotonic() + delay
         self._show_progress(job)
 
+    @locked
     def _show_partial(self, job: Job, index: int, data: bytes, fmt: str) -> None:
         if self._job is job:
             self._gallery.show_partial(index, data, fmt)
 
+    @locked
     def _cancel_on_loop(self, job: Job) -> None:
         if not job.claim(cancel=True):
             return
         self._cancel_task(job)
         self._settle("cancelled", "", job=job)
 
+    @locked
     def _land(
         self,
         job: Job,
@@ -1071,6 +1108,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             spent.append("unpriced runs" if spent else "unpriced")
         return " and ".join(spent)
 
+    @locked
     def _spend(self, generation: Generation | None) -> None:
         """Add what an answer cost to the session's total (``spent_usd``), on the loop's
         thread, where every run's answer arrives."""
@@ -1090,6 +1128,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self.set_trait("generation", generation)
             self.set_trait("images", decoded)
 
+    @locked
     def _settle(
         self,
         status: str,
@@ -1143,6 +1182,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         show(self._controls.cancel, running)
 
     # -- batches ---------------------------------------------------------------------------
+    @locked
     def generate_many(
         self,
         prompts: str | Iterable[str | Mapping[str, Any]],
@@ -1268,10 +1308,11 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 self._spend(generation or getattr(item.exception, "generation", None))
             if generation is not None and not job.cancelled:
                 previews, decoded = await asyncio.to_thread(make_previews, generation)
-                if not job.cancelled:
-                    landed[item.index] = (generation, previews)
-                    self._gallery.fill(starts[item.index], previews)
-                    self._publish(generation, decoded)
+                with self._lock:
+                    if not job.cancelled:
+                        landed[item.index] = (generation, previews)
+                        self._gallery.fill(starts[item.index], previews)
+                        self._publish(generation, decoded)
             if not job.cancelled:
                 verb = "Editing" if edit_of[0] else "Generating"
                 job.what = f"{verb} a batch: {finished} of {plural(total, 'prompt')} done"
@@ -1282,8 +1323,21 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             results = await generate_many(
                 items, client=client, on_result=on_item, on_partial=on_partial, **options
             )
-        if not job.claim():  # cancelled as it finished: the panel already says so
-            return results
+        self._end_batch(job, results, landed, edit_of)
+        return results
+
+    @locked
+    def _end_batch(
+        self,
+        job: Job,
+        results: BatchResults,
+        landed: dict[int, tuple[Generation, list[Preview]]],
+        edit_of: tuple[str, str],
+    ) -> None:
+        """Land a finished batch (unless it was cancelled as it finished: the panel says so)."""
+        if not job.claim():
+            return
+        total = len(results)
         order = sorted(landed)
         run = _Run(
             [landed[i][0] for i in order],
@@ -1325,9 +1379,9 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 for item in results
                 if item.generation is not None and item.params.get("stream") and not item.skipped
             )
-        return results
 
     # -- history ---------------------------------------------------------------------------
+    @locked
     def _on_history(self, index: int) -> None:
         if not 0 <= index < len(self._runs):
             return

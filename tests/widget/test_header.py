@@ -45,14 +45,19 @@ def test_offline_panel_shows_the_offline_badge_and_banner(
 
 @pytest.mark.slow
 async def test_a_loopback_api_is_local_until_its_answers_prove_it_is_the_fake(
-    part: Any,
+    part: Any, wait_until: Any
 ) -> None:
     """A real (non-fake) server would keep "Local API"; the fake's ``fake-`` request ids turn
     the badge to "Offline" as soon as its first answer lands."""
     with serve_fake(FakeAPI()) as server:
-        client = AsyncImageClient(api_key="sk-test", base_url=server.base_url, max_retries=0)
-        panel = ImageGenerator(client=client, prompt="A paper boat")
+        panel = ImageGenerator(
+            client_factory=lambda: AsyncImageClient(
+                api_key="sk-test", base_url=server.base_url, max_retries=0
+            ),
+            prompt="A paper boat",
+        )
         try:
+            wait_until(lambda: _badge(panel, part)[0] == {"cw-local"})
             classes, words = _badge(panel, part)
             assert classes == {"cw-local"}
             assert words.startswith("Local API · 127.0.0.1:")
@@ -64,7 +69,6 @@ async def test_a_loopback_api_is_local_until_its_answers_prove_it_is_the_fake(
             assert part(panel, "cw-offline-banner").layout.display != "none"
         finally:
             panel.close()
-            await client.aclose()
 
 
 def test_a_factory_built_client_names_its_address_before_any_generation(

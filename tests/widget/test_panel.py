@@ -232,7 +232,7 @@ def test_repr_is_cheap_and_has_no_key(make_panel: MakePanel, secret_key: str) ->
 
 async def test_no_synced_state_holds_the_key(secret_key: str, descendants: Any) -> None:
     client = AsyncImageClient(api_key=secret_key, base_url="http://127.0.0.1:9/v1")
-    panel = ImageGenerator(client=client, prompt=f"say {secret_key[:4]}")
+    panel = ImageGenerator(client_factory=lambda: client, prompt=f"say {secret_key[:4]}")
     try:
         everything = descendants(panel)
         assert len(everything) > 30
