@@ -34,7 +34,7 @@ BENCHMARKS = (
 )
 # Seconds each benchmark may take before it is stopped (a full run is ~3-5 minutes in all).
 TIMEOUTS = {
-    "overhead": 180,
+    "overhead": 240,
     "batch": 420,
     "startup": 120,
     "memory": 120,
@@ -51,24 +51,15 @@ NOTES = """\
 Each change was profiled first (cProfile) and measured against the code without it in one run,
 interleaved; figures are from this machine with other work running, so read them as sizes.
 
-- `client/_transport.py`, back over public APIs only. Issue 12 removed a first version that
-  swapped httpcore's private `_network_backend` inside httpx's pool. Now the client builds its
-  own `httpx.AsyncBaseTransport` on `httpcore.AsyncConnectionPool(network_backend=...)` around
-  httpcore's `AnyIOBackend`, with httpx's defaults (TLS context, pool limits, HTTP/1.1, no
-  connect retries, httpcore errors raised as the matching httpx ones). It reads up to 1 MiB
-  per socket read instead of 64 KiB, and hands big write buffers to the socket as 1 MiB views,
-  so asyncio no longer copies the unsent rest of each 4 MB multipart file. With a proxy set in
-  the environment, httpx builds its own transports as before. Interleaved A/B, five runs of
-  150 calls on a busy machine: `ours` against the same client on httpx's default transport,
-  ours/httpx per b64 call, with it 0.455, 0.489, 0.503, 0.477, 0.403; without it 0.546, 0.603,
-  0.499, 0.576, 0.560. Section 1's row "comet_widgets on httpx's default transport" repeats
-  this A/B in every run. The read half only helps plain http, like this loopback fake or a
-  local gateway: over TLS OpenSSL returns at most one 16 KiB record per read, whatever is
-  asked (checked against a local TLS server: 184 reads of at most 16,384 bytes for 3 MB).
-  The write half is borderline: on edits without hashing, 1 MiB views vs whole 4 MB parts,
-  ours/httpx 1.04 vs 1.21, 1.01 vs 1.06, 0.98 vs 1.03 in three interleaved runs (40 rounds,
-  busy machine): faster each time, but within each run's spread; the client's CPU per edit
-  was the same.
+- Removed in issue 21: `client/_transport.py` (207 lines: an httpx transport on httpcore's pool
+  that read up to 1 MiB per socket read and wrote big buffers as 1 MiB views) and the direct
+  `httpcore` dependency. Its gain was on plain http only (over TLS OpenSSL returns at most one
+  16 KiB record per read, whatever is asked), and the default base URL is https. Interleaved
+  A/B against the fake over https on loopback (a self-signed certificate trusted through one
+  `ssl.SSLContext`), one 2 MB `b64_json` image per call, load 2.4-3.3: with the copy / on
+  httpx's default transport, per-call medians 1.07, 1.08, 1.04 and 1.00 in four runs of 100-150
+  calls: no gain. Over plain http in the same session: 0.83. Section 1's `b64_json over https`
+  rows measure the three clients over TLS in every run.
 - `_errors.redact_bytes` (every answer's body passes it): same result, found sooner. A short
   key's `bytes.find` steps through dense base64 almost byte by byte (~0.7 ms per 2.9 MB body
   with the bench's 13-character key, ~0.25 ms with a real 51-character one), so the key is
@@ -134,8 +125,7 @@ interleaved; figures are from this machine with other work running, so read them
 - Measured and left alone: `aiter_raw` vs `aiter_bytes` and `aread()` vs the capped chunk loop
   (within noise of each other: the decoder path is the identity); the final `b"".join` (one copy,
   needed for a contiguous body). jiter holds the GIL (~0.2 ms per 2.9 MB) while pybase64 releases
-  it. No new dependency: everything here uses httpx (and httpcore, which came with it and is
-  now declared), jiter, pybase64 and Pillow.
+  it. No new dependency: everything here uses httpx, jiter, pybase64 and Pillow.
 """
 
 

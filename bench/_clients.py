@@ -9,6 +9,9 @@
 
 Each is an async callable ``call(prompt) -> list[bytes]`` (the decoded image bytes), built by
 ``open_clients`` inside one ``AsyncExitStack`` so they share an event loop and are closed after.
+With ``verify`` (an ``ssl.SSLContext`` trusting the https fake's certificate) each client is
+given an httpx client built with it: ``ours`` through ``http_client=``, the SDK through
+``openai.DefaultAsyncHttpxClient`` (its own defaults, that context).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,15 +36,16 @@ async def open_clients(
     *,
     mode: str = "b64_json",
     names: tuple[str, ...] = NAMES,
+    verify: ssl.SSLContext | None = None,
 ) -> dict[str, Call]:
     """Build the named callables (``mode``: ``b64_json`` or ``url``) and register their closing."""
     calls: dict[str, Call] = {}
     if "ours" in names:
-        calls["ours"] = await _ours(stack, base_url, mode)
+        calls["ours"] = await _ours(stack, base_url, mode, verify)
     if "httpx" in names:
-        calls["httpx"] = await _httpx(stack, base_url, mode)
+        calls["httpx"] = await _httpx(stack, base_url, mode, verify)
     if "sdk" in names:
-        calls["sdk"] = await _sdk(stack, base_url, mode)
+        calls["sdk"] = await _sdk(stack, base_url, mode, verify)
     if "receive-only" in names:
         calls["receive-only"] = await _receive_only(stack, base_url)
     if "raw-floor" in names:
@@ -99,11 +104,18 @@ async def _receive_only(stack: contextlib.AsyncExitStack, base_url: str) -> Call
     return call
 
 
-async def _ours(stack: contextlib.AsyncExitStack, base_url: str, mode: str) -> Call:
+async def _ours(
+    stack: contextlib.AsyncExitStack, base_url: str, mode: str, verify: ssl.SSLContext | None
+) -> Call:
+    import httpx
+
     from comet_widgets import AsyncImageClient
 
+    http = None
+    if verify is not None:
+        http = await stack.enter_async_context(httpx.AsyncClient(verify=verify, timeout=600.0))
     client = await stack.enter_async_context(
-        AsyncImageClient(api_key=FAKE_KEY, base_url=base_url, max_retries=0)
+        AsyncImageClient(api_key=FAKE_KEY, base_url=base_url, max_retries=0, http_client=http)
     )
 
     async def call(prompt: str) -> list[bytes]:
@@ -113,10 +125,14 @@ async def _ours(stack: contextlib.AsyncExitStack, base_url: str, mode: str) -> C
     return call
 
 
-async def _httpx(stack: contextlib.AsyncExitStack, base_url: str, mode: str) -> Call:
+async def _httpx(
+    stack: contextlib.AsyncExitStack, base_url: str, mode: str, verify: ssl.SSLContext | None
+) -> Call:
     import httpx
 
-    http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(600.0)))
+    http = await stack.enter_async_context(
+        httpx.AsyncClient(timeout=httpx.Timeout(600.0), verify=verify or True)
+    )
     headers = {"Authorization": f"Bearer {FAKE_KEY}"}
     url = f"{base_url}/images/generations"
 
@@ -138,10 +154,15 @@ async def _httpx(stack: contextlib.AsyncExitStack, base_url: str, mode: str) -> 
     return call
 
 
-async def _sdk(stack: contextlib.AsyncExitStack, base_url: str, mode: str) -> Call:
+async def _sdk(
+    stack: contextlib.AsyncExitStack, base_url: str, mode: str, verify: ssl.SSLContext | None
+) -> Call:
     import openai
 
-    sdk = openai.AsyncOpenAI(api_key=FAKE_KEY, base_url=base_url, max_retries=0, timeout=600.0)
+    http = None if verify is None else openai.DefaultAsyncHttpxClient(verify=verify)
+    sdk = openai.AsyncOpenAI(
+        api_key=FAKE_KEY, base_url=base_url, max_retries=0, timeout=600.0, http_client=http
+    )
     stack.push_async_callback(sdk.close)
     download: Any = None
     if mode == "url":

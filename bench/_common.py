@@ -60,15 +60,25 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float)
 
 @contextlib.contextmanager
 def fake_process(
-    image_file: Path | None = None, *, latency: float = 0.0, timeout: float = 30.0
+    image_file: Path | None = None,
+    *,
+    latency: float = 0.0,
+    timeout: float = 30.0,
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[str]:
-    """Run the fake API in a subprocess on loopback; yield its base URL (``.../v1``)."""
+    """Run the fake API in a subprocess on loopback; yield its base URL (``.../v1``).
+
+    With ``tls`` (a certificate and its key, see ``bench._tls``) it serves ``image_file`` over
+    https, with no latency."""
     port = free_port()
-    command = [PYTHON, "-m", "comet_widgets.testing", "--port", str(port)]
-    if image_file is not None:
-        command += ["--image-file", str(image_file)]
-    if latency:
-        command += ["--latency", repr(latency)]
+    if tls is not None:
+        command = [PYTHON, "-m", "bench._tls", str(port), *map(str, tls), str(image_file)]
+    else:
+        command = [PYTHON, "-m", "comet_widgets.testing", "--port", str(port)]
+        if image_file is not None:
+            command += ["--image-file", str(image_file)]
+        if latency:
+            command += ["--latency", repr(latency)]
     from ._lab import start_server, stop_server  # _lab imports this module
 
     process = start_server(
@@ -76,7 +86,7 @@ def fake_process(
     )
     try:
         _wait_listening(port, process, timeout)
-        yield f"http://127.0.0.1:{port}/v1"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}/v1"
     finally:
         stop_server(process)
         if process.stderr is not None:

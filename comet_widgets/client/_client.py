@@ -101,7 +101,6 @@ from ._boundary import (
 from ._limits import RequestLimiter
 from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
 from ._streaming import OnPartial, StreamEnded, read_stream
-from ._transport import transport_for_env
 from ._uploads import EditFiles, Hashing, form_fields, prepare, when_sent
 from ._wire import ParsedBody, error_from_response, first_error, parse_body, refuses_streaming
 
@@ -447,7 +446,6 @@ class AsyncImageClient:
             self._http = httpx.AsyncClient(
                 timeout=self.timeout,
                 verify=_shared_ssl_context(),
-                transport=transport_for_env(_shared_ssl_context()),
                 follow_redirects=False,
                 max_redirects=MAX_REDIRECTS,
                 headers={"User-Agent": USER_AGENT},

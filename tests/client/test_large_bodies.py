@@ -1,6 +1,5 @@
-"""The client's own transport (wide socket reads and writes) keeps every byte and the
-environment's proxies: multi-megabyte answers and uploads arrive intact, and a proxy set in
-the environment is still used."""
+"""Over a real socket: multi-megabyte answers and uploads arrive intact (the client's capped
+chunk loop and multipart body), and a proxy set in the environment is used."""
 
 from __future__ import annotations
 
