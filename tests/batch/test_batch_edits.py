@@ -167,3 +167,38 @@ async def test_on_partial_gets_each_edit_items_previews_with_its_index(
     assert results.ok
     assert sorted(seen) == [(0, 0, 0), (0, 0, 1), (1, 0, 0), (1, 0, 1)]
     assert len(edits(fake)) == 2
+
+
+async def test_an_item_with_a_markup_sends_it_and_keys_on_its_bytes(
+    client: AsyncImageClient, fake: FakeAPI, tmp_path: Path
+) -> None:
+    from PIL import ImageDraw
+
+    [photo] = folder_of_images(tmp_path, 1)
+    marks = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    ImageDraw.Draw(marks).line((8, 8, 56, 56), fill=(255, 0, 0), width=4)
+    markup = tmp_path / "marks.png"
+    marks.save(markup)
+    items = [{"prompt": "a lamp where the line is", "image": str(photo), "markup": str(markup)}]
+    out = tmp_path / "out"
+    model = "gpt-image-2.5-flare"
+    results = await generate_many(items, client=client, model=model, output_dir=out)
+    assert results.ok
+    [request] = edits(fake)
+    form = request.form  # type: ignore[attr-defined]
+    assert [(p.name, p.filename) for p in form if p.value is None] == [
+        ("image", photo.name),
+        ("markup", "marks.png"),
+    ]
+    assert results[0].generation is not None
+    assert results[0].generation.params["markup"]["name"] == "marks.png"
+    await generate_many(items, client=client, model=model, output_dir=out)
+    assert fake.edit_count == 1  # resumed: the same bytes
+    ImageDraw.Draw(marks).line((8, 56, 56, 8), fill=(255, 0, 0), width=4)
+    marks.save(markup)
+    await generate_many(items, client=client, model=model, output_dir=out)
+    assert fake.edit_count == 2  # a changed markup is a new item
+    with pytest.raises(InvalidItemError, match="takes no markup"):
+        await generate_many(items, client=client, model="gpt-image-2")
+    with pytest.raises(InvalidItemError, match="a markup without image"):
+        await generate_many([{"prompt": "x", "markup": str(markup)}], client=client, model=model)

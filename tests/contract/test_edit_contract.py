@@ -27,6 +27,12 @@ OTHER = png(Image.new("RGB", (64, 64), (220, 120, 20)))
 ALPHA = np.full((64, 64), 255, dtype=np.uint8)
 ALPHA[:32] = 0
 MASK = png(Image.merge("LA", (Image.new("L", (64, 64)), Image.fromarray(ALPHA))))
+#: A markup: transparent but for a drawn mark (the opaque red top half).
+MARKS = png(
+    Image.merge(
+        "RGBA", (*Image.new("RGB", (64, 64), (255, 0, 0)).split(), Image.fromarray(255 - ALPHA))
+    )
+)
 
 
 def captured(fake: FakeAPI) -> list[tuple[Any, ...]]:
@@ -58,6 +64,12 @@ CALLS = [
         {"image": IMAGE},
         {"model": "dall-e-2", "response_format": "b64_json", "size": "256x256", "user": "u"},
         id="dall-e-2",
+    ),
+    pytest.param(
+        {"image": ("photo.png", IMAGE, "image/png"), "markup": ("marks.png", MARKS, "image/png")},
+        {"image": IMAGE, "markup": MARKS},
+        {"model": "gpt-image-2.5-flare", "quality": "xhigh"},
+        id="a markup (gpt-image-2.5)",
     ),
 ]
 

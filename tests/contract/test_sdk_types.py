@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-from openai.types import image_generate_params, image_model
+from openai.types import image_edit_params, image_generate_params, image_model
 
 from comet_widgets import MODELS
-from comet_widgets._types import PARAMETERS, SvgOptions, SvgReasoning, choices
+from comet_widgets._types import (
+    EDIT_PARAMETERS,
+    PARAMETERS,
+    EditParams,
+    SvgOptions,
+    SvgReasoning,
+    choices,
+)
 
 #: SDK parameters not declared here yet, and why.
 NOT_DECLARED = {"partial_images": "streaming previews (issue 14)", "prompt": "positional"}
@@ -65,3 +72,20 @@ def test_the_svg_object_matches_the_sdk() -> None:
 def test_every_model_the_sdk_knows_is_in_the_catalogue() -> None:
     assert set(get_args(image_model.ImageModel)) <= set(MODELS)
     assert set(get_args(image_model.ImageModel)) <= set(choices("model"))
+
+
+def test_edit_params_mirror_the_sdks_edit_params() -> None:
+    """``EditParams`` are the SDK's edit parameters besides ``prompt`` and ``image`` (explicit
+    arguments of ``client.edit``), plus ``extra_body``, with the same values."""
+    sdk = get_type_hints(image_edit_params.ImageEditParamsNonStreaming)
+    assert set(EDIT_PARAMETERS) == (set(sdk) - {"prompt", "image"}) | set(OURS_ONLY)
+    assert "moderation" not in EDIT_PARAMETERS
+    for name in EDIT_PARAMETERS:
+        if name in OURS_ONLY or name in ("model", "stream"):
+            continue
+        ours = set(choices(name, declaration=EditParams))
+        theirs = _literal_values(sdk[name])
+        if name == "size":
+            assert theirs <= ours, name
+        else:
+            assert ours == theirs, (name, ours ^ theirs)
