@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -74,12 +75,22 @@ def _session_server() -> Iterator[FakeServer]:
         yield server
 
 
+def _reset(app: FakeAPI, seconds: float = 5.0) -> None:
+    """Reset the shared fake once it has answered everything: a client can have the whole answer
+    before the fake's handler returns and counts it, which would then land after the reset, in
+    the next test's counters (seen on a loaded machine)."""
+    deadline = time.monotonic() + seconds
+    while app.in_flight and time.monotonic() < deadline:
+        time.sleep(0.005)
+    app.reset()
+
+
 @pytest.fixture
 def fake_server(_session_server: FakeServer) -> Iterator[FakeServer]:
     """The fake API on real loopback sockets, with knobs and counters reset for each test."""
-    _session_server.app.reset()
+    _reset(_session_server.app)
     yield _session_server
-    _session_server.app.reset()
+    _reset(_session_server.app)
 
 
 @pytest.fixture

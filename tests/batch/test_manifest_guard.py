@@ -60,6 +60,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.slow
 async def test_a_second_process_on_the_same_folder_is_refused_at_once(
     client: AsyncImageClient, fake: FakeAPI, tmp_path: Path
 ) -> None:

@@ -79,6 +79,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 @pytest.mark.parametrize(
     ("test", "says"), [("test_fails", "the test fails"), ("test_times_out", "Timeout")]

@@ -99,6 +99,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"comet-images {__version__}"
 
 
+@pytest.mark.slow
 def test_help_starts_fast_and_imports_nothing_heavy(tmp_path: Path) -> None:
     probe = (
         "import sys, contextlib, io\n"
@@ -172,6 +173,7 @@ def test_generate_prints_paths_and_revised_prompts(
     assert len(done.stdout.splitlines()) == 2  # dall-e-2 does not revise prompts
 
 
+@pytest.mark.slow
 def test_generate_refuses_bad_input_before_the_key_or_the_network(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
@@ -183,6 +185,7 @@ def test_generate_refuses_bad_input_before_the_key_or_the_network(
     assert fake.generation_count == 0
 
 
+@pytest.mark.slow
 def test_without_a_key_one_line_says_what_to_do(fake_server: FakeServer, tmp_path: Path) -> None:
     for args in (("generate", "a boat"), ("models", "--live")):
         done = run(*args, cwd=tmp_path, server=fake_server, key=False)
@@ -208,6 +211,7 @@ def test_api_errors_are_one_redacted_line_and_a_traceback_only_with_debug(
     assert done.stderr.splitlines()[-1].startswith("error: HTTP 400")
 
 
+@pytest.mark.slow
 def test_offline_needs_no_key(tmp_path: Path) -> None:
     done = run(
         "generate",
@@ -330,6 +334,7 @@ def test_batch_jsonl_with_a_failed_item_exits_1(
     assert "3 ok (2 resumed)" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_batch_whose_items_ask_for_previews_lands_from_a_gateway_that_refuses_streams(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
@@ -644,6 +649,7 @@ def test_batch_reads_an_image_column(
     assert len(list((tmp_path / "out").glob("*.png"))) == 2
 
 
+@pytest.mark.slow
 def test_a_retired_model_warns_in_one_line_and_names_the_replacement(tmp_path: Path) -> None:
     """Offline, the built-in fake behaves like today's gateway: dall-e-3 is not routed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "COMET_FAKE"))}

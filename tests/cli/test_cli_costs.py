@@ -29,6 +29,7 @@ def priced(usage: dict[str, int]) -> float:
     return (usage["input_tokens"] * 4 + usage["output_tokens"] * 24) / 1_000_000
 
 
+@pytest.mark.slow
 def test_a_batch_prints_its_estimate_with_the_prices_source_and_date(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
@@ -48,6 +49,7 @@ def test_a_batch_prints_its_estimate_with_the_prices_source_and_date(
     assert "cometapi.com/models/openai/gpt-image-2/" in done.stderr
 
 
+@pytest.mark.slow
 def test_budget_stops_the_batch_and_a_larger_one_continues_it(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
@@ -67,6 +69,7 @@ def test_budget_stops_the_batch_and_a_larger_one_continues_it(
     assert fake.generation_count == 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("budget", ["-1", "nan", "inf", "lots"])
 def test_a_bad_budget_is_refused_before_anything_is_sent(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path, budget: str
@@ -78,6 +81,7 @@ def test_a_bad_budget_is_refused_before_anything_is_sent(
     assert fake.requests == []
 
 
+@pytest.mark.slow
 def test_generate_and_edit_print_what_they_cost(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
@@ -99,6 +103,7 @@ def test_generate_and_edit_print_what_they_cost(
     assert not math.isclose(priced(usage), 0)
 
 
+@pytest.mark.slow
 def test_a_model_without_a_price_says_so(fake_server: FakeServer, tmp_path: Path) -> None:
     done = run(
         "generate", "a boat", "-m", "dall-e-2", "-s", "256x256", cwd=tmp_path, server=fake_server

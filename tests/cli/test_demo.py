@@ -18,6 +18,7 @@ from comet_widgets.images._formats import sniff
 from comet_widgets.testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport
 
 
+@pytest.mark.slow
 def test_the_demo_script_saves_an_image_with_its_provenance(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
     result = subprocess.run(

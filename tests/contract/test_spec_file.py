@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 SPEC_PATH = REPO / "tests" / "spec" / "images-openapi.json"
 
@@ -35,6 +37,7 @@ def test_every_reference_resolves(openapi: dict[str, Any]) -> None:
     )
 
 
+@pytest.mark.slow
 def test_the_script_re_extracts_the_same_document(tmp_path: Path, openapi: dict[str, Any]) -> None:
     # A "newer full document": the extract plus an unrelated route and schema the script drops.
     full = json.loads(json.dumps(openapi))

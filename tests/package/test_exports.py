@@ -55,6 +55,7 @@ def test_lazily_loaded_classes_are_rewritten_on_first_load(order: list[str]) -> 
     assert result.stdout.split("\n")[:-1] == [f"{name} comet_widgets" for name in order]
 
 
+@pytest.mark.slow
 def test_classes_of_a_module_loaded_on_the_way_are_rewritten_too() -> None:
     """The client returns Generation objects: they say comet_widgets.Generation even if the user
     only ever imported AsyncImageClient."""

@@ -150,6 +150,7 @@ for name, use in uses.items():
     assert "pip install pandas" in lines["to_dataframe"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [

@@ -11,6 +11,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.slow  # every test here starts a Python interpreter
+
 JUPYTER = ("ipywidgets", "IPython", "traitlets")
 HEAVY = ("PIL.PngImagePlugin", "PIL.JpegImagePlugin", "PIL.WebPImagePlugin", "numpy", "pandas")
 WIDGET_MODULES = (

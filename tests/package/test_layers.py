@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import comet_widgets
 
 PACKAGE = Path(comet_widgets.__file__).resolve().parent
@@ -123,6 +125,7 @@ def test_only_the_widget_folder_imports_jupyter_in_its_sources() -> None:
     }
 
 
+@pytest.mark.slow
 def test_importing_every_client_side_module_loads_no_jupyter_package() -> None:
     names = [name for name in client_side() if not name.endswith("__main__")]
     script = (
