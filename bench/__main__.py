@@ -31,6 +31,7 @@ BENCHMARKS = (
     "streaming",
     "edits",
     "browser",
+    "session",
 )
 # Seconds each benchmark may take before it is stopped (a full run is ~3-5 minutes in all).
 TIMEOUTS = {
@@ -43,6 +44,7 @@ TIMEOUTS = {
     "streaming": 180,
     "edits": 180,
     "browser": 240,
+    "session": 300,
 }
 
 NOTES = """\

@@ -493,6 +493,56 @@ def _browser(r: Report, data: dict[str, Any]) -> None:
     )
 
 
+def _session(r: Report, data: dict[str, Any]) -> None:
+    compressed, count, window = data["compressed_bytes"], data["generations"], data["window"]
+    warm = data["warm_up"]
+    ends = f"median of runs 1-{window} and {count - window + 1}-{count}" if window > 1 else ""
+    r.add(
+        "## 10. Long session: one panel, many runs",
+        "",
+        f"One `ImageGenerator(n={data['n']})` in a fresh interpreter runs {count} generations of"
+        " ~2 MB PNGs after one warm-up run (`panel.generate()`, no browser; the fake in a thread"
+        " of that interpreter, each run's images unlike the last's). RSS growth is over the RSS"
+        f" after the warm-up ({data['baseline_rss'] / MIB:.1f} MiB), against the compressed"
+        f" bytes of the {count} runs the panel's `history` holds. Widget messages and bytes are"
+        " what the kernel would send the page (comm opens, updates; images as buffers) per run"
+        + (f" ({ends}: the elapsed time's ticks add a few to a slow run)." if ends else "."),
+        "",
+        "| measure | value | / compressed bytes |",
+        "|---|---|---|",
+        f"| images' compressed bytes held | {compressed / MIB:.1f} MiB | 1.00 |",
+        f"| RSS growth | {data['rss_growth'] / MIB:.1f} MiB | {data['rss_ratio']:.3f} |",
+        f"| peak RSS growth | {data['peak_growth'] / MIB:.1f} MiB | {data['peak_ratio']:.3f} |",
+        "",
+        "| per run | warm-up (builds the gallery) | first | last | last / first |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {label} | {warm[key]:,.0f} | {data['first_' + key]:,.0f} |"
+            f" {data['last_' + key]:,.0f} | {data['last_' + key] / data['first_' + key]:.2f} |"
+            for key, label in (
+                ("messages", "widget messages"),
+                ("bytes", "widget bytes"),
+                ("ms", "`generate()` wall, ms"),
+            )
+        ),
+        "",
+    )
+    r.target(
+        f"long session: RSS growth / compressed bytes held ({count} runs)",
+        f"{data['rss_ratio']:.2f}x",
+        "<= 1.5x",
+        data["rss_ratio"] <= 1.5,
+    )
+    for key, what in (("messages", "messages"), ("bytes", "bytes")):
+        got = data[f"last_{key}"] / data[f"first_{key}"]
+        r.target(
+            f"long session: widget {what} per run, last / first",
+            f"{got:.2f}x",
+            "<= 1.2x",
+            got <= 1.2,
+        )
+
+
 SECTIONS = {
     "overhead": _overhead,
     "batch": _batch,
@@ -503,6 +553,7 @@ SECTIONS = {
     "streaming": _streaming,
     "edits": _edits,
     "browser": _browser,
+    "session": _session,
 }
 
 

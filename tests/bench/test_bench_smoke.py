@@ -29,6 +29,7 @@ SECTIONS = (
     "## 7. Streaming: time to first pixel",
     "## 8. Edits: upload cost",
     "## 9. Browser: the panel in JupyterLab",
+    "## 10. Long session: one panel, many runs",
 )
 NUMBER = re.compile(r"\d+(\.\d+)?")
 
@@ -60,8 +61,10 @@ def test_the_suite_runs_once_and_reports_every_section(tmp_path: Path) -> None:
     assert not missing, missing
     assert positions == sorted(positions)
     # Every section holds a table whose rows carry figures (the browser one, if it ran).
-    browser = "Not run:" not in text[positions[-1] :]
-    for heading, start, end in zip(SECTIONS, positions, [*positions[1:], len(text)], strict=True):
+    ends = [*positions[1:], len(text)]
+    at = SECTIONS.index("## 9. Browser: the panel in JupyterLab")
+    browser = "Not run:" not in text[positions[at] : ends[at]]
+    for heading, start, end in zip(SECTIONS, positions, ends, strict=True):
         rows = [line for line in text[start:end].splitlines() if line.startswith("| ")]
         figures = [row for row in rows[1:] if NUMBER.search(row)]
         if heading != "## Machine" and (browser or "Browser" not in heading):
@@ -70,9 +73,9 @@ def test_the_suite_runs_once_and_reports_every_section(tmp_path: Path) -> None:
     targets = text[positions[1] : positions[2]]
     verdicts = [ln for ln in targets.splitlines() if ln.endswith(("| met |", "| **MISSED** |"))]
     # 13, the edit upload ratio and its loop stall, the panel tile, the edit inputs' time on
-    # the kernel's thread, and the two browser targets (the browser section runs where
-    # Chromium is: always in CI).
+    # the kernel's thread, the two browser targets (the browser section runs where Chromium
+    # is: always in CI), and the long session's three.
     assert browser or not os.environ.get("CI"), "the browser section did not run in CI"
-    assert len(verdicts) == (19 if browser else 17)
+    assert len(verdicts) == (22 if browser else 20)
     for name in ("ours", "httpx", "sdk"):
         assert f"| {name} |" in text
