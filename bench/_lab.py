@@ -186,8 +186,7 @@ def stop_server(
 ) -> None:
     """End a server started with ``start_server`` and its whole process group: SIGTERM, up to
     ``grace`` s, then SIGKILL (also when a test's timeout interrupts the wait). Then, given the
-    ``root`` folder its kernels' connection files are under (kernels run in sessions of their
-    own), every process whose command line names it: SIGTERM, up to 5 s, then SIGKILL. Safe to
+    ``root`` folder its kernels' connection files are under, ``stop_kernels(root)``. Safe to
     call on a server that has already exited.
     """
     group = proc.pid
@@ -200,11 +199,18 @@ def stop_server(
             os.killpg(group, signal.SIGKILL)
         proc.wait()
     if root is not None:
-        for sig, seconds in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 1.0)):
-            for pid in _naming(root):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
-            _wait_gone(partial(_naming, root), seconds)
+        stop_kernels(root)
+
+
+def stop_kernels(root: Path) -> None:
+    """End every process whose command line names a path under ``root``: kernels (their
+    connection file), which run in sessions of their own, out of their server's process group.
+    SIGTERM, up to 5 s, then SIGKILL."""
+    for sig, seconds in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 1.0)):
+        for pid in _naming(root):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        _wait_gone(partial(_naming, root), seconds)
 
 
 @contextlib.contextmanager

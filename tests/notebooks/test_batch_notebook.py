@@ -9,6 +9,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from bench._lab import stop_kernels
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02-batch-dataset.ipynb"
 
 pytestmark = [pytest.mark.notebook, pytest.mark.timeout(300)]  # a kernel and every cell
@@ -45,7 +47,13 @@ def test_batch_notebook_runs_offline(tmp_path: Path) -> None:
         kernel_name="python3",
         resources={"metadata": {"path": str(work)}},
     )
-    client.execute(env=env)
+    runtime = tmp_path / "runtime"  # the kernel's connection file, where stop_kernels finds it
+    runtime.mkdir()
+    client.create_kernel_manager().connection_file = str(runtime / "kernel.json")
+    try:
+        client.execute(env=env)
+    finally:
+        stop_kernels(runtime)  # a kernel left by a failure or a timeout
     text = outputs_text(notebook)
     assert "the offline fake API" in text
     assert "16 item(s): 16 ok, 0 failed" in text

@@ -25,6 +25,7 @@ import pytest
 from nbclient import NotebookClient
 from PIL import Image
 
+from bench._lab import stop_kernels
 from comet_widgets.testing import FakeAPI, FakeServer, serve_fake
 
 # The first test that runs a notebook waits for its kernel and every cell (each within
@@ -94,9 +95,11 @@ def notebook_fake() -> Iterator[FakeServer]:
 @pytest.fixture(scope="module")
 def kernel_environment(
     notebook_fake: FakeServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[None]:
-    """What the kernel subprocess inherits: the key, the fake's URL, the venv first on PATH."""
+) -> Iterator[Path]:
+    """What the kernel subprocess inherits: the key, the fake's URL, the venv first on PATH.
+    Yields a folder for the kernels' connection files (``stop_kernels`` ends what names it)."""
     venv_bin = str(Path(sys.executable).parent)
+    runtime = tmp_path_factory.mktemp("jupyter-runtime")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COMETAPI_KEY", SECRET_KEY)
         patch.setenv("COMETAPI_BASE_URL", notebook_fake.base_url)
@@ -105,12 +108,12 @@ def kernel_environment(
         patch.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
         patch.setenv("JUPYTER_PLATFORM_DIRS", "1")
         patch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # no debugger warning on stderr
-        yield
+        yield runtime
 
 
 @pytest.fixture(scope="module")
 def run_notebook(
-    kernel_environment: None,
+    kernel_environment: Path,
     notebook_fake: FakeServer,
     image_bytes: bytes,
     tmp_path_factory: pytest.TempPathFactory,
@@ -131,13 +134,17 @@ def run_notebook(
             store_widget_state=True,
             resources={"metadata": {"path": str(workdir)}},
         )
-        # The kernel command as the kernel manager resolves it ("python" -> this interpreter).
-        command = client.create_kernel_manager().format_kernel_cmd()
+        # The kernel command as the kernel manager resolves it ("python" -> this interpreter),
+        # its connection file where stop_kernels finds it.
+        manager = client.create_kernel_manager()
+        manager.connection_file = str(kernel_environment / f"{source.stem}.json")
+        command = manager.format_kernel_cmd()
         notebook_fake.app.image_bytes = image_bytes if source == QUICKSTART else None
         try:
             client.execute()
         finally:
             notebook_fake.app.reset()
+            stop_kernels(kernel_environment)  # a kernel left by a failure or a timeout
         saved = workdir / source.name
         nbformat.write(notebook, saved)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
