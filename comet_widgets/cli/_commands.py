@@ -4,8 +4,9 @@ A command checks its input before it reads the key or opens a connection (exit c
 ``UsageError``: nothing was sent), then runs one event loop over one client: the real API, or
 the built-in fake with ``--offline``. Each command imports what it needs when it runs, so that
 ``comet-images --help`` stays light. Every line written passes through ``redact``: the API key
-is never printed. The flags come from ``_parser``; ``_main`` runs a command by its name in
-:data:`COMMANDS`.
+is never printed, and control characters (a server's ESC or BEL in an id, a revised prompt, an
+error) are shown escaped, never sent to the terminal. The flags come from ``_parser``;
+``_main`` runs a command by its name in :data:`COMMANDS`.
 """
 
 from __future__ import annotations
@@ -80,8 +81,17 @@ def err(text: str) -> None:
     print(redact_line(text), file=sys.stderr)
 
 
+#: Every C0 and C1 control character but newline and tab, and DEL, as its escape (``\\x1b``).
+_CONTROLS = {
+    code: f"\\x{code:02x}"
+    for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+    if code not in (9, 10)
+}
+
+
 def redact_line(text: str) -> str:
-    return redact(text, key_from_env())
+    """``text`` as the CLI may print it: the key redacted, control characters escaped."""
+    return redact(text, key_from_env()).translate(_CONTROLS)
 
 
 # -- commands -------------------------------------------------------------------------------

@@ -73,18 +73,19 @@ def backend() -> Iterator[tuple[str | None, str | None, str]]:
 
 async def generate_one(api_key: str | None, base_url: str | None) -> int:
     from .. import AsyncImageClient, read_metadata
+    from ._commands import out  # server text (a revised prompt, a request id) escaped
 
     async with AsyncImageClient(api_key=api_key, base_url=base_url) as client:
         generation = await client.generate(SEED_PROMPT, model=DEFAULT_MODEL, size="1024x1024")
     image = generation.images[0]
     path = image.save()  # into ./comet-images/ (a bare "comet-images" would name a file)
     metadata = read_metadata(path)
-    print(f"saved:          {path}")
-    print(f"format:         {image.format} {image.width}x{image.height}")
+    out(f"saved:          {path}")
+    out(f"format:         {image.format} {image.width}x{image.height}")
     if image.revised_prompt:
-        print(f"revised prompt: {image.revised_prompt}")
-    print(f"request id:     {generation.request_id}")
-    print(f"metadata keys:  {', '.join(sorted(metadata))}")
+        out(f"revised prompt: {image.revised_prompt}")
+    out(f"request id:     {generation.request_id}")
+    out(f"metadata keys:  {', '.join(sorted(metadata))}")
     return 0
 
 
