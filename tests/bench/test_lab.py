@@ -98,6 +98,10 @@ def test_a_failed_or_timed_out_test_leaves_no_process_of_its_server(
         inner, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 1, done.stdout[-3000:]
+    # The suite's policy: 120 s for every test, and a timeout that raises in the test (so
+    # fixture finalizers run) rather than ending the process.
+    assert "timeout: 120.0s" in done.stdout
+    assert "timeout method: signal" in done.stdout
     assert says in done.stdout, done.stdout[-3000:]
     server, child, kernel = map(int, pids_file.read_text().split())
     assert len({server, child, kernel}) == 3
