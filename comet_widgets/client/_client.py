@@ -202,34 +202,6 @@ def _user_stacklevel() -> int:
     return level
 
 
-class _Unset:
-    """The type of ``UNSET``: a deprecated option that was not passed (None is a value)."""
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET = _Unset()
-
-
-def renamed_option(old: str, new: str, old_value: Any, new_value: Any, default: Any) -> Any:
-    """The value of an option passed under its deprecated name ``old``, with a
-    ``DeprecationWarning`` pointing at the caller; refuses both names at once."""
-    if new_value is not default:
-        raise InvalidParameterError(
-            old,
-            old_value,
-            f"pass only {new}= ({old} is its deprecated name)",
-            reason=f"both {old}= and {new}= were given",
-        )
-    warnings.warn(
-        f"{old}= is deprecated and will be removed in the next release; use {new}=",
-        DeprecationWarning,
-        stacklevel=_user_stacklevel(),
-    )
-    return old_value
-
-
 def _check_key_sendable(key: str, source: str) -> None:
     """Refuse, before sending, a key that cannot travel in an HTTP header; never show it."""
     problem = None
@@ -333,10 +305,9 @@ class AsyncImageClient:
     ``retry_billable=True`` also retries failures that may already have been billed (read
     timeouts, 500, 504, 524); see the README's "Retries" section. ``http_client`` injects an
     ``httpx.AsyncClient`` (it is not closed by ``aclose``). ``concurrency`` caps requests in
-    flight and ``requests_per_minute`` paces their starts (``max_concurrency`` is the deprecated
-    name of ``concurrency``; it warns and still works for this release). ``prices`` (model id ->
-    ``Price``) overrides or adds to ``comet_widgets.PRICES`` for the ``cost`` of this client's
-    generations; a negative, NaN or non-numeric price raises ``InvalidParameterError``.
+    flight and ``requests_per_minute`` paces their starts. ``prices`` (model id -> ``Price``)
+    overrides or adds to ``comet_widgets.PRICES`` for the ``cost`` of this client's generations;
+    a negative, NaN or non-numeric price raises ``InvalidParameterError``.
     """
 
     def __init__(
@@ -355,12 +326,7 @@ class AsyncImageClient:
         max_image_pixels: int = MAX_IMAGE_PIXELS,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         prices: Mapping[str, Price] | None = None,
-        max_concurrency: int | _Unset | None = UNSET,
     ) -> None:
-        if not isinstance(max_concurrency, _Unset):
-            concurrency = renamed_option(
-                "max_concurrency", "concurrency", max_concurrency, concurrency, None
-            )
         self.base_url = _check_base_url(
             base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         )

@@ -451,7 +451,7 @@ async def test_metadata_is_json_serialisable(client: AsyncImageClient) -> None:
 # -- limits, lifecycle edges, tolerant parsing -------------------------------------------------
 
 
-async def test_max_concurrency_caps_requests_in_flight(make_client: Any, fake: FakeAPI) -> None:
+async def test_concurrency_caps_requests_in_flight(make_client: Any, fake: FakeAPI) -> None:
     fake.latency = 0.1
     client, _ = make_client(concurrency=2)
     gens = await asyncio.gather(

@@ -46,6 +46,5 @@ def test_the_concurrency_cap_has_one_name() -> None:
     batch = inspect.signature(generate_many).parameters
     assert "concurrency" in client
     assert "concurrency" in batch
-    # the old spelling stays for one release only as a deprecated alias (test_client_setup.py)
-    assert client["max_concurrency"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert "max_concurrency" not in client
     assert "max_concurrency" not in batch
