@@ -117,23 +117,6 @@ class InsecureTransportWarning(UserWarning):
     """The API key is about to travel over plain http to a host that is not this machine."""
 
 
-def _unsendable(payload: dict[str, Any]) -> InvalidParameterError:
-    """The error for a payload that cannot be encoded as UTF-8 JSON, naming the bad field."""
-    for name, value in payload.items():
-        try:
-            json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            return InvalidParameterError(
-                name,
-                value,
-                "use JSON values: text without lone surrogates, finite numbers, lists, dicts",
-                reason=f"{name} cannot be sent as JSON ({type(exc).__name__}: {exc})",
-            )
-    return InvalidParameterError(
-        "payload", payload, "use JSON values", reason="the payload cannot be sent as JSON"
-    )
-
-
 def _unstreamed(payload: dict[str, Any]) -> dict[str, Any]:
     """``payload`` without ``stream`` and ``partial_images``: the request for a gateway that
     does not stream its model."""
@@ -859,10 +842,7 @@ class AsyncImageClient:
         headers = {"Authorization": f"Bearer {key}"}
         if uploads is None:
             url = f"{self.base_url}/images/generations"
-            try:
-                request = http.build_request("POST", url, json=payload, headers=headers)
-            except (TypeError, ValueError):  # UnicodeEncodeError, NaN, a value JSON cannot hold
-                raise _unsendable(payload) from None
+            request = http.build_request("POST", url, json=payload, headers=headers)
         else:
             # Multipart as the SDK sends it: text fields, then `image` (or `image[]` per file),
             # `markup` and `mask`, each with its real content type. The upload counts against
