@@ -78,6 +78,7 @@ __all__ = [
     "edit_rules_for",
     "get_model",
     "is_image_model",
+    "refuse_unknown",
     "replacement_for",
     "rules_for",
     "typo_of",
@@ -601,8 +602,12 @@ def _check_enum(name: str, value: object, allowed: tuple[str, ...], model: str) 
         )
 
 
-def _check_unknown(extra: Mapping[str, object], known: tuple[str, ...] = PARAMETERS) -> None:
-    for name, value in extra.items():
+def refuse_unknown(params: Mapping[str, object], known: tuple[str, ...] = PARAMETERS) -> None:
+    """Refuse the first of ``params`` not ``known`` with ``InvalidParameterError`` (with a
+    did-you-mean and the known names)."""
+    for name, value in params.items():
+        if name in known:
+            continue
         guess = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {guess[0]!r}? " if guess else ""
         raise InvalidParameterError(
@@ -752,7 +757,7 @@ def build_payload(
     ``InvalidParameterError`` (a ``ValueError``) naming the field, the
     value and what is allowed.
     """
-    _check_unknown(unknown)
+    refuse_unknown(unknown)
     _check_model(model)
     spec = rules_for(model)
     _check_type("prompt", prompt, str, "a non-empty text describing the image")
@@ -1033,7 +1038,7 @@ def build_edit_payload(prompt: object, params: Mapping[str, Any]) -> dict[str, A
             raise InvalidParameterError(
                 name, value, _NOT_FOR_EDITS[name], reason=f"edits take no {name}"
             )
-    _check_unknown({k: v for k, v in params.items() if k not in EDIT_PARAMETERS}, EDIT_PARAMETERS)
+    refuse_unknown(params, EDIT_PARAMETERS)
     model = params.get("model", DEFAULT_EDIT_MODEL)
     shared = {k: v for k, v in params.items() if k in PARAMETERS}
     payload = build_payload(prompt, **{**shared, "model": model})

@@ -7,9 +7,13 @@ prompt and input images (the SDK's ``types/image_edit_params.py``). Everything e
 them or is checked against them by ``tests/package/test_types.py``:
 
 - ``PARAMETERS`` (the names, in declaration order) and ``choices(name)`` (a ``Literal``'s values);
-- ``build_payload`` (``_catalog.py``), ``AsyncImageClient.generate`` and ``generate_many`` keep
-  explicit keyword signatures for IDEs and mypy, and a test proves they equal this declaration
-  in names, types and defaults;
+- ``AsyncImageClient.generate``/``stream``/``edit`` and ``generate_many`` take
+  ``**params: Unpack[ImageParams]`` (``EditParams`` for ``edit``) instead of a copy of the
+  keywords: mypy still flags a misspelt keyword or a wrong value at a call site
+  (``tests/package/test_typing.py``), PEP 692 IDEs list the keywords, and ``signed`` derives
+  the ``__signature__`` that ``help()``, Jupyter's Shift-Tab and jedi's completion read (they
+  ignore ``Unpack``), with the defaults. ``build_payload`` keeps its explicit keywords (its
+  body uses each as a variable); a test holds them equal to ``ImageParams``;
 - the panel's parameter traits and choice controls, the CLI's flags and the CSV prompt columns
   are built from ``PARAMETERS`` and ``HELP``;
 - ``EDIT_PARAMETERS`` is what ``build_edit_payload`` (``_catalog.py``) accepts, and so what
@@ -17,15 +21,26 @@ them or is checked against them by ``tests/package/test_types.py``:
   ``/v1/images/edits`` and the panel's edit mode take; anything else is refused by name.
 
 Adding a parameter means: one line here (plus its ``HELP`` text), its rule in the catalogue,
-and the explicit signatures the test then names. Which model accepts which value lives in the
-catalogue (``_catalog.py``), not here: these types say what the API can take at all.
+and its keyword in ``build_payload`` (which the test then names). Which model accepts which
+value lives in the catalogue (``_catalog.py``), not here: these types say what the API can
+take at all.
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
-from collections.abc import Mapping
-from typing import Any, Literal, TypeAlias, TypedDict, get_args, get_origin, get_type_hints
+from collections.abc import Callable, Mapping
+from typing import (
+    Any,
+    Literal,
+    TypeAlias,
+    TypedDict,
+    TypeVar,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 if sys.version_info >= (3, 11):
     from typing import Unpack
@@ -59,9 +74,9 @@ __all__ = [
     "SvgReasoning",
     "Unpack",
     "choices",
-    "given",
     "parameter_types",
     "scalar_kind",
+    "signed",
 ]
 
 #: The model ids of the catalogue (``MODELS`` has exactly these; a test keeps them equal).
@@ -295,6 +310,28 @@ def scalar_kind(name: str, declaration: type = ImageParams) -> type | None:
     return kinds.pop() if len(kinds) == 1 and kinds <= {str, int, bool} else None
 
 
-def given(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters among ``values`` (a function's ``locals()``), by name."""
-    return {name: values[name] for name in PARAMETERS if name in values}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def signed(declaration: type, *, model: str) -> Callable[[F], F]:
+    """Decorate a function whose ``**params`` are ``Unpack[declaration]``: its signature (for
+    ``help()``, Jupyter's Shift-Tab and jedi's completion, which read ``__signature__`` but
+    not ``Unpack``) lists each declared keyword, ``model`` defaulting to ``model`` and the
+    others to None. mypy and PEP 692 IDEs read the ``Unpack`` itself."""
+
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+        own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        declared = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=model if name == "model" else None,
+                annotation=annotation,
+            )
+            for name, annotation in declaration.__annotations__.items()
+        ]
+        function.__signature__ = signature.replace(parameters=[*own, *declared])  # type: ignore[attr-defined]
+        return function
+
+    return decorate

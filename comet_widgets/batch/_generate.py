@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._catalog import build_payload
+from .._catalog import build_payload, refuse_unknown
 from .._constants import DEFAULT_MODEL
 from .._errors import (
     BatchError,
@@ -40,20 +40,7 @@ from .._errors import (
     key_from_env,
     missing_key,
 )
-from .._types import (
-    Background,
-    Complexity,
-    ImageRequest,
-    Model,
-    Moderation,
-    OutputFormat,
-    Quality,
-    ResponseFormat,
-    Size,
-    Style,
-    SvgOptions,
-    given,
-)
+from .._types import ImageParams, ImageRequest, Unpack, signed
 from ..client._limits import RequestLimiter
 from ..images._results import PartialImage
 from ._edits import EDIT_INPUTS, edit_payload, hold_inputs
@@ -145,29 +132,11 @@ def plan(items: Iterable[object], defaults: Mapping[str, Any]) -> list[Planned]:
     return planned
 
 
+@signed(ImageParams, model=DEFAULT_MODEL)
 async def generate_many(
     items: Iterable[Item],
     *,
     client: PayloadClient | None = None,
-    model: Model = DEFAULT_MODEL,
-    n: int | None = None,
-    size: Size | None = None,
-    response_format: ResponseFormat | None = None,
-    quality: Quality | None = None,
-    style: Style | None = None,
-    background: Background | None = None,
-    output_format: OutputFormat | None = None,
-    output_compression: int | None = None,
-    moderation: Moderation | None = None,
-    complexity: Complexity | None = None,
-    frame_count: int | None = None,
-    frame_duration_ms: int | None = None,
-    svg: SvgOptions | None = None,
-    safety_identifier: str | None = None,
-    user: str | None = None,
-    stream: bool | None = None,
-    partial_images: int | None = None,
-    extra_body: Mapping[str, Any] | None = None,
     concurrency: int = 4,
     requests_per_minute: float | None = None,
     output_dir: str | os.PathLike[str] | None = None,
@@ -179,6 +148,7 @@ async def generate_many(
     on_partial: Callable[[int, PartialImage], object] | None = None,
     shard: str | tuple[int, int] | None = None,
     budget_usd: float | None = None,
+    **params: Unpack[ImageParams],
 ) -> BatchResults:
     """Generate images for many prompts; return a ``BatchResults`` in input order.
 
@@ -222,7 +192,8 @@ async def generate_many(
     batch stops), and ``OSError`` when files cannot be written (the batch stops: images that
     cannot be saved should not be paid for). Finished items are on disk in every case.
     """
-    defaults = given(locals())  # first: locals() holds just the arguments here
+    refuse_unknown(params)
+    defaults: dict[str, Any] = {"model": DEFAULT_MODEL, **params}
     if budget_usd is not None:
         from ..client._client import _check_number
 

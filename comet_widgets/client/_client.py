@@ -40,6 +40,7 @@ from .._constants import (
     BASE_URL_ENV,
     CONNECT_TIMEOUT,
     DEFAULT_BASE_URL,
+    DEFAULT_EDIT_MODEL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MODEL,
     DEFAULT_PARTIAL_IMAGES,
@@ -71,22 +72,7 @@ from .._errors import (
     missing_key,
     redact,
 )
-from .._types import (
-    Background,
-    Complexity,
-    EditParams,
-    ImageInput,
-    Model,
-    Moderation,
-    OutputFormat,
-    Quality,
-    ResponseFormat,
-    Size,
-    Style,
-    SvgOptions,
-    Unpack,
-    given,
-)
+from .._types import EditParams, ImageInput, ImageParams, Unpack, signed
 from ..images._formats import NotAnImage, sniff
 from ..images._results import GeneratedImage, Generation, PartialImage
 from ._boundary import (
@@ -432,31 +418,9 @@ class AsyncImageClient:
         return f"<AsyncImageClient {self.base_url} {state}>"
 
     # -- public API ------------------------------------------------------------------------
+    @signed(ImageParams, model=DEFAULT_MODEL)
     async def generate(
-        self,
-        prompt: str,
-        *,
-        model: Model = DEFAULT_MODEL,
-        n: int | None = None,
-        size: Size | None = None,
-        response_format: ResponseFormat | None = None,
-        quality: Quality | None = None,
-        style: Style | None = None,
-        background: Background | None = None,
-        output_format: OutputFormat | None = None,
-        output_compression: int | None = None,
-        moderation: Moderation | None = None,
-        complexity: Complexity | None = None,
-        frame_count: int | None = None,
-        frame_duration_ms: int | None = None,
-        svg: SvgOptions | None = None,
-        safety_identifier: str | None = None,
-        user: str | None = None,
-        stream: bool | None = None,
-        partial_images: int | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        on_partial: OnPartial | None = None,
-        **unknown: Any,
+        self, prompt: str, *, on_partial: OnPartial | None = None, **params: Unpack[ImageParams]
     ) -> Generation:
         """Generate images for ``prompt`` and return them with their bytes downloaded.
 
@@ -475,10 +439,13 @@ class AsyncImageClient:
         ``CometError`` carrying the request id. In url mode every image is downloaded at once;
         one that fails records its ``error`` and the others are returned.
         """
-        payload = build_payload(prompt, **given(locals()), **unknown)
+        payload = build_payload(prompt, **params)
         return await self.generate_payload(payload, on_partial=on_partial)
 
-    async def stream(self, prompt: str, **params: Any) -> AsyncIterator[PartialImage | Generation]:
+    @signed(ImageParams, model=DEFAULT_MODEL)
+    async def stream(
+        self, prompt: str, **params: Unpack[ImageParams]
+    ) -> AsyncIterator[PartialImage | Generation]:
         """``generate`` as an async iterator: each ``PartialImage`` as it arrives, then the
         final ``Generation``. ``params`` are those of ``generate`` (``partial_images=2`` by
         default for GPT image models; just the ``Generation`` from a gateway that does not
@@ -488,7 +455,7 @@ class AsyncImageClient:
         if "on_partial" in params:
             raise InvalidParameterError(
                 "on_partial",
-                params["on_partial"],
+                params["on_partial"],  # type: ignore[typeddict-item]
                 "leave it out: stream() yields the partial images itself",
             )
         spec = rules_for(str(params.get("model", DEFAULT_MODEL)))
@@ -515,6 +482,7 @@ class AsyncImageClient:
             if not task.cancelled():
                 task.exception()  # retrieved (it was raised above, or nobody is listening)
 
+    @signed(EditParams, model=DEFAULT_EDIT_MODEL)
     async def edit(
         self,
         prompt: str,

@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 
 from comet_widgets import AsyncImageClient, generate_many
 from comet_widgets._catalog import build_edit_payload
+from comet_widgets._constants import DEFAULT_EDIT_MODEL
 from comet_widgets._types import EDIT_FILES, EDIT_PARAMETERS, EditParams, Unpack
 from comet_widgets.cli._parser import (
     EDIT_FLAGS,
@@ -78,11 +79,14 @@ def test_the_cases_cover_every_edit_parameter() -> None:
 
 
 def test_client_edit_takes_edit_params() -> None:
+    """``**params: Unpack[EditParams]`` (mypy checks call sites: test_typing.py), and the
+    signature ``help()``, Shift-Tab and jedi show lists each of them."""
     signature = inspect.signature(AsyncImageClient.edit)
     named = [
         name for name, p in signature.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY
     ]
-    assert named == ["image", "on_partial", "on_retry"]
+    assert named == ["image", "on_partial", "on_retry", *EDIT_PARAMETERS]
+    assert signature.parameters["model"].default == DEFAULT_EDIT_MODEL
     assert get_type_hints(AsyncImageClient.edit)["params"] == Unpack[EditParams]
 
 

@@ -17,7 +17,13 @@ import ipywidgets
 import pytest
 import traitlets
 
-from comet_widgets import AsyncImageClient, ImageGenerator, build_payload, generate_many
+from comet_widgets import (
+    AsyncImageClient,
+    ImageGenerator,
+    InvalidParameterError,
+    build_payload,
+    generate_many,
+)
 from comet_widgets._constants import DEFAULT_MODEL
 from comet_widgets._types import (
     EDIT_PARAMETERS,
@@ -25,6 +31,7 @@ from comet_widgets._types import (
     PARAMETERS,
     ImageParams,
     ImageRequest,
+    Unpack,
     choices,
     parameter_types,
     scalar_kind,
@@ -102,26 +109,49 @@ def _keywords(function: Callable[..., Any]) -> dict[str, inspect.Parameter]:
     [
         (build_payload, set()),
         (AsyncImageClient.generate, {"on_partial"}),
+        (AsyncImageClient.stream, set()),
         (generate_many, BATCH_OPTIONS),
     ],
-    ids=["build_payload", "AsyncImageClient.generate", "generate_many"],
+    ids=["build_payload", "AsyncImageClient.generate", "AsyncImageClient.stream", "generate_many"],
 )
 def test_signatures_equal_the_typed_parameter_set(
     function: Callable[..., Any], others: set[str]
 ) -> None:
+    """``build_payload`` (whose body uses each keyword as a variable) declares them by hand, and
+    this test holds it to ``ImageParams``; the others take ``**params: Unpack[ImageParams]``
+    (mypy checks call sites: tests/package/test_typing.py) and derive the signature that
+    ``help()``, Shift-Tab and jedi show."""
     keywords = _keywords(function)
     assert list(name for name in keywords if name not in others) == list(PARAMETERS)
     assert set(keywords) - set(PARAMETERS) == others
     hints = get_type_hints(function)
     declared = parameter_types()
     for name in PARAMETERS:
-        assert hints[name] == declared[name], (name, hints[name], declared[name])
         assert keywords[name].default == (DEFAULT_MODEL if name == "model" else None), name
-    # Unknown keywords are collected (and refused with a did-you-mean), not a TypeError.
+        if function is build_payload:
+            assert hints[name] == declared[name], (name, hints[name], declared[name])
+        else:
+            assert keywords[name].annotation == ImageParams.__annotations__[name], name
+    if function is not build_payload:
+        assert hints["params"] == Unpack[ImageParams]
+    # build_payload collects unknown keywords (and refuses them with a did-you-mean).
     assert any(
         p.kind is inspect.Parameter.VAR_KEYWORD
         for p in inspect.signature(function).parameters.values()
-    ) is (function is not generate_many)
+    ) is (function is build_payload)
+
+
+async def test_an_unknown_keyword_is_refused_with_a_did_you_mean(
+    inprocess_client: tuple[AsyncImageClient, FakeAPI],
+) -> None:
+    client, app = inprocess_client
+    for call in (
+        client.generate("x", qualty="low"),  # type: ignore[call-arg]
+        generate_many(["x"], client=client, qualty="low"),  # type: ignore[call-arg]
+    ):
+        with pytest.raises(InvalidParameterError, match="did you mean 'quality'"):
+            await call
+    assert app.requests == []
 
 
 def _last_body(app: FakeAPI) -> Any:
