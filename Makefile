@@ -1,4 +1,4 @@
-# Two commands: `make demo` and `make test`. Both create .venv and install what they need.
+# `make demo` and `make test` (and `make unit`, the fast tests): each creates .venv and installs what it needs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
