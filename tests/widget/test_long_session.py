@@ -60,3 +60,19 @@ async def test_history_keeps_no_decoded_image_beyond_the_cache(make_panel: MakeP
     cards = parts(panel, "cw-history-item")
     part(cards[-1], "cw-history-pick").click()
     assert panel.prompt == "A lighthouse"
+
+
+@pytest.mark.slow
+async def test_a_batch_keeps_no_decoded_image_beyond_the_cache(make_panel: MakePanel) -> None:
+    panel = make_panel(n=4, partial_images=0)
+    shown: list[weakref.ref[object]] = []
+    panel.observe(lambda change: shown.extend(map(weakref.ref, change.new)), names="images")
+    prompts = [f"A harbour at dawn, take {number}" for number in range(DECODED_CACHE_SIZE // 4 + 1)]
+    results = await panel.generate_many(prompts)
+    assert len(results.succeeded) == len(prompts)
+    assert len(shown) == 4 * len(prompts)
+    gc.collect()
+    alive = sum(ref() is not None for ref in shown)
+    assert alive <= DECODED_CACHE_SIZE, f"{alive} decoded images outlived the cache"
+    first = panel.history[0].images[0]
+    assert first.image.size == (first.width, first.height)
