@@ -7,15 +7,17 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from comet_widgets import AsyncImageClient, read_metadata
+from comet_widgets import AsyncImageClient, ImageGenerator, read_metadata
 from comet_widgets.cli._demo import DEMO_SECONDS_PER_IMAGE, SEED_PROMPT, demo_fake
 from comet_widgets.images._formats import sniff
-from comet_widgets.testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport
+from comet_widgets.testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport, serve_fake
+from tests.widget.widget_parts import parts
 
 
 @pytest.mark.slow
@@ -68,3 +70,38 @@ async def test_the_demos_fake_takes_its_time_and_streams_previews_along_the_way(
     assert second - first >= DEMO_SECONDS_PER_IMAGE / 3 * 0.9
     assert final - second >= DEMO_SECONDS_PER_IMAGE / 3 * 0.9
     await http.aclose()
+
+
+def _wait(condition: Callable[[], object], timeout: float = 10.0) -> float:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, "not within the time a newcomer waits"
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_in_the_demo_the_panel_shows_placeholders_then_a_preview_and_cancel_stops_it(
+    tmp_path: Path,
+) -> None:
+    """What a newcomer sees in ``make demo`` with previews turned on: the placeholder at once,
+    a preview while the image is being made, and the time to press Cancel."""
+    with serve_fake(demo_fake()) as server:
+        panel = ImageGenerator(
+            client_factory=lambda: AsyncImageClient(api_key=FAKE_API_KEY, base_url=server.base_url),
+            prompt=SEED_PROMPT,
+            model="gpt-image-2",
+            partial_images=2,
+            output_dir=tmp_path,
+        )
+        try:
+            panel.generate()
+            _wait(lambda: parts(panel, "cw-placeholder", visible=True))
+            waited = _wait(lambda: parts(panel, "cw-tile-partial", visible=True))
+            assert waited >= DEMO_SECONDS_PER_IMAGE / 3 * 0.8  # the preview came with the pace
+            assert panel.status == "running"  # the image itself is still being made
+            panel.cancel()
+            _wait(lambda: panel.status == "cancelled")
+            assert panel.history == []
+        finally:
+            panel.close()
