@@ -27,7 +27,7 @@ from typing import Any, Literal
 from ._catalog import OUTPUT_TOKENS, PARTIAL_IMAGE_TOKENS, PRICES, Price, build_payload
 from ._constants import DEFAULT_MODEL, MAX_USAGE_TOKENS
 from ._errors import InvalidParameterError
-from ._types import Model, Quality, Size
+from ._types import EDIT_PARAMETERS, PARAMETERS, Model, Quality, Size
 
 __all__ = [
     "Basis",
@@ -319,7 +319,7 @@ def estimate_cost(
     model without a known price. Raises ``InvalidParameterError`` for invalid parameters.
     """
     table = merged_prices(prices)
-    for ignored in ("mask", "input_fidelity"):  # edit options that change no price
+    for ignored in set(EDIT_PARAMETERS) - set(PARAMETERS):  # edit-only: they change no price
         params.pop(ignored, None)
     if isinstance(image, (list, tuple)) and not image:
         raise InvalidParameterError("image", image, "one image or a non-empty list of images")

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 from comet_widgets import AsyncImageClient, generate_many
 from comet_widgets._catalog import build_edit_payload
 from comet_widgets._constants import DEFAULT_EDIT_MODEL
-from comet_widgets._types import EDIT_FILES, EDIT_PARAMETERS, EditParams, Unpack
+from comet_widgets._types import EDIT_FILES, EDIT_PARAMETERS, PARAMETERS, EditParams, Unpack
 from comet_widgets.cli._parser import (
     EDIT_FLAGS,
     FLAGS,
@@ -148,3 +148,23 @@ def test_the_cli_edit_flags_give_the_same_form(case: dict[str, Any], tmp_path: P
     expected = {k: v for k, v in case.items() if k not in NOT_ON_COMMAND_LINE or k == "svg"}
     assert set(params) == set(expected)
     assert build_edit_payload("x", params) == build_edit_payload("x", expected)
+
+
+def test_the_readme_lists_the_edit_parameters() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Edits: image-to-image and inpainting", 1)[1].split("\n#", 1)[0]
+    listed = section.split("and a batch item's fields:", 1)[1].split(". Any other keyword", 1)[0]
+    names = [name.strip("` \n") for name in listed.split(",")]
+    assert [name.split(" (")[0].strip("`") for name in names] == list(EDIT_PARAMETERS)
+    assert "refused, `moderation` and `style` too" in section
+
+
+def test_an_edit_estimate_takes_every_edit_only_parameter() -> None:
+    from comet_widgets import estimate_cost
+
+    plain = estimate_cost(prompt="x", image=PHOTO, model="gpt-image-2.5-flare")
+    edit_only = {"mask": MASK, "markup": MARKS, "input_fidelity": "low"}
+    assert set(edit_only) == set(EDIT_PARAMETERS) - set(PARAMETERS)
+    for name, value in edit_only.items():
+        cost = estimate_cost(prompt="x", image=PHOTO, model="gpt-image-2.5-flare", **{name: value})
+        assert cost == plain, name
