@@ -327,7 +327,7 @@ def signed(declaration: type, *, model: str) -> Callable[[F], F]:
                 name,
                 inspect.Parameter.KEYWORD_ONLY,
                 default=model if name == "model" else None,
-                annotation=annotation,
+                annotation=getattr(annotation, "__forward_arg__", annotation),
             )
             for name, annotation in declaration.__annotations__.items()
         ]

@@ -131,7 +131,8 @@ def test_signatures_equal_the_typed_parameter_set(
         if function is build_payload:
             assert hints[name] == declared[name], (name, hints[name], declared[name])
         else:
-            assert keywords[name].annotation == ImageParams.__annotations__[name], name
+            written = ImageParams.__annotations__[name].__forward_arg__  # as _types.py says
+            assert keywords[name].annotation == written, name
     if function is not build_payload:
         assert hints["params"] == Unpack[ImageParams]
     # build_payload collects unknown keywords (and refuses them with a did-you-mean).
