@@ -27,6 +27,8 @@ DEFAULT_N: Final = 1
 #: tokens.
 DEFAULT_PARTIAL_IMAGES: Final = 2
 DEFAULT_OUTPUT_DIR: Final = "comet-images"
+#: Where a paid image goes when its folder cannot be written at the end (in the temp folder).
+RESCUE_DIR: Final = "comet-images-rescued"
 
 # Timeouts, in seconds.
 CONNECT_TIMEOUT: Final = 10.0

@@ -190,7 +190,9 @@ async def generate_many(
     Raises ``InvalidItemError``/``InvalidParameterError`` for bad input, ``BatchError`` as
     above, ``MissingAPIKeyError``/``AuthenticationError`` (they would fail every item: the
     batch stops), and ``OSError`` when files cannot be written (the batch stops: images that
-    cannot be saved should not be paid for). Finished items are on disk in every case.
+    cannot be saved should not be paid for; those already paid for are saved in the temp
+    folder's ``comet-images-rescued`` and the error names them). Finished items are on disk in
+    every case.
     """
     refuse_unknown(params)
     defaults: dict[str, Any] = {"model": DEFAULT_MODEL, **params}

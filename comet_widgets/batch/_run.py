@@ -34,6 +34,7 @@ from .._errors import (
     error_payload,
 )
 from ..client._limits import RequestLimiter
+from ..images._results import save_in
 from ._manifest import (
     MANIFEST_NAME,
     ManifestWriter,
@@ -368,15 +369,19 @@ class BatchRun:
         item.cost = self._cost_of(item, generation, exception)
         if generation is not None and exception is None and self.folder is not None:
             stem = f"{item.index:05d}-{item.key[:12]}"
+            moved: OSError | None = None
             for position, image in enumerate(generation.images):
                 if not image.ok:
                     continue
-                path = image.save(
-                    self.folder / f"{stem}-{image.index}",
+                path, problem = save_in(
+                    image,
+                    self.folder,
+                    name=f"{stem}-{image.index}",
                     # None: a sidecar only where the format has no text chunks (JPEG, WebP, GIF)
                     sidecar=True if self.sidecar else None,
                     fsync=True,
                 )
+                moved = moved or problem
                 # From now on the bytes live in the file, not in memory.
                 generation.images[position] = StoredImage(
                     path=path,
@@ -389,6 +394,12 @@ class BatchRun:
                     generation=generation,
                 )
                 item.paths.append(path)
+            if moved is not None:  # paid for, kept elsewhere; the batch stops (see generate_many)
+                where = ", ".join(map(str, item.paths))
+                raise OSError(
+                    f"item {item.index}'s images could not be written in {self.folder}"
+                    f" ({moved.strerror or moved}); they are saved as {where} instead",
+                )
             fsync_directory(self.folder)
         item.generation = generation if exception is None else None
         if self.writer is not None:

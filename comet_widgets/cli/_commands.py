@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -94,6 +95,22 @@ def redact_line(text: str) -> str:
     return redact(text, key_from_env()).translate(_CONTROLS)
 
 
+def _check_output(folder: Path, *names: str) -> None:
+    """Refuse, before anything is sent, an output folder the results could not be written in:
+    a file in its place or on its way, a folder without write permission, or one of ``names``
+    (files a command writes there under fixed names) that is a folder."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"-o {folder} is a file: give a folder (it is made when missing)")
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        raise UsageError(f"-o {folder}: {existing} is a file where a folder is needed")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"-o {folder}: cannot write in {existing} (permission denied)")
+    for name in names:
+        if (folder / name).is_dir():
+            raise UsageError(f"-o {folder}: {folder / name} is a folder where a file goes")
+
+
 # -- commands -------------------------------------------------------------------------------
 
 
@@ -101,6 +118,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .._catalog import build_payload
 
     payload = build_payload(args.prompt, **params_of(args))  # refuse bad input before the key
+    _check_output(Path(args.output))
     _require_key(args)
     generation = asyncio.run(_generate(args, payload))
     return _save_all(generation, args)
@@ -120,6 +138,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
     for path in [*args.image, *files.values()]:
         if not Path(path).is_file():
             raise UsageError(f"no such image file: {path}")
+    _check_output(Path(args.output))
     _require_key(args)
     generation = asyncio.run(_edit(args, {**params, **files}))
     return _save_all(generation, args)
@@ -135,16 +154,20 @@ async def _edit(args: argparse.Namespace, params: dict[str, Any]) -> Generation:
 
 def _save_all(generation: Generation, args: argparse.Namespace) -> int:
     from .._errors import describe
+    from ..images._results import save_in
 
-    folder = Path(args.output)
-    folder.mkdir(parents=True, exist_ok=True)
     failed = 0
     for image in generation.images:
         if not image.ok:
             failed += 1
             err(f"error: image {image.index}: {describe(image.error or Exception('no data'))}")
             continue
-        out(str(image.save(folder, sidecar=True if args.sidecar else None)))
+        path, moved = save_in(image, Path(args.output), sidecar=True if args.sidecar else None)
+        if moved is not None:
+            failed += 1
+            err(f"error: image {image.index} could not be written in {args.output} ({moved});")
+            err(f"  it is saved in {path.parent} instead: move it from there")
+        out(str(path))
         if image.revised_prompt:
             out(f"  revised prompt: {image.revised_prompt}")
     err(_cost_line(generation))
@@ -221,6 +244,7 @@ def _resolve_inputs(items: list[Any], folder: Path) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from ..batch._generate import InvalidItemError, parse_shard, plan
+    from ..batch._manifest import MANIFEST_NAME, shard_manifest_name
     from ..batch._prompts import read_prompts
 
     if args.concurrency < 1:
@@ -237,6 +261,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise UsageError(f"--budget must be a number of USD, 0 or more, got {args.budget}")
     if shard is not None:
         planned = [p for p in planned if p.index % shard[1] == shard[0]]
+    _check_output(Path(args.output), shard_manifest_name(*shard) if shard else MANIFEST_NAME)
     err(_estimate_line(planned, args))
     _require_key(args)
     return asyncio.run(_batch(args, prompts.items, params, shard))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._catalog import Price
-from .._constants import DECODED_CACHE_SIZE, DEFAULT_OUTPUT_DIR, THUMBNAIL_MAX_SIDE
+from .._constants import DECODED_CACHE_SIZE, DEFAULT_OUTPUT_DIR, RESCUE_DIR, THUMBNAIL_MAX_SIDE
 from .._cost import Cost, generation_cost
 from .._errors import CometError
 from .._version import __version__
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL.Image import Image
 
-__all__ = ["GeneratedImage", "Generation", "PartialImage"]
+__all__ = ["GeneratedImage", "Generation", "PartialImage", "save_in"]
 
 
 class _DecodedCache:
@@ -341,6 +342,27 @@ _SUFFIX_FORMATS: dict[str, ImageFormat] = {
     ".gif": "gif",
     ".svg": "svg",
 }
+
+
+def save_in(
+    image: GeneratedImage, folder: Path, *, name: str | None = None, **options: Any
+) -> tuple[Path, OSError | None]:
+    """Save ``image`` in ``folder`` (made if missing) as ``name`` (the extension added), or
+    under a made-up name; ``options`` go to ``GeneratedImage.save``. An image that was paid for
+    is never lost: when ``folder`` cannot be written (a full disk, a folder removed or made
+    read-only since it was checked), it is saved in ``<temp folder>/comet-images-rescued``
+    under a made-up name instead. Returns the path written and the error that moved it there
+    (None when it is in ``folder``); raises that error only when the rescue fails too."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return image.save(folder / name if name else folder, **options), None
+    except OSError as exc:
+        rescue = Path(tempfile.gettempdir()) / RESCUE_DIR
+        try:
+            rescue.mkdir(parents=True, exist_ok=True)
+            return image.save(rescue, **options), exc
+        except OSError:
+            raise exc from None
 
 
 def _unused(path: Path) -> Path:

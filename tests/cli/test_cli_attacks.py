@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from comet_widgets.cli._main import main
 from comet_widgets.testing import FakeAPI, FakeServer
-from tests.cli.test_cli import edits, run
+from tests.cli.test_cli import edits, quiet_lifecycle, run
 
 #: ESC (a terminal title, a screen clear), BEL, a carriage return that would overwrite the line.
 HOSTILE = "\x1b]0;owned\x07\x1b[2Jx\rfake"
@@ -36,3 +41,106 @@ def test_server_text_reaches_the_terminal_with_its_control_characters_escaped(
     for done in (live, edit, failed):
         assert not any(c in done.stdout + done.stderr for c in "\x1b\x07\r")
     assert len(edits(fake)) == 1
+
+
+# -- output paths ---------------------------------------------------------------------------
+
+
+def _commands(tmp_path: Path) -> dict[str, list[str]]:
+    Image.new("RGB", (64, 64)).save(tmp_path / "photo.png")
+    (tmp_path / "prompts.txt").write_text("a boat\n")
+    return {
+        "generate": ["generate", "a boat"],
+        "edit": ["edit", "photo.png", "winter", "-m", "gpt-image-1.5"],
+        "batch": ["batch", "prompts.txt", "--no-progress"],
+    }
+
+
+@pytest.mark.parametrize("command", ["generate", "edit", "batch"])
+def test_an_output_folder_that_cannot_be_used_is_refused_before_anything_is_sent(
+    command: str,
+    tmp_path: Path,
+    fake_server: FakeServer,
+    fake: FakeAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COMETAPI_KEY", "sk-test")
+    monkeypatch.setenv("COMETAPI_BASE_URL", fake_server.base_url)
+    argv = _commands(tmp_path)[command]
+    (tmp_path / "taken.png").write_bytes(b"mine")
+    (tmp_path / "out" / "manifest.jsonl").mkdir(parents=True)
+    outputs = {
+        "taken.png": "is a file",  # an existing file where the folder would be made
+        "taken.png/sub": "is a file where a folder is needed",
+    }
+    if command == "batch":
+        outputs["out"] = "is a folder where a file goes"  # its manifest.jsonl
+    for output, why in outputs.items():
+        assert main([*argv, "-o", output]) == 2
+        err = capsys.readouterr().err
+        assert why in err, err
+    assert (tmp_path / "taken.png").read_bytes() == b"mine"
+    assert fake.requests == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in any folder")
+def test_a_folder_without_write_permission_is_refused_before_sending(
+    tmp_path: Path, fake_server: FakeServer, fake: FakeAPI
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    for argv in _commands(tmp_path).values():
+        done = run(*argv, "-o", "locked/out", cwd=tmp_path, server=fake_server)
+        assert done.returncode == 2
+        assert "cannot write in locked" in done.stderr
+    assert fake.requests == []
+
+
+def _break_folder_while_sent(
+    argv: list[str], tmp_path: Path, fake_server: FakeServer, fake: FakeAPI
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; once its request reached the fake (which waits), the output folder ``out``
+    becomes a file (as a full disk or a changed permission would make it unwritable)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
+    quiet_lifecycle(env)
+    (tmp_path / "tmp").mkdir()
+    env.update(
+        COMETAPI_KEY="sk-test", COMETAPI_BASE_URL=fake_server.base_url, TMPDIR=str(tmp_path / "tmp")
+    )
+    fake.latency = 1.0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "comet_widgets", *argv, "-o", "out"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not fake.in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert fake.in_flight
+    (tmp_path / "out").rename(tmp_path / "out-moved")
+    (tmp_path / "out").write_bytes(b"not a folder")
+    stdout, stderr = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["edit", "generate", "batch"])
+def test_a_paid_image_whose_folder_cannot_be_written_is_saved_elsewhere_and_named(
+    command: str, tmp_path: Path, fake_server: FakeServer, fake: FakeAPI
+) -> None:
+    argv = _commands(tmp_path)[command]
+    (tmp_path / "out").mkdir()
+    done = _break_folder_while_sent(argv, tmp_path, fake_server, fake)
+    assert done.returncode == 1, done.stderr
+    rescued = list((tmp_path / "tmp" / "comet-images-rescued").glob("*.png"))
+    assert len(rescued) == 1
+    with Image.open(rescued[0]) as image:
+        assert image.format == "PNG"
+    assert str(rescued[0].relative_to(tmp_path / "tmp")) in done.stderr + done.stdout
+    assert "could not be written in out" in done.stderr
+    assert len(fake.requests) == 1
