@@ -88,25 +88,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import dataclasses
 import html
-import math
 import os
 import threading
-import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from functools import partial, wraps
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from traitlets import Enum, Float, Instance, Int, List, TraitError, Unicode, observe, validate
 
 from .._catalog import EditInput, ModelInfo, check_edit, edit_rules_for, get_model, validate_size
 from .._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_OUTPUT_DIR, DEFAULT_SIZE
-from .._cost import Cost, estimate_cost
+from .._cost import estimate_cost
 from .._errors import (
     CometError,
     InvalidParameterError,
@@ -121,15 +116,16 @@ from ..images._results import Generation, PartialImage
 from . import _loop
 from ._client_source import ClientSource
 from ._controls import OPTIONAL, PARAMS, Controls, adapt_to_model, check, payload_of
-from ._dom import classed, owned, set_value, show
+from ._dom import classed, owned, set_value
 from ._gallery import Gallery, Preview, make_previews
 from ._header import Header
-from ._history import Entry, HistoryStrip, history_label, restored_params
+from ._history import HistoryStrip, restored_params
 from ._inputs import EditArea, InputImage, InputList, check_input, mask_array, prepare
 from ._partials import PartialPreviews, streams
 from ._pending import Job, PendingGeneration
+from ._run import SHEET_CELL, Run, RunController, locked
 from ._static import StaticView
-from ._status import Message, StatusView, count_text, panel_message, plural, status_text
+from ._status import Message, StatusView, panel_message, plural
 from ._style import style_widget
 from ._traits import PathText, PixelList
 
@@ -138,21 +134,6 @@ if TYPE_CHECKING:
     from ..client._client import AsyncImageClient
 
 __all__ = ["MODES", "STATUSES", "ImageGenerator", "prompts_of"]
-
-T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def locked(method: F) -> F:
-    """Run ``method`` holding the panel's lock (see ``ImageGenerator._lock``)."""
-
-    @wraps(method)
-    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return method(self, *args, **kwargs)
-
-    return cast(F, run)
-
 
 STATUSES = ("idle", "running", "done", "error", "cancelled")
 MODES = ("generate", "edit")
@@ -176,9 +157,7 @@ _PROMPT_WORDS = {
     "edit": ("What to change", "Say what to change: make the sky stormy, add a red scarf..."),
 }
 _CONSTRUCTOR_ARGS = ("client", "client_factory", "offline", "output_dir")
-_TICK_SECONDS = 0.5  # the elapsed label: twice a second is plenty for IOPub
 _NOT_BATCH_DEFAULTS = ("prompt",)
-_SHEET_CELL = 160
 #: The image models each client's key can use, fetched once per client.
 _LIVE_MODELS: weakref.WeakKeyDictionary[AsyncImageClient, list[ModelInfo]] = (
     weakref.WeakKeyDictionary()
@@ -191,36 +170,6 @@ def prompts_of(prompts: str | Iterable[str | Mapping[str, Any]]) -> list[str | M
     if isinstance(prompts, str):
         return [prompt for _, prompt in text_prompts(prompts)]
     return list(prompts)
-
-
-@dataclass(eq=False)
-class _Run:
-    """One entry of the history strip: a generation, or a panel batch in input order."""
-
-    generations: list[Generation]
-    previews: list[Preview]
-    batch: int = 0  # the number of prompts, for a batch
-    #: An edit's: "Edit of image 2 from 'A paper boat…'", its inputs and mask (to restore).
-    edit_of: str = ""
-    edit_title: str = ""  # the same in full, for its tooltip
-    inputs: list[InputImage] = field(default_factory=list)
-    mask: Any = None
-
-    def entry(self, number: int) -> Entry:
-        first = next((p for p in self.previews if p.mini), None)
-        count = len(self.previews)
-        what = f"batch of {self.batch}" if self.batch else plural(count, "image")
-        tooltip = f"#{number} · {history_label(self.generations[0])}" if self.generations else ""
-        full = self.edit_title or self.edit_of
-        if self.edit_of:
-            tooltip = f"#{number} · {full} · {tooltip.partition(' · ')[2]}"
-        return Entry(
-            f"#{number} · {what}",
-            tooltip,
-            first.mini if first else None,
-            note=self.edit_of,
-            note_title=full,
-        )
 
 
 class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hints
@@ -321,17 +270,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         offline = bool(offline) if offline is not None else (offline_from_env() and not explicit)
         self._lock = threading.RLock()
         self._source = ClientSource(factory=client_factory, offline=offline)
-        self._job: Job | None = None
-        #: The models this panel said the gateway does not stream (``_say_unstreamed``).
-        self._unstreamed: set[str] = set()
-        self._runs: list[_Run] = []
-        self._shown: _Run | None = None
         self._sheets: dict[Generation, bytes] = {}
-        self._from_validation = self._adapting = self._batching = False
-        #: The session's priced costs (``spent_usd`` is its ``usd``; None before any), and
-        #: whether a run of a model without a known price was left out of it.
-        self._spent: Cost | None = None
-        self._unpriced = False
+        self._adapting = self._batching = False
         #: Edit mode: the inputs' records (by ``id`` of what was given), uploads' file names,
         #: the mask set from code (full size; None: the painter's, if any).
         self._input_items: list[InputImage] = []
@@ -358,6 +298,17 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._header = Header(offline=self._source.serves_placeholders)
         self._static = StaticView(panel_id)
         self._estimate = classed(widgets.HTML(), "cw-estimate")
+        self._runner = RunController(
+            self,
+            self._source,
+            self._controls,
+            self._gallery,
+            self._view,
+            self._history_view,
+            self._header,
+            self._static,
+            self._lock,
+        )
         self._controls.generate.on_click(self._on_generate_click)
         self._controls.cancel.on_click(lambda _button: self.cancel())
         view = self._view
@@ -405,15 +356,6 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         with self._lock:  # every write, a cell's included, holds the panel's lock
             super().__setattr__(name, value)
 
-    def _client(self) -> AsyncImageClient:
-        """The panel's client, built on first use (on the private loop); a client built here,
-        e.g. by a ``client_factory``, names its address in the badge as soon as it exists."""
-        built = self._source.client is None
-        client = self._source.get()
-        if built:
-            self._header.point_at(str(client.base_url))
-        return client
-
     # -- the key's live model list -----------------------------------------------------------
     def _fetch_models(self) -> None:
         """Fetch the key's image models once, in the background on the panel's loop (cached per
@@ -424,7 +366,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         async def fetch() -> list[ModelInfo]:
             if self._closed:
                 return []
-            client = self._client()
+            client = self._runner.client()
             try:
                 cached = _LIVE_MODELS.get(client)
                 if cached is None:
@@ -497,8 +439,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         problem = self._edit_problem(values) if self.mode == "edit" else check(values)
         if problem is None:
             self._view.show_validation(None)
-            if self._from_validation and self.status == "error":
-                self._settle("idle", "")
+            if self._runner.from_validation and self.status == "error":
+                self._runner.settle("idle", "")
         elif problem.field == "prompt" and not str(values["prompt"]).strip():
             hint = (
                 "Say what to change, then click Apply edit."
@@ -550,7 +492,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
     @property
     def running(self) -> bool:
         """True while a generation is in flight."""
-        return self._job is not None and not self._job.settled
+        return self._runner.running
 
     @locked
     def generate(self) -> PendingGeneration[Generation]:
@@ -572,14 +514,19 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             payload = payload_of(self._values())
         except InvalidParameterError as exc:
             # The validation box already says it: status and error only, no second box.
-            self._settle("error", describe(exc), from_validation=True)
+            self._runner.settle("error", describe(exc), from_validation=True)
             self._view.show_validation(panel_message(exc).text)
             raise
         job = Job(payload)
         count = int(payload.get("n", 1))
         job.slots = count
         job.what = f"Generating {plural(count, 'image')}"
-        return PendingGeneration(self._start(job, self._run(job)))
+
+        def request(client: AsyncImageClient, on_partial: Any, on_retry: Any) -> Any:
+            return client.generate_payload(payload, on_retry=on_retry, on_partial=on_partial)
+
+        work = self._runner.call(job, request, previews=bool(payload.get("stream")))
+        return PendingGeneration(self._runner.start(job, work))
 
     # -- edit mode -------------------------------------------------------------------------
     @locked
@@ -608,7 +555,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         values = self._values()
         problem = self._edit_problem(values)
         if problem is not None:
-            self._settle("error", describe(problem), from_validation=True)
+            self._runner.settle("error", describe(problem), from_validation=True)
             self._view.show_validation(self._refusal(problem))
             raise problem
         mask = self.mask
@@ -619,41 +566,19 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         more = f" and {plural(len(items) - 1, 'more image')}" if len(items) > 1 else ""
         job.what = f"Editing {items[0].name}{more}"
         edit_of = (f"Edit of {items[0].name}{more}", f"Edit of {items[0].full_name}{more}")
-        work = self._run_edit(job, str(values["prompt"]), items, mask, options, edit_of)
-        return PendingGeneration(self._start(job, work))
+        sources = [item.source for item in items]
+        image = sources if len(sources) > 1 else sources[0]
+        prompt = str(values["prompt"])
 
-    async def _run_edit(
-        self,
-        job: Job,
-        prompt: str,
-        items: list[InputImage],
-        mask: Any,
-        options: dict[str, Any],
-        edit_of: tuple[str, str],
-    ) -> Generation:
-        async with self._running(job):
-            client = self._client()
-            on_partial = None
-            if options.get("partial_images"):
-                on_partial = PartialPreviews(
-                    partial(self._show_partial, job),
-                    lambda: self._job is job and not job.settled and not job.cancelled,
-                )
-            sources = [item.source for item in items]
-            generation = await client.edit(
-                prompt,
-                image=sources if len(sources) > 1 else sources[0],
-                mask=mask,
-                on_partial=on_partial,
-                on_retry=partial(self._on_retry, job),
-                **options,
+        def request(client: AsyncImageClient, on_partial: Any, on_retry: Any) -> Any:
+            return client.edit(
+                prompt, image=image, mask=mask, on_partial=on_partial, on_retry=on_retry, **options
             )
-            self._spend(generation)  # paid for, even if it is cancelled now
-            previews, decoded = await asyncio.to_thread(make_previews, generation)
-            edit = _Run([], [], edit_of=edit_of[0], edit_title=edit_of[1], inputs=items, mask=mask)
-            if job.cancelled or not self._land(job, generation, previews, decoded, edit=edit):
-                raise asyncio.CancelledError
-            return generation
+
+        edit = Run([], [], edit_of=edit_of[0], edit_title=edit_of[1], inputs=items, mask=mask)
+        previews = bool(options.get("partial_images"))
+        work = self._runner.call(job, request, previews=previews, edit=edit)
+        return PendingGeneration(self._runner.start(job, work))
 
     def _edit_problem(self, values: Mapping[str, Any]) -> InvalidParameterError | None:
         """What refuses an edit with these values and the current inputs, or None."""
@@ -896,48 +821,19 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         notice = self._source.missing_key()  # the key may have been set since the panel was built
         self._view.show_notice(notice)
         if notice is not None:
-            self._settle("error", notice, shown=True)  # the notice box says it
+            self._runner.settle("error", notice, shown=True)  # the notice box says it
             raise MissingAPIKeyError(notice)
-
-    def _start(self, job: Job, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Make ``job`` the running one and submit its work to the private loop."""
-        self._job = job
-        job.started = time.monotonic()
-        self._settle("running", "", job=job)
-        future = _loop.submit(work)
-        job.future = future
-        future.add_done_callback(partial(self._future_done, job))
-        return future
 
     async def wait(self) -> Generation | None:
         """Wait for the pending generation to end; its ``Generation``, or None (see ``error``)."""
-        job = self._job
-        if job is None or job.future is None:
-            return None
-        try:
-            return await asyncio.shield(asyncio.wrap_future(job.future))
-        except asyncio.CancelledError:
-            if job.future.cancelled() or job.cancelled:
-                return None
-            raise
-        except Exception:
-            return None
+        return await self._runner.wait()
 
-    @locked
     def cancel(self) -> None:
         """Cancel the running generation: status becomes "cancelled" and nothing lands.
 
         When it returns the panel accepts a new generation (the old one may still be winding
         down on the private loop; whatever it brings is dropped)."""
-        job = self._job
-        if job is not None and job.claim(cancel=True):
-            self._settle("cancelled", "", job=job)
-            _loop.call_soon(self._cancel_task, job)
-
-    @staticmethod
-    def _cancel_task(job: Job) -> None:
-        if job.task is not None and job.task is not asyncio.current_task():
-            job.task.cancel()
+        self._runner.cancel()
 
     def _on_generate_click(self, _button: Any) -> None:
         if self.running:
@@ -947,239 +843,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         except (CometError, RuntimeError):
             pass  # already shown in the panel
         except Exception as exc:  # never let a click fail silently in a log
-            self._settle("error", describe(exc), message=panel_message(exc))
-
-    def _future_done(self, job: Job, future: concurrent.futures.Future[Any]) -> None:
-        if future.cancelled():  # e.g. the cell awaiting it was interrupted
-            _loop.call_soon(self._cancel_on_loop, job)
-
-    async def _run(self, job: Job) -> Generation:
-        # Runs on the private loop, like every change of a submitted job's state.
-        async with self._running(job):
-            client = self._client()
-            on_partial = None
-            if job.payload.get("stream"):
-                on_partial = PartialPreviews(
-                    partial(self._show_partial, job),
-                    lambda: self._job is job and not job.settled and not job.cancelled,
-                )
-            generation = await client.generate_payload(
-                job.payload, on_retry=partial(self._on_retry, job), on_partial=on_partial
-            )
-            self._spend(generation)  # paid for, even if it is cancelled now
-            previews, decoded = await asyncio.to_thread(make_previews, generation)
-            if job.cancelled or not self._land(job, generation, previews, decoded):
-                raise asyncio.CancelledError
-            return generation
-
-    @contextlib.asynccontextmanager
-    async def _running(self, job: Job) -> AsyncIterator[None]:
-        """Run a job's work on the private loop: the elapsed ticker, cancelling, and failures
-        shown in the panel (a generation's or a batch's)."""
-        if job.cancelled:
-            raise asyncio.CancelledError
-        job.task = asyncio.current_task()
-        ticker = asyncio.ensure_future(self._tick(job))
-        try:
-            yield
-        except asyncio.CancelledError:
-            self._cancel_on_loop(job)
-            raise
-        except Exception as exc:
-            with self._lock:
-                self._spend(getattr(exc, "generation", None))  # an answer whose images all failed
-                if job.claim():
-                    self._settle("error", describe(exc), job=job, message=panel_message(exc))
-            raise
-        finally:
-            ticker.cancel()
-
-    async def _tick(self, job: Job) -> None:
-        while not job.settled:
-            self._show_progress(job)
-            await asyncio.sleep(_TICK_SECONDS)
-
-    @locked
-    def _show_progress(self, job: Job, *, starting: bool = False) -> None:
-        """The running status line, elapsed time and placeholders (true at every tick)."""
-        if job is not self._job or job.settled:
-            return
-        elapsed = 0.0 if starting else job.elapsed
-        self._view.show_elapsed(elapsed)
-        self._gallery.tick(elapsed)
-        wait = job.retry_until - time.monotonic()
-        if wait > 0:
-            self._view.show_status(f"{job.retry_reason}: retrying in {math.ceil(wait)} s")
-        else:
-            tries = f" (retry {len(job.retries)})" if job.retries else ""
-            self._view.show_status(f"{job.what}...{tries}")
-
-    @locked
-    def _on_retry(self, job: Job, error: CometError, delay: float) -> None:
-        limited = getattr(error, "status_code", None) == 429
-        what = "Rate limited by the API" if limited else panel_message(error).what.rstrip(".")
-        request_id = getattr(error, "request_id", None)
-        rid = f" (request id {request_id})" if request_id else ""
-        job.retries.append(f"{what}; retried after {round(delay, 1):g} s{rid}")
-        job.retry_reason = what
-        job.retry_until = time.monotonic() + delay
-        self._show_progress(job)
-
-    @locked
-    def _show_partial(self, job: Job, index: int, data: bytes, fmt: str) -> None:
-        if self._job is job:
-            self._gallery.show_partial(index, data, fmt)
-
-    @locked
-    def _cancel_on_loop(self, job: Job) -> None:
-        if not job.claim(cancel=True):
-            return
-        self._cancel_task(job)
-        self._settle("cancelled", "", job=job)
-
-    @locked
-    def _land(
-        self,
-        job: Job,
-        generation: Generation,
-        previews: list[Preview],
-        decoded: list[Any],
-        *,
-        edit: _Run | None = None,
-    ) -> bool:
-        """Show a finished generation; False (nothing lands) when it was cancelled meanwhile."""
-        if not job.claim():
-            return False
-        failed = [image for image in generation.images if not image.ok]
-        error = ""
-        if failed:
-            first = failed[0]
-            reason = panel_message(first.error).text if first.error else "no image data"
-            error = f"{count_text(generation)}: {reason}"
-        run = _Run([generation], previews)
-        if edit is not None:
-            run.edit_of, run.edit_title = edit.edit_of, edit.edit_title
-            run.inputs, run.mask = edit.inputs, edit.mask
-        # Every observer fires after all of these are set, so each sees a consistent panel.
-        with self.hold_trait_notifications():
-            self._add_run(run)
-            self._publish(generation, decoded)
-            self._settle("done", error, job=job, shown=True)
-        if job.payload.get("partial_images"):
-            self._say_unstreamed([generation])
-        return True
-
-    def _say_unstreamed(self, asked: Iterable[Generation]) -> None:
-        """Say once per model, in words, that this gateway does not stream it: ``asked`` are
-        answers to requests for previews, and one that did not stream tells (the client then
-        sends that model's later runs without asking, so this panel does not say it again)."""
-        models = sorted({g.model for g in asked if not g.streamed} - self._unstreamed)
-        if models:
-            self._unstreamed.update(models)
-            names = " and ".join(models)
-            self._view.show_stream_notice(
-                f"Previews are off for {names}: this gateway does not stream"
-                f" {'it' if len(models) == 1 else 'them'}, so the images arrive whole."
-            )
-
-    def _add_run(self, run: _Run) -> None:
-        """Show a finished run: gallery, history strip and the static view."""
-        self._runs.append(run)
-        self._show_run(run)
-        self._history_view.add(run.entry(len(self._runs)))
-        self._update_static(run)
-        if run.generations:
-            self._header.saw_request_id(run.generations[-1].request_id)
-
-    def _show_run(self, run: _Run | None) -> None:
-        self._shown = run
-        if run is None:
-            self._gallery.show([], None)
-            return
-        usage = run.generations[0].usage if len(run.generations) == 1 else None
-        costs = [generation.cost for generation in run.generations]
-        cost = sum(costs[1:], costs[0]) if costs else None
-        self._gallery.show(run.previews, usage, cost, self._session_text())
-
-    def _session_text(self) -> str:
-        """The session's total in words: '$0.42', 'about $0.42 and unpriced runs', 'unpriced'."""
-        spent = [str(self._spent)] if self._spent is not None else []
-        if self._unpriced:
-            spent.append("unpriced runs" if spent else "unpriced")
-        return " and ".join(spent)
-
-    @locked
-    def _spend(self, generation: Generation | None) -> None:
-        """Add what an answer cost to the session's total (``spent_usd``), on the loop's
-        thread, where every run's answer arrives."""
-        if generation is None:
-            return
-        cost = generation.cost
-        if cost.usd is None:
-            self._unpriced = True
-            return
-        self._spent = cost if self._spent is None else self._spent + cost
-        self.set_trait("spent_usd", self._spent.usd)
-
-    def _publish(self, generation: Generation, decoded: list[Any]) -> None:
-        """Set the result traits (``history`` gets the generation appended)."""
-        with self.hold_trait_notifications():
-            self.set_trait("history", [*self.history, generation])
-            self.set_trait("generation", generation)
-            self.set_trait("images", decoded)
-
-    @locked
-    def _settle(
-        self,
-        status: str,
-        error: str,
-        *,
-        job: Job | None = None,
-        message: Message | None = None,
-        **flags: bool,
-    ) -> None:
-        """Set ``status`` and ``error`` and show them (from any thread; a job's from the loop).
-
-        ``message`` is the error box's text; ``shown=True``: the problem is already shown
-        elsewhere (the key notice, a tile), so no error box.
-        """
-        if job is not None and job is not self._job:
-            return
-        self._from_validation = flags.get("from_validation", False)
-        running = status == "running"
-        with self.hold_trait_notifications():
-            self.set_trait("status", status)
-            self.set_trait("error", error)
-        if running and job is not None:
-            self._gallery.pending(job.slots, job.labels or None)
-            self._view.show_stream_notice(None)  # said once, for the run that found it out
-        elif status in ("error", "cancelled") and job is not None:
-            self._gallery.settle()
-            if not self._gallery.shown:  # nothing of this run landed: back to what was shown
-                self._show_run(self._shown)
-        elif job is not None:
-            self._gallery.settle()
-        retries = job.retries if job is not None else []
-        if running and job is not None:
-            self._show_progress(job, starting=True)
-        else:
-            text = status_text(status, self.generation, retries)
-            if status == "done" and job is not None and job.summary:
-                text = job.summary
-            self._view.show_status(text)
-            # The elapsed time belongs to a run: its final time, or nothing.
-            self._view.show_elapsed(job.elapsed if job is not None else None)
-        if message is None and error and not flags.get("shown") and status == "error":
-            message = Message(error) if not self._from_validation else None
-        if message is not None and self.mode == "edit":  # the button says "Apply edit" here
-            message = dataclasses.replace(
-                message, todo=message.todo.replace("click Generate", "click Apply edit")
-            )
-        self._view.show_error(message if status == "error" else None)
-        self._view.show_running(running)
-        self._controls.mark_next_run(running)
-        show(self._controls.generate, not running)
-        show(self._controls.cancel, running)
+            self._runner.settle("error", describe(exc), message=panel_message(exc))
 
     # -- batches ---------------------------------------------------------------------------
     @locked
@@ -1245,7 +909,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             first = self._input_items
             more = f" and {plural(len(first) - 1, 'more image')}" if len(first) > 1 else ""
             edit_of = (f"Edits of {first[0].name}{more}", f"Edits of {first[0].full_name}{more}")
-        future = self._start(job, self._run_batch(job, items, counts, defaults, edit_of))
+        future = self._runner.start(job, self._run_batch(job, items, counts, defaults, edit_of))
         return PendingGeneration(future)
 
     def _edit_items(
@@ -1256,7 +920,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         # The prompts are the items' (checked with them); the panel's own may be empty.
         problem = self._edit_problem({**values, "prompt": "each item's prompt"})
         if problem is not None:
-            self._settle("error", describe(problem), from_validation=True)
+            self._runner.settle("error", describe(problem), from_validation=True)
             self._view.show_validation(self._refusal(problem))
             raise problem
         sources = [item.source for item in self._input_items]
@@ -1292,10 +956,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             """Item ``index``'s partial previews go to its own tiles while it runs."""
             if index not in previewers:
                 previewers[index] = PartialPreviews(
-                    lambda number, data, fmt: self._show_partial(
+                    lambda number, data, fmt: self._runner.show_partial(
                         job, starts[index] + number, data, fmt
                     ),
-                    lambda: self._job is job and not job.settled and index not in ended,
+                    lambda: self._runner.job is job and not job.settled and index not in ended,
                 )
             return previewers[index](image)
 
@@ -1305,21 +969,21 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             ended.add(item.index)
             generation = item.generation
             if not item.skipped and item.duplicate_of is None:  # requested by this batch
-                self._spend(generation or getattr(item.exception, "generation", None))
+                self._runner.spend(generation or getattr(item.exception, "generation", None))
             if generation is not None and not job.cancelled:
                 previews, decoded = await asyncio.to_thread(make_previews, generation)
                 with self._lock:
                     if not job.cancelled:
                         landed[item.index] = (generation, previews)
                         self._gallery.fill(starts[item.index], previews)
-                        self._publish(generation, decoded)
+                        self._runner.publish(generation, decoded)
             if not job.cancelled:
                 verb = "Editing" if edit_of[0] else "Generating"
                 job.what = f"{verb} a batch: {finished} of {plural(total, 'prompt')} done"
-                self._show_progress(job)
+                self._runner.show_progress(job)
 
-        async with self._running(job):
-            client = self._client()
+        async with self._runner.working(job):
+            client = self._runner.client()
             results = await generate_many(
                 items, client=client, on_result=on_item, on_partial=on_partial, **options
             )
@@ -1339,7 +1003,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             return
         total = len(results)
         order = sorted(landed)
-        run = _Run(
+        run = Run(
             [landed[i][0] for i in order],
             [p for i in order for p in landed[i][1]],
             batch=total,
@@ -1356,7 +1020,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         status = "error" if failed and not results.succeeded else "done"
         with self.hold_trait_notifications():
             if run.generations:
-                self._add_run(run)
+                self._runner.add_run(run)
                 # ``history`` got each item as it arrived; keep this batch in input order.
                 before = [g for g in self.history if g not in run.generations]
                 self.set_trait("history", [*before, *run.generations])
@@ -1371,10 +1035,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                     detail.todo,
                     detail.request_id,
                 )
-            self._settle(status, error, job=job, message=message)
+            self._runner.settle(status, error, job=job, message=message)
             if status == "done" and message is not None:
                 self._view.show_error(message)
-            self._say_unstreamed(
+            self._runner.say_unstreamed(
                 item.generation
                 for item in results
                 if item.generation is not None and item.params.get("stream") and not item.skipped
@@ -1383,12 +1047,12 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
     # -- history ---------------------------------------------------------------------------
     @locked
     def _on_history(self, index: int) -> None:
-        if not 0 <= index < len(self._runs):
+        if not 0 <= index < len(self._runner.runs):
             return
-        chosen = self._runs[index]
+        chosen = self._runner.runs[index]
         if self.running:
             return  # the gallery shows the running job; the strip stays as it is
-        self._show_run(chosen)
+        self._runner.show_run(chosen)
         self._history_view.select(index)
         if chosen.generations and not chosen.batch:
             # An edit brings back its inputs (with their names) and mask; a generation goes
@@ -1403,29 +1067,12 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._refresh()
         count = len(chosen.previews)
         self._view.show_status(
-            f"Showing run {index + 1} of {len(self._runs)}: {plural(count, 'image')}"
+            f"Showing run {index + 1} of {len(self._runner.runs)}: {plural(count, 'image')}"
         )
         self._view.show_elapsed(None)
         self._view.show_error(None)
 
     # -- display and lifecycle -------------------------------------------------------------
-    def _update_static(self, run: _Run) -> None:
-        from ..images._previews import decode_image, sheet_image
-
-        # From the thumbnails (an SVG's is its text): no run keeps its decoded images, which
-        # the decoded-image cache holds and drops (a batch's may be many more than it holds).
-        images = [decode_image(p.data) for p in run.previews if p.data and p.format != "svg+xml"]
-        if not images:
-            return
-        # The grid itself, not a PNG of it: the static view makes its own small encodings,
-        # and the panel's own repr encodes a PNG only if it is ever asked for one.
-        sheet = sheet_image(images, cell=_SHEET_CELL)
-        captions = [p.caption for p in run.previews if p.data is not None]
-        generation = run.generations[-1]
-        what = f"batch of {run.batch} prompts" if run.batch else count_text(generation)
-        title = f"latest run: {what} · {generation.model}"
-        self._static.update(sheet, captions, title)
-
     def _contact_sheet(self) -> bytes | None:
         generation = self.generation
         if generation is None or not self.images:
@@ -1433,7 +1080,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if generation not in self._sheets:
             from ..images._previews import contact_sheet
 
-            self._sheets = {generation: contact_sheet(self.images, cell=_SHEET_CELL)}
+            self._sheets = {generation: contact_sheet(self.images, cell=SHEET_CELL)}
         return self._sheets[generation]
 
     def _ipython_display_(self) -> None:
@@ -1470,9 +1117,9 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             return
         self._closed = True
         if _loop.is_running():
-            job = self._job
+            job = self._runner.job
             if job is not None and not job.settled:
-                _loop.call_soon(self._cancel_on_loop, job)
+                _loop.call_soon(self._runner.cancel_on_loop, job)
             if self._source.client is not None:
                 closing = self._source.aclose()
                 try:
