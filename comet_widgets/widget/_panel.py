@@ -99,7 +99,14 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 from traitlets import Enum, Float, Instance, Int, List, TraitError, Unicode, observe, validate
 
-from .._catalog import EditInput, ModelInfo, check_edit, edit_rules_for, get_model, validate_size
+from .._catalog import (
+    EditInput,
+    ModelInfo,
+    build_edit_payload,
+    check_edit,
+    get_model,
+    validate_size,
+)
 from .._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_OUTPUT_DIR, DEFAULT_SIZE
 from .._cost import estimate_cost
 from .._errors import (
@@ -587,7 +594,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             return problem
         model = str(values["model"])
         try:
-            edit_rules_for(model)
+            # An edit's own rules (EditParams): a model that cannot edit, GIF with a mask...
+            build_edit_payload(values["prompt"], {**_edit_options(values), "mask": self._code_mask})
             if values["style"] is not None:
                 raise InvalidParameterError(
                     "style",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -40,3 +41,17 @@ async def test_every_choice_edits_declare_is_sent_and_no_other(
     panel.style = "vivid"
     with pytest.raises(InvalidParameterError, match="edits take no style"):
         panel.edit()
+
+
+async def test_gif_output_with_a_mask_is_refused_before_sending(
+    make_panel: MakePanel, app: FakeAPI
+) -> None:
+    panel = make_panel(prompt="make it winter", model="gpt-image-2", output_format="gif")
+    panel.inputs = [Image.new("RGB", (64, 64), (200, 30, 30))]
+    panel.mask = np.ones((64, 64), dtype=bool)
+    with pytest.raises(InvalidParameterError, match="GIF output takes no mask"):
+        panel.edit()
+    assert app.edit_count == 0
+    panel.output_format = "png"
+    await panel.edit()
+    assert app.edit_count == 1
