@@ -1017,8 +1017,8 @@ MARKUP_MODELS = tuple(name for name in MODELS if name.startswith("gpt-image-2.5-
 _FIDELITIES = choices("input_fidelity", declaration=EditParams)
 #: Generation keywords an edit does not take, and what to do instead.
 _NOT_FOR_EDITS = {
-    "moderation": "leave moderation out: edits take no moderation (generations only)",
-    "style": "leave style out: edits take no style (legacy dall-e-3 generations only)",
+    "moderation": "leave moderation out: it applies to generations only",
+    "style": "leave style out: it applies to (legacy dall-e-3) generations only",
 }
 
 
