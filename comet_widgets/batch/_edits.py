@@ -57,12 +57,10 @@ def _in_memory(value: object) -> bool:
 
 
 def _hold_one(value: object, field: str) -> Held:
-    from ..client._uploads import _encode_png, _raw
+    from ..images._inputs import to_bytes
 
     try:
-        name, data, pil = _raw(value, field, 0)
-        if data is None:
-            data = _encode_png(pil)
+        name, data = to_bytes(value, field)
     except InvalidParameterError as exc:
         return Held("", b"", "", refused=exc)
     return Held(name, data, hashlib.sha256(data).hexdigest())
@@ -115,7 +113,7 @@ def _file(value: object, field: str) -> dict[str, str]:
             "a path to an image file, or a PIL image, numpy array, bytes or GeneratedImage",
             reason=f"{field} must be a file path or an image",
         )
-    from ..client._uploads import read_path  # httpx and friends load when a batch edits
+    from ..images._inputs import read_path
 
     _, data = read_path(value, field)
     return {"path": str(Path(value)), "sha256": hashlib.sha256(data).hexdigest()}

@@ -197,9 +197,9 @@ async def generate_many(
     refuse_unknown(params)
     defaults: dict[str, Any] = {"model": DEFAULT_MODEL, **params}
     if budget_usd is not None:
-        from ..client._client import _check_number
+        from ..client._client import check_number
 
-        _check_number("budget_usd", budget_usd, whole=False, minimum=0)
+        check_number("budget_usd", budget_usd, whole=False, minimum=0)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidParameterError("concurrency", concurrency, "a whole number of 1 or more")
     if requests_per_minute is not None and not requests_per_minute > 0:

@@ -192,7 +192,7 @@ def _check_key_sendable(key: str, source: str) -> None:
         )
 
 
-def _check_number(
+def check_number(
     name: str, value: object, *, whole: bool, minimum: float, above: bool = False
 ) -> None:
     """Refuse a numeric client option of the wrong type or range (bools, strings, NaN,
@@ -233,21 +233,19 @@ def _check_options(
             reason=f"api_key must be text, not {type(api_key).__name__}",
         )
     if not isinstance(timeout, httpx.Timeout) and timeout is not None:
-        _check_number("timeout", timeout, whole=False, minimum=0, above=True)
-    _check_number("max_retries", max_retries, whole=True, minimum=0)
+        check_number("timeout", timeout, whole=False, minimum=0, above=True)
+    check_number("max_retries", max_retries, whole=True, minimum=0)
     if not isinstance(retry_billable, bool):
         raise InvalidParameterError("retry_billable", retry_billable, "use True or False")
-    _check_number("max_retry_wait", max_retry_wait, whole=False, minimum=0)
+    check_number("max_retry_wait", max_retry_wait, whole=False, minimum=0)
     if concurrency is not None:
-        _check_number("concurrency", concurrency, whole=True, minimum=1)
+        check_number("concurrency", concurrency, whole=True, minimum=1)
     if requests_per_minute is not None:
-        _check_number(
-            "requests_per_minute", requests_per_minute, whole=False, minimum=0, above=True
-        )
+        check_number("requests_per_minute", requests_per_minute, whole=False, minimum=0, above=True)
     if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
         raise InvalidParameterError("http_client", http_client, "use None or an httpx.AsyncClient")
-    _check_number("max_response_bytes", max_response_bytes, whole=True, minimum=1)
-    _check_number("max_image_pixels", max_image_pixels, whole=True, minimum=1)
+    check_number("max_response_bytes", max_response_bytes, whole=True, minimum=1)
+    check_number("max_image_pixels", max_image_pixels, whole=True, minimum=1)
     if sleep is not None and not callable(sleep):
         raise InvalidParameterError("sleep", sleep, "use None or an async function of seconds")
 
@@ -816,9 +814,9 @@ class AsyncImageClient:
             # `markup` and `mask`, each with its real content type. The upload counts against
             # the write timeout; a retry rebuilds the body from the same bytes.
             url = f"{self.base_url}/images/edits"
-            files = [u.as_file() for u in uploads.all]
+            data = dict_of_lists(form_fields(payload))
             request = http.build_request(
-                "POST", url, data=dict_of_lists(form_fields(payload)), files=files, headers=headers
+                "POST", url, data=data, files=uploads.files(), headers=headers
             )
             if on_sent is not None:
                 request = when_sent(request, on_sent)

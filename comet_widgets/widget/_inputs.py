@@ -173,14 +173,14 @@ def check_input(value: Any, number: int, *, name: str | None = None) -> InputIma
     """The record of one input without its thumbnail: cheap (nothing is decoded; a path is
     read, bytes are sniffed). Raises ``InvalidParameterError`` naming ``inputs`` for what
     ``client.edit`` could not send."""
-    from ..client._uploads import _is_array, _raw
+    from ..images._inputs import is_array, source_of
 
     title = ""
-    if _is_array(value):
+    if is_array(value):
         width, height, alpha = _array_shape(value)
         shown = name or "an array"
         return InputImage(value, shown, width, height, "png", 0, alpha, b"", "jpeg")
-    _, data, pil = _raw(value, "inputs", number)
+    _, data, pil = source_of(value, "inputs", number)
     if isinstance(value, GeneratedImage):
         if value.format == "svg":
             raise InvalidParameterError(
@@ -219,13 +219,13 @@ def check_input(value: Any, number: int, *, name: str | None = None) -> InputIma
 def with_thumbnail(item: InputImage) -> InputImage:
     """``item`` with its thumbnail (decodes the input: the panel runs this in a worker
     thread); with ``problem`` set instead when the bytes cannot be decoded."""
-    from ..client._uploads import _raw
+    from ..images._inputs import source_of
     from ..images._previews import encode_preview
 
     if item.thumb or item.problem:
         return item
     try:
-        _, data, pil = _raw(item.source, "inputs", 0)
+        _, data, pil = source_of(item.source, "inputs")
         picture = pil if data is None else _decode(data, item.name)
         thumb, thumb_format = encode_preview(picture, max_side=INPUT_THUMB_SIDE)
     except InvalidParameterError as exc:
@@ -261,15 +261,15 @@ def mask_array(value: Any) -> Any:
     image with alpha (fully transparent = change here); bytes and paths are read."""
     import numpy as np
 
-    from ..client._uploads import _array_image, _raw
+    from ..images._inputs import array_image, source_of, transparent
 
     if isinstance(value, np.ndarray):
-        pil = _array_image(value, "mask")
+        pil = array_image(value, "mask")
     else:
-        _, data, pil = _raw(value, "mask", 0)
+        _, data, pil = source_of(value, "mask")
         if data is not None:
             pil = _decode(data, "mask", small=False)
-    if "A" in pil.getbands() or (pil.mode == "P" and "transparency" in pil.info):
+    if transparent(pil):
         alpha = np.asarray(pil.convert("RGBA").getchannel("A"))
         return alpha == 0
     return np.asarray(pil.convert("L")) > 127

@@ -49,9 +49,9 @@ def preview_of(image: Any) -> tuple[tuple[int, int], str]:
     thread for big images; ``ImageGenerator`` does)."""
     from PIL import Image
 
-    from ..client._uploads import _raw
+    from ..images._inputs import source_of
 
-    _, data, pil = _raw(image, "image", 0)
+    _, data, pil = source_of(image, "image")
     if pil is None:
         with Image.open(io.BytesIO(data or b"")) as opened:
             size = opened.size
@@ -138,9 +138,9 @@ class MaskPainter(anywidget.AnyWidget):
         import numpy as np
         from PIL import Image
 
-        from ..client._uploads import _array_image
+        from ..images._inputs import array_image
 
-        pil = _array_image(np.asarray(value), "mask") if not hasattr(value, "mode") else value
+        pil = array_image(np.asarray(value), "mask") if not hasattr(value, "mode") else value
         edit = pil.convert("L").resize(self.preview_size, Image.Resampling.NEAREST)
         alpha = edit.point(lambda v: 255 if v > 127 else 0)
         colour = Image.new("RGBA", self.preview_size, (0, 170, 255, 0))

@@ -1,4 +1,5 @@
-"""The package's import graph: no cycle, and no Jupyter package outside ``widget/``.
+"""The package's import graph: no cycle, no Jupyter package outside ``widget/``, and no module
+importing another folder's private helpers (a name starting with ``_``).
 
 The graph is read with ``ast`` from the sources, so every import counts: module level, inside
 functions, and under ``TYPE_CHECKING``. A fresh interpreter then imports every client-side
@@ -11,6 +12,7 @@ import ast
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,32 +33,41 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
 
 
+def folder_of(name: str) -> str:
+    """The package (folder) module ``name`` lives in (itself for an ``__init__``)."""
+    return name if MODULES[name].name == "__init__.py" else name.rpartition(".")[0]
+
+
+def from_imports(name: str) -> Iterator[tuple[str, list[str]]]:
+    """``(absolute module, imported names)`` of every ``from ... import`` in module ``name``."""
+    package = folder_of(name)
+    for node in ast.walk(ast.parse(MODULES[name].read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            yield target, [alias.name for alias in node.names]
+
+
 def imports_of(name: str) -> tuple[set[str], set[str]]:
     """``(package modules, outside top-level packages)`` that module ``name`` imports."""
-    path = MODULES[name]
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     inside: set[str] = set()
     outside: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(MODULES[name].read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] == "comet_widgets":
                     inside.add(alias.name)
                 else:
                     outside.add(alias.name.split(".")[0])
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            if target.split(".")[0] != "comet_widgets":
-                outside.add(target.split(".")[0])
-                continue
-            for alias in node.names:
-                inside.add(
-                    f"{target}.{alias.name}" if f"{target}.{alias.name}" in MODULES else target
-                )
+    for target, names in from_imports(name):
+        if target.split(".")[0] != "comet_widgets":
+            outside.add(target.split(".")[0])
+            continue
+        for imported in names:
+            inside.add(f"{target}.{imported}" if f"{target}.{imported}" in MODULES else target)
     return {m for m in inside if m in MODULES and m != name}, outside
 
 
@@ -104,6 +115,28 @@ def test_the_graph_is_read() -> None:
 
 def test_the_package_has_no_import_cycle() -> None:
     assert cycles(GRAPH) == []
+
+
+def private_imports(name: str) -> list[str]:
+    """What module ``name`` imports from another folder's modules under a private name (a
+    leading underscore; the modules themselves are private by convention and may be named)."""
+    return [
+        f"{target}.{imported}"
+        for target, names in from_imports(name)
+        if target in MODULES and folder_of(target) != folder_of(name)
+        for imported in names
+        if imported.startswith("_") and not imported.endswith("__")
+        if f"{target}.{imported}" not in MODULES
+    ]
+
+
+def test_no_module_imports_another_folders_private_helpers() -> None:
+    # Guards the test: a function-level import from another folder is seen.
+    assert ("comet_widgets.images._inputs", ["read_path"]) in from_imports(
+        "comet_widgets.batch._edits"
+    )
+    offenders = {name: private_imports(name) for name in MODULES if private_imports(name)}
+    assert offenders == {}
 
 
 def client_side() -> list[str]:
