@@ -25,6 +25,7 @@ from .._errors import InvalidParameterError
 from ..images._formats import sniff
 from ._asgi import (
     HTML_TYPE,
+    ErrorStyle,
     Receive,
     RecordedRequest,
     Request,
@@ -83,8 +84,9 @@ _CHANGEABLE = ("size", "output_format", "quality", "background", "prompt")
 
 
 class FakeAPI:
-    """The fake API, an ASGI 3 app: ``POST /v1/images/generations``, ``GET /v1/models`` and
-    ``GET /files/<token>.<ext>`` (url-mode images).
+    """The fake API, an ASGI 3 app: ``POST /v1/images/generations``, ``POST /v1/images/edits``,
+    ``GET /v1/models``, ``GET /v1/models/{id}`` and ``GET /files/<token>.<ext>`` (url-mode
+    images).
 
     ``api_key=None`` accepts any non-empty ``Bearer`` key; a string accepts only that key.
 
@@ -99,6 +101,12 @@ class FakeAPI:
     - ``download_latency`` (s): every ``/files`` download waits this long.
     - ``request_id_in_header``: send ``x-request-id`` on every response (True), or put the id
       only inside error messages, as CometAPI does (False).
+    - ``error_style``: "openai" (the default) words error bodies as OpenAI does: ``type`` by
+      status, ``code`` and ``param`` on every refusal of a parameter (``invalid_value``,
+      ``unsupported_parameter`` or ``missing_required_parameter``, and the field's name),
+      ``invalid_api_key`` on a 401, ``null`` where there is no value. "comet" words them as
+      CometAPI does: ``type`` ``comet_api_error``, ``""`` for no value, the request id inside
+      the message (``"... (request id: ...)"``).
     - ``image_bytes``: when set, every image is exactly these bytes (benchmarks pass a large PNG).
     - ``url_extension``: the extension url-mode URLs claim (e.g. "webp", as CometAPI's CDN does)
       whatever the bytes are; None uses the real one.
@@ -147,14 +155,15 @@ class FakeAPI:
     was handed to the server, for benchmarks).
 
     GPT image answers carry ``background``, ``output_format``, ``quality`` and ``size`` as OpenAI
-    reports them ("auto" resolved to what was made; a size outside the schema's enum left out)
-    and a ``usage`` block. dall-e-3 items carry ``revised_prompt``. Unknown models behave like
+    reports them ("auto" resolved to what was made; a free size too, as the SDK types it) and a
+    ``usage`` block. dall-e-3 items carry ``revised_prompt``. Unknown models behave like
     dall-e-2.
     """
 
     latency: float
     download_latency: float
     request_id_in_header: bool
+    error_style: ErrorStyle
     image_bytes: bytes | None
     url_extension: str | None
     trickle_seconds: float
@@ -176,6 +185,7 @@ class FakeAPI:
         seconds_per_image: float = 0.0,
         download_latency: float = 0.0,
         request_id_in_header: bool = True,
+        error_style: ErrorStyle = "openai",
         image_bytes: bytes | None = None,
         url_extension: str | None = None,
         trickle_seconds: float = 1.0,
@@ -198,6 +208,7 @@ class FakeAPI:
             "seconds_per_image": seconds_per_image,
             "download_latency": download_latency,
             "request_id_in_header": request_id_in_header,
+            "error_style": error_style,
             "image_bytes": image_bytes,
             "url_extension": url_extension,
             "trickle_seconds": trickle_seconds,
@@ -392,7 +403,9 @@ class FakeAPI:
             started=time.monotonic(),
         )
         self.requests.append(record)
-        responder = Responder(send, record.request_id, id_header=self.request_id_in_header)
+        responder = Responder(
+            send, record.request_id, id_header=self.request_id_in_header, style=self.error_style
+        )
         watcher = Watcher(receive)
         try:
             await self._route(request, record, responder, watcher)
@@ -415,14 +428,13 @@ class FakeAPI:
                 await not_allowed(responder, request, "POST")
                 return
             await self._generation(request, record, responder, watcher, edit=True)
-        elif path == MODELS_PATH:
+        elif path == MODELS_PATH or path.startswith(MODELS_PATH + "/"):
             if method != "GET":
                 await not_allowed(responder, request, "GET")
             elif (problem := self._authorize(request, record)) is not None:
-                await responder.error(401, problem)
+                await responder.error(401, problem, code="invalid_api_key")
             else:
-                document = {"object": "list", "data": self.model_list()}
-                await responder.respond(200, json.dumps(document).encode())
+                await self._models(path[len(MODELS_PATH) + 1 :], responder)
         elif path.startswith(FILES_PREFIX):
             if method not in ("GET", "HEAD"):
                 await not_allowed(responder, request, "GET")
@@ -430,6 +442,19 @@ class FakeAPI:
             await self._files.serve(request, responder, watcher, latency=self.download_latency)
         else:
             await responder.error(404, f"Invalid URL ({method} {path})")
+
+    async def _models(self, name: str, responder: Responder) -> None:
+        """``GET /v1/models`` (``name`` empty: the list) or ``GET /v1/models/{name}``: one
+        model, or 404 ``model_not_found``."""
+        items = self.model_list()
+        document: Any = {"object": "list", "data": items}
+        if name:
+            document = next((item for item in items if item["id"] == name), None)
+            if document is None:
+                message = f"The model '{name}' does not exist or you do not have access to it."
+                await responder.error(404, message, code="model_not_found")
+                return
+        await responder.respond(200, json.dumps(document).encode())
 
     def model_list(self) -> list[dict[str, Any]]:
         """The items ``GET /v1/models`` answers: OpenAI's ``Model`` objects (``id``, ``object``,
@@ -507,7 +532,7 @@ class FakeAPI:
     ) -> None:
         problem = self._authorize(request, record)
         if problem is not None:
-            await responder.error(401, problem)
+            await responder.error(401, problem, code="invalid_api_key")
             return
         inputs: list[bytes] = []
         mask: bytes | None = None
@@ -515,23 +540,27 @@ class FakeAPI:
             try:
                 parts, files = parse_form(request.body, request.headers.get("content-type", ""))
             except ValueError as exc:
-                await responder.error(400, str(exc))
+                await responder.error(400, str(exc), code="invalid_request_body")
                 return
             record.form = parts
             try:
                 document, inputs, mask = validate_edit(parts, files)
             except InvalidParameterError as exc:
-                await responder.error(400, str(exc))
+                await responder.error(400, str(exc), code=_code_of(exc), param=exc.field)
                 return
         else:
             try:
                 document = json.loads(request.body)
             except ValueError:
-                await responder.error(400, "the request body is not valid JSON")
+                await responder.error(
+                    400, "the request body is not valid JSON", code="invalid_json"
+                )
                 return
         record.json = document
         if not isinstance(document, dict):
-            await responder.error(400, "the request body must be a JSON object")
+            await responder.error(
+                400, "the request body must be a JSON object", code="invalid_json"
+            )
             return
         model = document.get("model")
         if model is None or model == "":
@@ -543,7 +572,7 @@ class FakeAPI:
         try:
             payload = _validate(document)
         except InvalidParameterError as exc:
-            await responder.error(400, str(exc), code="invalid_value", param=exc.field)
+            await responder.error(400, str(exc), code=_code_of(exc), param=exc.field)
             return
         spec = get_model(str(payload["model"]))
         if spec is not None and not spec.usable and not self.serve_retired:
@@ -574,10 +603,13 @@ class FakeAPI:
                     inputs[0],
                     mask,
                     size=changes.get("size", document.get("size")),
-                    fmt=fmt if fmt in ("png", "jpeg", "webp") else "png",
+                    fmt=fmt if fmt in ("png", "jpeg", "webp", "gif") else "png",
+                    frames=int(payload.get("frame_count") or 9),
+                    frame_ms=int(payload.get("frame_duration_ms") or 200),
                 )
             except OSError as exc:  # an input Pillow cannot decode although its header is fine
-                await responder.error(400, f"image could not be decoded ({exc})")
+                message = f"image could not be decoded ({exc})"
+                await responder.error(400, message, code="invalid_image", param="image")
                 return
             if changes.get("size", document.get("size")) in (None, "", "auto"):
                 width, height = sniff(edited).width, sniff(edited).height
@@ -699,6 +731,14 @@ class FakeAPI:
             trickle_seconds=self.trickle_seconds,
             trickle_chunks=self.trickle_chunks,
         )
+
+
+def _code_of(refusal: InvalidParameterError) -> str:
+    """OpenAI's ``code`` for a refused parameter: missing, not taken by the model, or a bad
+    value (unknown ones pass through, as to a gateway)."""
+    if refusal.value is None:
+        return "missing_required_parameter"
+    return "unsupported_parameter" if refusal.allowed.startswith("leave") else "invalid_value"
 
 
 def _validate(document: dict[str, Any]) -> dict[str, Any]:

@@ -12,13 +12,14 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 __all__ = [
     "HTML_TYPE",
     "JSON_TYPE",
+    "ErrorStyle",
     "InjectedDisconnect",
     "Message",
     "Receive",
@@ -28,7 +29,6 @@ __all__ = [
     "Scope",
     "Send",
     "Watcher",
-    "error_document",
     "lifespan",
     "not_allowed",
     "read_body",
@@ -173,13 +173,21 @@ class Watcher:
                 await self._task
 
 
-class Responder:
-    """Sends one response and remembers its status; adds ``x-request-id`` when asked to."""
+#: Whose error bodies the fake sends (``FakeAPI.error_style``).
+ErrorStyle = Literal["openai", "comet"]
 
-    def __init__(self, send: Send, request_id: str, *, id_header: bool) -> None:
+
+class Responder:
+    """Sends one response and remembers its status; adds ``x-request-id`` when asked to and
+    words its errors in ``style``."""
+
+    def __init__(
+        self, send: Send, request_id: str, *, id_header: bool, style: ErrorStyle = "openai"
+    ) -> None:
         self._send = send
         self.request_id = request_id
         self.id_header = id_header
+        self.style = style
         self.status: int | None = None
 
     async def start(
@@ -223,26 +231,41 @@ class Responder:
         status: int,
         message: str,
         *,
-        code: str = "",
-        param: str = "",
+        code: str | None = None,
+        param: str | None = None,
         headers: Iterable[tuple[str, str]] = (),
     ) -> None:
-        """Send a CometAPI-shaped error: the request id goes inside the message."""
-        document = error_document(message, self.request_id, code=code, param=param)
-        await self.respond(status, document, headers=headers)
+        """Send an error body (``error_document``)."""
+        document = {"error": self.error_document(status, message, code=code, param=param)}
+        await self.respond(status, json.dumps(document).encode(), headers=headers)
 
+    def error_document(
+        self, status: int, message: str, *, code: str | None = None, param: str | None = None
+    ) -> dict[str, Any]:
+        """An error object, ``{"message", "type", "param", "code"}``, in this responder's style.
 
-def error_document(message: str, request_id: str, *, code: str = "", param: str = "") -> bytes:
-    """``{"error": {"message": "... (request id: ...)", "type": "comet_api_error", "param",
-    "code"}}``: CometAPI's shape, with ``param`` (the offending parameter) and ``code``
-    (``invalid_value``, ``model_not_found``...) filled in the way OpenAI does."""
-    error = {
-        "message": f"{message} (request id: {request_id})",
-        "type": "comet_api_error",
-        "param": param,
-        "code": code,
-    }
-    return json.dumps({"error": error}).encode()
+        "openai": OpenAI's: ``type`` by status (``invalid_request_error``, ``requests``,
+        ``server_error``), ``null`` for a ``param`` or ``code`` that has no value, the request
+        id only in ``x-request-id`` (in the message too when that header is off). "comet":
+        CometAPI's: ``type`` ``comet_api_error``, ``""`` for no value and the request id always
+        inside the message, ``"... (request id: ...)"``.
+        """
+        if self.style == "comet" or not self.id_header:
+            message = f"{message} (request id: {self.request_id})"
+        if self.style == "comet":
+            return {
+                "message": message,
+                "type": "comet_api_error",
+                "param": param or "",
+                "code": code or "",
+            }
+        kind = "requests" if status == 429 else "server_error" if status >= 500 else None
+        return {
+            "message": message,
+            "type": kind or "invalid_request_error",
+            "param": param or None,
+            "code": code or None,
+        }
 
 
 async def not_allowed(responder: Responder, request: Request, allowed: str) -> None:

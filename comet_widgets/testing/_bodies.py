@@ -1,8 +1,9 @@
 """Success bodies of the fake: the ``ImagesResponse`` JSON with its images, GPT fields, usage.
 
-Every success body validates against OpenAI's ``ImagesResponse`` schema: the GPT-only top-level
-fields are resolved the way OpenAI reports them ("auto" becomes what was actually made) and a
-value outside the schema's enum (a free gpt-image-2 size) is left out.
+Every success body validates against the official SDK's ``ImagesResponse``: the GPT-only
+top-level fields are resolved the way OpenAI reports them ("auto" becomes what was actually
+made), and ``size`` is always there, a free gpt-image-2 size too (the SDK types it as any
+string; the older OpenAPI document's enum lists only the three fixed sizes).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ def revise(prompt: str) -> str:
 
 
 _B64_CACHE_MIN = 256 * 1024
-_SCHEMA_SIZES = frozenset({"1024x1024", "1024x1536", "1536x1024"})
 _SCHEMA_QUALITIES = frozenset({"low", "medium", "high", "xhigh", "max"})
 
 
@@ -89,9 +89,7 @@ def gpt_fields(
         "output_format": payload.get("output_format") or "png",
         "quality": quality,
     }
-    size = f"{width}x{height}"
-    if size in _SCHEMA_SIZES:
-        fields["size"] = size
+    fields["size"] = f"{width}x{height}"
     text = text_tokens(str(payload["prompt"]))
     per_image = image_tokens(quality, width, height)
     if fields["output_format"] == "gif":
@@ -209,7 +207,6 @@ class ImageBodies:
         extra = PARTIAL_IMAGE_TOKENS * partials * int(payload["n"])
         usage["output_tokens"] += extra
         usage["total_tokens"] += extra
-        fields["size"] = f"{width}x{height}"  # the event schema requires it, free sizes too
         return streamed, fields, usage
 
     async def _render(self, spec: images.ImageSpec) -> bytes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 from email.parser import HeaderParser
 from email.utils import collapse_rfc2231_value
@@ -168,9 +168,19 @@ def validate_edit(
     return document, inputs, overlays.get("mask")
 
 
-def derive(prompt: str, image: bytes, mask: bytes | None, *, size: str | None, fmt: str) -> bytes:
+def derive(
+    prompt: str,
+    image: bytes,
+    mask: bytes | None,
+    *,
+    size: str | None,
+    fmt: str,
+    frames: int = 9,
+    frame_ms: int = 200,
+) -> bytes:
     """The edited image: ``image`` with the mask's transparent area replaced by the placeholder
-    pattern for ``prompt`` (no mask: blended with it), resized to ``size`` when one is given."""
+    pattern for ``prompt`` (no mask: blended with it), resized to ``size`` when one is given,
+    encoded as ``fmt`` (png, jpeg, webp, or gif: ``frames`` frames of ``frame_ms`` each)."""
     from PIL import Image
 
     with Image.open(io.BytesIO(image)) as opened:
@@ -190,6 +200,9 @@ def derive(prompt: str, image: bytes, mask: bytes | None, *, size: str | None, f
         wanted = images.parse_size(size)
         if wanted != result.size:
             result = result.resize(wanted)
+    if fmt == "gif":
+        made = replace(spec, width=result.width, height=result.height, frames=frames)
+        return images.animate(result, replace(made, frame_ms=frame_ms))
     out = io.BytesIO()
     if fmt == "jpeg":
         result.convert("RGB").save(out, "JPEG", quality=90)

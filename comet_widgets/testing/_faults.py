@@ -252,14 +252,10 @@ async def refuse_stream(responder: Responder, style: StreamRefusal) -> None:
     """The 400 a gateway that does not stream a model answers to ``stream: true``, at once:
     CometAPI's shape ("comet": the reason only in the message, ``param`` and ``code`` empty)
     or OpenAI's ("openai": ``param: "stream"``, the request id only in ``x-request-id``)."""
+    responder.style = style
     if style == "openai":
-        error = {
-            "message": "Streaming is not supported for this model.",
-            "type": "invalid_request_error",
-            "param": "stream",
-            "code": "unsupported_value",
-        }
-        await responder.respond(400, json.dumps({"error": error}).encode())
+        message = "Streaming is not supported for this model."
+        await responder.error(400, message, param="stream", code="unsupported_value")
     else:
         await responder.error(400, "stream is not supported for this model")
 

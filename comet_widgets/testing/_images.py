@@ -28,6 +28,7 @@ __all__ = [
     "EXTENSIONS",
     "NOT_AN_IMAGE",
     "ImageSpec",
+    "animate",
     "bomb_png",
     "cached",
     "parse_size",
@@ -143,7 +144,13 @@ def _svg(spec: ImageSpec) -> bytes:
 
 def _gif(spec: ImageSpec) -> bytes:
     """An animated GIF: the placeholder with its disc moving one step per frame."""
-    base = _draw(spec).convert("RGB")
+    return animate(_draw(spec), spec)
+
+
+def animate(image: Image.Image, spec: ImageSpec) -> bytes:
+    """An animated GIF of ``image`` (``spec``'s size) with a disc moving one step per frame
+    (``spec.frames`` frames of ``spec.frame_ms`` each)."""
+    base = image.convert("RGB")
     red, green, blue = _colour(spec.prompt, spec.index)
     accent = (255 - red, 255 - green, 255 - blue)
     frames = []

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._asgi import InjectedDisconnect, Responder, Watcher, error_document
+from ._asgi import InjectedDisconnect, Responder, Watcher
 from ._faults import StreamBreak
 
 __all__ = [
@@ -96,12 +96,12 @@ def build_events(
     return events
 
 
-def _broken_event(brk: StreamBreak, request_id: str, partial: str) -> bytes | None:
+def _broken_event(brk: StreamBreak, responder: Responder, partial: str) -> bytes | None:
     """What a break sends in place of the next event (None: nothing more); ``partial``: the
     stream's partial event type."""
     if brk.kind == "error":
         message = brk.message or "the upstream provider failed while generating the image"
-        error = json.loads(error_document(message, request_id, code=brk.code))["error"]
+        error = responder.error_document(500, message, code=brk.code)
         return sse("error", json.dumps({"type": "error", "error": error}).encode())
     if brk.kind == "invalid_json":
         return sse(partial, b'{"type":"' + partial.encode() + b'","b64_js')
@@ -143,7 +143,7 @@ async def send_stream(
     if brk is not None:
         if brk.kind == "cut":
             raise InjectedDisconnect(f"the fake API cut the stream after {limit} event(s)")
-        broken = _broken_event(brk, responder.request_id, kinds[0])
+        broken = _broken_event(brk, responder, kinds[0])
         if broken is not None:
             if not await watcher.sleep(interval):
                 return

@@ -491,3 +491,22 @@ async def test_a_problem_json_answer_names_each_field_and_what_is_allowed(
         "size": "unsupported size (allowed: 1024x1024, auto)",
         "quality": "must be low, medium or high",
     }
+
+
+@pytest.mark.parametrize("style", ["openai", "comet"])
+async def test_either_error_style_gives_the_request_id_and_what_the_server_said(
+    client: AsyncImageClient, fake: FakeAPI, style: str
+) -> None:
+    """OpenAI's bodies (``null``s, the id in ``x-request-id``) and CometAPI's
+    (``comet_api_error``, ``""``s, the id only inside the message) read the same."""
+    fake.error_style = style  # type: ignore[assignment]
+    fake.request_id_in_header = style == "openai"
+    fake.fail_next(1, 400, message="size 13x13 is not supported")
+    with pytest.raises(APIStatusError) as caught:
+        await client.generate("a boat", model="gpt-image-2")
+    error = caught.value
+    assert error.status_code == 400
+    assert error.request_id == fake.requests[-1].request_id
+    assert error.server_message == "size 13x13 is not supported"
+    assert error.code is None
+    assert str(error).count("request id") == 1

@@ -192,8 +192,8 @@ async def test_the_sdk_raises_on_the_fakes_error_event(
     finally:
         await sdk.close()
     assert len(seen) == 1
-    assert "upstream failed" in caught.value.message
-    assert "request id: fake-" in caught.value.message
+    assert caught.value.message == "upstream failed"
+    assert caught.value.code == "server_error"
 
 
 def test_a_non_relaying_gateway_answers_json(fake_server: FakeServer, fake: FakeAPI) -> None:

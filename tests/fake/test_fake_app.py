@@ -55,16 +55,19 @@ async def generate(http: httpx.AsyncClient, **body: Any) -> httpx.Response:
 
 
 def error_of(response: httpx.Response) -> dict[str, Any]:
-    """The CometAPI error object, checked for shape; its message ends with the request id."""
+    """The error object, checked for OpenAI's shape: ``null`` where there is no value (never
+    ``""``), the request id in ``x-request-id`` only."""
     document = response.json()
     assert set(document) == {"error"}
     error: dict[str, Any] = document["error"]
     assert set(error) == {"message", "type", "param", "code"}
-    assert error["type"] == "comet_api_error"
-    assert isinstance(error["param"], str)  # the offending parameter, "" when none
-    match = REQUEST_ID.search(error["message"])
-    assert match, error["message"]
-    assert match.group(1) == response.headers["x-request-id"]
+    status = response.status_code
+    kind = "requests" if status == 429 else "server_error" if status >= 500 else None
+    assert error["type"] == (kind or "invalid_request_error")
+    for field in ("param", "code"):
+        assert error[field] is None or (isinstance(error[field], str) and error[field])
+    assert response.headers["x-request-id"].startswith("fake-")
+    assert "request id" not in error["message"]
     return error
 
 
@@ -82,7 +85,9 @@ def opened(data: bytes) -> Image.Image:
 async def test_missing_key_is_401(http: httpx.AsyncClient, app: FakeAPI) -> None:
     response = await http.post(GENERATIONS, json={"prompt": "x"}, headers={"Authorization": ""})
     assert response.status_code == 401
-    assert "missing API key" in error_of(response)["message"]
+    error = error_of(response)
+    assert "missing API key" in error["message"]
+    assert (error["param"], error["code"]) == (None, "invalid_api_key")
     record = app.requests[-1]
     assert (record.auth_ok, record.status) == (False, 401)
 
@@ -123,36 +128,56 @@ async def test_configured_key_is_accepted_and_not_logged() -> None:
 
 # -- validation ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("body", "words"),
+    ("body", "words", "code"),
     [
-        ({"model": "dall-e-3", "n": 2}, "n 2"),
-        ({"model": "dall-e-2", "size": "1792x1024"}, "size"),
-        ({"model": "gpt-image-1", "response_format": "url"}, "response_format"),
-        ({"model": "dall-e-3", "stream": True}, "stream"),
-        ({"model": "dall-e-2", "n": "2"}, "n must be int"),
-        ({"model": "dall-e-3", "prompt": ""}, "prompt is empty"),
-        ({"model": "gpt-image-2", "size": "1000x1000"}, "multiples of 16"),
+        ({"model": "dall-e-3", "n": 2}, "n 2", "invalid_value"),
+        ({"model": "dall-e-2", "size": "1792x1024"}, "size", "invalid_value"),
+        (
+            {"model": "gpt-image-1", "response_format": "url"},
+            "response_format",
+            "unsupported_parameter",
+        ),
+        ({"model": "dall-e-3", "stream": True}, "stream", "unsupported_parameter"),
+        ({"model": "dall-e-2", "n": "2"}, "n must be int", "invalid_value"),
+        ({"model": "dall-e-3", "prompt": ""}, "prompt is empty", "invalid_value"),
+        ({"model": "gpt-image-2", "size": "1000x1000"}, "multiples of 16", "invalid_value"),
     ],
 )
-async def test_invalid_parameters_are_400(
-    http: httpx.AsyncClient, body: dict[str, Any], words: str
+async def test_invalid_parameters_are_400_naming_the_field(
+    http: httpx.AsyncClient, body: dict[str, Any], words: str, code: str
 ) -> None:
     response = await generate(http, **body)
     assert response.status_code == 400
-    assert words in error_of(response)["message"]
+    error = error_of(response)
+    assert words in error["message"]
+    assert (error["param"], error["code"]) == (next(iter(body.keys() - {"model"})), code)
 
 
 async def test_missing_prompt_is_400(http: httpx.AsyncClient) -> None:
     response = await http.post(GENERATIONS, json={"model": "dall-e-3"})
     assert response.status_code == 400
-    assert "prompt" in error_of(response)["message"]
+    error = error_of(response)
+    assert "prompt" in error["message"]
+    assert (error["param"], error["code"]) == ("prompt", "missing_required_parameter")
 
 
-@pytest.mark.parametrize("content", [b"{not json", b'["a list"]', b"\xff\xfe"])
-async def test_bad_json_body_is_400(http: httpx.AsyncClient, content: bytes) -> None:
-    response = await http.post(GENERATIONS, content=content)
-    assert response.status_code == 400
-    assert "JSON" in error_of(response)["message"]
+async def test_error_style_comet_answers_cometapis_bodies(app: FakeAPI) -> None:
+    """``error_style="comet"``: ``comet_api_error``, ``""`` for no value, the request id in
+    the message; ``reset()`` restores OpenAI's."""
+    app.error_style = "comet"
+    async with httpx.AsyncClient(transport=fake_transport(app)) as client:
+        refused = await client.post(GENERATIONS, json={"prompt": "x", "model": "dall-e-3"})
+        client.headers.update(AUTH)
+        app.fail_next(1, 500)
+        failed = await client.post(GENERATIONS, json={"prompt": "x", "model": "dall-e-3"})
+        app.reset()
+        plain = await client.post(GENERATIONS, json={"prompt": "x", "model": "dall-e-3"})
+    for response, code in ((refused, "invalid_api_key"), (failed, "")):
+        error = response.json()["error"]
+        assert error["type"] == "comet_api_error"
+        assert (error["param"], error["code"]) == ("", code)
+        assert error["message"].endswith(f"(request id: {response.headers['x-request-id']})")
+    assert plain.status_code == 200
 
 
 async def test_unknown_fields_pass_as_extra_body(http: httpx.AsyncClient, app: FakeAPI) -> None:
@@ -225,13 +250,11 @@ async def test_gpt_models_answer_base64_with_usage(http: httpx.AsyncClient, mode
     assert [opened(data).size for data in b64_images(response)] == [(1536, 1024)] * 2
 
 
-async def test_gpt_top_level_fields_stay_inside_the_schema_enums(
-    http: httpx.AsyncClient,
-) -> None:
+async def test_gpt_top_level_fields_say_what_was_made(http: httpx.AsyncClient) -> None:
     auto = (await generate(http, model="gpt-image-1", size="auto", quality="auto")).json()
     assert (auto["size"], auto["quality"]) == ("1024x1024", "medium")
     free = (await generate(http, model="gpt-image-2", size="2048x1152")).json()
-    assert "size" not in free
+    assert free["size"] == "2048x1152"  # a free size too: the SDK types size as any string
     assert opened(base64.b64decode(free["data"][0]["b64_json"])).size == (2048, 1152)
 
 
@@ -338,7 +361,7 @@ async def test_fail_next_count_message_code_and_headers(
         assert response.status_code == 429
         assert response.headers["retry-after"] == "1"
         error = error_of(response)
-        assert error["message"].startswith("slow down (request id:")
+        assert error["message"] == "slow down"
         assert error["code"] == "rate_limited"
     assert (await generate(http)).status_code == 200
     assert app.pending_faults == 0
@@ -679,6 +702,24 @@ async def test_models_list(http: httpx.AsyncClient) -> None:
     assert document["data"][0]["id"] == "gpt-image-2"
     assert document["data"][0]["owned_by"] == "openai"
     denied = await http.get(f"{IN_PROCESS_BASE_URL}/models", headers={"Authorization": ""})
+    assert denied.status_code == 401
+    assert error_of(denied)["code"] == "invalid_api_key"
+
+
+async def test_one_model_by_id(http: httpx.AsyncClient) -> None:
+    """``GET /v1/models/{id}``: the list's item, or 404 ``model_not_found``."""
+    listed = (await http.get(f"{IN_PROCESS_BASE_URL}/models")).json()["data"]
+    one = await http.get(f"{IN_PROCESS_BASE_URL}/models/gpt-image-2")
+    assert one.status_code == 200
+    assert one.json() == next(item for item in listed if item["id"] == "gpt-image-2")
+    missing = await http.get(f"{IN_PROCESS_BASE_URL}/models/no-such-model")
+    assert missing.status_code == 404
+    error = error_of(missing)
+    assert (error["param"], error["code"]) == (None, "model_not_found")
+    assert "no-such-model" in error["message"]
+    denied = await http.get(
+        f"{IN_PROCESS_BASE_URL}/models/gpt-image-2", headers={"Authorization": ""}
+    )
     assert denied.status_code == 401
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
 import httpx
@@ -76,7 +77,15 @@ async def test_refusals(
 ) -> None:
     response = await post(fake_server, **kwargs)
     assert response.status_code == 400, response.text
-    assert text in response.json()["error"]["message"]
+    error = response.json()["error"]
+    assert text in error["message"]
+    # Every refusal says why, and names the field when one is at fault, as OpenAI does.
+    if error["code"] == "invalid_request_body":  # not multipart at all: no field to name
+        assert error["param"] is None
+    else:
+        assert error["code"] in ("invalid_value", "unsupported_parameter")
+        assert error["param"]
+        assert error["param"] in error["message"]
     assert fake.success_count == 0
 
 
@@ -104,3 +113,18 @@ async def test_fault_knobs_apply_to_edits(fake_server: FakeServer, fake: FakeAPI
     assert "b64_json" in second.text
     assert third.json()["data"][0]["b64_json"] != second.json()["data"][0]["b64_json"]
     assert fake.edit_count == 3
+
+
+async def test_a_gif_edit_answers_an_animated_gif(fake_server: FakeServer) -> None:
+    """``output_format=gif``: GIF bytes with ``frame_count`` frames, not a PNG labelled gif."""
+    response = await post(
+        fake_server,
+        data={"prompt": "x", "model": "gpt-image-2", "output_format": "gif", "frame_count": "3"},
+        files={"image": ("a.png", png((96, 64)))},
+    )
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert (document["output_format"], document["size"]) == ("gif", "96x64")
+    data = base64.b64decode(document["data"][0]["b64_json"])
+    with Image.open(io.BytesIO(data)) as gif:
+        assert (gif.format, gif.size, gif.n_frames) == ("GIF", (96, 64), 3)

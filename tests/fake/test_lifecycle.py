@@ -42,7 +42,7 @@ async def test_shut_down_models_get_the_gateways_503(
     error = response.json()["error"]
     assert error["message"].startswith(f"no available channel for model {model} under group")
     assert (error["param"], error["code"]) == ("model", "model_not_found")
-    assert error["type"] == "comet_api_error"
+    assert error["type"] == "server_error"
     app.serve_retired = True
     assert (
         await http.post(GENERATIONS, json={"model": model, "prompt": "a boat"})
