@@ -32,7 +32,14 @@ function render({ model, el }) {
   canvas.style.width = "100%"; canvas.style.height = "100%";
   img.style.maxWidth = "100%"; img.style.height = "auto";
   stage.append(img, canvas);
-  root.append(tools, stage);
+  // Why the kernel refused the last stroke it got (the mask before it is kept and redrawn).
+  const refused = document.createElement("div");
+  refused.className = "cw-painter-refused";
+  const showRefused = () => {
+    refused.textContent = model.get("notice");
+    refused.style.display = model.get("notice") ? "" : "none";
+  };
+  root.append(tools, stage, refused);
   el.appendChild(root);
   const ctx = canvas.getContext("2d");
 
@@ -89,6 +96,8 @@ function render({ model, el }) {
   size.addEventListener("input", () => { model.set("brush_size", Number(size.value)); model.save_changes(); });
   model.on("change:_image", load);
   model.on("change:_mask_png", drawMask);
+  model.on("change:notice", showRefused);
+  showRefused();
   model.on("change:brush_size", () => { size.value = String(model.get("brush_size")); });
   setMode(model.get("mode"));
   load();

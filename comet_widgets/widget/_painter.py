@@ -8,19 +8,26 @@ kernel as one small PNG (``_mask_png``, a data URL: a few kilobytes, never strok
 pixels); ``painter.mask`` is that overlay scaled to the image's full size as a boolean array
 (True = edit here), ready for ``client.edit(..., mask=painter.mask)``. Setting ``painter.mask``
 from code draws it in the browser.
+
+What the front-end sends is checked when it arrives, as input from outside: a message that is
+not a PNG data URL of the preview's size (bad base64, another format or size, a decompression
+bomb, bytes that do not decode) is refused, the previous mask stays (and is drawn again), and
+``notice`` says why (shown under the painter), so ``mask`` never fails on what a browser sent.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 from pathlib import Path
 from typing import Any
 
 import traitlets
 
-from .._constants import PAINTER_INSTALL
-from .._errors import MissingDependencyError
+from .._constants import MAX_IMAGE_PIXELS, PAINTER_INSTALL
+from .._errors import InvalidParameterError, MissingDependencyError
+from ..images._formats import NotAnImage, sniff
 
 try:
     import anywidget
@@ -34,6 +41,7 @@ __all__ = ["MaskPainter"]
 PREVIEW_SIDE = 512
 
 _ESM = Path(__file__).with_name("_painter.js")
+_PNG_URL = "data:image/png;base64,"
 
 
 def preview_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -51,16 +59,25 @@ def preview_of(image: Any) -> tuple[tuple[int, int], str]:
 
     from ..images._inputs import source_of
 
-    _, data, pil = source_of(image, "image")
-    if pil is None:
-        with Image.open(io.BytesIO(data or b"")) as opened:
-            size = opened.size
-            opened.draft("RGB", preview_size(size))  # a JPEG decodes at a fraction of its size
-            small = opened.convert("RGB")
-    else:
-        size = pil.size
-        small = pil if pil.mode in ("RGB", "RGBA", "L") else pil.convert("RGB")
-    preview = small.resize(preview_size(size), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    name, data, pil = source_of(image, "image")
+    try:
+        if pil is None:
+            sniff(data or b"", max_pixels=MAX_IMAGE_PIXELS)  # a bomb is refused undecoded
+            with Image.open(io.BytesIO(data or b"")) as opened:
+                size = opened.size
+                opened.draft("RGB", preview_size(size))  # a JPEG decodes at a fraction of it
+                small = opened.convert("RGB")
+        else:
+            size = pil.size
+            small = pil if pil.mode in ("RGB", "RGBA", "L") else pil.convert("RGB")
+        preview = small.resize(preview_size(size), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    except Exception as exc:  # Pillow's errors (and NotAnImage) for what cannot be shown
+        raise InvalidParameterError(
+            "image",
+            name,
+            f"a png, jpeg, webp or gif image of at most {MAX_IMAGE_PIXELS:,} pixels",
+            reason=f"image {name!r} cannot be painted over ({exc})",
+        ) from None
     return size, _data_url(preview.convert("RGB"), "JPEG")
 
 
@@ -77,8 +94,9 @@ class MaskPainter(anywidget.AnyWidget):
     ``mask``: a boolean numpy array of the image's size (True = edit here), or None before
     anything is painted; assignable from code (an array or image meaning "edit here").
     Controls (CSS classes): ``cw-painter``, ``cw-brush``, ``cw-eraser``, ``cw-clear``,
-    ``cw-invert``, ``cw-brush-size``, ``cw-painter-canvas`` over ``cw-painter-image``.
-    ``rendered`` turns True once a front-end has shown it.
+    ``cw-invert``, ``cw-brush-size``, ``cw-painter-canvas`` over ``cw-painter-image``, and
+    ``cw-painter-refused`` showing ``notice``. ``rendered`` turns True once a front-end has
+    shown it.
     """
 
     _esm = _ESM
@@ -89,6 +107,13 @@ class MaskPainter(anywidget.AnyWidget):
     #: cannot render: the ``ImageGenerator`` panel then says to set the mask from code).
     rendered = traitlets.Bool(False).tag(sync=True)
     mode = traitlets.Unicode("brush").tag(sync=True)
+    #: Why the front-end's last message was refused (the previous mask kept), or "".
+    notice = traitlets.Unicode("").tag(sync=True)
+    #: The painted overlay's alpha at the preview's size (a PIL image), or None; and the
+    #: message it came from (under ``set_state``'s held notifications, ``_mask_png`` already
+    #: holds the new value when it is validated).
+    _painted: Any = None
+    _accepted = ""
 
     def __init__(self, image: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -110,6 +135,7 @@ class MaskPainter(anywidget.AnyWidget):
         self.preview_size = preview_size(size)
         self._mask_png = ""
         self._image = ""
+        self.notice = ""
 
     def show_preview(self, url: str) -> None:
         """Show the preview (a data URL from ``preview_of``) of the image ``expect`` named."""
@@ -118,16 +144,12 @@ class MaskPainter(anywidget.AnyWidget):
     @property
     def mask(self) -> Any:
         """The painted area at the image's full size (True = edit here), or None."""
-        if not self._mask_png:
+        if self._painted is None:
             return None
         import numpy as np
         from PIL import Image
 
-        raw = base64.b64decode(self._mask_png.split(",", 1)[1])
-        with Image.open(io.BytesIO(raw)) as opened:
-            alpha = opened.convert("RGBA").getchannel("A")
-        painted = alpha.resize(self.size, Image.Resampling.NEAREST)
-        array = np.asarray(painted) > 0
+        array = np.asarray(self._painted.resize(self.size, Image.Resampling.NEAREST)) > 0
         return array if array.any() else None
 
     @mask.setter
@@ -146,3 +168,50 @@ class MaskPainter(anywidget.AnyWidget):
         colour = Image.new("RGBA", self.preview_size, (0, 170, 255, 0))
         colour.putalpha(alpha)
         self._mask_png = _data_url(colour)
+
+    @traitlets.validate("_mask_png")
+    def _check_painted(self, proposal: Any) -> str:
+        url = str(proposal["value"])
+        if url == self._accepted:
+            return url
+        try:
+            self._painted = self._read_painted(url) if url else None
+        except InvalidParameterError as exc:
+            self.notice = f"{exc} (the previous mask is kept)"
+            return self._accepted  # sent back: the front-end draws the kept mask again
+        self.notice = ""
+        self._accepted = url
+        return url
+
+    def _read_painted(self, url: str) -> Any:
+        """The alpha of the overlay ``url`` carries; ``InvalidParameterError`` when it is not
+        a PNG data URL of the preview's size that decodes."""
+        from PIL import Image
+
+        width, height = self.preview_size
+
+        def refused(why: str) -> InvalidParameterError:
+            return InvalidParameterError(
+                "mask",
+                url[:40] + ("…" if len(url) > 40 else ""),
+                f"a PNG data URL of the preview's size, {width}x{height}",
+                reason=f"the painter sent a mask that {why}",
+            )
+
+        if self.size == (0, 0):
+            raise refused("has no image to go over")
+        # base64 of a PNG no larger than raw RGBA pixels plus its chunks
+        if not url.startswith(_PNG_URL) or len(url) > len(_PNG_URL) + 6 * width * height + 4096:
+            raise refused("is not a PNG data URL of a sensible length")
+        try:
+            raw = base64.b64decode(url[len(_PNG_URL) :], validate=True)
+            info = sniff(raw, max_pixels=width * height)
+        except (binascii.Error, NotAnImage) as exc:
+            raise refused(f"is not a PNG ({exc})") from None
+        if (info.format, info.width, info.height) != ("png", width, height):
+            raise refused(f"is a {info.width}x{info.height} {info.format}")
+        try:
+            with Image.open(io.BytesIO(raw)) as opened:
+                return opened.convert("RGBA").getchannel("A")
+        except Exception as exc:  # Pillow's errors for a PNG that does not decode
+            raise refused(f"does not decode ({exc})") from None
