@@ -204,6 +204,7 @@ class ImageBodies:
             streamed.append(StreamedImage(partials=previews, final=self._b64(final)))
         fields = gpt_fields(payload, width, height, image_input=image_input)
         usage = dict(fields.pop("usage"))
+        del usage["output_tokens_details"]  # the stream events' usage has none (the SDK's types)
         extra = PARTIAL_IMAGE_TOKENS * partials * int(payload["n"])
         usage["output_tokens"] += extra
         usage["total_tokens"] += extra
