@@ -93,20 +93,13 @@ import os
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from traitlets import Enum, Float, Instance, Int, List, TraitError, Unicode, observe, validate
 
-from .._catalog import (
-    EditInput,
-    ModelInfo,
-    build_edit_payload,
-    check_edit,
-    get_model,
-    validate_size,
-)
+from .._catalog import ModelInfo, get_model
 from .._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_OUTPUT_DIR, DEFAULT_SIZE
 from .._cost import estimate_cost
 from .._errors import (
@@ -117,17 +110,17 @@ from .._errors import (
     failure_summary,
     offline_from_env,
 )
-from .._types import EDIT_PARAMETERS
 from ..batch._prompts import text_prompts
 from ..images._results import Generation, PartialImage
 from . import _loop
 from ._client_source import ClientSource
-from ._controls import OPTIONAL, PARAMS, Controls, adapt_to_model, check, payload_of
+from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
 from ._dom import classed, owned, set_value
+from ._edit_mode import EditMode, edit_options, input_size
 from ._gallery import Gallery, Preview, make_previews
 from ._header import Header
 from ._history import HistoryStrip, restored_params
-from ._inputs import EditArea, InputImage, InputList, check_input, mask_array, prepare
+from ._inputs import EditArea, InputList
 from ._partials import PartialPreviews, streams
 from ._pending import Job, PendingGeneration
 from ._run import SHEET_CELL, Run, RunController, locked
@@ -144,21 +137,6 @@ __all__ = ["MODES", "STATUSES", "ImageGenerator", "prompts_of"]
 
 STATUSES = ("idle", "running", "done", "error", "cancelled")
 MODES = ("generate", "edit")
-#: The panel's choices an edit sends too: those ``EditParams`` declares (not ``style``, which
-#: refuses an edit while set, nor ``moderation``, a generation setting edits leave out).
-_EDIT_CHOICES = tuple(name for name in OPTIONAL if name in EDIT_PARAMETERS)
-
-
-def _edit_options(values: Mapping[str, Any]) -> dict[str, Any]:
-    """What an edit sends of the panel's values, for ``edit()`` and an edit-mode batch alike:
-    model, n, size, the choices set, and partial previews when the model streams them."""
-    options = {"model": values["model"], "n": values["n"], "size": values["size"]}
-    options.update({k: values[k] for k in _EDIT_CHOICES if values[k] is not None})
-    if values["partial_images"] and streams(values["model"], values["output_format"]):
-        options["partial_images"] = values["partial_images"]
-    return options
-
-
 _PROMPT_WORDS = {
     "generate": ("Prompt", "Describe the image: subject, setting, style, light..."),
     "edit": ("What to change", "Say what to change: make the sky stormy, add a red scarf..."),
@@ -279,13 +257,6 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._source = ClientSource(factory=client_factory, offline=offline)
         self._sheets: dict[Generation, bytes] = {}
         self._adapting = self._batching = False
-        #: Edit mode: the inputs' records (by ``id`` of what was given), uploads' file names,
-        #: the mask set from code (full size; None: the painter's, if any).
-        self._input_items: list[InputImage] = []
-        self._input_cache: dict[int, InputImage] = {}
-        self._upload_names: dict[int, str] = {}
-        self._code_mask: Any = None
-        self._mirroring_mask = False
         super().__init__(layout=widgets.Layout(width="100%"))
         panel_id = f"cw-id-{uuid.uuid4().hex[:12]}"
         self.add_class("cw-panel")
@@ -298,8 +269,9 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             on_remove=self._remove_input,
             on_back=self._back_to_generating,
             on_upload=self._on_upload,
-            on_painted=self._on_painted,
+            on_painted=lambda: self._editing.painted(),
         )
+        self._editing = EditMode(self._edit, self._lock, self._refresh)
         self._history_view = HistoryStrip(self._on_history)
         self._view = StatusView()
         self._header = Header(offline=self._source.serves_placeholders)
@@ -443,7 +415,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._controls.show(values)
         self._header.show_model(str(values["model"]))
         self._show_mode()
-        problem = self._edit_problem(values) if self.mode == "edit" else check(values)
+        problem = self._editing.problem(values) if self.mode == "edit" else check(values)
         if problem is None:
             self._view.show_validation(None)
             if self._runner.from_validation and self.status == "error":
@@ -470,9 +442,9 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         prompt = str(values["prompt"])
         try:
             if self.mode == "edit":
-                sources = [item.source for item in self._input_items]
+                sources = [item.source for item in self._editing.items]
                 cost = estimate_cost(
-                    prompt=prompt, image=sources, prices=prices, **_edit_options(values)
+                    prompt=prompt, image=sources, prices=prices, **edit_options(values)
                 )
             else:
                 options = {k: v for k, v in values.items() if k != "prompt"}
@@ -550,7 +522,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         """
         if self.running:
             raise RuntimeError("a generation is already running: await gen.wait() or gen.cancel()")
-        items = list(self._input_items)
+        items = list(self._editing.items)
         if not items:
             raise InvalidParameterError(
                 "inputs",
@@ -560,19 +532,17 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             )
         self._check_key()
         values = self._values()
-        problem = self._edit_problem(values)
+        problem = self._editing.problem(values)
         if problem is not None:
             self._runner.settle("error", describe(problem), from_validation=True)
             self._view.show_validation(self._refusal(problem))
             raise problem
         mask = self.mask
-        options = _edit_options(values)
+        options = edit_options(values)
         job = Job({"edit": True, **options})
-        count = int(values["n"])
-        job.slots = count
-        more = f" and {plural(len(items) - 1, 'more image')}" if len(items) > 1 else ""
-        job.what = f"Editing {items[0].name}{more}"
-        edit_of = (f"Edit of {items[0].name}{more}", f"Edit of {items[0].full_name}{more}")
+        job.slots = int(values["n"])
+        job.what = self._editing.titles("Editing")[0]
+        edit_of = self._editing.titles("Edit of")
         sources = [item.source for item in items]
         image = sources if len(sources) > 1 else sources[0]
         prompt = str(values["prompt"])
@@ -587,121 +557,18 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         work = self._runner.call(job, request, previews=previews, edit=edit)
         return PendingGeneration(self._runner.start(job, work))
 
-    def _edit_problem(self, values: Mapping[str, Any]) -> InvalidParameterError | None:
-        """What refuses an edit with these values and the current inputs, or None."""
-        problem = check(values)  # the generation rules apply to edits too
-        if problem is not None:
-            return problem
-        model = str(values["model"])
-        try:
-            # An edit's own rules (EditParams): a model that cannot edit, GIF with a mask...
-            build_edit_payload(values["prompt"], {**_edit_options(values), "mask": self._code_mask})
-            if values["style"] is not None:
-                raise InvalidParameterError(
-                    "style",
-                    values["style"],
-                    "leave Style at default: edits take no style",
-                    reason=f"style {values['style']!r} is not sent with an edit",
-                )
-            mask = self._code_mask
-            mask_input = None
-            if mask is not None:
-                height, width = mask.shape
-                mask_input = EditInput("mask.png", "png", width, height, 0, alpha=True)
-            check_edit(
-                model,
-                [item.for_catalogue(n) for n, item in enumerate(self._input_items)],
-                mask_input,
-            )
-        except InvalidParameterError as exc:
-            return exc
-        return None
-
     @validate("inputs")
     def _check_inputs(self, proposal: Any) -> Any:
-        """Each input is checked here, cheaply (its kind, and its header's size and format:
-        nothing is decoded), so a bad one is refused at once, with ``InvalidParameterError``
-        naming ``inputs``; thumbnails are made afterwards in a worker thread."""
-        value = proposal["value"]
-        for number, source in enumerate(value):
-            cached = self._input_cache.get(id(source))
-            if cached is None or cached.source is not source:
-                name = self._upload_names.get(id(source))
-                self._input_cache[id(source)] = check_input(source, number, name=name)
-        return value
+        return self._editing.check(proposal["value"])
 
     @observe("inputs")
     def _on_inputs(self, change: Any) -> None:
-        items = [self._input_cache[id(source)] for source in change["new"]]
-        before = self._input_items
-        self._input_items = items
-        kept = {id(item.source) for item in items}
-        self._input_cache = {k: v for k, v in self._input_cache.items() if k in kept}
-        self._upload_names = {k: v for k, v in self._upload_names.items() if k in kept}
-        first_changed = (items[0].source if items else None) is not (
-            before[0].source if before else None
-        )
-        if first_changed:
-            self._code_mask = None
-            if items:
-                with self._mask_mirror():
-                    self._edit.show_inputs(items)
-                    self._edit.set_first(items[0])
-                self._follow_input_size(items[0])
-        self._edit.show_inputs(items)
-        self.set_trait("mode", "edit" if items else "generate")
-        self._show_mask_note()
-        self._refresh()
-        self._prepare_inputs()
-
-    def _prepare_inputs(self) -> None:
-        """Make the missing thumbnails (and the painter's preview of a new first input) in a
-        worker thread, from the panel's loop: decoding a large photo takes hundreds of
-        milliseconds, which the kernel's thread must not spend. The cards fill in after."""
-        items = self._input_items
-        pending = [item for item in items if not item.thumb and not item.problem]
-        first = items[0] if items and self._edit.wants_preview(items[0].source) else None
-        if not pending and first is None:
-            return
-
-        async def made() -> None:
-            done, url = await asyncio.to_thread(prepare, pending, first)
-            if getattr(self, "_closed", True):
-                return
-            with self._lock:
-                swap = {id(old): new for old, new in zip(pending, done, strict=True)}
-                for old, new in zip(pending, done, strict=True):
-                    if self._input_cache.get(id(old.source)) is old:
-                        self._input_cache[id(old.source)] = new
-                if any(id(item) in swap for item in self._input_items):
-                    self._input_items = [swap.get(id(i), i) for i in self._input_items]
-                    self._edit.show_inputs(self._input_items)
-                if first is not None:
-                    self._edit.show_preview(first.source, url)
-
-        _loop.submit(made())
-
-    def _follow_input_size(self, first: InputImage) -> None:
-        """An edit keeps the input's size by default: Size follows a new first input when the
-        model takes it (else ``auto``, when the model takes that)."""
-        spec = get_model(self.model)
-        if spec is None:
-            return
-        for size in (f"{first.width}x{first.height}", "auto"):
-            try:
-                validate_size(size, spec)
-            except InvalidParameterError:
-                continue
+        first = self._editing.take(change["new"])
+        size = input_size(self.model, first) if first is not None else None
+        if size is not None:
             self.size = size
-            return
-
-    @contextlib.contextmanager
-    def _mask_mirror(self) -> Iterator[None]:
-        self._mirroring_mask = True
-        try:
-            yield
-        finally:
-            self._mirroring_mask = False
+        self.set_trait("mode", "edit" if change["new"] else "generate")
+        self._refresh()
 
     @property
     def mask(self) -> Any:
@@ -715,75 +582,11 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         Raises ``InvalidParameterError`` without inputs, for an empty mask, or for a mask
         whose size is not the first input's.
         """
-        if self._code_mask is not None:
-            return self._code_mask
-        painter = self._edit.painter
-        if painter is None or not self._input_items:
-            return None
-        return painter.mask
+        return self._editing.mask
 
     @mask.setter
     def mask(self, value: Any) -> None:
-        painter = self._edit.painter
-        if value is None:
-            self._code_mask = None
-            if painter is not None:
-                with self._mask_mirror():
-                    painter.mask = None
-            self._show_mask_note()
-            self._refresh()
-            return
-        if not self._input_items:
-            raise InvalidParameterError(
-                "mask",
-                type(value).__name__,
-                "set gen.inputs first: the mask applies to the first input",
-                reason="there is no input image to mask",
-            )
-        array = mask_array(value)
-        first = self._input_items[0]
-        height, width = array.shape
-        if (width, height) != (first.width, first.height):
-            raise InvalidParameterError(
-                "mask",
-                f"{width}x{height}",
-                f"a mask of the first input's size, {first.width}x{first.height}",
-                reason=f"the mask is {width}x{height}",
-            )
-        if not array.any():
-            raise InvalidParameterError(
-                "mask",
-                "an empty mask",
-                "mark where to change (True), or set None to let the whole image change",
-                reason="the mask marks no pixel",
-            )
-        self._code_mask = array
-        if painter is not None:
-            with self._mask_mirror():
-                painter.mask = array
-        self._show_mask_note()
-        self._refresh()
-
-    @locked
-    def _on_painted(self) -> None:
-        """A stroke (or Clear, Invert) reached the kernel: the painted mask is the mask."""
-        if self._mirroring_mask:
-            return
-        self._code_mask = None
-        self._show_mask_note()
-        self._refresh()
-
-    def _show_mask_note(self) -> None:
-        if not self._input_items:
-            self._edit.show_mask("")
-            return
-        mask = self.mask
-        if mask is None:
-            self._edit.show_mask("No mask: the whole image may change.")
-            return
-        share = float(mask.mean()) * 100
-        where = "set from code" if self._code_mask is not None else "painted"
-        self._edit.show_mask(f"Mask {where}: {share:.0f}% of the image may change.")
+        self._editing.set_mask(value)
 
     def _show_mode(self) -> None:
         editing = self.mode == "edit"
@@ -797,18 +600,15 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if (button.description, button.icon) != wanted:
             button.description, button.icon = wanted
 
-    @locked
     def _on_edit_image(self, preview: Preview) -> None:
         """Edit on a tile or in the lightbox: that image becomes the input (edit mode)."""
         if preview.image.ok:
             self.inputs = [preview.image]
 
-    @locked
     def _remove_input(self, index: int) -> None:
         if 0 <= index < len(self.inputs):
             self.inputs = [v for i, v in enumerate(self.inputs) if i != index]
 
-    @locked
     def _back_to_generating(self) -> None:
         self.inputs = []
 
@@ -816,13 +616,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
     def _on_upload(self, files: list[tuple[str, bytes]]) -> None:
         added: list[Any] = []
         for name, data in files:
-            self._upload_names[id(data)] = name
+            self._editing.upload_names[id(data)] = name
             added.append(data)
         try:
             self.inputs = [*self.inputs, *added]
         except CometError as exc:  # a file that is not an image: said where the click was
             for data in added:
-                self._upload_names.pop(id(data), None)
+                self._editing.upload_names.pop(id(data), None)
             self._view.show_error(panel_message(exc))
 
     def _check_key(self) -> None:
@@ -892,7 +692,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         editing = self.mode == "edit"
         if editing:
             items = self._edit_items(items, values)
-            values = _edit_options(values)  # what edit() sends; the batch sends them as given
+            values = edit_options(values)  # what edit() sends; the batch sends them as given
         defaults = {
             k: v for k, v in values.items() if k not in _NOT_BATCH_DEFAULTS and v is not None
         }
@@ -912,11 +712,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         ]
         verb = "Editing" if editing else "Generating"
         job.what = f"{verb} a batch of {plural(len(items), 'prompt')}"
-        edit_of = ("", "")
-        if editing:
-            first = self._input_items
-            more = f" and {plural(len(first) - 1, 'more image')}" if len(first) > 1 else ""
-            edit_of = (f"Edits of {first[0].name}{more}", f"Edits of {first[0].full_name}{more}")
+        edit_of = self._editing.titles("Edits of") if editing else ("", "")
         future = self._runner.start(job, self._run_batch(job, items, counts, defaults, edit_of))
         return PendingGeneration(future)
 
@@ -926,12 +722,12 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         """Edit mode's batch: each prompt an edit item of the current inputs and mask, after
         the checks ``edit()`` makes (raised, and shown, before anything is sent)."""
         # The prompts are the items' (checked with them); the panel's own may be empty.
-        problem = self._edit_problem({**values, "prompt": "each item's prompt"})
+        problem = self._editing.problem({**values, "prompt": "each item's prompt"})
         if problem is not None:
             self._runner.settle("error", describe(problem), from_validation=True)
             self._view.show_validation(self._refusal(problem))
             raise problem
-        sources = [item.source for item in self._input_items]
+        sources = [item.source for item in self._editing.items]
         image: Any = sources if len(sources) > 1 else sources[0]
         mask = self.mask
         edits: list[str | Mapping[str, Any]] = []
@@ -1066,7 +862,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             # An edit brings back its inputs (with their names) and mask; a generation goes
             # back to generating.
             for item in chosen.inputs:
-                self._input_cache[id(item.source)] = item
+                self._editing.cache[id(item.source)] = item
             self.inputs = [item.source for item in chosen.inputs]
             if chosen.mask is not None:
                 self.mask = chosen.mask
@@ -1123,7 +919,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if getattr(self, "_closed", True):
             super().close()
             return
-        self._closed = True
+        self._closed = self._editing.closed = True
         if _loop.is_running():
             job = self._runner.job
             if job is not None and not job.settled:
