@@ -150,8 +150,11 @@ def test_max_pixels_is_inclusive() -> None:
 
 
 def test_an_empty_image_is_refused() -> None:
-    with pytest.raises(NotAnImage, match="empty image"):
+    with pytest.raises(NotAnImage, match="PNG header is corrupt"):  # Pillow refuses it
         sniff(png_header_only(0, 10))
+    screen = b"GIF89a" + struct.pack("<HHBBB", 0, 10, 0, 0, 0)
+    with pytest.raises(NotAnImage, match="empty image"):
+        sniff(screen + gif_frame(0, 0, 0, 10) + b";")
 
 
 def test_sniff_accepts_bytearray() -> None:
