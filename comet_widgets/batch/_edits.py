@@ -5,10 +5,13 @@ image); its other fields are ``EditParams`` (``_types.py``), validated by
 ``build_edit_payload`` like ``client.edit``'s keywords, and ``mask``/``markup`` are files like
 ``image``.
 
-At planning time each input file is read once for its SHA-256, which goes into the item's
+At planning time each input file is read once: for its SHA-256, which goes into the item's
 request body (as ``{"path", "sha256"}``), so the manifest key changes when an input does and a
-resumed batch never reuses a result made from other bytes. At run time the files are read
-again, checked against those hashes and sent through ``AsyncImageClient.edit``'s upload path.
+resumed batch never reuses a result made from other bytes; and for every rule ``client.edit``
+applies to its files (what they are, their sizes, how many: ``check_edit``), so a batch refuses
+a bad item before it sends any (its header is read; nothing decoded is kept). At run time the
+files are read again, checked against those hashes and sent through ``AsyncImageClient.edit``'s
+upload path.
 
 Inputs held in memory (a PIL image, an array, bytes, a ``GeneratedImage``: what
 ``client.edit`` takes; the panel's batches in edit mode pass its inputs so) are made bytes once
@@ -21,6 +24,7 @@ only), so resume works for them as for files.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._catalog import build_edit_payload
+from .._catalog import EditInput, build_edit_payload, check_edit
 from .._errors import InvalidParameterError
 from .._types import EDIT_FILES
 
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
     from ..client._limits import RequestLimiter
     from ..images._results import Generation, PartialImage
 
-__all__ = ["EDIT_INPUTS", "Held", "edit_files", "edit_payload", "hold_inputs"]
+__all__ = ["EDIT_INPUTS", "Held", "Seen", "edit_files", "edit_payload", "hold_inputs"]
 
 #: The fields of an edit item that are files (any one makes the item an edit).
 EDIT_INPUTS = ("image", *EDIT_FILES)
@@ -101,27 +105,47 @@ async def hold_inputs(items: Iterable[object]) -> tuple[list[object], dict[str, 
     return out, {h.sha256: h.data for h in held.values() if h.refused is None}
 
 
-def _file(value: object, field: str) -> dict[str, str]:
+#: What the edit rules saw of each input already planned, by field and SHA-256.
+Seen = dict[tuple[str, str], EditInput]
+
+
+def _file(value: object, field: str, seen: Seen) -> tuple[dict[str, str], EditInput]:
+    """One input's body entry and what the catalogue's edit rules see of it, from one read of
+    its bytes (kept no longer: a header is sniffed; only a mask without alpha is decoded, to
+    make the PNG that would be sent, once per batch for the same bytes)."""
+    from ..images._inputs import input_file, mask_file, read_path
+
     if isinstance(value, Held):
         if value.refused is not None:
             raise value.refused
-        return {"name": value.name, "sha256": value.sha256}
-    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        name, data = value.name, value.data
+        entry = {"name": value.name, "sha256": value.sha256}
+    elif isinstance(value, (str, os.PathLike)) and str(value).strip():
+        name, data = read_path(value, field)
+        entry = {"path": str(Path(value)), "sha256": hashlib.sha256(data).hexdigest()}
+    else:
         raise InvalidParameterError(
             field,
             type(value).__name__ if value is not None else value,
             "a path to an image file, or a PIL image, numpy array, bytes or GeneratedImage",
             reason=f"{field} must be a file path or an image",
         )
-    from ..images._inputs import read_path
+    known = seen.get((field, entry["sha256"]))
+    if known is None:
+        sent = mask_file(data, name=name) if field == "mask" else input_file(data, field, name=name)
+        known = seen[field, entry["sha256"]] = sent.for_catalogue()
+    return entry, dataclasses.replace(known, name=name)
 
-    _, data = read_path(value, field)
-    return {"path": str(Path(value)), "sha256": hashlib.sha256(data).hexdigest()}
 
-
-def edit_payload(prompt: object, params: Mapping[str, Any]) -> dict[str, Any]:
+def edit_payload(
+    prompt: object, params: Mapping[str, Any], seen: Seen | None = None
+) -> dict[str, Any]:
     """The request body of an edit item: its form fields (``build_edit_payload``) and its
-    files, each as ``{"path" or "name", "sha256"}`` (``image`` a list of them)."""
+    files, each as ``{"path" or "name", "sha256"}`` (``image`` a list of them). Every rule
+    ``client.edit`` applies to the files is applied here, before anything is sent: they are
+    images (``check_edit``: formats, sizes, counts, a mask's size and alpha). ``seen`` (one per
+    batch) spares decoding a mask without alpha again for every item that shares it."""
+    seen = {} if seen is None else seen
     params = {k: v for k, v in params.items() if not (k in EDIT_FILES and v in (None, ""))}
     image = params.pop("image", None)
     if image is None:
@@ -136,10 +160,17 @@ def edit_payload(prompt: object, params: Mapping[str, Any]) -> dict[str, Any]:
     paths = image if isinstance(image, (list, tuple)) else [image]
     if isinstance(image, str) and "|" in image:  # a CSV cell may list several files
         paths = [part.strip() for part in image.split("|") if part.strip()]
-    payload["image"] = [_file(p, "image") for p in paths]
-    for name in EDIT_FILES:
-        if name in params:
-            payload[name] = _file(params[name], name)
+    images = [_file(p, "image", seen) for p in paths]
+    files = {name: _file(params[name], name, seen) for name in EDIT_FILES if name in params}
+    overlays = {name: described for name, (_, described) in files.items()}
+    check_edit(
+        str(payload["model"]),
+        [described for _, described in images],
+        overlays.get("mask"),
+        overlays.get("markup"),
+    )
+    payload["image"] = [entry for entry, _ in images]
+    payload.update({name: entry for name, (entry, _) in files.items()})
     return payload
 
 

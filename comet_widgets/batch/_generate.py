@@ -43,7 +43,7 @@ from .._errors import (
 from .._types import ImageParams, ImageRequest, Unpack, signed
 from ..client._limits import RequestLimiter
 from ..images._results import PartialImage
-from ._edits import EDIT_INPUTS, edit_payload, hold_inputs
+from ._edits import EDIT_INPUTS, Seen, edit_payload, hold_inputs
 from ._manifest import item_key
 from ._progress import Progress, ProgressCallback
 from ._results import BatchItem, BatchResults
@@ -101,12 +101,13 @@ def plan(items: Iterable[object], defaults: Mapping[str, Any]) -> list[Planned]:
     """Validate every item; return their payloads and keys or raise ``InvalidItemError``."""
     planned: list[Planned] = []
     errors: list[tuple[int, InvalidParameterError]] = []
+    seen: Seen = {}
     for index, item in enumerate(items):
         try:
             prompt, overrides, meta = _split_item(item, index)
             params = {k: v for k, v in defaults.items() if v is not None} | overrides
             if any(name in params for name in EDIT_INPUTS):
-                payload = edit_payload(prompt, params)
+                payload = edit_payload(prompt, params, seen)
             else:
                 payload = build_payload(prompt, **params)
                 carried = sorted(set(payload) & set(EDIT_INPUTS))

@@ -202,9 +202,13 @@ def _from_bytes(field: str, name: str, data: bytes, *, encoded: bool) -> InputFi
     return InputFile(field, name, data, info.format, info.width, info.height, alpha, encoded)
 
 
-def input_file(value: ImageInput, field: str, number: int = 0) -> InputFile:
-    """One image (or a markup) as it is sent: as given when it is bytes or a file, else PNG."""
-    name, data, pil = source_of(value, field, number)
+def input_file(
+    value: ImageInput, field: str, number: int = 0, *, name: str | None = None
+) -> InputFile:
+    """One image (or a markup) as it is sent: as given when it is bytes or a file, else PNG.
+    ``name`` names bytes already read from a file (a batch plans with them)."""
+    made, data, pil = source_of(value, field, number)
+    name = name or made
     if data is None:
         return _from_bytes(field, name, encode_png(pil), encoded=True)
     return _from_bytes(field, name, data, encoded=False)
@@ -220,10 +224,11 @@ def _edit_here(pil: Any) -> bytes:
     return encode_png(mask)
 
 
-def mask_file(value: ImageInput) -> InputFile:
+def mask_file(value: ImageInput, *, name: str | None = None) -> InputFile:
     """A mask as the API wants it: a PNG with alpha as it is; an image with transparency with
-    its alpha kept; anything else read as "white = edit here"."""
-    name, data, pil = source_of(value, "mask")
+    its alpha kept; anything else read as "white = edit here" (``name`` as in ``input_file``)."""
+    made, data, pil = source_of(value, "mask")
+    name = name or made
     if data is not None:
         upload = _from_bytes("mask", name, data, encoded=False)
         if upload.format == "png" and upload.alpha:

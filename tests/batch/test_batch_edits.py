@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from comet_widgets import AsyncImageClient, InvalidItemError, generate_many
+from comet_widgets import AsyncImageClient, InvalidItemError, InvalidParameterError, generate_many
 from comet_widgets.testing import FakeAPI
 
 
@@ -202,3 +202,48 @@ async def test_an_item_with_a_markup_sends_it_and_keys_on_its_bytes(
         await generate_many(items, client=client, model="gpt-image-2")
     with pytest.raises(InvalidItemError, match="a markup without image"):
         await generate_many([{"prompt": "x", "markup": str(markup)}], client=client, model=model)
+
+
+async def test_every_edit_rule_is_checked_for_every_item_before_anything_is_sent(
+    client: AsyncImageClient, fake: FakeAPI, tmp_path: Path
+) -> None:
+    """The rules ``client.edit`` applies to its files, in the items after a good one: the
+    good one must not be sent (and paid for) before a later one is refused."""
+    good = folder_of_images(tmp_path, 17)
+    Image.new("RGB", (64, 64)).save(tmp_path / "anim.gif")
+    Image.new("RGB", (96, 64)).save(tmp_path / "wide.png")
+    Image.new("RGBA", (32, 32)).save(tmp_path / "small-mask.png")
+    Image.new("L", (64, 64), 255).save(tmp_path / "big-mask.jpg")
+    (tmp_path / "text.png").write_text("not an image")
+    (tmp_path / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(64) + b"\xff\xd9")
+    bad = {
+        "GIF for gpt-image-2": ({"image": str(tmp_path / "anim.gif")}, "image"),
+        "17 inputs": ({"image": [str(p) for p in good]}, "image"),
+        "wrong-size mask": (
+            {"image": str(good[0]), "mask": str(tmp_path / "small-mask.png")},
+            "mask",
+        ),
+        "non-square for dall-e-2": (
+            {"image": str(tmp_path / "wide.png"), "model": "dall-e-2"},
+            "image",
+        ),
+        "not an image": ({"image": str(tmp_path / "text.png")}, "image"),
+        "a mask that does not decode": (
+            {"image": str(good[0]), "mask": str(tmp_path / "cut.jpg")},
+            "mask",
+        ),
+    }
+    items = [{"prompt": "fine", "image": str(good[0]), "mask": str(tmp_path / "big-mask.jpg")}]
+    items += [{"prompt": kind, **item} for kind, (item, _) in bad.items()]
+    with pytest.raises(InvalidItemError) as caught:
+        await generate_many(items, client=client, model="gpt-image-2")
+    refused = {index: error.field for index, error in caught.value.errors}
+    assert refused == {i + 1: field for i, (_, field) in enumerate(bad.values())}
+    assert fake.requests == []
+    # Each alone is refused the same way by client.edit (the rules are the same).
+    for item, field in bad.values():
+        params = {"model": "gpt-image-2", **{k: v for k, v in item.items() if k != "image"}}
+        with pytest.raises(InvalidParameterError) as single:
+            await client.edit("x", image=item["image"], **params)
+        assert single.value.field.startswith(field)
+    assert fake.requests == []

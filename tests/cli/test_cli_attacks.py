@@ -144,3 +144,21 @@ def test_a_paid_image_whose_folder_cannot_be_written_is_saved_elsewhere_and_name
     assert str(rescued[0].relative_to(tmp_path / "tmp")) in done.stderr + done.stdout
     assert "could not be written in out" in done.stderr
     assert len(fake.requests) == 1
+
+
+def test_a_batch_with_an_edit_item_the_model_cannot_take_sends_nothing(
+    tmp_path: Path,
+    fake_server: FakeServer,
+    fake: FakeAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COMETAPI_KEY", "sk-test")
+    monkeypatch.setenv("COMETAPI_BASE_URL", fake_server.base_url)
+    Image.new("RGB", (64, 64)).save(tmp_path / "photo.png")
+    Image.new("RGB", (64, 64)).save(tmp_path / "anim.gif")
+    (tmp_path / "edits.csv").write_text("prompt,image\nwinter,photo.png\nspring,anim.gif\n")
+    assert main(["batch", "edits.csv", "-o", "out", "-m", "gpt-image-2", "--no-progress"]) == 2
+    assert "anim.gif is gif, which gpt-image-2 does not edit" in capsys.readouterr().err
+    assert fake.requests == []
