@@ -16,8 +16,8 @@ front of it). What is read by hand serves one of the two promises:
   WebP, and the GIF walk to its trailer.
 
 SVG (XML text, the ``svg`` output of today's GPT image models; Pillow has no SVG reader) is
-recognised by its ``<svg`` root element and sized from its attributes. ``has_alpha`` and
-``png_has_alpha`` read transparency from the header (edit inputs and masks, format mismatches).
+recognised by its ``<svg`` root element and sized from its attributes. ``has_alpha`` reads
+transparency from the header (edit inputs and masks, format mismatches).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ __all__ = [
     "ImageInfo",
     "NotAnImage",
     "has_alpha",
-    "png_has_alpha",
     "sniff",
 ]
 
@@ -231,21 +230,14 @@ def _gif(data: bytes) -> ImageInfo:
     return ImageInfo("gif", width, height)
 
 
-def png_has_alpha(data: bytes) -> bool:
-    """Whether PNG bytes carry transparency: colour type 4/6, or a ``tRNS`` chunk."""
-    if len(data) < 26 or data[:8] != _PNG_SIGNATURE:
-        return False
-    # tRNS must come before the first IDAT chunk.
-    header_end = data.find(b"IDAT")
-    return data[25] in (4, 6) or b"tRNS" in data[: max(header_end, 0)]
-
-
 def has_alpha(data: bytes) -> bool | None:
     """Whether the image can be transparent, read from its header: a PNG with an alpha channel
     or ``tRNS``, a WebP with its alpha flag; False for JPEG; None when the header does not say
     (GIF, SVG, anything else)."""
-    if data[:8] == _PNG_SIGNATURE:
-        return png_has_alpha(data)
+    if data[:8] == _PNG_SIGNATURE:  # colour type 4 or 6, or a tRNS chunk before the first IDAT
+        return len(data) >= 26 and (
+            data[25] in (4, 6) or b"tRNS" in data[: max(data.find(b"IDAT"), 0)]
+        )
     if data[:3] == b"\xff\xd8\xff":
         return False
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 25:

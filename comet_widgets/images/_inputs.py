@@ -21,7 +21,7 @@ from typing import Any
 from .._catalog import EditInput
 from .._errors import InvalidParameterError
 from .._types import ImageInput
-from ._formats import EXTENSIONS, MIME_TYPES, NotAnImage, png_has_alpha, sniff
+from ._formats import EXTENSIONS, MIME_TYPES, NotAnImage, has_alpha, sniff
 from ._results import GeneratedImage
 
 __all__ = [
@@ -198,7 +198,7 @@ def _from_bytes(field: str, name: str, data: bytes, *, encoded: bool) -> InputFi
         ) from None
     if "." not in name:
         name += EXTENSIONS[info.format]
-    alpha = png_has_alpha(data) if info.format == "png" else info.format == "webp"
+    alpha = bool(has_alpha(data))
     return InputFile(field, name, data, info.format, info.width, info.height, alpha, encoded)
 
 

@@ -22,7 +22,7 @@ from .._catalog import EditInput, build_edit_payload, check_edit
 from .._constants import DEFAULT_EDIT_MODEL
 from .._errors import InvalidParameterError
 from .._types import EDIT_FILES, EDIT_PARAMETERS, PARAMETERS, EditParams, scalar_kind
-from ..images._formats import NotAnImage, png_has_alpha, sniff
+from ..images._formats import NotAnImage, has_alpha, sniff
 from . import _images as images
 
 __all__ = ["EDITS_PATH", "FormPart", "derive", "parse_form", "validate_edit"]
@@ -113,7 +113,7 @@ def _input(field: str, number: int, data: bytes) -> EditInput:
             "a png, jpeg or webp image",
             reason=f"{field} is not an image ({exc})",
         ) from None
-    alpha = png_has_alpha(data) if info.format == "png" else info.format == "webp"
+    alpha = bool(has_alpha(data))
     return EditInput(f"{field} {number}", info.format, info.width, info.height, len(data), alpha)
 
 

@@ -36,7 +36,7 @@ import ipywidgets as widgets
 from .._catalog import EditInput
 from .._constants import PAINTER_INSTALL
 from .._errors import InvalidParameterError
-from ..images._formats import NotAnImage, png_has_alpha, sniff
+from ..images._formats import NotAnImage, has_alpha, sniff
 from ..images._results import GeneratedImage
 from ._dom import classed, set_class, set_value, show
 from ._traits import PixelList
@@ -208,7 +208,7 @@ def check_input(value: Any, number: int, *, name: str | None = None) -> InputIma
                 reason=f"input {shown!r} is not an image ({exc})",
             ) from None
         fmt, width, height, size = info.format, info.width, info.height, len(data)
-        alpha = png_has_alpha(data) if fmt == "png" else fmt == "webp"
+        alpha = bool(has_alpha(data))
     else:
         width, height = pil.size
         fmt, size = "png", 0
