@@ -12,9 +12,6 @@ DEFAULT_BASE_URL: Final = "https://api.cometapi.com/v1"
 API_KEY_ENV: Final = "COMETAPI_KEY"
 BASE_URL_ENV: Final = "COMETAPI_BASE_URL"
 OFFLINE_ENV: Final = "COMETAPI_OFFLINE"
-#: The key the offline fake is talked to with (``comet_widgets.testing.FAKE_API_KEY``); the panel
-#: shows its offline banner when its default client would send it (as under ``make demo``).
-FAKE_API_KEY: Final = "comet-fake-key"
 #: What adds each extra (its error, the panel's notice and the README say these lines).
 SERVER_INSTALL: Final = 'pip install "comet-widgets[server]"'
 PAINTER_INSTALL: Final = 'pip install "comet-widgets[painter]"'

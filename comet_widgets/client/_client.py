@@ -147,7 +147,7 @@ def _model_info(item: object) -> ModelInfo | None:
 
 
 def _is_loopback(host: str) -> bool:
-    if host in ("localhost", "comet-fake.local") or host.endswith(".localhost"):
+    if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback

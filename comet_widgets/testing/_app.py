@@ -60,6 +60,7 @@ from ._faults import (
     send_malformed_document,
 )
 from ._files import FILES_PREFIX, FileStore
+from ._names import REQUEST_ID_PREFIX
 from ._streams import EDIT_EVENTS, GENERATION_EVENTS, build_events, send_stream
 
 __all__ = [
@@ -399,7 +400,7 @@ class FakeAPI:
         record = RecordedRequest(
             method=request.method,
             path=request.path,
-            request_id=f"fake-{next(self._ids)}-{secrets.token_hex(4)}",
+            request_id=f"{REQUEST_ID_PREFIX}{next(self._ids)}-{secrets.token_hex(4)}",
             started=time.monotonic(),
         )
         self.requests.append(record)

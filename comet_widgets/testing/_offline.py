@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import httpx
 
-from .._constants import FAKE_API_KEY
 from ..client._client import AsyncImageClient
-from ._server import IN_PROCESS_BASE_URL, fake_transport
+from ._names import FAKE_API_KEY, IN_PROCESS_BASE_URL
+from ._server import fake_transport
 
 __all__ = ["OfflineClient"]
 

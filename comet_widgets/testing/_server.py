@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import httpx
 
@@ -23,10 +23,7 @@ from .._errors import MissingDependencyError
 from ._app import FakeAPI
 from ._asgi import InjectedDisconnect
 
-__all__ = ["IN_PROCESS_BASE_URL", "FakeServer", "fake_transport", "serve_fake"]
-
-#: The base URL to use with ``fake_transport`` (the host is never resolved).
-IN_PROCESS_BASE_URL: Final = "http://comet-fake.local/v1"
+__all__ = ["FakeServer", "fake_transport", "serve_fake"]
 
 _STOP_TIMEOUT = 3.0
 

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .._constants import API_KEY_ENV, FAKE_API_KEY
+from .._constants import API_KEY_ENV
 from .._errors import key_from_env, missing_key
 from ..client._client import AsyncImageClient
+from ..testing import FAKE_API_KEY
 
 if TYPE_CHECKING:
     from ..testing._offline import OfflineClient

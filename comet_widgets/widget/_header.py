@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import ipywidgets as widgets
 
 from .._constants import BASE_URL_ENV, DEFAULT_BASE_URL
+from ..testing import REQUEST_ID_PREFIX
 from ._client_source import OFFLINE_BANNER
 from ._dom import classed, set_class, set_value, show
 
@@ -72,7 +73,7 @@ class Header:
 
     def saw_request_id(self, request_id: str | None) -> None:
         """An answer arrived: the fake's ids turn the badge to "Offline"."""
-        if not self.offline and request_id and request_id.startswith("fake-"):
+        if not self.offline and request_id and request_id.startswith(REQUEST_ID_PREFIX):
             self._show_badge("cw-offline", "Offline · fake API", OFFLINE_BANNER)
 
     def show_model(self, model: str, note: str = "") -> None:

@@ -209,7 +209,7 @@ async def test_url_mode_is_the_default_outside_gpt(
     assert set(document) == {"created", "data"}
     [item] = document["data"]
     assert "b64_json" not in item
-    assert item["url"].startswith("http://comet-fake.local/files/")
+    assert item["url"].startswith(f"{IN_PROCESS_BASE_URL.removesuffix('/v1')}/files/")
     download = await http.get(item["url"], headers={"Authorization": ""})
     assert download.status_code == 200
     assert download.headers["content-type"] == "image/png"
@@ -613,7 +613,7 @@ def test_url_plans_refuse_bad_indexes(app: FakeAPI) -> None:
 
 
 async def test_unknown_files_are_404(http: httpx.AsyncClient) -> None:
-    response = await http.get("http://comet-fake.local/files/nothing.png")
+    response = await http.get(f"{IN_PROCESS_BASE_URL.removesuffix('/v1')}/files/nothing.png")
     assert response.status_code == 404
 
 
@@ -724,7 +724,8 @@ async def test_one_model_by_id(http: httpx.AsyncClient) -> None:
 
 
 async def test_unknown_paths_are_404_and_wrong_methods_405(http: httpx.AsyncClient) -> None:
-    missing = await http.post("http://comet-fake.local/images/generations", json={})
+    root = IN_PROCESS_BASE_URL.removesuffix("/v1")
+    missing = await http.post(f"{root}/images/generations", json={})
     assert missing.status_code == 404
     assert "Invalid URL (POST /images/generations)" in error_of(missing)["message"]
     wrong = await http.get(GENERATIONS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from comet_widgets import ClientClosedError
+from comet_widgets.testing import IN_PROCESS_BASE_URL
 from comet_widgets.testing._offline import OfflineClient
 
 
@@ -16,7 +17,7 @@ async def test_it_generates_with_no_key_and_closes(monkeypatch: pytest.MonkeyPat
         generation = await client.generate("a paper boat", model="dall-e-2", size="256x256")
         assert generation.ok
         assert generation.images[0].format == "png"
-        assert client.base_url == "http://comet-fake.local/v1"
+        assert client.base_url == IN_PROCESS_BASE_URL
     assert client.closed
     with pytest.raises(ClientClosedError):
         await client.generate("again", model="dall-e-2", size="256x256")

@@ -184,3 +184,16 @@ def test_importing_every_client_side_module_loads_no_jupyter_package() -> None:
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert "comet_widgets.batch._generate" in loaded
     assert [m for m in loaded if m.split(".")[0] in JUPYTER] == []
+
+
+def test_the_fakes_names_live_in_testing() -> None:
+    """The fake's key, host name and request-id prefix are declared in ``testing/`` only; the
+    client, the panel and the defaults import them or know nothing of them."""
+    from comet_widgets.testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, REQUEST_ID_PREFIX
+
+    names = (FAKE_API_KEY, IN_PROCESS_BASE_URL.split("/")[2], f'"{REQUEST_ID_PREFIX}', "comet-fake")
+    for name, path in MODULES.items():
+        if name == "comet_widgets.testing" or name.startswith("comet_widgets.testing."):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not [n for n in names if n in text], name
