@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ._commands import COMMANDS, UsageError, err
+from ._commands import COMMANDS, UsageError, err, redact_line
 from ._parser import build_parser
 
 __all__ = ["main"]
@@ -37,6 +37,21 @@ def _exit_code(exc: BaseException) -> int:
     return 2 if isinstance(exc, usage) else 1
 
 
+def _debug_logging() -> None:
+    """The package's DEBUG records on stderr, each line as ``err`` writes it (a request id from
+    the server is server text)."""
+    import logging
+
+    class Shown(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return redact_line(super().format(record))
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(Shown("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(handlers=[handler])
+    logging.getLogger("comet_widgets").setLevel(logging.DEBUG)
+
+
 def _show_warnings_as_lines() -> None:
     """Warnings (a retired model, plain http) as one ``warning: ...`` line on stderr, not
     Python's two-line ``file:line: Category: ...`` form."""
@@ -53,10 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.debug:
-        import logging
-
-        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
-        logging.getLogger("comet_widgets").setLevel(logging.DEBUG)
+        _debug_logging()
     _show_warnings_as_lines()
     try:
         code: int = COMMANDS[args.command](args)

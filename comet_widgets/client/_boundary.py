@@ -194,7 +194,9 @@ def strip_userinfo(url: str) -> str:
 def _headers(headers: httpx.Headers, secret: str | None) -> httpx.Headers:
     if not secret:
         return headers
-    return httpx.Headers([(k, redact(v, secret)) for k, v in headers.multi_items()])
+    # In the encoding they were read with: a header may carry any byte but CR, LF and NUL.
+    redacted = [(k, redact(v, secret)) for k, v in headers.multi_items()]
+    return httpx.Headers(redacted, encoding=headers.encoding)
 
 
 async def _capped(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +20,7 @@ from comet_widgets.testing import FakeAPI, FakeServer
 from tests.cli.test_cli import edits, quiet_lifecycle, run
 
 #: ESC (a terminal title, a screen clear), BEL, a carriage return that would overwrite the line.
-HOSTILE = "\x1b]0;owned\x07\x1b[2Jx\rfake"
+HOSTILE = "\x1b]0;owned\x07\x1b[2Jx\rfake\x9b31m"
 
 
 @pytest.mark.slow
@@ -39,7 +43,7 @@ def test_server_text_reaches_the_terminal_with_its_control_characters_escaped(
     assert failed.returncode == 1
     assert "bad \\x1b]0;owned\\x07" in failed.stderr
     for done in (live, edit, failed):
-        assert not any(c in done.stdout + done.stderr for c in "\x1b\x07\r")
+        assert not any(c in done.stdout + done.stderr for c in "\x1b\x07\r\x9b")
     assert len(edits(fake)) == 1
 
 
@@ -162,3 +166,51 @@ def test_a_batch_with_an_edit_item_the_model_cannot_take_sends_nothing(
     assert main(["batch", "edits.csv", "-o", "out", "-m", "gpt-image-2", "--no-progress"]) == 2
     assert "anim.gif is gif, which gpt-image-2 does not edit" in capsys.readouterr().err
     assert fake.requests == []
+
+
+@contextlib.contextmanager
+def raw_answer(answer: bytes) -> Iterator[str]:
+    """A loopback server that answers every connection with ``answer``; yields its base URL."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = server.accept()
+                with connection:
+                    connection.recv(65536)
+                    connection.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/v1"
+    finally:
+        server.close()
+        thread.join(5)
+
+
+@pytest.mark.slow
+def test_a_request_id_header_with_control_bytes_is_escaped_in_errors_and_debug_lines(
+    tmp_path: Path,
+) -> None:
+    body = b'{"error": {"message": "bad", "type": "invalid_request_error", "code": ""}}'
+    answer = (
+        b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+        b"x-request-id: id-\x1b]0;owned\x07-\x9b31m\r\nconnection: close\r\n"
+        b"content-length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    with raw_answer(answer) as base_url:
+        done = run(
+            "--debug",
+            "generate",
+            "x",
+            cwd=tmp_path,
+            extra_env={"COMETAPI_BASE_URL": base_url},
+        )
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.startswith(("DEBUG", "error:"))]
+    assert len(lines) == 2, done.stderr  # the request's debug line and the error
+    for line in lines:
+        assert "id-\\x1b]0;owned\\x07-\\x9b31m" in line
+    assert not any(c in done.stderr for c in "\x1b\x07\x9b")

@@ -189,6 +189,22 @@ async def test_an_error_that_echoes_the_key_escaped_or_as_request_id_keeps_nothi
     assert_logs_clean(logs)
 
 
+async def test_a_header_with_bytes_beyond_ascii_is_read_not_a_crash(
+    raw: Callable[..., Awaitable[Raw]],
+) -> None:
+    """A header value may hold any byte but CR, LF and NUL (obs-text): the redacted copy of the
+    headers keeps the encoding they were read with (it was re-encoded as ASCII: a
+    UnicodeEncodeError instead of the server's error)."""
+    answer = http(400, b'{"error": {"message": "bad"}}').replace(
+        b"Connection: close", b"Connection: close\r\nx-request-id: id-\x1b\x9b\xff"
+    )
+    server = await raw(lambda path: answer)
+    async with client(server.base_url) as c:
+        with pytest.raises(BadRequestError) as info:
+            await c.generate("a boat", model="dall-e-2", size="256x256")
+    assert info.value.request_id == "id-\x1b\x9b\xff"
+
+
 async def test_an_image_url_with_the_key_never_reaches_the_image_host(
     raw: Callable[..., Awaitable[Raw]], logs: pytest.LogCaptureFixture
 ) -> None:
