@@ -491,6 +491,13 @@ async def test_a_problem_json_answer_names_each_field_and_what_is_allowed(
         "size": "unsupported size (allowed: 1024x1024, auto)",
         "quality": "must be low, medium or high",
     }
+    openai_body = {
+        "error": {"message": "Invalid size.", "type": "x", "param": "size", "code": "invalid_value"}
+    }
+    fake.fail_next(1, 400, body=json.dumps(openai_body), content_type="application/json")
+    with pytest.raises(APIStatusError) as refused:
+        await client.generate("a boat", model="gpt-image-2")
+    assert refused.value.invalid_params == {"size": "Invalid size."}
 
 
 @pytest.mark.parametrize("style", ["openai", "comet"])
