@@ -1,9 +1,10 @@
 """``FakeAPI``: an offline fake of CometAPI's image API as a plain ASGI 3 application.
 
-It speaks the exact wire protocol (OpenAI's ``ImagesResponse``, CometAPI-shaped errors with the
-request id in the message), validates requests with the same catalogue as the client, draws
-deterministic placeholder images and serves url-mode images itself. Knobs inject every fault the
-client must survive. No Jupyter imports here: the fake powers tests, notebooks and demos alike.
+It speaks the exact wire protocol as the official SDK reads it (OpenAI's ``ImagesResponse``,
+stream events and error bodies; CometAPI's error bodies on request), validates requests with
+the same catalogue as the client, draws deterministic placeholder images and serves url-mode
+images itself. Knobs inject every fault the client must survive. No Jupyter imports here: the
+fake powers tests, notebooks and demos alike.
 """
 
 from __future__ import annotations
@@ -293,8 +294,8 @@ class FakeAPI:
     ) -> None:
         """Answer the next ``count`` generations with ``status``.
 
-        The body is a CometAPI error with ``message`` (a default per status; 503's is "no
-        available channel for model ..."), ``code`` and the request id, unless ``body`` is given:
+        The body is an error (in ``error_style``) with ``message`` (a default per status; 503's is
+        "no available channel for model ...") and ``code``, unless ``body`` is given:
         then it is sent verbatim as ``content_type`` (an HTML page by default). ``headers`` are
         added, e.g. ``{"Retry-After": "1"}`` or ``{"retry-after-ms": "200"}``.
         """
@@ -343,7 +344,7 @@ class FakeAPI:
         """Break the next ``count`` streamed answers after ``after`` good events.
 
         "cut" closes the connection; "end_early" ends the stream without its completed event;
-        "error" sends an ``error`` event (``message``, ``code``, the request id) and ends;
+        "error" sends an ``error`` event (``message``, ``code``, in ``error_style``) and ends;
         "invalid_json" sends an event whose data is cut-off JSON; "bad_event" a partial event
         without ``b64_json``. It shares the queue of ``fail_next``; a generation that does not
         stream consumes it without effect.

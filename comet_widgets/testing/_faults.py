@@ -235,7 +235,8 @@ class UrlPlan:
 
 
 async def send_failure(responder: Responder, failure: Failure, model: str) -> None:
-    """Answer with an injected error (a CometAPI error body, or ``failure.body`` verbatim)."""
+    """Answer with an injected error (an error body in the responder's style, or
+    ``failure.body`` verbatim)."""
     if failure.body is not None:
         await responder.respond(
             failure.status,
