@@ -1,7 +1,8 @@
 """The mask painter in JupyterLab: paint a stroke with the mouse, then edit with that mask.
 
 The kernel's ``painter.mask`` covers the stroke and nothing else, and the edit (against the fake,
-which replaces the masked area by its pattern) changes exactly the painted pixels.
+which replaces the masked area by its pattern) changes exactly the painted pixels. A message
+that is not a mask is refused: the painter says so and still shows the stroke.
 """
 
 from __future__ import annotations
@@ -50,3 +51,16 @@ def test_a_painted_stroke_is_the_mask_of_the_edit(lab_notebook: Any, fake: FakeA
     assert float(match.group(1)) > 0.9
     assert match.group(2) == "False"
     assert fake.edit_count == 1
+
+    # A message that is not a mask: refused, said under the painter, the stroke still drawn.
+    notebook.run_cell(2)
+    expect(notebook.output(2)).to_contain_text("kept True", timeout=30_000)
+    refused = notebook.cell(0).locator(".cw-painter-refused")
+    expect(refused).to_be_visible(timeout=10_000)
+    expect(refused).to_contain_text("the previous mask is kept")
+    notebook.page.wait_for_timeout(500)  # the kept mask is drawn again
+    painted = canvas.evaluate(
+        "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+        ".filter((v, i) => i % 4 === 3 && v > 0).length"
+    )
+    assert painted > 1000
