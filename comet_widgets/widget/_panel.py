@@ -85,7 +85,6 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import html
@@ -107,33 +106,32 @@ from .._errors import (
     InvalidParameterError,
     MissingAPIKeyError,
     describe,
-    failure_summary,
     offline_from_env,
 )
-from ..batch._prompts import text_prompts
-from ..images._results import Generation, PartialImage
+from ..images._results import Generation
 from . import _loop
+from ._batch_view import BatchView, batch_job, prompts_of
 from ._client_source import ClientSource
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
 from ._dom import classed, owned, set_value
 from ._edit_mode import EditMode, edit_options, input_size
-from ._gallery import Gallery, Preview, make_previews
+from ._gallery import Gallery, Preview
 from ._header import Header
 from ._history import HistoryStrip, restored_params
 from ._inputs import EditArea, InputList
-from ._partials import PartialPreviews, streams
+from ._partials import streams
 from ._pending import Job, PendingGeneration
 from ._run import SHEET_CELL, Run, RunController, locked
 from ._static import StaticView
-from ._status import Message, StatusView, panel_message, plural
+from ._status import StatusView, panel_message, plural
 from ._style import style_widget
 from ._traits import PathText, PixelList
 
 if TYPE_CHECKING:
-    from ..batch._results import BatchItem, BatchResults
+    from ..batch._results import BatchResults
     from ..client._client import AsyncImageClient
 
-__all__ = ["MODES", "STATUSES", "ImageGenerator", "prompts_of"]
+__all__ = ["MODES", "STATUSES", "ImageGenerator"]
 
 STATUSES = ("idle", "running", "done", "error", "cancelled")
 MODES = ("generate", "edit")
@@ -147,14 +145,6 @@ _NOT_BATCH_DEFAULTS = ("prompt",)
 _LIVE_MODELS: weakref.WeakKeyDictionary[AsyncImageClient, list[ModelInfo]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def prompts_of(prompts: str | Iterable[str | Mapping[str, Any]]) -> list[str | Mapping[str, Any]]:
-    """Items of a batch: a text is one prompt per line, as in a ``.txt`` prompt file (blank
-    lines and lines starting with ``#`` skipped)."""
-    if isinstance(prompts, str):
-        return [prompt for _, prompt in text_prompts(prompts)]
-    return list(prompts)
 
 
 class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hints
@@ -288,6 +278,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._static,
             self._lock,
         )
+        self._batches = BatchView(self._runner, self._lock)
         self._controls.generate.on_click(self._on_generate_click)
         self._controls.cancel.on_click(lambda _button: self.cancel())
         view = self._view
@@ -697,24 +688,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             k: v for k, v in values.items() if k not in _NOT_BATCH_DEFAULTS and v is not None
         }
         defaults.update(options)
-        counts = [
-            int(item.get("n", defaults.get("n", 1)))
-            if isinstance(item, Mapping)
-            else int(defaults.get("n", 1))
-            for item in items
-        ]
-        job = Job({"batch": len(items)})
-        job.slots = sum(counts)
-        job.labels = [
-            f"Prompt {number} of {len(items)}" + (f" · image {k} of {count}" if count > 1 else "")
-            for number, count in enumerate(counts, 1)
-            for k in range(1, count + 1)
-        ]
-        verb = "Editing" if editing else "Generating"
-        job.what = f"{verb} a batch of {plural(len(items), 'prompt')}"
+        job, counts = batch_job(items, int(defaults.get("n", 1)), editing)
         edit_of = self._editing.titles("Edits of") if editing else ("", "")
-        future = self._runner.start(job, self._run_batch(job, items, counts, defaults, edit_of))
-        return PendingGeneration(future)
+        work = self._batches.run(job, items, counts, defaults, edit_of)
+        return PendingGeneration(self._runner.start(job, work))
 
     def _edit_items(
         self, items: list[str | Mapping[str, Any]], values: Mapping[str, Any]
@@ -739,114 +716,6 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                     fields.setdefault("mask", mask)
             edits.append(fields)
         return edits
-
-    async def _run_batch(
-        self,
-        job: Job,
-        items: list[Any],
-        counts: list[int],
-        options: dict[str, Any],
-        edit_of: tuple[str, str] = ("", ""),
-    ) -> BatchResults:
-        from ..batch._generate import generate_many
-
-        total, finished = len(items), 0
-        starts = [sum(counts[:i]) for i in range(len(counts))]
-        landed: dict[int, tuple[Generation, list[Preview]]] = {}
-        ended: set[int] = set()
-        previewers: dict[int, PartialPreviews] = {}
-
-        def on_partial(index: int, image: PartialImage) -> Any:
-            """Item ``index``'s partial previews go to its own tiles while it runs."""
-            if index not in previewers:
-                previewers[index] = PartialPreviews(
-                    lambda number, data, fmt: self._runner.show_partial(
-                        job, starts[index] + number, data, fmt
-                    ),
-                    lambda: self._runner.job is job and not job.settled and index not in ended,
-                )
-            return previewers[index](image)
-
-        async def on_item(item: BatchItem) -> None:
-            nonlocal finished
-            finished += 1
-            ended.add(item.index)
-            generation = item.generation
-            if not item.skipped and item.duplicate_of is None:  # requested by this batch
-                self._runner.spend(generation or getattr(item.exception, "generation", None))
-            if generation is not None and not job.cancelled:
-                previews, decoded = await asyncio.to_thread(make_previews, generation)
-                with self._lock:
-                    if not job.cancelled:
-                        landed[item.index] = (generation, previews)
-                        self._gallery.fill(starts[item.index], previews)
-                        self._runner.publish(generation, decoded)
-            if not job.cancelled:
-                verb = "Editing" if edit_of[0] else "Generating"
-                job.what = f"{verb} a batch: {finished} of {plural(total, 'prompt')} done"
-                self._runner.show_progress(job)
-
-        async with self._runner.working(job):
-            client = self._runner.client()
-            results = await generate_many(
-                items, client=client, on_result=on_item, on_partial=on_partial, **options
-            )
-        self._end_batch(job, results, landed, edit_of)
-        return results
-
-    @locked
-    def _end_batch(
-        self,
-        job: Job,
-        results: BatchResults,
-        landed: dict[int, tuple[Generation, list[Preview]]],
-        edit_of: tuple[str, str],
-    ) -> None:
-        """Land a finished batch (unless it was cancelled as it finished: the panel says so)."""
-        if not job.claim():
-            return
-        total = len(results)
-        order = sorted(landed)
-        run = Run(
-            [landed[i][0] for i in order],
-            [p for i in order for p in landed[i][1]],
-            batch=total,
-            edit_of=edit_of[0],
-            edit_title=edit_of[1],
-        )
-        failed = results.failed
-        error = ""
-        summary = f"Done: batch of {plural(total, 'prompt')}, {len(results.succeeded)} done"
-        if failed:
-            numbers = ", ".join(str(item.index + 1) for item in failed[:5])
-            summary += f"; prompt{'s' if len(failed) > 1 else ''} {numbers} failed"
-            error = failure_summary(failed, total, noun="prompt", start=1)
-        status = "error" if failed and not results.succeeded else "done"
-        with self.hold_trait_notifications():
-            if run.generations:
-                self._runner.add_run(run)
-                # ``history`` got each item as it arrived; keep this batch in input order.
-                before = [g for g in self.history if g not in run.generations]
-                self.set_trait("history", [*before, *run.generations])
-            job.summary = summary
-            first_failure = failed[0].exception if failed else None
-            message = None
-            if failed:
-                detail = panel_message(first_failure) if first_failure else Message(error)
-                message = Message(
-                    f"{len(failed)} of {plural(total, 'prompt')} failed.",
-                    f"Prompt {failed[0].index + 1}: {detail.what} {detail.sentence}".strip(),
-                    detail.todo,
-                    detail.request_id,
-                )
-            self._runner.settle(status, error, job=job, message=message)
-            if status == "done" and message is not None:
-                self._view.show_error(message)
-            self._runner.say_unstreamed(
-                item.generation
-                for item in results
-                if item.generation is not None and item.params.get("stream") and not item.skipped
-            )
 
     # -- history ---------------------------------------------------------------------------
     @locked
