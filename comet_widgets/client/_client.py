@@ -789,6 +789,8 @@ class AsyncImageClient:
                 model_unavailable=isinstance(error, ModelUnavailableError),
                 code=error.code,
             )
+            if failure == "safe" and error.billable:
+                failure = "billable"  # an error event of a stream that had begun
             return failure, hint
         if isinstance(error, APIConnectionError):
             return ("billable" if error.sent else "safe"), None

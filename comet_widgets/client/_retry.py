@@ -4,8 +4,10 @@ A generation is a paid, non-idempotent POST with no idempotency key. So by defau
 that cannot have produced (and billed) an image are retried: 429, 502/503 refusals that are not
 "model unavailable", and connection failures before the request was sent. Read timeouts, resets
 after sending, 500, 504 and 524 may come after the provider made the image: they are retried only
-with ``retry_billable=True``. Nothing here sleeps; the client passes the delay to an injectable
-sleep function, so tests never wait for real backoff.
+with ``retry_billable=True``; so is anything a stream says once it answered 200 (an error event
+saying "rate limit" or 503 included): the provider had started on the image. Nothing here
+sleeps; the client passes the delay to an injectable sleep function, so tests never wait for
+real backoff.
 """
 
 from __future__ import annotations

@@ -145,6 +145,9 @@ async def read_stream(
         kind = document.get("type")
         if event.event == "error" or kind == "error" or document.get("error"):
             failed = _stream_error(document, request_id, secret)
+            # The server took the request and started on it: the work may be billed, whatever
+            # the event says (a rate limit, a 503), so it is not retried by default.
+            failed.billable = True
             if not parsed.images:
                 raise failed
             parsed.error = failed  # completed images are paid for: the error carries them

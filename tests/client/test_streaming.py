@@ -21,6 +21,7 @@ from comet_widgets import (
     APIConnectionError,
     AsyncImageClient,
     BadRequestError,
+    CometError,
     ContentPolicyError,
     Generation,
     InvalidParameterError,
@@ -220,6 +221,42 @@ async def test_an_error_event_after_a_completed_image_keeps_the_image(
     assert error.generation.request_id == error.request_id == fake.requests[-1].request_id
     assert [(p.index, p.partial_index) for p in error.partials] == [(0, 0), (1, 0)]
     assert fake.generation_count == 1  # not retried: an image was made
+
+
+@pytest.mark.parametrize("route", ["generate", "edit"])
+@pytest.mark.parametrize("after", [0, 1])
+async def test_an_error_event_is_never_retried_once_the_stream_began(
+    fake_server: FakeServer, fake: FakeAPI, route: str, after: int
+) -> None:
+    """A rate limit or a 5xx said inside a stream that answered 200 (and perhaps sent partials):
+    the provider may have made, and billed, the image; one request, unless retry_billable."""
+    for retry_billable, expected in ((False, 1), (True, 2)):
+        fake.reset()
+        fake.break_stream_next("error", after=after, code="rate_limit_exceeded")
+        async with AsyncImageClient(
+            api_key=FAKE_API_KEY,
+            base_url=fake_server.base_url,
+            sleep=_no_wait,
+            retry_billable=retry_billable,
+        ) as client:
+            call = (
+                client.generate(PROMPT, model="gpt-image-2", partial_images=2)
+                if route == "generate"
+                else client.edit(PROMPT, image=_tiny_png(), model="gpt-image-2", partial_images=2)
+            )
+            if retry_billable:
+                assert (await call).ok
+            else:
+                with pytest.raises(CometError) as caught:
+                    await call
+                assert caught.value.billable
+        assert len(fake.requests) == expected
+
+
+def _tiny_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "red").save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 async def test_a_json_error_to_a_stream_is_the_usual_typed_error(
