@@ -165,9 +165,10 @@ async def generate_many(
 
     ``concurrency`` caps requests in flight (and workers); ``requests_per_minute`` paces their
     starts; a 429 pauses every worker. With ``output_dir`` each image is written as it arrives
-    (``<index>-<key[:12]>-<image>.<ext>``, fsynced, with metadata: PNG text chunks, a JSON
-    sidecar for other formats, and for PNG too with ``sidecar=True``) and one line per finished
-    item is appended to ``manifest.jsonl`` (``manifest.shard-i-of-k.jsonl`` with ``shard``).
+    (``<index>-<prompt slug>-<image>.<ext>``: ``00012-a-red-fox-0.png``; fsynced; with
+    metadata: PNG text chunks, a JSON sidecar for other formats, and for PNG too with
+    ``sidecar=True``) and one line per finished item is appended to ``manifest.jsonl``
+    (``manifest.shard-i-of-k.jsonl`` with ``shard``).
     ``resume`` (default: on with ``output_dir``) skips items already done in that folder. Image
     bytes of such batches are read back from the files on access.
 

@@ -34,7 +34,8 @@ from .._errors import (
     error_payload,
 )
 from ..client._limits import RequestLimiter
-from ..images._results import save_in
+from ..images._formats import EXTENSIONS
+from ..images._results import save_in, slug
 from ._manifest import (
     MANIFEST_NAME,
     ManifestWriter,
@@ -354,6 +355,21 @@ class BatchRun:
             return self.estimates[item.index]
         return None
 
+    def _stem(self, item: BatchItem, generation: Generation) -> str:
+        """The images' names without ``-<image>.<ext>``: the input index and a slug of the
+        prompt (``00012-a-red-fox``). A name already taken in the folder (an earlier run's item
+        at this index with another body, or a ``--no-resume`` rerun) is never replaced: the
+        key's first 8 hex digits are added then. Resumed items keep the paths their manifest
+        rows name (earlier versions wrote ``00012-<key[:12]>``), so nothing is renamed."""
+        assert self.folder is not None
+        stem = f"{item.index:05d}-{slug(item.prompt, 40)}"
+        names = [
+            f"-{image.index}{EXTENSIONS[image.format or 'png']}" for image in generation.images
+        ]
+        if any((self.folder / (stem + name)).exists() for name in names):
+            stem += f"-{item.key[:8]}"
+        return stem
+
     def _persist(
         self,
         item: BatchItem,
@@ -368,7 +384,7 @@ class BatchRun:
         item.error = error_payload(exception) if exception is not None else None
         item.cost = self._cost_of(item, generation, exception)
         if generation is not None and exception is None and self.folder is not None:
-            stem = f"{item.index:05d}-{item.key[:12]}"
+            stem = self._stem(item, generation)
             moved: OSError | None = None
             for position, image in enumerate(generation.images):
                 if not image.ok:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL.Image import Image
 
-__all__ = ["GeneratedImage", "Generation", "PartialImage", "save_in"]
+__all__ = ["GeneratedImage", "Generation", "PartialImage", "save_in", "slug"]
 
 
 class _DecodedCache:
@@ -69,7 +69,9 @@ decoded_cache = _DecodedCache(DECODED_CACHE_SIZE)
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
-def _slug(text: str, limit: int = 48) -> str:
+def slug(text: str, limit: int = 48) -> str:
+    """``text`` lowercased, runs of anything but ``a-z0-9`` made ``-``, at most ``limit`` chars
+    (``image`` when nothing is left)."""
     return _SLUG.sub("-", text.lower()).strip("-")[:limit].rstrip("-") or "image"
 
 
@@ -236,7 +238,7 @@ class GeneratedImage:
 
     def default_filename(self) -> str:
         gen = self.generation
-        stem = _slug(gen.prompt) if gen else "image"
+        stem = slug(gen.prompt) if gen else "image"
         # An answer without "created" (0) is named for now, not for 1970.
         created = gen.created if gen and gen.created > 0 else None
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(created))
