@@ -442,6 +442,37 @@ def redact(text: str, secret: str | None) -> str:
     return re.sub(r"(?i)(bearer\s+)[^\s\"',]+", r"\1[redacted]", text)
 
 
+def redact_all(value: Any, secret: str | None) -> Any:
+    """``redact`` every string in ``value``: a str, or the strings (keys too) of its dicts,
+    lists and tuples, however nested; anything else is returned as it is."""
+    if isinstance(value, str):
+        return redact(value, secret)
+    if isinstance(value, dict):
+        return {redact_all(k, secret): redact_all(v, secret) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact_all(item, secret) for item in value)
+    return value
+
+
+def scrub(error: CometError, secret: str | None) -> CometError:
+    """Redact ``secret`` from everything ``error`` carries: its message and every attribute
+    (``reason``, ``body``, ``code``, ``invalid_params``, ``request_id``...), and the errors of
+    its partial result. A server may echo the key in any string it sends; this is the one
+    place every error leaving the client passes."""
+    for name, value in vars(error).items():
+        if name in ("generation", "partials"):
+            continue
+        try:
+            setattr(error, name, redact_all(value, secret))
+        except RecursionError:  # a body nested thousands deep: kept as its (redacted) outline
+            setattr(error, name, redact(_short_repr(value), secret))
+    error.args = (error.message,)
+    for other in error.generation.errors if error.generation is not None else []:
+        if other is not error:
+            scrub(other, secret)
+    return error
+
+
 #: Bytes of the (standard) base64 alphabet, which fills most of an image answer.
 _BASE64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 #: Occurrences looked at one by one before a whole-body search is cheaper.

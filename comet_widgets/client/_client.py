@@ -71,6 +71,7 @@ from .._errors import (
     key_from_env,
     missing_key,
     redact,
+    scrub,
 )
 from .._types import EditParams, ImageInput, ImageParams, Unpack, signed
 from ..images._formats import NotAnImage, sniff
@@ -594,11 +595,7 @@ class AsyncImageClient:
 
     def _scrub(self, error: CometError) -> None:
         """Redact the key from an error leaving the client: a server may echo it back."""
-        key = self._key_or_none()
-        error.message = redact(error.message, key)
-        error.args = (error.message,)
-        if isinstance(error, APIStatusError) and isinstance(error.body, str):
-            error.body = redact(error.body, key)
+        scrub(error, self._key_or_none())
 
     async def list_models(self, *, image_only: bool = False) -> list[ModelInfo]:
         """The models of ``GET {base_url}/models`` as ``ModelInfo`` objects, sorted by id
@@ -619,6 +616,16 @@ class AsyncImageClient:
             self._in_flight.add(task)  # aclose() ends it (and its connection) like a generation
         try:
             answer = await self._exchange(request, key, self.max_response_bytes, "the model list")
+            if answer.status >= 400:
+                raise error_from_response(answer.status, answer.headers, answer.body, secret=key)
+            try:
+                document = json.loads(answer.body)
+            except (ValueError, RecursionError):
+                raise ResponseError(
+                    "the model list is not JSON (or nested too deeply)",
+                    request_id=answer.request_id,
+                    kind="not_json",
+                ) from None
         except CometError as error:
             self._scrub(error)
             raise
@@ -631,16 +638,6 @@ class AsyncImageClient:
         finally:
             if task is not None:
                 self._in_flight.discard(task)
-        if answer.status >= 400:
-            raise error_from_response(answer.status, answer.headers, answer.body, secret=key)
-        try:
-            document = json.loads(answer.body)
-        except (ValueError, RecursionError):
-            raise ResponseError(
-                "the model list is not JSON (or nested too deeply)",
-                request_id=answer.request_id,
-                kind="not_json",
-            ) from None
         items = (
             document.get("data", document.get("models", []))
             if isinstance(document, dict)

@@ -27,7 +27,7 @@ import httpx
 import jiter
 from httpx_sse import EventSource
 
-from .._errors import APIStatusError, ResponseError, redact_bytes
+from .._errors import APIStatusError, ResponseError, redact, redact_bytes
 from ..images._results import GeneratedImage, PartialImage
 from ._wire import ParsedBody, decode_b64_image, error_from_response
 
@@ -121,7 +121,7 @@ async def read_stream(
     parsed = ParsedBody(created=0, images=[], usage=None)
     partial_type, completed_type = _EVENT_TYPES[edit]
     async for event in EventSource(view).aiter_sse():
-        data = event.data
+        data, name = event.data, redact(event.event, secret)
         if not data.strip():
             continue
         if data.startswith("[DONE]"):
@@ -130,17 +130,17 @@ async def read_stream(
             document = jiter.from_json(redact_bytes(data.encode(), secret), cache_mode="keys")
         except ValueError:
             raise ResponseError(
-                f"a streamed event ({event.event}) is not valid JSON{suffix}",
+                f"a streamed event ({name}) is not valid JSON{suffix}",
                 request_id=request_id,
                 kind="stream",
-                reason=f"a streamed event ({event.event}) is not valid JSON",
+                reason=f"a streamed event ({name}) is not valid JSON",
             ) from None
         if not isinstance(document, dict):
             raise ResponseError(
-                f"a streamed event ({event.event}) is not a JSON object{suffix}",
+                f"a streamed event ({name}) is not a JSON object{suffix}",
                 request_id=request_id,
                 kind="stream",
-                reason=f"a streamed event ({event.event}) is not a JSON object",
+                reason=f"a streamed event ({name}) is not a JSON object",
             )
         kind = document.get("type")
         if event.event == "error" or kind == "error" or document.get("error"):

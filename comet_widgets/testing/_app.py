@@ -340,6 +340,7 @@ class FakeAPI:
         count: int = 1,
         message: str | None = None,
         code: str = "",
+        event: str | None = None,
     ) -> None:
         """Break the next ``count`` streamed answers after ``after`` good events.
 
@@ -347,7 +348,8 @@ class FakeAPI:
         "error" sends an ``error`` event (``message``, ``code``, in ``error_style``) and ends;
         "invalid_json" sends an event whose data is cut-off JSON; "bad_event" a partial event
         without ``b64_json``. It shares the queue of ``fail_next``; a generation that does not
-        stream consumes it without effect.
+        stream consumes it without effect. ``event`` names the broken event (its ``event:``
+        line; by default "error", or the stream's partial type).
         """
         if kind not in STREAM_BREAK_KINDS:
             choices = ", ".join(STREAM_BREAK_KINDS)
@@ -355,7 +357,7 @@ class FakeAPI:
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise ValueError(f"after must be a whole number of at least 0, got {after!r}")
         check_count(count)
-        self._queue.push(StreamBreak(kind, after, message, code), count)
+        self._queue.push(StreamBreak(kind, after, message, code, event), count)
 
     def fault_rates(
         self, rate_429: float = 0.1, rate_503: float = 0.05, *, seed: int | None = None

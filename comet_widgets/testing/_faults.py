@@ -151,6 +151,7 @@ class StreamBreak:
     after: int = 1
     message: str | None = None
     code: str = ""
+    event: str | None = None
 
     @property
     def label(self) -> str:

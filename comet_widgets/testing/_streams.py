@@ -102,12 +102,12 @@ def _broken_event(brk: StreamBreak, responder: Responder, partial: str) -> bytes
     if brk.kind == "error":
         message = brk.message or "the upstream provider failed while generating the image"
         error = responder.error_document(500, message, code=brk.code)
-        return sse("error", json.dumps({"type": "error", "error": error}).encode())
+        return sse(brk.event or "error", json.dumps({"type": "error", "error": error}).encode())
     if brk.kind == "invalid_json":
-        return sse(partial, b'{"type":"' + partial.encode() + b'","b64_js')
+        return sse(brk.event or partial, b'{"type":"' + partial.encode() + b'","b64_js')
     if brk.kind == "bad_event":
         data = {"type": partial, "partial_image_index": "first", "created_at": 0}
-        return sse(partial, json.dumps(data).encode())
+        return sse(brk.event or partial, json.dumps(data).encode())
     return None
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import ipywidgets
 import pytest
+import widget_parts
 from bad_inputs import ROWS, BadInput
 from fault_table import AMPLE, DALLE_2, Row
 from fault_table import ROWS as FAULTS
@@ -29,6 +30,8 @@ from widget_parts import parts
 
 from comet_widgets import ImageGenerator, InvalidParameterError, build_payload
 from comet_widgets.testing import FakeAPI
+from tests.client.test_server_strings import ECHOES
+from tests.client.test_server_strings import KEY as ECHOED_KEY
 
 KEY = "sk-" + "test-SECRET-" + "0123456789abcdef"
 SECRET_PART = "SECRET-0123456789abcdef"
@@ -320,6 +323,27 @@ async def test_a_refused_connection_is_shown_as_not_sent(
     assert "Check the network (and COMETAPI_BASE_URL)" in words
     assert not any(hint in words for hint in CODE_HINTS), words
     assert SECRET_PART not in everything_shown(panel, descendants)
+
+
+@pytest.mark.parametrize("echo", sorted(ECHOES))
+async def test_a_key_echoed_in_any_server_string_is_nowhere_in_the_panel(
+    fake: FakeAPI, loopback_panel: MakePanel, descendants: Callable[..., list[Any]], echo: str
+) -> None:
+    """The key the fake sends back (tests/client/test_server_strings.py) reaches no widget's
+    state, trait or repr: the error box words the error's attributes, and they are redacted."""
+    panel = loopback_panel(
+        api_key=ECHOED_KEY,
+        client_options={"max_retries": 0},
+        prompt="a key",
+        model="gpt-image-2",
+        n=2,
+        partial_images=1,
+    )
+    ECHOES[echo](fake)
+    widget_parts.part(panel, "cw-generate").click()
+    await panel.wait()
+    assert panel.status in ("error", "done"), panel.status
+    assert ECHOED_KEY not in everything_shown(panel, descendants)
 
 
 # -- bad input on the traits --------------------------------------------------------------------
