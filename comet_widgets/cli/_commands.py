@@ -304,11 +304,37 @@ def _status(spec: Any) -> str:
     return f"shut down {spec.shutdown}; try {' or '.join(spec.replacements)}"
 
 
-def _table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
-        out("  ".join([*cells, row[-1]]).rstrip())
+#: The widest line of ``models`` without ``--wide``.
+MODELS_WIDTH = 100
+#: How wide the model and status columns of ``models`` may be without ``--wide``.
+_NARROW = {0: 40, 1: 26}
+
+
+def _table(rows: list[tuple[str, ...]], *, width: int | None = None) -> None:
+    """Print ``rows`` as columns two spaces apart. With ``width``, each line fits in it: a model
+    or status longer than ``_NARROW`` allows, and a last cell longer than what the other columns
+    leave, continue on the lines below."""
+    import textwrap
+
+    def wrap(text: str, limit: int | None) -> list[str]:
+        return textwrap.wrap(text, limit, break_on_hyphens=False) or [""] if limit else [text]
+
+    last = len(rows[0]) - 1
+    # Laid out as printed: an escaped control character takes four columns.
+    cells = [
+        [wrap(redact_line(cell), _NARROW.get(i) if width else None) for i, cell in enumerate(row)]
+        for row in rows
+    ]
+    widths = [max(len(line) for row in cells for line in row[i]) for i in range(last)]
+    if width:
+        rest = max(20, width - sum(widths) - 2 * last)
+        for row in cells:
+            row[last] = wrap(" ".join(row[last]), rest)
+    for row in cells:
+        for k in range(max(map(len, row))):
+            parts = [cell[k] if k < len(cell) else "" for cell in row]
+            padded = [part.ljust(w) for part, w in zip(parts, widths, strict=False)]
+            out("  ".join([*padded, parts[last]]).rstrip())
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -317,11 +343,13 @@ def cmd_models(args: argparse.Namespace) -> int:
         return asyncio.run(_live_models(args))
     from .._catalog import MODELS
 
-    rows: list[tuple[str, ...]] = [
-        ("model", "status", "sizes", "max n", "response formats", "options")
-    ]
+    wide = ("model", "status", "sizes", "max n", "response formats", "options")
+    rows: list[tuple[str, ...]] = [wide if args.wide else ("model", "status", "max n", "sizes")]
     for spec in MODELS.values():
         sizes = ", ".join(spec.sizes) + (", any WxH (x16)" if spec.free_size else "")
+        if not args.wide:
+            rows.append((spec.name, _status(spec), str(spec.max_n), sizes))
+            continue
         options = []
         if spec.qualities:
             options.append("quality " + "/".join(spec.qualities))
@@ -332,10 +360,12 @@ def cmd_models(args: argparse.Namespace) -> int:
         rows.append(
             (spec.name, _status(spec), sizes, str(spec.max_n), formats, "; ".join(options) or "-")
         )
-    _table(rows)
+    _table(rows, width=None if args.wide else MODELS_WIDTH)
+    more = "" if args.wide else "\n'comet-images models --wide' adds response formats and options."
     out(
         "\nOther model names pass through unchecked; 'comet-images models --live' lists yours."
         "\nLifecycle facts: the openai SDK's image_model.py and CometAPI's pages (see README)."
+        + more
     )
     return 0
 
@@ -352,7 +382,7 @@ async def _live_models(args: argparse.Namespace) -> int:
         spec = MODELS.get(name)
         status = _status(spec) if spec is not None else "not in the catalogue"
         rows.append((name, status, "available" if name in usable else "not listed for your key"))
-    _table(rows)
+    _table(rows, width=None if args.wide else MODELS_WIDTH)
     err(f"{len(usable)} image model(s) listed for your key")
     return 0
 

@@ -99,6 +99,7 @@ failure). Run again with a larger --budget to continue."""
 _MODELS_EPILOG = f"""\
 examples:
   {PROG} models                 # the built-in catalogue: what each model accepts
+  {PROG} models --wide          # with response formats and options, unwrapped
   {PROG} models --live          # the models your key can use (GET /v1/models)"""
 
 _MERGE_EPILOG = f"""\
@@ -318,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     models.add_argument("--live", action="store_true", help="ask the API (needs a key)")
+    models.add_argument(
+        "--wide",
+        action="store_true",
+        help="every field on one line per model (default: fit 100 columns, long fields wrapped)",
+    )
     _add_connection(models)
 
     serve = commands.add_parser(

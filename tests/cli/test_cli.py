@@ -454,11 +454,34 @@ def test_merge_usage_errors(tmp_path: Path) -> None:
 # -- models, serve-fake ----------------------------------------------------------------------
 
 
+def test_models_fits_100_columns_and_wide_shows_everything(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert lines[0].split() == ["model", "status", "max", "n", "sizes"]
+    assert "'comet-images models --wide' adds response formats and options." in lines
+    text = "\n".join(lines)
+    # Long fields wrap under their column: gpt-image-1's replacements, qwen-image's sizes.
+    gpt1 = lines.index(next(line for line in lines if line.startswith("gpt-image-1 ")))
+    status_at = lines[0].index("status")
+    assert lines[gpt1 + 1][:status_at].strip() == ""
+    assert "gpt-image-2.5-sunburst or" in lines[gpt1 + 1]
+    assert "gpt-image-2.5-flare" in lines[gpt1 + 2]
+    assert "928x1664" in text
+    assert "b64_json" not in text  # response formats and options: only with --wide
+    assert main(["models", "--wide"]) == 0
+    wide = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in wide) > 200
+    assert "b64_json (always)" in next(line for line in wide if line.startswith("gpt-image-1 "))
+
+
 @pytest.mark.slow
 def test_models_catalogue_and_live_list(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
-    done = run("models", cwd=tmp_path, key=False)
+    done = run("models", "--wide", cwd=tmp_path, key=False)
     assert done.returncode == 0
     header, *rows = done.stdout.splitlines()
     assert header.split()[:4] == ["model", "status", "sizes", "max"]
@@ -474,7 +497,7 @@ def test_models_catalogue_and_live_list(
     assert "shut down 2026-12-01; try gpt-image-2" in next(
         r for r in rows if r.startswith("gpt-image-1.5")
     )
-    done = run("models", "--live", cwd=tmp_path, server=fake_server)
+    done = run("models", "--live", "--wide", cwd=tmp_path, server=fake_server)
     assert done.returncode == 0, done.stderr
     live = [line.split() for line in done.stdout.splitlines()]
     assert live[0] == ["model", "status", "your", "key"]

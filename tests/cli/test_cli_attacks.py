@@ -31,6 +31,8 @@ def test_server_text_reaches_the_terminal_with_its_control_characters_escaped(
     live = run("models", "--live", cwd=tmp_path, server=fake_server)
     assert live.returncode == 0, live.stderr
     assert "flux-\\x1b]0;owned\\x07\\x1b[2Jx\\x0dfake" in live.stdout
+    # Laid out as printed, escapes included: the table still fits 100 columns.
+    assert max(map(len, live.stdout.splitlines())) <= 100
 
     Image.new("RGB", (64, 64)).save(tmp_path / "photo.png")
     fake.silent_changes = {"prompt": f"winter {HOSTILE}"}
