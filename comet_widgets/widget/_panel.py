@@ -140,7 +140,6 @@ _PROMPT_WORDS = {
     "edit": ("What to change", "Say what to change: make the sky stormy, add a red scarf..."),
 }
 _CONSTRUCTOR_ARGS = ("client", "client_factory", "offline", "output_dir")
-_NOT_BATCH_DEFAULTS = ("prompt",)
 #: The image models each client's key can use, fetched once per client.
 _LIVE_MODELS: weakref.WeakKeyDictionary[AsyncImageClient, list[ModelInfo]] = (
     weakref.WeakKeyDictionary()
@@ -321,10 +320,9 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._refresh()
         self._fetch_models()
 
-    @locked
+    @locked  # every write, a cell's included, holds the panel's lock
     def __setattr__(self, name: str, value: Any) -> None:
-        with self._lock:  # every write, a cell's included, holds the panel's lock
-            super().__setattr__(name, value)
+        super().__setattr__(name, value)
 
     # -- the key's live model list -----------------------------------------------------------
     def _fetch_models(self) -> None:
@@ -684,9 +682,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if editing:
             items = self._edit_items(items, values)
             values = edit_options(values)  # what edit() sends; the batch sends them as given
-        defaults = {
-            k: v for k, v in values.items() if k not in _NOT_BATCH_DEFAULTS and v is not None
-        }
+        defaults = {k: v for k, v in values.items() if k != "prompt" and v is not None}
         defaults.update(options)
         job, counts = batch_job(items, int(defaults.get("n", 1)), editing)
         edit_of = self._editing.titles("Edits of") if editing else ("", "")
