@@ -26,6 +26,7 @@ __all__ = [
     "ProgressCallback",
     "TerminalProgress",
     "WidgetProgress",
+    "duration",
     "make_progress",
 ]
 
@@ -51,7 +52,8 @@ class Counts:
         return self.succeeded + self.failed + self.skipped
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """``42s``, ``3m07s``, ``2h05m``: a duration as the progress lines show it."""
     seconds = int(seconds)
     if seconds < 60:
         return f"{seconds}s"
@@ -117,8 +119,8 @@ class Progress:
             parts.append(f"{rate:.1f}/min")
             remaining = c.total - c.done
             if remaining and not self.closed:
-                parts.append(f"ETA {_duration(remaining * 60.0 / rate)}")
-        parts.append(_duration(self._clock() - self._started))
+                parts.append(f"ETA {duration(remaining * 60.0 / rate)}")
+        parts.append(duration(self._clock() - self._started))
         return " · ".join(parts)
 
     def _show(self, *, final: bool) -> None:  # pragma: no cover - overridden

@@ -25,9 +25,9 @@ from .._constants import API_KEY_ENV
 from .._errors import key_from_env, missing_key, redact
 from .._types import EDIT_FILES
 from ._parser import edit_params_of, params_of
+from ._waiting import waiting
 
 if TYPE_CHECKING:
-    from ..batch._run import Planned
     from ..client._client import AsyncImageClient
     from ..images._results import Generation
 
@@ -120,12 +120,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
     payload = build_payload(args.prompt, **params_of(args))  # refuse bad input before the key
     _check_output(Path(args.output))
     _require_key(args)
+    err(_estimate_line([payload]))
     generation = asyncio.run(_generate(args, payload))
     return _save_all(generation, args)
 
 
 async def _generate(args: argparse.Namespace, payload: dict[str, Any]) -> Generation:
-    async with _client(args) as client:
+    label = f"generating {payload.get('n') or 1} image(s) with {payload['model']}"
+    async with _client(args) as client, waiting(redact_line(label), quiet=args.quiet):
         return await client.generate_payload(payload)
 
 
@@ -133,20 +135,22 @@ def cmd_edit(args: argparse.Namespace) -> int:
     from .._catalog import build_edit_payload
 
     params = edit_params_of(args)
-    build_edit_payload(args.prompt, params)  # refused now, before the key or the network
+    body = build_edit_payload(args.prompt, params)  # refused now, before the key or the network
     files = {name: Path(params.pop(name)) for name in EDIT_FILES if name in params}
     for path in [*args.image, *files.values()]:
         if not Path(path).is_file():
             raise UsageError(f"no such image file: {path}")
     _check_output(Path(args.output))
     _require_key(args)
-    generation = asyncio.run(_edit(args, {**params, **files}))
+    err(_estimate_line([{**body, "image": args.image}]))
+    generation = asyncio.run(_edit(args, {**params, **files}, body["model"]))
     return _save_all(generation, args)
 
 
-async def _edit(args: argparse.Namespace, params: dict[str, Any]) -> Generation:
+async def _edit(args: argparse.Namespace, params: dict[str, Any], model: str) -> Generation:
     images = [Path(p) for p in args.image]
-    async with _client(args) as client:
+    label = f"editing {len(images)} image(s) with {model}"
+    async with _client(args) as client, waiting(redact_line(label), quiet=args.quiet):
         return await client.edit(
             args.prompt, image=images[0] if len(images) == 1 else images, **params
         )
@@ -203,13 +207,12 @@ def _cost_line(generation: Generation) -> str:
     )
 
 
-def _estimate_line(planned: list[Planned], args: argparse.Namespace) -> str:
-    """One line before a batch: how many images of which models, qualities and sizes, the
-    estimated cost, and where the prices come from (stderr)."""
+def _estimate_line(bodies: list[dict[str, Any]], resumed: str = "") -> str:
+    """One line before anything is sent: how many images of which models, qualities and sizes
+    the request ``bodies`` ask for, the estimated cost, and where the prices come from
+    (stderr); then ``resumed`` (a batch's note on items already done)."""
     from .._cost import Cost, estimate_payload
-    from ..batch._manifest import manifest_files
 
-    bodies = [p.payload for p in planned]
     total = sum((estimate_payload(body) for body in bodies), Cost(usd=0.0, basis="estimate"))
 
     def kinds(name: str, default: str) -> str:
@@ -217,12 +220,9 @@ def _estimate_line(planned: list[Planned], args: argparse.Namespace) -> str:
 
     images = sum(int(body.get("n") or 1) for body in bodies)
     models = [str(body["model"]) for body in bodies]
-    folder = Path(args.output)
-    resumed = not args.no_resume and folder.is_dir() and manifest_files(folder)
-    done = f"; items already done in {args.output} are not sent again" if resumed else ""
     return (
         f"estimate: {images} image(s) of {kinds('model', '?')}, quality {kinds('quality', 'auto')},"
-        f" size {kinds('size', 'auto')}: {total} ({_priced_by(models)}){done}"
+        f" size {kinds('size', 'auto')}: {total} ({_priced_by(models)}){resumed}"
     )
 
 
@@ -244,7 +244,7 @@ def _resolve_inputs(items: list[Any], folder: Path) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from ..batch._generate import InvalidItemError, parse_shard, plan
-    from ..batch._manifest import MANIFEST_NAME, shard_manifest_name
+    from ..batch._manifest import MANIFEST_NAME, manifest_files, shard_manifest_name
     from ..batch._prompts import read_prompts
 
     if args.concurrency < 1:
@@ -262,7 +262,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if shard is not None:
         planned = [p for p in planned if p.index % shard[1] == shard[0]]
     _check_output(Path(args.output), shard_manifest_name(*shard) if shard else MANIFEST_NAME)
-    err(_estimate_line(planned, args))
+    folder = Path(args.output)
+    resumed = not args.no_resume and folder.is_dir() and manifest_files(folder)
+    done = f"; items already done in {args.output} are not sent again" if resumed else ""
+    err(_estimate_line([p.payload for p in planned], done))
     _require_key(args)
     return asyncio.run(_batch(args, prompts.items, params, shard))
 
@@ -288,7 +291,7 @@ async def _batch(
             output_dir=args.output,
             resume=not args.no_resume,
             sidecar=args.sidecar,
-            progress=not args.no_progress,
+            progress=not args.quiet,
             shard=shard,
             budget_usd=args.budget,
         )

@@ -196,6 +196,12 @@ def _add_output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
     )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no spinner while waiting (there is none when stderr is not a terminal)",
+    )
 
 
 def _add_connection(parser: argparse.ArgumentParser) -> None:
@@ -300,7 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
     )
-    batch.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+    batch.add_argument(
+        "-q", "--quiet", "--no-progress", action="store_true", help="no progress bar or lines"
+    )
     batch.add_argument(
         "--budget",
         type=float,

@@ -202,8 +202,9 @@ def test_api_errors_are_one_redacted_line_and_a_traceback_only_with_debug(
     fake.fail_next(2, 400, message=f"invalid request from key {KEY}")
     done = run("generate", "a boat", cwd=tmp_path, server=fake_server)
     assert done.returncode == 1
-    assert done.stderr.startswith("error: HTTP 400: invalid request from key [redacted]")
-    assert len(done.stderr.splitlines()) == 1
+    estimate, error = done.stderr.splitlines()  # the estimate before sending, then one line
+    assert estimate.startswith("estimate: 1 image(s) of gpt-image-2")
+    assert error.startswith("error: HTTP 400: invalid request from key [redacted]")
     done = run("--debug", "generate", "a boat", cwd=tmp_path, server=fake_server)
     assert done.returncode == 1
     assert "Traceback" in done.stderr
@@ -271,7 +272,7 @@ def test_batch_txt_plain_progress_lines_summary_and_resume(
     assert done.returncode == 0
     assert "6 ok (6 resumed)" in done.stdout
     assert fake.generation_count == 6  # nothing requested again
-    done = run(*args, "--no-resume", "--no-progress", cwd=tmp_path, server=fake_server)
+    done = run(*args, "--no-resume", "--quiet", cwd=tmp_path, server=fake_server)
     assert done.returncode == 0
     assert done.stderr.startswith("estimate: ")  # the one line left on stderr
     assert done.stderr.count("\n") == 1
@@ -696,7 +697,8 @@ def test_a_retired_model_warns_in_one_line_and_names_the_replacement(tmp_path: P
         check=False,
     )
     assert done.returncode == 1
-    first, second = done.stderr.splitlines()[:2]
+    estimate, first, second = done.stderr.splitlines()[:3]
+    assert estimate.startswith("estimate: 1 image(s) of dall-e-3")
     assert first == (
         "warning: dall-e-3 was retired by OpenAI on 2026-05-12; CometAPI may no longer route it;"
         " try gpt-image-2"

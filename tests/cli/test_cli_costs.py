@@ -1,5 +1,5 @@
-"""``comet-images`` and money: the estimate line before a batch, ``--budget``, and the cost
-line after ``generate`` and ``edit``, against the loopback fake."""
+"""``comet-images`` and money: the estimate line before a batch, a generation or an edit,
+``--budget``, and the cost line after ``generate`` and ``edit``, against the loopback fake."""
 
 from __future__ import annotations
 
@@ -89,7 +89,11 @@ def test_generate_and_edit_print_what_they_cost(
     assert done.returncode == 0, done.stderr
     usage = read_metadata(tmp_path / done.stdout.splitlines()[0])["usage"]
     text = usage["input_tokens_details"]["text_tokens"]
+    price = PRICES["gpt-image-2"]
     assert done.stderr == (
+        "estimate: 1 image(s) of gpt-image-2, quality low, size 1024x1024:"
+        f" {estimate_cost(prompt='a paper boat', quality='low', size='1024x1024')}"
+        f" ({price.source}, {price.as_of})\n"
         f"cost: ${priced(usage):.4f} (from usage: {text} text + 0 image input,"
         f" {usage['output_tokens']} output tokens)\n"
     )
@@ -100,6 +104,10 @@ def test_generate_and_edit_print_what_they_cost(
     assert usage["input_tokens_details"]["image_tokens"] == 765  # four tiles of 512
     assert f"cost: ${priced(usage):.4f} (from usage: " in done.stderr
     assert "765 image input" in done.stderr
+    edit_estimate = estimate_cost(prompt="make it winter", image="photo.png")
+    assert done.stderr.startswith(
+        f"estimate: 1 image(s) of gpt-image-2, quality auto, size auto: {edit_estimate} ("
+    )
     assert not math.isclose(priced(usage), 0)
 
 

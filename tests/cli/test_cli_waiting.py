@@ -1,0 +1,167 @@
+"""While ``generate`` and ``edit`` wait for the API: a spinner with the seconds elapsed on a
+terminal's stderr (driven here under a pseudo-terminal against the loopback fake answering
+slowly), cleared at the end, whatever the end; nothing of it off a terminal or with --quiet."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from test_cli import KEY, quiet_lifecycle, run
+
+from comet_widgets.cli._waiting import CLEAR
+from comet_widgets.testing import FakeAPI, FakeServer
+
+LOW = ("-m", "gpt-image-2", "--quality", "low", "-s", "1024x1024")
+#: One redraw of the spinner: a frame, the seconds elapsed, what it waits for.
+FRAME = re.compile(r"\r[|/\\-] (\d+)s (generating|editing) 1 image\(s\) with gpt-image-2")
+
+
+class Terminal:
+    """The CLI in a subprocess whose stderr is a pseudo-terminal (read as it is written)."""
+
+    def __init__(self, *args: str, cwd: Path, server: FakeServer) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
+        env |= {"COMETAPI_KEY": KEY, "COMETAPI_BASE_URL": server.base_url}
+        quiet_lifecycle(env)
+        self.leader, follower = pty.openpty()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "comet_widgets", *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+        )
+        os.close(follower)
+        self.chunks: list[bytes] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        try:
+            while chunk := os.read(self.leader, 65536):
+                self.chunks.append(chunk)
+        except OSError:  # EIO once the process has exited and the terminal is drained
+            pass
+
+    @property
+    def stderr(self) -> str:
+        # The terminal turns each \n into \r\n: undo that, so a \r left is one written.
+        return b"".join(self.chunks).decode().replace("\r\n", "\n")
+
+    def wait_for(self, pattern: re.Pattern[str], timeout: float = 30.0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if match := pattern.search(self.stderr):
+                return match
+            time.sleep(0.05)
+        raise AssertionError(f"{pattern.pattern!r} never shown; stderr: {self.stderr!r}")
+
+    def finish(self) -> tuple[int, str, str]:
+        stdout, _ = self.process.communicate(timeout=60)
+        out, code = stdout.decode(), self.process.returncode
+        self.reader.join(timeout=10)
+        os.close(self.leader)
+        assert KEY not in out + self.stderr
+        return code, out, self.stderr
+
+
+def spinner_then_cleared(stderr: str) -> tuple[list[int], str, str]:
+    """The seconds the spinner showed, and what came before it and after its last redraw; the
+    line is cleared right after that redraw."""
+    frames = list(FRAME.finditer(stderr))
+    assert frames, stderr
+    after = stderr[frames[-1].end() :]
+    assert after.startswith(CLEAR), after
+    return [int(f.group(1)) for f in frames], stderr[: frames[0].start()], after[len(CLEAR) :]
+
+
+@pytest.mark.slow
+def test_generate_shows_the_seconds_elapsed_and_clears_the_line(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    fake.seconds_per_image = 2.5
+    terminal = Terminal("generate", "a red fox", *LOW, cwd=tmp_path, server=fake_server)
+    code, out, stderr = terminal.finish()
+    assert code == 0, stderr
+    seconds, before, after = spinner_then_cleared(stderr)
+    assert seconds[0] == 0
+    assert max(seconds) >= 2  # counted while waiting, redrawn in place
+    assert seconds == sorted(seconds)
+    assert before.startswith("estimate: 1 image(s) of gpt-image-2, quality low")
+    assert before.count("\n") == 1  # the estimate, then the spinner
+    assert after.startswith("cost: $")  # the actual cost, on a clean line
+    assert "\r" not in after
+    assert out.strip().endswith(".png")
+
+
+@pytest.mark.slow
+def test_edit_shows_the_spinner_too(fake_server: FakeServer, fake: FakeAPI, tmp_path: Path) -> None:
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(tmp_path / "photo.png")
+    fake.seconds_per_image = 1.5
+    terminal = Terminal(
+        "edit", "photo.png", "make it winter", "-m", "gpt-image-2", cwd=tmp_path, server=fake_server
+    )
+    code, _, stderr = terminal.finish()
+    assert code == 0, stderr
+    seconds, before, after = spinner_then_cleared(stderr)
+    assert "editing" in stderr
+    assert max(seconds) >= 1
+    assert before.startswith("estimate: 1 image(s) of gpt-image-2")
+    assert after.startswith("cost: $")
+
+
+@pytest.mark.slow
+def test_a_failure_clears_the_line_before_its_error(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    fake.latency = 1.2
+    fake.fail_next(1, 400, message="no such thing")
+    terminal = Terminal("generate", "a red fox", *LOW, cwd=tmp_path, server=fake_server)
+    code, _, stderr = terminal.finish()
+    assert code == 1
+    _, _, after = spinner_then_cleared(stderr)
+    assert after.startswith("error: HTTP 400")
+
+
+@pytest.mark.slow
+def test_ctrl_c_clears_the_line_and_exits_130(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    fake.seconds_per_image = 30.0
+    terminal = Terminal("generate", "a red fox", *LOW, cwd=tmp_path, server=fake_server)
+    terminal.wait_for(re.compile(r"\r[|/\\-] 1s generating"))
+    terminal.process.send_signal(signal.SIGINT)
+    code, _, stderr = terminal.finish()
+    assert code == 130
+    _, _, after = spinner_then_cleared(stderr)
+    assert after.startswith("interrupted")
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_no_spinner_off_a_terminal_nor_with_quiet(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    fake.seconds_per_image = 1.2
+    piped = run("generate", "a red fox", *LOW, cwd=tmp_path, server=fake_server)
+    assert piped.returncode == 0, piped.stderr
+    assert "\r" not in piped.stderr
+    assert "\x1b" not in piped.stderr
+    assert [line.split(":")[0] for line in piped.stderr.splitlines()] == ["estimate", "cost"]
+    terminal = Terminal("generate", "a red fox", *LOW, "--quiet", cwd=tmp_path, server=fake_server)
+    code, _, stderr = terminal.finish()
+    assert code == 0, stderr
+    assert "\r" not in stderr
+    assert "\x1b" not in stderr
+    assert [line.split(":")[0] for line in stderr.splitlines()] == ["estimate", "cost"]
