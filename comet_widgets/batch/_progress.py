@@ -45,11 +45,13 @@ class Counts:
     total: int
     succeeded: int = 0
     failed: int = 0
-    skipped: int = 0
+    resumed: int = 0
+    #: Items not sent because they would have passed ``budget_usd``.
+    over_budget: int = 0
 
     @property
     def done(self) -> int:
-        return self.succeeded + self.failed + self.skipped
+        return self.succeeded + self.failed + self.resumed + self.over_budget
 
 
 def duration(seconds: float) -> str:
@@ -81,11 +83,14 @@ class Progress:
         self._last_shown: float | None = None
         self.closed = False
 
-    def update(self, *, succeeded: int = 0, failed: int = 0, skipped: int = 0) -> None:
+    def update(
+        self, *, succeeded: int = 0, failed: int = 0, resumed: int = 0, over_budget: int = 0
+    ) -> None:
         """Add finished items and redraw if the last display is old enough."""
         self.counts.succeeded += succeeded
         self.counts.failed += failed
-        self.counts.skipped += skipped
+        self.counts.resumed += resumed
+        self.counts.over_budget += over_budget
         now = self._clock()
         due = self._last_shown is None or now - self._last_shown >= self._min_interval
         if due and self._wants(now):
@@ -112,8 +117,10 @@ class Progress:
         """``"12/40 · 10 ok · 1 failed · 1 resumed · 35.2/min · ETA 1m"``."""
         c = self.counts
         parts = [f"{c.done}/{c.total}", f"{c.succeeded} ok", f"{c.failed} failed"]
-        if c.skipped:
-            parts.append(f"{c.skipped} resumed")
+        if c.resumed:
+            parts.append(f"{c.resumed} resumed")
+        if c.over_budget:
+            parts.append(f"{c.over_budget} over budget")
         rate = self.rate
         if rate:
             parts.append(f"{rate:.1f}/min")

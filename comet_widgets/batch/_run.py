@@ -241,7 +241,7 @@ class BatchRun:
                     # describes every item it covers, each with its own labels.
                     row = record if record.get("index") == index else record_of(item, folder)
                     await asyncio.to_thread(self.writer.append, row)
-                await self._report(item, skipped=1)
+                await self._report(item, resumed=1)
         return pending
 
     def _partials_of(self, index: int) -> Callable[[PartialImage], object] | None:
@@ -287,7 +287,7 @@ class BatchRun:
             if not await self._admit(first):
                 for index in self.by_key[item.key]:
                     self.items[index].over_budget = True
-                    await self._report(self.items[index], skipped=1)
+                    await self._report(self.items[index], over_budget=1)
                 continue
             try:
                 await self._run_item(client, item)
@@ -422,10 +422,18 @@ class BatchRun:
             self.writer.append(record_of(item, self.folder))
 
     async def _report(
-        self, item: BatchItem, *, succeeded: int = 0, failed: int = 0, skipped: int = 0
+        self,
+        item: BatchItem,
+        *,
+        succeeded: int = 0,
+        failed: int = 0,
+        resumed: int = 0,
+        over_budget: int = 0,
     ) -> None:
         if self.progress is not None:
-            self.progress.update(succeeded=succeeded, failed=failed, skipped=skipped)
+            self.progress.update(
+                succeeded=succeeded, failed=failed, resumed=resumed, over_budget=over_budget
+            )
         if self.on_result is not None:
             outcome = self.on_result(item)
             if inspect.isawaitable(outcome):

@@ -172,3 +172,18 @@ async def test_a_budget_for_an_unpriced_model_is_refused(
     results = await generate_many(items, client=client, **LOW)
     assert results.ok
     assert (results.cost.usd, results.cost.basis) == (None, "unpriced")
+
+
+async def test_the_progress_line_counts_items_over_budget_as_such_not_as_resumed(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    import io
+
+    from comet_widgets.batch._progress import PlainProgress
+
+    out = io.StringIO()
+    progress = PlainProgress(len(PROMPTS), stream=out)
+    await generate_many(PROMPTS, client=client, **LOW, budget_usd=3.5 * each(), progress=progress)
+    final = out.getvalue().splitlines()[-1]
+    assert "3 ok · 0 failed · 3 over budget" in final
+    assert "resumed" not in final

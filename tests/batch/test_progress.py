@@ -40,7 +40,7 @@ def test_terminal_bar_redraws_one_line_at_most_four_times_a_second() -> None:
         clock.now += 0.025
         bar.update(succeeded=1)
     bar.update(failed=1)
-    bar.update(skipped=2)
+    bar.update(resumed=2)
     bar.close()
     bar.close()  # idempotent
     draws = out.getvalue().split("\r")[1:]
@@ -97,7 +97,7 @@ def test_callback_gets_every_change() -> None:
     calls: list[tuple[int, int, int]] = []
     progress = make_progress(lambda d, f, t: calls.append((d, f, t)), 3)
     assert isinstance(progress, CallbackProgress)
-    progress.update(skipped=1)
+    progress.update(resumed=1)
     progress.update(succeeded=1)
     progress.update(failed=1)
     progress.close()
