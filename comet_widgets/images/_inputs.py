@@ -12,15 +12,18 @@ synchronous and may decode or encode: callers on an event loop run it in a worke
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .._catalog import EditInput
-from .._errors import InvalidParameterError
+from .._constants import MAX_IMAGE_PIXELS
+from .._errors import CometError, InvalidParameterError
 from .._types import ImageInput
 from ._formats import EXTENSIONS, MIME_TYPES, NotAnImage, has_alpha, sniff
 from ._results import GeneratedImage
@@ -35,6 +38,7 @@ __all__ = [
     "is_array",
     "mask_file",
     "read_path",
+    "readable",
     "source_of",
     "to_bytes",
     "transparent",
@@ -100,9 +104,35 @@ def transparent(pil: Any) -> bool:
     return "A" in pil.getbands() or (pil.mode == "P" and "transparency" in pil.info)
 
 
+@contextlib.contextmanager
+def readable(field: str, name: str) -> Iterator[None]:
+    """The one wrapper around reading an input: whatever Pillow (or numpy) raises while it is
+    opened, loaded, converted or encoded (a decompression bomb, a truncated or corrupt file, a
+    format it cannot read, a mode PNG cannot hold) becomes ``InvalidParameterError`` naming
+    the input; the package's own errors pass through."""
+    try:
+        yield
+    except CometError:
+        raise
+    except Exception as exc:  # Pillow raises OSError, ValueError, SyntaxError, KeyError...
+        what = str(exc).split(" <", 1)[0] or type(exc).__name__  # no "<_io.BytesIO ...>"
+        raise InvalidParameterError(
+            field,
+            name,
+            "a png, jpeg or webp image that can be decoded, of a size Pillow accepts",
+            reason=f"{field} {name!r} cannot be read as an image ({type(exc).__name__}: {what})",
+        ) from None
+
+
 def encode_png(image: Any) -> bytes:
-    """A PIL image as PNG bytes (fast compression; modes PNG cannot hold are converted)."""
-    if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
+    """A PIL image as PNG bytes (fast compression; modes PNG cannot hold are converted: a
+    32-bit integer image to 8 or 16 bits when its values fit, losslessly; else refused)."""
+    if image.mode == "I":
+        low, high = image.getextrema()
+        if low < 0 or high > 65535:
+            raise ValueError(f"a mode I image with values {low}..{high} does not fit in 16 bits")
+        image = image.convert("L") if high <= 255 else image.convert("I;16")
+    elif image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     out = io.BytesIO()
     image.save(out, "PNG", compress_level=1)
@@ -201,7 +231,8 @@ def source_of(value: ImageInput, field: str, number: int = 0) -> tuple[str, byte
     if _is_pil(value):
         return f"{stem}.png", None, value
     if is_array(value):
-        return f"{stem}.png", None, array_image(value, field)
+        with readable(field, "an array"):
+            return f"{stem}.png", None, array_image(value, field)
     raise InvalidParameterError(
         field,
         type(value).__name__,
@@ -213,12 +244,13 @@ def source_of(value: ImageInput, field: str, number: int = 0) -> tuple[str, byte
 def to_bytes(value: ImageInput, field: str) -> tuple[str, bytes]:
     """``(name, bytes)`` of one input, a PIL image or an array encoded as PNG."""
     name, data, pil = source_of(value, field)
-    return name, encode_png(pil) if data is None else data
+    with readable(field, name):
+        return name, encode_png(pil) if data is None else data
 
 
 def _from_bytes(field: str, name: str, data: bytes, *, encoded: bool) -> InputFile:
     try:
-        info = sniff(data)
+        info = sniff(data, max_pixels=MAX_IMAGE_PIXELS)  # a bomb is refused undecoded
     except NotAnImage as exc:
         raise InvalidParameterError(
             field,
@@ -239,9 +271,10 @@ def input_file(
     ``name`` names bytes already read from a file (a batch plans with them)."""
     made, data, pil = source_of(value, field, number)
     name = name or made
-    if data is None:
-        return _from_bytes(field, name, encode_png(pil), encoded=True)
-    return _from_bytes(field, name, data, encoded=False)
+    with readable(field, name):
+        if data is None:
+            return _from_bytes(field, name, encode_png(pil), encoded=True)
+        return _from_bytes(field, name, data, encoded=False)
 
 
 def _edit_here(pil: Any) -> bytes:
@@ -259,21 +292,22 @@ def mask_file(value: ImageInput, *, name: str | None = None) -> InputFile:
     its alpha kept; anything else read as "white = edit here" (``name`` as in ``input_file``)."""
     made, data, pil = source_of(value, "mask")
     name = name or made
-    if data is not None:
-        upload = _from_bytes("mask", name, data, encoded=False)
-        if upload.format == "png" and upload.alpha:
-            return upload
-        from PIL import Image
+    with readable("mask", name):
+        if data is not None:
+            upload = _from_bytes("mask", name, data, encoded=False)
+            if upload.format == "png" and upload.alpha:
+                return upload
+            from PIL import Image
 
-        with Image.open(io.BytesIO(data)) as opened:
-            converted = _edit_here(opened)
-    elif transparent(pil):
-        converted = encode_png(pil.convert("RGBA") if pil.mode == "P" else pil)
-    else:
-        converted = _edit_here(pil)
-    return _from_bytes(
-        "mask", name if name.endswith(".png") else "mask.png", converted, encoded=True
-    )
+            with Image.open(io.BytesIO(data)) as opened:
+                converted = _edit_here(opened)
+        elif transparent(pil):
+            converted = encode_png(pil.convert("RGBA") if pil.mode == "P" else pil)
+        else:
+            converted = _edit_here(pil)
+        return _from_bytes(
+            "mask", name if name.endswith(".png") else "mask.png", converted, encoded=True
+        )
 
 
 _QUICK_HEADS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")

@@ -19,7 +19,7 @@ from email.utils import collapse_rfc2231_value
 from typing import Any
 
 from .._catalog import EditInput, build_edit_payload, check_edit
-from .._constants import DEFAULT_EDIT_MODEL
+from .._constants import DEFAULT_EDIT_MODEL, MAX_IMAGE_PIXELS
 from .._errors import InvalidParameterError
 from .._types import EDIT_FILES, EDIT_PARAMETERS, PARAMETERS, EditParams, scalar_kind
 from ..images._formats import NotAnImage, has_alpha, sniff
@@ -105,7 +105,7 @@ def parse_form(body: bytes, content_type: str) -> tuple[list[FormPart], dict[str
 
 def _input(field: str, number: int, data: bytes) -> EditInput:
     try:
-        info = sniff(data)
+        info = sniff(data, max_pixels=MAX_IMAGE_PIXELS)
     except NotAnImage as exc:
         raise InvalidParameterError(
             field,

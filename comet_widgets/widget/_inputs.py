@@ -34,7 +34,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._catalog import EditInput
-from .._constants import PAINTER_INSTALL
+from .._constants import MAX_IMAGE_PIXELS, PAINTER_INSTALL
 from .._errors import InvalidParameterError
 from ..images._formats import NotAnImage, has_alpha, sniff
 from ..images._results import GeneratedImage
@@ -138,21 +138,16 @@ def _generated_name(image: GeneratedImage, limit: int = _NAME_CHARS) -> str:
     return f"{what} from '{_short(prompt, limit)}'" if prompt else what
 
 
-def _decode(data: bytes, name: str, *, small: bool = True) -> Any:
+def _decode(data: bytes, name: str, *, small: bool = True, field: str = "inputs") -> Any:
     from PIL import Image
 
-    try:
+    from ..images._inputs import readable
+
+    with readable(field, name):
         opened = Image.open(io.BytesIO(data))
         if small:  # a JPEG decodes at a fraction of its size, enough for a thumbnail
             opened.draft("RGB", (INPUT_THUMB_SIDE * 2, INPUT_THUMB_SIDE * 2))
         opened.load()
-    except Exception as exc:
-        raise InvalidParameterError(
-            "inputs",
-            name,
-            "a png, jpeg or webp image",
-            reason=f"input {name!r} cannot be decoded ({exc})",
-        ) from None
     return opened
 
 
@@ -199,7 +194,7 @@ def check_input(value: Any, number: int, *, name: str | None = None) -> InputIma
         shown = name or "image bytes"
     if data is not None:
         try:
-            info = sniff(data)
+            info = sniff(data, max_pixels=MAX_IMAGE_PIXELS)
         except NotAnImage as exc:
             raise InvalidParameterError(
                 "inputs",
@@ -261,18 +256,16 @@ def mask_array(value: Any) -> Any:
     image with alpha (fully transparent = change here); bytes and paths are read."""
     import numpy as np
 
-    from ..images._inputs import array_image, source_of, transparent
+    from ..images._inputs import readable, source_of, transparent
 
-    if isinstance(value, np.ndarray):
-        pil = array_image(value, "mask")
-    else:
-        _, data, pil = source_of(value, "mask")
+    name, data, pil = source_of(value, "mask")
+    with readable("mask", name):
         if data is not None:
-            pil = _decode(data, "mask", small=False)
-    if transparent(pil):
-        alpha = np.asarray(pil.convert("RGBA").getchannel("A"))
-        return alpha == 0
-    return np.asarray(pil.convert("L")) > 127
+            pil = _decode(data, name, small=False, field="mask")
+        if transparent(pil):
+            alpha = np.asarray(pil.convert("RGBA").getchannel("A"))
+            return alpha == 0
+        return np.asarray(pil.convert("L")) > 127
 
 
 def _painter_class() -> Any:

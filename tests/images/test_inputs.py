@@ -8,14 +8,18 @@ panel's ``inputs``, ``generate_many``'s planning of edit items) refuses it with 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import socket
+import struct
 import threading
+import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -26,7 +30,8 @@ from comet_widgets import (
     InvalidParameterError,
     generate_many,
 )
-from comet_widgets.testing import FakeAPI
+from comet_widgets.images._inputs import input_file
+from comet_widgets.testing import FakeAPI, FakeServer
 
 NOT_FILES = ["fifo", "socket", "directory", "device"]
 
@@ -55,10 +60,13 @@ def _release(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
 
 
-def _check(error: BaseException | None, path: Path, field: str) -> None:
+def _check(error: BaseException | None, name: str, field: str) -> InvalidParameterError:
+    if isinstance(error, InvalidItemError):
+        error = error.errors[0][1]
     assert isinstance(error, InvalidParameterError), repr(error)
     assert error.field == field
-    assert path.name in str(error), str(error)
+    assert name in str(error), str(error)
+    return error
 
 
 def refused_at_once(call: Callable[[], Any], path: Path, field: str) -> None:
@@ -78,23 +86,24 @@ def refused_at_once(call: Callable[[], Any], path: Path, field: str) -> None:
     if thread.is_alive():
         _release(path)
         pytest.fail(f"{field}: still reading {path} after 5 s")
-    _check(outcome[0], path, field)
+    _check(outcome[0], path.name, field)
 
 
 async def refused_soon(call: Awaitable[Any], path: Path, field: str) -> None:
-    """``await call`` raises ``InvalidParameterError`` naming ``field`` and ``path`` within 5 s."""
+    """``await call`` raises ``InvalidParameterError`` (or ``InvalidItemError``) naming
+    ``field`` and ``path`` within 5 s."""
     task = asyncio.ensure_future(call)
     done, _ = await asyncio.wait({task}, timeout=5)
     if not done:
         _release(path)
         await asyncio.wait({task}, timeout=5)
         pytest.fail(f"{field}: still reading {path} after 5 s")
-    _check(task.exception(), path, field)
+    _check(task.exception(), path.name, field)
 
 
-def _png() -> bytes:
+def _png(image: Image.Image | None = None) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (64, 64), "red").save(buffer, "PNG")
+    (image or Image.new("RGB", (64, 64), "red")).save(buffer, "PNG")
     return buffer.getvalue()
 
 
@@ -115,16 +124,7 @@ async def test_generate_many_refuses_it_while_planning(
     client: AsyncImageClient, fake: FakeAPI, not_a_file: Path, field: str
 ) -> None:
     item = {"prompt": "a cat", "image": _png(), field: not_a_file}
-    call = generate_many([item], client=client, model="gpt-image-2")
-    task = asyncio.ensure_future(call)
-    done, _ = await asyncio.wait({task}, timeout=5)
-    if not done:
-        _release(not_a_file)
-        await asyncio.wait({task}, timeout=5)
-        pytest.fail(f"still reading {not_a_file} after 5 s")
-    error = task.exception()
-    assert isinstance(error, InvalidItemError), repr(error)
-    _check(error.errors[0][1], not_a_file, field)
+    await refused_soon(generate_many([item], client=client, model="gpt-image-2"), not_a_file, field)
     assert fake.requests == []
 
 
@@ -139,3 +139,98 @@ def test_the_panel_refuses_it_as_an_input_on_the_kernels_thread(
         assert panel.inputs == []
     finally:
         panel.close()
+
+
+# -- what Pillow cannot read ---------------------------------------------------------------------
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _bomb() -> bytes:
+    """A PNG of a few hundred bytes that declares 30000x30000 pixels (900 MP)."""
+    header = struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\0" * 1000)
+    signature = b"\x89PNG\r\n\x1a\n"
+    return signature + _chunk(b"IHDR", header) + _chunk(b"IDAT", pixels) + _chunk(b"IEND", b"")
+
+
+def _corrupt() -> bytes:
+    """A PNG without alpha whose header and end are whole, its pixels garbage."""
+    noise = np.random.default_rng(1).integers(0, 255, (128, 128, 3), dtype=np.uint8)
+    data = bytearray(_png(Image.fromarray(noise)))
+    data[200:2000] = bytes(1800)
+    return bytes(data)
+
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect/></svg>'
+#: Inputs Pillow raises on (a bomb, a corrupt file, SVG, a 32-bit image PNG cannot hold).
+UNREADABLE: dict[str, Callable[[], Any]] = {
+    "bomb": _bomb,
+    "corrupt": _corrupt,
+    "svg": lambda: SVG,
+    "mode I beyond 16 bits": lambda: Image.new("I", (64, 64), 70_000),
+}
+#: Images go as given when their header reads (the API refuses a corrupt one, unbilled); a
+#: mask without alpha is decoded, so a corrupt one is refused here; a mode I mask is read as
+#: "white = edit here" like any image without alpha.
+CASES = [(kind, field) for kind in sorted(UNREADABLE) for field in ("image", "mask")]
+CASES.remove(("corrupt", "image"))
+CASES.remove(("mode I beyond 16 bits", "mask"))
+
+
+@pytest.mark.parametrize(("kind", "field"), CASES)
+async def test_what_pillow_cannot_read_is_refused_naming_the_input(
+    client: AsyncImageClient, fake: FakeAPI, kind: str, field: str
+) -> None:
+    value = UNREADABLE[kind]()
+    options: dict[str, Any] = {"image": _png(), field: value}
+    with pytest.raises(InvalidParameterError) as caught:
+        await client.edit("a cat", model="gpt-image-2", **options)
+    assert caught.value.field == field
+    item = {"prompt": "a cat", **options}
+    with pytest.raises(InvalidItemError) as planned:
+        await generate_many([item], client=client, model="gpt-image-2")
+    assert planned.value.errors[0][1].field == field
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("kind", sorted(set(UNREADABLE) - {"corrupt"}))
+async def test_the_panel_refuses_them_as_inputs_and_masks(
+    fake_server: FakeServer, fake: FakeAPI, kind: str
+) -> None:
+    """As an input: refused when set, or (a PIL image, read when sent) the edit ends in the
+    error; as a mask: refused when set, or taken as "change here". Never another exception."""
+
+    def factory() -> AsyncImageClient:
+        return AsyncImageClient(api_key="sk-inputs", base_url=fake_server.base_url)
+
+    panel = ImageGenerator(client_factory=factory, prompt="a cat", model="gpt-image-2")
+    try:
+        refused: InvalidParameterError | None = None
+        try:
+            panel.inputs = [UNREADABLE[kind]()]
+        except InvalidParameterError as exc:
+            refused = exc
+        if refused is None:
+            with pytest.raises(InvalidParameterError):
+                await panel.edit()
+            assert panel.status == "error"
+            assert panel.error
+        else:
+            assert refused.field == "inputs"
+        panel.inputs = [_png()]
+        with contextlib.suppress(InvalidParameterError):
+            panel.mask = UNREADABLE[kind]()
+    finally:
+        panel.close()
+    assert [r for r in fake.requests if "/images/" in r.path] == []
+
+
+@pytest.mark.parametrize(("value", "mode"), [(200, "L"), (40_000, "I;16")])
+def test_a_mode_i_image_whose_values_fit_is_converted_losslessly(value: int, mode: str) -> None:
+    sent = input_file(Image.new("I", (64, 64), value), "image")
+    with Image.open(io.BytesIO(sent.data)) as opened:
+        assert opened.mode == mode
+        assert opened.getextrema() == (value, value)
