@@ -107,3 +107,29 @@ def test_a_client_the_user_also_awaits_is_refused_at_once_with_what_to_do() -> N
     with pytest.raises(InvalidParameterError, match="client_factory=") as info:
         ImageGenerator(client=client)
     assert info.value.field == "client"
+
+
+async def test_every_held_notification_runs_holding_the_panel_lock(
+    make_panel: MakePanel, app: FakeAPI
+) -> None:
+    """The one-owner rule itself: whichever thread holds the panel's notifications (a run
+    landing on the loop, a cell starting one, a cancel) holds the panel's lock meanwhile."""
+    panel = make_panel(model="dall-e-2", prompt="A paper boat", n=2)
+    original = panel.hold_trait_notifications
+    held: list[tuple[str, bool]] = []
+
+    def hold() -> Any:
+        held.append((threading.current_thread().name, panel._lock._is_owned()))
+        return original()
+
+    panel.hold_trait_notifications = hold
+    await panel.generate()
+    await panel.generate_many(["A kite", "A lighthouse"])
+    app.latency = 30
+    pending = panel.generate()
+    panel.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    threads = {name for name, _ in held}
+    assert threads == {threading.current_thread().name, "comet-widgets-loop"}
+    assert all(owned for _, owned in held), held
