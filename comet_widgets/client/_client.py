@@ -495,11 +495,13 @@ class AsyncImageClient:
         ``POST /images/edits``: only where ``mask`` allows, or guided by ``markup``'s marks.
 
         ``params`` are those of ``EditParams`` (``_types.py``; ``None``: not sent; the model
-        defaults to gpt-image-2). ``image``, ``mask`` and ``markup``: PIL images, numpy arrays,
-        bytes, paths or ``GeneratedImage``s. A mask that is a PNG with alpha is sent as it is
-        (transparent = edit here); a boolean / 0-1 array or an image without alpha means "edit
-        where true / white". A markup (gpt-image-2.5 models) is sent as it is: a PNG of the
-        first image's size with transparent pixels. Parameters and files are checked first:
+        defaults to gpt-image-2). ``image``, ``mask`` and ``markup``: PIL images, numpy arrays
+        (uint8 as is, uint16 scaled to 8 bits, float in 0..1 times 255, bool; other dtypes are
+        refused), bytes, paths (regular files) or ``GeneratedImage``s. A mask that is a PNG
+        with alpha is sent as it is (transparent = edit here); a boolean / 0-1 array or an
+        image without alpha means "edit where true / white". A markup (gpt-image-2.5 models) is
+        sent as it is: a PNG of the first image's size with transparent pixels. Parameters and
+        files are checked first:
         ``InvalidParameterError`` for an unknown keyword (``moderation`` and ``style`` too:
         edits take neither), a markup with a mask, GIF output with a mask, and anything the
         catalogue's edit rules refuse, before any request is sent. ``partial_images`` and

@@ -29,9 +29,11 @@ from ._formats import EXTENSIONS, MIME_TYPES, NotAnImage, has_alpha, sniff
 from ._results import GeneratedImage
 
 __all__ = [
+    "ARRAY_RULE",
     "KINDS",
     "InputFile",
     "array_image",
+    "check_array",
     "encode_png",
     "in_hand",
     "input_file",
@@ -139,28 +141,54 @@ def encode_png(image: Any) -> bytes:
     return out.getvalue()
 
 
+#: The arrays taken as images, and how their values are read.
+ARRAY_RULE = (
+    "uint8 (0-255, as is), uint16 (0-65535, scaled to 8 bits), float in 0..1 (times 255)"
+    " or bool (True = white)"
+)
+
+
+def check_array(array: Any, field: str) -> tuple[int, int, bool]:
+    """``(width, height, alpha)`` of an array that ``array_image`` takes: shape (H, W),
+    (H, W, 1), (H, W, 3) or (H, W, 4), of a dtype ``ARRAY_RULE`` names (a float array only
+    with finite values in 0..1); else ``InvalidParameterError`` naming ``field``."""
+    import numpy as np
+
+    shape = tuple(array.shape)
+    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] not in (1, 3, 4)):
+        raise InvalidParameterError(
+            field,
+            f"array of shape {shape}",
+            "an array of shape (H, W), (H, W, 3) or (H, W, 4)",
+            reason=f"{field} array of shape {shape} is not an image",
+        )
+    kind = array.dtype
+    ranged = kind.kind != "f" or not array.size or 0 <= array.min() <= array.max() <= 1
+    if kind not in (np.uint8, np.uint16, np.bool_) and not (kind.kind == "f" and ranged):
+        values = " with values outside 0..1" if kind.kind == "f" else ""
+        raise InvalidParameterError(
+            field,
+            f"array of dtype {kind}",
+            f"give {ARRAY_RULE}",
+            reason=f"{field} array of dtype {kind}{values} is not read as an image",
+        )
+    return int(shape[1]), int(shape[0]), len(shape) == 3 and shape[2] == 4
+
+
 def array_image(array: Any, field: str) -> Any:
-    """A numpy array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) as a PIL image: bools
-    become 0/255, floats up to 1 are scaled to 0-255, anything else is clipped to 0-255."""
+    """An array ``check_array`` takes as a PIL image, its values read as ``ARRAY_RULE`` says."""
     import numpy as np
     from PIL import Image
 
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
-        raise InvalidParameterError(
-            field,
-            f"array of shape {array.shape}",
-            "an array of shape (H, W), (H, W, 3) or (H, W, 4)",
-            reason=f"{field} array of shape {tuple(array.shape)} is not an image",
-        )
+    check_array(array, field)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    if array.dtype != np.uint8:
-        if array.dtype == bool:
-            array = array.astype(np.uint8) * 255
-        else:
-            peak = float(array.max()) if array.size else 0.0
-            scaled = array * 255.0 if peak <= 1.0 else array
-            array = np.clip(scaled, 0, 255).astype(np.uint8)
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype == np.uint16:
+        array = (array >> 8).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        array = np.round(array * 255.0).astype(np.uint8)
     return Image.fromarray(np.ascontiguousarray(array))
 
 

@@ -151,28 +151,15 @@ def _decode(data: bytes, name: str, *, small: bool = True, field: str = "inputs"
     return opened
 
 
-def _array_shape(value: Any) -> tuple[int, int, bool]:
-    """``(width, height, alpha)`` of an image array, from its shape only (no conversion)."""
-    shape = tuple(value.shape)
-    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] not in (1, 3, 4)):
-        raise InvalidParameterError(
-            "inputs",
-            f"array of shape {shape}",
-            "an array of shape (H, W), (H, W, 3) or (H, W, 4)",
-            reason=f"inputs array of shape {shape} is not an image",
-        )
-    return int(shape[1]), int(shape[0]), len(shape) == 3 and shape[2] == 4
-
-
 def check_input(value: Any, number: int, *, name: str | None = None) -> InputImage:
     """The record of one input without its thumbnail: cheap (nothing is decoded; a path is
     read, bytes are sniffed). Raises ``InvalidParameterError`` naming ``inputs`` for what
     ``client.edit`` could not send."""
-    from ..images._inputs import is_array, source_of
+    from ..images._inputs import check_array, is_array, source_of
 
     title = ""
     if is_array(value):
-        width, height, alpha = _array_shape(value)
+        width, height, alpha = check_array(value, "inputs")
         shown = name or "an array"
         return InputImage(value, shown, width, height, "png", 0, alpha, b"", "jpeg")
     _, data, pil = source_of(value, "inputs", number)

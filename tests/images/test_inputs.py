@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import io
 import os
+import re
 import socket
 import struct
 import threading
@@ -234,3 +235,50 @@ def test_a_mode_i_image_whose_values_fit_is_converted_losslessly(value: int, mod
     with Image.open(io.BytesIO(sent.data)) as opened:
         assert opened.mode == mode
         assert opened.getextrema() == (value, value)
+
+
+# -- arrays ---------------------------------------------------------------------------------------
+
+ARRAYS: dict[str, tuple[Any, int]] = {
+    # name: (array, the 8-bit grey it is sent as)
+    "uint8": (np.full((64, 64), 200, dtype=np.uint8), 200),
+    "uint16": (np.full((64, 64), 200 * 256 + 255, dtype=np.uint16), 200),
+    "float 0..1": (np.full((64, 64), 200 / 255, dtype=np.float32), 200),
+    "bool": (np.ones((64, 64), dtype=bool), 255),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARRAYS))
+def test_arrays_are_read_by_one_rule(name: str) -> None:
+    array, grey = ARRAYS[name]
+    sent = input_file(array, "image")
+    with Image.open(io.BytesIO(sent.data)) as opened:
+        assert opened.convert("L").getextrema() == (grey, grey)
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.full((64, 64), 3, dtype=np.int64),
+        np.full((64, 64), 3, dtype=np.uint32),
+        np.full((64, 64), 200.0),
+        np.full((64, 64), np.nan),
+        np.zeros((64, 64), dtype=complex),
+    ],
+    ids=["int64", "uint32", "float above 1", "nan", "complex"],
+)
+async def test_other_arrays_are_refused_saying_what_is_taken(
+    client: AsyncImageClient, fake: FakeAPI, array: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(InvalidParameterError, match=re.escape("uint16 (0-65535, scaled")) as caught:
+        await client.edit("a cat", image=array, model="gpt-image-2")
+    assert caught.value.field == "image"
+    assert str(array.dtype) in str(caught.value)
+    monkeypatch.delenv("COMETAPI_KEY", raising=False)
+    panel = ImageGenerator(offline=True)
+    try:
+        with pytest.raises(InvalidParameterError, match=re.escape("float in 0..1")):
+            panel.inputs = [array]
+    finally:
+        panel.close()
+    assert fake.requests == []
