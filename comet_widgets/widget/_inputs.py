@@ -293,7 +293,7 @@ class _InputCard:
         set_value(
             self.label,
             f'<span title="{html.escape(item.full_name)}">{html.escape(item.name)}</span>'
-            f'<span class="cw-detail">{item.width}x{item.height}{first}</span>',
+            f'<span class="cw-detail">{item.width}x{item.height}{html.escape(first)}</span>',
         )
         tooltip = f"Remove {item.full_name}"
         if self.remove.tooltip != tooltip:
