@@ -35,6 +35,7 @@ from ._errors import (
     ImageDownloadError,
     InvalidItemError,
     InvalidParameterError,
+    LibraryError,
     MissingAPIKeyError,
     MissingDependencyError,
     ModelUnavailableError,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from .batch._results import BatchItem, BatchResults, StoredImage
     from .client._client import AsyncImageClient, InsecureTransportWarning
     from .images._metadata import read_metadata
+    from .library._library import Library, LibraryEntry
     from .images._results import GeneratedImage, Generation, PartialImage
     from .widget._painter import MaskPainter
     from .widget._panel import ImageGenerator
@@ -75,6 +77,8 @@ _LAZY = {
     "PendingGeneration": ".widget._pending",
     "StoredImage": ".batch._results",
     "Cost": "._cost",
+    "Library": ".library._library",
+    "LibraryEntry": ".library._library",
     "estimate_cost": "._cost",
 }
 
@@ -102,6 +106,9 @@ __all__ = [
     "InsecureTransportWarning",
     "InvalidItemError",
     "InvalidParameterError",
+    "Library",
+    "LibraryEntry",
+    "LibraryError",
     "MaskPainter",
     "MissingAPIKeyError",
     "MissingDependencyError",

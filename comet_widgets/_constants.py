@@ -67,3 +67,13 @@ USER_AGENT: Final = "comet-widgets"
 #: The model ``AsyncImageClient.edit`` (and the fake's edits, when no model is sent) uses:
 #: one that edits (dall-e-3 cannot).
 DEFAULT_EDIT_MODEL: Final = "gpt-image-2"
+
+# The image library (comet_widgets.Library).
+#: Where the library lives when no path is given (else the user's data directory).
+LIBRARY_ENV: Final = "COMET_WIDGETS_LIBRARY"
+#: How long a write waits for another process's transaction before giving up, in seconds.
+LIBRARY_BUSY_TIMEOUT: Final = 30.0
+#: The longest side of the thumbnails the library stores (browsing never decodes full images).
+LIBRARY_THUMBNAIL_SIDE: Final = 256
+#: Entries a search returns per page by default.
+LIBRARY_PAGE_SIZE: Final = 50

@@ -27,7 +27,8 @@ The tree::
     │                                             one is a NotFoundError, a 503 a ServerError)
     ├── ResponseError                             a 2xx answer that is not a usable result
     ├── ImageDownloadError                        one url-mode image could not be fetched
-    └── BatchError                                generate_many(raise_on_error=True): items failed
+    ├── BatchError                                generate_many(raise_on_error=True): items failed
+    └── LibraryError                              the image library cannot be read or written
 
 Every ``APIStatusError`` carries ``status_code``, ``request_id``, ``code``, ``body`` and the
 server's own ``server_message``; its message says what to do next. Besides the text (written
@@ -65,6 +66,7 @@ __all__ = [
     "ImageDownloadError",
     "InvalidItemError",
     "InvalidParameterError",
+    "LibraryError",
     "MissingAPIKeyError",
     "MissingDependencyError",
     "ModelUnavailableError",
@@ -160,6 +162,17 @@ class MissingDependencyError(CometError, ImportError):
         self.package = package
         self.install = install
         super().__init__(f"{feature} needs {package}, which is not installed: {install}")
+
+
+class LibraryError(CometError):
+    """The image library (``Library``) cannot be read or written: a corrupted, foreign or
+    newer database file, a folder that is not writable, a full disk. ``path`` is the file or
+    folder concerned. Raised by ``Library.add`` too, so a caller that just made a generation
+    can catch it and keep the generation."""
+
+    def __init__(self, message: str, *, path: object = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class ClientClosedError(CometError):

@@ -1,0 +1,1 @@
+"""The image library: every image kept with its provenance (``Library``, ``LibraryEntry``)."""
