@@ -44,7 +44,7 @@ from ._manifest import (
     read_manifest,
     shard_manifest_name,
 )
-from ._progress import Progress, ProgressCallback, make_progress
+from ._progress import Progress, ProgressCallback, TerminalProgress, make_progress
 from ._results import (
     BatchItem,
     BatchResults,
@@ -86,6 +86,8 @@ class Planned:
 
 #: Failures that would repeat for every item: they stop the batch instead of being recorded.
 _BATCH_FATAL = (MissingAPIKeyError, AuthenticationError, ClientClosedError)
+#: Seconds between two redraws of a terminal's bar while no item finishes.
+TICK = 1.0
 #: Slack for float sums when comparing with a budget (a nano-dollar).
 _BUDGET_SLACK = 1e-9
 
@@ -160,6 +162,7 @@ class BatchRun:
             self.limiter.sleep_with(sleep)
         self.progress = make_progress(progress, len(self.items))
         self._room = asyncio.Condition()
+        ticker = asyncio.ensure_future(self._tick(self.progress))
         try:
             if self.folder is not None and self.manifest is not None:
                 self.folder.mkdir(parents=True, exist_ok=True)
@@ -180,6 +183,8 @@ class BatchRun:
                 while self._persisting:
                     await asyncio.gather(*self._persisting, return_exceptions=True)
         finally:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
             if self.writer is not None:
                 self.writer.close()
             if self.progress is not None:
@@ -192,6 +197,16 @@ class BatchRun:
             shard=self.shard,
             budget_usd=self.budget,
         )
+
+    @staticmethod
+    async def _tick(progress: Progress | None) -> None:
+        """Redraw a terminal's bar every second, so that its elapsed time runs while the items
+        in flight take minutes (other displays change only when an item finishes)."""
+        if not isinstance(progress, TerminalProgress):
+            return
+        while True:
+            await asyncio.sleep(TICK)
+            progress.update()
 
     async def _resume(self) -> list[str]:
         """Rebuild items done in earlier runs; return the keys still to request."""

@@ -165,3 +165,19 @@ def test_no_spinner_off_a_terminal_nor_with_quiet(
     assert "\r" not in stderr
     assert "\x1b" not in stderr
     assert [line.split(":")[0] for line in stderr.splitlines()] == ["estimate", "cost"]
+
+
+@pytest.mark.slow
+def test_a_batch_bar_counts_the_seconds_while_an_item_is_in_flight(
+    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+) -> None:
+    (tmp_path / "p.txt").write_text("a red fox\n")
+    fake.seconds_per_image = 3.5
+    terminal = Terminal("batch", "p.txt", "-o", "out", *LOW, cwd=tmp_path, server=fake_server)
+    code, out, stderr = terminal.finish()
+    assert code == 0, stderr
+    waiting = re.findall(r"\rbatch \[\.+\] 0/1 · 0 ok · 0 failed · (\d+)s", stderr)
+    assert [int(s) for s in waiting][-1] >= 3  # redrawn while nothing finished
+    assert "1/1 · 1 ok" in stderr
+    assert (tmp_path / "out" / "00000-a-red-fox-0.png").is_file()
+    assert out.startswith("1 item(s): 1 ok")
