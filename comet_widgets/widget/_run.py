@@ -17,7 +17,7 @@ from functools import partial, wraps
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .._errors import CometError, describe
-from ..images._results import Generation
+from ..images._results import GeneratedImage, Generation
 from . import _loop
 from ._client_source import ClientSource
 from ._controls import Controls
@@ -44,6 +44,18 @@ Request = Callable[[Any, Any, Callable[..., None]], Awaitable[Generation]]
 
 _TICK_SECONDS = 0.5  # the elapsed label: twice a second is plenty for IOPub
 SHEET_CELL = 160
+
+
+def kept(error: CometError) -> Generation | None:
+    """What a failed request still delivered, to land like any answer: a stream that broke
+    after completed images keeps them (paid for) on ``error.generation``; each slot that got
+    nothing carries ``error``, so its tile says why. None when no image arrived."""
+    generation: Generation | None = error.generation
+    if generation is None or not any(image.ok for image in generation.images):
+        return None
+    for index in range(len(generation.images), generation.requested):
+        generation.images.append(GeneratedImage(index=index, error=error, generation=generation))
+    return generation
 
 
 def locked(method: F) -> F:
@@ -198,7 +210,13 @@ class RunController:
                     partial(self.show_partial, job),
                     lambda: self.job is job and not job.settled and not job.cancelled,
                 )
-            generation = await request(self.client(), on_partial, partial(self.on_retry, job))
+            try:
+                generation = await request(self.client(), on_partial, partial(self.on_retry, job))
+            except CometError as error:
+                delivered = kept(error)
+                if delivered is None:
+                    raise
+                generation = delivered
             self.spend(generation)  # paid for, even if it is cancelled now
             previews_, decoded = await asyncio.to_thread(make_previews, generation)
             if job.cancelled or not self.land(job, generation, previews_, decoded, edit=edit):

@@ -92,6 +92,27 @@ def test_a_tile_shows_the_latest_partial_then_the_final_image(make: Make, fake: 
     assert panel.status == "done"
 
 
+def test_an_image_completed_before_a_stream_failed_is_shown_and_the_rest_says_why(
+    make: Make, fake: FakeAPI
+) -> None:
+    """The stream sends image 1 (a partial, then completed), then an error event: image 1 is
+    paid for, so it lands in its tile, the history and ``images``; tile 2 shows the error."""
+    fake.break_stream_next("error", after=2, message="upstream failed on image 2")
+    panel = make(model="gpt-image-2", n=2, partial_images=1)
+    generation = panel.generate().result(20)
+    assert panel.status == "done"
+    assert len(panel.images) == 1
+    assert panel.history == [generation]
+    assert [image.ok for image in generation.images] == [True, False]
+    [thumb] = parts(panel, "cw-thumb", visible=True)
+    assert bytes(thumb.value)
+    [failed] = parts(panel, "cw-image-error", visible=True)
+    assert "upstream failed on image 2" in str(failed.value)
+    assert "image 2 failed" in panel.error
+    assert panel.spent_usd == pytest.approx(generation.cost.usd)
+    assert fake.generation_count == 1
+
+
 @pytest.mark.slow
 def test_cancel_during_a_stream_lands_nothing_and_restores_the_gallery(
     make: Make, fake: FakeAPI
