@@ -30,6 +30,7 @@ from ._waiting import waiting
 if TYPE_CHECKING:
     from ..client._client import AsyncImageClient
     from ..images._results import Generation
+    from ..library._library import Library
 
 __all__ = [
     "COMMANDS",
@@ -37,6 +38,7 @@ __all__ = [
     "cmd_batch",
     "cmd_edit",
     "cmd_generate",
+    "cmd_library",
     "cmd_merge",
     "cmd_models",
     "cmd_serve_fake",
@@ -417,6 +419,45 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_library(args: argparse.Namespace) -> int:
+    from ..library._library import Library
+
+    lib = Library(args.library)
+    try:
+        _library_action(lib, args)
+    finally:
+        lib.close()  # folds the write-ahead log into the database file
+    return 0
+
+
+def _library_action(lib: Library, args: argparse.Namespace) -> None:
+    import json
+
+    names = ("model", "since", "until", "starred", "collection")
+    filters: dict[str, Any] = {key: getattr(args, key, None) for key in names}
+    if args.action == "search":
+        hits = lib.search(args.text, **filters, limit=args.limit, offset=args.offset)
+        rows = [
+            (str(e.id), e.created.strftime("%Y-%m-%d %H:%M"), str(e.model), e.prompt) for e in hits
+        ]
+        if rows:
+            _table([("ID", "CREATED (UTC)", "MODEL", "PROMPT"), *rows])
+        err(f"{len(hits)} of {len(lib)} entries ({lib.path})")
+    elif args.action == "show":
+        record = lib.get(args.id).as_record()
+        out(json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True))
+    elif args.action == "export":
+        chosen = lib.search(args.text, **filters, limit=len(lib))
+        out(str(lib.export(chosen, args.path)))
+        err(f"exported {len(chosen)} entries")
+    elif args.action == "import":
+        if not Path(args.folder).is_dir():
+            raise UsageError(f"{args.folder} is not a folder")
+        out(f"recorded {len(lib.import_batch(args.folder))} image(s) in {lib.path}")
+    else:
+        out(f"rebuilt {lib.path}: {lib.rebuild()} entries")
+
+
 #: Each subcommand's name (as ``build_parser`` declares it) and what runs it.
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": cmd_generate,
@@ -425,4 +466,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "models": cmd_models,
     "serve-fake": cmd_serve_fake,
     "merge": cmd_merge,
+    "library": cmd_library,
 }

@@ -20,6 +20,8 @@ from .._constants import (
     DEFAULT_EDIT_MODEL,
     DEFAULT_MODEL,
     DEFAULT_OUTPUT_DIR,
+    LIBRARY_ENV,
+    LIBRARY_PAGE_SIZE,
     OFFLINE_ENV,
 )
 from .._errors import offline_from_env
@@ -365,4 +367,64 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="DIR", help="output folder (writes DIR/manifest.jsonl)"
     )
     merge.add_argument("--copy", action="store_true", help="copy the image files next to OUT")
+    _add_library(commands, common)
     return parser
+
+
+_LIBRARY_EPILOG = f"""\
+examples:
+  {PROG} library search lighthouse --model gpt-image-2 --starred
+  {PROG} library show 42
+  {PROG} library export lighthouses.zip lighthouse     # images + metadata.jsonl
+  {PROG} library import dataset/                        # a batch's output folder
+  {PROG} library rebuild                                # the database, from the image files
+
+The library is --library DIR, else ${LIBRARY_ENV}, else the user's data directory."""
+
+
+def _add_library(commands: Any, common: argparse.ArgumentParser) -> None:
+    """``library search|show|export|import|rebuild``: the image library (``Library``)."""
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
+        "--library", metavar="DIR", help=f"the library folder (default: ${LIBRARY_ENV} or data dir)"
+    )
+    library = commands.add_parser(
+        "library",
+        help="search, show, export, import or rebuild the image library",
+        description="The image library: every recorded image with its provenance.",
+        epilog=_LIBRARY_EPILOG,
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    actions = library.add_subparsers(dest="action", metavar="ACTION", required=True)
+    found = argparse.ArgumentParser(add_help=False)
+    found.add_argument("text", nargs="?", help="words of the prompt or revised prompt")
+    found.add_argument("--model", help="only this model")
+    found.add_argument("--since", metavar="DATE", help="created on or after (ISO 8601)")
+    found.add_argument("--until", metavar="DATE", help="created on or before (ISO 8601)")
+    found.add_argument("--starred", action="store_true", default=None, help="only starred")
+    found.add_argument("--collection", metavar="NAME", help="only this collection")
+    search = actions.add_parser(
+        "search", help="list entries, newest first", parents=[common, where, found]
+    )
+    search.add_argument(
+        "--limit", type=int, default=LIBRARY_PAGE_SIZE, help="how many (default: %(default)s)"
+    )
+    search.add_argument("--offset", type=int, default=0, help="skip this many (default: 0)")
+    show = actions.add_parser(
+        "show", help="one entry's provenance, as JSON", parents=[common, where]
+    )
+    show.add_argument("id", type=int, help="the entry's id (search lists it)")
+    export = actions.add_parser(
+        "export",
+        help="write entries (all, or those found) to a ZIP or a dataset folder",
+        parents=[common, where, found],
+    )
+    export.add_argument("path", metavar="OUT", help="a .zip file, or a folder")
+    imports = actions.add_parser(
+        "import", help="record a batch output folder (its manifest)", parents=[common, where]
+    )
+    imports.add_argument("folder", metavar="DIR", help="the folder generate_many/batch wrote")
+    actions.add_parser(
+        "rebuild", help="recreate the database from the image files", parents=[common, where]
+    )
