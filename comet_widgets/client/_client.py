@@ -685,9 +685,10 @@ class AsyncImageClient:
                     )
                 break
             except CometError as error:
-                if payload.get("stream") and refuses_streaming(error):
+                if payload.get("stream") and refuses_streaming(error) and not error.billable:
                     # Negotiation, not a retry: a refused request made nothing and was not
-                    # billed. Sent once more without streaming; it uses none of max_retries.
+                    # billed (a stream that had begun may have: error.billable). Sent once more
+                    # without streaming; it uses none of max_retries.
                     self._stop_streaming(model, "refuses streaming requests")
                     payload = _unstreamed(payload)
                     attempt -= 1

@@ -253,6 +253,19 @@ async def test_an_error_event_is_never_retried_once_the_stream_began(
         assert len(fake.requests) == expected
 
 
+async def test_a_begun_stream_that_then_refuses_streaming_is_not_sent_again(
+    client: AsyncImageClient, fake: FakeAPI
+) -> None:
+    """A refusal of ``stream`` said as an error event, after the stream answered 200, is no
+    negotiation: the provider had started; the request is not sent again without streaming."""
+    fake.break_stream_next(
+        "error", after=1, message="stream is not supported", code="invalid_request_error"
+    )
+    with pytest.raises(BadRequestError):
+        await client.generate(PROMPT, model="gpt-image-2", partial_images=2)
+    assert len(fake.requests) == 1
+
+
 def _tiny_png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), "red").save(buffer, "PNG")
