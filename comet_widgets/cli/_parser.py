@@ -69,9 +69,10 @@ examples:
   {PROG} generate "a red fox in snow" -s 1536x1024 -n 3 -o foxes/
   {PROG} generate "an isometric city" -m gpt-image-2 --quality low --sidecar --offline
 
-Prints each saved path, then its revised prompt when the model rewrote it. PNG files carry
-their metadata in text chunks, other formats in a <file>.json sidecar; --sidecar writes the
-sidecar for PNG too."""
+Prints each saved path, then its revised prompt when the model rewrote it; on stderr, the
+estimated cost before sending, a spinner with the seconds elapsed while waiting (on a
+terminal, unless --quiet) and the cost after. PNG files carry their metadata in text
+chunks, other formats in a <file>.json sidecar; --sidecar writes the sidecar for PNG too."""
 
 _BATCH_EPILOG = f"""\
 input formats (by extension; --input-format overrides; '-' reads stdin):

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 from test_cli import KEY, quiet_lifecycle, run
 
+from comet_widgets.cli._main import main
 from comet_widgets.cli._waiting import CLEAR
 from comet_widgets.testing import FakeAPI, FakeServer
 
@@ -181,3 +182,14 @@ def test_a_batch_bar_counts_the_seconds_while_an_item_is_in_flight(
     assert "1/1 · 1 ok" in stderr
     assert (tmp_path / "out" / "00000-a-red-fox-0.png").is_file()
     assert out.startswith("1 item(s): 1 ok")
+
+
+def test_help_says_what_is_shown_while_waiting(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("generate", "edit", "batch"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "-q, --quiet" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "the estimated cost before sending, a spinner with the seconds elapsed" in text
