@@ -10,7 +10,6 @@ message says why) instead of being silently replaced.
 
 from __future__ import annotations
 
-import html
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,7 +19,7 @@ import ipywidgets as widgets
 from .._catalog import CURRENT, ModelInfo, ModelSpec, build_payload, get_model, validate_size
 from .._errors import InvalidParameterError
 from .._types import PARAMETERS, choices
-from ._dom import classed, set_class, show
+from ._dom import classed, escaped, set_class, show
 from ._partials import streams
 
 __all__ = [
@@ -384,7 +383,7 @@ class Controls:
         if models is None:
             self.usable = None
             self.model_list_note.value = (
-                f"<small>Your key's model list is unavailable ({html.escape(error or '?')});"
+                f"<small>Your key's model list is unavailable ({escaped(error or '?')});"
                 " showing the catalogue's current models.</small>"
             )
             show(self.model_list_note, True)
@@ -404,7 +403,7 @@ class Controls:
 
     def _show_notice(self, model: str) -> None:
         notice = self.model_notice_text(model)
-        text = f"<small>{html.escape(notice)}</small>" if notice else ""
+        text = f"<small>{escaped(notice)}</small>" if notice else ""
         if self.model_notice.value != text:
             self.model_notice.value = text
         show(self.model_notice, notice is not None)

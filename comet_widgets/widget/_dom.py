@@ -1,4 +1,5 @@
-"""The views' small DOM helpers, in one place: show or hide a widget, set a value, CSS classes.
+"""The views' small DOM helpers, in one place: show or hide a widget, set a value, CSS classes,
+escape text for HTML.
 
 Each helper sends a message to the browser only when something changes (every assignment of a
 synced trait is a websocket message, and the panel updates its views often while running).
@@ -12,14 +13,21 @@ so sharing can never hide or show another widget.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
-__all__ = ["classed", "fixed", "owned", "set_class", "set_state", "set_value", "show"]
+__all__ = ["classed", "escaped", "fixed", "owned", "set_class", "set_state", "set_value", "show"]
 
 W = TypeVar("W", bound=widgets.Widget)
+
+
+def escaped(text: object) -> str:
+    """``text`` as it may enter an HTML widget's value: the one way any text that is not the
+    panel's own markup (a prompt, a file name, what the server said) gets into it."""
+    return html.escape(str(text))
 
 
 _SHARED: dict[type, widgets.Widget] = {}

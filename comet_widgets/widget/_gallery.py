@@ -16,7 +16,6 @@ numbered as a person counts: "Image 2 of 3".
 from __future__ import annotations
 
 import concurrent.futures
-import html
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -28,7 +27,7 @@ from urllib.parse import quote
 import ipywidgets as widgets
 
 from .._constants import THUMBNAIL_MAX_SIDE
-from ._dom import classed, fixed, set_class, set_state, set_value, show
+from ._dom import classed, escaped, fixed, set_class, set_state, set_value, show
 from ._status import panel_message
 from ._style import TILE_STATES
 
@@ -153,8 +152,8 @@ def _mismatch_html(preview: Preview) -> str:
     """The caption's line saying what differs from the request (class ``cw-mismatch``)."""
     if not preview.mismatch:
         return ""
-    title = f' title="{html.escape(preview.mismatch_title)}"' if preview.mismatch_title else ""
-    return f'<div class="cw-mismatch"{title}>{html.escape(preview.mismatch)}</div>'
+    title = f' title="{escaped(preview.mismatch_title)}"' if preview.mismatch_title else ""
+    return f'<div class="cw-mismatch"{title}>{escaped(preview.mismatch)}</div>'
 
 
 def cost_words(cost: Cost) -> str:
@@ -184,13 +183,13 @@ def format_usage(usage: dict[str, Any] | None, cost: Cost | None = None, session
 def saved_html(path: Path) -> str:
     """'Saved <a>boat-1.png</a>': the file name, linked relative to the working directory
     (the notebook's folder), so the notebook's file browser opens it; the full path on hover."""
-    shown = html.escape(path.name)
+    shown = escaped(path.name)
     try:
         relative = os.path.relpath(path)
     except ValueError:  # another drive (Windows)
         relative = str(path)
     href = quote(Path(relative).as_posix()) if not relative.startswith("..") else ""
-    title = html.escape(str(path))
+    title = escaped(str(path))
     if not href:
         return f'Saved <span title="{title}">{shown}</span>'
     return f'Saved <a href="{href}" target="_blank" title="{title}">{shown}</a>'
@@ -203,7 +202,7 @@ def _save(preview: Preview, output_dir: str) -> str:
         folder.mkdir(parents=True, exist_ok=True)
         path = preview.image.save(folder)
     except Exception as exc:  # shown where the click was: a failed save must not break things
-        return f"Save failed: {html.escape(str(exc))}"
+        return f"Save failed: {escaped(str(exc))}"
     return saved_html(path)
 
 
@@ -293,7 +292,7 @@ class Tile:
         set_value(
             self.placeholder,
             '<div class="cw-spinner" role="progressbar" aria-label="generating"></div>'
-            f"<div>{html.escape(self._label)}</div><div>{seconds:.1f} s</div>",
+            f"<div>{escaped(self._label)}</div><div>{seconds:.1f} s</div>",
         )
 
     def set_image(self, data: bytes, fmt: str) -> None:
@@ -315,14 +314,14 @@ class Tile:
             name = f"Image {preview.number} of {preview.total} failed"
             set_value(
                 self.failure,
-                f"<b>{html.escape(name)}</b><span>{html.escape(preview.error or '')}</span>",
+                f"<b>{escaped(name)}</b><span>{escaped(preview.error or '')}</span>",
             )
-        caption = html.escape(preview.caption)
+        caption = escaped(preview.caption)
         set_value(
             self.caption,
             f"<div>{caption}</div>"
             f'<div class="cw-detail">Image {preview.number} of {preview.total} · '
-            f"{html.escape(preview.detail)}</div>{_mismatch_html(preview)}",
+            f"{escaped(preview.detail)}</div>{_mismatch_html(preview)}",
         )
         self.view.disabled = self.save.disabled = not ok
         if self.edit is not None:
@@ -343,7 +342,7 @@ class Tile:
         self.preview = None
         self.set_image(data, fmt)
         self._label = f"Image {index + 1}: preview"
-        set_value(self.caption, f'<span class="cw-detail">{html.escape(self._label)}</span>')
+        set_value(self.caption, f'<span class="cw-detail">{escaped(self._label)}</span>')
         self._state("partial")
 
     def _on_view(self) -> None:
@@ -449,12 +448,12 @@ class Lightbox:
             self.image.format = "svg+xml" if image.format == "svg" else image.format or "png"
             self.image.value = image.data or b""
         total = len(self.items)
-        set_value(self.count, html.escape(f"Image {index + 1} of {total}"))
+        set_value(self.count, escaped(f"Image {index + 1} of {total}"))
         size = f"{len(image.data or b''):,} bytes"
         set_value(
             self.caption,
-            f"<div>{html.escape(preview.caption)}</div>"
-            f'<div class="cw-detail">{html.escape(preview.detail)} · {size}</div>'
+            f"<div>{escaped(preview.caption)}</div>"
+            f'<div class="cw-detail">{escaped(preview.detail)} · {size}</div>'
             f"{_mismatch_html(preview)}",
         )
         self.previous.disabled = self.next.disabled = total < 2
@@ -566,7 +565,7 @@ class Gallery:
         self.fill(0, previews)
         set_class(self.box, "cw-running", False)
         text = format_usage(usage, cost, session)
-        set_value(self.usage, html.escape(text))
+        set_value(self.usage, escaped(text))
         show(self.usage, bool(text))
 
     def settle(self) -> None:

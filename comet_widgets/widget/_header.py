@@ -11,7 +11,6 @@ model field.
 
 from __future__ import annotations
 
-import html
 import os
 from urllib.parse import urlsplit
 
@@ -20,7 +19,7 @@ import ipywidgets as widgets
 from .._constants import BASE_URL_ENV, DEFAULT_BASE_URL
 from ..testing import REQUEST_ID_PREFIX
 from ._client_source import OFFLINE_BANNER
-from ._dom import classed, set_class, set_value, show
+from ._dom import classed, escaped, set_class, set_value, show
 
 __all__ = ["Header", "badge_of"]
 
@@ -49,7 +48,7 @@ class Header:
         spacer = classed(widgets.Box(), "cw-header-spacer")
         self.box = classed(widgets.HBox([self.title, self.badge, spacer, self.model]), "cw-header")
         self.banner = classed(
-            widgets.HTML(html.escape(OFFLINE_BANNER), layout=widgets.Layout(display="none")),
+            widgets.HTML(escaped(OFFLINE_BANNER), layout=widgets.Layout(display="none")),
             "cw-offline-banner",
         )
         self.offline = False
@@ -62,7 +61,7 @@ class Header:
     def _show_badge(self, css: str, text: str, tooltip: str) -> None:
         for name in _BADGES:
             set_class(self.badge, name, name == css)
-        set_value(self.badge, f'<span title="{html.escape(tooltip)}">{html.escape(text)}</span>')
+        set_value(self.badge, f'<span title="{escaped(tooltip)}">{escaped(text)}</span>')
         self.offline = css == "cw-offline"
         show(self.banner, self.offline)
 
@@ -78,4 +77,4 @@ class Header:
 
     def show_model(self, model: str, note: str = "") -> None:
         text = f"Model: {model}" + (f" · {note}" if note else "")
-        set_value(self.model, html.escape(text))
+        set_value(self.model, escaped(text))

@@ -11,7 +11,6 @@ marked ``cw-selected``.
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ._dom import classed, fixed, set_class, show
+from ._dom import classed, escaped, fixed, set_class, show
 
 if TYPE_CHECKING:
     from ..images._results import Generation
@@ -76,13 +75,13 @@ class _Card:
             "cw-history-thumb",
         )
         note = (
-            f'<div class="cw-history-note" title="{html.escape(entry.note_title or entry.note)}">'
-            f"{html.escape(entry.note)}</div>"
+            f'<div class="cw-history-note" title="{escaped(entry.note_title or entry.note)}">'
+            f"{escaped(entry.note)}</div>"
             if entry.note
             else ""
         )
         self.label = classed(
-            widgets.HTML(html.escape(entry.label) + note, **fixed(widgets.HTML)),
+            widgets.HTML(escaped(entry.label) + note, **fixed(widgets.HTML)),
             "cw-history-label",
         )
         self.button = classed(

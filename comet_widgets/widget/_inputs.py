@@ -23,7 +23,6 @@ front-end that cannot show custom widgets, the area says to set ``gen.mask`` fro
 from __future__ import annotations
 
 import dataclasses
-import html
 import io
 import os
 from collections.abc import Callable, Sequence
@@ -38,7 +37,7 @@ from .._constants import MAX_IMAGE_PIXELS, PAINTER_INSTALL
 from .._errors import InvalidParameterError
 from ..images._formats import NotAnImage, has_alpha, sniff
 from ..images._results import GeneratedImage
-from ._dom import classed, set_class, set_value, show
+from ._dom import classed, escaped, set_class, set_value, show
 from ._traits import PixelList
 
 __all__ = [
@@ -292,8 +291,8 @@ class _InputCard:
             first += f" · {item.problem}"
         set_value(
             self.label,
-            f'<span title="{html.escape(item.full_name)}">{html.escape(item.name)}</span>'
-            f'<span class="cw-detail">{item.width}x{item.height}{html.escape(first)}</span>',
+            f'<span title="{escaped(item.full_name)}">{escaped(item.name)}</span>'
+            f'<span class="cw-detail">{item.width}x{item.height}{escaped(first)}</span>',
         )
         tooltip = f"Remove {item.full_name}"
         if self.remove.tooltip != tooltip:
@@ -425,7 +424,7 @@ class EditArea:
             if count == 1
             else "the first is the one the mask applies to"
         )
-        set_value(self.title, f"<b>{what}</b> <span class='cw-detail'>{html.escape(hint)}</span>")
+        set_value(self.title, f"<b>{what}</b> <span class='cw-detail'>{escaped(hint)}</span>")
         self.upload.description = "Add images" if items else "Upload to edit"
         set_class(self.upload, "cw-upload-more", bool(items))
         if items:
@@ -438,7 +437,7 @@ class EditArea:
     def _show_painter(self, first: InputImage) -> None:
         cls = self._painter_class
         if cls is None:
-            set_value(self.notice, html.escape(NO_PAINTER))
+            set_value(self.notice, escaped(NO_PAINTER))
             show(self.notice, True)
             return
         if self.painter is None:
@@ -470,8 +469,8 @@ class EditArea:
 
     def _show_notice(self) -> None:
         rendered = bool(getattr(self.painter, "rendered", False))
-        set_value(self.notice, html.escape(PAINTER_NOTICE))
+        set_value(self.notice, escaped(PAINTER_NOTICE))
         show(self.notice, not rendered)
 
     def show_mask(self, text: str) -> None:
-        set_value(self.mask_note, html.escape(text))
+        set_value(self.mask_note, escaped(text))

@@ -87,7 +87,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import html
 import os
 import threading
 import uuid
@@ -113,7 +112,7 @@ from . import _loop
 from ._batch_view import BatchView, batch_job, prompts_of
 from ._client_source import ClientSource
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
-from ._dom import classed, owned, set_value
+from ._dom import classed, escaped, owned, set_value
 from ._edit_mode import EditMode, edit_options, input_size
 from ._gallery import Gallery, Preview
 from ._header import Header
@@ -447,9 +446,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             else "what this click will likely cost: an estimate from the model's token prices"
             " that errs high"
         )
-        set_value(
-            self._estimate, f'<span title="{html.escape(why)}">{html.escape(str(cost))}</span>'
-        )
+        set_value(self._estimate, f'<span title="{escaped(why)}">{escaped(str(cost))}</span>')
 
     def _refusal(self, problem: InvalidParameterError) -> str:
         """The validation box's text, in the words of the mode's button."""

@@ -6,11 +6,12 @@ kernel; it lives here because ``widget/`` is the only folder that imports ipywid
 
 from __future__ import annotations
 
-import html
 import sys
 from typing import Any
 
 import ipywidgets
+
+from ._dom import escaped
 
 __all__ = ["ProgressBar", "in_notebook"]
 
@@ -23,13 +24,13 @@ class ProgressBar:
 
         display: Any = ipython_display.display  # untyped in IPython
         self.bar = ipywidgets.IntProgress(value=0, min=0, max=max(total, 1), description=label)
-        self.html = ipywidgets.HTML(value=html.escape(text))
+        self.html = ipywidgets.HTML(value=escaped(text))
         self.box = ipywidgets.HBox([self.bar, self.html])
         display(self.box)
 
     def show(self, done: int, text: str, *, final: bool, failed: int) -> None:
         self.bar.value = done
-        self.html.value = html.escape(text)
+        self.html.value = escaped(text)
         if final:
             self.bar.bar_style = "warning" if failed else "success"
 

@@ -11,9 +11,10 @@ static HTML hides it (no image shown twice); where the widget cannot render, it 
 from __future__ import annotations
 
 import base64
-import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from ._dom import escaped
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -52,11 +53,11 @@ class StaticView:
         png, jpeg = _small(sheet)
         encoded = base64.b64encode(png).decode("ascii")
         inline = base64.b64encode(jpeg).decode("ascii")
-        items = "".join(f"<li>{html.escape(c)}</li>" for c in captions)
-        alt = html.escape(captions[0] if captions else title)
+        items = "".join(f"<li>{escaped(c)}</li>" for c in captions)
+        alt = escaped(captions[0] if captions else title)
         body = (
             f'{hide}<div class="cw-static {css}" style="max-width:100%;overflow-wrap:break-word">'
-            f"<div><b>Image generator</b> · {html.escape(title)}</div>"
+            f"<div><b>Image generator</b> · {escaped(title)}</div>"
             f'<img src="data:image/jpeg;base64,{inline}" alt="{alt}" style="max-width:100%">'
             f'<ol style="margin:4px 0;padding-left:1.6em">{items}</ol></div>'
         )

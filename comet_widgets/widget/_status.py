@@ -9,7 +9,6 @@ the text that ``await gen.generate()`` raises; the panel says what a person can 
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +35,7 @@ from .._errors import (
     ServerError,
 )
 from ._controls import LABELS
-from ._dom import classed, set_class, set_value, show
+from ._dom import classed, escaped, set_class, set_value, show
 
 if TYPE_CHECKING:
     from ..images._results import Generation
@@ -72,13 +71,13 @@ class Message:
         return " ".join(p for p in (*parts, rid) if p)
 
     def html(self) -> str:
-        parts = [f'<span class="cw-what">{html.escape(self.what)}</span>']
+        parts = [f'<span class="cw-what">{escaped(self.what)}</span>']
         if self.detail:
-            parts.append(html.escape(self.sentence))
+            parts.append(escaped(self.sentence))
         if self.todo:
-            parts.append(f'<br><span class="cw-todo">{html.escape(self.todo)}</span>')
+            parts.append(f'<br><span class="cw-todo">{escaped(self.todo)}</span>')
         if self.request_id:
-            rid = html.escape(self.request_id)
+            rid = escaped(self.request_id)
             parts.append(f'<br><span class="cw-rid">Request id: {rid}</span>')
         return " ".join(parts)
 
@@ -286,7 +285,7 @@ class StatusView:
         ]
 
     def show_status(self, text: str) -> None:
-        set_value(self.status, html.escape(text))
+        set_value(self.status, escaped(text))
 
     def show_elapsed(self, seconds: float | None) -> None:
         set_value(self.elapsed, "" if seconds is None else f"{seconds:.1f} s")
@@ -299,14 +298,14 @@ class StatusView:
         show(self.error, message is not None)
 
     def show_validation(self, message: str | None, *, quiet: bool = False) -> None:
-        set_value(self.validation, html.escape(message or ""))
+        set_value(self.validation, escaped(message or ""))
         set_class(self.validation, "cw-quiet", quiet)
         show(self.validation, message is not None)
 
     def show_stream_notice(self, text: str | None) -> None:
-        set_value(self.stream_notice, html.escape(text or ""))
+        set_value(self.stream_notice, escaped(text or ""))
         show(self.stream_notice, text is not None)
 
     def show_notice(self, notice: str | None) -> None:
-        set_value(self.notice, html.escape(notice or ""))
+        set_value(self.notice, escaped(notice or ""))
         show(self.notice, notice is not None)

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 from widget_parts import part, parts
 
+import comet_widgets.widget as widget_package
 from comet_widgets import ImageGenerator
 from comet_widgets.testing import FakeAPI
 
@@ -114,3 +115,11 @@ async def test_hostile_model_ids_from_the_live_list_are_escaped(
     wait_until(lambda: f"flux-{HOSTILE}" in part(panel, "cw-model").options)
     panel.model = f"flux-{HOSTILE}"
     assert _unescaped(panel, descendants) == []
+
+
+def test_text_enters_the_panels_html_through_one_helper() -> None:
+    """``_dom.escaped`` is the one escaping helper: no other widget module escapes (or forgets
+    to escape) on its own terms."""
+    folder = Path(widget_package.__file__).parent
+    others = [p.name for p in folder.glob("*.py") if p.name != "_dom.py"]
+    assert [name for name in others if "html.escape" in (folder / name).read_text()] == []
