@@ -32,6 +32,7 @@ BENCHMARKS = (
     "edits",
     "browser",
     "session",
+    "library",
 )
 # Seconds each benchmark may take before it is stopped (a full run is ~3-5 minutes in all).
 TIMEOUTS = {
@@ -45,6 +46,7 @@ TIMEOUTS = {
     "edits": 180,
     "browser": 240,
     "session": 300,
+    "library": 240,
 }
 
 NOTES = """\

@@ -53,8 +53,8 @@ if TYPE_CHECKING:
     from .batch._results import BatchItem, BatchResults, StoredImage
     from .client._client import AsyncImageClient, InsecureTransportWarning
     from .images._metadata import read_metadata
-    from .library._library import Library, LibraryEntry
     from .images._results import GeneratedImage, Generation, PartialImage
+    from .library._library import Library, LibraryEntry
     from .widget._painter import MaskPainter
     from .widget._panel import ImageGenerator
     from .widget._pending import PendingGeneration

@@ -14,6 +14,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -223,7 +224,8 @@ class Library:
     @property
     def full_text(self) -> bool:
         """True when ``search`` uses SQLite's FTS5 index; False when this SQLite lacks FTS5 and
-        search scans prompts with LIKE (slower on a large library, same results for words)."""
+        search scans prompts with LIKE (slower on a large library; a word then also matches
+        inside longer words)."""
         with self._store.read():
             return self._store.fts
 
@@ -272,57 +274,63 @@ class Library:
         in one transaction: a reader sees all of the run or none of it. Raises
         ``LibraryError`` when the library cannot be written; ``generation`` is untouched.
         """
-        from ..images._previews import encode_preview
-
         input_hashes = []
-        rows = []
         try:
             for blob in inputs:
                 sha = _sha256(blob)
                 input_hashes.append(sha)
                 if not self.input_path(sha).is_file():
                     write_file(self.input_path(sha), blob)
-            created = float(generation.created) if generation.created > 0 else time.time()
             cost = generation.cost.as_dict()
-            for image in generation.images:
-                if not image.ok or image.data is None:
-                    continue
-                data = image.data
-                sha = _sha256(data)
-                ext = EXTENSIONS[image.format] if image.format else ".bin"
-                if image.format == "svg":
-                    thumb = data
-                else:
-                    thumb = encode_preview(image.image, max_side=LIBRARY_THUMBNAIL_SIDE)[0]
-                row = {
-                    "sha256": sha,
-                    "ext": ext,
-                    "prompt": generation.prompt,
-                    "revised_prompt": image.revised_prompt,
-                    "model": generation.model,
-                    "params": _dumps(generation.params),
-                    "image_index": image.index,
-                    "format": image.format,
-                    "width": image.width,
-                    "height": image.height,
-                    "mismatches": _dumps(image.mismatches),
-                    "request_id": generation.request_id,
-                    "created": created,
-                    "elapsed": generation.elapsed,
-                    "usage": _dumps(generation.usage) if generation.usage else None,
-                    "cost": _dumps(cost),
-                    "cost_usd": cost["usd"],
-                    "inputs": _dumps(input_hashes),
-                    "batch": batch,
-                    "item": item,
-                    "starred": 0,
-                }
-                record = image.metadata | {_RECORD_KEY: {k: row[k] for k in _FILE_FIELDS}}
-                self._write_files(image, data, sha, ext, record)
-                rows.append((row, thumb))
+            shared = {
+                "prompt": generation.prompt,
+                "model": generation.model,
+                "params": _dumps(generation.params),
+                "request_id": generation.request_id,
+                "created": float(generation.created) if generation.created > 0 else time.time(),
+                "elapsed": generation.elapsed,
+                "usage": _dumps(generation.usage) if generation.usage else None,
+                "cost": _dumps(cost),
+                "cost_usd": cost["usd"],
+                "inputs": _dumps(input_hashes),
+                "batch": batch,
+                "item": item,
+                "starred": 0,
+            }
+            arrived = [image for image in generation.images if image.ok]
+            # Hashing, thumbnails and writes release the GIL: a run's images are stored at once.
+            with ThreadPoolExecutor(max_workers=min(4, len(arrived) or 1)) as pool:
+                rows = list(pool.map(lambda image: self._store_image(image, shared), arrived))
         except OSError as exc:
             raise self._file_error(exc) from exc
         return self._insert(rows)
+
+    def _store_image(
+        self, image: GeneratedImage, shared: dict[str, Any]
+    ) -> tuple[dict[str, Any], bytes]:
+        """Write one image's file (once per content) and return its row and thumbnail."""
+        from ..images._previews import encode_preview
+
+        data = image._require_data()
+        sha = _sha256(data)
+        ext = EXTENSIONS[image.format] if image.format else ".bin"
+        if image.format == "svg":
+            thumb = data
+        else:
+            thumb = encode_preview(image.image, max_side=LIBRARY_THUMBNAIL_SIDE)[0]
+        row = shared | {
+            "sha256": sha,
+            "ext": ext,
+            "revised_prompt": image.revised_prompt,
+            "image_index": image.index,
+            "format": image.format,
+            "width": image.width,
+            "height": image.height,
+            "mismatches": _dumps(image.mismatches),
+        }
+        record = image.metadata | {_RECORD_KEY: {k: row[k] for k in _FILE_FIELDS}}
+        self._write_files(image, data, sha, ext, record)
+        return row, thumb
 
     def _insert(self, rows: Sequence[tuple[dict[str, Any], bytes]]) -> list[LibraryEntry]:
         ids: list[int] = []
@@ -404,6 +412,7 @@ class Library:
             row["params"] = _dumps(params)
             row["cost_usd"] = json.loads(row["cost"])["usd"]
             rows.append((row, _thumbnail_of_file(path, record.get("format"))))
+        rows.sort(key=lambda pair: (pair[0]["created"] or 0, pair[0]["image_index"]))
         self._insert(rows)
         return len(rows)
 
@@ -437,7 +446,7 @@ class Library:
         limit: int = LIBRARY_PAGE_SIZE,
         offset: int = 0,
     ) -> list[LibraryEntry]:
-        """Entries newest first, ``limit`` from ``offset`` (a page).
+        """Entries newest first (the last recorded first), ``limit`` from ``offset`` (a page).
 
         ``text``: words that must all appear in the prompt or the revised prompt (any case;
         the last may be the start of a word). ``model``: that model only; ``since``/``until``:
@@ -450,38 +459,45 @@ class Library:
         where: list[str] = []
         args: list[object] = []
         words = (text or "").split()
-        if words:
-            if self.full_text:
-                quoted = ['"' + word.replace('"', '""') + '"' for word in words]
-                quoted[-1] += "*"
-                where.append("id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
-                args.append(" ".join(quoted))
-            else:
-                for word in words:
-                    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%")
-                    pattern = pattern.replace("_", "\\_") + "%"
-                    where.append("(prompt LIKE ? ESCAPE '\\' OR revised_prompt LIKE ? ESCAPE '\\')")
-                    args += [pattern, pattern]
+        source, order = "entries", "entries.id"
+        if words and self.full_text:
+            # Walked in the index's own rowid order, newest first: a page stops early.
+            source, order = (
+                "entries_fts JOIN entries ON entries.id = entries_fts.rowid",
+                "entries_fts.rowid",
+            )
+            quoted = ['"' + word.replace('"', '""') + '"' for word in words]
+            quoted[-1] += "*"
+            where.append("entries_fts MATCH ?")
+            args.append(" ".join(quoted))
+        elif words:
+            for word in words:
+                pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%")
+                pattern = pattern.replace("_", "\\_") + "%"
+                like = "LIKE ? ESCAPE '\\'"
+                where.append(f"(entries.prompt {like} OR entries.revised_prompt {like})")
+                args += [pattern, pattern]
         if model is not None:
-            where.append("model = ?")
+            where.append("entries.model = ?")
             args.append(model)
         if since is not None:
-            where.append("created >= ?")
+            where.append("entries.created >= ?")
             args.append(_timestamp(since, "since"))
         if until is not None:
-            where.append("created <= ?")
+            where.append("entries.created <= ?")
             args.append(_timestamp(until, "until"))
         if starred is not None:
-            where.append("starred = ?")
+            where.append("entries.starred = ?")
             args.append(int(bool(starred)))
         if collection is not None:
-            where.append("id IN (SELECT entry FROM collections WHERE name = ?)")
+            where.append("entries.id IN (SELECT entry FROM collections WHERE name = ?)")
             args.append(collection)
         clause = " WHERE " + " AND ".join(where) if where else ""
-        query = f"SELECT {_COLUMNS} FROM entries{clause} ORDER BY created DESC, id DESC"
+        columns = ", ".join(f"entries.{name}" for name in _COLUMNS.split(", "))
+        query = f"SELECT {columns} FROM {source}{clause} ORDER BY {order} DESC LIMIT ? OFFSET ?"
         with self._store.read() as db:
             db.row_factory = sqlite3.Row
-            rows = db.execute(query + " LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
+            rows = db.execute(query, [*args, limit, offset]).fetchall()
             return [LibraryEntry(self, row) for row in rows]
 
     def __len__(self) -> int:
@@ -577,7 +593,7 @@ class Library:
 
     def _all(self) -> list[LibraryEntry]:
         with self._store.read() as db:
-            ids = [row[0] for row in db.execute("SELECT id FROM entries ORDER BY created, id")]
+            ids = [row[0] for row in db.execute("SELECT id FROM entries ORDER BY id")]
         return self._entries(ids)
 
     def export(self, entries: Iterable[LibraryEntry], path: str | os.PathLike[str]) -> Path:

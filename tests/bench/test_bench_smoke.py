@@ -30,6 +30,7 @@ SECTIONS = (
     "## 8. Edits: upload cost",
     "## 9. Browser: the panel in JupyterLab",
     "## 10. Long session: one panel, many runs",
+    "## 11. Library: recording and browsing",
 )
 NUMBER = re.compile(r"\d+(\.\d+)?")
 
@@ -74,8 +75,8 @@ def test_the_suite_runs_once_and_reports_every_section(tmp_path: Path) -> None:
     verdicts = [ln for ln in targets.splitlines() if ln.endswith(("| met |", "| **MISSED** |"))]
     # 13, the edit upload ratio and its loop stall, the panel tile, the edit inputs' time on
     # the kernel's thread, the two browser targets (the browser section runs where Chromium
-    # is: always in CI), and the long session's three.
+    # is: always in CI), the long session's three and the library's three.
     assert browser or not os.environ.get("CI"), "the browser section did not run in CI"
-    assert len(verdicts) == (22 if browser else 20)
+    assert len(verdicts) == (25 if browser else 23)
     for name in ("ours", "httpx", "sdk"):
         assert f"| {name} |" in text

@@ -306,3 +306,18 @@ async def test_the_key_is_in_no_file_of_the_library(
 
 def _files(folder: Path, pattern: str) -> list[Path]:
     return [path for path in folder.glob(pattern) if path.is_file()]
+
+
+async def test_without_fts5_search_falls_back_to_like(
+    client: AsyncImageClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from comet_widgets.library import _store
+
+    monkeypatch.setattr(_store, "has_fts5", lambda: False)  # an SQLite built without FTS5
+    lib = Library(tmp_path)
+    cliff, kite, fog = await _three(client, lib)
+    assert lib.full_text is False
+    assert {e.id for e in lib.search("LIGHTH")} == {cliff.id, fog.id}
+    assert [e.id for e in lib.search("red sea")] == [kite.id]
+    assert lib.search("100%_") == []  # LIKE's wildcards are text
+    assert [e.id for e in lib.search("fog", model="gpt-image-2")] == [fog.id]
