@@ -257,6 +257,11 @@ def source_of(value: ImageInput, field: str, number: int = 0) -> tuple[str, byte
         name, data = read_path(value, field)
         return name, data, None
     if _is_pil(value):
+        if value.mode == "F":  # floating point: read by the arrays' rule, not clipped to 0..255
+            import numpy as np
+
+            with readable(field, "a mode F image"):
+                return f"{stem}.png", None, array_image(np.asarray(value), field)
         return f"{stem}.png", None, value
     if is_array(value):
         with readable(field, "an array"):

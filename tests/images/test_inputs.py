@@ -282,3 +282,12 @@ async def test_other_arrays_are_refused_saying_what_is_taken(
     finally:
         panel.close()
     assert fake.requests == []
+
+
+def test_a_float_pil_image_is_read_by_the_arrays_rule() -> None:
+    sent = input_file(Image.fromarray(np.full((64, 64), 200 / 255, dtype=np.float32)), "image")
+    with Image.open(io.BytesIO(sent.data)) as opened:
+        assert opened.convert("L").getextrema() == (200, 200)
+    with pytest.raises(InvalidParameterError, match=re.escape("outside 0..1")) as caught:
+        input_file(Image.new("F", (64, 64), 200.0), "mask")
+    assert caught.value.field == "mask"
