@@ -226,6 +226,8 @@ async def test_rebuild_recreates_the_database_from_the_files(
 ) -> None:
     lib = Library(tmp_path)
     before = await _three(client, lib)
+    lib.star(before)
+    lib.add_to("coast", before)
     lib.close()
     (tmp_path / "library.db").write_bytes(b"this is not a database at all" * 100)
     with pytest.raises(LibraryError, match=r"rebuild\(\)"):
@@ -244,6 +246,8 @@ async def test_rebuild_recreates_the_database_from_the_files(
             old.created,
         )
     assert _files(tmp_path, "library.db.old-*")  # the damaged file is kept
+    assert fresh.search(starred=True) == []  # stars and collections start empty
+    assert fresh.collections == {}
 
 
 async def test_import_batch_records_a_generate_many_folder(
@@ -321,3 +325,56 @@ async def test_without_fts5_search_falls_back_to_like(
     assert [e.id for e in lib.search("red sea")] == [kite.id]
     assert lib.search("100%_") == []  # LIKE's wildcards are text
     assert [e.id for e in lib.search("fog", model="gpt-image-2")] == [fog.id]
+
+
+async def test_the_readme_example_runs(
+    client: AsyncImageClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Library\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("COMET_WIDGETS_LIBRARY", str(tmp_path / "lib"))
+    monkeypatch.chdir(tmp_path)
+    names = {"generation": await client.generate("A lighthouse", **CHEAP)}
+    exec(code, names)
+    assert names["lib"].path == tmp_path / "lib"
+    assert names["lib"].collections == {"coast": 1}
+    with zipfile.ZipFile(tmp_path / "lighthouses.zip") as archive:
+        assert len(archive.namelist()) == 2
+
+
+_LOAD = """
+import sys, datasets
+data = datasets.load_dataset("imagefolder", data_dir=sys.argv[1], split="train")
+print(data.num_rows, sorted(data.column_names)[:3], data[0]["image"].size, data[0]["prompt"])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+async def test_hugging_face_datasets_loads_an_export_offline(
+    client: AsyncImageClient, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("datasets") is None:
+        pytest.skip("datasets is not installed (the dev extra adds it)")
+    lib = Library(tmp_path / "lib")
+    entries = lib.add(await client.generate("A lighthouse", n=2, **CHEAP))
+    folder = lib.export(entries, tmp_path / "dataset")
+    assert _load_offline(folder, tmp_path / "hf") == "2 ['batch', 'cost_basis', 'cost_usd']"
+
+
+def _load_offline(folder: Path, home: Path) -> str:
+    offline = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HOME": str(home)}
+    out = subprocess.run(
+        [sys.executable, "-c", _LOAD, str(folder)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **offline},
+        timeout=150,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    count, rest = out.stdout.strip().split(" ", 1)
+    assert rest.endswith("(1024, 1024) A lighthouse"), rest
+    return f"{count} {rest.split(']')[0]}]"
