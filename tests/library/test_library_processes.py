@@ -59,6 +59,15 @@ def test_two_processes_recording_at_once_lose_nothing(tmp_path: Path) -> None:
         )
         for name in ("alpha", "beta")
     ]
+    # Meanwhile a reader never sees an entry whose file or thumbnail is not there yet.
+    reader, seen = Library(tmp_path), 0
+    while any(writer.poll() is None for writer in writers):
+        if (tmp_path / "library.db").exists():
+            page = reader.search(limit=20)
+            assert all(e.path.is_file() and e.thumbnail for e in page)
+            seen = max(seen, len(reader))
+        time.sleep(0.01)
+    reader.close()
     for writer in writers:
         out, err = writer.communicate(timeout=150)
         assert writer.returncode == 0, err
@@ -71,6 +80,7 @@ def test_two_processes_recording_at_once_lose_nothing(tmp_path: Path) -> None:
     }
     assert len(lib.search("alpha", limit=1000)) == 50
     assert all(not e.missing and e.thumbnail for e in entries)
+    assert seen > 0  # the reader read while they wrote
 
 
 _FULL_DISK = textwrap.dedent(
