@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._constants import LIBRARY_ENV, LIBRARY_PAGE_SIZE, LIBRARY_THUMBNAIL_SIDE
 from .._cost import Cost
-from .._errors import CometError, InvalidParameterError, LibraryError, MissingDependencyError
+from .._errors import InvalidParameterError, LibraryError, MissingDependencyError
 from ..images._formats import EXTENSIONS, ImageFormat
 from ..images._metadata import add_png_text, read_metadata, sidecar_path, write_file
 from ..images._results import GeneratedImage, Generation
@@ -245,10 +245,13 @@ class Library:
         if target.is_file():
             return  # stored once: the same bytes recorded again share the file
         if image.format == "png":
-            write_file(target, add_png_text(data, record))
-        else:
-            write_file(sidecar_path(target), _dumps(record).encode("utf-8"))
-            write_file(target, data)
+            try:
+                write_file(target, add_png_text(data, record))
+                return
+            except ValueError:  # a PNG cut short: its bytes as they are, the record beside
+                pass
+        write_file(sidecar_path(target), _dumps(record).encode("utf-8"))
+        write_file(target, data)
 
     def _file_error(self, exc: OSError) -> LibraryError:
         return LibraryError(
@@ -274,9 +277,15 @@ class Library:
         in one transaction: a reader sees all of the run or none of it. Raises
         ``LibraryError`` when the library cannot be written; ``generation`` is untouched.
         """
+        if not isinstance(generation, Generation):
+            raise InvalidParameterError("generation", generation, "a comet_widgets.Generation")
+        blobs = [inputs] if isinstance(inputs, (bytes, bytearray)) else list(inputs)
+        for blob in blobs:
+            if not isinstance(blob, (bytes, bytearray)):
+                raise InvalidParameterError("inputs", blob, "the bytes of each file the edit sent")
         input_hashes = []
         try:
-            for blob in inputs:
+            for blob in blobs:
                 sha = _sha256(blob)
                 input_hashes.append(sha)
                 if not self.input_path(sha).is_file():
@@ -309,15 +318,10 @@ class Library:
         self, image: GeneratedImage, shared: dict[str, Any]
     ) -> tuple[dict[str, Any], bytes]:
         """Write one image's file (once per content) and return its row and thumbnail."""
-        from ..images._previews import encode_preview
-
         data = image._require_data()
         sha = _sha256(data)
         ext = EXTENSIONS[image.format] if image.format else ".bin"
-        if image.format == "svg":
-            thumb = data
-        else:
-            thumb = encode_preview(image.image, max_side=LIBRARY_THUMBNAIL_SIDE)[0]
+        thumb = _thumbnail(image)
         row = shared | {
             "sha256": sha,
             "ext": ext,
@@ -411,7 +415,8 @@ class Library:
             params.setdefault("prompt", row["prompt"])
             row["params"] = _dumps(params)
             row["cost_usd"] = json.loads(row["cost"])["usd"]
-            rows.append((row, _thumbnail_of_file(path, record.get("format"))))
+            stored = GeneratedImage(index=0, data=path.read_bytes(), format=row["format"])
+            rows.append((row, _thumbnail(stored)))
         rows.sort(key=lambda pair: (pair[0]["created"] or 0, pair[0]["image_index"]))
         self._insert(rows)
         return len(rows)
@@ -453,6 +458,8 @@ class Library:
         created in that span (datetimes, dates, Unix seconds or ISO text); ``starred``: only
         starred (True) or unstarred (False); ``collection``: only its entries.
         """
+        if text is not None and not isinstance(text, str):
+            raise InvalidParameterError("text", text, "words to find (a str) or None")
         for name, value in (("limit", limit), ("offset", offset)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidParameterError(name, value, "a whole number, 0 or more")
@@ -611,13 +618,14 @@ class Library:
 _FILE_FIELDS = ("sha256", "ext", "created", "elapsed", "cost", "inputs", "batch", "item")
 
 
-def _thumbnail_of_file(path: Path, fmt: object) -> bytes:
-    data = path.read_bytes()
-    if fmt == "svg":
-        return data
-    from ..images._previews import decode_image, encode_preview
+def _thumbnail(image: GeneratedImage) -> bytes:
+    """A small JPEG or PNG of ``image`` (an SVG is its own); ``b""`` when it cannot be decoded
+    (the image is kept all the same: browsing shows no thumbnail for it)."""
+    from ..images._previews import encode_preview
 
+    if image.format == "svg":
+        return image.data or b""
     try:
-        return encode_preview(decode_image(data), max_side=LIBRARY_THUMBNAIL_SIDE)[0]
-    except CometError:
+        return encode_preview(image.image, max_side=LIBRARY_THUMBNAIL_SIDE)[0]
+    except Exception:  # Pillow raises many kinds for a damaged file
         return b""

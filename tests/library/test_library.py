@@ -17,6 +17,8 @@ from PIL import Image
 from comet_widgets import (
     AsyncImageClient,
     CometError,
+    GeneratedImage,
+    Generation,
     InvalidParameterError,
     Library,
     LibraryEntry,
@@ -378,3 +380,29 @@ def _load_offline(folder: Path, home: Path) -> str:
     count, rest = out.stdout.strip().split(" ", 1)
     assert rest.endswith("(1024, 1024) A lighthouse"), rest
     return f"{count} {rest.split(']')[0]}]"
+
+
+def test_bad_arguments_to_add_are_refused(tmp_path: Path) -> None:
+    lib = Library(tmp_path)
+    with pytest.raises(InvalidParameterError) as caught:
+        lib.add("a lighthouse")  # type: ignore[arg-type]
+    assert caught.value.field == "generation"
+    generation = Generation(prompt="p", model="m", created=1, images=[], params={})
+    with pytest.raises(InvalidParameterError) as caught:
+        lib.add(generation, inputs=["photo.png"])  # type: ignore[list-item]
+    assert caught.value.field == "inputs"
+    with pytest.raises(InvalidParameterError) as caught:
+        lib.search(42)  # type: ignore[arg-type]
+    assert caught.value.field == "text"
+
+
+def test_a_damaged_image_is_kept_without_a_thumbnail(tmp_path: Path) -> None:
+    cut = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40  # a PNG cut short: Pillow cannot decode it
+    image = GeneratedImage(index=0, data=cut, format="png", width=8, height=8)
+    generation = Generation(prompt="cut", model="m", created=1, images=[image], params={})
+    lib = Library(tmp_path)
+    [entry] = lib.add(generation)
+    assert entry.path.read_bytes() == cut
+    assert entry.thumbnail == b""
+    assert lib.rebuild() == 1  # its provenance is in the sidecar
+    assert lib.search("cut")[0].thumbnail == b""
