@@ -519,16 +519,16 @@ class Library:
         return bytes(row[0]) if row else b""
 
     # -- curating ---------------------------------------------------------------------------
-    def star(self, entries: Entries, on: bool = True) -> None:
-        """Star (or, ``on=False``, unstar) the entries."""
-        items = [entries] if isinstance(entries, (LibraryEntry, int)) else list(entries)
+    def star(self, entry: Entries, on: bool = True) -> None:
+        """Star (or, ``on=False``, unstar) ``entry``: an entry, an id, or several of either."""
+        items = [entry] if isinstance(entry, (LibraryEntry, int)) else list(entry)
         with self._store.write() as db:
             db.executemany(
                 "UPDATE entries SET starred = ? WHERE id = ?", [(int(on), i) for i in _ids(items)]
             )
-        for entry in items:
-            if isinstance(entry, LibraryEntry):
-                entry.starred = on
+        for item in items:
+            if isinstance(item, LibraryEntry):
+                item.starred = on
 
     @property
     def collections(self) -> dict[str, int]:

@@ -223,6 +223,16 @@ async def test_to_pandas_has_one_row_per_image(client: AsyncImageClient, tmp_pat
     assert str(frame["created"].dtype).startswith("datetime64")
 
 
+def test_to_pandas_without_pandas_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from comet_widgets import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
+    with pytest.raises(MissingDependencyError, match="pip install pandas"):
+        Library(tmp_path).to_pandas()
+
+
 async def test_rebuild_recreates_the_database_from_the_files(
     client: AsyncImageClient, tmp_path: Path
 ) -> None:
