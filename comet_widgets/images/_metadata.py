@@ -122,15 +122,19 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read the metadata comet-widgets saved with an image.
 
     Looks in the PNG's text chunks first, then in the JSON sidecar (``<file>.json``). Raises
-    ``FileNotFoundError`` if the image does not exist and ``LookupError`` if neither holds any.
+    ``FileNotFoundError`` if the image does not exist, ``InvalidParameterError`` for a path
+    that is not a regular file (a FIFO, a device: refused unopened) or cannot be read, and
+    ``LookupError`` if neither holds any.
     """
+    from ._inputs import read_path  # _inputs imports this module (through _results)
+
     path = Path(path)
-    with path.open("rb") as handle:
-        head = handle.read(len(_PNG_SIGNATURE))
-        if head == _PNG_SIGNATURE:
-            record = _png_record(head + handle.read())
-            if record is not None:
-                return record
+    path.stat()  # FileNotFoundError, as documented
+    data = read_path(path, "path")[1]
+    if data.startswith(_PNG_SIGNATURE):
+        record = _png_record(data)
+        if record is not None:
+            return record
     side = sidecar_path(path)
     if side.exists():
         loaded: dict[str, Any] = json.loads(side.read_text(encoding="utf-8"))

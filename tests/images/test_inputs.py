@@ -30,6 +30,7 @@ from comet_widgets import (
     InvalidItemError,
     InvalidParameterError,
     generate_many,
+    read_metadata,
 )
 from comet_widgets.images._inputs import input_file
 from comet_widgets.testing import FakeAPI, FakeServer
@@ -140,6 +141,11 @@ def test_the_panel_refuses_it_as_an_input_on_the_kernels_thread(
         assert panel.inputs == []
     finally:
         panel.close()
+
+
+@pytest.mark.parametrize("not_a_file", NOT_FILES, indirect=True)
+def test_read_metadata_refuses_it_unopened(not_a_file: Path) -> None:
+    refused_at_once(lambda: read_metadata(not_a_file), not_a_file, "path")
 
 
 # -- what Pillow cannot read ---------------------------------------------------------------------
