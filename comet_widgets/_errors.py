@@ -552,12 +552,6 @@ def redact_bytes(data: bytes, secret: str | None) -> bytes:
         if not any(pattern.search(data, max(p - reach, 0), p + reach) for p in escapes):
             return data
     return pattern.sub(REDACTED.encode(), data)
-    literal = secret.encode("utf-8", "surrogatepass")
-    if literal in data:
-        data = data.replace(literal, REDACTED.encode())
-    if b"\\" in data or b"%" in data:
-        data = _compiled(secret, True).sub(REDACTED.encode(), data)
-    return data
 
 
 def _short_repr(value: object, limit: int = 60) -> str:
