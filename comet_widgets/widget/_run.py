@@ -310,8 +310,8 @@ class RunController:
             self.add_run(run)
             self.publish(generation, decoded)
             self.settle("done", error, job=job, shown=True)
-        if job.payload.get("partial_images"):
-            self.say_unstreamed([generation])
+            if job.payload.get("partial_images"):
+                self.say_unstreamed([generation])
         return True
 
     def say_unstreamed(self, asked: Iterable[Generation]) -> None:

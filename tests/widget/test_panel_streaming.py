@@ -7,6 +7,7 @@ answer) the images land all the same and the panel says once that previews are o
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -204,8 +205,8 @@ def _asked(fake: FakeAPI) -> list[bool]:
 
 
 @pytest.mark.parametrize("refusal", ["comet", "openai", "plain JSON"])
-def test_a_gateway_that_does_not_stream_lands_images_and_says_so_once(
-    make: Make, fake: FakeAPI, wait_until: Callable[..., float], refusal: str
+async def test_a_gateway_that_does_not_stream_lands_images_and_says_so_once(
+    make: Make, fake: FakeAPI, refusal: str
 ) -> None:
     if refusal == "plain JSON":
         fake.stream_relay = False
@@ -213,15 +214,18 @@ def test_a_gateway_that_does_not_stream_lands_images_and_says_so_once(
         fake.stream_refusal = refusal  # type: ignore[assignment]
     panel = make()
     # The default click asks for no previews: it lands, and there is nothing to say.
+    # Until the run is over: its history entry, status and notice are written one by one.
     part(panel, "cw-generate").click()
-    wait_until(lambda: panel.status == "done", timeout=20)
+    await asyncio.wait_for(panel.wait(), 20)
+    assert panel.status == "done"
     assert len(panel.images) == 1
     assert _asked(fake) == [False]
     assert _notice(panel) is None
     # Previews on: refused (or answered whole), the images land all the same, said once.
     panel.partial_images = 2
     part(panel, "cw-generate").click()
-    wait_until(lambda: len(panel.history) == 2, timeout=20)
+    await asyncio.wait_for(panel.wait(), 20)
+    assert len(panel.history) == 2
     assert panel.status == "done"
     assert panel.error == ""
     assert len(panel.images) == 1
