@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from comm import DummyComm
@@ -17,20 +18,31 @@ from comm import DummyComm
 
 class WidgetTraffic:
     """``with WidgetTraffic() as traffic:`` ... ``traffic.messages``, ``traffic.bytes``: what
-    every widget sent meanwhile (from any thread; widgets built before count too)."""
+    every widget sent meanwhile (from any thread; widgets built before count too);
+    ``traffic.besides(widgets)``: the same without what those widgets sent."""
 
     def __init__(self) -> None:
         self.messages = 0
         self.bytes = 0
+        self._sent: list[tuple[str, int]] = []  # (the widget's comm id, the message's size)
         self._lock = threading.Lock()
         self._original = DummyComm.publish_msg
 
-    def _record(self, data: Any, buffers: Any) -> None:
+    def _record(self, comm: DummyComm, data: Any, buffers: Any) -> None:
         size = len(json.dumps(data, separators=(",", ":"), default=str))
         size += sum(memoryview(buffer).nbytes for buffer in buffers or ())
         with self._lock:
             self.messages += 1
             self.bytes += size
+            self._sent.append((comm.comm_id, size))
+
+    def besides(self, widgets: Iterable[Any]) -> tuple[int, int]:
+        """``(messages, bytes)`` sent by the widgets other than ``widgets`` (e.g. those a
+        timer updates, whose count depends on how long a run took)."""
+        left_out = {widget.comm.comm_id for widget in widgets if widget.comm is not None}
+        with self._lock:
+            kept = [size for comm_id, size in self._sent if comm_id not in left_out]
+        return len(kept), sum(kept)
 
     def __enter__(self) -> WidgetTraffic:
         record = self._record
@@ -43,7 +55,7 @@ class WidgetTraffic:
             buffers: Any = None,
             **keys: Any,
         ) -> None:
-            record(data, buffers)
+            record(comm, data, buffers)
 
         DummyComm.publish_msg = publish_msg  # type: ignore[method-assign]
         return self
