@@ -105,6 +105,10 @@ def serve_fake(
         log_level="warning",
         lifespan="off",
         access_log=False,
+        # Longer than a client's pool keeps an idle connection (httpx: 5 s), as gateways do
+        # (nginx: 75 s). With uvicorn's 5 s both sides drop it at once, and a request sent
+        # on it as the fake closes it fails unsent ("Server disconnected") and unretried.
+        timeout_keep_alive=75,
         timeout_graceful_shutdown=2,
     )
     _quiet_uvicorn()  # after Config: it (re)configures uvicorn's loggers

@@ -371,6 +371,11 @@ def capture_failure(page: Any, node: pytest.Item) -> None:
         print("browser console errors:", *problems, sep="\n")
     if page.is_closed():
         return
+    with contextlib.suppress(Exception):  # what each panel said: its status line and messages
+        for selector in (".cw-status", ".cw-error", ".cw-validation", ".cw-notice"):
+            texts = [t for t in page.locator(selector).all_inner_texts() if t.strip()]
+            if texts:
+                print(f"{selector}:", *texts, sep="\n  ")
     folder = ARTIFACTS / "failures"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / (re.sub(r"\W+", "-", node.name).strip("-") + ".png")
