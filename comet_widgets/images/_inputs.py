@@ -15,10 +15,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .._catalog import EditInput
@@ -26,6 +24,7 @@ from .._constants import MAX_IMAGE_PIXELS
 from .._errors import CometError, InvalidParameterError
 from .._types import ImageInput
 from ._formats import EXTENSIONS, MIME_TYPES, NotAnImage, has_alpha, sniff
+from ._metadata import read_path
 from ._results import GeneratedImage
 
 __all__ = [
@@ -190,50 +189,6 @@ def array_image(array: Any, field: str) -> Any:
     elif array.dtype != np.uint8:
         array = np.round(array * 255.0).astype(np.uint8)
     return Image.fromarray(np.ascontiguousarray(array))
-
-
-#: What a path that is not a regular file is, for messages.
-_NOT_REGULAR = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-)
-
-
-def _irregular(mode: int) -> str | None:
-    """What a file of ``mode`` is when it is not a regular file (None when it is one)."""
-    if stat.S_ISREG(mode):
-        return None
-    return next((what for test, what in _NOT_REGULAR if test(mode)), "not a regular file")
-
-
-def read_path(value: str | os.PathLike[str], field: str) -> tuple[str, bytes]:
-    """``(file name, bytes)`` of an input file; a file that cannot be read is refused with
-    ``InvalidParameterError`` naming ``field``, and so, at once and without opening it, is a
-    path that is not a regular file (a FIFO or a device would block or never end)."""
-    path = Path(value)
-    allowed = "a path to an image file (a regular file) that exists and can be read"
-    try:
-        what = _irregular(path.stat().st_mode)
-        if what is None:
-            # Non-blocking, and checked again once open: it may have been swapped meanwhile.
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-            with open(fd, "rb") as handle:
-                what = _irregular(os.fstat(fd).st_mode)
-                if what is None:
-                    return path.name, handle.read()
-    except OSError as exc:
-        raise InvalidParameterError(
-            field,
-            str(value),
-            allowed,
-            reason=f"cannot read {field} {str(value)!r} ({exc.strerror or type(exc).__name__})",
-        ) from None
-    raise InvalidParameterError(
-        field, str(value), allowed, reason=f"{field} {str(value)!r} is {what}, not an image file"
-    )
 
 
 def source_of(value: ImageInput, field: str, number: int = 0) -> tuple[str, bytes | None, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import struct
 import tempfile
 import zlib
@@ -17,7 +18,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["METADATA_KEY", "add_png_text", "read_metadata", "sidecar_path", "write_file"]
+from .._errors import InvalidParameterError
+
+__all__ = [
+    "METADATA_KEY",
+    "add_png_text",
+    "read_metadata",
+    "read_path",
+    "sidecar_path",
+    "write_file",
+]
 
 METADATA_KEY = "comet-widgets"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -118,6 +128,50 @@ def _decode_record(kind: bytes, rest: bytes) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+#: What a path that is not a regular file is, for messages.
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _irregular(mode: int) -> str | None:
+    """What a file of ``mode`` is when it is not a regular file (None when it is one)."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((what for test, what in _NOT_REGULAR if test(mode)), "not a regular file")
+
+
+def read_path(value: str | os.PathLike[str], field: str) -> tuple[str, bytes]:
+    """``(file name, bytes)`` of an input file; a file that cannot be read is refused with
+    ``InvalidParameterError`` naming ``field``, and so, at once and without opening it, is a
+    path that is not a regular file (a FIFO or a device would block or never end)."""
+    path = Path(value)
+    allowed = "a path to an image file (a regular file) that exists and can be read"
+    try:
+        what = _irregular(path.stat().st_mode)
+        if what is None:
+            # Non-blocking, and checked again once open: it may have been swapped meanwhile.
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with open(fd, "rb") as handle:
+                what = _irregular(os.fstat(fd).st_mode)
+                if what is None:
+                    return path.name, handle.read()
+    except OSError as exc:
+        raise InvalidParameterError(
+            field,
+            str(value),
+            allowed,
+            reason=f"cannot read {field} {str(value)!r} ({exc.strerror or type(exc).__name__})",
+        ) from None
+    raise InvalidParameterError(
+        field, str(value), allowed, reason=f"{field} {str(value)!r} is {what}, not an image file"
+    )
+
+
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read the metadata comet-widgets saved with an image.
 
@@ -126,8 +180,6 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     that is not a regular file (a FIFO, a device: refused unopened) or cannot be read, and
     ``LookupError`` if neither holds any.
     """
-    from ._inputs import read_path  # _inputs imports this module (through _results)
-
     path = Path(path)
     path.stat()  # FileNotFoundError, as documented
     data = read_path(path, "path")[1]
