@@ -77,6 +77,8 @@ GOOD, GOOD_TYPE = encode({"prompt": "x"}, [("image", ("a.png", b"data", "image/p
         (GOOD[: len(GOOD) // 2], GOOD_TYPE, "ends before the closing boundary"),
         (GOOD.replace(b"\r\n\r\n", b"\r\n", 1), GOOD_TYPE, "has no header block"),
     ],
+    # Fixed ids: the boundary is random, and pytest-xdist's workers must collect the same names.
+    ids=["json", "no-boundary", "other-boundary", "no-closing", "cut-in-half", "no-header-block"],
 )
 def test_malformed_bodies_are_refused(body: bytes, content_type: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
