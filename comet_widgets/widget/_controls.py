@@ -10,8 +10,10 @@ message says why) instead of being silently replaced.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import ipywidgets as widgets
@@ -147,8 +149,15 @@ class Controls:
     mirrors values into them). Every control carries a stable CSS class (``cw-<name>``).
     """
 
-    def __init__(self, on_change: Callable[[str, Any], None]) -> None:
+    def __init__(
+        self,
+        on_change: Callable[[str, Any], None],
+        *,
+        lock: AbstractContextManager[Any] | None = None,
+    ) -> None:
         self._on_change = on_change
+        #: The panel's lock: the controls' own clicks (More options) write holding it.
+        self._lock = lock if lock is not None else contextlib.nullcontext()
         self._mirroring = threading.local()
         wide = {"description_width": "initial"}
         self.prompt = widgets.Textarea(
@@ -263,7 +272,7 @@ class Controls:
             widgets.Button(description="More options", icon="caret-right"),
             "cw-advanced-toggle",
         )
-        self.advanced_toggle.on_click(lambda _button: self.fold(not self.folded))
+        self.advanced_toggle.on_click(lambda _button: self._toggle())
         #: The control rows, top to bottom.
         self.rows: list[widgets.Widget] = [
             self.prompt,
@@ -285,6 +294,10 @@ class Controls:
     def folded(self) -> bool:
         """Whether the advanced options are folded away."""
         return bool(self.advanced.layout.display == "none")
+
+    def _toggle(self) -> None:
+        with self._lock:
+            self.fold(not self.folded)
 
     def fold(self, folded: bool) -> None:
         """Fold (or unfold) the advanced options."""

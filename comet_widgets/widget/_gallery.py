@@ -16,9 +16,11 @@ numbered as a person counts: "Image 2 of 3".
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -346,27 +348,36 @@ class Tile:
         self._state("partial")
 
     def _on_view(self) -> None:
-        if self.preview is not None:
-            self.gallery.lightbox.open(self.gallery.shown, self.position)
+        with self.gallery.lock:
+            if self.preview is not None:
+                self.gallery.lightbox.open(self.gallery.shown, self.position)
 
     def _on_save(self) -> None:
-        if self.preview is not None:
-            set_value(self.saved, _save(self.preview, self.gallery.output_dir()))
-            show(self.saved, True)
+        with self.gallery.lock:
+            if self.preview is not None:
+                set_value(self.saved, _save(self.preview, self.gallery.output_dir()))
+                show(self.saved, True)
 
     def _on_edit(self) -> None:
-        if self.preview is not None and self.gallery.on_edit is not None:
-            self.gallery.on_edit(self.preview)
+        with self.gallery.lock:
+            if self.preview is not None and self.gallery.on_edit is not None:
+                self.gallery.on_edit(self.preview)
 
 
 class Lightbox:
     """The full-size view (class ``cw-lightbox``): an overlay over the page with the image,
     its caption and number, Previous / Next, Save and Close. The original image is sent to
-    the browser only while it is shown. More buttons can go into its ``actions`` row."""
+    the browser only while it is shown. More buttons can go into its ``actions`` row.
+    Its clicks run holding ``lock`` (the panel's)."""
 
     def __init__(
-        self, output_dir: Callable[[], str], on_edit: Callable[[Preview], None] | None = None
+        self,
+        output_dir: Callable[[], str],
+        on_edit: Callable[[Preview], None] | None = None,
+        *,
+        lock: AbstractContextManager[Any] | None = None,
     ) -> None:
+        self.lock = lock if lock is not None else contextlib.nullcontext()
         self.output_dir = output_dir
         self.on_edit = on_edit
         self.items: list[Preview] = []
@@ -406,11 +417,15 @@ class Lightbox:
             "cw-lightbox",
             "cw-full-view",
         )
-        self.close_button.on_click(lambda _button: self.close())
-        self.previous.on_click(lambda _button: self.step(-1))
-        self.next.on_click(lambda _button: self.step(1))
-        self.save.on_click(lambda _button: self._on_save())
-        self.edit.on_click(lambda _button: self._on_edit())
+        self.close_button.on_click(lambda _button: self._locked(self.close))
+        self.previous.on_click(lambda _button: self._locked(self.step, -1))
+        self.next.on_click(lambda _button: self._locked(self.step, 1))
+        self.save.on_click(lambda _button: self._locked(self._on_save))
+        self.edit.on_click(lambda _button: self._locked(self._on_edit))
+
+    def _locked(self, action: Callable[..., None], *args: Any) -> None:
+        with self.lock:
+            action(*args)
 
     @property
     def all(self) -> list[widgets.Widget]:
@@ -478,11 +493,17 @@ class Lightbox:
 
 class Gallery:
     """Tiles for the shown generation(s), the usage line and the lightbox; ``on_edit(preview)``
-    (when given) is what Edit on a tile or in the lightbox calls."""
+    (when given) is what Edit on a tile or in the lightbox calls. Every click on its parts
+    runs holding ``lock`` (the panel's: see ``_run.RunController``)."""
 
     def __init__(
-        self, output_dir: Callable[[], str], on_edit: Callable[[Preview], None] | None = None
+        self,
+        output_dir: Callable[[], str],
+        on_edit: Callable[[Preview], None] | None = None,
+        *,
+        lock: AbstractContextManager[Any] | None = None,
     ) -> None:
+        self.lock = lock if lock is not None else contextlib.nullcontext()
         self.output_dir = output_dir
         self.on_edit = on_edit
         self.tiles: list[Tile] = []
@@ -490,7 +511,7 @@ class Gallery:
         self.slots: list[Preview | None] = []
         self.box = classed(widgets.Box(layout=widgets.Layout(display="none")), "cw-gallery")
         self.usage = classed(widgets.HTML(layout=widgets.Layout(display="none")), "cw-usage")
-        self.lightbox = Lightbox(output_dir, on_edit)
+        self.lightbox = Lightbox(output_dir, on_edit, lock=self.lock)
 
     @property
     def shown(self) -> list[Preview]:

@@ -251,8 +251,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self.add_class(panel_id)
         self.set_trait("output_dir", output_dir)
 
-        self._controls = Controls(self._on_control)
-        self._gallery = Gallery(lambda: self.output_dir, on_edit=self._on_edit_image)
+        self._controls = Controls(self._on_control, lock=self._lock)
+        self._gallery = Gallery(
+            lambda: self.output_dir, on_edit=self._on_edit_image, lock=self._lock
+        )
         self._edit = EditArea(
             on_remove=self._remove_input,
             on_back=self._back_to_generating,
@@ -591,10 +593,12 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if preview.image.ok:
             self.inputs = [preview.image]
 
+    @locked
     def _remove_input(self, index: int) -> None:
         if 0 <= index < len(self.inputs):
             self.inputs = [v for i, v in enumerate(self.inputs) if i != index]
 
+    @locked
     def _back_to_generating(self) -> None:
         self.inputs = []
 

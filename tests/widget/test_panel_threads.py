@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from widget_parts import parts
 
 from comet_widgets import AsyncImageClient, ImageGenerator, InvalidParameterError
 from comet_widgets.testing import FakeAPI
@@ -133,3 +134,39 @@ async def test_every_held_notification_runs_holding_the_panel_lock(
     threads = {name for name, _ in held}
     assert threads == {threading.current_thread().name, "comet-widgets-loop"}
     assert all(owned for _, owned in held), held
+
+
+async def test_every_view_only_click_writes_holding_the_panel_lock(
+    make_panel: MakePanel, part: Any, descendants: Callable[[Any], list[Any]]
+) -> None:
+    """The gallery's and the controls' own clicks (View, the lightbox's paging, Save, Close,
+    a tile's Save, More options) write their widgets holding the panel's
+    lock, as the loop's callbacks do: a click that writes without it could interleave with a
+    run landing on the loop's thread."""
+    panel = make_panel(model="dall-e-2", prompt="A paper boat", n=3)
+    await panel.generate()
+    writes: list[tuple[str, str, bool]] = []
+
+    def record(change: Any) -> None:
+        owner = change["owner"]
+        classes = " ".join(getattr(owner, "_dom_classes", ())) or type(owner).__name__
+        writes.append((classes, change["name"], panel._lock._is_owned()))
+
+    for widget in descendants(panel):
+        widget.observe(record)
+    clicks = [
+        ("cw-full-size", 0),
+        ("cw-lightbox-next", None),
+        ("cw-lightbox-prev", None),
+        ("cw-lightbox-save", None),
+        ("cw-lightbox-close", None),
+        ("cw-save", 1),
+        ("cw-advanced-toggle", None),
+    ]
+    for css, index in clicks:
+        writes.clear()
+        button = part(panel, css) if index is None else parts(panel, css)[index]
+        button.click()
+        assert writes, f"clicking {css} wrote nothing"
+        unlocked = [(where, name) for where, name, owned in writes if not owned]
+        assert not unlocked, f"clicking {css} wrote without the panel lock: {unlocked}"
