@@ -6,9 +6,12 @@ in-process ASGI transport.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,6 +21,7 @@ import httpx
 import pytest
 
 from comet_widgets import AsyncImageClient
+from comet_widgets._constants import LIBRARY_ENV
 from comet_widgets.testing import (
     FAKE_API_KEY,
     IN_PROCESS_BASE_URL,
@@ -34,6 +38,14 @@ from comet_widgets.testing._app import SERVE_RETIRED_ENV
 # FakeAPI(serve_retired=False) themselves (tests/fake/test_lifecycle.py). Subprocesses (the
 # CLI, kernels) inherit the setting.
 os.environ[SERVE_RETIRED_ENV] = "1"
+
+# No test records into the user's real library: every panel (and Library()) without a folder
+# of its own uses this one, a temporary folder per test process, which subprocesses (the CLI,
+# notebooks, the browser tests' kernels) inherit. Widget tests give each panel its own
+# (tests/widget/conftest.py); tests of the default build their own with monkeypatch.
+_LIBRARY_HOME = tempfile.mkdtemp(prefix="comet-library-tests-")
+os.environ[LIBRARY_ENV] = _LIBRARY_HOME
+atexit.register(shutil.rmtree, _LIBRARY_HOME, ignore_errors=True)
 
 # jsonschema compiles 38 grammars of rfc3987-syntax when it is imported (about 2 s of CPU in
 # every run) only to check the "iri" formats, which no schema here has ("uri" is checked by

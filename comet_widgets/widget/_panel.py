@@ -78,6 +78,8 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
                          input), ``cw-painter-notice`` (painting cannot work here: set
                          ``gen.mask`` from code) and ``cw-mask-note`` (what the mask covers)
 ``cw-history-note``      on an edit's history card: "Edit of image 2 from '...'"
+``cw-library-notice``    quiet, under the messages: the library could not record the last
+                         run, and why (the run is in the panel all the same)
 ``cw-static``            not in the panel: its static view, an output of its own under it
                          (``_static.py``; hidden where the live panel is on the page)
 ======================== =======================================================
@@ -89,6 +91,7 @@ import concurrent.futures
 import contextlib
 import os
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -112,7 +115,7 @@ from . import _loop
 from ._batch_view import BatchView, batch_job, prompts_of
 from ._client_source import ClientSource
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
-from ._dom import classed, escaped, owned, set_value
+from ._dom import classed, escaped, owned, set_value, show
 from ._edit_mode import EditMode, edit_options, input_size
 from ._gallery import Gallery, Preview
 from ._header import Header
@@ -120,6 +123,7 @@ from ._history import HistoryStrip, restored_params
 from ._inputs import EditArea, InputList
 from ._partials import streams
 from ._pending import Job, PendingGeneration
+from ._recording import Recorder, library_of
 from ._run import SHEET_CELL, Run, RunController, locked
 from ._static import StaticView
 from ._status import StatusView, panel_message, plural
@@ -129,6 +133,7 @@ from ._traits import PathText, PixelList
 if TYPE_CHECKING:
     from ..batch._results import BatchResults
     from ..client._client import AsyncImageClient
+    from ..library._library import Library, LibraryEntry
 
 __all__ = ["MODES", "STATUSES", "ImageGenerator"]
 
@@ -138,7 +143,7 @@ _PROMPT_WORDS = {
     "generate": ("Prompt", "Describe the image: subject, setting, style, light..."),
     "edit": ("What to change", "Say what to change: make the sky stormy, add a red scarf..."),
 }
-_CONSTRUCTOR_ARGS = ("client", "client_factory", "offline", "output_dir")
+_CONSTRUCTOR_ARGS = ("client", "client_factory", "offline", "output_dir", "library")
 #: The image models each client's key can use, fetched once per client.
 _LIVE_MODELS: weakref.WeakKeyDictionary[AsyncImageClient, list[ModelInfo]] = (
     weakref.WeakKeyDictionary()
@@ -157,6 +162,12 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
     Edit mode: Edit on a tile (or ``gen.inputs = [...]``, or an upload) makes the panel edit
     those images with ``client.edit``; ``gen.mask`` is where (painted, or set from code), and
     ``await gen.edit()`` (or ``gen.generate()`` in edit mode) returns the ``Generation``.
+
+    Library: every run that lands (generations, edits with their inputs, batches) is recorded
+    into ``library``, a ``Library`` or a folder path; by default the ``COMET_WIDGETS_LIBRARY``
+    folder, else the user's data folder (``Library()``); ``library=False`` records nothing.
+    Recording runs in a thread of the panel's own after the run has landed, and a library that
+    cannot be written never loses the run: the panel says so in one quiet line.
     """
 
     prompt = Unicode("", help="The text describing the image.")
@@ -219,6 +230,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         client_factory: Callable[[], AsyncImageClient] | None = None,
         offline: bool | None = None,
         output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
+        library: Library | str | os.PathLike[str] | bool | None = None,
         **trait_values: Any,
     ) -> None:
         unknown = sorted(set(trait_values) - set(PARAMS))
@@ -241,7 +253,9 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 " and awaiting it in a cell would then fail ('bound to a different event loop')",
             )
         offline = bool(offline) if offline is not None else (offline_from_env() and not explicit)
+        recording = library_of(library)  # refuses a wrong kind before anything is built
         self._lock = threading.RLock()
+        self._recorder = Recorder(recording, self._on_recorded)
         self._source = ClientSource(factory=client_factory, offline=offline)
         self._sheets: dict[Generation, bytes] = {}
         self._adapting = self._batching = False
@@ -279,6 +293,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._lock,
         )
         self._batches = BatchView(self._runner, self._lock)
+        self._runner.on_run = self._record
+        self._library_notice = classed(
+            widgets.HTML(layout=widgets.Layout(display="none")),
+            "cw-library-notice",
+            "cw-message",
+            "cw-quiet",
+        )
         self._controls.generate.on_click(self._on_generate_click)
         self._controls.cancel.on_click(lambda _button: self.cancel())
         view = self._view
@@ -308,6 +329,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             view.validation,
             view.error,
             view.stream_notice,
+            self._library_notice,
             self._gallery.box,
             self._gallery.usage,
             self._history_view.box,
@@ -742,6 +764,30 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._view.show_elapsed(None)
         self._view.show_error(None)
 
+    # -- the library ---------------------------------------------------------------------------
+    @property
+    def library(self) -> Library | None:
+        """The ``Library`` this panel records every run into (None: ``library=False``)."""
+        return self._recorder.library
+
+    def _record(self, run: Run) -> None:
+        """A run landed (under the lock): hand it to the recording thread, at once."""
+        batch = f"panel batch {time.strftime('%Y-%m-%d %H:%M:%S')}" if run.batch else None
+        self._recorder.record(run, batch=batch)
+
+    @locked
+    def _on_recorded(self, entries: list[LibraryEntry], problem: str | None) -> None:
+        """In the recording thread: say quietly when the library could not record a run."""
+        if self._closed:
+            return
+        text = (
+            f"The library could not record this run (it is here all the same): {problem}"
+            if problem
+            else ""
+        )
+        set_value(self._library_notice, escaped(text))
+        show(self._library_notice, bool(problem))
+
     # -- display and lifecycle -------------------------------------------------------------
     def _contact_sheet(self) -> bytes | None:
         generation = self.generation
@@ -803,7 +849,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                         with contextlib.suppress(Exception):
                             done.result(timeout=1)
         parts = [*self._controls.all, *self._gallery.all, *self._view.all, *self._header.all]
-        parts += self._edit.all
+        parts += [*self._edit.all, self._library_notice]
+        self._recorder.close()
         for widget in [*parts, *self._history_view.all, self._actions, self._estimate, self._style]:
             for model in owned(widget):  # Widget.close() leaves its layout and style open
                 model.close()

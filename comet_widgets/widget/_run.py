@@ -139,6 +139,9 @@ class RunController:
     unpriced: bool = False
     #: The models this panel said the gateway does not stream (``say_unstreamed``).
     unstreamed: set[str] = field(default_factory=set)
+    #: Called with each run that lands (under the lock; it must return at once): the panel
+    #: hands it to its library's recorder (``_recording.py``).
+    on_run: Callable[[Run], None] | None = None
 
     @property
     def running(self) -> bool:
@@ -335,6 +338,8 @@ class RunController:
         self._update_static(run)
         if run.generations:
             self.header.saw_request_id(run.generations[-1].request_id)
+        if self.on_run is not None:
+            self.on_run(run)
 
     def show_run(self, run: Run | None) -> None:
         self.shown = run

@@ -78,6 +78,7 @@ def make_panel(app: FakeAPI, output_dir: Path) -> Iterator[MakePanel]:
 
     def make(**kwargs: Any) -> ImageGenerator:
         kwargs.setdefault("output_dir", output_dir)
+        kwargs.setdefault("library", output_dir.parent / "library")  # never the user's
         panel = ImageGenerator(client_factory=client_factory, **kwargs)
         panels.append(panel)
         return panel
@@ -104,6 +105,7 @@ def loopback_panel(fake_server: FakeServer, output_dir: Path) -> Iterator[MakePa
             return AsyncImageClient(api_key=api_key, **options)
 
         traits.setdefault("output_dir", output_dir)
+        traits.setdefault("library", output_dir.parent / "library")  # never the user's
         panel = ImageGenerator(client_factory=factory, **traits)
         panels.append(panel)
         return panel

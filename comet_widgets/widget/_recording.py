@@ -1,0 +1,139 @@
+"""The panel's recording into its ``Library``: every run that lands, off the landing path.
+
+``Recorder.record(run)`` only submits the work to a single-thread executor the panel owns
+(``comet-library``): the run has already landed in the panel when the library writes its files
+and rows, so landing never waits for SQLite or the disk. One thread keeps a panel's runs in the
+order they landed. Whatever goes wrong there (a folder that is not writable, a damaged
+database, a full disk) is caught and handed to ``on_done`` as words for the panel's quiet line
+(``cw-library-notice``); the run itself stays in the panel, untouched.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .._errors import CometError, InvalidParameterError
+from ..library._library import Library, LibraryEntry
+
+if TYPE_CHECKING:
+    from ._run import Run
+
+__all__ = ["Recorder", "library_of"]
+
+#: What ``ImageGenerator(library=...)`` takes.
+LibraryArg = Library | str | os.PathLike[str] | bool | None
+
+
+def library_of(value: LibraryArg) -> Library | None:
+    """The panel's library: ``None``/``True``: the default one (``COMET_WIDGETS_LIBRARY``, else
+    the user's data folder); a ``Library`` or a path: that one; ``False``: none (record nothing).
+    Nothing is opened here: the library opens on its first use, in the recording thread."""
+    if value is False:
+        return None
+    if value is None or value is True:
+        return Library()
+    if isinstance(value, Library):
+        return value
+    if isinstance(value, (str, os.PathLike)):
+        return Library(value)
+    raise InvalidParameterError(
+        "library",
+        type(value).__name__,
+        "a Library, a folder path, or False to record nothing",
+    )
+
+
+def _input_bytes(run: Run) -> list[bytes]:
+    """The bytes an edit sent (its images, then its mask), as the client encoded them: the
+    same hashes as ``generation.params`` holds."""
+    from ..images._inputs import input_file, mask_file
+
+    blobs = [input_file(item.source, "image", n).data for n, item in enumerate(run.inputs)]
+    if run.mask is not None:
+        blobs.append(mask_file(run.mask).data)
+    return blobs
+
+
+class Recorder:
+    """Records a panel's landed runs into ``library`` in one worker thread of its own.
+
+    ``on_done(entries, problem)`` is called in that thread after each run: the new entries
+    and ``None``, or ``[]`` and why the library could not record it (for the panel's quiet
+    line). With ``library=None`` nothing is recorded and no thread is started.
+    """
+
+    def __init__(
+        self,
+        library: Library | None,
+        on_done: Callable[[list[LibraryEntry], str | None], None],
+    ) -> None:
+        self.library = library
+        self.on_done = on_done
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._futures: set[concurrent.futures.Future[None]] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def where(self) -> str:
+        """Where the library is, in words, for the panel ("not recording" without one)."""
+        if self.library is None:
+            return "Not recording: ImageGenerator(library=False)"
+        return f"Library: {self.library.path}"
+
+    @property
+    def path(self) -> Path | None:
+        return self.library.path if self.library is not None else None
+
+    def record(self, run: Run, *, batch: str | None = None) -> None:
+        """Submit ``run``'s generations for recording; returns at once."""
+        if self.library is None or not run.generations:
+            return
+        with self._lock:
+            if self._closed:
+                return
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(1, "comet-library")
+            future = self._executor.submit(self._record, run, batch)
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: concurrent.futures.Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def _record(self, run: Run, batch: str | None) -> None:
+        library = self.library
+        assert library is not None
+        entries: list[LibraryEntry] = []
+        problem: str | None = None
+        try:
+            inputs = _input_bytes(run) if run.inputs and not run.batch else []
+            for generation in run.generations:
+                entries += library.add(generation, inputs=inputs, batch=batch)
+        except CometError as exc:
+            problem = str(exc)
+        except Exception as exc:  # the run has landed: nothing here may be lost in a log
+            problem = f"{type(exc).__name__}: {exc}"
+        self.on_done(entries, problem)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every run submitted so far is recorded (or failed to be); False when
+        ``timeout`` passed first."""
+        with self._lock:
+            pending = list(self._futures)
+        _, not_done = concurrent.futures.wait(pending, timeout=timeout)
+        return not not_done
+
+    def close(self) -> None:
+        """Let the runs already submitted finish in the background; accept no more."""
+        with self._lock:
+            self._closed = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
