@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from .batch._generate import generate_many
     from .batch._results import BatchItem, BatchResults, StoredImage
     from .client._client import AsyncImageClient, InsecureTransportWarning
+    from .compare._compare import compare
+    from .compare._comparison import Comparison
     from .images._metadata import read_metadata
     from .images._results import GeneratedImage, Generation, PartialImage
     from .library._library import Library, LibraryEntry
@@ -80,6 +82,8 @@ _LAZY = {
     "Library": ".library._library",
     "LibraryEntry": ".library._library",
     "estimate_cost": "._cost",
+    "compare": ".compare._compare",
+    "Comparison": ".compare._comparison",
 }
 
 __all__ = [
@@ -96,6 +100,7 @@ __all__ = [
     "BatchResults",
     "ClientClosedError",
     "CometError",
+    "Comparison",
     "ConflictError",
     "ContentPolicyError",
     "Cost",
@@ -128,6 +133,7 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
     "build_payload",
+    "compare",
     "estimate_cost",
     "generate_many",
     "get_model",

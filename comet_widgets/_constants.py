@@ -77,3 +77,11 @@ LIBRARY_BUSY_TIMEOUT: Final = 30.0
 LIBRARY_THUMBNAIL_SIDE: Final = 256
 #: Entries a search returns per page by default.
 LIBRARY_PAGE_SIZE: Final = 50
+
+# Comparisons (comet_widgets.compare).
+#: The most cells a comparison runs unless ``max_cells=`` is raised.
+COMPARE_MAX_CELLS: Final = 64
+#: The side of one cell of a comparison's contact sheet, in pixels.
+COMPARE_CELL_SIDE: Final = 256
+#: The size of the sheet's header text, in pixels.
+COMPARE_FONT_SIZE: Final = 15
