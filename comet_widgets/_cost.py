@@ -8,7 +8,8 @@ input, image input (edits) and image output, each at its price per 1M tokens.
   the tokens a request will likely use. It is a budget guard, so where the request leaves
   something to the model it assumes the dearer case: quality ``auto`` (or unset) counts as
   ``high``, size ``auto`` (or an edit's unset size, which follows the input) as the largest
-  standard size, 1536x1024.
+  standard size, 1536x1024; such an estimate is an upper bound (``Cost.upper_bound``, shown
+  "up to $0.30").
 - After the answer, ``generation_cost`` prices the ``usage`` the answer carries, and falls back
   to the estimate when the answer has none or an unusable one.
 
@@ -65,14 +66,18 @@ class Cost:
 
     Costs add up (``a + b``, ``sum(costs)``): the sum's basis is the weakest of its parts
     (an estimate in it makes it an estimate), and any unpriced part makes it unpriced, its
-    ``breakdown`` and ``tokens`` then summing the parts that are known. ``str()`` is short:
-    ``"$0.0052"`` from usage, ``"about $0.10"`` for an estimate, ``"unpriced"``.
+    ``breakdown`` and ``tokens`` then summing the parts that are known. ``upper_bound`` is True
+    for an estimate that assumed the dearer case for something the request leaves open
+    (quality or size ``auto``/unset, an edit's inputs): the real cost is likely lower. ``str()``
+    is short: ``"$0.0052"`` from usage, ``"about $0.10"`` for an estimate, ``"up to $0.30"``
+    for an upper bound, ``"unpriced"``.
     """
 
     usd: float | None
     basis: Basis
     breakdown: Mapping[str, float] = field(default_factory=dict)
     tokens: Mapping[str, int] = field(default_factory=dict)
+    upper_bound: bool = False
 
     def __add__(self, other: object) -> Cost:
         if not isinstance(other, Cost):
@@ -84,6 +89,7 @@ class Cost:
             basis=basis,
             breakdown=_add(self.breakdown, other.breakdown),
             tokens=_add(self.tokens, other.tokens),
+            upper_bound=basis == "estimate" and (self.upper_bound or other.upper_bound),
         )
 
     def __radd__(self, other: object) -> Cost:
@@ -94,17 +100,14 @@ class Cost:
         if self.usd is None:
             return "unpriced"
         if self.basis == "estimate":
-            return f"about ${_rough(self.usd)}"
+            return f"{'up to' if self.upper_bound else 'about'} ${_rough(self.usd)}"
         return f"${self.usd:,.4f}" if self.usd < 1 else f"${self.usd:,.2f}"
 
     def as_dict(self) -> dict[str, Any]:
-        """The cost as JSON (a manifest's ``cost``)."""
-        return {
-            "usd": self.usd,
-            "basis": self.basis,
-            "breakdown": dict(self.breakdown),
-            "tokens": dict(self.tokens),
-        }
+        """The cost as JSON (a manifest's ``cost``; ``upper_bound`` only when True)."""
+        data: dict[str, Any] = {"usd": self.usd, "basis": self.basis}
+        data |= {"breakdown": dict(self.breakdown), "tokens": dict(self.tokens)}
+        return data | ({"upper_bound": True} if self.upper_bound else {})
 
 
 def _add(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
@@ -235,11 +238,14 @@ def merged_prices(prices: Mapping[str, Price] | None) -> Mapping[str, Price]:
     return MappingProxyType({**PRICES, **prices})
 
 
-def _priced(price: Price, text: int, image: int, output: int, basis: Basis) -> Cost:
+def _priced(
+    price: Price, text: int, image: int, output: int, basis: Basis, upper_bound: bool = False
+) -> Cost:
     tokens = {"text_input": text, "image_input": image, "image_output": output}
     # The kinds are the Price's field names (USD per 1M tokens; checked by check_prices).
     breakdown = {kind: count * getattr(price, kind) / 1_000_000 for kind, count in tokens.items()}
-    return Cost(usd=sum(breakdown.values()), basis=basis, breakdown=breakdown, tokens=tokens)
+    usd = sum(breakdown.values())
+    return Cost(usd, basis, breakdown=breakdown, tokens=tokens, upper_bound=upper_bound)
 
 
 def _per_image(price: Price, count: int, basis: Basis) -> Cost:
@@ -277,7 +283,8 @@ def estimate_payload(
     n = _whole(payload.get("n"), 1)
     if price.unit == "image":
         return _per_image(price, n, "estimate")
-    per_image = image_tokens(payload.get("quality"), *_size(payload.get("size")))
+    size = _size(payload.get("size"))
+    per_image = image_tokens(payload.get("quality"), *size)
     if payload.get("output_format") == "gif":
         per_image *= _whole(payload.get("frame_count"), _GIF_FRAMES)
     partials = _whole(payload.get("partial_images"), 0)
@@ -289,6 +296,8 @@ def estimate_payload(
         count * _MAX_INPUT_IMAGE_TOKENS,
         n * (per_image + partials * PARTIAL_IMAGE_TOKENS),
         "estimate",
+        # what the request leaves open was counted at its dearest
+        str(payload.get("quality")) not in OUTPUT_TOKENS or size is _ESTIMATE_SIZE or count > 0,
     )
 
 

@@ -54,6 +54,9 @@ COLUMNS = (
 )
 
 
+_DESCRIBED = ("index", "format", "width", "height", "revised_prompt")
+
+
 class StoredImage(GeneratedImage):
     """A ``GeneratedImage`` whose bytes live in a file (read on each access of ``data``).
 
@@ -65,6 +68,16 @@ class StoredImage(GeneratedImage):
     def __init__(self, *, path: Path, **fields: Any) -> None:
         self.path = path
         super().__init__(**fields)
+
+    @classmethod
+    def of(cls, source: Any, path: Path, **fields: Any) -> StoredImage:
+        """The image ``source`` describes, stored at ``path``: ``source`` is anything with
+        ``index``, ``format``, ``width``, ``height`` and ``revised_prompt`` (a
+        ``GeneratedImage``, a library entry) or a manifest row's dict of them; ``fields``
+        add to or override them (``url``, ``generation``)."""
+        get = source.get if isinstance(source, dict) else lambda name: getattr(source, name)
+        described = {name: get(name) for name in _DESCRIBED}
+        return cls(path=path, **{**described, **fields})
 
     @property
     def data(self) -> bytes | None:
@@ -388,16 +401,7 @@ def generation_from_record(record: dict[str, Any], root: Path) -> Generation | N
         path = root / entry["path"]
         if not path.is_file():
             return None
-        images.append(
-            StoredImage(
-                path=path,
-                index=int(entry.get("index", len(images))),
-                format=entry.get("format"),
-                width=entry.get("width"),
-                height=entry.get("height"),
-                revised_prompt=entry.get("revised_prompt"),
-            )
-        )
+        images.append(StoredImage.of(entry, path, index=int(entry.get("index", len(images)))))
     if not images:
         return None
     return Generation(

@@ -414,15 +414,8 @@ class BatchRun:
                 )
                 moved = moved or problem
                 # From now on the bytes live in the file, not in memory.
-                generation.images[position] = StoredImage(
-                    path=path,
-                    index=image.index,
-                    format=image.format,
-                    width=image.width,
-                    height=image.height,
-                    url=image.url,
-                    revised_prompt=image.revised_prompt,
-                    generation=generation,
+                generation.images[position] = StoredImage.of(
+                    image, path, url=image.url, generation=generation
                 )
                 item.paths.append(path)
             if moved is not None:  # paid for, kept elsewhere; the batch stops (see generate_many)

@@ -93,11 +93,11 @@ DIR/manifest.jsonl (DIR/manifest.shard-i-of-k.jsonl with --shard). Running the s
 again resumes: items already done are not requested (or paid for) again; failed ones are
 retried. Prints a summary; exits 1 when any item failed.
 
-costs: before it starts, one line on stderr estimates the batch's cost (quality auto counted
-as high) and names the prices' source and date. With --budget USD an item starts only while
-what the batch has spent (resumed items included) plus the estimates of the items in flight
-and its own stays within USD; the others are not sent ("over budget" in the summary, not a
-failure). Run again with a larger --budget to continue."""
+costs: before it starts, one line on stderr estimates the batch's cost ("up to" when quality
+auto counts as high) and names the prices' source and date. With --budget USD an item starts
+only while what the batch has spent (resumed items included) plus the estimates of the items
+in flight and its own stays within USD; the others are not sent ("over budget" in the
+summary, not a failure). Run again with a larger --budget to continue."""
 
 _MODELS_EPILOG = f"""\
 examples:

@@ -150,14 +150,7 @@ class LibraryEntry:
         if self._stored is None:
             from ..batch._results import StoredImage
 
-            self._stored = StoredImage(
-                path=self.path,
-                index=self.index,
-                format=self.format,
-                width=self.width,
-                height=self.height,
-                revised_prompt=self.revised_prompt,
-            )
+            self._stored = StoredImage.of(self, self.path)
         return self._stored.image
 
     def as_record(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from PIL import Image
 from comet_widgets.cli._main import main
 from comet_widgets.testing import FakeAPI, FakeServer
 from tests.cli.test_cli import edits, quiet_lifecycle, run
+from tests.helpers import cli_against
 
 #: ESC (a terminal title, a screen clear), BEL, a carriage return that would overwrite the line.
 HOSTILE = "\x1b]0;owned\x07\x1b[2Jx\rfake\x9b31m"
@@ -71,9 +72,7 @@ def test_an_output_folder_that_cannot_be_used_is_refused_before_anything_is_sent
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COMETAPI_KEY", "sk-test")
-    monkeypatch.setenv("COMETAPI_BASE_URL", fake_server.base_url)
+    cli_against(fake_server, tmp_path, monkeypatch)
     argv = _commands(tmp_path)[command]
     (tmp_path / "taken.png").write_bytes(b"mine")
     (tmp_path / "out" / "manifest.jsonl").mkdir(parents=True)
@@ -167,9 +166,7 @@ def test_a_batch_with_an_edit_item_the_model_cannot_take_sends_nothing(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COMETAPI_KEY", "sk-test")
-    monkeypatch.setenv("COMETAPI_BASE_URL", fake_server.base_url)
+    cli_against(fake_server, tmp_path, monkeypatch)
     Image.new("RGB", (64, 64)).save(tmp_path / "photo.png")
     Image.new("RGB", (64, 64)).save(tmp_path / "anim.gif")
     (tmp_path / "edits.csv").write_text("prompt,image\nwinter,photo.png\nspring,anim.gif\n")

@@ -22,15 +22,10 @@ from comet_widgets import (
     ServerError,
 )
 from comet_widgets.testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, FakeAPI
+from tests.helpers import png
 
 SIDE = 64
 RED = (200, 30, 30)
-
-
-def png(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
 
 
 def photo(side: int = SIDE, colour: tuple[int, int, int] = RED) -> Image.Image:

@@ -5,33 +5,13 @@ request (``moderation`` and ``style`` by name), a mask refuses GIF output and a 
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw
 
 from comet_widgets import AsyncImageClient, InvalidParameterError
 from comet_widgets.testing import FakeAPI
-
-SIDE = 64
-MARKUP_MODEL = "gpt-image-2.5-flare"
-
-
-def png(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
-PHOTO = png(Image.new("RGB", (SIDE, SIDE), (30, 90, 200)))
-
-
-def marks(side: int = SIDE, mode: str = "RGBA") -> bytes:
-    """A markup: transparent, with one red stroke drawn on it."""
-    image = Image.new(mode, (side, side), (0, 0, 0, 0) if mode == "RGBA" else (0, 0, 0))
-    ImageDraw.Draw(image).line((8, 8, side - 8, side - 8), fill=(255, 0, 0), width=4)
-    return png(image)
+from tests.helpers import MARKUP_MODEL, PHOTO, SIDE, marks
 
 
 def edits(fake: FakeAPI) -> list[Any]:

@@ -14,13 +14,7 @@ from PIL import Image
 
 from comet_widgets import AsyncImageClient
 from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
-
-
-def png(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
+from tests.helpers import png
 
 IMAGE = png(Image.new("RGB", (64, 64), (20, 120, 220)))
 OTHER = png(Image.new("RGB", (64, 64), (220, 120, 20)))

@@ -3,31 +3,11 @@ as the client does."""
 
 from __future__ import annotations
 
-import io
-
 import httpx
-from PIL import Image, ImageDraw
 
 from comet_widgets import AsyncImageClient
 from comet_widgets.testing import FAKE_API_KEY, FakeServer
-
-SIDE = 64
-MARKUP_MODEL = "gpt-image-2.5-flare"
-
-
-def png(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
-PHOTO = png(Image.new("RGB", (SIDE, SIDE), (30, 90, 200)))
-
-
-def marks() -> bytes:
-    image = Image.new("RGBA", (SIDE, SIDE), (0, 0, 0, 0))
-    ImageDraw.Draw(image).line((8, 8, SIDE - 8, SIDE - 8), fill=(255, 0, 0), width=4)
-    return png(image)
+from tests.helpers import MARKUP_MODEL, PHOTO, marks
 
 
 async def test_the_fake_refuses_what_the_client_refuses(

@@ -181,11 +181,34 @@ def test_costs_add_up_to_their_weakest_basis() -> None:
         (Cost(0.006528, "estimate"), "about $0.0065"),
         (Cost(3.456, "estimate"), "about $3.50"),
         (Cost(1234.0, "estimate"), "about $1,200"),
+        (Cost(0.3, "estimate", upper_bound=True), "up to $0.30"),
         (Cost(None, "unpriced"), "unpriced"),
     ],
 )
 def test_costs_read_briefly(cost: Cost, text: str) -> None:
     assert str(cost) == text
+
+
+@pytest.mark.parametrize(
+    ("params", "upper"),
+    [
+        ({}, True),  # quality unset: counted as high, the fake bills less
+        ({"quality": "auto", "size": "1024x1024"}, True),
+        ({"quality": "low", "size": "auto"}, True),  # size auto: counted as 1536x1024
+        ({"quality": "low", "size": "1024x1024", "image": b"x"}, True),  # an edit's inputs
+        ({"quality": "high", "size": "1024x1024"}, False),
+    ],
+)
+def test_an_estimate_that_assumed_the_dearer_case_says_up_to(
+    params: dict[str, Any], upper: bool
+) -> None:
+    cost = estimate_cost(prompt="a paper boat", **params)
+    assert cost.upper_bound is upper
+    assert str(cost).startswith("up to $" if upper else "about $")
+    exact = estimate_cost(prompt="a paper boat", quality="low", size="1024x1024")
+    assert (cost + exact).upper_bound is upper
+    assert (cost + exact).as_dict().get("upper_bound", False) is upper
+    assert Cost(**(cost + exact).as_dict()) == cost + exact
 
 
 def generation(usage: object, **params: Any) -> Generation:
@@ -313,10 +336,13 @@ def readme_costs() -> str:
 
 
 def test_the_readme_estimates_are_what_estimate_cost_says() -> None:
-    calls = re.findall(r"^(estimate_cost\(.*\))  # (about \$[0-9.,]+)", readme_costs(), re.M)
+    # The figure, whatever its wording: the README says "about" where str() says "up to" for
+    # an estimate it explains is an upper bound (quality auto counts as high).
+    found = r"^(estimate_cost\(.*\))  # (?:about|up to) (\$[0-9.,]+)"
+    calls = re.findall(found, readme_costs(), re.M)
     assert len(calls) == 3
     for call, figure in calls:
-        assert str(eval(call, {"estimate_cost": estimate_cost})) == figure, call
+        assert str(eval(call, {"estimate_cost": estimate_cost})).endswith(" " + figure), call
 
 
 def test_the_readme_price_table_and_figures_are_the_catalogues() -> None:

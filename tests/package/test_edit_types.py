@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import io
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -29,15 +28,8 @@ from comet_widgets.cli._parser import (
     edit_params_of,
 )
 from comet_widgets.testing import FakeAPI
+from tests.helpers import PHOTO, png
 
-
-def png(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
-PHOTO = png(Image.new("RGB", (64, 64), (30, 90, 200)))
 _mask = Image.new("LA", (64, 64), (0, 255))
 _mask.paste((0, 0), (0, 0, 64, 32))
 MASK = png(_mask)
