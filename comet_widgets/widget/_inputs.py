@@ -333,7 +333,12 @@ class EditArea:
             "cw-back-to-generate",
         )
         spacer = classed(widgets.Box(), "cw-header-spacer")
-        self.bar = classed(widgets.HBox([self.title, spacer, self.back]), "cw-edit-bar")
+        # The bar (what is edited, "Back to generating") sits above the prompt; the strip and
+        # the mask area (``box``) beside it at wide widths, below Apply edit at narrow ones.
+        self.bar = classed(
+            widgets.HBox([self.title, spacer, self.back], layout=widgets.Layout(display="none")),
+            "cw-edit-bar",
+        )
         self.strip = classed(widgets.HBox(layout=widgets.Layout(display="none")), "cw-inputs")
         self.upload = classed(
             widgets.FileUpload(
@@ -362,9 +367,7 @@ class EditArea:
             "cw-mask-area",
         )
         self.box = classed(
-            widgets.VBox(
-                [self.bar, self.strip, self.mask_box], layout=widgets.Layout(display="none")
-            ),
+            widgets.VBox([self.strip, self.mask_box], layout=widgets.Layout(display="none")),
             "cw-edit-area",
         )
         self.back.on_click(lambda _button: on_back())
@@ -417,6 +420,7 @@ class EditArea:
             self.strip.children = children
         show(self.strip, bool(items))
         show(self.box, bool(items))
+        show(self.bar, bool(items))
         count = len(items)
         what = "Editing 1 image" if count == 1 else f"Editing {count} images"
         hint = (

@@ -19,6 +19,13 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
                          ``cw-online`` or ``cw-local``), ``cw-model-status``
 ``cw-offline-banner``    the offline-mode line under the header
 ``cw-key-notice``        how to set ``COMETAPI_KEY`` (shown when there is no key)
+``cw-body``              the panel's two columns (one below 900 px of panel, a container
+                         query): ``cw-controls-column`` (the fields and Generate) and
+                         ``cw-results-column`` (edit mode's ``cw-edit-area``, then
+                         ``cw-results-views``: the switch ``cw-view-switch``, shown once a
+                         view is added with ``add_view``, and each view's ``cw-view`` box;
+                         the first, ``cw-view-results``, holds ``cw-results``: the status row
+                         ``cw-status-row``, the messages of the run, the gallery, the usage)
 ``cw-prompt``            the prompt field (label "Prompt")
 ``cw-fields``            the row of fields; each field is also ``cw-field``
 ``cw-model``             the model box (a combobox: the catalogue's current models and
@@ -69,8 +76,9 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
 ``cw-edit``              a tile's Edit button (and ``cw-lightbox-edit``): that image becomes
                          the input and the panel switches to edit mode
 ``cw-upload``            "Upload to edit" / "Add images" (a ``FileUpload``: png, jpeg, webp)
-``cw-edit-area``         edit mode's box (hidden when generating): ``cw-edit-bar`` with
-                         ``cw-edit-title`` and ``cw-back-to-generate``; the input strip
+``cw-edit-bar``          edit mode's bar above the prompt (hidden when generating):
+                         ``cw-edit-title`` and ``cw-back-to-generate``
+``cw-edit-area``         edit mode's box (hidden when generating): the input strip
                          ``cw-inputs`` of ``cw-input`` cards (``cw-input-thumb``,
                          ``cw-input-label``, ``cw-input-remove``; ``cw-input-pending``
                          while its thumbnail is made, off the kernel's thread); the mask area
@@ -129,6 +137,7 @@ from ._static import StaticView
 from ._status import StatusView, panel_message, plural
 from ._style import style_widget
 from ._traits import PathText, PixelList
+from ._views import RESULTS, ViewSlot
 
 if TYPE_CHECKING:
     from ..batch._results import BatchResults
@@ -310,28 +319,47 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                     self._estimate,
                     self._controls.cancel,
                     self._edit.upload,
-                    view.status,
-                    view.elapsed,
                     view.next_note,
                 ]
             ),
             "cw-actions-row",
         )
+        # Two columns from 900 px of panel (a container query in _style.py), one below:
+        # the controls (in edit mode: what to change, then Apply edit, near the top), and the
+        # results: edit mode's inputs and painter, then the views ("Results" and those added
+        # with add_view), the history strip under both.
+        self._status_row = classed(widgets.HBox([view.status, view.elapsed]), "cw-status-row")
+        results = classed(
+            widgets.VBox(
+                [
+                    self._status_row,
+                    view.error,
+                    view.stream_notice,
+                    self._library_notice,
+                    self._gallery.box,
+                    self._gallery.usage,
+                ]
+            ),
+            "cw-results",
+        )
+        self._views = ViewSlot(results, self._lock)
+        self._columns = [
+            classed(
+                widgets.VBox(
+                    [self._edit.bar, *self._controls.rows, self._actions, view.validation]
+                ),
+                "cw-controls-column",
+            ),
+            classed(widgets.VBox([self._edit.box, self._views.box]), "cw-results-column"),
+        ]
+        self._body = classed(widgets.Box(self._columns), "cw-body")
         self._style = style_widget()
         self.children = (
             self._style,
             self._header.box,
             self._header.banner,
             view.notice,
-            self._edit.box,
-            *self._controls.rows,
-            self._actions,
-            view.validation,
-            view.error,
-            view.stream_notice,
-            self._library_notice,
-            self._gallery.box,
-            self._gallery.usage,
+            self._body,
             self._history_view.box,
             self._gallery.lightbox.box,
         )
@@ -515,6 +543,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             return client.generate_payload(payload, on_retry=on_retry, on_partial=on_partial)
 
         work = self._runner.call(job, request, previews=bool(payload.get("stream")))
+        self._views.show(RESULTS)
         return PendingGeneration(self._runner.start(job, work))
 
     # -- edit mode -------------------------------------------------------------------------
@@ -565,6 +594,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         edit = Run([], [], edit_of=edit_of[0], edit_title=edit_of[1], inputs=items, mask=mask)
         previews = bool(options.get("partial_images"))
         work = self._runner.call(job, request, previews=previews, edit=edit)
+        self._views.show(RESULTS)
         return PendingGeneration(self._runner.start(job, work))
 
     @validate("inputs")
@@ -710,6 +740,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         job, counts = batch_job(items, int(defaults.get("n", 1)), editing)
         edit_of = self._editing.titles("Edits of") if editing else ("", "")
         work = self._batches.run(job, items, counts, defaults, edit_of)
+        self._views.show(RESULTS)
         return PendingGeneration(self._runner.start(job, work))
 
     def _edit_items(
@@ -745,6 +776,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if self.running:
             return  # the gallery shows the running job; the strip stays as it is
         self._runner.show_run(chosen)
+        self._views.show(RESULTS)
         self._history_view.select(index)
         if chosen.generations and not chosen.batch:
             # An edit brings back its inputs (with their names) and mask; a generation goes
@@ -787,6 +819,38 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         )
         set_value(self._library_notice, escaped(text))
         show(self._library_notice, bool(problem))
+
+    # -- views beside the gallery ----------------------------------------------------------
+    @locked
+    def add_view(
+        self,
+        title: str,
+        view: widgets.Widget,
+        *,
+        tooltip: str = "",
+        on_show: Callable[[], None] | None = None,
+    ) -> None:
+        """Add ``view`` to the results column, beside "Results" (the gallery, its status and
+        usage): a switch above the column ("Results | Library | ...") then shows one at a
+        time. Its box has the classes ``cw-view`` and ``cw-view-<title in lower case, words
+        joined by '-'>``. ``on_show()`` is called (holding the panel's lock) each time the
+        view is shown; a run, or a click on a history card, shows "Results" again.
+
+        Raises ``TypeError`` when ``view`` is not a widget, ``ValueError`` for an empty or
+        taken title.
+        """
+        self._views.add(title, view, tooltip=tooltip, on_show=on_show)
+
+    @locked
+    def show_view(self, title: str) -> None:
+        """Show the view ``title`` ("Results" or one added with ``add_view``); ``ValueError``
+        when there is none of that title."""
+        self._views.show(title)
+
+    @property
+    def view(self) -> str:
+        """The title of the view shown in the results column ("Results" at first)."""
+        return self._views.current
 
     # -- display and lifecycle -------------------------------------------------------------
     def _contact_sheet(self) -> bytes | None:
@@ -851,7 +915,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         parts = [*self._controls.all, *self._gallery.all, *self._view.all, *self._header.all]
         parts += [*self._edit.all, self._library_notice]
         self._recorder.close()
-        for widget in [*parts, *self._history_view.all, self._actions, self._estimate, self._style]:
+        parts += [*self._history_view.all, *self._views.all, self._actions, self._estimate]
+        for widget in [*parts, self._status_row, *self._columns, self._body, self._style]:
             for model in owned(widget):  # Widget.close() leaves its layout and style open
                 model.close()
             widget.close()

@@ -60,6 +60,8 @@ CSS = f"""
   font-family: var(--jp-ui-font-family, system-ui, sans-serif);
   font-size: var(--jp-ui-font-size1, 13px); line-height: 1.4;
 }}
+/* the panel is the container its columns follow (a cell's width, not the window's) */
+.cw-panel {{ container-type: inline-size; container-name: cw-panel; }}
 .cw-panel * {{ box-sizing: border-box; }}
 .cw-panel > * {{ margin: 0 !important; max-width: 100%; min-width: 0; }}
 .cw-panel .widget-html-content {{ color: {_FG}; line-height: 1.4; font-size: inherit; }}
@@ -141,8 +143,9 @@ CSS = f"""
 /* edit mode: the input strip, the mask painter */
 .cw-edit-area {{ border: 1px solid {_tint(_BRAND, 45)}; border-radius: 8px; padding: 10px 12px;
   gap: 8px; background: {_tint(_BRAND, 5)}; }}
-.cw-edit-area > * {{ margin: 0 !important; }}
-.cw-edit-bar {{ align-items: center; gap: 8px; flex-wrap: wrap; }}
+.cw-edit-area > * {{ margin: 0 !important; min-width: 0; }}
+.cw-edit-bar {{ align-items: center; gap: 8px; flex-wrap: wrap; border-radius: 8px;
+  padding: 6px 10px; border: 1px solid {_tint(_BRAND, 45)}; background: {_tint(_BRAND, 5)}; }}
 .cw-edit-bar > * {{ margin: 0 !important; }}
 .cw-edit-area .widget-html-content {{ white-space: normal; overflow-wrap: break-word; }}
 .cw-edit-area .cw-detail {{ color: {_FG2}; font-size: 12px; }}
@@ -256,6 +259,30 @@ CSS = f"""
 .cw-lightbox-caption .widget-html-content {{ white-space: normal; overflow-wrap: break-word;
   max-width: 100%; }}
 .cw-panel .cw-lightbox button {{ width: auto; }}
+
+/* layout: controls beside results when the panel is wide, one column below */
+.cw-panel .cw-body {{ display: grid !important; grid-template-columns: minmax(0, 1fr);
+  gap: 10px 20px; align-items: start; width: 100%; }}
+.cw-body > * {{ margin: 0 !important; min-width: 0; }}
+.cw-controls-column, .cw-results-column, .cw-results, .cw-results-views, .cw-views,
+.cw-view {{ gap: 10px; min-width: 0; }}
+.cw-controls-column > *, .cw-results-column > *, .cw-results > *, .cw-results-views > *,
+.cw-views > *, .cw-view > * {{ margin: 0 !important; max-width: 100%; min-width: 0; }}
+.cw-status-row {{ align-items: baseline; gap: 10px; }}
+.cw-status-row > * {{ margin: 0 !important; }}
+.cw-status-row > .cw-status {{ flex: 0 1 auto; min-width: 0; }}
+.cw-view-switch {{ width: auto !important; }}
+.cw-view-switch .widget-toggle-button {{ width: auto; min-width: 6em; }}
+/* 900 px of panel (its content box: less its padding and border): a JupyterLab window of
+   1100 px with the file browser closed, or of 1400 px with it open */
+@container cw-panel (min-width: 870px) {{
+  .cw-panel .cw-body {{ grid-template-columns: minmax(0, 5fr) minmax(0, 7fr); }}
+  /* edit mode: the input strip runs down beside the painter */
+  .cw-panel .cw-edit-area {{ flex-direction: row; align-items: flex-start; }}
+  .cw-panel .cw-edit-area .cw-inputs {{ flex-direction: column; overflow-x: hidden;
+    overflow-y: auto; max-height: 480px; flex: 0 0 auto; padding: 0 4px 0 0; }}
+  .cw-panel .cw-edit-area .cw-mask-area {{ flex: 1 1 auto; }}
+}}
 
 /* history strip */
 .cw-history {{ gap: 8px; overflow-x: auto; overflow-y: hidden; width: 100%;

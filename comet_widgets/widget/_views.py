@@ -1,0 +1,112 @@
+"""The results column's views: "Results" (the gallery, its status and usage) and any view added
+beside it (a library, a comparison...), one shown at a time.
+
+A row of toggle buttons (``cw-view-switch``, hidden while there is only one view) picks the
+view; each view sits in a box of its own (``cw-view`` and ``cw-view-<slug of its title>``), so
+showing and hiding it never touches the added widget's own layout. The panel's ``add_view`` and
+``show_view`` are the public door; like every write to the panel, these run holding the panel's
+lock (a click in the browser takes it here).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from ._dom import classed, show
+
+__all__ = ["RESULTS", "ViewSlot"]
+
+#: The first view's title: the gallery of the run shown, its status line and its usage.
+RESULTS = "Results"
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "view"
+
+
+class ViewSlot:
+    """The switch and the views' boxes; ``box`` is what the panel lays out."""
+
+    def __init__(self, results: widgets.Widget, lock: Any) -> None:
+        self._lock = lock
+        self._boxes: dict[str, widgets.Box] = {}
+        self._on_show: dict[str, Callable[[], None] | None] = {}
+        self.switch = classed(
+            widgets.ToggleButtons(
+                options=[RESULTS],
+                value=RESULTS,
+                tooltips=["The images of the run shown, its status and its cost"],
+                layout=widgets.Layout(display="none"),
+            ),
+            "cw-view-switch",
+        )
+        self.stack = classed(widgets.VBox(), "cw-views")
+        self.box = classed(widgets.VBox([self.switch, self.stack]), "cw-results-views")
+        self._add(RESULTS, results, None)
+        self.switch.observe(self._picked, names="value")
+
+    @property
+    def all(self) -> list[widgets.Widget]:
+        return [self.switch, self.stack, self.box, *self._boxes.values()]
+
+    @property
+    def titles(self) -> list[str]:
+        return list(self._boxes)
+
+    @property
+    def current(self) -> str:
+        return str(self.switch.value)
+
+    def _add(self, title: str, view: widgets.Widget, on_show: Callable[[], None] | None) -> None:
+        box = classed(widgets.VBox([view]), "cw-view", f"cw-view-{_slug(title)}")
+        if self._boxes:
+            show(box, False)
+        self._boxes[title] = box
+        self._on_show[title] = on_show
+        self.stack.children = (*self.stack.children, box)
+
+    def add(
+        self,
+        title: str,
+        view: widgets.Widget,
+        *,
+        tooltip: str = "",
+        on_show: Callable[[], None] | None = None,
+    ) -> None:
+        """Add ``view`` under ``title`` (refused: an empty or taken title, or not a widget)."""
+        if not isinstance(view, widgets.Widget):
+            raise TypeError(f"add_view() takes an ipywidgets widget, not {type(view).__name__}")
+        title = str(title).strip()
+        if not title or title in self._boxes:
+            raise ValueError(f"add_view(): the title {title!r} is empty or already taken")
+        self._add(title, view, on_show)
+        tips = [*self.switch.tooltips, tooltip]
+        with self.switch.hold_sync():
+            self.switch.options = self.titles
+            self.switch.value = self.current  # options= may reset it to the first
+            self.switch.tooltips = tips
+        show(self.switch, True)
+
+    def show(self, title: str) -> None:
+        """Show the view ``title`` (``ValueError`` when there is none of that title)."""
+        if title not in self._boxes:
+            raise ValueError(f"show_view(): no view {title!r}; the views are {self.titles}")
+        if self.switch.value != title:
+            self.switch.value = title  # _picked shows it
+        else:
+            self._show(title)
+
+    def _picked(self, change: Any) -> None:
+        with self._lock:  # a click in the browser: the panel's owner lock, as every write
+            self._show(str(change["new"]))
+
+    def _show(self, title: str) -> None:
+        for name, box in self._boxes.items():
+            show(box, name == title)
+        on_show = self._on_show.get(title)
+        if on_show is not None:
+            on_show()
