@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .._constants import API_KEY_ENV
 from .._errors import key_from_env, missing_key, redact
 from .._types import EDIT_FILES
-from ._parser import edit_params_of, params_of
+from ._parser import compare_axes_of, edit_params_of, params_of
 from ._waiting import waiting
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ __all__ = [
     "COMMANDS",
     "UsageError",
     "cmd_batch",
+    "cmd_compare",
     "cmd_edit",
     "cmd_generate",
     "cmd_library",
@@ -301,6 +302,61 @@ async def _batch(
     return 1 if results.failed else 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from ..batch._manifest import MANIFEST_NAME, manifest_files
+    from ..compare._compare import SHEET_NAME, TABLE_NAME
+    from ..compare._grid import plan_grid
+
+    if args.concurrency < 1:
+        raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
+    if args.budget is not None and not (math.isfinite(args.budget) and args.budget >= 0):
+        raise UsageError(f"--budget must be a number of USD, 0 or more, got {args.budget}")
+    prompts = args.prompt[0] if len(args.prompt) == 1 else list(args.prompt)
+    axes = compare_axes_of(args)
+    # refused now (InvalidParameterError: exit 2), before the key, the network or a file
+    grid = plan_grid(prompts, axes, max_cells=args.max_cells, layout=args.layout)
+    folder = Path(args.output)
+    _check_output(folder, MANIFEST_NAME, SHEET_NAME, TABLE_NAME)
+    resumed = not args.no_resume and folder.is_dir() and manifest_files(folder)
+    done = f"; cells already done in {args.output} are not sent again" if resumed else ""
+    budget = f" (budget ${args.budget:g})" if args.budget is not None else ""
+    err(f"compare: {grid.describe()}{budget}{done}")
+    _require_key(args)
+    return asyncio.run(_compare(args, prompts, axes))
+
+
+async def _compare(args: argparse.Namespace, prompts: Any, axes: dict[str, Any]) -> int:
+    from ..compare._compare import SHEET_NAME, TABLE_NAME, compare
+
+    task = asyncio.current_task()
+    if task is not None and sys.platform != "win32":
+        import signal
+
+        # SIGTERM ends like Ctrl-C: the cells already answered are in the folder.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    async with _client(args) as client:
+        grid = await compare(
+            prompts,
+            client=client,
+            max_cells=args.max_cells,
+            layout=args.layout,
+            budget_usd=args.budget,
+            output_dir=args.output,
+            resume=not args.no_resume,
+            concurrency=args.concurrency,
+            progress=not args.quiet,
+            quiet=True,
+            **axes,
+        )
+    for cell in grid.cells:
+        if cell.status != "ok":
+            err(f"{cell.status}: {cell.label()}: {cell.error}")
+    out(str(Path(args.output) / SHEET_NAME))
+    out(str(Path(args.output) / TABLE_NAME))
+    out(grid.summary())
+    return 1 if any(cell.status == "failed" for cell in grid.cells) else 0
+
+
 def _status(spec: Any) -> str:
     if spec.status == "current":
         return "current"
@@ -467,4 +523,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve-fake": cmd_serve_fake,
     "merge": cmd_merge,
     "library": cmd_library,
+    "compare": cmd_compare,
 }

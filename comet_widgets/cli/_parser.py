@@ -17,6 +17,7 @@ from typing import Any, get_args
 from .._constants import (
     API_KEY_ENV,
     BASE_URL_ENV,
+    COMPARE_MAX_CELLS,
     DEFAULT_EDIT_MODEL,
     DEFAULT_MODEL,
     DEFAULT_OUTPUT_DIR,
@@ -44,6 +45,7 @@ __all__ = [
     "NOT_ON_COMMAND_LINE",
     "PROG",
     "build_parser",
+    "compare_axes_of",
     "edit_params_of",
     "params_of",
 ]
@@ -369,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     merge.add_argument("--copy", action="store_true", help="copy the image files next to OUT")
     _add_library(commands, common)
+    _add_compare(commands, common)
     return parser
 
 
@@ -429,3 +432,75 @@ def _add_library(commands: Any, common: argparse.ArgumentParser) -> None:
     actions.add_parser(
         "rebuild", help="recreate the database from the image files", parents=[common, where]
     )
+
+
+_COMPARE_EPILOG = f"""\
+Every parameter flag takes one value (shared by every cell) or several (an axis); several
+prompts make the prompt axis. The grid is the product of the axes: two make rows and columns,
+a third one sheet per value (--layout names the axes in that order). Cells a model refuses
+(a quality it lacks) are marked "not applicable" and never sent. The cells run as one batch:
+OUT holds the images, the batch manifest, the sheet (comparison.png) and one CSV line per
+cell (comparison.csv); running the same command again sends only the cells not done yet.
+
+examples:
+  {PROG} compare "a red fox" --model gpt-image-2 gpt-image-2.5-flare --quality low high -o out/
+  {PROG} compare "a fox" "a lighthouse" -m gpt-image-2 -s 1024x1024 1536x1024 -o sizes/
+  {PROG} compare "a red fox" --quality low medium high --budget 0.50 -o fox/ --offline"""
+
+
+def _add_compare(commands: Any, common: argparse.ArgumentParser) -> None:
+    """``compare``: the product of parameter axes as a labelled sheet, its images and a CSV."""
+    cmp = commands.add_parser(
+        "compare",
+        help="compare prompts, models, qualities, sizes...: a labelled sheet, images and a CSV",
+        description="Generate the product of parameter axes and draw it as a labelled grid.",
+        epilog=_COMPARE_EPILOG,
+        formatter_class=_formatter,
+        parents=[common],
+    )
+    cmp.add_argument("prompt", nargs="+", help="the prompt (several: the prompt axis)")
+    cmp.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    cmp.add_argument(
+        "--layout", nargs="+", metavar="AXIS", help="the axes as rows, columns, then sheets"
+    )
+    cmp.add_argument(
+        "--max-cells",
+        type=int,
+        default=COMPARE_MAX_CELLS,
+        metavar="N",
+        help="refuse a grid of more cells (default: %(default)s)",
+    )
+    cmp.add_argument(
+        "--budget", type=float, metavar="USD", help="send no cell that would pass USD in all"
+    )
+    cmp.add_argument(
+        "--concurrency", type=int, default=4, metavar="K", help="requests in flight (default: 4)"
+    )
+    cmp.add_argument("--no-resume", action="store_true", help="request every cell again")
+    cmp.add_argument("-q", "--quiet", action="store_true", help="no progress bar or lines")
+    group = cmp.add_argument_group("generation parameters (one value, or several: an axis)")
+    for name in PARAMETERS:
+        kind = scalar_kind(name)
+        if name in NOT_ON_COMMAND_LINE or kind is None:
+            continue
+        values = choices(name, closed_only=True)
+        text = HELP[name] + (f" ({'/'.join(values)})" if values else "")
+        group.add_argument(
+            *FLAGS.get(name, ("--" + name.replace("_", "-"),)),
+            dest=name,
+            nargs="+",
+            type=int if kind is int else str,
+            metavar="N" if kind is int else name.upper(),
+            help=text + (f" (default: {DEFAULT_MODEL})" if name == "model" else ""),
+        )
+    _add_connection(cmp)
+
+
+def compare_axes_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The parameters ``compare`` was given: one value as itself, several as a list (an axis)."""
+    axes: dict[str, Any] = {}
+    for name in PARAMETERS:
+        given = getattr(args, name, None)
+        if given is not None:
+            axes[name] = given[0] if len(given) == 1 else list(given)
+    return axes

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..batch._run import PayloadClient
     from ..library._library import Library
 
-__all__ = ["SHEET_NAME", "TABLE_NAME", "compare", "fill_cell", "run_grid"]
+__all__ = ["SHEET_NAME", "TABLE_NAME", "compare", "fill_cell", "run_grid", "short_error"]
 
 #: What ``compare(output_dir=...)`` writes beside the images and the manifest.
 SHEET_NAME = "comparison.png"
@@ -63,8 +63,17 @@ def fill_cell(cell: Cell, item: BatchItem) -> None:
     elif item.ok:
         cell.status, cell.error = "ok", None
     else:
-        cell.status = "failed"
-        cell.error = str((item.error or {}).get("message") or "no image came back")
+        cell.status, cell.error = "failed", short_error(item)
+
+
+def short_error(item: BatchItem) -> str:
+    """A failed item's error in a few words: the status and what the server said, when it
+    said something (the full message, with what to do, stays in the manifest)."""
+    said = str(getattr(item.exception, "server_message", "") or "").strip()
+    status = getattr(item.exception, "status_code", None)
+    if said:
+        return f"HTTP {status}: {said}" if status else said
+    return str((item.error or {}).get("message") or "no image came back")
 
 
 async def run_grid(

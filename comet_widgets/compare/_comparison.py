@@ -143,9 +143,11 @@ class Comparison:
                     **cell.where,
                     "status": cell.status,
                     "error": cell.error,
-                    "cost": cost.usd if cost is not None else None,
+                    "cost": round(cost.usd, 9)
+                    if cost is not None and cost.usd is not None
+                    else None,
                     "cost_basis": cost.basis if cost is not None else None,
-                    "elapsed": cell.elapsed,
+                    "elapsed": round(cell.elapsed, 3) if cell.elapsed is not None else None,
                     "tokens": cell.tokens,
                     "path": str(cell.path) if cell.path is not None else None,
                     "request_id": generation.request_id if generation else None,
