@@ -28,7 +28,7 @@ import re
 import threading
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from types import MappingProxyType
 from typing import Any, Literal, get_args
@@ -232,8 +232,10 @@ MODELS: Mapping[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         # Current: CometAPI's Create-images page now starts with gpt-image-2.
-        _gpt("gpt-image-2", free_size=True, source=_FREE),
-        _gpt("gpt-image-2-2026-04-21", free_size=True, source=_FREE),
+        *(
+            _gpt(name, free_size=True, source=_FREE)
+            for name in ("gpt-image-2", "gpt-image-2-2026-04-21")
+        ),
         *(
             _gpt(name, free_size=True, qualities=_XHIGH_QUALITIES, source=_XHIGH)
             for name in (
@@ -245,25 +247,22 @@ MODELS: Mapping[str, ModelSpec] = {
         ),
         # The SDK lists 2.6 and chatgpt-image-latest as models but names neither in the free
         # size or xhigh/max rules: standard GPT sizes and qualities until it says otherwise.
-        _gpt("gpt-image-2.6-sunburst", source=f"{SDK}: model; size and quality name no 2.6 rule"),
-        _gpt("gpt-image-2.6-flare", source=f"{SDK}: model; size and quality name no 2.6 rule"),
+        *(
+            _gpt(name, source=f"{SDK}: model; size and quality name no 2.6 rule")
+            for name in ("gpt-image-2.6-sunburst", "gpt-image-2.6-flare")
+        ),
         _gpt("chatgpt-image-latest", source=f"{SDK}: model (an alias; GPT image input rules)"),
         # Deprecated: shutdown announced by secondary sources; the SDK still lists them.
-        _gpt(
-            "gpt-image-1.5",
-            announced="deprecated",
-            shutdown="2026-12-01",
-            replacements=("gpt-image-2",),
-            source=_SIZE_DOC,
-            lifecycle_source="secondary sources (shutdown 2026-12-01); still in " + _MODEL_DOC,
-        ),
-        _gpt(
-            "gpt-image-1-mini",
-            announced="deprecated",
-            shutdown="2026-12-01",
-            replacements=("gpt-image-2",),
-            source=_SIZE_DOC,
-            lifecycle_source="secondary sources (shutdown 2026-12-01); still in " + _MODEL_DOC,
+        *(
+            _gpt(
+                name,
+                announced="deprecated",
+                shutdown="2026-12-01",
+                replacements=("gpt-image-2",),
+                source=_SIZE_DOC,
+                lifecycle_source="secondary sources (shutdown 2026-12-01); still in " + _MODEL_DOC,
+            )
+            for name in ("gpt-image-1.5", "gpt-image-1-mini")
         ),
         # Shut down.
         _gpt(
@@ -849,30 +848,26 @@ def build_payload(
                 "set output_format 'jpeg' or 'webp' with it, or leave output_compression unset",
                 reason=f"output_compression applies to jpeg and webp only, not to {shown}",
             )
-    for option, value, low, high in (
-        ("frame_count", frame_count, 2, 16),
-        ("frame_duration_ms", frame_duration_ms, 0, None),
+    for option, value, check, needs in (
+        ("frame_count", frame_count, lambda v: _check_int("frame_count", v, 2, 16), "gif"),
+        (
+            "frame_duration_ms",
+            frame_duration_ms,
+            lambda v: _check_int("frame_duration_ms", v, 0, None),
+            "gif",
+        ),
+        ("svg", svg, _check_svg, "svg"),
     ):
         if value is None:
             continue
         gpt_only(option, value)
-        payload[option] = _check_int(option, value, low, high)
-        if fmt != "gif":
+        payload[option] = check(value)
+        if fmt != needs:
             raise InvalidParameterError(
                 option,
                 value,
-                "set output_format='gif' with it, or leave it unset",
-                reason=f"{option} applies to gif output only",
-            )
-    if svg is not None:
-        gpt_only("svg", svg)
-        payload["svg"] = _check_svg(svg)
-        if fmt != "svg":
-            raise InvalidParameterError(
-                "svg",
-                svg,
-                "set output_format='svg' with it, or leave it unset",
-                reason="svg applies to svg output only",
+                f"set output_format='{needs}' with it, or leave it unset",
+                reason=f"{option} applies to {needs} output only",
             )
     if background == "transparent" and fmt == "jpeg":
         raise InvalidParameterError(
@@ -970,17 +965,14 @@ _GPT_EDIT = EditRules("gpt-image", 16, ("png", "webp", "jpeg"), 50 * _MB)
 #: qwen-image-edit: CometAPI routes it for edits; one input (its limits are not documented: the
 #: GPT byte limit is assumed).
 EDIT_MODELS: Mapping[str, EditRules] = {
-    "dall-e-2": EditRules("dall-e-2", 1, ("png",), 4 * _MB, square=True),
-    "gpt-image-1": EditRules(
-        "gpt-image-1", 16, _GPT_EDIT.formats, _GPT_EDIT.max_bytes, input_fidelity=("high", "low")
-    ),
-    "gpt-image-1.5": EditRules(
-        "gpt-image-1.5", 16, _GPT_EDIT.formats, _GPT_EDIT.max_bytes, input_fidelity=("high", "low")
-    ),
-    "gpt-image-1-mini": EditRules(
-        "gpt-image-1-mini", 16, _GPT_EDIT.formats, _GPT_EDIT.max_bytes, input_fidelity=("low",)
-    ),
-    "qwen-image-edit": EditRules("qwen-image-edit", 1, ("png", "jpeg", "webp"), 50 * _MB),
+    rules.model: rules
+    for rules in (
+        EditRules("dall-e-2", 1, ("png",), 4 * _MB, square=True),
+        replace(_GPT_EDIT, model="gpt-image-1", input_fidelity=("high", "low")),
+        replace(_GPT_EDIT, model="gpt-image-1.5", input_fidelity=("high", "low")),
+        replace(_GPT_EDIT, model="gpt-image-1-mini", input_fidelity=("low",)),
+        EditRules("qwen-image-edit", 1, ("png", "jpeg", "webp"), 50 * _MB),
+    )
 }
 
 #: Models that generate but cannot edit, with what to use instead.
@@ -1007,7 +999,7 @@ def edit_rules_for(model: str) -> EditRules | None:
     if model.lower().startswith(_GPT_PREFIXES):
         # An unlisted GPT id may be a newer model: it is not refused a markup.
         markup = model in MARKUP_MODELS or model not in MODELS
-        return EditRules(model, 16, _GPT_EDIT.formats, _GPT_EDIT.max_bytes, markup=markup)
+        return replace(_GPT_EDIT, model=model, markup=markup)
     return None
 
 

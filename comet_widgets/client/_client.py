@@ -557,25 +557,42 @@ class AsyncImageClient:
         """
         self._ensure_open()
         warn_lifecycle(str(payload.get("model")), stacklevel=3)
-        task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
         partials: list[PartialImage] = []
+        closed = (
+            "the client was closed (aclose()) while this request was in flight; nothing more"
+            " will arrive for it. What to do: create a new AsyncImageClient"
+        )
         try:
             # This client's log records (its own, httpx's, httpcore's) are scrubbed of its key.
             with secret_scope(self._key_or_none()):
-                generation = await self._generate(
-                    payload,
-                    limiter or self.limiter,
-                    on_retry,
-                    on_partial,
-                    partials,
-                    uploads=uploads,
-                    on_sent=on_sent,
-                )
+                async with self._tracked(closed):
+                    generation = await self._generate(
+                        payload,
+                        limiter or self.limiter,
+                        on_retry,
+                        on_partial,
+                        partials,
+                        uploads=uploads,
+                        on_sent=on_sent,
+                    )
+        except CometError as error:
+            error.partials = partials
+            raise
+        for image_error in generation.errors:
+            self._scrub(image_error)
+        return generation
+
+    @contextlib.asynccontextmanager
+    async def _tracked(self, closed: str) -> AsyncIterator[None]:
+        """Run the current task as one of this client's requests: ``aclose()`` cancels it,
+        which then raises ``ClientClosedError(closed)``; a ``CometError`` leaves scrubbed."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            yield
         except CometError as error:
             self._scrub(error)
-            error.partials = partials
             raise
         except asyncio.CancelledError:
             if self._closed and task is not None:
@@ -583,17 +600,11 @@ class AsyncImageClient:
                 # (uncancel() so that asyncio.timeout and TaskGroup see no pending cancel).
                 if hasattr(task, "uncancel"):
                     task.uncancel()
-                raise ClientClosedError(
-                    "the client was closed (aclose()) while this request was in flight; nothing"
-                    " more will arrive for it. What to do: create a new AsyncImageClient"
-                ) from None
+                raise ClientClosedError(closed) from None
             raise
         finally:
             if task is not None:
                 self._in_flight.discard(task)
-        for image_error in generation.errors:
-            self._scrub(image_error)
-        return generation
 
     def _scrub(self, error: CometError) -> None:
         """Redact the key from an error leaving the client: a server may echo it back."""
@@ -613,10 +624,8 @@ class AsyncImageClient:
         request = http.build_request(
             "GET", f"{self.base_url}/models", headers={"Authorization": f"Bearer {key}"}
         )
-        task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)  # aclose() ends it (and its connection) like a generation
-        try:
+        # aclose() ends it (and its connection) like a generation
+        async with self._tracked("the client was closed while listing models"):
             answer = await self._exchange(request, key, self.max_response_bytes, "the model list")
             if answer.status >= 400:
                 raise error_from_response(answer.status, answer.headers, answer.body, secret=key)
@@ -628,18 +637,6 @@ class AsyncImageClient:
                     request_id=answer.request_id,
                     kind="not_json",
                 ) from None
-        except CometError as error:
-            self._scrub(error)
-            raise
-        except asyncio.CancelledError:
-            if self._closed:
-                if task is not None and hasattr(task, "uncancel"):
-                    task.uncancel()
-                raise ClientClosedError("the client was closed while listing models") from None
-            raise
-        finally:
-            if task is not None:
-                self._in_flight.discard(task)
         items = (
             document.get("data", document.get("models", []))
             if isinstance(document, dict)
@@ -984,7 +981,7 @@ class AsyncImageClient:
         http = self._ensure_open()
         read = min(self.timeout.read or DOWNLOAD_READ_TIMEOUT, DOWNLOAD_READ_TIMEOUT)
         timeout = httpx.Timeout(self.timeout.connect or CONNECT_TIMEOUT, read=read)
-        key = self._key_or_none()
+        status: int | None = None
         try:
             # No Authorization header: image URLs live on a CDN that must never see the key
             # (nor a user:password@ of the URL, which httpx would send as Basic auth).
@@ -992,51 +989,36 @@ class AsyncImageClient:
             answer = await exchange(
                 http,
                 request,
-                secret=key,
+                secret=self._key_or_none(),
                 limit=MAX_IMAGE_BYTES,
                 timeout=read,
                 redact_body=False,
                 follow_redirects=True,
             )
+            if answer.status >= 400:
+                status = answer.status
+                reason = (
+                    f"download failed with HTTP {status}"
+                    " (image URLs expire: the provider keeps them about an hour)"
+                )
+            else:
+                data = answer.body
+                info = sniff(data, max_pixels=self.max_image_pixels)
         except BodyTooLarge:
             reason = f"larger than {MAX_IMAGE_BYTES:,} bytes; refused"
-            raise ImageDownloadError(
-                f"image {index}: {reason}", url=url, index=index, reason=reason
-            ) from None
         except httpx.TooManyRedirects:
             reason = "too many redirects"
-            raise ImageDownloadError(
-                f"image {index}: {reason}", url=url, index=index, reason=reason
-            ) from None
         except DeadlinePassed:
             reason = f"download failed: the whole response took longer than {read:g} s"
-            raise ImageDownloadError(
-                f"image {index}: {reason}", url=url, index=index, reason=reason
-            ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             reason = f"download failed: {type(exc).__name__}"
-            raise ImageDownloadError(
-                f"image {index}: {reason}", url=url, index=index, reason=reason
-            ) from None
-        if answer.status >= 400:
-            reason = (
-                f"download failed with HTTP {answer.status}"
-                " (image URLs expire: the provider keeps them about an hour)"
-            )
-            raise ImageDownloadError(
-                f"image {index}: {reason}",
-                url=url,
-                status_code=answer.status,
-                index=index,
-                reason=reason,
-            )
-        data = answer.body
-        try:
-            info = sniff(data, max_pixels=self.max_image_pixels)
         except NotAnImage as exc:
-            raise ImageDownloadError(
-                f"image {index}: {exc}", url=url, index=index, reason=str(exc)
-            ) from None
-        return GeneratedImage(
-            index=index, data=data, format=info.format, width=info.width, height=info.height
+            reason = str(exc)
+        else:
+            if status is None:
+                return GeneratedImage(
+                    index=index, data=data, format=info.format, width=info.width, height=info.height
+                )
+        raise ImageDownloadError(
+            f"image {index}: {reason}", url=url, status_code=status, index=index, reason=reason
         )
