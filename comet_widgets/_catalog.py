@@ -17,7 +17,7 @@ Where the facts come from: the official ``openai`` SDK installed by the dev extr
 ``openai/types/image_generate_params.py``, ``image_model.py``, ``images_response.py``),
 OpenAI's deprecations page and CometAPI's Create-images page. To refresh them when models
 change, read those files of a newer SDK and update the entries below with their sources
-(the README's "The model catalogue" says the same).
+(docs/python-api.md, "The model catalogue", says the same).
 """
 
 from __future__ import annotations
@@ -228,6 +228,7 @@ _XHIGH = f"{_FREE}; {_QUALITY_DOC} (xhigh, max for -2.5)"
 #: The 2.5 family's qualities: the GPT ones plus xhigh and max (auto stays last).
 _XHIGH_QUALITIES = (*_GPT_QUALITIES[:3], "xhigh", "max", "auto")
 
+#: The model catalogue: each model id -> its ``ModelSpec`` (what it accepts, its lifecycle).
 MODELS: Mapping[str, ModelSpec] = {
     spec.name: spec
     for spec in (
@@ -323,7 +324,7 @@ MODELS: Mapping[str, ModelSpec] = {
 # read CometAPI's model page of each model (cometapi.com/models/openai/<model>/) or its public
 # price list (GET https://api.cometapi.com/api/models: ``pricing`` in "USD / M Tokens"), and
 # OpenAI's pricing page for the list prices; then update the entries below with their date
-# (the README's "Costs" says the same). A model without an entry is unpriced: its costs say
+# (docs/costs.md says the same). A model without an entry is unpriced: its costs say
 # so (``Cost.usd is None``), never zero.
 
 

@@ -12,7 +12,7 @@ DEFAULT_BASE_URL: Final = "https://api.cometapi.com/v1"
 API_KEY_ENV: Final = "COMETAPI_KEY"
 BASE_URL_ENV: Final = "COMETAPI_BASE_URL"
 OFFLINE_ENV: Final = "COMETAPI_OFFLINE"
-#: What adds each extra (its error, the panel's notice and the README say these lines).
+#: What adds each extra (its error, the panel's notice and docs/getting-started.md say these lines).
 SERVER_INSTALL: Final = 'pip install "comet-widgets[server]"'
 PAINTER_INSTALL: Final = 'pip install "comet-widgets[painter]"'
 

@@ -10,10 +10,12 @@ import atexit
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +134,41 @@ async def inprocess_client() -> AsyncIterator[tuple[AsyncImageClient, FakeAPI]]:
     ) as c:
         yield c, app
     await http.aclose()
+
+
+# -- the documentation site (tests/docs, tests/browser/test_docs_site.py) ----------------------
+# Built once per session as ``make docs`` builds it (``sphinx-build -W --keep-going``), from
+# scratch (``-E -a``) into test-artifacts/docs/html, with a key-looking secret in COMETAPI_KEY:
+# docs/conf.py removes it and runs the notebooks on the offline fake; the tests check that no
+# page holds it.
+
+DOCS_SITE = REPO / "test-artifacts" / "docs" / "html"
+#: make docs's command (the Makefile's ``docs`` target).
+SPHINX_BUILD = (sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going")
+#: The docs build's COMETAPI_KEY, shaped like a real key, so that a page holding it would be found.
+DOCS_SECRET = "sk-docsbuild" + "7Qx2" * 10
+
+
+@dataclass
+class DocsSite:
+    html: Path
+    log: str
+    secret: str
+
+
+@pytest.fixture(scope="session")
+def built_site() -> DocsSite:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMET")}
+    env["COMETAPI_KEY"] = DOCS_SECRET
+    done = subprocess.run(
+        [*SPHINX_BUILD, "-E", "-a", "-q", str(REPO / "docs"), str(DOCS_SITE)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=840,
+        check=False,
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, f"sphinx-build failed:\n{log[-6000:]}"
+    return DocsSite(DOCS_SITE, log, DOCS_SECRET)

@@ -425,8 +425,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     more = "" if args.wide else "\n'comet-images models --wide' adds response formats and options."
     out(
         "\nOther model names pass through unchecked; 'comet-images models --live' lists yours."
-        "\nLifecycle facts: the openai SDK's image_model.py and CometAPI's pages (see README)."
-        + more
+        "\nLifecycle facts: the openai SDK's image_model.py and CometAPI's pages"
+        " (see docs/python-api.md)." + more
     )
     return 0
 

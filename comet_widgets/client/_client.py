@@ -271,7 +271,7 @@ class AsyncImageClient:
     ``COMETAPI_BASE_URL`` or ``https://api.cometapi.com/v1``. ``timeout`` is a number (the read
     timeout, seconds) or an ``httpx.Timeout``; connects fail fast, reads wait minutes.
     ``retry_billable=True`` also retries failures that may already have been billed (read
-    timeouts, 500, 504, 524); see the README's "Retries" section. ``http_client`` injects an
+    timeouts, 500, 504, 524); see docs/errors.md, "Retries and timeouts". ``http_client`` injects an
     ``httpx.AsyncClient`` (it is not closed by ``aclose``). ``concurrency`` caps requests in
     flight and ``requests_per_minute`` paces their starts. ``prices`` (model id -> ``Price``)
     overrides or adds to ``comet_widgets.PRICES`` for the ``cost`` of this client's generations;

@@ -149,8 +149,8 @@ def _page_shot(page: Any, theme: str) -> str:
 def test_the_readme_screenshot_is_todays_default_model(
     lab_notebook: Any, panel_on: Any, whole_screenshot: Any
 ) -> None:
-    """The README's picture: the panel as a new user first sees it after one run, on the
-    default (current) model with three images in a row, light theme, a wide window."""
+    """The README's picture (docs/panel.png): the panel as a new user first sees it after one
+    run, on the default (current) model with three images in a row, light theme, a wide window."""
     notebook = lab_notebook()
     notebook.set_theme("light")
     notebook.page.set_viewport_size({"width": 1280, "height": 1000})

@@ -35,7 +35,7 @@ async def test_clients_share_one_tls_context(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_default_timeouts_are_the_readmes() -> None:
-    # README "Retries and timeouts": connect 10 s, read 10 minutes, write 60 s, pool 1 hour.
+    # docs/errors.md "Retries and timeouts": connect 10 s, read 10 minutes, write 60 s, pool 1 hour.
     timeout = AsyncImageClient(api_key="k").timeout
     assert (timeout.connect, timeout.read, timeout.write, timeout.pool) == (10, 600, 60, 3600)
 

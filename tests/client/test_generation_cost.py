@@ -156,8 +156,8 @@ def test_bad_prices_are_refused_when_the_client_is_built(
     assert fake.requests == []
 
 
-async def test_the_readme_cost_example(client: AsyncImageClient) -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+async def test_the_docs_cost_example(client: AsyncImageClient) -> None:
+    page = (Path(__file__).parents[2] / "docs" / "costs.md").read_text(encoding="utf-8")
     gen = await client.generate("a paper boat", quality="low")
-    assert f"print(gen.cost)  # {gen.cost}, from the answer's usage" in readme
+    assert f"print(gen.cost)  # {gen.cost}, from the answer's usage" in page
     assert gen.cost.basis == "usage"

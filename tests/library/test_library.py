@@ -339,11 +339,11 @@ async def test_without_fts5_search_falls_back_to_like(
     assert [e.id for e in lib.search("fog", model="gpt-image-2")] == [fog.id]
 
 
-async def test_the_readme_example_runs(
+async def test_the_docs_example_runs(
     client: AsyncImageClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Library\n", 1)[1].split("\n## ", 1)[0]
+    page = (Path(__file__).parents[2] / "docs" / "python-api.md").read_text(encoding="utf-8")
+    section = page.split("\n## Library\n", 1)[1].split("\n## ", 1)[0]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.setenv("COMET_WIDGETS_LIBRARY", str(tmp_path / "lib"))
     monkeypatch.chdir(tmp_path)

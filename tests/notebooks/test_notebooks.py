@@ -251,8 +251,8 @@ def test_quickstart_saved_notebook_is_far_smaller_than_its_images(
     widget_state = len(json.dumps(quickstart.notebook.metadata["widgets"]))
     print(f"\nfour images: {four_images:,} bytes; saved notebook: {saved:,} bytes", end="")
     print(f" (widget state {widget_state:,})")
-    # The README's figure: under 0.45 MB for 8.9 MB of images (the panel's ~250 widget models
-    # and its 512 px thumbnails are most of it).
+    # The figure in docs/panel.md ("Saved notebooks"): under 0.45 MB for 8.9 MB of images (the
+    # panel's ~250 widget models and its 512 px thumbnails are most of it).
     assert saved < 450_000, (saved, four_images)
 
 

@@ -164,11 +164,11 @@ def test_fixed_size_models_refuse_other_sizes(model: str, size: str) -> None:
         assert allowed in message
 
 
-def test_size_error_matches_the_readme_example() -> None:
+def test_size_error_matches_the_docs_example() -> None:
     with pytest.raises(InvalidParameterError) as info:
         build_payload("a boat", size="800x600")  # the default model, gpt-image-2
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    assert f"InvalidParameterError: {info.value}\n" in readme
+    page = (Path(__file__).parents[2] / "docs" / "python-api.md").read_text(encoding="utf-8")
+    assert f"InvalidParameterError: {info.value}\n" in page
 
 
 @pytest.mark.parametrize(

@@ -327,26 +327,26 @@ def test_cost_price_and_estimate_cost_are_public() -> None:
         assert name in comet_widgets.__all__
 
 
-README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+COSTS_PAGE = (Path(__file__).parents[2] / "docs" / "costs.md").read_text(encoding="utf-8")
 
 
-def readme_costs() -> str:
-    """The README's "Costs" section."""
-    return README.split("### Costs\n", 1)[1].split("\n## ", 1)[0]
+def costs_page() -> str:
+    """The docs' "Costs and prices" page (docs/costs.md)."""
+    return COSTS_PAGE.split("# Costs and prices\n", 1)[1]
 
 
-def test_the_readme_estimates_are_what_estimate_cost_says() -> None:
-    # The figure, whatever its wording: the README says "about" where str() says "up to" for
+def test_the_docs_estimates_are_what_estimate_cost_says() -> None:
+    # The figure, whatever its wording: the page says "about" where str() says "up to" for
     # an estimate it explains is an upper bound (quality auto counts as high).
     found = r"^(estimate_cost\(.*\))  # (?:about|up to) (\$[0-9.,]+)"
-    calls = re.findall(found, readme_costs(), re.M)
+    calls = re.findall(found, costs_page(), re.M)
     assert len(calls) == 3
     for call, figure in calls:
         assert str(eval(call, {"estimate_cost": estimate_cost})).endswith(" " + figure), call
 
 
-def test_the_readme_price_table_and_figures_are_the_catalogues() -> None:
-    text = readme_costs()
+def test_the_docs_price_table_and_figures_are_the_catalogues() -> None:
+    text = costs_page()
     rows = {
         cells[0]: cells[1:4]
         for line in text.splitlines()

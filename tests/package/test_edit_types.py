@@ -142,9 +142,9 @@ def test_the_cli_edit_flags_give_the_same_form(case: dict[str, Any], tmp_path: P
     assert build_edit_payload("x", params) == build_edit_payload("x", expected)
 
 
-def test_the_readme_lists_the_edit_parameters() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Edits: image-to-image and inpainting", 1)[1].split("\n#", 1)[0]
+def test_the_docs_list_the_edit_parameters() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "python-api.md").read_text(encoding="utf-8")
+    section = page.split("## Edits: image-to-image and inpainting", 1)[1].split("\n#", 1)[0]
     listed = section.split("and a batch item's fields:", 1)[1].split(". Any other keyword", 1)[0]
     names = [name.strip("` \n") for name in listed.split(",")]
     assert [name.split(" (")[0].strip("`") for name in names] == list(EDIT_PARAMETERS)

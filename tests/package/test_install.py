@@ -1,9 +1,10 @@
-"""What ``pip install comet-widgets`` gives, and the README's Install section.
+"""What ``pip install comet-widgets`` gives, the README's opening and Install, and the Install
+section of the docs' Getting started page (docs/getting-started.md).
 
 The slow test builds the sdist and, from it, the wheel (``python -m build``), checks the sdist,
 installs the wheel with no extras into a fresh venv and, there, outside the checkout: offline
-generate, edit with a mask and stream, the README's first image, the CLI with ``--offline``, and
-the extras' errors. The fast tests run the README's five lines against the fake.
+generate, edit with a mask and stream, the docs' first image, the CLI with ``--offline``, and
+the extras' errors. The fast tests run the docs' five lines against the fake.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from comet_widgets.testing import FakeAPI, serve_fake
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text(encoding="utf-8")
+GETTING_STARTED = (REPO / "docs" / "getting-started.md").read_text(encoding="utf-8")
 SERVER = 'pip install "comet-widgets[server]"'
 PAINTER = 'pip install "comet-widgets[painter]"'
 #: What an sdist must hold for a build, and what it must never carry.
@@ -37,8 +39,9 @@ SDIST_NEEDS = (
 JUNK = {".venv", "test-artifacts", "__pycache__", ".pytest_cache", ".mypy_cache", "comet-images"}
 
 
-def install_section() -> str:
-    return README.split("\n## Install\n", 1)[1].split("\n## ", 1)[0]
+def install_section(text: str = GETTING_STARTED) -> str:
+    """The ``## Install`` section of the docs' Getting started page (or of ``text``)."""
+    return text.split("\n## Install\n", 1)[1].split("\n## ", 1)[0]
 
 
 def first_image() -> str:
@@ -65,11 +68,19 @@ def is_png(path: Path) -> bool:
 
 
 def test_the_install_section_follows_the_two_commands() -> None:
-    """Right after the opening's ``make demo`` / ``make test``, the first section."""
+    """Right after the README's opening ``make demo`` / ``make test``, the first section."""
     opening = README.index("make demo")
     assert (
         opening < README.index("make test") < README.index("\n## ") == README.index("\n## Install")
     )
+    section = install_section(README)
+    for line in ("pip install comet-widgets", PAINTER):
+        assert line in section, line
+    assert '"[server]"' in section
+    assert "COMETAPI_KEY" in README.split("\n## The key\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_docs_install_section_has_the_first_image() -> None:
     section = install_section()
     for line in ("pip install comet-widgets", PAINTER, "COMETAPI_KEY", "offline=True"):
         assert line in section, line
@@ -79,7 +90,7 @@ def test_the_install_section_follows_the_two_commands() -> None:
 
 @pytest.mark.slow
 def test_the_first_image_uses_the_key_from_the_environment(tmp_path: Path) -> None:
-    key = "sk-readme-first-image"
+    key = "sk-docs-first-image"
     with serve_fake(FakeAPI(api_key=key)) as server:
         env = clean_env(COMETAPI_KEY=key, COMETAPI_BASE_URL=server.base_url, PYTHONPATH=str(REPO))
         run([sys.executable, "-c", first_image()], tmp_path, env)
@@ -191,7 +202,7 @@ def test_the_built_wheel_works_in_a_fresh_venv_without_extras(tmp_path: Path) ->
     assert found["serve_fake"].endswith(SERVER)
     assert found["MaskPainter"].endswith(PAINTER)
 
-    # The README's five lines, as written, with COMETAPI_OFFLINE=1 instead of a key.
+    # The docs' five lines, as written, with COMETAPI_OFFLINE=1 instead of a key.
     run([str(python), "-c", first_image()], work, clean_env(COMETAPI_OFFLINE="1"))
     assert is_png(work / "boat.png")
 

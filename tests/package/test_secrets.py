@@ -343,7 +343,7 @@ def test_cli_output_never_shows_the_key(
             assert SECRET_PART.encode() not in path.read_bytes(), path
 
 
-# -- log redaction is per client (README "Secrets") ------------------------------------------
+# -- log redaction is per client (docs/errors.md "Secrets") ---------------------------------
 
 
 async def test_an_echoed_header_is_scrubbed_from_httpcores_record(

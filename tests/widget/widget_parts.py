@@ -1,4 +1,4 @@
-"""Find a panel's parts as the README documents them: by their ``cw-*`` CSS classes.
+"""Find a panel's parts as docs/panel.md documents them: by their ``cw-*`` CSS classes.
 
 Widget tests speak to the panel through these (and its public traits and methods), never
 through its private attributes, so the panel's insides can change without touching them.
