@@ -34,6 +34,7 @@ _CAPTION = _LINE + 2
 _BACKGROUND = (255, 255, 255)
 _INK = (33, 33, 33)
 _MUTED = (110, 110, 110)
+_RULE = (200, 200, 200)
 _SHADES = {
     "not applicable": (236, 236, 236),
     "failed": (253, 226, 226),
@@ -237,8 +238,13 @@ def stack(sheets: Sequence[Image]) -> Image:
         return sheets[0]
     width = max(sheet.width for sheet in sheets)
     whole = PILImage.new("RGB", (width, sum(sheet.height for sheet in sheets)), _BACKGROUND)
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(whole)
     y = 0
     for sheet in sheets:
         whole.paste(sheet, (0, y))
+        if y:  # a rule between two sheets
+            draw.line((0, y, width, y), fill=_RULE, width=2)
         y += sheet.height
     return whole

@@ -37,6 +37,7 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 ARTIFACTS = REPO / "test-artifacts" / "notebooks"
 QUICKSTART = REPO / "notebooks" / "01-quickstart.ipynb"
 EDITS = REPO / "notebooks" / "03-edits.ipynb"
+COMPARE = REPO / "notebooks" / "05-compare.ipynb"
 
 #: The key the kernel gets. Built at run time, so the literal is not one string in any file.
 SECRET_KEY = "sk-" + "notebook-SECRET-" + "9d41c07be2"
@@ -171,9 +172,15 @@ def edits(run_notebook: Callable[[Path], Executed]) -> Executed:
     return run_notebook(EDITS)
 
 
+@pytest.fixture
+def compared(run_notebook: Callable[[Path], Executed]) -> Executed:
+    return run_notebook(COMPARE)
+
+
 def test_there_are_notebooks() -> None:
     assert QUICKSTART in NOTEBOOKS
     assert EDITS in NOTEBOOKS
+    assert COMPARE in NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
@@ -287,3 +294,28 @@ def test_the_edits_notebook_edits_with_the_client_the_panel_and_batches(edits: E
                 continue
     assert len(sides) > 3, "the panel's thumbnails are in the saved state"
     assert max(sides) <= 512, sides
+
+
+def test_the_compare_notebook_shows_the_grid_its_data_and_resumes(compared: Executed) -> None:
+    assert compared.stdout("setup").startswith("comparing with http://127.0.0.1:")
+    run = compared.stdout("compare")
+    assert run.startswith("compare: 12 cell(s) (2 not applicable), 10 to send: estimate"), run
+    assert "2 prompt x 2 model x 3 quality: 10 ok, 2 not applicable; cost $" in run, run
+    [cell] = [c for c in compared.notebook.cells if c.get("id") == "compare"]
+    [shown] = [o for o in cell.outputs if o.output_type == "execute_result"]
+    with Image.open(io.BytesIO(base64.b64decode(shown.data["image/png"]))) as sheet:
+        width, height = sheet.size
+    assert height > 2 * width  # three sheets (one per quality) of two rows each, stacked
+    costs = compared.stdout("per-model")
+    assert "gpt-image-2.5-flare  high" in costs, costs
+    assert "xhigh" in costs, costs
+    one = compared.stdout("cell")
+    assert "model=gpt-image-2.5-flare, quality=xhigh ok> | $" in one, one
+    assert "not applicable - quality 'xhigh' is not supported by gpt-image-2" in one, one
+    layout = compared.stdout("layout")
+    assert "resumed: 10 of 12" in layout, layout
+    assert "{'rows': 'model', 'columns': 'quality', 'sheets': ['prompt']}" in layout, layout
+    saved = compared.stdout("save")
+    assert "['comparison.csv', 'comparison.png', 'fox-vs-lighthouse.png', 'manifest.jsonl']" in (
+        saved
+    ), saved
