@@ -15,6 +15,7 @@ numbered as a person counts: "Image 2 of 3".
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import contextlib
 import os
@@ -30,7 +31,7 @@ import ipywidgets as widgets
 
 from .._constants import THUMBNAIL_MAX_SIDE
 from ._dom import classed, escaped, fixed, set_class, set_state, set_value, show
-from ._status import panel_message
+from ._status import panel_message, plural
 from ._style import TILE_STATES
 
 if TYPE_CHECKING:
@@ -229,8 +230,16 @@ class Tile:
         self.thumb = classed(widgets.Image(format="jpeg", **fixed(widgets.Image)), "cw-thumb")
         self.placeholder = classed(widgets.HTML(**html), "cw-placeholder")
         self.failure = classed(widgets.HTML(**html), "cw-image-error")
+        self.select = classed(
+            widgets.Checkbox(
+                value=False, description="Select", indent=False, **fixed(widgets.Checkbox)
+            ),
+            "cw-select",
+        )
         self.frame = classed(
-            widgets.Box([self.thumb, self.placeholder, self.failure], **fixed(widgets.Box)),
+            widgets.Box(
+                [self.thumb, self.placeholder, self.failure, self.select], **fixed(widgets.Box)
+            ),
             "cw-frame",
         )
         self.caption = classed(widgets.HTML(**html), "cw-caption")
@@ -250,6 +259,7 @@ class Tile:
         self._label = ""
         self.view.on_click(lambda _button: self._on_view())
         self.save.on_click(lambda _button: self._on_save())
+        self.select.observe(self._on_select, names="value")
         self.edit: widgets.Button | None = None
         if gallery.on_edit is not None:
             self.edit = classed(
@@ -350,7 +360,19 @@ class Tile:
     def _on_view(self) -> None:
         with self.gallery.lock:
             if self.preview is not None:
-                self.gallery.lightbox.open(self.gallery.shown, self.position)
+                self.gallery.open(self.position)
+
+    def _on_select(self, change: Any) -> None:
+        """The Select box changed (a click, or the gallery mirroring its selection)."""
+        with self.gallery.lock:
+            if not self.gallery.mirroring:
+                self.gallery.pick(self.position, bool(change["new"]))
+
+    def mark(self, selected: bool) -> None:
+        """Show this tile selected (its box checked, class ``cw-tile-selected``) or not."""
+        if self.select.value != selected:
+            self.select.value = selected
+        set_class(self.box, "cw-tile-selected", selected)
 
     def _on_save(self) -> None:
         with self.gallery.lock:
@@ -391,7 +413,7 @@ class Lightbox:
         spacer = classed(widgets.Box(), "cw-header-spacer")
         self.bar = classed(widgets.HBox([self.count, spacer, self.close_button]), "cw-lightbox-bar")
         self.image = classed(widgets.Image(format="png"), "cw-lightbox-image", "cw-full-image")
-        self.frame = classed(widgets.Box([self.image]), "cw-lightbox-frame", "cw-checker")
+        self.frame = classed(widgets.Box([self.image]), "cw-lightbox-frame")
         self.caption = classed(widgets.HTML(), "cw-lightbox-caption")
         self.previous = classed(
             widgets.Button(description="Previous", icon="arrow-left"), "cw-lightbox-prev"
@@ -400,27 +422,40 @@ class Lightbox:
             widgets.Button(description="Next", icon="arrow-right"), "cw-lightbox-next"
         )
         self.save = classed(widgets.Button(description="Save", icon="save"), "cw-lightbox-save")
+        self.download = classed(
+            widgets.Button(
+                description="Download",
+                icon="download",
+                tooltip="Download the original image (full size, its own format)",
+            ),
+            "cw-lightbox-download",
+        )
         self.saved = classed(widgets.HTML(), "cw-lightbox-saved")
         self.edit = classed(
             widgets.Button(description="Edit", icon="pencil", tooltip="Edit this image"),
             "cw-lightbox-edit",
         )
-        buttons = [self.previous, self.next, self.save]
+        buttons = [self.previous, self.next, self.save, self.download]
         if on_edit is not None:
             buttons.append(self.edit)
         self.actions = classed(widgets.HBox([*buttons, self.saved]), "cw-lightbox-actions")
         self.card = classed(
             widgets.VBox([self.bar, self.frame, self.caption, self.actions]), "cw-lightbox-card"
         )
+        #: Where the panel puts the page bridge (keys, focus), inside the overlay.
         self.box = classed(
             widgets.Box([self.card], layout=widgets.Layout(display="none")),
             "cw-lightbox",
             "cw-full-view",
         )
+        #: ``deliver(name, mime, data)``: how Download hands a file to the browser (the
+        #: gallery's).
+        self.deliver: Callable[[str, str, bytes], None] | None = None
         self.close_button.on_click(lambda _button: self._locked(self.close))
         self.previous.on_click(lambda _button: self._locked(self.step, -1))
         self.next.on_click(lambda _button: self._locked(self.step, 1))
         self.save.on_click(lambda _button: self._locked(self._on_save))
+        self.download.on_click(lambda _button: self._locked(self._on_download))
         self.edit.on_click(lambda _button: self._locked(self._on_edit))
 
     def _locked(self, action: Callable[..., None], *args: Any) -> None:
@@ -451,6 +486,11 @@ class Lightbox:
         self._show(self.items.index(chosen))
         show(self.box, True, display="flex")
 
+    @property
+    def shown(self) -> bool:
+        """Whether the lightbox is open."""
+        return bool(self.box.layout.display != "none")
+
     def step(self, delta: int) -> None:
         if self.items:
             self._show((self.index + delta) % len(self.items))
@@ -478,17 +518,135 @@ class Lightbox:
     def close(self) -> None:
         if self.image.value:
             self.image.value = b""
+        set_value(self.saved, "")  # a download link's data URL must not stay in widget state
         show(self.box, False)
 
     def _on_save(self) -> None:
         if self.items:
             set_value(self.saved, _save(self.items[self.index], self.output_dir()))
 
+    def _on_download(self) -> None:
+        if self.items and self.deliver is not None:
+            image = self.items[self.index].image
+            if image.data is not None:
+                mime = image.mime_type or "application/octet-stream"
+                self.deliver(image.default_filename(), mime, image.data)
+
     def _on_edit(self) -> None:
         if self.items and self.on_edit is not None:
             chosen = self.items[self.index]
             self.close()
             self.on_edit(chosen)
+
+
+def _size(count: int) -> str:
+    """A file's size in words: '812 KB', '2.4 MB'."""
+    if count < 1_000_000:
+        return f"{max(1, round(count / 1000))} KB"
+    return f"{count / 1_000_000:.1f} MB"
+
+
+class SelectionBar:
+    """The row over the tiles (class ``cw-selection``, shown while there are images): how many
+    are selected (``cw-selection-count``), Select all (``cw-select-all``), Clear
+    (``cw-select-none``), Save selected (``cw-save-selected``: each image with its metadata,
+    in the output folder), Download selected (``cw-download-selected``: one ZIP of the images
+    and their ``metadata.jsonl``) and what the last of these did (``cw-selection-saved``)."""
+
+    def __init__(self, gallery: Gallery) -> None:
+        self.gallery = gallery
+        self.count = classed(widgets.HTML(), "cw-selection-count")
+        self.all_button = classed(
+            widgets.Button(description="Select all", icon="check-square"), "cw-select-all"
+        )
+        self.none_button = classed(
+            widgets.Button(description="Clear", icon="square-o", tooltip="Select none"),
+            "cw-select-none",
+        )
+        self.save = classed(
+            widgets.Button(
+                description="Save selected",
+                icon="save",
+                tooltip="Save the selected images, with their metadata, in the output folder",
+            ),
+            "cw-save-selected",
+        )
+        self.download = classed(
+            widgets.Button(
+                description="Download selected",
+                icon="download",
+                tooltip="Download the selected images as one ZIP, with a metadata.jsonl",
+            ),
+            "cw-download-selected",
+        )
+        self.saved = classed(
+            widgets.HTML(layout=widgets.Layout(display="none")), "cw-selection-saved"
+        )
+        self.box = classed(
+            widgets.HBox(
+                [
+                    self.count,
+                    self.all_button,
+                    self.none_button,
+                    self.save,
+                    self.download,
+                    self.saved,
+                ],
+                layout=widgets.Layout(display="none"),
+            ),
+            "cw-selection",
+        )
+        self.all_button.on_click(lambda _button: self._locked(gallery.select_all, True))
+        self.none_button.on_click(lambda _button: self._locked(gallery.select_all, False))
+        self.save.on_click(lambda _button: self._locked(self._on_save))
+        self.download.on_click(lambda _button: self._locked(self._on_download))
+
+    @property
+    def all(self) -> list[widgets.Widget]:
+        return [*self.box.children, self.box]
+
+    def _locked(self, action: Callable[..., None], *args: Any) -> None:
+        with self.gallery.lock:
+            action(*args)
+
+    def show(self, selected: int, images: int) -> None:
+        """``selected`` of ``images`` are selected (the bar is hidden without images)."""
+        text = f"{selected} of {images} selected" if selected else "Select images to save many"
+        set_value(self.count, escaped(text))
+        self.save.disabled = self.download.disabled = self.none_button.disabled = not selected
+        self.all_button.disabled = selected == images
+        if not selected and self.saved.value:
+            set_value(self.saved, "")
+            show(self.saved, False)
+        show(self.box, images > 0)
+
+    def _on_save(self) -> None:
+        chosen = self.gallery.selected()
+        if not chosen:
+            return
+        folder = Path(self.gallery.output_dir())
+        written: list[Path] = []
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for preview in chosen:
+                written.append(preview.image.save(folder))
+        except Exception as exc:  # said where the click was; what was written stays written
+            done = f" ({plural(len(written), 'image')} written)" if written else ""
+            text = f"Save failed: {escaped(str(exc))}{done}"
+        else:
+            text = saved_html(folder).replace(
+                "Saved ", f"Saved {plural(len(written), 'image')} in ", 1
+            )
+        set_value(self.saved, text)
+        show(self.saved, True)
+
+    def _on_download(self) -> None:
+        from ..images._archive import archive_name, zip_images
+
+        chosen = self.gallery.selected()
+        if chosen:
+            data = zip_images([preview.image for preview in chosen])
+            self.gallery.deliver(archive_name(len(chosen)), "application/zip", data)
 
 
 class Gallery:
@@ -512,6 +670,22 @@ class Gallery:
         self.box = classed(widgets.Box(layout=widgets.Layout(display="none")), "cw-gallery")
         self.usage = classed(widgets.HTML(layout=widgets.Layout(display="none")), "cw-usage")
         self.lightbox = Lightbox(output_dir, on_edit, lock=self.lock)
+        self.lightbox.deliver = self.deliver
+        #: The selected tiles' positions; the last one clicked (a Shift+click's other end);
+        #: True while the gallery itself sets the Select boxes.
+        self.chosen: set[int] = set()
+        self.anchor: int | None = None
+        self.mirroring = False
+        self.selection = SelectionBar(self)
+        #: The front-end helper (keys, focus, ranges, downloads), None without anywidget.
+        self.bridge: Any = None
+        try:
+            from ._bridge import PageBridge
+        except ImportError:
+            pass
+        else:
+            self.bridge = PageBridge(self.pick_range)
+            self.lightbox.box.children = (*self.lightbox.box.children, self.bridge)
 
     @property
     def shown(self) -> list[Preview]:
@@ -522,9 +696,87 @@ class Gallery:
     def all(self) -> list[widgets.Widget]:
         """Every widget this object created (for closing)."""
         found: list[widgets.Widget] = [self.box, self.usage, *self.lightbox.all]
+        found += self.selection.all
+        if self.bridge is not None:
+            found.append(self.bridge)
         for tile in self.tiles:
             found += tile.parts
         return found
+
+    # -- the lightbox and downloads ---------------------------------------------------------
+    def open(self, position: int) -> None:
+        """Open the lightbox on the tile at ``position`` (focus goes back to it after)."""
+        if self.bridge is not None and self.bridge.origin != position:
+            self.bridge.origin = position
+        self.lightbox.open(self.shown, position)
+
+    def deliver(self, name: str, mime: str, data: bytes) -> None:
+        """Hand the file ``name`` to the browser: downloaded at once through the bridge when a
+        front-end drew it; else a link to click (``cw-download-link``, a data URL) in the
+        lightbox's or the selection bar's message, whichever the click came from."""
+        if self.bridge is not None and self.bridge.rendered:
+            self.bridge.offer(name, mime, data)
+            return
+        url = f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+        link = (
+            f'<a class="cw-download-link" download="{escaped(name)}" href="{url}">'
+            f"Download {escaped(name)}</a> ({_size(len(data))})"
+        )
+        target = self.lightbox.saved if self.lightbox.shown else self.selection.saved
+        set_value(target, link)
+        show(target, True)
+
+    # -- selection ---------------------------------------------------------------------------
+    def selected(self) -> list[Preview]:
+        """The selected images' previews, in tile order."""
+        return [p for i, p in enumerate(self.slots) if i in self.chosen and p is not None]
+
+    def pick(self, position: int, selected: bool) -> None:
+        """A click on a tile's Select box: select or unselect it (it becomes the anchor)."""
+        if not self._selectable(position):
+            self._mark()
+            return
+        if selected:
+            self.chosen.add(position)
+        else:
+            self.chosen.discard(position)
+        self.anchor = position
+        self._mark()
+
+    def pick_range(self, position: int) -> None:
+        """A Shift+click: select every image from the anchor (the last tile clicked) to
+        ``position``; without an anchor, that one tile."""
+        with self.lock:
+            if not self._selectable(position):
+                return
+            start = position if self.anchor is None else self.anchor
+            low, high = sorted((start, position))
+            self.chosen.update(i for i in range(low, high + 1) if self._selectable(i))
+            self.anchor = position if self.anchor is None else self.anchor
+            self._mark()
+
+    def select_all(self, selected: bool) -> None:
+        """Select every image on show (or none)."""
+        self.chosen = (
+            {i for i in range(len(self.slots)) if self._selectable(i)} if selected else set()
+        )
+        self.anchor = None
+        self._mark()
+
+    def _selectable(self, position: int) -> bool:
+        slot = self.slots[position] if 0 <= position < len(self.slots) else None
+        return slot is not None and slot.data is not None
+
+    def _mark(self) -> None:
+        """Make the tiles' Select boxes and the selection bar say what is selected."""
+        self.chosen = {i for i in self.chosen if self._selectable(i)}
+        self.mirroring = True
+        try:
+            for position, tile in enumerate(self.tiles):
+                tile.mark(position in self.chosen)
+        finally:
+            self.mirroring = False
+        self.selection.show(len(self.chosen), len([p for p in self.slots if p and p.data]))
 
     def show_partial(self, index: int, data: bytes, fmt: str) -> None:
         """Show a running generation's partial preview of image ``index`` in its tile (the
@@ -548,12 +800,14 @@ class Gallery:
         """``count`` placeholder tiles ("Image 1 of 4"...), replacing what was shown."""
         self.lightbox.close()
         self.slots = [None] * count
+        self.chosen, self.anchor = set(), None
         self._layout(count)
         for number, tile in enumerate(self.tiles[:count], 1):
             tile.position = number - 1
             tile.pending(labels[number - 1] if labels else f"Image {number} of {count}")
         set_class(self.box, "cw-running", True)
         show(self.usage, False)
+        self._mark()
 
     def tick(self, seconds: float) -> None:
         for tile, slot in zip(self.tiles, self.slots, strict=False):
@@ -570,6 +824,7 @@ class Gallery:
             tile.position = start + offset
             self.slots[start + offset] = preview
             tile.load(preview)
+        self._mark()
 
     def show(
         self,
@@ -581,6 +836,10 @@ class Gallery:
         """Show these previews (reusing tiles) and the usage line: the usage, the run's cost
         and the session's total (``format_usage``)."""
         self.lightbox.close()
+        # What stays on show stays selected (at its new position); other images start unselected.
+        kept = {id(self.slots[i]) for i in self.chosen if i < len(self.slots)}
+        self.chosen = {i for i, p in enumerate(previews) if id(p) in kept}
+        self.anchor = None
         self.slots = []
         self._layout(len(previews))
         self.fill(0, previews)

@@ -72,7 +72,18 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
 ``cw-lightbox``          the full-size overlay: ``cw-lightbox-image``,
                          ``cw-lightbox-count``, ``cw-lightbox-caption``,
                          ``cw-lightbox-prev``, ``cw-lightbox-next``, ``cw-lightbox-save``,
-                         ``cw-lightbox-edit``, ``cw-lightbox-saved``, ``cw-lightbox-close``
+                         ``cw-lightbox-download`` (the original file), ``cw-lightbox-edit``,
+                         ``cw-lightbox-saved``, ``cw-lightbox-close``; with the ``painter``
+                         extra, ``cw-bridge`` in it gives it keys (Esc closes, Left/Right
+                         page, Tab stays inside; focus goes back to the tile after)
+``cw-select``            a tile's Select box (Shift+click: the range from the last one
+                         clicked); a selected tile is ``cw-tile-selected``
+``cw-selection``         the row over the tiles: ``cw-selection-count`` ("2 of 4
+                         selected"), ``cw-select-all``, ``cw-select-none``,
+                         ``cw-save-selected`` (each with its metadata, in ``output_dir``),
+                         ``cw-download-selected`` (one ZIP: the images and a
+                         ``metadata.jsonl``), ``cw-selection-saved`` (what it did; a
+                         ``cw-download-link`` to click where the bridge cannot download)
 ``cw-edit``              a tile's Edit button (and ``cw-lightbox-edit``): that image becomes
                          the input and the panel switches to edit mode
 ``cw-upload``            "Upload to edit" / "Add images" (a ``FileUpload``: png, jpeg, webp)
@@ -118,7 +129,7 @@ from .._errors import (
     describe,
     offline_from_env,
 )
-from ..images._results import Generation
+from ..images._results import GeneratedImage, Generation
 from . import _loop
 from ._batch_view import BatchView, batch_job, prompts_of
 from ._client_source import ClientSource
@@ -177,6 +188,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
     folder, else the user's data folder (``Library()``); ``library=False`` records nothing.
     Recording runs in a thread of the panel's own after the run has landed, and a library that
     cannot be written never loses the run: the panel says so in one quiet line.
+
+    Selection: tick tiles' Select boxes (Shift+click for a range); ``gen.selected`` (read-only)
+    is the list of the selected ``GeneratedImage`` objects, "Save selected" writes them with
+    their metadata and "Download selected" gives one ZIP with a ``metadata.jsonl``.
     """
 
     prompt = Unicode("", help="The text describing the image.")
@@ -336,6 +351,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                     view.error,
                     view.stream_notice,
                     self._library_notice,
+                    self._gallery.selection.box,
                     self._gallery.box,
                     self._gallery.usage,
                 ]
@@ -851,6 +867,16 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
     def view(self) -> str:
         """The title of the view shown in the results column ("Results" at first)."""
         return self._views.current
+
+    # -- selection ---------------------------------------------------------------------------
+    @property
+    def selected(self) -> list[GeneratedImage]:
+        """The images selected in the gallery (each tile's Select box; Shift+click selects a
+        range), in the gallery's order; read-only, ``[]`` when none. Each is a
+        ``GeneratedImage``: ``.image`` is its PIL image, ``.save()`` writes it with its
+        metadata. A new run (or a history pick) shows other images and clears it."""
+        with self._lock:
+            return [preview.image for preview in self._gallery.selected()]
 
     # -- display and lifecycle -------------------------------------------------------------
     def _contact_sheet(self) -> bytes | None:

@@ -115,8 +115,8 @@ class RunController:
     (neither thread can stall the other for longer than one such step). Decoding and encoding
     run in worker threads, without it. A job settles once (``Job.claim``, under the lock):
     landed, failed or cancelled, whichever comes first; nothing of a settled job shows after.
-    The parts' own view-only clicks (More options, View, the lightbox's paging, Save) hold
-    it too: the parts take the panel's lock when they are built.
+    The parts' own view-only clicks (More options, View, the lightbox's paging, Save,
+    selecting tiles, Download) hold it too: the parts take the panel's lock when built.
     """
 
     panel: Any  # the ImageGenerator: its result traits, ``mode`` and ``hold_trait_notifications``

@@ -37,10 +37,17 @@ TILE_STATES = {
 #: What each state hides of its tile's parts (a part not listed is shown; ``cw-saved`` is
 #: also hidden by its own layout until something is saved).
 _TILE_HIDES = {
-    "pending": ("cw-thumb", "cw-image-error", "cw-caption", "cw-tile-actions", "cw-saved"),
-    "partial": ("cw-placeholder", "cw-image-error", "cw-tile-actions", "cw-saved"),
+    "pending": (
+        "cw-thumb",
+        "cw-image-error",
+        "cw-caption",
+        "cw-tile-actions",
+        "cw-saved",
+        "cw-select",
+    ),
+    "partial": ("cw-placeholder", "cw-image-error", "cw-tile-actions", "cw-saved", "cw-select"),
     "image": ("cw-placeholder", "cw-image-error"),
-    "failed": ("cw-thumb", "cw-placeholder"),
+    "failed": ("cw-thumb", "cw-placeholder", "cw-select"),
 }
 _TILE_CSS = "\n".join(
     ", ".join(f".{TILE_STATES[state]} .{part}" for part in parts) + " { display: none !important; }"
@@ -241,24 +248,52 @@ CSS = f"""
 .cw-gallery.cw-running .cw-tile {{ border-style: dashed; }}
 {_TILE_CSS}
 
-/* lightbox */
+/* lightbox: a stable card filling the overlay (paging, a long caption or Save never resize
+   it); the image fits the frame whatever its shape, the checkerboard only under its pixels */
 .cw-lightbox {{ position: fixed !important; inset: 0; z-index: 10000;
   background: rgba(0, 0, 0, .78); align-items: center; justify-content: center;
   padding: 24px; margin: 0 !important; max-width: none !important; }}
 .cw-lightbox-card {{ background: {_BG}; color: {_FG}; border-radius: 10px; padding: 12px 14px;
-  gap: 8px; max-width: min(96vw, 1400px); max-height: 96vh; overflow: auto;
-  box-shadow: 0 10px 40px rgba(0,0,0,.5); }}
+  gap: 8px; width: 100%; height: 100%; max-width: 1400px; min-width: 0; min-height: 0;
+  overflow: hidden; box-shadow: 0 10px 40px rgba(0,0,0,.5); }}
+.cw-lightbox-card > * {{ margin: 0 !important; flex: 0 0 auto; min-width: 0; }}
 .cw-lightbox-bar, .cw-lightbox-actions {{ align-items: center; gap: 8px; flex-wrap: wrap; }}
 .cw-lightbox-bar > *, .cw-lightbox-actions > * {{ margin: 0 !important; }}
-.cw-lightbox-count .widget-html-content {{ font-weight: 600; }}
-.cw-lightbox-frame {{ align-items: center; justify-content: center; border-radius: 6px;
-  overflow: hidden; }}
-.cw-lightbox-frame {{ max-width: 100%; min-width: 0; }}
-.cw-panel img.cw-lightbox-image {{ max-width: 100%; max-height: 70vh;
-  width: auto !important; height: auto !important; object-fit: contain; margin: 0; }}
+.cw-lightbox-count .widget-html-content {{ font-weight: 600; font-variant-numeric: tabular-nums; }}
+.cw-lightbox-card > .cw-lightbox-frame {{ flex: 1 1 0; position: relative; min-height: 0;
+  width: 100%; overflow: hidden; background: none; }}
+.cw-panel img.cw-lightbox-image {{ position: absolute; inset: 0; margin: auto !important;
+  max-width: 100%; max-height: 100%; width: auto !important; height: auto !important;
+  object-fit: contain; background-color: {_BG2};
+  background-image: conic-gradient({_BORDER} 25%, transparent 0 50%, {_BORDER} 0 75%,
+    transparent 0);
+  background-size: 16px 16px; }}
 .cw-lightbox-caption .widget-html-content {{ white-space: normal; overflow-wrap: break-word;
-  max-width: 100%; }}
+  max-width: 100%; max-height: 5.5em; overflow: auto; }}
+.cw-lightbox-caption .cw-detail {{ color: {_FG2}; font-size: 12px; }}
+.cw-lightbox-actions > .cw-lightbox-saved {{ flex: 1 1 0; min-width: 0; }}
 .cw-panel .cw-lightbox button {{ width: auto; }}
+.cw-panel .cw-lightbox button:focus-visible {{ outline: 2px solid {_BRAND};
+  outline-offset: 1px; }}
+.cw-panel .cw-bridge {{ display: none !important; }}
+
+/* selection: a Select box on each image, the row that saves or downloads the selected */
+.cw-frame > .cw-select {{ position: absolute !important; top: 6px; left: 6px; z-index: 1;
+  width: auto !important; height: auto; margin: 0 !important; padding: 1px 8px 1px 4px;
+  border-radius: 999px; background: {_tint(_BG2, 88)}; color: {_FG};
+  box-shadow: 0 1px 3px rgba(0,0,0,.3); font-size: 12px; }}
+.cw-frame > .cw-select label {{ gap: 4px; cursor: pointer; color: {_FG}; }}
+.cw-frame > .cw-select input {{ margin: 0 4px 0 0; cursor: pointer; }}
+.cw-tile.cw-tile-selected {{ border-color: {_BRAND}; box-shadow: 0 0 0 1px {_BRAND}; }}
+.cw-selection {{ align-items: center; gap: 8px; flex-wrap: wrap; }}
+.cw-selection > * {{ margin: 0 !important; }}
+.cw-panel .cw-selection button {{ width: auto; }}
+.cw-selection-count .widget-html-content {{ color: {_FG2}; font-weight: 600; }}
+.cw-selection > .cw-selection-saved {{ flex: 1 1 12em; min-width: 0; }}
+.cw-selection-saved .widget-html-content {{ font-size: 12px; white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; color: {_FG2}; }}
+.cw-panel .cw-selection a, .cw-panel a.cw-download-link {{ color: {_BRAND};
+  text-decoration: underline; }}
 
 /* layout: controls beside results when the panel is wide, one column below */
 .cw-panel .cw-body {{ display: grid !important; grid-template-columns: minmax(0, 1fr);

@@ -140,7 +140,7 @@ async def test_every_view_only_click_writes_holding_the_panel_lock(
     make_panel: MakePanel, part: Any, descendants: Callable[[Any], list[Any]]
 ) -> None:
     """The gallery's and the controls' own clicks (View, the lightbox's paging, Save, Close,
-    a tile's Save, More options) write their widgets holding the panel's
+    a tile's Save, More options, selecting tiles) write their widgets holding the panel's
     lock, as the loop's callbacks do: a click that writes without it could interleave with a
     run landing on the loop's thread."""
     panel = make_panel(model="dall-e-2", prompt="A paper boat", n=3)
@@ -170,3 +170,16 @@ async def test_every_view_only_click_writes_holding_the_panel_lock(
         assert writes, f"clicking {css} wrote nothing"
         unlocked = [(where, name) for where, name, owned in writes if not owned]
         assert not unlocked, f"clicking {css} wrote without the panel lock: {unlocked}"
+    for index in (0, 2):
+        writes.clear()
+        parts(panel, "cw-select")[index].value = True  # as a browser's click sets it
+        # What the click made the panel write (the box's own value is the browser's).
+        made = [write for write in writes if write[:2] != ("cw-select", "value")]
+        assert made
+        assert all(owned for _, _, owned in made), made
+    assert [image.index for image in panel.selected] == [0, 2]
+    for css in ("cw-select-none", "cw-select-all", "cw-save-selected"):
+        writes.clear()
+        part(panel, css).click()
+        assert writes, f"clicking {css} wrote nothing"
+        assert all(owned for _, _, owned in writes), (css, writes)
