@@ -370,15 +370,22 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         ]
         self._body = classed(widgets.Box(self._columns), "cw-body")
         self._style = style_widget()
-        self.children = (
-            self._style,
-            self._header.box,
-            self._header.banner,
-            view.notice,
-            self._body,
-            self._history_view.box,
-            self._gallery.lightbox.box,
+        # The container its columns follow (see _style.py) holds everything but the lightbox:
+        # a query container contains its fixed descendants, and the lightbox must cover the
+        # notebook's view, not the panel.
+        self._main = classed(
+            widgets.VBox(
+                [
+                    self._header.box,
+                    self._header.banner,
+                    view.notice,
+                    self._body,
+                    self._history_view.box,
+                ]
+            ),
+            "cw-main",
         )
+        self.children = (self._style, self._main, self._gallery.lightbox.box)
         self._closed = False
         # Model first (switching it adapts the defaults), then what was asked for, unadapted:
         # a refused value is shown with the catalogue's message rather than silently changed.
@@ -942,7 +949,14 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         parts += [*self._edit.all, self._library_notice]
         self._recorder.close()
         parts += [*self._history_view.all, *self._views.all, self._actions, self._estimate]
-        for widget in [*parts, self._status_row, *self._columns, self._body, self._style]:
+        for widget in [
+            *parts,
+            self._status_row,
+            *self._columns,
+            self._body,
+            self._main,
+            self._style,
+        ]:
             for model in owned(widget):  # Widget.close() leaves its layout and style open
                 model.close()
             widget.close()

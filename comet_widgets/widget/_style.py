@@ -67,8 +67,11 @@ CSS = f"""
   font-family: var(--jp-ui-font-family, system-ui, sans-serif);
   font-size: var(--jp-ui-font-size1, 13px); line-height: 1.4;
 }}
-/* the panel is the container its columns follow (a cell's width, not the window's) */
-.cw-panel {{ container-type: inline-size; container-name: cw-panel; }}
+/* the panel's main box is the container its columns follow (a cell's width, not the
+   window's); not the panel itself, whose lightbox must not be contained (a query container
+   is the containing block of its position: fixed descendants) */
+.cw-main {{ container-type: inline-size; container-name: cw-panel; gap: 10px; }}
+.cw-main > * {{ margin: 0 !important; max-width: 100%; min-width: 0; }}
 .cw-panel * {{ box-sizing: border-box; }}
 .cw-panel > * {{ margin: 0 !important; max-width: 100%; min-width: 0; }}
 .cw-panel .widget-html-content {{ color: {_FG}; line-height: 1.4; font-size: inherit; }}
