@@ -19,6 +19,8 @@ PAINTER_INSTALL: Final = 'pip install "comet-widgets[painter]"'
 DEFAULT_MODEL: Final = "gpt-image-2"  # CometAPI's Create-images page starts with it
 DEFAULT_SIZE: Final = "1024x1024"
 DEFAULT_N: Final = 1
+#: The panel's image count on entering edit mode (the generation's comes back on leaving it).
+DEFAULT_EDIT_N: Final = 1
 #: Partial previews per image when streaming is wanted and no number is given (client.stream;
 #: the panel's previews are off until the user picks a number). Each costs about 100 output
 #: tokens.

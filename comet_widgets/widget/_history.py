@@ -1,12 +1,14 @@
-"""The history strip: one thumbnail per run of the session (a generation or a batch), newest
-first; clicking one calls ``on_select(index)`` and the panel shows it and restores its
-parameters.
+"""The history strip: one card per run of the session (a generation, an edit or a batch),
+newest first, scrolling sideways; clicking one calls ``on_select(index)`` and the panel shows
+it and restores its parameters.
 
-Each entry is a small card (``cw-history-item``): the run's first image (at most 96 px), a
-label ("#3 · 4 images"), and a transparent button over the whole card (``cw-history-pick``)
-that takes the click, its tooltip the time, model and prompt. An edit's card also says what
-it edited (``cw-history-note``: "Edit of image 2 from 'A paper boat…'"). The chosen one is
-marked ``cw-selected``.
+Each card (``cw-history-item``) shows the run's first image (at most 96 px) and a label
+(``cw-history-label``) that says what the run was: the prompt's first words
+(``cw-history-prompt``), then the model and the count (``cw-history-meta``:
+"gpt-image-2 · 4 images", "batch of 3"). A transparent button over the whole card
+(``cw-history-pick``) takes the click; its tooltip has the run's number, time, model and whole
+prompt. An edit's card also says what it edited (``cw-history-note``: "Edit of image 2 from
+'A paper boat…'"). The chosen one is marked ``cw-selected``.
 """
 
 from __future__ import annotations
@@ -23,9 +25,21 @@ from ._dom import classed, escaped, fixed, set_class, show
 if TYPE_CHECKING:
     from ..images._results import Generation
 
-__all__ = ["Entry", "HistoryStrip", "history_label", "restored_params"]
+__all__ = ["Entry", "HistoryStrip", "first_words", "history_label", "restored_params"]
 
 _PROMPT_CHARS = 60
+#: A card's prompt: at most this many words, and this many characters (two short lines).
+_CARD_WORDS = 7
+_CARD_CHARS = 44
+
+
+def first_words(prompt: str) -> str:
+    """The prompt's first words, for a card: ``'A paper boat floating on calm water…'``."""
+    words = prompt.split()
+    text = " ".join(words[:_CARD_WORDS])
+    if len(text) > _CARD_CHARS:
+        text = text[: _CARD_CHARS - 1].rsplit(" ", 1)[0] if " " in text else text[:_CARD_CHARS]
+    return text + ("…" if text != " ".join(words) else "")
 
 
 def history_label(generation: Generation, landed: float | None = None) -> str:
@@ -53,7 +67,10 @@ def restored_params(generation: Generation, names: Sequence[str]) -> dict[str, A
 class Entry:
     """What one card shows."""
 
-    label: str
+    #: The prompt's first words (``first_words``).
+    title: str
+    #: The model and the count: "gpt-image-2 · 4 images", "dall-e-2 · batch of 3".
+    detail: str
     tooltip: str
     thumb: bytes | None
     thumb_format: str = "jpeg"
@@ -80,10 +97,11 @@ class _Card:
             if entry.note
             else ""
         )
-        self.label = classed(
-            widgets.HTML(escaped(entry.label) + note, **fixed(widgets.HTML)),
-            "cw-history-label",
+        label = (
+            f'<div class="cw-history-prompt">{escaped(entry.title)}</div>'
+            f'<div class="cw-history-meta">{escaped(entry.detail)}</div>{note}'
         )
+        self.label = classed(widgets.HTML(label, **fixed(widgets.HTML)), "cw-history-label")
         self.button = classed(
             widgets.Button(description="", tooltip=entry.tooltip, **fixed(widgets.Button)),
             "cw-history-pick",

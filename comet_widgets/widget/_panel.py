@@ -120,7 +120,13 @@ import ipywidgets as widgets
 from traitlets import Enum, Float, Instance, Int, List, TraitError, Unicode, observe, validate
 
 from .._catalog import ModelInfo, get_model
-from .._constants import DEFAULT_MODEL, DEFAULT_N, DEFAULT_OUTPUT_DIR, DEFAULT_SIZE
+from .._constants import (
+    DEFAULT_EDIT_N,
+    DEFAULT_MODEL,
+    DEFAULT_N,
+    DEFAULT_OUTPUT_DIR,
+    DEFAULT_SIZE,
+)
 from .._cost import estimate_cost
 from .._errors import (
     CometError,
@@ -182,6 +188,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
     Edit mode: Edit on a tile (or ``gen.inputs = [...]``, or an upload) makes the panel edit
     those images with ``client.edit``; ``gen.mask`` is where (painted, or set from code), and
     ``await gen.edit()`` (or ``gen.generate()`` in edit mode) returns the ``Generation``.
+    Entering edit mode sets ``n`` to ``DEFAULT_EDIT_N`` (1) and keeps the prompt and ``n`` of
+    generate mode aside; leaving it ("Back to generating", or ``gen.inputs = []``) brings them
+    back. Edit on a tile (or an upload) also empties the prompt field for what to change; a
+    switch of mode clears the other mode's error box.
 
     Library: every run that lands (generations, edits with their inputs, batches) is recorded
     into ``library``, a ``Library`` or a folder path; by default the ``COMET_WIDGETS_LIBRARY``
@@ -283,6 +293,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._source = ClientSource(factory=client_factory, offline=offline)
         self._sheets: dict[Generation, bytes] = {}
         self._adapting = self._batching = False
+        #: Generate mode's prompt and image count while in edit mode (restored on leaving it).
+        self._generating: dict[str, Any] = {}
         super().__init__(layout=widgets.Layout(width="100%"))
         panel_id = f"cw-id-{uuid.uuid4().hex[:12]}"
         self.add_class("cw-panel")
@@ -630,8 +642,26 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         size = input_size(self.model, first) if first is not None else None
         if size is not None:
             self.size = size
-        self.set_trait("mode", "edit" if change["new"] else "generate")
+        mode = "edit" if change["new"] else "generate"
+        if mode != self.mode:
+            self._switch_mode(mode)
         self._refresh()
+
+    def _switch_mode(self, mode: str) -> None:
+        """Entering edit mode keeps the generation's prompt and image count aside and sets the
+        count to ``DEFAULT_EDIT_N``; leaving it brings both back. Either way an error box of
+        the other mode goes (its advice was for the other button)."""
+        if mode == "edit":
+            self._generating = {"prompt": self.prompt, "n": self.n}
+            self.set_trait("mode", mode)
+            self._set_params({"n": DEFAULT_EDIT_N})
+        else:
+            self.set_trait("mode", mode)
+            self._set_params(self._generating)
+            self._generating = {}
+        if self.status == "error" and not self.running:
+            self._runner.settle("idle", "")
+        self._view.show_error(None)
 
     @property
     def mask(self) -> Any:
@@ -664,9 +694,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             button.description, button.icon = wanted
 
     def _on_edit_image(self, preview: Preview) -> None:
-        """Edit on a tile or in the lightbox: that image becomes the input (edit mode)."""
+        """Edit on a tile or in the lightbox: that image becomes the input (edit mode), and
+        the prompt field, empty, waits for what to change."""
         if preview.image.ok:
+            entering = self.mode == "generate"
             self.inputs = [preview.image]
+            if entering:
+                self.prompt = ""
 
     @locked
     def _remove_input(self, index: int) -> None:
@@ -683,8 +717,11 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         for name, data in files:
             self._editing.upload_names[id(data)] = name
             added.append(data)
+        entering = self.mode == "generate"
         try:
             self.inputs = [*self.inputs, *added]
+            if entering:
+                self.prompt = ""  # the field waits for what to change (see _on_edit_image)
         except CometError as exc:  # a file that is not an image: said where the click was
             for data in added:
                 self._editing.upload_names.pop(id(data), None)

@@ -24,7 +24,7 @@ from ._controls import Controls
 from ._dom import show
 from ._gallery import Gallery, Preview, make_previews
 from ._header import Header
-from ._history import Entry, HistoryStrip, history_label
+from ._history import Entry, HistoryStrip, first_words, history_label
 from ._inputs import InputImage
 from ._partials import PartialPreviews
 from ._pending import Job
@@ -90,8 +90,10 @@ class Run:
         full = self.edit_title or self.edit_of
         if self.edit_of:
             tooltip = f"#{number} · {full} · {tooltip.partition(' · ')[2]}"
+        generation = self.generations[0] if self.generations else None
         return Entry(
-            f"#{number} · {what}",
+            first_words(generation.prompt) if generation is not None else "",
+            f"{generation.model} · {what}" if generation is not None else what,
             tooltip,
             first.mini if first else None,
             note=self.edit_of,

@@ -202,7 +202,7 @@ CSS = f"""
 .cw-panel button.cw-upload::after {{ content: "Upload to edit";
   font-size: var(--jp-ui-font-size1, 13px); }}
 .cw-panel button.cw-upload.cw-upload-more::after {{ content: "Add images"; }}
-.cw-history-note {{ font-size: 10px; white-space: nowrap; overflow: hidden;
+.cw-history-note {{ font-size: 11px; color: {_FG2}; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }}
 
 /* gallery and tiles */
@@ -327,14 +327,21 @@ CSS = f"""
   flex-wrap: nowrap; padding: 2px 0 6px; }}
 .cw-history > * {{ margin: 0 !important; flex: 0 0 auto; }}
 .cw-history-title .widget-html-content {{ font-weight: 600; color: {_FG}; }}
-.cw-history-item {{ position: relative; width: 84px; border: 2px solid transparent;
-  border-radius: 8px; padding: 2px; gap: 2px; }}
-.cw-history-item.cw-selected {{ border-color: {_BRAND}; }}
-.cw-history-item img.cw-history-thumb {{ width: 76px; height: 76px; object-fit: cover;
-  border-radius: 5px; margin: 0; }}
-.cw-history-label .widget-html-content {{ font-size: 11px; color: {_FG2}; text-align: center;
-  line-height: 1.25; white-space: normal; overflow-wrap: anywhere; overflow: hidden;
+.cw-panel .cw-history-item {{ position: relative; flex-direction: row !important;
+  align-items: center; width: 224px; gap: 8px; padding: 5px 8px 5px 5px;
+  border: 1px solid {_BORDER}; border-radius: 8px; background: {_BG}; }}
+.cw-history-item > * {{ margin: 0 !important; }}
+.cw-history-item:hover {{ border-color: {_tint(_BRAND, 60)}; }}
+.cw-history-item.cw-selected {{ border-color: {_BRAND}; box-shadow: 0 0 0 1px {_BRAND};
+  background: {_tint(_BRAND, 6)}; }}
+.cw-history-item img.cw-history-thumb {{ width: 56px; height: 56px; flex: 0 0 56px;
+  object-fit: cover; border-radius: 5px; margin: 0; background-color: {_BG2}; }}
+.cw-history-item .cw-history-label {{ flex: 1 1 auto; min-width: 0; }}
+.cw-history-label .widget-html-content {{ font-size: 12px; color: {_FG}; line-height: 1.3;
+  white-space: normal; overflow: hidden; }}
+.cw-history-prompt {{ font-weight: 600; overflow-wrap: anywhere; overflow: hidden;
   display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; }}
+.cw-history-meta {{ color: {_FG2}; font-size: 11px; overflow-wrap: anywhere; }}
 .cw-panel button.cw-history-pick {{ position: absolute; inset: 0; width: 100%; height: 100%;
   margin: 0; padding: 0; opacity: 0; cursor: pointer; }}
 .cw-panel button.cw-history-pick:focus-visible {{ opacity: .25; }}

@@ -96,9 +96,7 @@ def test_columns_edit_mode_and_history_cards(
     panel.root.locator(".cw-tile:visible button.cw-edit").first.click()
     expect(panel.generate_button).to_have_text("Apply edit")
     expect(panel.root.locator(".cw-edit-area")).to_be_visible()
-    expect(panel.root.locator(".cw-mask-painter .cw-painter-canvas")).to_be_visible(
-        timeout=30_000
-    )
+    expect(panel.root.locator(".cw-mask-painter .cw-painter-canvas")).to_be_visible(timeout=30_000)
     for width in (1400, 700):
         _at(notebook, panel, width)
         notebook.page.evaluate(

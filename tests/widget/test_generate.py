@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as widgets
 import pytest
 from PIL import Image
-from widget_parts import descendants, part, parts, shown
+from widget_parts import descendants, part, parts, shown, text
 
 from comet_widgets import (
     AuthenticationError,
@@ -407,8 +407,12 @@ async def test_choosing_history_restores_prompt_params_and_images(make_panel: Ma
     assert len(cards) == 2
     assert shown(part(panel, "cw-history-box"))
     # Newest first; the shown run is marked.
-    labels = [part(card, "cw-history-label").value for card in cards]
-    assert labels == ["#2 · 2 images", "#1 · 2 images"]
+    labels = [text(card, "cw-history-label") for card in cards]
+    # Each card says what the run was: the prompt's first words, the model, the count.
+    assert [" ".join(label.split()) for label in labels] == [
+        "A blue bicycle against a wall gpt-image-1 · 2 images",
+        "A red kite dall-e-2 · 2 images",
+    ]
     assert "cw-selected" in cards[0]._dom_classes
     tips = [part(card, "cw-history-pick").tooltip for card in cards]
     assert tips[0].endswith(" · gpt-image-1 · A blue bicycle against a wall")
