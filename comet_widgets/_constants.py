@@ -79,6 +79,8 @@ LIBRARY_BUSY_TIMEOUT: Final = 30.0
 LIBRARY_THUMBNAIL_SIDE: Final = 256
 #: Entries a search returns per page by default.
 LIBRARY_PAGE_SIZE: Final = 50
+#: Cards per page of the panel's Library view (each page reuses the same cards).
+LIBRARY_VIEW_PAGE: Final = 24
 
 # Comparisons (comet_widgets.compare).
 #: The most cells a comparison runs unless ``max_cells=`` is raised.

@@ -530,6 +530,16 @@ class Library:
             rows = db.execute("SELECT name, count(*) FROM collections GROUP BY name ORDER BY name")
             return dict(rows.fetchall())
 
+    @property
+    def models(self) -> dict[str, int]:
+        """Each model's name and how many entries it made (for a filter's choices)."""
+        with self._store.read() as db:
+            rows = db.execute(
+                "SELECT model, count(*) FROM entries WHERE model IS NOT NULL GROUP BY model"
+                " ORDER BY model"
+            )
+            return dict(rows.fetchall())
+
     def add_to(self, collection: str, entries: Entries) -> None:
         """Put the entries in ``collection`` (made on first use; an entry may be in several)."""
         if not isinstance(collection, str) or not collection.strip():

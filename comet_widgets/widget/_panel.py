@@ -99,6 +99,26 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
 ``cw-history-note``      on an edit's history card: "Edit of image 2 from '...'"
 ``cw-library-notice``    quiet, under the messages: the library could not record the last
                          run, and why (the run is in the panel all the same)
+``cw-library``           the Library view (in ``cw-view-library``; "Library" in the view
+                         switch, whose tooltip says where the library is):
+                         ``cw-library-where`` (the folder, how many images),
+                         ``cw-library-filters`` with ``cw-library-search`` (words of the
+                         prompts; Enter searches), ``cw-library-model``, ``cw-library-since``,
+                         ``cw-library-until``, ``cw-library-starred``, ``cw-library-collection``;
+                         ``cw-library-error`` (the library cannot be read, and what to do),
+                         ``cw-library-empty``; the grid ``cw-library-grid`` of
+                         ``cw-library-item`` cards, newest first (``cw-library-thumb``,
+                         ``cw-library-caption``, ``cw-library-pick`` takes the click,
+                         ``cw-selected`` marks the chosen one); ``cw-library-pager`` with
+                         ``cw-library-prev`` ("Newer"), ``cw-library-page``,
+                         ``cw-library-next`` ("Older"); ``cw-library-detail``, the chosen
+                         entry: ``cw-library-info`` and ``cw-library-actions`` with
+                         ``cw-library-view`` (the lightbox), ``cw-library-restore``,
+                         ``cw-library-edit``, ``cw-library-star``,
+                         ``cw-library-collection-name`` with ``cw-library-add``,
+                         ``cw-library-delete``, which asks first in ``cw-library-confirm``
+                         (``cw-library-confirm-text``, ``cw-library-confirm-delete``,
+                         ``cw-library-keep``); ``cw-library-said`` (what an action did)
 ``cw-static``            not in the panel: its static view, an output of its own under it
                          (``_static.py``; hidden where the live panel is on the page)
 ======================== =======================================================
@@ -131,6 +151,7 @@ from .._cost import estimate_cost
 from .._errors import (
     CometError,
     InvalidParameterError,
+    LibraryError,
     MissingAPIKeyError,
     describe,
     offline_from_env,
@@ -146,6 +167,7 @@ from ._gallery import Gallery, Preview
 from ._header import Header
 from ._history import HistoryStrip, restored_params
 from ._inputs import EditArea, InputList
+from ._library_view import LibraryView, entry_params, entry_preview
 from ._partials import streams
 from ._pending import Job, PendingGeneration
 from ._recording import Recorder, library_of
@@ -336,6 +358,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             "cw-message",
             "cw-quiet",
         )
+        self._library_view = LibraryView(
+            self._recorder.library,
+            self._lock,
+            self._gallery.lightbox,
+            on_restore=self._restore_entry,
+            on_edit=self._edit_entry,
+        )
         self._controls.generate.on_click(self._on_generate_click)
         self._controls.cancel.on_click(lambda _button: self.cancel())
         view = self._view
@@ -371,6 +400,12 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             "cw-results",
         )
         self._views = ViewSlot(results, self._lock)
+        self.add_view(
+            "Library",
+            self._library_view.box,
+            tooltip=self._library_view.where_text,
+            on_show=self._library_view.open,
+        )
         self._columns = [
             classed(
                 widgets.VBox(
@@ -867,18 +902,58 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         batch = f"panel batch {time.strftime('%Y-%m-%d %H:%M:%S')}" if run.batch else None
         self._recorder.record(run, batch=batch)
 
-    @locked
     def _on_recorded(self, entries: list[LibraryEntry], problem: str | None) -> None:
-        """In the recording thread: say quietly when the library could not record a run."""
-        if self._closed:
-            return
-        text = (
-            f"The library could not record this run (it is here all the same): {problem}"
-            if problem
-            else ""
-        )
-        set_value(self._library_notice, escaped(text))
-        show(self._library_notice, bool(problem))
+        """In the recording thread: say quietly when the library could not record a run; an
+        open Library view shows the new entries."""
+        with self._lock:
+            if self._closed:
+                return
+            text = (
+                f"The library could not record this run (it is here all the same): {problem}"
+                if problem
+                else ""
+            )
+            set_value(self._library_notice, escaped(text))
+            show(self._library_notice, bool(problem))
+        if entries and self.view == "Library":
+            self._library_view.recorded()  # reads the library outside the lock
+
+    @locked
+    def _restore_entry(self, entry: LibraryEntry) -> None:
+        """Restore on a library entry: its prompt and parameters back into the controls; an
+        edit's inputs and mask too (from the library's copies), a generation's clear them."""
+        inputs: list[Any] = []
+        mask: Any = None
+        if entry.input_hashes:
+            files = entry.inputs
+            if not all(path.is_file() for path in files):
+                raise LibraryError(
+                    f"the inputs of library entry {entry.id} were deleted: restore its"
+                    " parameters by hand, or Edit its image",
+                    path=files[0].parent,
+                )
+            if "mask" in entry.params:
+                from PIL import Image
+
+                *files, mask_path = files
+                with Image.open(mask_path) as opened:
+                    mask = opened.copy()
+            for number, path in enumerate(files, 1):
+                data = path.read_bytes()
+                self._editing.upload_names[id(data)] = f"input {number} of library #{entry.id}"
+                inputs.append(data)
+        self.inputs = inputs
+        if mask is not None:
+            self.mask = mask
+        self._set_params(entry_params(entry, PARAMS))
+        self._refresh()
+        self._view.show_status(f"Restored library #{entry.id}: {entry.prompt[:60]}")
+
+    @locked
+    def _edit_entry(self, entry: LibraryEntry) -> None:
+        """Edit on a library entry: its image becomes the edit input (edit mode)."""
+        preview = entry_preview(entry)
+        self.inputs = [preview.image]
 
     # -- views beside the gallery ----------------------------------------------------------
     @locked
@@ -984,6 +1059,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                             done.result(timeout=1)
         parts = [*self._controls.all, *self._gallery.all, *self._view.all, *self._header.all]
         parts += [*self._edit.all, self._library_notice]
+        parts += self._library_view.all
         self._recorder.close()
         parts += [*self._history_view.all, *self._views.all, self._actions, self._estimate]
         for widget in [

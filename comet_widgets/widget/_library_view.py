@@ -1,0 +1,637 @@
+"""The Library view: the panel's library (every run recorded, from any kernel), browsed in the
+panel beside the gallery.
+
+Newest first, one page at a time (``LIBRARY_VIEW_PAGE`` cards, reused from page to page): a
+page is one indexed query plus the thumbnails stored in the library, so a library of 100,000
+images opens as fast as one of ten, and no full image is decoded to browse. The search box
+finds words in the prompts and revised prompts (SQLite FTS5); the filters narrow to a model, a
+date range, the starred entries or a collection. Clicking a card chooses it: the detail bar
+under the grid says what it is and offers View (the lightbox), Restore (its prompt and
+parameters back into the panel; an edit's inputs too), Edit (the image becomes the edit
+input), Star, Add to a collection and Delete (which asks first).
+
+Threading: the library is read outside the panel's lock (a query may wait for the recording
+thread's transaction); every widget write holds the lock (``RunController``'s rule). The
+recording thread calls ``recorded()`` after each run, and an open view shows the new entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from .._constants import LIBRARY_VIEW_PAGE
+from .._errors import CometError, LibraryError
+from ..images._results import GeneratedImage, Generation
+from ._dom import classed, escaped, fixed, set_class, set_value, show
+from ._gallery import Lightbox, Preview
+from ._status import plural
+from ._style import _BORDER, _BRAND, _ERROR, _FG2, _tint
+
+if TYPE_CHECKING:
+    from ..library._library import Library, LibraryEntry
+
+__all__ = ["LIBRARY_CSS", "LibraryView", "entry_params"]
+
+_ALL_MODELS = "All models"
+_ALL_COLLECTIONS = "All collections"
+_PROMPT_CHARS = 70
+
+LIBRARY_CSS = f"""
+.cw-library {{ gap: 8px; width: 100%; }}
+.cw-library-where .widget-html-content {{ font-size: 12px; color: {_FG2};
+  overflow-wrap: anywhere; white-space: normal; }}
+.cw-library-filters {{ flex-wrap: wrap; gap: 6px; align-items: center; }}
+.cw-library-filters > * {{ margin: 0 !important; }}
+.cw-panel .cw-library-search {{ flex: 1 1 220px; min-width: 160px; width: auto; }}
+.cw-panel .cw-library-model, .cw-panel .cw-library-collection {{ width: 170px; }}
+.cw-panel .cw-library-since, .cw-panel .cw-library-until {{ width: 170px; }}
+.cw-panel .cw-library-starred {{ width: auto; }}
+.cw-library-grid {{ display: grid !important;
+  grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); gap: 8px; width: 100%; }}
+.cw-library-grid > * {{ margin: 0 !important; }}
+.cw-library-item {{ position: relative; border: 2px solid transparent; border-radius: 8px;
+  padding: 3px; gap: 2px; min-width: 0; }}
+.cw-library-item:hover {{ border-color: {_BORDER}; }}
+.cw-library-item.cw-selected {{ border-color: {_BRAND}; background: {_tint(_BRAND, 8)}; }}
+.cw-library-item img.cw-library-thumb {{ width: 100%; aspect-ratio: 1; height: auto;
+  object-fit: cover; border-radius: 5px; margin: 0; }}
+.cw-library-caption .widget-html-content {{ font-size: 11px; color: {_FG2}; line-height: 1.25;
+  white-space: normal; overflow-wrap: anywhere; overflow: hidden; display: -webkit-box;
+  -webkit-box-orient: vertical; -webkit-line-clamp: 3; }}
+.cw-library-caption .cw-library-star-mark {{ color: {_BRAND}; }}
+.cw-panel button.cw-library-pick {{ position: absolute; inset: 0; width: 100%; height: 100%;
+  margin: 0; padding: 0; opacity: 0; cursor: pointer; }}
+.cw-panel button.cw-library-pick:focus-visible {{ opacity: .25; }}
+.cw-library-pager {{ align-items: center; gap: 8px; }}
+.cw-library-page .widget-html-content {{ font-size: 12px; color: {_FG2}; }}
+.cw-library-empty .widget-html-content {{ color: {_FG2}; white-space: normal; }}
+.cw-library-detail {{ border: 1px solid {_BORDER}; border-radius: 8px; padding: 8px; gap: 6px; }}
+.cw-library-info .widget-html-content {{ white-space: normal; overflow-wrap: anywhere; }}
+.cw-library-info .cw-detail {{ font-size: 12px; color: {_FG2}; }}
+.cw-library-actions {{ flex-wrap: wrap; gap: 6px; align-items: center; }}
+.cw-library-actions > * {{ margin: 0 !important; }}
+.cw-panel .cw-library-actions button {{ width: auto; }}
+.cw-panel .cw-library-collection-name {{ width: 170px; }}
+.cw-library-confirm {{ gap: 6px; align-items: center; flex-wrap: wrap; }}
+.cw-library-confirm > * {{ margin: 0 !important; }}
+.cw-panel .cw-library-confirm button {{ width: auto; }}
+.cw-library-confirm .widget-html-content {{ color: {_ERROR}; white-space: normal; }}
+"""
+
+
+def _short(text: str, limit: int = _PROMPT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _thumb_format(data: bytes) -> str:
+    """The ``widgets.Image`` format of a stored thumbnail (JPEG, PNG or an SVG's own text)."""
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.lstrip()[:1] == b"<":
+        return "svg+xml"
+    return "jpeg"
+
+
+def entry_params(entry: LibraryEntry, names: tuple[str, ...]) -> dict[str, Any]:
+    """The panel parameters an entry was made with (unset optional ones become ``None``)."""
+    params = entry.params
+    values: dict[str, Any] = {name: params.get(name) for name in names}
+    values["prompt"] = entry.prompt
+    if entry.model:
+        values["model"] = entry.model
+    if "n" in values and values["n"] is None:
+        values.pop("n")  # not sent: the panel keeps its own
+    if "size" in values and values["size"] is None:
+        values.pop("size")
+    if "partial_images" in values:
+        values["partial_images"] = params.get("partial_images") or 0
+    return values
+
+
+def entry_preview(entry: LibraryEntry) -> Preview:
+    """A lightbox item of ``entry``: its file's bytes (read now: one image, when asked).
+    Raises ``LibraryError`` when the file cannot be read (deleted by hand)."""
+    try:
+        data = entry.path.read_bytes()
+    except OSError as exc:
+        raise LibraryError(
+            f"cannot read the image of library entry {entry.id} ({entry.path}):"
+            f" {exc.strerror or exc}; its thumbnail and provenance remain",
+            path=entry.path,
+        ) from exc
+    image = GeneratedImage(
+        index=entry.index,
+        data=data,
+        format=entry.format,
+        width=entry.width,
+        height=entry.height,
+        revised_prompt=entry.revised_prompt,
+    )
+    # The image's generation names it where it goes (an edit's input: "image 1 from '...'").
+    Generation(
+        prompt=entry.prompt,
+        model=entry.model or "",
+        created=int(entry.created.timestamp()),
+        images=[image],
+        params=entry.params,
+        request_id=entry.request_id,
+    )
+    dims = f"{entry.width}x{entry.height}" if entry.width and entry.height else "?"
+    when = entry.created.astimezone().strftime("%Y-%m-%d %H:%M")
+    thumb = entry.thumbnail
+    return Preview(
+        image,
+        entry.revised_prompt or entry.prompt,
+        f"{entry.model} · {dims} · {when} · library #{entry.id}",
+        1,
+        thumb or data,
+        _thumb_format(thumb) if thumb else str(entry.format),
+    )
+
+
+class _Card:
+    """One card of the grid (``cw-library-item``): thumbnail, caption, and a transparent
+    button over it (``cw-library-pick``) that chooses the entry."""
+
+    def __init__(self, on_pick: Callable[[int], None], slot: int) -> None:
+        self.entry: LibraryEntry | None = None
+        self.thumb = classed(
+            widgets.Image(format="jpeg", **fixed(widgets.Image)), "cw-library-thumb"
+        )
+        self.caption = classed(widgets.HTML(**fixed(widgets.HTML)), "cw-library-caption")
+        self.pick = classed(
+            widgets.Button(description="", **fixed(widgets.Button)), "cw-library-pick"
+        )
+        self.box = classed(widgets.VBox([self.thumb, self.caption, self.pick]), "cw-library-item")
+        self.pick.on_click(lambda _button: on_pick(slot))
+
+    @property
+    def all(self) -> list[widgets.Widget]:
+        return [self.thumb, self.caption, self.pick, self.box]
+
+    def load(self, entry: LibraryEntry, thumb: bytes, selected: bool) -> None:
+        self.entry = entry
+        with self.thumb.hold_sync():
+            fmt = _thumb_format(thumb) if thumb else "png"
+            if self.thumb.format != fmt:
+                self.thumb.format = fmt
+            if self.thumb.value != thumb:
+                self.thumb.value = thumb
+        star = '<span class="cw-library-star-mark">★</span> ' if entry.starred else ""
+        gone = " · file missing" if entry.missing else ""
+        when = entry.created.astimezone().strftime("%Y-%m-%d %H:%M")
+        set_value(
+            self.caption,
+            f"{star}{escaped(_short(entry.prompt))}"
+            f'<br><span class="cw-detail">{escaped(entry.model or "?")} · {when}{gone}</span>',
+        )
+        tooltip = f"#{entry.id} · {when} · {entry.model} · {entry.prompt}"
+        if self.pick.tooltip != tooltip:
+            self.pick.tooltip = tooltip
+        set_class(self.box, "cw-selected", selected)
+
+
+class LibraryView:
+    """The Library view (``cw-library``), browsing ``library`` (None: the panel records
+    nothing, and the view says how to turn it on).
+
+    ``on_restore(entry)`` and ``on_edit(entry)`` are the panel's (they take its lock);
+    ``lightbox`` is the gallery's, where View opens an entry full size.
+    """
+
+    def __init__(
+        self,
+        library: Library | None,
+        lock: AbstractContextManager[Any],
+        lightbox: Lightbox,
+        *,
+        on_restore: Callable[[LibraryEntry], None],
+        on_edit: Callable[[LibraryEntry], None],
+        page_size: int = LIBRARY_VIEW_PAGE,
+    ) -> None:
+        self.library = library
+        self._lock = lock
+        self.lightbox = lightbox
+        self.on_restore = on_restore
+        self.on_edit = on_edit
+        self.page_size = page_size
+        self.page = 0
+        self.entries: list[LibraryEntry] = []
+        self.chosen: LibraryEntry | None = None
+        self.opened = False
+        self._reading = threading.Lock()  # one query at a time (the kernel's or the recorder's)
+
+        self.style = classed(widgets.HTML(f"<style>{LIBRARY_CSS}</style>"), "cw-stylesheet")
+        self.where = classed(widgets.HTML(escaped(self.where_text)), "cw-library-where")
+        self.search = classed(
+            widgets.Text(
+                placeholder="Search prompts (Enter)",
+                continuous_update=False,
+                description="",
+            ),
+            "cw-library-search",
+        )
+        self.model = classed(
+            widgets.Dropdown(options=[_ALL_MODELS], value=_ALL_MODELS), "cw-library-model"
+        )
+        self.since = classed(widgets.DatePicker(description="From"), "cw-library-since")
+        self.until = classed(widgets.DatePicker(description="To"), "cw-library-until")
+        self.starred = classed(
+            widgets.Checkbox(description="Starred only", indent=False), "cw-library-starred"
+        )
+        self.collection = classed(
+            widgets.Dropdown(options=[_ALL_COLLECTIONS], value=_ALL_COLLECTIONS),
+            "cw-library-collection",
+        )
+        self.filters = classed(
+            widgets.HBox(
+                [self.search, self.model, self.since, self.until, self.starred, self.collection]
+            ),
+            "cw-library-filters",
+        )
+        self.cards = [_Card(self._pick, slot) for slot in range(page_size)]
+        self.grid = classed(widgets.Box([]), "cw-library-grid")
+        self.empty = classed(
+            widgets.HTML(layout=widgets.Layout(display="none")), "cw-library-empty"
+        )
+        self.error = classed(
+            widgets.HTML(layout=widgets.Layout(display="none")), "cw-library-error", "cw-message"
+        )
+        self.previous = classed(
+            widgets.Button(description="Newer", icon="arrow-left", disabled=True),
+            "cw-library-prev",
+        )
+        self.next = classed(
+            widgets.Button(description="Older", icon="arrow-right", disabled=True),
+            "cw-library-next",
+        )
+        self.page_label = classed(widgets.HTML(), "cw-library-page")
+        self.pager = classed(
+            widgets.HBox([self.previous, self.page_label, self.next]), "cw-library-pager"
+        )
+        # The chosen entry and what can be done with it.
+        self.info = classed(widgets.HTML(), "cw-library-info")
+        self.view = classed(
+            widgets.Button(description="View", icon="expand", tooltip="Show it full size"),
+            "cw-library-view",
+        )
+        self.restore = classed(
+            widgets.Button(
+                description="Restore",
+                icon="undo",
+                tooltip="Put its prompt and parameters back into the panel",
+            ),
+            "cw-library-restore",
+        )
+        self.edit = classed(
+            widgets.Button(description="Edit", icon="pencil", tooltip="Edit this image"),
+            "cw-library-edit",
+        )
+        self.star = classed(widgets.Button(description="Star", icon="star"), "cw-library-star")
+        self.collection_name = classed(
+            widgets.Combobox(placeholder="Collection name", ensure_option=False),
+            "cw-library-collection-name",
+        )
+        self.add = classed(
+            widgets.Button(description="Add to collection", icon="folder"), "cw-library-add"
+        )
+        self.delete = classed(
+            widgets.Button(description="Delete", icon="trash", tooltip="Delete from the library"),
+            "cw-library-delete",
+        )
+        self.actions = classed(
+            widgets.HBox(
+                [
+                    self.view,
+                    self.restore,
+                    self.edit,
+                    self.star,
+                    self.collection_name,
+                    self.add,
+                    self.delete,
+                ]
+            ),
+            "cw-library-actions",
+        )
+        self.confirm_text = classed(widgets.HTML(), "cw-library-confirm-text")
+        self.confirm_delete = classed(
+            widgets.Button(description="Delete", icon="trash", button_style="danger"),
+            "cw-library-confirm-delete",
+        )
+        self.cancel_delete = classed(widgets.Button(description="Keep it"), "cw-library-keep")
+        self.confirm = classed(
+            widgets.HBox(
+                [self.confirm_text, self.confirm_delete, self.cancel_delete],
+                layout=widgets.Layout(display="none"),
+            ),
+            "cw-library-confirm",
+        )
+        self.said = classed(widgets.HTML(), "cw-library-said")
+        self.detail = classed(
+            widgets.VBox(
+                [self.info, self.actions, self.confirm, self.said],
+                layout=widgets.Layout(display="none"),
+            ),
+            "cw-library-detail",
+        )
+        self.box = classed(
+            widgets.VBox(
+                [
+                    self.style,
+                    self.where,
+                    self.filters,
+                    self.error,
+                    self.empty,
+                    self.grid,
+                    self.pager,
+                    self.detail,
+                ]
+            ),
+            "cw-library",
+        )
+        for control in (self.model, self.since, self.until, self.starred, self.collection):
+            control.observe(lambda _change: self.refresh(page=0), names="value")
+        self.search.observe(lambda _change: self.refresh(page=0), names="value")
+        self.previous.on_click(lambda _button: self.refresh(page=self.page - 1))
+        self.next.on_click(lambda _button: self.refresh(page=self.page + 1))
+        self.view.on_click(lambda _button: self._on_view())
+        self.restore.on_click(lambda _button: self._act(self.on_restore))
+        self.edit.on_click(lambda _button: self._act(self.on_edit))
+        self.star.on_click(lambda _button: self._on_star())
+        self.add.on_click(lambda _button: self._on_add())
+        self.delete.on_click(lambda _button: self._ask_delete(True))
+        self.cancel_delete.on_click(lambda _button: self._ask_delete(False))
+        self.confirm_delete.on_click(lambda _button: self._on_delete())
+
+    @property
+    def all(self) -> list[widgets.Widget]:
+        """Every widget this view made (for closing)."""
+        made: list[widgets.Widget] = [card_part for card in self.cards for card_part in card.all]
+        for holder in (self.filters, self.pager, self.actions, self.confirm, self.detail):
+            made += [*holder.children, holder]
+        return [*made, self.style, self.where, self.error, self.empty, self.grid, self.box]
+
+    @property
+    def where_text(self) -> str:
+        if self.library is None:
+            return (
+                "Not recording: this panel was made with library=False. ImageGenerator() records"
+                " every run into the default library."
+            )
+        return f"Library: {self.library.path}"
+
+    # -- reading ------------------------------------------------------------------------------
+    def _query(self) -> dict[str, Any]:
+        model = self.model.value
+        collection = self.collection.value
+        since = self.since.value
+        until = self.until.value
+        return {
+            "text": self.search.value.strip() or None,
+            "model": None if model in (None, _ALL_MODELS) else model,
+            "since": since,
+            "until": dt.datetime.combine(until, dt.time.max) if until else None,
+            "starred": True if self.starred.value else None,
+            "collection": None if collection in (None, _ALL_COLLECTIONS) else collection,
+        }
+
+    def open(self) -> None:
+        """The view is shown: read the first page (and the filters' choices)."""
+        self.opened = True
+        self.refresh(page=self.page, choices=True)
+
+    def recorded(self) -> None:
+        """The recording thread added entries: an open view shows them (a new model too)."""
+        if self.opened:
+            self.refresh(page=self.page, choices=True)
+
+    def refresh(self, *, page: int, choices: bool = False) -> None:
+        """Read page ``page`` of what the filters select and show it (from any thread)."""
+        library = self.library
+        if library is None:
+            with self._lock:
+                self._show_error(None)
+                set_value(self.empty, escaped(self.where_text))
+                show(self.empty, True)
+                show(self.pager, False)
+            return
+        page = max(0, page)
+        with self._reading:
+            try:
+                query = self._query()
+                found = library.search(
+                    **query, limit=self.page_size + 1, offset=page * self.page_size
+                )
+                if not found and page > 0:  # deleted from under the last page: go back one
+                    page -= 1
+                    found = library.search(
+                        **query, limit=self.page_size + 1, offset=page * self.page_size
+                    )
+                thumbs = [entry.thumbnail for entry in found[: self.page_size]]
+                models = library.models if choices else None
+                collections = library.collections if choices else None
+                total = len(library) if choices else None
+            except CometError as exc:
+                with self._lock:
+                    self._show_error(str(exc))
+                return
+        with self._lock:
+            self._show_error(None)
+            if models is not None and collections is not None:
+                self._set_choices(models, collections, total or 0)
+            self._show_page(
+                page, found, thumbs, filtered=any(v is not None for v in query.values())
+            )
+
+    def _set_choices(self, models: dict[str, int], collections: dict[str, int], total: int) -> None:
+        model_options = [_ALL_MODELS, *sorted(m for m in models if m)]
+        if list(self.model.options) != model_options:
+            with self.model.hold_trait_notifications():
+                kept = self.model.value if self.model.value in model_options else _ALL_MODELS
+                self.model.options = model_options
+                self.model.value = kept
+        names = sorted(collections)
+        collection_options = [_ALL_COLLECTIONS, *names]
+        if list(self.collection.options) != collection_options:
+            kept = self.collection.value
+            self.collection.options = collection_options
+            self.collection.value = kept if kept in collection_options else _ALL_COLLECTIONS
+        if list(self.collection_name.options) != names:
+            self.collection_name.options = names
+        assert self.library is not None
+        set_value(
+            self.where,
+            escaped(f"Library: {self.library.path} · {plural(total, 'image')}"),
+        )
+
+    def _show_page(
+        self, page: int, found: list[LibraryEntry], thumbs: list[bytes], *, filtered: bool
+    ) -> None:
+        self.page = page
+        shown = found[: self.page_size]
+        self.entries = shown
+        chosen_id = self.chosen.id if self.chosen is not None else None
+        for card, entry, thumb in zip(self.cards, shown, thumbs, strict=False):
+            card.load(entry, thumb, entry.id == chosen_id)
+        boxes = tuple(card.box for card in self.cards[: len(shown)])
+        if self.grid.children != boxes:
+            self.grid.children = boxes
+        if not shown:
+            set_value(
+                self.empty,
+                "Nothing matches: change the search or the filters."
+                if filtered
+                else "No images yet: every run of this panel is recorded here.",
+            )
+        show(self.empty, not shown)
+        more = len(found) > self.page_size
+        self.previous.disabled = page == 0
+        self.next.disabled = not more
+        first = page * self.page_size + 1
+        span = f"{first}–{first + len(shown) - 1}" if shown else "none"
+        set_value(self.page_label, escaped(f"Page {page + 1} · {span}"))
+        show(self.pager, page > 0 or more)
+
+    def _show_error(self, text: str | None) -> None:
+        set_value(self.error, escaped(text or ""))
+        show(self.error, text is not None)
+
+    # -- the chosen entry ---------------------------------------------------------------------
+    def _pick(self, slot: int) -> None:
+        with self._lock:
+            if slot >= len(self.entries):
+                return
+            self.chosen = self.entries[slot]
+            for number, card in enumerate(self.cards):
+                set_class(card.box, "cw-selected", number == slot)
+            self._show_chosen()
+
+    def _show_chosen(self) -> None:
+        entry = self.chosen
+        show(self.detail, entry is not None, display="flex")
+        show(self.confirm, False)
+        set_value(self.said, "")
+        if entry is None:
+            return
+        dims = f"{entry.width}x{entry.height}" if entry.width and entry.height else "?"
+        when = entry.created.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        cost = f" · {entry.cost}" if entry.cost.usd is not None else ""
+        rid = f" · request id {entry.request_id}" if entry.request_id else ""
+        what = "edit" if entry.input_hashes else "generation"
+        revised = (
+            f'<div class="cw-detail">Revised: {escaped(entry.revised_prompt)}</div>'
+            if entry.revised_prompt and entry.revised_prompt != entry.prompt
+            else ""
+        )
+        gone = (
+            '<div class="cw-detail">The image file was deleted; its thumbnail and provenance'
+            " remain.</div>"
+            if entry.missing
+            else ""
+        )
+        set_value(
+            self.info,
+            f"<div>{escaped(entry.prompt)}</div>{revised}"
+            f'<div class="cw-detail">#{entry.id} · {what} · {escaped(entry.model or "?")} · {dims}'
+            f" · {when}{escaped(cost)}{escaped(rid)}</div>{gone}",
+        )
+        self.view.disabled = entry.missing
+        self.edit.disabled = entry.missing or entry.format == "svg"
+        self._show_star(entry.starred)
+
+    def _show_star(self, starred: bool) -> None:
+        wanted = ("Unstar", "star-o") if starred else ("Star", "star")
+        if (self.star.description, self.star.icon) != wanted:
+            self.star.description, self.star.icon = wanted
+
+    def _act(self, action: Callable[[LibraryEntry], None]) -> None:
+        entry = self.chosen
+        if entry is None:
+            return
+        try:
+            action(entry)
+        except CometError as exc:
+            with self._lock:
+                set_value(self.said, escaped(str(exc)))
+
+    def _on_view(self) -> None:
+        entry = self.chosen
+        if entry is None:
+            return
+        try:
+            preview = entry_preview(entry)
+        except CometError as exc:
+            with self._lock:
+                set_value(self.said, escaped(str(exc)))
+            return
+        with self._lock:
+            self.lightbox.open([preview], 0)
+
+    def _on_star(self) -> None:
+        entry, library = self.chosen, self.library
+        if entry is None or library is None:
+            return
+        try:
+            library.star(entry, on=not entry.starred)
+        except CometError as exc:
+            with self._lock:
+                set_value(self.said, escaped(str(exc)))
+            return
+        with self._lock:
+            self._show_star(entry.starred)
+        self.refresh(page=self.page)
+
+    def _on_add(self) -> None:
+        entry, library = self.chosen, self.library
+        name = self.collection_name.value.strip()
+        if entry is None or library is None:
+            return
+        if not name:
+            with self._lock:
+                set_value(self.said, "Type a collection name first.")
+            return
+        try:
+            library.add_to(name, entry)
+        except CometError as exc:
+            with self._lock:
+                set_value(self.said, escaped(str(exc)))
+            return
+        with self._lock:
+            set_value(self.said, escaped(f"Added to the collection '{name}'."))
+        self.refresh(page=self.page, choices=True)
+
+    def _ask_delete(self, asking: bool) -> None:
+        with self._lock:
+            if asking and self.chosen is not None:
+                set_value(
+                    self.confirm_text,
+                    escaped(
+                        f"Delete #{self.chosen.id} from the library? Its image file goes too,"
+                        " unless another entry uses it. This cannot be undone."
+                    ),
+                )
+            show(self.confirm, asking and self.chosen is not None, display="flex")
+            show(self.actions, not asking, display="flex")
+
+    def _on_delete(self) -> None:
+        entry, library = self.chosen, self.library
+        if entry is None or library is None:
+            return
+        try:
+            library.delete(entry)
+        except CometError as exc:
+            with self._lock:
+                set_value(self.said, escaped(str(exc)))
+            return
+        with self._lock:
+            self.chosen = None
+            show(self.actions, True, display="flex")
+            self._show_chosen()
+        self.refresh(page=self.page, choices=True)
