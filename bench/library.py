@@ -5,26 +5,36 @@
   already decoded (as when the panel has shown them: its gallery decoded them) and cold (the
   bytes only, as for a generation made with the client directly). A fresh library folder per
   round, so every file is really written.
+- The panel's landing with recording on and off: four-image runs (``n=4``, the ~2 MB benchmark
+  image) from the fake in its own process, in a fresh interpreter; the time from the answer to
+  the end of ``land`` (thumbnails made, gallery and history shown), and ``land`` alone, with
+  ``library=Library(tmp)`` and with ``library=False``. Recording is submitted from ``land`` to
+  the panel's own thread, so what it adds is only the submit and the thread's competition for
+  the GIL while the landing finishes. Also: how long after landing the run is in the library.
 - Browsing a 100,000-entry library (built by bulk insert with tiny thumbnails, ~a few seconds):
   a fresh ``Library`` opening its first page of 50 with their thumbnails, then later pages
   (offsets up to the last page), then searches over the prompts (FTS5) with and without a
-  filter, each returning a first page with thumbnails.
+  filter, each returning a first page with thumbnails. And the panel's Library view on it:
+  opening it (a fresh ``Library``: first page of cards, the filters' choices, the count), the
+  next page, and a search typed into its box.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import random
 import sqlite3
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from ._common import emit, summary
-from ._images import image_bytes
+from ._common import FAKE_KEY, emit, fake_process, run_module, summary
+from ._images import image_bytes, image_file
 
 WORDS = (
     "lighthouse",
@@ -157,6 +167,118 @@ def _timed(folder: Path, rounds: int, **query: Any) -> dict[str, float]:
     return summary(times)
 
 
+def _child_landing(base_url: str, rounds: int) -> dict[str, Any]:
+    """In a fresh interpreter: the panel's landing of four-image runs, recording on and off."""
+    result: dict[str, dict[str, list[float]]] = {}
+    for recording in (False, True, False, True):  # interleaved: the machine's drift is shared
+        key = "on" if recording else "off"
+        times = result.setdefault(key, {"answer_to_landed": [], "land": [], "recorded": []})
+        for name, values in _panel_landing(base_url, rounds, recording).items():
+            times[name] += values
+    return result
+
+
+def _panel_landing(base_url: str, rounds: int, recording: bool) -> dict[str, list[float]]:
+    from comet_widgets import AsyncImageClient, ImageGenerator, Library
+
+    times: dict[str, list[float]] = {"answer_to_landed": [], "land": [], "recorded": []}
+    with tempfile.TemporaryDirectory() as folder:
+        client = AsyncImageClient(api_key=FAKE_KEY, base_url=base_url, max_retries=0)
+        library = Library(folder) if recording else False
+        panel = ImageGenerator(
+            client_factory=lambda: client, model="gpt-image-2", n=4, library=library
+        )
+        runner = panel._runner
+        marks: dict[str, float] = {}
+        original_land = runner.land
+        original_call = client.generate_payload
+
+        async def generate_payload(*args: Any, **kwargs: Any) -> Any:
+            answer = await original_call(*args, **kwargs)
+            marks["answer"] = time.perf_counter()
+            return answer
+
+        def land(*args: Any, **kwargs: Any) -> bool:
+            marks["land"] = time.perf_counter()
+            landed: bool = original_land(*args, **kwargs)
+            marks["landed"] = time.perf_counter()
+            return landed
+
+        client.generate_payload = generate_payload  # type: ignore[method-assign]
+        runner.land = land  # type: ignore[method-assign]
+        panel.prompt = "warm up: a lighthouse"
+        panel.generate().result(timeout=120)  # builds the client, opens the library
+        panel._recorder.wait(60)
+        for number in range(rounds):
+            panel.prompt = f"a lighthouse at dusk, take {number}"
+            generation = panel.generate().result(timeout=120)
+            if len(generation.images) != 4 or not generation.ok:
+                raise RuntimeError(f"run {number} failed: {generation!r}")
+            times["answer_to_landed"].append((marks["landed"] - marks["answer"]) * 1000)
+            times["land"].append((marks["landed"] - marks["land"]) * 1000)
+            if recording:
+                if not panel._recorder.wait(60):
+                    raise RuntimeError("the run was not recorded within 60 s")
+                times["recorded"].append((time.perf_counter() - marks["landed"]) * 1000)
+                if len(Library(folder)) != 4 * (number + 2):
+                    raise RuntimeError("the library misses images")
+            else:
+                time.sleep(0.3)  # about as long as a recording takes: the same pace both ways
+        panel.close()
+    return times
+
+
+def _view_times(folder: Path, rounds: int) -> dict[str, dict[str, float]]:
+    """The panel's Library view on ``folder``: open (fresh ``Library``), next page, a search."""
+    from comet_widgets import Library
+    from comet_widgets.widget._gallery import Lightbox
+    from comet_widgets.widget._library_view import LibraryView
+
+    times: dict[str, list[float]] = {"open": [], "next page": [], "search": []}
+    for _ in range(rounds):
+        library = Library(folder)
+        view = LibraryView(
+            library,
+            contextlib.nullcontext(),
+            Lightbox(lambda: "."),
+            on_restore=lambda entry: None,
+            on_edit=lambda entry: None,
+        )
+        started = time.perf_counter()
+        view.open()
+        times["open"].append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        view.next.click()
+        times["next page"].append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        view.search.value = "lighthouse fox"
+        times["search"].append((time.perf_counter() - started) * 1000)
+        if len(view.entries) != view.page_size or view.page != 0:
+            raise RuntimeError("the view did not show a first page of matches")
+        for widget in view.all:
+            widget.close()
+        library.close()
+    return {name: summary(values) for name, values in times.items()}
+
+
+def _landing(smoke: bool) -> dict[str, Any]:
+    rounds = 2 if smoke else 8
+    with fake_process(image_file()) as base_url:
+        raw = (
+            _child_landing(base_url, rounds)
+            if smoke
+            else run_module("bench.library", "--child", base_url, str(rounds), timeout=900)
+        )
+    found = {
+        key: {name: summary(values) for name, values in parts.items() if values}
+        for key, parts in raw.items()
+    }
+    found["added_ms"] = (
+        found["on"]["answer_to_landed"]["median"] - found["off"]["answer_to_landed"]["median"]
+    )
+    return found
+
+
 def run(*, smoke: bool = False) -> dict[str, Any]:
     count = 1_000 if smoke else 100_000
     rounds = 1 if smoke else 15
@@ -164,6 +286,7 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
         "record_decoded_ms": _recording(rounds, decoded=True),
         "record_cold_ms": _recording(rounds, decoded=False),
         "entries": count,
+        "landing": _landing(smoke),
     }
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -178,6 +301,7 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
             "lighthouse, model": _timed(root, rounds, text="lighthouse", model="gpt-image-2"),
             "light (a word's start)": _timed(root, rounds, text="light"),
         }
+        result["view_ms"] = _view_times(root, rounds)
         result["database_mb"] = (root / "library.db").stat().st_size / 1e6
     return result
 
@@ -185,4 +309,9 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true")
-    emit(run(smoke=parser.parse_args().smoke))
+    parser.add_argument("--child", nargs=2, metavar=("BASE_URL", "ROUNDS"))
+    args = parser.parse_args()
+    if args.child:
+        emit(_child_landing(args.child[0], int(args.child[1])))
+        sys.exit(0)
+    emit(run(smoke=args.smoke))

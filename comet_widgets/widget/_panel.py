@@ -897,6 +897,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         """The ``Library`` this panel records every run into (None: ``library=False``)."""
         return self._recorder.library
 
+    def wait_recorded(self, timeout: float | None = 30.0) -> bool:
+        """Block until every run that has landed is in the library (or failed to be: the
+        panel's quiet line says why); False when ``timeout`` seconds passed first. Recording
+        happens in the panel's own thread just after a run lands; call this before reading
+        the library from code right after ``await gen.generate()``."""
+        return self._recorder.wait(timeout)
+
     def _record(self, run: Run) -> None:
         """A run landed (under the lock): hand it to the recording thread, at once."""
         batch = f"panel batch {time.strftime('%Y-%m-%d %H:%M:%S')}" if run.batch else None

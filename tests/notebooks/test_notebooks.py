@@ -38,6 +38,7 @@ ARTIFACTS = REPO / "test-artifacts" / "notebooks"
 QUICKSTART = REPO / "notebooks" / "01-quickstart.ipynb"
 EDITS = REPO / "notebooks" / "03-edits.ipynb"
 COMPARE = REPO / "notebooks" / "05-compare.ipynb"
+LIBRARY = REPO / "notebooks" / "04-library.ipynb"
 
 #: The key the kernel gets. Built at run time, so the literal is not one string in any file.
 SECRET_KEY = "sk-" + "notebook-SECRET-" + "9d41c07be2"
@@ -177,10 +178,16 @@ def compared(run_notebook: Callable[[Path], Executed]) -> Executed:
     return run_notebook(COMPARE)
 
 
+@pytest.fixture
+def library(run_notebook: Callable[[Path], Executed]) -> Executed:
+    return run_notebook(LIBRARY)
+
+
 def test_there_are_notebooks() -> None:
     assert QUICKSTART in NOTEBOOKS
     assert EDITS in NOTEBOOKS
     assert COMPARE in NOTEBOOKS
+    assert LIBRARY in NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
@@ -319,3 +326,25 @@ def test_the_compare_notebook_shows_the_grid_its_data_and_resumes(compared: Exec
     assert "['comparison.csv', 'comparison.png', 'fox-vs-lighthouse.png', 'manifest.jsonl']" in (
         saved
     ), saved
+
+
+def test_the_library_notebook_records_searches_and_exports(library: Executed) -> None:
+    setup = library.stdout("setup")
+    assert setup.startswith("recording into /"), setup
+    assert "comet-library-tutorial-" in setup  # its own folder: the user's library is untouched
+    assert library.stdout("generate").strip() == "recorded: True"
+    opened = library.stdout("open")
+    assert opened.startswith("3 images"), opened
+    lines = opened.splitlines()
+    assert "A red fox asleep in the snow" in lines[1]  # newest first
+    assert all("A lighthouse on a cliff" in line for line in lines[2:4]), lines
+    assert "'prompt': 'A red fox asleep in the snow, photograph.'" in opened
+    found = library.stdout("search")
+    assert "lighthouse: [2, 1]" in found, found
+    assert "'light' (a word's start): [2, 1]" in found, found
+    assert "starred: [2]" in found, found
+    assert "collections: {'coast': 2}" in found, found
+    assert "in 'coast' from gpt-image-2: 2" in found, found
+    exported = library.stdout("export")
+    assert "metadata.jsonl" in exported, exported
+    assert exported.count(".png") == 2, exported
