@@ -199,8 +199,7 @@ class _Card:
 
 
 class LibraryView:
-    """The Library view (``cw-library``), browsing ``library`` (None: the panel records
-    nothing, and the view says how to turn it on).
+    """The Library view (``cw-library``), browsing ``library``.
 
     ``on_restore(entry)`` and ``on_edit(entry)`` are the panel's (they take its lock);
     ``lightbox`` is the gallery's, where View opens an entry full size.
@@ -208,7 +207,7 @@ class LibraryView:
 
     def __init__(
         self,
-        library: Library | None,
+        library: Library,
         lock: AbstractContextManager[Any],
         lightbox: Lightbox,
         *,
@@ -228,8 +227,7 @@ class LibraryView:
         self.opened = False
         self._reading = threading.Lock()  # one query at a time (the kernel's or the recorder's)
 
-        self.style = classed(widgets.HTML(f"<style>{LIBRARY_CSS}</style>"), "cw-stylesheet")
-        self.where = classed(widgets.HTML(escaped(self.where_text)), "cw-library-where")
+        self.where = classed(widgets.HTML(escaped(f"Library: {library.path}")), "cw-library-where")
         self.search = classed(
             widgets.Text(
                 placeholder="Search prompts (Enter)",
@@ -344,7 +342,6 @@ class LibraryView:
         self.box = classed(
             widgets.VBox(
                 [
-                    self.style,
                     self.where,
                     self.filters,
                     self.error,
@@ -376,16 +373,7 @@ class LibraryView:
         made: list[widgets.Widget] = [card_part for card in self.cards for card_part in card.all]
         for holder in (self.filters, self.pager, self.actions, self.confirm, self.detail):
             made += [*holder.children, holder]
-        return [*made, self.style, self.where, self.error, self.empty, self.grid, self.box]
-
-    @property
-    def where_text(self) -> str:
-        if self.library is None:
-            return (
-                "Not recording: this panel was made with library=False. ImageGenerator() records"
-                " every run into the default library."
-            )
-        return f"Library: {self.library.path}"
+        return [*made, self.where, self.error, self.empty, self.grid, self.box]
 
     # -- reading ------------------------------------------------------------------------------
     def _query(self) -> dict[str, Any]:
@@ -415,13 +403,6 @@ class LibraryView:
     def refresh(self, *, page: int, choices: bool = False) -> None:
         """Read page ``page`` of what the filters select and show it (from any thread)."""
         library = self.library
-        if library is None:
-            with self._lock:
-                self._show_error(None)
-                set_value(self.empty, escaped(self.where_text))
-                show(self.empty, True)
-                show(self.pager, False)
-            return
         page = max(0, page)
         with self._reading:
             try:
@@ -465,7 +446,6 @@ class LibraryView:
             self.collection.value = kept if kept in collection_options else _ALL_COLLECTIONS
         if list(self.collection_name.options) != names:
             self.collection_name.options = names
-        assert self.library is not None
         set_value(
             self.where,
             escaped(f"Library: {self.library.path} · {plural(total, 'image')}"),
@@ -576,7 +556,7 @@ class LibraryView:
 
     def _on_star(self) -> None:
         entry, library = self.chosen, self.library
-        if entry is None or library is None:
+        if entry is None:
             return
         try:
             library.star(entry, on=not entry.starred)
@@ -591,7 +571,7 @@ class LibraryView:
     def _on_add(self) -> None:
         entry, library = self.chosen, self.library
         name = self.collection_name.value.strip()
-        if entry is None or library is None:
+        if entry is None:
             return
         if not name:
             with self._lock:
@@ -622,7 +602,7 @@ class LibraryView:
 
     def _on_delete(self) -> None:
         entry, library = self.chosen, self.library
-        if entry is None or library is None:
+        if entry is None:
             return
         try:
             library.delete(entry)

@@ -100,7 +100,8 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
 ``cw-library-notice``    quiet, under the messages: the library could not record the last
                          run, and why (the run is in the panel all the same)
 ``cw-library``           the Library view (in ``cw-view-library``; "Library" in the view
-                         switch, whose tooltip says where the library is):
+                         switch, whose tooltip says where the library is; none with
+                         ``library=False``):
                          ``cw-library-where`` (the folder, how many images),
                          ``cw-library-filters`` with ``cw-library-search`` (words of the
                          prompts; Enter searches), ``cw-library-model``, ``cw-library-since``,
@@ -167,7 +168,7 @@ from ._gallery import Gallery, Preview
 from ._header import Header
 from ._history import HistoryStrip, restored_params
 from ._inputs import EditArea, InputList
-from ._library_view import LibraryView, entry_params, entry_preview
+from ._library_view import LIBRARY_CSS, LibraryView, entry_params, entry_preview
 from ._partials import streams
 from ._pending import Job, PendingGeneration
 from ._recording import Recorder, library_of
@@ -358,13 +359,15 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             "cw-message",
             "cw-quiet",
         )
-        self._library_view = LibraryView(
-            self._recorder.library,
-            self._lock,
-            self._gallery.lightbox,
-            on_restore=self._restore_entry,
-            on_edit=self._edit_entry,
-        )
+        self._library_view: LibraryView | None = None
+        if self._recorder.library is not None:  # library=False: nothing recorded to browse
+            self._library_view = LibraryView(
+                self._recorder.library,
+                self._lock,
+                self._gallery.lightbox,
+                on_restore=self._restore_entry,
+                on_edit=self._edit_entry,
+            )
         self._controls.generate.on_click(self._on_generate_click)
         self._controls.cancel.on_click(lambda _button: self.cancel())
         view = self._view
@@ -400,12 +403,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             "cw-results",
         )
         self._views = ViewSlot(results, self._lock)
-        self.add_view(
-            "Library",
-            self._library_view.box,
-            tooltip=self._library_view.where_text,
-            on_show=self._library_view.open,
-        )
+        if self._library_view is not None:
+            self.add_view(
+                "Library",
+                self._library_view.box,
+                tooltip=f"Every run of this panel, kept in {self._library_view.library.path}",
+                on_show=self._library_view.open,
+            )
         self._columns = [
             classed(
                 widgets.VBox(
@@ -416,7 +420,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             classed(widgets.VBox([self._edit.box, self._views.box]), "cw-results-column"),
         ]
         self._body = classed(widgets.Box(self._columns), "cw-body")
-        self._style = style_widget()
+        self._style = style_widget(LIBRARY_CSS)
         # The container its columns follow (see _style.py) holds everything but the lightbox:
         # a query container contains its fixed descendants, and the lightbox must cover the
         # notebook's view, not the panel.
@@ -922,7 +926,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             )
             set_value(self._library_notice, escaped(text))
             show(self._library_notice, bool(problem))
-        if entries and self.view == "Library":
+        if entries and self._library_view is not None and self.view == "Library":
             self._library_view.recorded()  # reads the library outside the lock
 
     @locked
@@ -1066,7 +1070,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                             done.result(timeout=1)
         parts = [*self._controls.all, *self._gallery.all, *self._view.all, *self._header.all]
         parts += [*self._edit.all, self._library_notice]
-        parts += self._library_view.all
+        parts += self._library_view.all if self._library_view is not None else []
         self._recorder.close()
         parts += [*self._history_view.all, *self._views.all, self._actions, self._estimate]
         for widget in [

@@ -14,7 +14,6 @@ import concurrent.futures
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._errors import CometError, InvalidParameterError
@@ -78,17 +77,6 @@ class Recorder:
         self._futures: set[concurrent.futures.Future[None]] = set()
         self._lock = threading.Lock()
         self._closed = False
-
-    @property
-    def where(self) -> str:
-        """Where the library is, in words, for the panel ("not recording" without one)."""
-        if self.library is None:
-            return "Not recording: ImageGenerator(library=False)"
-        return f"Library: {self.library.path}"
-
-    @property
-    def path(self) -> Path | None:
-        return self.library.path if self.library is not None else None
 
     def record(self, run: Run, *, batch: str | None = None) -> None:
         """Submit ``run``'s generations for recording; returns at once."""

@@ -348,6 +348,7 @@ CSS = f"""
 """
 
 
-def style_widget() -> widgets.HTML:
-    """The ``<style>`` element (an invisible HTML widget of class ``cw-stylesheet``)."""
-    return classed(widgets.HTML(f"<style>{CSS}</style>"), "cw-stylesheet")
+def style_widget(*extra: str) -> widgets.HTML:
+    """The ``<style>`` element (an invisible HTML widget of class ``cw-stylesheet``), with the
+    ``extra`` rules of views that bring their own (the Library view's)."""
+    return classed(widgets.HTML(f"<style>{CSS}{''.join(extra)}</style>"), "cw-stylesheet")

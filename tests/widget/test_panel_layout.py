@@ -45,7 +45,7 @@ def test_controls_and_results_are_the_two_columns(make_panel: MakePanel) -> None
 async def test_a_view_added_beside_results_is_switched_to_and_back(
     make_panel: MakePanel,
 ) -> None:
-    panel = make_panel(prompt="A kite")
+    panel = make_panel(prompt="A kite", library=False)  # no Library view: Results alone
     switch = part(panel, "cw-view-switch")
     assert panel.view == "Results"
     assert not shown(switch), "no switch while Results is the only view"
