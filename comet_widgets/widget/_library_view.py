@@ -225,7 +225,9 @@ class LibraryView:
         self.entries: list[LibraryEntry] = []
         self.chosen: LibraryEntry | None = None
         self.opened = False
-        self._reading = threading.Lock()  # one query at a time (the kernel's or the recorder's)
+        # Refreshes are numbered: one that read an older state never replaces a newer page.
+        self._reading = threading.Lock()
+        self._asked = self._shown = 0
 
         self.where = classed(widgets.HTML(escaped(f"Library: {library.path}")), "cw-library-where")
         self.search = classed(
@@ -401,35 +403,42 @@ class LibraryView:
             self.refresh(page=self.page, choices=True)
 
     def refresh(self, *, page: int, choices: bool = False) -> None:
-        """Read page ``page`` of what the filters select and show it (from any thread)."""
+        """Read page ``page`` of what the filters select and show it (from any thread).
+
+        The library is read without the panel's lock (the caller may hold it: the lock is
+        reentrant, and nothing here waits for another thread while holding it); the page is
+        shown under the lock, unless a later refresh has shown its own already."""
         library = self.library
         page = max(0, page)
         with self._reading:
-            try:
-                query = self._query()
+            self._asked += 1
+            number = self._asked
+        problem: str | None = None
+        try:
+            query = self._query()
+            found = library.search(**query, limit=self.page_size + 1, offset=page * self.page_size)
+            if not found and page > 0:  # deleted from under the last page: go back one
+                page -= 1
                 found = library.search(
                     **query, limit=self.page_size + 1, offset=page * self.page_size
                 )
-                if not found and page > 0:  # deleted from under the last page: go back one
-                    page -= 1
-                    found = library.search(
-                        **query, limit=self.page_size + 1, offset=page * self.page_size
-                    )
-                thumbs = [entry.thumbnail for entry in found[: self.page_size]]
-                models = library.models if choices else None
-                collections = library.collections if choices else None
-                total = len(library) if choices else None
-            except CometError as exc:
-                with self._lock:
-                    self._show_error(str(exc))
-                return
+            thumbs = [entry.thumbnail for entry in found[: self.page_size]]
+            models = library.models if choices else None
+            collections = library.collections if choices else None
+            total = len(library) if choices else 0
+        except CometError as exc:
+            problem = str(exc)
         with self._lock:
-            self._show_error(None)
+            if number < self._shown:
+                return  # a later refresh is already shown
+            self._shown = number
+            self._show_error(problem)
+            if problem is not None:
+                return
             if models is not None and collections is not None:
-                self._set_choices(models, collections, total or 0)
-            self._show_page(
-                page, found, thumbs, filtered=any(v is not None for v in query.values())
-            )
+                self._set_choices(models, collections, total)
+            filtered = any(value is not None for value in query.values())
+            self._show_page(page, found, thumbs, filtered=filtered)
 
     def _set_choices(self, models: dict[str, int], collections: dict[str, int], total: int) -> None:
         model_options = [_ALL_MODELS, *sorted(m for m in models if m)]
