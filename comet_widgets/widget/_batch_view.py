@@ -31,10 +31,16 @@ def prompts_of(prompts: str | Iterable[str | Mapping[str, Any]]) -> list[str | M
     return list(prompts)
 
 
+def _count(n: Any) -> int:
+    """An item's number of images for its placeholders: a value the batch refuses (checked
+    before anything is sent) counts as one."""
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+
+
 def batch_job(items: list[Any], n: int, editing: bool) -> tuple[Job, list[int]]:
     """A batch's job (its tiles' labels, "Prompt 2 of 3 · image 1 of 2") and each item's
     number of images (its own ``n``, else ``n``)."""
-    counts = [int(item.get("n", n)) if isinstance(item, Mapping) else n for item in items]
+    counts = [_count(item.get("n", n)) if isinstance(item, Mapping) else n for item in items]
     job = Job({"batch": len(items)})
     job.slots = sum(counts)
     job.labels = [
@@ -151,11 +157,16 @@ class BatchView:
             first_failure = failed[0].exception if failed else None
             message = None
             if failed:
-                detail = panel_message(first_failure) if first_failure else Message(error)
+                detail = (
+                    panel_message(first_failure)
+                    if first_failure
+                    else Message("the reason is in Details.", details=(error,))
+                )
                 message = Message(
-                    f"{len(failed)} of {plural(total, 'prompt')} failed.",
-                    f"Prompt {failed[0].index + 1}: {detail.what} {detail.sentence}".strip(),
+                    f"{len(failed)} of {plural(total, 'prompt')} failed;"
+                    f" prompt {failed[0].index + 1}: {detail.what}",
                     detail.todo,
+                    detail.details,
                     detail.request_id,
                 )
             runner.settle(status, error, job=job, message=message)

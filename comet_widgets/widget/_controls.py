@@ -18,11 +18,20 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .._catalog import CURRENT, ModelInfo, ModelSpec, build_payload, get_model, validate_size
+from .._catalog import (
+    CURRENT,
+    MODELS,
+    ModelInfo,
+    ModelSpec,
+    build_payload,
+    get_model,
+    validate_size,
+)
 from .._errors import InvalidParameterError
 from .._types import PARAMETERS, choices
-from ._dom import classed, escaped, set_class, show
+from ._dom import classed, escaped, set_class, set_value, show
 from ._partials import streams
+from ._words import LABELS, Message, details_html
 
 __all__ = [
     "ADVANCED",
@@ -34,19 +43,11 @@ __all__ = [
     "adapt_to_model",
     "allowed_values",
     "check",
+    "model_options",
     "payload_of",
+    "size_options",
 ]
 
-#: What a person reads beside each optional choice (plain words, not API field names).
-LABELS = {
-    "response_format": "Return as",
-    "quality": "Quality",
-    "style": "Style",
-    "background": "Background",
-    "output_format": "File type",
-    "moderation": "Moderation",
-    "complexity": "Planning effort",
-}
 #: Parameters that may be left unset (``None``: not sent, the API's default applies), shown as
 #: choice controls of their ``Literal`` values (``_types.py``), in declaration order.
 OPTIONAL = tuple(name for name in PARAMETERS if name in LABELS)
@@ -74,6 +75,46 @@ _DEFAULT_LABEL = "default"
 
 #: The sizes offered for a model the catalogue does not know: every size some model lists.
 _ANY_SIZE = choices("size")
+#: The value of the Model list's "Other…" entry and of the Size list's "Custom…" entry: each
+#: reveals a text box (``cw-model-other``, ``cw-size-custom``) for any model id or WxH.
+OTHER = ""
+_OTHER_LABEL = "Other…"
+_CUSTOM_LABEL = "Custom…"
+#: What the key's live list adds to a model's label.
+LIVE = "✓ live"
+
+
+def model_options(usable: frozenset[str] | None) -> tuple[tuple[str, str], ...]:
+    """The Model list's ``(label, value)`` entries: the catalogue's current models, then its
+    deprecated and shut-down ones (their status in the label), then other image models the
+    key lists; each model the key can use is marked "✓ live"; "Other…" last."""
+
+    def label(name: str, status: str = "") -> str:
+        marks = [status] if status else []
+        if usable is not None and name in usable:
+            marks.append(LIVE)
+        return f"{name} · {' · '.join(marks)}" if marks else name
+
+    older = [name for name, spec in MODELS.items() if spec.status != "current"]
+    extra = sorted((usable or frozenset()) - set(MODELS))
+    return (
+        *((label(name), name) for name in CURRENT),
+        *((label(name, MODELS[name].status), name) for name in older),
+        *((label(name), name) for name in extra),
+        (_OTHER_LABEL, OTHER),
+    )
+
+
+def size_options(spec: ModelSpec | None, size: str) -> tuple[tuple[str, str], ...]:
+    """The Size list's entries: the model's presets; "Custom…" when it takes any WxH (an
+    unknown model may), else a refused size set from code is listed too (the message says
+    why)."""
+    free = spec is None or spec.free_size
+    sizes = _ANY_SIZE if spec is None else spec.sizes
+    entries = tuple((value, value) for value in sizes)
+    if free:
+        return (*entries, (_CUSTOM_LABEL, OTHER))
+    return entries if size in sizes else (*entries, (f"{size} (not accepted)", size))
 
 
 def allowed_values(spec: ModelSpec | None, name: str) -> tuple[str, ...]:
@@ -166,33 +207,38 @@ class Controls:
             style=wide,
             layout=widgets.Layout(width="100%"),
         )
-        self.model = widgets.Combobox(
+        self.model = widgets.Dropdown(
             description="Model",
-            options=CURRENT,
-            ensure_option=False,
-            placeholder="model name",
+            options=model_options(None),
+            value=CURRENT[0],
             style=wide,
             layout=widgets.Layout(width="auto"),
+        )
+        #: Any other model id (shown when "Other…" is picked, or the model is not listed).
+        self.model_other = widgets.Text(
+            placeholder="type a model id, then press Enter",
+            continuous_update=False,
+            layout=widgets.Layout(width="auto", display="none"),
         )
         self.size_choice = widgets.Dropdown(
             description="Size", style=wide, layout=widgets.Layout(width="auto")
         )
-        self.size_free = widgets.Combobox(
-            description="Size",
-            placeholder="WIDTHxHEIGHT",
-            ensure_option=False,
-            style=wide,
-            layout=widgets.Layout(width="auto"),
+        #: Any WIDTHxHEIGHT, for a model that takes free sizes ("Custom…" in the list).
+        self.size_custom = widgets.Text(
+            placeholder="WIDTHxHEIGHT, e.g. 1280x720",
+            continuous_update=False,
+            layout=widgets.Layout(width="auto", display="none"),
         )
+        #: Whether the person picked "Other…" / "Custom…" (kept until they pick a listed one).
+        self._other_open = self._custom_open = False
         #: One line under the model control: its lifecycle, or that the key does not list it.
         self.model_notice = widgets.HTML(layout=widgets.Layout(display="none"))
         #: Quiet: why the key's live model list could not be fetched (the catalogue's is shown).
         self.model_list_note = widgets.HTML(layout=widgets.Layout(display="none"))
         #: The image models the key can use (None until the live list arrived, or if it failed).
         self.usable: frozenset[str] | None = None
-        # Exactly one size control is in the panel at a time (a free-size model gets the box
-        # that also takes typed sizes), so ``.cw-size`` always matches one element.
-        self.size_box = classed(widgets.Box([self.size_choice]), "cw-size-box")
+        # ``.cw-size`` is the list; ``cw-size-custom`` the WxH box under it.
+        self.size_box = classed(widgets.Box([self.size_choice, self.size_custom]), "cw-size-box")
         self.n = widgets.BoundedIntText(
             value=1,
             min=1,
@@ -241,18 +287,20 @@ class Controls:
             "cw-generate": self.generate,
             "cw-cancel": self.cancel,
         }
-        classed(self.size_free, "cw-size", "cw-size-free", "cw-field")
+        classed(self.model_other, "cw-model-other")
+        classed(self.size_custom, "cw-size-custom")
         for name, dropdown in self.choices.items():
             classes["cw-" + name.replace("_", "-")] = dropdown
         for css, widget in classes.items():
-            widget.add_class(css)
+            classed(widget, css)
         for widget in (self.prompt, self.model, self.size_choice, self.n, *self.choices.values()):
             widget.add_class("cw-field")
 
         #: The model's field: the model box, then room for notices about the model (e.g. a
         #: retirement date) under it: append widgets to ``model_field.children``.
         self.model_field = classed(
-            widgets.VBox([self.model, self.model_notice, self.model_list_note]), "cw-model-field"
+            widgets.VBox([self.model, self.model_other, self.model_notice, self.model_list_note]),
+            "cw-model-field",
         )
         self.fields = classed(
             widgets.Box(
@@ -282,9 +330,10 @@ class Controls:
         ]
 
         self._watch(self.prompt, "prompt", str)
-        self._watch(self.model, "model", str)
-        self._watch(self.size_choice, "size", str)
-        self._watch(self.size_free, "size", str)
+        self.model.observe(self._on_model_pick, names="value")
+        self._watch(self.model_other, "model", lambda value: str(value).strip())
+        self.size_choice.observe(self._on_size_pick, names="value")
+        self._watch(self.size_custom, "size", lambda value: str(value).strip().lower())
         self._watch(self.n, "n", int)
         self._watch(self.partial_images, "partial_images", int)
         for name, dropdown in self.choices.items():
@@ -316,8 +365,9 @@ class Controls:
             *self.rows,
             self.model_field,
             self.model,
+            self.model_other,
             self.size_choice,
-            self.size_free,
+            self.size_custom,
             self.size_box,
             self.model_notice,
             self.model_list_note,
@@ -329,6 +379,24 @@ class Controls:
             self.generate,
             self.cancel,
         ]
+
+    def _on_model_pick(self, change: Mapping[str, Any]) -> None:
+        if getattr(self._mirroring, "active", False):
+            return
+        self._other_open = change["new"] == OTHER
+        if self._other_open:  # the box takes over; the model stays until a name is typed
+            show(self.model_other, True)
+            return
+        self._on_change("model", change["new"])
+
+    def _on_size_pick(self, change: Mapping[str, Any]) -> None:
+        if getattr(self._mirroring, "active", False):
+            return
+        self._custom_open = change["new"] == OTHER
+        if self._custom_open:
+            show(self.size_custom, True)
+            return
+        self._on_change("size", change["new"])
 
     def _watch(self, widget: widgets.Widget, name: str, convert: Callable[[Any], Any]) -> None:
         def changed(change: Mapping[str, Any]) -> None:
@@ -350,8 +418,7 @@ class Controls:
         spec = get_model(values["model"])
         if self.prompt.value != values["prompt"]:
             self.prompt.value = values["prompt"]
-        if self.model.value != values["model"]:
-            self.model.value = values["model"]
+        self._show_model(values["model"])
         self._show_notice(values["model"])
         self._show_size(spec, values["size"])
         self._show_n(spec, values["n"])
@@ -390,21 +457,26 @@ class Controls:
     def _advanced(self) -> list[widgets.Widget]:
         return [*(self.choices[name] for name in ADVANCED), self.partials_box]
 
-    def set_live_models(self, models: list[ModelInfo] | None, error: str | None = None) -> None:
-        """Offer the catalogue's current models plus the image models the key can use; with
-        ``error`` (the list could not be fetched) keep the catalogue's and say so quietly."""
+    def set_live_models(self, models: list[ModelInfo] | None, error: Message | None = None) -> None:
+        """Mark the models the key can use "✓ live" (and list the image models it adds); with
+        ``error`` (the list could not be fetched) keep the catalogue's and say so in one quiet
+        line, the reason behind its Details toggle."""
         if models is None:
             self.usable = None
+            line = "Your key's model list could not be loaded; the catalogue's models are shown."
+            facts = error.facts if error is not None else ()
             self.model_list_note.value = (
-                f"<small>Your key's model list is unavailable ({escaped(error or '?')});"
-                " showing the catalogue's current models.</small>"
+                f'<div class="cw-line">{escaped(line)}</div>{details_html(facts)}'
             )
             show(self.model_list_note, True)
             return
         self.usable = frozenset(model.id for model in models)
         show(self.model_list_note, False)
-        extra = sorted(self.usable - set(CURRENT))
-        _set_options(self.model, (*CURRENT, *extra))
+        self._mirroring.active = True  # new options reset the list's value: not a person's pick
+        try:
+            _set_options(self.model, model_options(self.usable))
+        finally:
+            self._mirroring.active = False
 
     def model_notice_text(self, model: str) -> str | None:
         """The line under the model control for ``model``, or None."""
@@ -421,24 +493,33 @@ class Controls:
             self.model_notice.value = text
         show(self.model_notice, notice is not None)
 
+    def _show_model(self, model: str) -> None:
+        listed = model != OTHER and model in {value for _label, value in self.model.options}
+        if listed and model != self.model_other.value:  # a listed model set since "Other…"
+            self._other_open = False
+        other = self._other_open or not listed
+        with self.model.hold_sync():
+            wanted = OTHER if other else model
+            if self.model.value != wanted:
+                self.model.value = wanted
+        set_value(self.model_other, model)
+        show(self.model_other, other)
+
     def _show_size(self, spec: ModelSpec | None, size: str) -> None:
+        options = size_options(spec, size)
+        values = {value for _label, value in options}
         free = spec is None or spec.free_size
-        sizes = _ANY_SIZE if spec is None else spec.sizes
-        if free:
-            with self.size_free.hold_sync():
-                _set_options(self.size_free, sizes)
-                if self.size_free.value != size:
-                    self.size_free.value = size
-            active = self.size_free
-        else:
-            options = sizes if size in sizes else (*sizes, size)
-            with self.size_choice.hold_sync():
-                _set_options(self.size_choice, options)
-                if self.size_choice.value != size:
-                    self.size_choice.value = size
-            active = self.size_choice
-        if tuple(self.size_box.children) != (active,):
-            self.size_box.children = (active,)
+        if size in values and size != self.size_custom.value:  # a preset set since "Custom…"
+            self._custom_open = False
+        custom = free and (self._custom_open or size not in values or size == OTHER)
+        with self.size_choice.hold_sync():
+            _set_options(self.size_choice, options)
+            wanted = OTHER if custom else size
+            if self.size_choice.value != wanted:
+                self.size_choice.value = wanted
+        set_class(self.size_choice, "cw-size-free", free)
+        set_value(self.size_custom, size)
+        show(self.size_custom, custom)
 
     def _show_n(self, spec: ModelSpec | None, n: int) -> None:
         limit = spec.max_n if spec else 10

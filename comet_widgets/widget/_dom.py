@@ -92,7 +92,12 @@ def set_state(widget: widgets.Widget, states: Iterable[str], state: str) -> None
 
 
 def classed(widget: W, *classes: str) -> W:
-    """``widget`` with these CSS classes added (for building views in one expression)."""
+    """``widget`` with these CSS classes added (for building views in one expression).
+
+    A tooltip left unset becomes empty: ipywidgets 8 writes an unset one into the ``title``
+    of a description's label (and of a Button or FileUpload) as the text "null"."""
+    if getattr(widget, "tooltip", "") is None:
+        widget.tooltip = ""
     for css in classes:
         widget.add_class(css)
     return widget

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import contextlib
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -33,6 +34,7 @@ from .._constants import THUMBNAIL_MAX_SIDE
 from ._dom import classed, escaped, fixed, set_class, set_state, set_value, show
 from ._status import panel_message, plural
 from ._style import TILE_STATES
+from ._words import Message, details_html, plain
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -72,6 +74,8 @@ class Preview:
     #: its tooltip names the prompt as asked when the service rewrote it.
     mismatch: str = ""
     mismatch_title: str = ""
+    #: Why it failed, technically (behind the tile's "Details" toggle; the request id last).
+    error_details: tuple[str, ...] = ()
 
     @property
     def number(self) -> int:
@@ -118,8 +122,10 @@ def _preview_of(
     dims = f"{image.width}x{image.height}" if image.width and image.height else None
     detail = f"{generation.model} · {dims or generation.params.get('size', '?')}"
     if not image.ok:
-        failure = panel_message(image.error).text if image.error else "no image data"
-        return Preview(image, caption, detail, total, error=failure), None
+        said = panel_message(image.error) if image.error else Message("The answer held no image.")
+        rid = said.request_id or generation.request_id  # a download's error has none of its own
+        facts = dataclasses.replace(said, request_id=rid).facts
+        return Preview(image, caption, detail, total, error=said.text, error_details=facts), None
     mismatches = image.mismatches
     mismatch = mismatch_text(mismatches)
     title = f"asked: {mismatches['prompt'][0]}" if "prompt" in mismatches else ""
@@ -130,7 +136,8 @@ def _preview_of(
             mini, _ = encode_preview(image.image, max_side=MINI_SIDE)
             decoded = image.image
     except Exception as exc:  # a corrupt image must not sink its siblings
-        return Preview(image, caption, detail, total, error=f"cannot decode: {exc}"), None
+        failure, facts = "This image could not be shown.", (plain(f"{type(exc).__name__}: {exc}"),)
+        return Preview(image, caption, detail, total, error=failure, error_details=facts), None
     made = Preview(image, caption, detail, total, data, fmt, None, mini, mismatch, title)
     return made, decoded
 
@@ -326,7 +333,8 @@ class Tile:
             name = f"Image {preview.number} of {preview.total} failed"
             set_value(
                 self.failure,
-                f"<b>{escaped(name)}</b><span>{escaped(preview.error or '')}</span>",
+                f"<b>{escaped(name)}</b><span>{escaped(preview.error or '')}</span>"
+                + details_html(preview.error_details),
             )
         caption = escaped(preview.caption)
         set_value(

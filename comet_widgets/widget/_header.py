@@ -1,12 +1,11 @@
-"""The panel's header: its name, a badge saying where images come from, and the model.
+"""The panel's header: its name and a badge saying where images come from.
 
 The badge reads "Offline" whenever the fake API serves the images: in offline mode (the
 built-in fake), and as soon as an answer carries the fake's request ids (``fake-...``), e.g.
 a fake served on loopback through ``COMETAPI_BASE_URL``. Otherwise it names the API's host
 ("Online", or "Local API" for a loopback address): the client's, as soon as the panel has one
 (a ``client_factory``'s client is built in the background right after the panel). The model
-chip shows the model in use; a notice about the model (e.g. a retirement date) goes under the
-model field.
+is not repeated here: the Model field shows it, with its notices under it.
 """
 
 from __future__ import annotations
@@ -39,14 +38,12 @@ def badge_of(*, offline: bool, base_url: str | None) -> tuple[str, str, str]:
 
 
 class Header:
-    """Title, badge (``cw-badge``), model chip (``cw-model-status``) and offline banner."""
+    """Title, badge (``cw-badge``) and offline banner."""
 
     def __init__(self, *, offline: bool) -> None:
         self.title = classed(widgets.HTML("Image generator"), "cw-title")
         self.badge = classed(widgets.HTML(), "cw-badge")
-        self.model = classed(widgets.HTML(), "cw-model-status")
-        spacer = classed(widgets.Box(), "cw-header-spacer")
-        self.box = classed(widgets.HBox([self.title, self.badge, spacer, self.model]), "cw-header")
+        self.box = classed(widgets.HBox([self.title, self.badge]), "cw-header")
         self.banner = classed(
             widgets.HTML(escaped(OFFLINE_BANNER), layout=widgets.Layout(display="none")),
             "cw-offline-banner",
@@ -56,7 +53,7 @@ class Header:
 
     @property
     def all(self) -> list[widgets.Widget]:
-        return [self.title, self.badge, self.model, *self.box.children, self.box, self.banner]
+        return [self.title, self.badge, self.box, self.banner]
 
     def _show_badge(self, css: str, text: str, tooltip: str) -> None:
         for name in _BADGES:
@@ -74,7 +71,3 @@ class Header:
         """An answer arrived: the fake's ids turn the badge to "Offline"."""
         if not self.offline and request_id and request_id.startswith(REQUEST_ID_PREFIX):
             self._show_badge("cw-offline", "Offline · fake API", OFFLINE_BANNER)
-
-    def show_model(self, model: str, note: str = "") -> None:
-        text = f"Model: {model}" + (f" · {note}" if note else "")
-        set_value(self.model, escaped(text))

@@ -16,9 +16,9 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
 ======================== =======================================================
 ``cw-panel``             the whole panel (a card; also a unique ``cw-id-...``)
 ``cw-header``            its header: ``cw-title``, ``cw-badge`` (``cw-offline``,
-                         ``cw-online`` or ``cw-local``), ``cw-model-status``
+                         ``cw-online`` or ``cw-local``)
 ``cw-offline-banner``    the offline-mode line under the header
-``cw-key-notice``        how to set ``COMETAPI_KEY`` (shown when there is no key)
+``cw-key-notice``        how to set ``COMETAPI_KEY``, in words (shown when there is no key)
 ``cw-body``              the panel's two columns (one below 900 px of panel, a container
                          query): ``cw-controls-column`` (the fields and Generate) and
                          ``cw-results-column`` (edit mode's ``cw-edit-area``, then
@@ -28,12 +28,16 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
                          ``cw-status-row``, the messages of the run, the gallery, the usage)
 ``cw-prompt``            the prompt field (label "Prompt")
 ``cw-fields``            the row of fields; each field is also ``cw-field``
-``cw-model``             the model box (a combobox: the catalogue's current models and
-                         the image models the key can use; unknown names pass through),
-                         inside ``cw-model-field`` with ``cw-model-notice`` (a deprecated
+``cw-model``             the Model list: the catalogue's current models, then its deprecated
+                         and shut-down ones (status in the label), then other image models
+                         the key lists; those the key can use are marked "✓ live"; "Other…"
+                         reveals ``cw-model-other``, a box for any model id (Enter applies).
+                         Inside ``cw-model-field`` with ``cw-model-notice`` (a deprecated
                          or shut-down model's notice, or that the key's list lacks it) and
-                         ``cw-model-list`` (quiet: the key's model list could not be fetched)
-``cw-size``              the size control (``cw-size-free`` too when it takes any WxH)
+                         ``cw-model-list`` (one quiet line: the key's model list could not
+                         be fetched; the reason behind ``cw-details``)
+``cw-size``              the Size list: the model's presets (``cw-size-free`` too when it
+                         takes any WxH: then "Custom…" reveals ``cw-size-custom``, a WxH box)
 ``cw-n``                 the number of images ("Images")
 ``cw-quality``           "Quality"; hidden when the model has none
 ``cw-advanced-toggle``   "More options": unfolds ``cw-advanced`` with ``cw-style``,
@@ -52,7 +56,11 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
                          "Done: 2 of 3 images; image 2 failed", "Cancelled"...)
 ``cw-elapsed``           the elapsed seconds of the running (or last) run
 ``cw-message``           a message box: ``cw-validation`` (a refused parameter),
-                         ``cw-error`` (the last error, with its request id),
+                         ``cw-error`` (the last error). Each says one line (``cw-line``:
+                         ``cw-what``, what happened, and ``cw-todo``, what to do, in the
+                         panel's labels) and holds the technical facts (the API's message,
+                         HTTP status, parameter names; ``cw-rid`` the request id) behind a
+                         "Details" toggle, ``cw-details`` (a failed tile's too),
                          ``cw-stream-notice`` (quiet, once per model: previews were asked
                          for and this gateway does not stream the model, so they are off)
 ``cw-gallery``           the grid of ``cw-tile``: ``cw-frame`` holding ``cw-thumb``,
@@ -178,6 +186,7 @@ from ._status import StatusView, panel_message, plural
 from ._style import style_widget
 from ._traits import PathText, PixelList
 from ._views import RESULTS, ViewSlot
+from ._words import Message, field_label
 
 if TYPE_CHECKING:
     from ..batch._results import BatchResults
@@ -479,7 +488,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             return
         error = future.exception()
         if error is not None:
-            self._controls.set_live_models(None, describe(error))
+            self._controls.set_live_models(None, panel_message(error))
         else:
             self._controls.set_live_models(future.result())
         self._controls.show(self._values())
@@ -520,14 +529,16 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         try:
             setattr(self, name, value)
         except TraitError as exc:
-            self._view.show_validation(str(exc))
+            label = field_label(name)
+            self._view.show_validation(
+                Message(f"{label} cannot take that value.", f"Change {label}.", (str(exc),))
+            )
             self._controls.generate.disabled = True
 
     def _refresh(self) -> None:
         """Mirror the traits into the controls and re-validate them (every parameter change)."""
         values = self._values()
         self._controls.show(values)
-        self._header.show_model(str(values["model"]))
         self._show_mode()
         problem = self._editing.problem(values) if self.mode == "edit" else check(values)
         if problem is None:
@@ -574,10 +585,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         )
         set_value(self._estimate, f'<span title="{escaped(why)}">{escaped(str(cost))}</span>')
 
-    def _refusal(self, problem: InvalidParameterError) -> str:
-        """The validation box's text, in the words of the mode's button."""
-        text = panel_message(problem).text
-        return text.replace("click Generate", "click Apply edit") if self.mode == "edit" else text
+    def _refusal(self, problem: InvalidParameterError) -> Message:
+        """The validation box's message, in the words of the mode's button."""
+        message = panel_message(problem)
+        return message.button("Apply edit") if self.mode == "edit" else message
 
     # -- generating ------------------------------------------------------------------------
     @property
@@ -606,7 +617,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         except InvalidParameterError as exc:
             # The validation box already says it: status and error only, no second box.
             self._runner.settle("error", describe(exc), from_validation=True)
-            self._view.show_validation(panel_message(exc).text)
+            self._view.show_validation(self._refusal(exc))
             raise
         job = Job(payload)
         count = int(payload.get("n", 1))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import dataclasses
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
@@ -30,6 +29,7 @@ from ._partials import PartialPreviews
 from ._pending import Job
 from ._static import StaticView
 from ._status import Message, StatusView, count_text, panel_message, plural, status_text
+from ._words import AGAIN
 
 if TYPE_CHECKING:
     from .._cost import Cost
@@ -304,7 +304,7 @@ class RunController:
         error = ""
         if failed:
             first = failed[0]
-            reason = panel_message(first.error).text if first.error else "no image data"
+            reason = describe(first.error) if first.error else "no image data"
             error = f"{count_text(generation)}: {reason}"
         run = Run([generation], previews)
         if edit is not None:
@@ -328,8 +328,8 @@ class RunController:
             self.unstreamed.update(models)
             names = " and ".join(models)
             self.view.show_stream_notice(
-                f"Previews are off for {names}: this gateway does not stream"
-                f" {'it' if len(models) == 1 else 'them'}, so the images arrive whole."
+                f"Previews are off for {names}: this gateway sends"
+                f" {'its' if len(models) == 1 else 'their'} images whole, without previews."
             )
 
     def add_run(self, run: Run) -> None:
@@ -441,11 +441,10 @@ class RunController:
             # The elapsed time belongs to a run: its final time, or nothing.
             self.view.show_elapsed(job.elapsed if job is not None else None)
         if message is None and error and not flags.get("shown") and status == "error":
-            message = Message(error) if not self.from_validation else None
+            failed = Message("Something went wrong.", AGAIN, (error,))
+            message = None if self.from_validation else failed
         if message is not None and self.panel.mode == "edit":  # the button says "Apply edit"
-            message = dataclasses.replace(
-                message, todo=message.todo.replace("click Generate", "click Apply edit")
-            )
+            message = message.button("Apply edit")
         self.view.show_error(message if status == "error" else None)
         self.view.show_running(running)
         self.controls.mark_next_run(running)

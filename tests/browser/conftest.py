@@ -499,6 +499,52 @@ _PIXELS_JS = """img => {
 }"""
 
 
+class ModelPicker:
+    """The Model list (``cw-model``, a select whose labels are "id", "id · shut down",
+    "id · ✓ live"...) and its "Other…" box (``cw-model-other``) for any other id."""
+
+    OTHER = "Other…"
+
+    def __init__(self, root: Any) -> None:
+        self.select = root.locator(".cw-model select")
+        self.other = root.locator(".cw-model-other input")
+
+    def labels(self) -> list[str]:
+        return list(self.select.evaluate("s => Array.from(s.options, o => o.textContent)"))
+
+    def label_of(self, model: str) -> str | None:
+        """The list's label for ``model`` (its id, then what is said of it), or None."""
+        return next((t for t in self.labels() if t.split(" · ")[0] == model), None)
+
+    def fill(self, model: str) -> None:
+        """Pick ``model`` in the list, or (not listed) "Other…" and type it in the box."""
+        from playwright.sync_api import expect
+
+        label = self.label_of(model)
+        if label is not None:
+            self.select.select_option(label=label)
+            expect(self.select).to_have_value(label)
+            return
+        self.select.select_option(label=self.OTHER)
+        expect(self.other).to_be_visible()
+        self.other.fill(model)
+        self.other.press("Enter")
+
+    def press(self, key: str) -> None:
+        """A key in the "Other…" box when it is open (a list pick applies at once)."""
+        if self.other.is_visible():
+            self.other.press(key)
+
+    def expect_model(self, model: str) -> None:
+        """Wait until the list (or the "Other…" box) shows ``model``."""
+        from playwright.sync_api import expect
+
+        if self.label_of(model) is not None:
+            expect(self.select).to_have_value(re.compile(rf"^{re.escape(model)}( · .*)?$"))
+        else:
+            expect(self.other).to_have_value(model)
+
+
 class Panel:
     """Locators for one ``ImageGenerator`` on a page, by the CSS classes its docstring lists."""
 
@@ -507,7 +553,7 @@ class Panel:
         self.page = getattr(scope, "page", scope)
         self.root = scope.locator(".cw-panel").first
         self.prompt = self.root.locator(".cw-prompt textarea")
-        self.model = self.root.locator(".cw-model input")
+        self.model = ModelPicker(self.root)
         self.model_notice = self.root.locator(".cw-model-notice")
         self.size = self.root.locator(".cw-size")
         self.response_format = self.root.locator(".cw-response-format")

@@ -119,7 +119,7 @@ def test_model_switch_and_history(
 
     panel.history_picks.nth(1).click()
     expect(panel.prompt).to_have_value(first)
-    expect(panel.model).to_have_value("dall-e-3")
+    panel.model.expect_model("dall-e-3")
     expect(panel.captions.first).to_contain_text(first + REVISION)
     expect(panel.response_format).to_be_visible()
     expect(panel.size.locator("option[value='1792x1024']")).to_have_count(1)
@@ -301,10 +301,8 @@ def test_the_model_list_offers_the_keys_image_models(
     catalogue's current models plus the key's image models (not its text models)."""
     fake.extra_models = ("flux-pro-1.1",)
     _notebook, panel = open_panel(lab_notebook, panel_on)
-    expect(panel.root.locator(".cw-model datalist option[value='flux-pro-1.1']")).to_have_count(1)
-    values = panel.root.locator(".cw-model datalist option").evaluate_all(
-        "nodes => nodes.map(n => n.value)"
-    )
+    expect(panel.model.select.locator("option", has_text="flux-pro-1.1 · ✓ live")).to_have_count(1)
+    values = [label.split(" · ")[0] for label in panel.model.labels()]
     assert values[0] == "gpt-image-2"
     assert "gpt-image-2.6-flare" in values
     assert "gpt-4o-mini" not in values  # a text model of the key: not offered

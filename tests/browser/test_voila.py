@@ -58,7 +58,8 @@ def test_voila_shows_the_panels_states(
     header = panel.root.locator(".cw-header")
     expect(header.locator(".cw-title")).to_have_text("Image generator")
     expect(header.locator(".cw-badge")).to_have_text(re.compile(r"^Local API · 127\.0\.0\.1:"))
-    expect(header.locator(".cw-model-status")).to_contain_text("gpt-image-2")
+    panel.model.expect_model("gpt-image-2")
+    expect(header.locator(".cw-model-status")).to_have_count(0)  # the Model field says it
 
     n = panel.root.locator(".cw-n input")
     n.fill("3")

@@ -48,6 +48,8 @@ def controls_of(panel: ImageGenerator) -> Any:
         prompt=part(panel, "cw-prompt"),
         model=part(panel, "cw-model"),
         size=part(panel, "cw-size"),
+        size_custom=part(panel, "cw-size-custom"),
+        model_other=part(panel, "cw-model-other"),
         n=part(panel, "cw-n"),
         generate=part(panel, "cw-generate"),
         choices={name: part(panel, "cw-" + name.replace("_", "-")) for name in _CHOICES},
@@ -100,6 +102,20 @@ def test_traits_and_controls_are_linked_both_ways(make_panel: MakePanel) -> None
     assert panel.response_format is None
     controls.model.value = "dall-e-3"
     assert panel.model == "dall-e-3"
+    assert not _visible(controls.model_other)
+    # "Other…" reveals a box for any model id; the model changes when one is typed there.
+    controls.model.value = ""
+    assert _visible(controls.model_other)
+    assert panel.model == "dall-e-3"
+    controls.model_other.value = "my-gateway-model"
+    assert panel.model == "my-gateway-model"
+    assert controls.model.value == ""  # the list stays on "Other…"
+    panel.model = "gpt-image-2"  # a listed one: the list shows it, the box hides
+    assert controls.model.value == "gpt-image-2"
+    assert not _visible(controls.model_other)
+    panel.model = "an-unlisted-model"  # set from code: "Other…" with the id in the box
+    assert (controls.model.value, controls.model_other.value) == ("", "an-unlisted-model")
+    assert _visible(controls.model_other)
     assert panel.output_dir.endswith("comet-images")
 
 
@@ -115,7 +131,12 @@ def test_controls_follow_the_model(make_panel: MakePanel) -> None:
     panel.model = "dall-e-3"
     assert controls.n.max == 1
     assert "cw-size-free" not in controls_of(panel).size._dom_classes
-    assert tuple(controls_of(panel).size.options) == ("1024x1024", "1792x1024", "1024x1792")
+    assert [v for _, v in controls_of(panel).size.options] == [
+        "1024x1024",
+        "1792x1024",
+        "1024x1792",
+    ]
+    assert not _visible(controls.size_custom)
     assert _visible(choices["response_format"])
     assert _visible(choices["style"])
     assert [v for _, v in choices["quality"].options] == ["", "standard", "hd"]
@@ -133,13 +154,21 @@ def test_controls_follow_the_model(make_panel: MakePanel) -> None:
     assert [v for _, v in choices["complexity"].options] == ["", "low", "medium", "high"]
     assert [v for _, v in choices["moderation"].options] == ["", "low", "auto"]
     assert [v for _, v in choices["quality"].options] == ["", "low", "medium", "high", "auto"]
-    assert "auto" in controls_of(panel).size.options
+    assert "auto" in dict(controls_of(panel).size.options)
 
-    panel.model = "gpt-image-2"  # free sizes: the size box also takes typed WxH
+    panel.model = "gpt-image-2"  # free sizes: "Custom…" reveals a box for any WxH
     assert "cw-size-free" in controls_of(panel).size._dom_classes
-    controls_of(panel).size.value = "2048x1152"
+    assert dict(controls.size.options)["Custom…"] == ""
+    controls.size.value = ""
+    assert _visible(controls.size_custom)
+    controls.size_custom.value = "2048x1152"
     assert panel.size == "2048x1152"
     assert not _visible(part(panel, "cw-validation"))
+    controls.size.value = "1536x1024"  # a preset again: the box hides
+    assert panel.size == "1536x1024"
+    assert not _visible(controls.size_custom)
+    panel.size = "1280x720"  # set from code: "Custom…" with it in the box
+    assert (controls.size.value, controls.size_custom.value) == ("", "1280x720")
 
     panel.model = "qwen-image"
     assert not _visible(choices["quality"])
@@ -200,7 +229,7 @@ async def test_invalid_values_show_the_message_and_send_nothing(
     # The refused value is still shown (not silently replaced) and fixing it clears the error.
     for name, value in changes.items():
         if name == "size" and panel.model == "dall-e-3":
-            assert "800x600" in controls_of(panel).size.options
+            assert "800x600" in dict(controls_of(panel).size.options).values()
         setattr(panel, name, {"size": "1024x1024", "n": 1, "quality": None}.get(name, value))
     if "prompt" in changes:
         panel.prompt = "short"
@@ -256,7 +285,11 @@ def test_missing_key_shows_how_to_set_it(monkeypatch: pytest.MonkeyPatch, secret
     try:
         assert _visible(part(panel, "cw-key-notice"))
         assert "COMETAPI_KEY" in part(panel, "cw-key-notice").value
-        assert "offline=True" in part(panel, "cw-key-notice").value
+        notice = part(panel, "cw-key-notice").value
+        assert "Set the COMETAPI_KEY environment variable" in notice
+        assert "set COMETAPI_OFFLINE to 1" in notice
+        for code in ("import", "getpass", "os.environ", "lambda", "ImageGenerator("):
+            assert code not in notice, notice  # words, no Python
         controls_of(panel).generate.click()
         assert panel.status == "error"
         assert "COMETAPI_KEY" in panel.error
@@ -304,11 +337,12 @@ def test_every_part_has_its_css_class(make_panel: MakePanel, descendants: Any) -
         "cw-response-format", "cw-background", "cw-output-format", "cw-generate", "cw-cancel",
         "cw-status", "cw-elapsed", "cw-validation", "cw-error", "cw-offline-banner",
         "cw-key-notice", "cw-usage", "cw-history", "cw-gallery", "cw-lightbox",
-        "cw-header", "cw-title", "cw-badge", "cw-model-status", "cw-fields", "cw-field",
+        "cw-header", "cw-title", "cw-badge", "cw-fields", "cw-field",
         "cw-model-field", "cw-advanced", "cw-advanced-toggle", "cw-next-note", "cw-message",
-        "cw-estimate",
+        "cw-estimate", "cw-model-other", "cw-size-custom", "cw-model-notice", "cw-model-list",
     }  # fmt: skip
     assert expected <= classes, expected - classes
+    assert "cw-model-status" not in classes  # no header chip repeating the Model field
 
 
 @pytest.mark.slow

@@ -64,7 +64,8 @@ def test_a_model_without_a_price_says_unpriced(make_panel: MakePanel) -> None:
 
 def test_a_refused_value_shows_no_estimate(make_panel: MakePanel) -> None:
     panel = make_panel(prompt=PROMPT, model="gpt-image-2")
-    part(panel, "cw-size").value = "13x13"
+    part(panel, "cw-size").value = ""  # "Custom…"
+    part(panel, "cw-size-custom").value = "13x13"
     assert estimate_of(panel) == ""
 
 

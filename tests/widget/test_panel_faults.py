@@ -13,6 +13,7 @@ nothing.
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 import socket
@@ -26,10 +27,13 @@ import widget_parts
 from bad_inputs import ROWS, BadInput
 from fault_table import AMPLE, DALLE_2, Row
 from fault_table import ROWS as FAULTS
+from PIL import Image
 from widget_parts import parts
 
 from comet_widgets import ImageGenerator, InvalidParameterError, build_payload
-from comet_widgets.testing import FakeAPI
+from comet_widgets._types import EDIT_PARAMETERS, PARAMETERS
+from comet_widgets.testing import STREAM_BREAK_KINDS, FakeAPI
+from comet_widgets.testing._faults import STREAM_REFUSALS
 from tests.client.test_server_strings import ECHOES
 from tests.client.test_server_strings import KEY as ECHOED_KEY
 
@@ -74,6 +78,67 @@ CODE_HINTS = (
     "What to do:",
     "pass ",
 )
+
+
+# -- the panel's words: one line in its terms, the facts behind "Details" -------------------
+
+#: Every parameter a generation or an edit declares (``_types.ImageParams``/``EditParams``).
+DECLARED = tuple(dict.fromkeys((*PARAMETERS, *EDIT_PARAMETERS)))
+#: Parameter names that are also everyday words the panel uses for what it labels the same
+#: (its "Model", "Size", "Quality"... controls; the edit mode's mask and markup): the others
+#: (``output_format``, ``n``, ``partial_images``, ``complexity``...) are API field names that
+#: no line of the panel may show (derived from the declaration, so a new one is checked too).
+EVERYDAY = ("model", "prompt", "size", "quality", "style", "background", "moderation", "mask")
+FIELD_NAMES = tuple(name for name in DECLARED if name not in EVERYDAY)
+_FIELD_NAME = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, FIELD_NAMES)) + r")(?![\w-])")
+#: Python reprs and stack text: never anywhere in the panel, Details included.
+REPRS = ("b'", 'b"', "\\x", " object at 0x", "Traceback", 'File "')
+_CODE = re.compile(r"\w\(|=|\bimport\b|`|\w+Error\b|\bNone\b|\bTrue\b|\bFalse\b")
+_DETAILS = re.compile(r'<details class="cw-details">(.*?)</details>', re.S)
+
+
+@dataclass(frozen=True)
+class Words:
+    """A message box as a person reads it: its lines outside Details, and the Details."""
+
+    lines: list[str]
+    details: str
+    request_ids: list[str]
+
+
+def words_of(widget: Any) -> Words:
+    """The words of a message box (``cw-error``, ``cw-validation``, ``cw-image-error``...):
+    each ``cw-line`` (a failed tile's: its title and line) and the ``cw-details`` toggle."""
+    value = str(widget.value)
+    details = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", d)) for d in _DETAILS.findall(value))
+    outside = _DETAILS.sub("", value)
+    assert "<br" not in outside, value  # one line per problem
+    lines = re.findall(r'<div class="cw-line">(.*?)</div>', outside, re.S)
+    if not lines:  # a failed tile: its title, then its one line
+        lines = [outside]
+    texts = [html.unescape(re.sub(r"<[^>]+>", " ", line)).strip() for line in lines]
+    rids = [
+        html.unescape(r) for r in re.findall(r'<div class="cw-rid">Request id: (.*?)</div>', value)
+    ]
+    return Words(texts, details, rids)
+
+
+def assert_people_words(words: Words, *, request_id: str | None = None) -> None:
+    """One line per problem in the panel's own terms, no API field name, no repr, no code,
+    no stack; the request id (when there is one) behind Details."""
+    assert len(words.lines) == 1, words
+    line = words.lines[0]
+    assert line, words
+    assert "\n" not in line.strip(), words
+    assert not _FIELD_NAME.search(line), (_FIELD_NAME.search(line), line)
+    assert not re.search(r"HTTP \d{3}|[Rr]equest id", line), line  # facts go behind Details
+    assert not _CODE.search(line), (_CODE.search(line), line)
+    for hint in CODE_HINTS:
+        assert hint not in line, line
+    for text in (line, words.details):
+        for repr_ in REPRS:
+            assert repr_ not in text, (repr_, text)
+    assert words.request_ids == ([request_id] if request_id else []), words
 
 
 def shown_text(widget: Any) -> str:
@@ -139,22 +204,23 @@ BILLED_NOT_RETRIED = ("may already have made (and billed)", "not retried")
 TABLE_BOXES: dict[str, tuple[str, ...]] = {
     "429-retry-after-seconds": (),
     "429-hint-above-cap": (
-        "rate limiting requests (HTTP 429)",
-        "It asks to wait 2 min.",
+        "rate limiting requests.",
+        "HTTP 429",
+        "It asks to wait 2 min",
         "Wait 2 min, then click Generate again.",
     ),
     "429-retries-exhausted": (
         "rate limiting requests",
-        "The server said: rate limit exceeded.",
+        "The server said: rate limit exceeded",
         "Wait a moment",
     ),
-    "500-not-retried": ("The provider failed (HTTP 500)", *BILLED_NOT_RETRIED),
+    "500-not-retried": ("The provider failed.", "HTTP 500", *BILLED_NOT_RETRIED),
     "500-invalid-request-never-retried": (
-        "The server said: invalid size.",
-        "would fail again: change the parameters",
+        "The server said: invalid size",
+        "would fail again: change the settings",
     ),
     "502-retried": (),
-    "502-exhausted": ("The provider failed (HTTP 502)", "Tried 3 times"),
+    "502-exhausted": ("The provider failed.", "HTTP 502", "Tried 3 times"),
     "503-retried": (),
     "503-no-available-channel": (
         "dall-e-2 is not available for this key",
@@ -162,16 +228,16 @@ TABLE_BOXES: dict[str, tuple[str, ...]] = {
     ),
     "504-not-retried": ("HTTP 504", *BILLED_NOT_RETRIED),
     "524-not-retried": ("HTTP 524", *BILLED_NOT_RETRIED),
-    "524-retry-billable-exhausted": ("The provider failed (HTTP 524)", "Tried 3 times"),
-    "400": ("refused the request (HTTP 400)", "invalid request", "Change the parameters"),
+    "524-retry-billable-exhausted": ("The provider failed.", "HTTP 524", "Tried 3 times"),
+    "400": ("refused the request.", "HTTP 400", "invalid request", "Change the settings"),
     "400-content-policy": ("The provider refused the prompt", "Rephrase the prompt"),
-    "401": ("The API refused the key (HTTP 401)", "COMETAPI_KEY", "restart the kernel"),
+    "401": ("The API did not accept the key.", "HTTP 401", "COMETAPI_KEY", "restart the kernel"),
     "403": ("may not use this model", "Pick another model"),
     "404": ("was not found", "COMETAPI_BASE_URL"),
     "reset-mid-body": ("connection to the API broke", *BILLED_NOT_RETRIED),
     "close-after-headers": ("connection to the API broke", "(and billed)"),
-    "read-timeout": ("did not answer in time (within 0.5 s)", "(and billed)"),
-    "trickle-past-read-timeout": ("did not answer in time (within 0.5 s)",),
+    "read-timeout": ("did not answer in time.", "Waited 0.5 s", "(and billed)"),
+    "trickle-past-read-timeout": ("did not answer in time.", "Waited 0.5 s"),
     "invalid-json": ("not an image result", "instead of JSON"),
     "html-200": ("not an image result", "an HTML page", "Check COMETAPI_BASE_URL"),
     "html-301": ("redirecting to", "Check COMETAPI_BASE_URL"),
@@ -201,7 +267,7 @@ PANEL_ROWS: dict[str, PanelRow] = {
         "error",
         1,
         says=("HTTP 401", "Bearer [redacted]", "COMETAPI_KEY"),
-        box=("The API refused the key (HTTP 401)", "Bearer [redacted]"),
+        box=("The API did not accept the key.", "HTTP 401", "Bearer [redacted]"),
     ),
     "one-url-of-3-expired": PanelRow(
         urls("expire_urls", [1]),
@@ -214,7 +280,8 @@ PANEL_ROWS: dict[str, PanelRow] = {
             "could not be downloaded",
             "HTTP 404",
             "expire",
-            "about an hour). Click Generate to try again.",
+            "about an hour)",
+            "An image could not be downloaded. Click Generate to try again.",
         ),
     ),
     "one-url-of-3-times-out": PanelRow(
@@ -289,9 +356,13 @@ async def test_panel_fault_matrix(
         words = " ".join(shown_text(w) for w in parts(panel, "cw-image-error", visible=True))
     for text in row.box:
         assert text in words, words
-    # The panel's own words: no hint that only code can follow (those stay in .error).
-    for hint in CODE_HINTS:
-        assert hint not in words, words
+    # The panel's own words: one line, no hint that only code can follow (those stay in
+    # .error), the request id behind Details.
+    rid = generation_requests(fake)[-1].request_id
+    if row.status == "error":
+        assert_people_words(words_of(box), request_id=rid if row.request_id else None)
+    for tile in parts(panel, "cw-image-error", visible=True):
+        assert_people_words(words_of(tile), request_id=rid)
     assert fake.generation_count == row.requests
     assert not part(panel, "cw-generate").disabled
     assert SECRET_PART not in everything_shown(panel, descendants)
@@ -318,10 +389,11 @@ async def test_a_refused_connection_is_shown_as_not_sent(
     assert panel.status == "error"
     assert f"127.0.0.1:{port}" in panel.error
     assert "check base_url and your network" in panel.error
-    words = shown_text(part(panel, "cw-error"))
-    assert f"Could not reach the API at 127.0.0.1:{port}." in words
-    assert "Check the network (and COMETAPI_BASE_URL)" in words
-    assert not any(hint in words for hint in CODE_HINTS), words
+    words = words_of(part(panel, "cw-error"))
+    assert_people_words(words)
+    assert words.lines[0].startswith("Could not reach the API.")
+    assert "Check the network (and COMETAPI_BASE_URL)" in words.lines[0]
+    assert f"Address: 127.0.0.1:{port}" in words.details
     assert SECRET_PART not in everything_shown(panel, descendants)
 
 
@@ -396,12 +468,16 @@ async def test_bad_input_on_the_traits_is_shown_and_sends_nothing(
     validation = html.unescape(part(panel, "cw-validation").value)
     assert part(panel, "cw-generate").disabled
     if row.field != "prompt" or row.prompt.strip():
+        words = words_of(part(panel, "cw-validation"))
+        assert_people_words(words)
+        # The facts (the parameter's name, the value, what is allowed) are behind Details...
         for text in (row.field, row.shown, row.allowed):
-            assert text in validation, validation
-        # Named by the control a person sets it with.
+            if "\\" not in text:  # a repr's escapes (a lone surrogate's) are not shown
+                assert text in words.details, validation
+        # ...and the line names the control a person sets it with.
         label = CONTROL_LABELS.get(row.field)
         if label is not None:
-            assert validation.startswith(f"{label}: "), validation
+            assert words.lines[0].startswith(f"{label} "), words
     part(panel, "cw-generate").click()  # a click that reaches the kernel anyway sends nothing
     await panel.wait()
     assert panel.status == "error"
@@ -409,3 +485,100 @@ async def test_bad_input_on_the_traits_is_shown_and_sends_nothing(
         assert text in panel.error, panel.error
     assert fake.generation_count == 0
     assert generation_requests(fake) == []
+
+
+# -- every error the fake can produce, walked through the panel ----------------------------------
+
+#: Every error status the fake words (``fail_next``), each sent once with no retry.
+STATUSES = (400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504, 524)
+#: A streamed generation (one preview per image), for the fake's broken streams.
+STREAMED = {"model": "gpt-image-2", "size": "1024x1024", "quality": "low", "partial_images": 1}
+NO_RETRY = {"max_retries": 0}
+Walk = tuple[Callable[[FakeAPI], None], dict[str, Any], dict[str, Any]]
+#: What the matrix above does not walk: the fault table's other rows, every status, every
+#: broken stream, each way the fake refuses to stream.
+WALKS: dict[str, Walk] = {
+    **{
+        name: (row.inject, {**DALLE_2, **row.params}, row.options)
+        for name, row in FAULTS.items()
+        if name not in PANEL_ROWS
+    },
+    **{f"status-{code}": (fail(1, code), DALLE_2, NO_RETRY) for code in STATUSES},
+    **{
+        f"stream-{kind}": (urls("break_stream_next", kind), STREAMED, NO_RETRY)
+        for kind in STREAM_BREAK_KINDS
+    },
+    **{
+        f"stream-refused-{how}": (
+            lambda fake, how=how: setattr(fake, "stream_refusal", how),
+            STREAMED,
+            NO_RETRY,
+        )
+        for how in STREAM_REFUSALS
+    },
+    "url-bad-image": (
+        urls("malform_next", "not_an_image"),
+        {**DALLE_2, "response_format": "url"},
+        {},
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("walk", WALKS.values(), ids=WALKS.keys())
+async def test_every_fault_of_the_fake_reads_as_words(
+    walk: Walk, fake: FakeAPI, loop_panel: MakePanel, part: Parts
+) -> None:
+    """Whatever goes wrong, each message box and failed tile says one line in the panel's
+    terms (no API field name, repr, code or stack) with the facts behind Details, the request
+    id among them when the error has one."""
+    inject, traits, options = walk
+    panel = loop_panel(client_options=options, **traits)
+    inject(fake)
+    part(panel, "cw-generate").click()
+    await panel.wait()
+    sent = generation_requests(fake)
+    rid = sent[-1].request_id if sent else None
+    said = 0
+    if panel.status == "error":
+        box = part(panel, "cw-error")
+        assert box.layout.display != "none"
+        assert_people_words(words_of(box), request_id=rid if rid and rid in panel.error else None)
+        said += 1
+    for tile in parts(panel, "cw-image-error", visible=True):
+        assert_people_words(words_of(tile), request_id=rid)
+        said += 1
+    for name in ("cw-validation", "cw-stream-notice"):
+        widget = part(panel, name)
+        if widget.layout.display != "none":
+            assert_people_words(words_of(widget))
+    assert said or (panel.status == "done" and panel.error == ""), panel.error
+
+
+def _edit_input() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "teal").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+#: A value no declared parameter takes (each checks its type or its allowed values).
+REFUSED = ["not", "this"]
+
+
+@pytest.mark.parametrize("field", DECLARED)
+async def test_every_refused_parameter_reads_as_words(
+    field: str, fake: FakeAPI, loop_panel: MakePanel, part: Parts
+) -> None:
+    """Every parameter of the declaration, refused (in a batch's item: the panel's way to take
+    any of them), is said in the panel's words: its parameter name only behind Details."""
+    panel = loop_panel(model="gpt-image-2", size="1024x1024")
+    if field not in PARAMETERS:  # an edit's own: the panel edits an input
+        panel.inputs = [_edit_input()]
+    with pytest.raises(InvalidParameterError) as caught:
+        await panel.generate_many([{"prompt": "a paper boat", field: REFUSED}])
+    assert caught.value.field == field, caught.value
+    words = words_of(part(panel, "cw-error"))
+    assert_people_words(words)
+    assert f"Parameter: {field}" in words.details
+    assert words.lines[0].startswith("Prompt 1: "), words
+    assert fake.generation_count == 0

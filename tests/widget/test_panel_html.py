@@ -112,7 +112,7 @@ async def test_hostile_model_ids_from_the_live_list_are_escaped(
     listed = fake.model_list()
     monkeypatch.setattr(fake, "model_list", lambda: [*listed, {"id": f"flux-{HOSTILE}"}])
     panel = loopback_panel(api_key="sk-html", prompt="a boat")
-    wait_until(lambda: f"flux-{HOSTILE}" in part(panel, "cw-model").options)
+    wait_until(lambda: f"flux-{HOSTILE}" in dict(part(panel, "cw-model").options).values())
     panel.model = f"flux-{HOSTILE}"
     assert _unescaped(panel, descendants) == []
 

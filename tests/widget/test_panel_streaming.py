@@ -184,7 +184,7 @@ def test_an_edit_batch_streams_like_a_single_edit(make: Make, fake: FakeAPI) -> 
 
 # -- a gateway that does not stream (CometAPI's gpt-image-2 page: "Streaming: Not supported") --
 
-NOTICE = "Previews are off for gpt-image-2: this gateway does not stream it"
+NOTICE = "Previews are off for gpt-image-2: this gateway sends its images whole"
 
 
 def _notice(panel: ImageGenerator) -> str | None:
