@@ -186,7 +186,7 @@ class _Card:
                 self.thumb.value = thumb
         star = '<span class="cw-library-star-mark">★</span> ' if entry.starred else ""
         gone = " · file missing" if entry.missing else ""
-        when = entry.created.astimezone().strftime("%Y-%m-%d %H:%M")
+        when = entry.created.astimezone().strftime("%d %b %Y %H:%M")
         set_value(
             self.caption,
             f"{star}{escaped(_short(entry.prompt))}"
@@ -241,8 +241,11 @@ class LibraryView:
         self.model = classed(
             widgets.Dropdown(options=[_ALL_MODELS], value=_ALL_MODELS), "cw-library-model"
         )
-        self.since = classed(widgets.DatePicker(description="From"), "cw-library-since")
-        self.until = classed(widgets.DatePicker(description="To"), "cw-library-until")
+        dates = {"description_width": "initial"}  # the label as wide as its word
+        self.since = classed(
+            widgets.DatePicker(description="From", style=dates), "cw-library-since"
+        )
+        self.until = classed(widgets.DatePicker(description="To", style=dates), "cw-library-until")
         self.starred = classed(
             widgets.Checkbox(description="Starred only", indent=False), "cw-library-starred"
         )

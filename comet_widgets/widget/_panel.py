@@ -973,9 +973,9 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
 
     @locked
     def _edit_entry(self, entry: LibraryEntry) -> None:
-        """Edit on a library entry: its image becomes the edit input (edit mode)."""
-        preview = entry_preview(entry)
-        self.inputs = [preview.image]
+        """Edit on a library entry: its image becomes the edit input (edit mode), as Edit on
+        a tile does."""
+        self._on_edit_image(entry_preview(entry))
 
     # -- views beside the gallery ----------------------------------------------------------
     @locked

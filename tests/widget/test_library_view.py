@@ -240,6 +240,7 @@ async def test_view_restore_and_edit(make_panel: MakePanel, wait_until: WaitUnti
     panel.model = "gpt-image-2"
     part(panel, "cw-library-edit").click()
     assert panel.mode == "edit"
+    assert panel.prompt == ""  # as Edit on a tile: the field waits for what to change
     (source,) = panel.inputs
     assert source.data == entry.path.read_bytes()
     labels = [text(card, "cw-input-label") for card in parts(panel, "cw-input", visible=True)]
