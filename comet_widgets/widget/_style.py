@@ -314,7 +314,8 @@ CSS = f"""
 /* 900 px of panel (its content box: less its padding and border): a JupyterLab window of
    1100 px with the file browser closed, or of 1400 px with it open */
 @container cw-panel (min-width: 870px) {{
-  .cw-panel .cw-body {{ grid-template-columns: minmax(0, 5fr) minmax(0, 7fr); }}
+  /* a third for the controls (at least 320 px), two for the results: three tiles a row */
+  .cw-panel .cw-body {{ grid-template-columns: minmax(320px, 1fr) minmax(0, 2fr); }}
   /* edit mode: the input strip runs down beside the painter */
   .cw-panel .cw-edit-area {{ flex-direction: row; align-items: flex-start; }}
   .cw-panel .cw-edit-area .cw-inputs {{ flex-direction: column; overflow-x: hidden;

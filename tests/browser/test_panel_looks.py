@@ -150,7 +150,8 @@ def test_the_readme_screenshot_is_todays_default_model(
     lab_notebook: Any, panel_on: Any, whole_screenshot: Any
 ) -> None:
     """The README's picture (docs/panel.png): the panel as a new user first sees it after one
-    run, on the default (current) model with three images in a row, light theme, a wide window."""
+    run, on the default (current) model with three images in a row, light theme, a wide window
+    (1400 px, the file browser folded away): the controls beside the results."""
     notebook = lab_notebook()
     notebook.set_theme("light")
     notebook.page.set_viewport_size({"width": 1280, "height": 1000})
@@ -166,7 +167,8 @@ def test_the_readme_screenshot_is_todays_default_model(
         notebook.page.wait_for_timeout(300)
         assert _overflow(panel) == 0, f"More options overflow at {width} px"
     whole_screenshot(panel.root, "panel-light-more-options-700.png")
-    notebook.page.set_viewport_size({"width": 1280, "height": 1000})
+    notebook.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    notebook.page.set_viewport_size({"width": 1400, "height": 1000})
     panel.advanced_toggle.click()
     expect(panel.root.locator(".cw-advanced")).to_be_hidden()
     panel.root.locator(".cw-n input").fill("3")
@@ -180,4 +182,11 @@ def test_the_readme_screenshot_is_todays_default_model(
     panel.model.expect_model("gpt-image-2")
     expect(panel.root.locator(".cw-model-status")).to_have_count(0)  # no chip repeating it
     assert _overflow(panel) == 0
+    controls = panel.root.locator(".cw-controls-column").bounding_box()
+    gallery = panel.gallery.bounding_box()
+    assert controls is not None
+    assert gallery is not None
+    assert controls["x"] + controls["width"] <= gallery["x"], "not side by side"
+    tops = panel.thumbs.evaluate_all("imgs => imgs.map(i => i.getBoundingClientRect().top)")
+    assert len(set(tops)) == 1, f"the three images are not in a row: {tops}"
     whole_screenshot(panel.root, "readme-panel.png")
