@@ -7,11 +7,13 @@ network), and the widget manager that shows their saved panels comes from the np
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -22,6 +24,11 @@ sys.path.insert(0, str(REPO))
 for name in ("COMETAPI_KEY", "COMETAPI_BASE_URL"):
     os.environ.pop(name, None)
 os.environ["COMETAPI_OFFLINE"] = "1"
+# The panels the notebooks show record their runs into a library: a throw-away one, never the
+# user's (the notebooks also run in a temporary folder: nb_execution_in_temp).
+_LIBRARY = tempfile.mkdtemp(prefix="comet-docs-library-")
+atexit.register(shutil.rmtree, _LIBRARY, ignore_errors=True)
+os.environ["COMET_WIDGETS_LIBRARY"] = _LIBRARY
 # The kernel imports this checkout, not another installed copy.
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
@@ -59,6 +66,7 @@ for name in _wanted:
         shutil.copyfile(source, copy)
 
 nb_execution_mode = "force"
+nb_execution_in_temp = True
 nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
@@ -135,10 +143,21 @@ def _attribute_doc(name: str, value: object) -> list[str]:
     raise RuntimeError(f"comet_widgets.{name} has no #: comment where it is defined")
 
 
-def _add_reference(app: object, docname: str, source: list[str]) -> None:
+def _unlisted_pages(index: str) -> list[str]:
+    """Pages under docs/ that index.md does not list (guides added later, such as library.md)."""
+    listed = set(index.split())
+    pages = sorted(path.stem for path in DOCS.glob("*.md"))
+    return [page for page in pages if page not in listed | {"README", "index"}]
+
+
+def _add_generated(app: object, docname: str, source: list[str]) -> None:
     if docname == "reference":
         source[0] += "\n" + _reference_entries()
+    elif docname == "index":
+        # Every page is in the user guide's table of contents, after the Python API guide.
+        extra = "".join(f"{page}\n" for page in _unlisted_pages(source[0]))
+        source[0] = source[0].replace("\npython-api\n", "\npython-api\n" + extra, 1)
 
 
 def setup(app: object) -> None:
-    app.connect("source-read", _add_reference)  # type: ignore[attr-defined]
+    app.connect("source-read", _add_generated)  # type: ignore[attr-defined]
