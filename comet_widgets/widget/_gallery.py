@@ -619,7 +619,7 @@ class SelectionBar:
 
     def show(self, selected: int, images: int) -> None:
         """``selected`` of ``images`` are selected (the bar is hidden without images)."""
-        text = f"{selected} of {images} selected" if selected else "Select images to save many"
+        text = f"{selected} of {images} selected" if selected else "None selected"
         set_value(self.count, escaped(text))
         self.save.disabled = self.download.disabled = self.none_button.disabled = not selected
         self.all_button.disabled = selected == images

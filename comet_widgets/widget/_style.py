@@ -282,15 +282,17 @@ CSS = f"""
 
 /* selection: a Select box on each image, the row that saves or downloads the selected */
 .cw-frame > .cw-select {{ position: absolute !important; top: 6px; left: 6px; z-index: 1;
-  width: auto !important; height: auto; margin: 0 !important; padding: 1px 8px 1px 4px;
-  border-radius: 999px; background: {_tint(_BG2, 88)}; color: {_FG};
-  box-shadow: 0 1px 3px rgba(0,0,0,.3); font-size: 12px; }}
-.cw-frame > .cw-select label {{ gap: 4px; cursor: pointer; color: {_FG}; }}
-.cw-frame > .cw-select input {{ margin: 0 4px 0 0; cursor: pointer; }}
+  width: auto !important; height: auto !important; margin: 0 !important;
+  padding: 3px 9px 3px 7px; border-radius: 999px; background: {_tint(_BG2, 88)};
+  color: {_FG}; box-shadow: 0 1px 3px rgba(0,0,0,.3); font-size: 12px; line-height: 16px; }}
+.cw-frame > .cw-select label {{ display: inline-flex; align-items: center; gap: 5px;
+  height: auto; line-height: 16px; cursor: pointer; color: {_FG}; }}
+.cw-frame > .cw-select input {{ margin: 0; height: 14px; width: 14px; cursor: pointer; }}
 .cw-tile.cw-tile-selected {{ border-color: {_BRAND}; box-shadow: 0 0 0 1px {_BRAND}; }}
 .cw-selection {{ align-items: center; gap: 8px; flex-wrap: wrap; }}
 .cw-selection > * {{ margin: 0 !important; }}
-.cw-panel .cw-selection button {{ width: auto; }}
+.cw-panel .cw-selection button {{ width: auto; height: 26px; padding: 0 9px;
+  font-size: 12px; }}
 .cw-selection-count .widget-html-content {{ color: {_FG2}; font-weight: 600; }}
 .cw-selection > .cw-selection-saved {{ flex: 1 1 12em; min-width: 0; }}
 .cw-selection-saved .widget-html-content {{ font-size: 12px; white-space: nowrap;

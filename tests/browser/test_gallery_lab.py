@@ -5,7 +5,8 @@ lightbox keeps its size (Save does not widen it), its image fits, and Download g
 original file.
 
 Screenshots of the open lightbox, light and dark, 700 and 1400 px wide, go to
-test-artifacts/browser/gallery-lightbox-*.png (look at them).
+test-artifacts/browser/gallery-lightbox-*.png, and of the panel with three tiles selected to
+gallery-selected-*.png (look at them).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def test_lightbox_keys_focus_and_size_and_selecting_a_range(
     panel_on: Any,
     fake: FakeAPI,
     tmp_path: Path,
+    whole_screenshot: Any,
     theme: str,
 ) -> None:
     from .conftest import ARTIFACTS, record_artifact
@@ -89,6 +91,7 @@ def test_lightbox_keys_focus_and_size_and_selecting_a_range(
     expect(tiles.nth(3).locator(".cw-select input")).not_to_be_checked()
     notebook.run_cell(SELECTED_CELL)
     expect(notebook.output(SELECTED_CELL)).to_contain_text("selected: [0, 1, 2]")
+    whole_screenshot(panel.root, f"gallery-selected-{theme}.png")
 
     # The lightbox, from the second tile: focus moves into it, the counter and the caption.
     view = tiles.nth(1).locator("button.cw-full-size")

@@ -51,7 +51,7 @@ async def test_ticking_tiles_selects_them_and_shift_click_selects_a_range(
     assert not shown(part(panel, "cw-selection"), within=panel)  # no images yet
     await panel.generate()
     assert shown(part(panel, "cw-selection"), within=panel)
-    assert text(panel, "cw-selection-count") == "Select images to save many"
+    assert text(panel, "cw-selection-count") == "None selected"
     assert part(panel, "cw-save-selected").disabled
     assert part(panel, "cw-download-selected").disabled
     boxes = _boxes(panel)
