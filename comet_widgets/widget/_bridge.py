@@ -23,8 +23,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import anywidget  # ImportError without the extra: the gallery then goes without the bridge
 import traitlets
+
+from .._constants import PAINTER_INSTALL
+from .._errors import MissingDependencyError
+
+try:
+    import anywidget
+except ImportError as exc:  # the gallery then goes without the bridge (buttons and links)
+    raise MissingDependencyError(
+        "the lightbox's keys and direct downloads (the panel's page bridge)",
+        "anywidget",
+        PAINTER_INSTALL,
+    ) from exc
 
 __all__ = ["PageBridge"]
 

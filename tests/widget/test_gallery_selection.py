@@ -11,6 +11,8 @@ import base64
 import io
 import json
 import re
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -185,3 +187,39 @@ async def test_a_front_end_that_drew_the_bridge_gets_the_file_itself(
         )
     ]
     assert "cw-download-link" not in str(part(panel, "cw-lightbox-saved").value)
+
+
+@pytest.mark.slow
+def test_without_anywidget_the_lightbox_and_downloads_work_with_buttons_and_links() -> None:
+    """No ``painter`` extra: no bridge, and the panel still pages, selects and downloads (a
+    link to click), in a fresh interpreter where anywidget cannot be imported."""
+    code = f"""
+import sys
+sys.modules["anywidget"] = None
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+import asyncio
+from widget_parts import parts, part, text
+from comet_widgets import ImageGenerator
+
+panel = ImageGenerator(offline=True, model="dall-e-2", prompt="A kite", n=2)
+
+async def main():
+    await panel.generate()
+
+asyncio.run(main())
+assert parts(panel, "cw-bridge") == []
+parts(panel, "cw-full-size")[1].click()
+part(panel, "cw-lightbox-next").click()
+print(text(panel, "cw-lightbox-count"))
+part(panel, "cw-lightbox-download").click()
+print("link" if "cw-download-link" in part(panel, "cw-lightbox-saved").value else "none")
+part(panel, "cw-lightbox-close").click()
+part(panel, "cw-select-all").click()
+print([image.index for image in panel.selected])
+panel.close()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=90, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["Image 1 of 2", "link", "[0, 1]"]
