@@ -594,19 +594,13 @@ class InvalidItemError(InvalidParameterError):
         index, first = errors[0]
         self.index = index
         self.errors = errors
+        self.field, self.value, self.allowed = first.field, first.value, first.allowed
         more = ""
         if len(errors) > 1:
             others = ", ".join(str(i) for i, _ in errors[1:6])
             tail = ", ..." if len(errors) > 6 else ""
             more = f" ({len(errors) - 1} more invalid item(s): {others}{tail})"
-        super().__init__(
-            first.field,
-            first.value,
-            first.allowed,
-            reason=f"item {index}: {first.message}{more}; nothing was sent",
-        )
-        self.message = f"item {index}: {first.message}{more}; nothing was sent"
-        self.args = (self.message,)
+        CometError.__init__(self, f"item {index}: {first.message}{more}; nothing was sent")
 
 
 class BatchError(CometError):

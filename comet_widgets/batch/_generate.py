@@ -198,16 +198,13 @@ async def generate_many(
     """
     refuse_unknown(params)
     defaults: dict[str, Any] = {"model": DEFAULT_MODEL, **params}
-    if budget_usd is not None:
-        from ..client._client import check_number
+    from ..client._client import check_number
 
+    if budget_usd is not None:
         check_number("budget_usd", budget_usd, whole=False, minimum=0)
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidParameterError("concurrency", concurrency, "a whole number of 1 or more")
-    if requests_per_minute is not None and not requests_per_minute > 0:
-        raise InvalidParameterError(
-            "requests_per_minute", requests_per_minute, "a positive number, or None"
-        )
+    check_number("concurrency", concurrency, whole=True, minimum=1)
+    if requests_per_minute is not None:
+        check_number("requests_per_minute", requests_per_minute, whole=False, minimum=0, above=True)
     if resume and output_dir is None:
         raise InvalidParameterError(
             "resume", resume, "give output_dir=...: the manifest there is what resume reads"

@@ -204,26 +204,12 @@ class FakeAPI:
     ) -> None:
         if serve_retired is None:
             serve_retired = os.environ.get(SERVE_RETIRED_ENV, "") not in ("", "0")
+        given = locals()
         self.api_key = api_key
-        self._defaults: dict[str, Any] = {
-            "latency": latency,
-            "seconds_per_image": seconds_per_image,
-            "download_latency": download_latency,
-            "request_id_in_header": request_id_in_header,
-            "error_style": error_style,
-            "image_bytes": image_bytes,
-            "url_extension": url_extension,
-            "trickle_seconds": trickle_seconds,
-            "trickle_chunks": trickle_chunks,
-            "huge_body_bytes": huge_body_bytes,
-            "huge_body_declare_length": huge_body_declare_length,
-            "stream_interval": stream_interval,
-            "stream_relay": stream_relay,
-            "stream_refusal": stream_refusal,
-            "serve_retired": serve_retired,
-            "extra_models": tuple(extra_models),
-            "silent_changes": dict(silent_changes or {}),
-        }
+        # The knobs reset() restores: the annotated attributes above, and silent_changes.
+        self._defaults: dict[str, Any] = {name: given[name] for name in FakeAPI.__annotations__}
+        self._defaults["extra_models"] = tuple(extra_models)
+        self._defaults["silent_changes"] = dict(silent_changes or {})
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._queue = FaultQueue()
@@ -422,16 +408,11 @@ class FakeAPI:
         self, request: Request, record: RecordedRequest, responder: Responder, watcher: Watcher
     ) -> None:
         path, method = request.path, request.method
-        if path == GENERATIONS_PATH:
+        if path in (GENERATIONS_PATH, EDITS_PATH):
             if method != "POST":
                 await not_allowed(responder, request, "POST")
                 return
-            await self._generation(request, record, responder, watcher)
-        elif path == EDITS_PATH:
-            if method != "POST":
-                await not_allowed(responder, request, "POST")
-                return
-            await self._generation(request, record, responder, watcher, edit=True)
+            await self._generation(request, record, responder, watcher, edit=path == EDITS_PATH)
         elif path == MODELS_PATH or path.startswith(MODELS_PATH + "/"):
             if method != "GET":
                 await not_allowed(responder, request, "GET")

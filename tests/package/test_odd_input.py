@@ -120,6 +120,31 @@ def test_every_client_option_is_checked(option: str, value: object) -> None:
     assert "use " in text
 
 
+BATCH_OPTIONS = [
+    *((o, v) for o, v in BAD_OPTIONS if o in ("concurrency", "requests_per_minute")),
+    ("concurrency", True),
+    ("requests_per_minute", "fast"),
+    ("requests_per_minute", math.inf),
+    ("budget_usd", -1),
+]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), BATCH_OPTIONS, ids=[f"{o}={v!r}" for o, v in BATCH_OPTIONS]
+)
+async def test_generate_manys_options_are_checked_as_the_clients(
+    option: str, value: object
+) -> None:
+    """Refused as AsyncImageClient refuses them, before anything is sent."""
+    client = AsyncImageClient(api_key=FAKE_API_KEY, base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(InvalidParameterError) as info:
+        await generate_many([PROMPT], client=client, **{option: value})  # type: ignore[arg-type]
+    assert info.value.field == option
+    assert repr(value) in str(info.value)
+    assert "use " in str(info.value)
+    await client.aclose()
+
+
 @pytest.mark.parametrize(
     "key", ["sk-" + "abc\n", "sk-" + "abc ", " sk-abc", "sk-" + "abc\u00e9", "sk-" + "a\tb"]
 )
