@@ -52,6 +52,9 @@ COLUMNS = (
     "key",
     "skipped",
 )
+#: The columns taken as they are from an item's manifest record, and from each of its images.
+_ITEM_COLUMNS = ("prompt", "model", "size", "created", "request_id", "usage")
+_IMAGE_COLUMNS = ("revised_prompt", "path", "format", "width", "height", "mismatches")
 
 
 _DESCRIBED = ("index", "format", "width", "height", "revised_prompt")
@@ -222,23 +225,12 @@ class BatchResults(Sequence[BatchItem]):
         rows: list[dict[str, Any]] = []
         for item in self._items:
             record = record_of(item, None)
+            error = (item.error or {}).get("message")
             base: dict[str, Any] = {
-                "prompt": record["prompt"],
-                "revised_prompt": None,
-                "model": record["model"],
-                "size": record["size"],
-                "path": None,
-                "format": None,
-                "width": None,
-                "height": None,
-                "created": record["created"],
-                "request_id": record["request_id"],
-                "usage": record["usage"],
-                "mismatches": None,
-                "error": (item.error or {}).get("message")
-                or ("over budget: not sent" if item.over_budget else None),
+                **dict.fromkeys(COLUMNS),
+                **{name: record[name] for name in _ITEM_COLUMNS},
+                "error": error or ("over budget: not sent" if item.over_budget else None),
                 "index": item.index,
-                "image_index": None,
                 "key": item.key,
                 "skipped": item.skipped,
                 **item.meta,
@@ -246,19 +238,9 @@ class BatchResults(Sequence[BatchItem]):
             if not record["images"]:
                 rows.append(base)
             for image in record["images"]:
-                rows.append(
-                    base
-                    | {
-                        "revised_prompt": image["revised_prompt"],
-                        "path": image["path"],
-                        "format": image["format"],
-                        "width": image["width"],
-                        "height": image["height"],
-                        "mismatches": image["mismatches"],
-                        "error": image["error"] or base["error"],
-                        "image_index": image["index"],
-                    }
-                )
+                own = {name: image[name] for name in _IMAGE_COLUMNS}
+                error = image["error"] or base["error"]
+                rows.append(base | own | {"error": error, "image_index": image["index"]})
         return rows
 
     def to_dataframe(self) -> Any:

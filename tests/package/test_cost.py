@@ -336,13 +336,11 @@ def costs_page() -> str:
 
 
 def test_the_docs_estimates_are_what_estimate_cost_says() -> None:
-    # The figure, whatever its wording: the page says "about" where str() says "up to" for
-    # an estimate it explains is an upper bound (quality auto counts as high).
-    found = r"^(estimate_cost\(.*\))  # (?:about|up to) (\$[0-9.,]+)"
+    found = r"^(estimate_cost\(.*\))  # ((?:about|up to) \$[0-9.,]+)"
     calls = re.findall(found, costs_page(), re.M)
     assert len(calls) == 3
     for call, figure in calls:
-        assert str(eval(call, {"estimate_cost": estimate_cost})).endswith(" " + figure), call
+        assert str(eval(call, {"estimate_cost": estimate_cost})) == figure, call
 
 
 def test_the_docs_price_table_and_figures_are_the_catalogues() -> None:
