@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -145,7 +146,8 @@ def _attribute_doc(name: str, value: object) -> list[str]:
 
 def _unlisted_pages(index: str) -> list[str]:
     """Pages under docs/ that index.md does not list (guides added later, such as library.md)."""
-    listed = set(index.split())
+    blocks = re.findall(r"^```\{toctree\}\n(.*?)^```", index, re.S | re.M)
+    listed = {line.strip() for block in blocks for line in block.splitlines()}
     pages = sorted(path.stem for path in DOCS.glob("*.md"))
     return [page for page in pages if page not in listed | {"README", "index"}]
 
