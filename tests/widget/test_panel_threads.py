@@ -139,10 +139,10 @@ async def test_every_held_notification_runs_holding_the_panel_lock(
 async def test_every_view_only_click_writes_holding_the_panel_lock(
     make_panel: MakePanel, part: Any, descendants: Callable[[Any], list[Any]]
 ) -> None:
-    """The gallery's and the controls' own clicks (View, the lightbox's paging, Save, Close,
-    a tile's Save, More options, selecting tiles) write their widgets holding the panel's
-    lock, as the loop's callbacks do: a click that writes without it could interleave with a
-    run landing on the loop's thread."""
+    """The gallery's and the controls' own clicks (View, the lightbox's paging, Save,
+    Download, Close, a tile's Save, More options, selecting tiles, saving and downloading the
+    selected) write their widgets holding the panel's lock, as the loop's callbacks do: a
+    click that writes without it could interleave with a run landing on the loop's thread."""
     panel = make_panel(model="dall-e-2", prompt="A paper boat", n=3)
     await panel.generate()
     writes: list[tuple[str, str, bool]] = []
@@ -159,6 +159,7 @@ async def test_every_view_only_click_writes_holding_the_panel_lock(
         ("cw-lightbox-next", None),
         ("cw-lightbox-prev", None),
         ("cw-lightbox-save", None),
+        ("cw-lightbox-download", None),
         ("cw-lightbox-close", None),
         ("cw-save", 1),
         ("cw-advanced-toggle", None),
@@ -178,7 +179,7 @@ async def test_every_view_only_click_writes_holding_the_panel_lock(
         assert made
         assert all(owned for _, _, owned in made), made
     assert [image.index for image in panel.selected] == [0, 2]
-    for css in ("cw-select-none", "cw-select-all", "cw-save-selected"):
+    for css in ("cw-select-none", "cw-select-all", "cw-save-selected", "cw-download-selected"):
         writes.clear()
         part(panel, css).click()
         assert writes, f"clicking {css} wrote nothing"
