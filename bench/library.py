@@ -6,11 +6,12 @@
   bytes only, as for a generation made with the client directly). A fresh library folder per
   round, so every file is really written.
 - The panel's landing with recording on and off: four-image runs (``n=4``, the ~2 MB benchmark
-  image) from the fake in its own process, in a fresh interpreter; the time from the answer to
-  the end of ``land`` (thumbnails made, gallery and history shown), and ``land`` alone, with
-  ``library=Library(tmp)`` and with ``library=False``. Recording is submitted from ``land`` to
-  the panel's own thread, so what it adds is only the submit and the thread's competition for
-  the GIL while the landing finishes. Also: how long after landing the run is in the library.
+  image) from the fake in its own process, in a fresh interpreter, by two panels, one with
+  ``library=Library(tmp)`` and one with ``library=False``, one run each per round in
+  alternating order; the time from the answer to the end of ``land`` (thumbnails made, gallery
+  and history shown), and ``land`` alone. What recording adds is the median of the rounds'
+  differences. Recording is only submitted from ``land`` (timed too), and its thread starts once
+  ``land`` has let go of the panel's lock. Also: how long after landing the run is recorded.
 - Browsing a 100,000-entry library (built by bulk insert with tiny thumbnails, ~a few seconds):
   a fresh ``Library`` opening its first page of 50 with their thumbnails, then later pages
   (offsets up to the last page), then searches over the prompts (FTS5) with and without a
@@ -168,64 +169,87 @@ def _timed(folder: Path, rounds: int, **query: Any) -> dict[str, float]:
 
 
 def _child_landing(base_url: str, rounds: int) -> dict[str, Any]:
-    """In a fresh interpreter: the panel's landing of four-image runs, recording on and off."""
-    result: dict[str, dict[str, list[float]]] = {}
-    for recording in (False, True, False, True):  # interleaved: the machine's drift is shared
-        key = "on" if recording else "off"
-        times = result.setdefault(key, {"answer_to_landed": [], "land": [], "recorded": []})
-        for name, values in _panel_landing(base_url, rounds, recording).items():
-            times[name] += values
-    return result
-
-
-def _panel_landing(base_url: str, rounds: int, recording: bool) -> dict[str, list[float]]:
+    """In a fresh interpreter: the landing of four-image runs by two panels, one recording
+    into a library and one with ``library=False``, in alternating order each round (so each
+    pair of runs sees the same load); per run the time from the answer to the end of ``land``,
+    ``land`` alone, and, recording, the ``record`` call made in ``land`` and how long after
+    the landing the run was in the library."""
     from comet_widgets import AsyncImageClient, ImageGenerator, Library
 
-    times: dict[str, list[float]] = {"answer_to_landed": [], "land": [], "recorded": []}
+    times: dict[str, dict[str, list[float]]] = {
+        "off": {"answer_to_landed": [], "land": []},
+        "on": {"answer_to_landed": [], "land": [], "submit": [], "recorded": []},
+    }
     with tempfile.TemporaryDirectory() as folder:
-        client = AsyncImageClient(api_key=FAKE_KEY, base_url=base_url, max_retries=0)
-        library = Library(folder) if recording else False
-        panel = ImageGenerator(
-            client_factory=lambda: client, model="gpt-image-2", n=4, library=library
-        )
-        runner = panel._runner
-        marks: dict[str, float] = {}
-        original_land = runner.land
-        original_call = client.generate_payload
-
-        async def generate_payload(*args: Any, **kwargs: Any) -> Any:
-            answer = await original_call(*args, **kwargs)
-            marks["answer"] = time.perf_counter()
-            return answer
-
-        def land(*args: Any, **kwargs: Any) -> bool:
-            marks["land"] = time.perf_counter()
-            landed: bool = original_land(*args, **kwargs)
-            marks["landed"] = time.perf_counter()
-            return landed
-
-        client.generate_payload = generate_payload  # type: ignore[method-assign]
-        runner.land = land  # type: ignore[method-assign]
-        panel.prompt = "warm up: a lighthouse"
-        panel.generate().result(timeout=120)  # builds the client, opens the library
-        panel._recorder.wait(60)
+        panels: dict[str, Any] = {}
+        marks: dict[str, dict[str, float]] = {"off": {}, "on": {}}
+        for key in ("off", "on"):
+            client = AsyncImageClient(api_key=FAKE_KEY, base_url=base_url, max_retries=0)
+            panel = ImageGenerator(
+                client_factory=lambda client=client: client,
+                model="gpt-image-2",
+                n=4,
+                library=Library(folder) if key == "on" else False,
+            )
+            _instrument(panel, client, marks[key], times[key] if key == "on" else None)
+            panel.prompt = "warm up: a lighthouse"
+            panel.generate().result(timeout=120)  # builds the client, opens the library
+            panel.wait_recorded(60)
+            panels[key] = panel
+        recorded = 4
         for number in range(rounds):
-            panel.prompt = f"a lighthouse at dusk, take {number}"
-            generation = panel.generate().result(timeout=120)
-            if len(generation.images) != 4 or not generation.ok:
-                raise RuntimeError(f"run {number} failed: {generation!r}")
-            times["answer_to_landed"].append((marks["landed"] - marks["answer"]) * 1000)
-            times["land"].append((marks["landed"] - marks["land"]) * 1000)
-            if recording:
-                if not panel._recorder.wait(60):
-                    raise RuntimeError("the run was not recorded within 60 s")
-                times["recorded"].append((time.perf_counter() - marks["landed"]) * 1000)
-                if len(Library(folder)) != 4 * (number + 2):
-                    raise RuntimeError("the library misses images")
-            else:
-                time.sleep(0.3)  # about as long as a recording takes: the same pace both ways
-        panel.close()
+            for key in ("off", "on") if number % 2 else ("on", "off"):
+                panel = panels[key]
+                panel.prompt = f"a lighthouse at dusk, take {number}"
+                generation = panel.generate().result(timeout=120)
+                if len(generation.images) != 4 or not generation.ok:
+                    raise RuntimeError(f"run {number} failed: {generation!r}")
+                mark = marks[key]
+                times[key]["answer_to_landed"].append((mark["landed"] - mark["answer"]) * 1000)
+                times[key]["land"].append((mark["landed"] - mark["land"]) * 1000)
+                if key == "on":
+                    if not panel.wait_recorded(60):
+                        raise RuntimeError("the run was not recorded within 60 s")
+                    times["on"]["recorded"].append((time.perf_counter() - mark["landed"]) * 1000)
+                    recorded += 4
+                    if len(Library(folder)) != recorded:
+                        raise RuntimeError("the library misses images")
+        for panel in panels.values():
+            panel.close()
     return times
+
+
+def _instrument(
+    panel: Any, client: Any, marks: dict[str, float], times: dict[str, list[float]] | None
+) -> None:
+    """Mark when the answer arrived and when ``land`` began and ended; time ``record``."""
+    runner, recorder = panel._runner, panel._recorder
+    original_land, original_call, original_record = (
+        runner.land,
+        client.generate_payload,
+        recorder.record,
+    )
+
+    async def generate_payload(*args: Any, **kwargs: Any) -> Any:
+        answer = await original_call(*args, **kwargs)
+        marks["answer"] = time.perf_counter()
+        return answer
+
+    def land(*args: Any, **kwargs: Any) -> bool:
+        marks["land"] = time.perf_counter()
+        landed: bool = original_land(*args, **kwargs)
+        marks["landed"] = time.perf_counter()
+        return landed
+
+    def record(*args: Any, **kwargs: Any) -> None:
+        started = time.perf_counter()
+        original_record(*args, **kwargs)
+        if times is not None:
+            times["submit"].append((time.perf_counter() - started) * 1000)
+
+    client.generate_payload = generate_payload
+    runner.land = land
+    recorder.record = record
 
 
 def _view_times(folder: Path, rounds: int) -> dict[str, dict[str, float]]:
@@ -262,20 +286,21 @@ def _view_times(folder: Path, rounds: int) -> dict[str, dict[str, float]]:
 
 
 def _landing(smoke: bool) -> dict[str, Any]:
-    rounds = 2 if smoke else 8
+    rounds = 2 if smoke else 16
     with fake_process(image_file()) as base_url:
         raw = (
             _child_landing(base_url, rounds)
             if smoke
             else run_module("bench.library", "--child", base_url, str(rounds), timeout=900)
         )
-    found = {
+    found: dict[str, Any] = {
         key: {name: summary(values) for name, values in parts.items() if values}
         for key, parts in raw.items()
     }
-    found["added_ms"] = (
-        found["on"]["answer_to_landed"]["median"] - found["off"]["answer_to_landed"]["median"]
-    )
+    # Each round ran one run per panel back to back: the difference within a round is what
+    # recording adds under the same load; its median is the figure.
+    pairs = zip(raw["on"]["answer_to_landed"], raw["off"]["answer_to_landed"], strict=True)
+    found["added"] = summary([on - off for on, off in pairs])
     return found
 
 

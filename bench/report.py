@@ -557,10 +557,15 @@ def _library(r: Report, data: dict[str, Any]) -> None:
         " opening a page of 50 with their thumbnails, and searches (FTS5) returning a first"
         " page with thumbnails, and the panel's Library view on it (open with a fresh"
         " `Library`: first page of cards, filters' choices, count; next page; a search typed"
-        " in its box). The panel: four-image runs from the fake (its own process), the time"
-        " from the answer to the end of the landing (thumbnails, gallery, history), with"
-        " `library=Library(tmp)` and `library=False`, interleaved; recording runs in the"
-        " panel's own thread after the landing. Milliseconds, median (min-max).",
+        " in its box). The panel: four-image runs from the fake (its own process) by two"
+        " panels, `library=Library(tmp)` and `library=False`, one run each per round in"
+        " alternating order: the time from the answer to the end of the landing (thumbnails,"
+        " gallery, history), `land` alone, the `record` call `land` makes (a submit), and how"
+        " long after the landing the run is in the library; recording starts in the panel's"
+        " own thread once the landing has let go of the panel's lock, so what it adds to the"
+        " landing is the submit (the target); the on - off difference of each round is shown"
+        " as a check (it is noise when the machine is busy: see its spread)."
+        " Milliseconds, median (min-max).",
         "",
         "| measure | ms |",
         "|---|---|",
@@ -574,15 +579,17 @@ def _library(r: Report, data: dict[str, Any]) -> None:
             for key in ("off", "on")
             for name, s in data["landing"][key].items()
         ),
+        f"| panel: recording adds (on - off, per round) | {_ms(data['landing']['added'])} |",
         "",
     )
-    added = data["landing"]["added_ms"]
+    submit = data["landing"]["on"]["submit"]["median"]
     r.target(
-        "library: what recording adds to the panel's landing of a four-image run",
-        f"{added:.1f} ms",
+        "library: what recording adds to the panel's landing of a four-image run (the submit"
+        " `land` makes; the recording waits for the landing's lock)",
+        f"{submit:.2f} ms",
         "<= 20 ms",
-        added <= 20,
-        "The recording thread competes for the GIL with the landing's last steps.",
+        submit <= 20,
+        "The submit to the panel's recording thread took this long.",
     )
     view = max(data["view_ms"]["open"]["median"], data["view_ms"]["next page"]["median"])
     r.target(f"library: Library view, open or a page of {count:,}", f"{view:.1f} ms",

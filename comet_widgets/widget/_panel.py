@@ -321,7 +321,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         offline = bool(offline) if offline is not None else (offline_from_env() and not explicit)
         recording = library_of(library)  # refuses a wrong kind before anything is built
         self._lock = threading.RLock()
-        self._recorder = Recorder(recording, self._on_recorded)
+        self._recorder = Recorder(recording, self._on_recorded, after=self._lock)
         self._source = ClientSource(factory=client_factory, offline=offline)
         self._sheets: dict[Generation, bytes] = {}
         self._adapting = self._batching = False

@@ -1,20 +1,24 @@
 """The panel's recording into its ``Library``: every run that lands, off the landing path.
 
 ``Recorder.record(run)`` only submits the work to a single-thread executor the panel owns
-(``comet-library``): the run has already landed in the panel when the library writes its files
-and rows, so landing never waits for SQLite or the disk. One thread keeps a panel's runs in the
-order they landed. Whatever goes wrong there (a folder that is not writable, a damaged
-database, a full disk) is caught and handed to ``on_done`` as words for the panel's quiet line
-(``cw-library-notice``); the run itself stays in the panel, untouched.
+(``comet-library``), and that thread starts once the landing has let go of the panel's lock
+(``after``): the run is in the panel before the library hashes, makes thumbnails and writes
+its files and rows, so landing neither waits for SQLite or the disk nor competes with them for
+the interpreter. One thread keeps a panel's runs in the order they landed. Whatever goes wrong
+there (a folder that is not writable, a damaged database, a full disk) is caught and handed to
+``on_done`` as words for the panel's quiet line (``cw-library-notice``); the run itself stays
+in the panel, untouched.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 from .._errors import CometError, InvalidParameterError
 from ..library._library import Library, LibraryEntry
@@ -63,16 +67,21 @@ class Recorder:
 
     ``on_done(entries, problem)`` is called in that thread after each run: the new entries
     and ``None``, or ``[]`` and why the library could not record it (for the panel's quiet
-    line). With ``library=None`` nothing is recorded and no thread is started.
+    line). ``after``: a lock the thread takes (and lets go at once) before it records, the
+    panel's, which the landing holds. With ``library=None`` nothing is recorded and no thread
+    is started.
     """
 
     def __init__(
         self,
         library: Library | None,
         on_done: Callable[[list[LibraryEntry], str | None], None],
+        *,
+        after: AbstractContextManager[Any] | None = None,
     ) -> None:
         self.library = library
         self.on_done = on_done
+        self._after = after if after is not None else contextlib.nullcontext()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._futures: set[concurrent.futures.Future[None]] = set()
         self._lock = threading.Lock()
@@ -98,6 +107,8 @@ class Recorder:
     def _record(self, run: Run, batch: str | None) -> None:
         library = self.library
         assert library is not None
+        with self._after:
+            pass  # the landing that submitted this run has ended: record it now
         entries: list[LibraryEntry] = []
         problem: str | None = None
         try:
