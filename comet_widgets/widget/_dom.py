@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_description import DescriptionWidget
 
 __all__ = ["classed", "escaped", "fixed", "owned", "set_class", "set_state", "set_value", "show"]
 
@@ -44,6 +45,8 @@ def fixed(kind: type[widgets.DOMWidget]) -> dict[str, Any]:
     """Constructor arguments that give a ``kind`` widget the shared layout (and the shared
     style of its kind, when it has one): ``widgets.HTML(**fixed(widgets.HTML))``."""
     found: dict[str, Any] = {"layout": _one(widgets.Layout)}
+    if issubclass(kind, DescriptionWidget):
+        found["tooltip"] = ""  # at construction: no message to empty it later (``classed``)
     style = kind.class_traits().get("style")
     if style is not None:  # HTMLStyle, ButtonStyle...: the class its ``style`` trait holds
         found["style"] = _one(style.klass)
@@ -94,9 +97,9 @@ def set_state(widget: widgets.Widget, states: Iterable[str], state: str) -> None
 def classed(widget: W, *classes: str) -> W:
     """``widget`` with these CSS classes added (for building views in one expression).
 
-    A tooltip left unset becomes empty: ipywidgets 8 writes an unset one into the ``title``
-    of a description's label (and of a Button or FileUpload) as the text "null"."""
-    if getattr(widget, "tooltip", "") is None:
+    A description widget's tooltip left unset becomes empty: ipywidgets 8 writes an unset one
+    into the ``title`` of its label (a FileUpload's or ToggleButton's own) as the text "null"."""
+    if isinstance(widget, DescriptionWidget) and widget.tooltip is None:
         widget.tooltip = ""
     for css in classes:
         widget.add_class(css)

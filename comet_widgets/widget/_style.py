@@ -82,7 +82,7 @@ CSS = f"""
 .cw-header {{ align-items: center; gap: 8px; flex-wrap: wrap;
   border-bottom: 1px solid {_BORDER}; padding-bottom: 8px; }}
 .cw-title .widget-html-content {{ font-size: var(--jp-ui-font-size3, 16px); font-weight: 600; }}
-.cw-badge .widget-html-content, .cw-model-status .widget-html-content {{
+.cw-badge .widget-html-content {{
   display: inline-block; border-radius: 999px; padding: 1px 10px; font-size: 12px;
   font-weight: 600; white-space: nowrap; }}
 .cw-badge.cw-offline .widget-html-content {{ background: {_tint(_WARN, 22)};
@@ -91,8 +91,6 @@ CSS = f"""
   border: 1px solid {_OK}; color: {_FG}; }}
 .cw-badge.cw-local .widget-html-content {{ background: {_tint(_BRAND, 14)};
   border: 1px solid {_BRAND}; color: {_FG}; }}
-.cw-model-status .widget-html-content {{ background: {_BG2}; color: {_FG};
-  border: 1px solid {_BORDER}; font-weight: 500; }}
 .cw-header-spacer {{ flex: 1 1 auto; }}
 .cw-offline-banner .widget-html-content {{ color: {_FG2}; font-size: 12px; }}
 
@@ -148,6 +146,23 @@ CSS = f"""
   background: transparent; color: {_FG2}; padding: 2px 10px; }}
 .cw-message .cw-what {{ font-weight: 600; }}
 .cw-message .cw-rid {{ color: {_FG2}; font-size: 12px; }}
+
+/* words: each message one line (cw-line), its technical facts behind "Details" */
+/* (the main text colour, smaller: the secondary one is under 4.5:1 on the error tints) */
+.cw-panel .cw-details {{ margin-top: 3px; font-size: 12px; color: {_FG}; }}
+.cw-panel .cw-details > summary {{ cursor: pointer; width: fit-content; color: {_FG};
+  list-style-position: inside; }}
+.cw-panel .cw-details > summary:hover {{ text-decoration: underline; }}
+.cw-panel .cw-details-body {{ margin: 3px 0 0 2px; padding: 2px 8px; color: {_FG};
+  border-left: 2px solid {_BORDER}; overflow-wrap: anywhere; user-select: text; }}
+.cw-panel .cw-details .cw-rid {{ font-family: var(--jp-code-font-family, monospace);
+  color: {_FG}; }}
+.cw-image-error .cw-details {{ font-size: 11px; }}
+/* choices: the "Other…" model box and the "Custom…" WxH box under their lists */
+.cw-panel .cw-model-other, .cw-panel .cw-size-custom {{ width: 100% !important;
+  margin: 4px 0 0 0 !important; }}
+.cw-panel .cw-model-other input, .cw-panel .cw-size-custom input {{ width: 100% !important;
+  min-width: 0; }}
 .cw-usage .widget-html-content {{ color: {_FG2}; font-size: 12px; }}
 
 /* edit mode: the input strip, the mask painter */

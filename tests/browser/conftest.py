@@ -510,7 +510,17 @@ class ModelPicker:
         self.other = root.locator(".cw-model-other input")
 
     def labels(self) -> list[str]:
-        return list(self.select.evaluate("s => Array.from(s.options, o => o.textContent)"))
+        """The list's labels (ipywidgets writes their spaces as no-break spaces)."""
+        texts = self.select.evaluate("s => Array.from(s.options, o => o.textContent)")
+        return [text.replace("\xa0", " ") for text in texts]
+
+    def pick(self, label: str) -> None:
+        """Pick the entry labelled ``label``."""
+        from playwright.sync_api import expect
+
+        index = self.labels().index(label)
+        self.select.select_option(index=index)
+        expect(self.select).to_have_js_property("selectedIndex", index)
 
     def label_of(self, model: str) -> str | None:
         """The list's label for ``model`` (its id, then what is said of it), or None."""
@@ -522,10 +532,9 @@ class ModelPicker:
 
         label = self.label_of(model)
         if label is not None:
-            self.select.select_option(label=label)
-            expect(self.select).to_have_value(label)
+            self.pick(label)
             return
-        self.select.select_option(label=self.OTHER)
+        self.pick(self.OTHER)
         expect(self.other).to_be_visible()
         self.other.fill(model)
         self.other.press("Enter")
@@ -540,7 +549,7 @@ class ModelPicker:
         from playwright.sync_api import expect
 
         if self.label_of(model) is not None:
-            expect(self.select).to_have_value(re.compile(rf"^{re.escape(model)}( · .*)?$"))
+            expect(self.select).to_have_value(re.compile(rf"^{re.escape(model)}(\W·\W.*)?$"))
         else:
             expect(self.other).to_have_value(model)
 

@@ -158,7 +158,7 @@ def test_the_readme_screenshot_is_todays_default_model(
     notebook.run_cell(PANEL_CELL)
     panel = panel_on(notebook.cell(PANEL_CELL))
     expect(panel.status).to_have_text("Ready", timeout=30_000)
-    expect(panel.model).to_have_value("gpt-image-2")
+    panel.model.expect_model("gpt-image-2")
     panel.unfold()  # a GPT model's More options: the most fields the panel shows at once
     for name in ("background", "output-format", "complexity", "moderation", "partial-images"):
         expect(panel.root.locator(f".cw-advanced .cw-{name}")).to_be_visible()
