@@ -128,6 +128,8 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
                          ``cw-library-delete``, which asks first in ``cw-library-confirm``
                          (``cw-library-confirm-text``, ``cw-library-confirm-delete``,
                          ``cw-library-keep``); ``cw-library-said`` (what an action did)
+``cw-compare``           the Compare view, behind the switch's "Compare" (its parts' classes
+                         are listed in ``_compare_view.py``)
 ``cw-static``            not in the panel: its static view, an output of its own under it
                          (``_static.py``; hidden where the live panel is on the page)
 ======================== =======================================================
@@ -169,6 +171,7 @@ from ..images._results import GeneratedImage, Generation
 from . import _loop
 from ._batch_view import BatchView, batch_job, prompts_of
 from ._client_source import ClientSource
+from ._compare_view import COMPARE, CompareView
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
 from ._dom import classed, escaped, owned, set_value, show
 from ._edit_mode import EditMode, edit_options, input_size
@@ -419,6 +422,20 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 tooltip=f"Every run of this panel, kept in {self._library_view.library.path}",
                 on_show=self._library_view.open,
             )
+        self._compare = CompareView(
+            self._runner,
+            self._lock,
+            self._gallery.lightbox,
+            values=self._values,
+            check_key=self._check_key,
+            on_use=self._use_settings,
+        )
+        self._views.add(
+            COMPARE,
+            self._compare.box,
+            tooltip="Compare models, qualities, sizes or two prompts on one labelled grid",
+            on_show=self._compare.refresh,
+        )
         self._columns = [
             classed(
                 widgets.VBox(
@@ -556,6 +573,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._view.show_validation(self._refusal(problem))
         self._controls.generate.disabled = problem is not None
         self._show_estimate(values)
+        if getattr(self, "_views", None) is not None and self._views.current == COMPARE:
+            self._compare.refresh()  # its cells and estimate follow the panel's parameters
 
     def _show_estimate(self, values: Mapping[str, Any]) -> None:
         """What the next click will likely cost, beside Generate (pure arithmetic: cheap enough
@@ -877,6 +896,12 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             edits.append(fields)
         return edits
 
+    @locked
+    def _use_settings(self, params: Mapping[str, Any]) -> None:
+        """A comparison cell's "Use these settings": its prompt and parameters into the panel."""
+        self._set_params({name: value for name, value in params.items() if name in PARAMS})
+        self._refresh()
+
     # -- history ---------------------------------------------------------------------------
     @locked
     def _on_history(self, index: int) -> None:
@@ -1084,6 +1109,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         parts += self._library_view.all if self._library_view is not None else []
         self._recorder.close()
         parts += [*self._history_view.all, *self._views.all, self._actions, self._estimate]
+        parts += self._compare.all
         for widget in [
             *parts,
             self._status_row,

@@ -45,17 +45,18 @@ def test_controls_and_results_are_the_two_columns(make_panel: MakePanel) -> None
 async def test_a_view_added_beside_results_is_switched_to_and_back(
     make_panel: MakePanel,
 ) -> None:
-    panel = make_panel(prompt="A kite", library=False)  # no Library view: Results alone
+    panel = make_panel(prompt="A kite", library=False)  # no Library view: Results and Compare
     switch = part(panel, "cw-view-switch")
     assert panel.view == "Results"
-    assert not shown(switch), "no switch while Results is the only view"
+    # the panel's own Compare view is beside Results from the start
+    assert shown(switch)
+    assert list(switch.options) == ["Results", "Compare"]
     library = ipywidgets.HTML("the library")
     opened: list[str] = []
     panel.add_view(
         "My library", library, tooltip="Saved images", on_show=lambda: opened.append(panel.view)
     )
-    assert shown(switch)
-    assert list(switch.options) == ["Results", "My library"]
+    assert list(switch.options) == ["Results", "Compare", "My library"]
     assert panel.view == "Results"
     box = part(panel, "cw-view-my-library")
     assert library in box.children
@@ -75,12 +76,12 @@ async def test_a_view_added_beside_results_is_switched_to_and_back(
 
     panel.show_view("My library")
     assert (panel.view, opened) == ("My library", ["My library", "My library"])
-    with pytest.raises(ValueError, match="no view 'Compare'"):
-        panel.show_view("Compare")
+    with pytest.raises(ValueError, match="no view 'Gallery 2'"):
+        panel.show_view("Gallery 2")
     with pytest.raises(ValueError, match="already taken"):
         panel.add_view("My library", ipywidgets.HTML())
     with pytest.raises(TypeError, match="ipywidgets widget"):
-        panel.add_view("Compare", "not a widget")  # type: ignore[arg-type]
+        panel.add_view("Other", "not a widget")  # type: ignore[arg-type]
 
 
 async def test_edit_mode_and_back_restores_generate_modes_prompt_and_count(

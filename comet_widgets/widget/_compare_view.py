@@ -1,0 +1,538 @@
+"""The panel's Compare view: pick up to three axes from the panel's own choices (models,
+qualities, sizes, a second prompt), see the cells and their estimated cost, run them, and watch
+the labelled grid fill cell by cell.
+
+The cells run as one ``comet_widgets.compare`` grid (``run_grid``: one ``generate_many`` batch,
+each cell sent once, cells a model refuses never sent) through the panel's ``RunController``:
+the status line, Cancel, the session's cost, the history strip and the library treat it as one
+run. Every write to its widgets holds the panel's lock (clicks take it; answers take it on the
+private loop, after their thumbnails are made in a thread, without it).
+
+Stable CSS classes (for styling and browser tests):
+
+=========================== ==============================================================
+``cw-compare``              the view (in the results column, behind the "Compare" switch)
+``cw-compare-pick``         the pickers: ``cw-compare-models``, ``cw-compare-qualities``,
+                            ``cw-compare-sizes`` (checkboxes, each ``cw-compare-choice``)
+                            and ``cw-compare-prompt2`` (a second prompt)
+``cw-compare-summary``      the cells and their estimate, or why nothing can run
+``cw-compare-run``          the Compare button
+``cw-compare-note``         what "Use these settings" just did
+``cw-compare-grid``         the grid: ``cw-compare-sheet`` per value of a third axis (with
+                            ``cw-compare-sheet-title``), ``cw-compare-col-label``,
+                            ``cw-compare-row-label`` and a ``cw-compare-cell`` per cell
+``cw-compare-cell``         a cell; its state: ``cw-compare-pending`` (a placeholder),
+                            ``cw-compare-ok``, ``cw-compare-failed``, ``cw-compare-na`` (not
+                            applicable: never sent), ``cw-compare-over-budget``; inside:
+                            ``cw-compare-thumb``, ``cw-compare-caption``, ``cw-compare-view``
+                            (open it in the lightbox) and ``cw-compare-use`` ("Use these
+                            settings": the cell's parameters into the panel)
+=========================== ==============================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as widgets
+
+from .._catalog import CURRENT
+from .._constants import COMPARE_MAX_CELLS
+from .._errors import CometError, InvalidParameterError
+from ..compare._compare import fill_cell, run_grid
+from ..compare._grid import Cell, Grid, label_of, plan_grid
+from ..compare._sheet import Geometry
+from ._dom import classed, escaped, set_state, set_value, show
+from ._gallery import Lightbox, Preview, make_previews
+from ._pending import Job
+from ._run import Run, RunController, locked
+from ._status import plural
+
+__all__ = ["COMPARE", "CompareView"]
+
+#: The view's title (its switch button).
+COMPARE = "Compare"
+#: The most axes the view runs (a fourth would make the grid unreadable in a panel).
+MAX_AXES = 3
+#: The panel's choices offered as axes.
+MODELS = tuple(name for name in CURRENT if not re.search(r"\d{4}-\d{2}-\d{2}$", name))
+QUALITIES = ("low", "medium", "high", "xhigh", "max")
+SIZES = ("1024x1024", "1536x1024", "1024x1536")
+_STATES = {
+    "pending": "cw-compare-pending",
+    "ok": "cw-compare-ok",
+    "failed": "cw-compare-failed",
+    "not applicable": "cw-compare-na",
+    "over budget": "cw-compare-over-budget",
+}
+_CSS = """
+.cw-compare-choices { flex-wrap: wrap; gap: 0 12px; }
+.cw-compare-choice { width: auto; }
+.cw-compare-sheet-grid { display: grid; gap: 6px; align-items: start; }
+.cw-compare-col-label, .cw-compare-row-label { font-weight: 600; overflow-wrap: anywhere; }
+.cw-compare-cell { border: 1px solid var(--jp-border-color2, #ddd); border-radius: 6px;
+  padding: 4px; min-height: 120px; }
+.cw-compare-pending .cw-compare-frame { background: repeating-linear-gradient(45deg,
+  #f3f3f7, #f3f3f7 8px, #e9e9f1 8px, #e9e9f1 16px); min-height: 100px; border-radius: 4px; }
+.cw-compare-na { background: #eee; }
+.cw-compare-failed { background: #fde2e2; }
+.cw-compare-over-budget { background: #fff3cd; }
+.cw-compare-thumb img, .cw-compare-thumb { width: 100%; height: auto; }
+.cw-compare-caption { font-size: 12px; color: #555; }
+"""
+
+
+@dataclasses.dataclass(eq=False)
+class _Tile:
+    """One cell's widgets."""
+
+    box: widgets.VBox
+    thumb: widgets.Image
+    frame: widgets.Box
+    caption: widgets.HTML
+    view: widgets.Button
+    use: widgets.Button
+
+
+class CompareView:
+    """The Compare view of a panel; ``box`` goes into the panel's view slot.
+
+    ``values()`` reads the panel's parameters; ``check_key()`` raises (and shows) a missing
+    key; ``on_use(params)`` puts a cell's parameters into the panel (holding its lock)."""
+
+    def __init__(
+        self,
+        runner: RunController,
+        lock: Any,
+        lightbox: Lightbox,
+        *,
+        values: Callable[[], dict[str, Any]],
+        check_key: Callable[[], None],
+        on_use: Callable[[Mapping[str, Any]], None],
+    ) -> None:
+        self.runner = runner
+        self._lock = lock
+        self.lightbox = lightbox
+        self._values = values
+        self._check_key = check_key
+        self._on_use = on_use
+        self._seeded = False
+        self.grid: Grid | None = None
+        self._tiles: dict[int, _Tile] = {}
+        self._previews: dict[int, Preview] = {}
+        self.models = self._choices(MODELS)
+        self.qualities = self._choices(QUALITIES)
+        self.sizes = self._choices(SIZES)
+        self.prompt2 = classed(
+            widgets.Text(
+                description="Second prompt",
+                placeholder="Optional: a second prompt to compare with the panel's",
+                style={"description_width": "initial"},
+                layout=widgets.Layout(width="100%"),
+            ),
+            "cw-compare-prompt2",
+        )
+        self.prompt2.observe(self._changed, names="value")
+        pick = [
+            self._group("Models", self.models, "cw-compare-models"),
+            self._group("Qualities", self.qualities, "cw-compare-qualities"),
+            self._group("Sizes", self.sizes, "cw-compare-sizes"),
+            self.prompt2,
+        ]
+        self.summary = classed(widgets.HTML(), "cw-compare-summary")
+        self.run_button = classed(
+            widgets.Button(
+                description="Compare",
+                icon="th",
+                button_style="primary",
+                tooltip="Generate every cell of the grid (cells a model refuses are not sent)",
+            ),
+            "cw-compare-run",
+        )
+        self.run_button.on_click(lambda _button: self._click(self.start))
+        self.note = classed(widgets.HTML(), "cw-compare-note")
+        self.grid_box = classed(widgets.VBox(), "cw-compare-grid")
+        self._style = classed(widgets.HTML(f"<style>{_CSS}</style>"), "cw-compare-style")
+        self.box = classed(
+            widgets.VBox(
+                [
+                    self._style,
+                    classed(widgets.VBox(pick), "cw-compare-pick"),
+                    classed(widgets.HBox([self.run_button, self.summary]), "cw-compare-actions"),
+                    self.note,
+                    self.grid_box,
+                ]
+            ),
+            "cw-compare",
+        )
+
+    # -- the pickers -------------------------------------------------------------------------
+    def _choices(self, names: tuple[str, ...]) -> dict[str, widgets.Checkbox]:
+        boxes = {
+            name: classed(
+                widgets.Checkbox(
+                    value=False, description=name, indent=False, layout=widgets.Layout(width="auto")
+                ),
+                "cw-compare-choice",
+            )
+            for name in names
+        }
+        for box in boxes.values():
+            box.observe(self._changed, names="value")
+        return boxes
+
+    @staticmethod
+    def _group(title: str, boxes: dict[str, widgets.Checkbox], css: str) -> widgets.Widget:
+        label = widgets.HTML(f"<b>{escaped(title)}</b>", layout=widgets.Layout(width="90px"))
+        row = classed(widgets.HBox(list(boxes.values())), "cw-compare-choices")
+        return classed(widgets.HBox([label, row]), css)
+
+    def _click(self, action: Callable[[], None]) -> None:
+        with self._lock:  # a click in the browser: the panel's owner lock
+            action()
+
+    def _changed(self, _change: Any) -> None:
+        with self._lock:
+            self.refresh()
+
+    @property
+    def all(self) -> list[widgets.Widget]:
+        found: list[widgets.Widget] = []
+
+        def walk(widget: Any) -> None:
+            if isinstance(widget, widgets.Box):
+                for child in widget.children:
+                    walk(child)
+            if isinstance(widget, widgets.Widget):
+                found.append(widget)
+
+        walk(self.box)
+        return found
+
+    def _picked(self, boxes: dict[str, widgets.Checkbox]) -> list[str]:
+        return [name for name, box in boxes.items() if box.value]
+
+    def seed(self) -> None:
+        """The first time the view is shown: tick the panel's own model, quality and size."""
+        if self._seeded:
+            return
+        self._seeded = True
+        values = self._values()
+        for boxes, name in (
+            (self.models, "model"),
+            (self.qualities, "quality"),
+            (self.sizes, "size"),
+        ):
+            box = boxes.get(str(values.get(name)))
+            if box is not None:
+                box.value = True
+
+    def plan(self) -> Grid:
+        """The grid the current choices make (raises ``InvalidParameterError``)."""
+        values = self._values()
+        fixed = {
+            name: value
+            for name, value in values.items()
+            if name not in ("prompt", "model", "quality", "size", "partial_images")
+            and value is not None
+        }
+        axes: dict[str, Any] = dict(fixed)
+        for name, picked in (
+            ("model", self._picked(self.models)),
+            ("quality", self._picked(self.qualities)),
+            ("size", self._picked(self.sizes)),
+        ):
+            if len(picked) > 1:
+                axes[name] = picked
+            elif picked:
+                axes[name] = picked[0]
+            elif values.get(name) is not None:
+                axes[name] = values[name]
+        prompt = str(values.get("prompt") or "")
+        second = self.prompt2.value.strip()
+        prompts: str | list[str] = [prompt, second] if second else prompt
+        varying = sum(isinstance(v, list) for v in axes.values()) + bool(second)
+        if varying > MAX_AXES:
+            raise InvalidParameterError(
+                "axes",
+                varying,
+                f"compare at most {MAX_AXES} things at once: untick a row of choices",
+                reason=f"{varying} axes make a grid too large to read in the panel",
+            )
+        if varying == 0:
+            raise InvalidParameterError(
+                "axes",
+                0,
+                "tick two models, qualities or sizes, or write a second prompt",
+                reason="0 axes picked: nothing to compare yet",
+            )
+        return plan_grid(prompts, axes, max_cells=COMPARE_MAX_CELLS)
+
+    def refresh(self) -> None:
+        """The summary line (cells and estimate, or why it cannot run) and the button."""
+        self.seed()
+        try:
+            grid = self.plan()
+        except InvalidParameterError as exc:
+            text, ok = exc.message, False
+        else:
+            text, ok = grid.describe(), True
+        set_value(self.summary, escaped(text))
+        self.run_button.disabled = not ok or self.runner.running
+
+    # -- running -----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Run the grid of the current choices (the Compare button)."""
+        if self.runner.running:
+            return
+        try:
+            grid = self.plan()
+            self._check_key()
+        except CometError as exc:
+            set_value(self.summary, escaped(exc.message))
+            return
+        self.grid = grid
+        self._draw(grid)
+        sent = len(grid.sendable)
+        job = Job({"compare": len(grid.cells)})
+        job.slots = 0
+        job.what = f"Comparing {plural(sent, 'cell')}"
+        set_value(self.note, "")
+        self.run_button.disabled = True
+        self.runner.start(job, self._work(job, grid))
+
+    async def _work(self, job: Job, grid: Grid) -> Grid:
+        """On the private loop: the cells run, each lands in its tile as it arrives."""
+        runner = self.runner
+        done = 0
+        landed: dict[int, tuple[Any, list[Preview]]] = {}
+
+        async def on_cell(cell: Cell) -> None:
+            nonlocal done
+            done += 1
+            item = cell.item
+            generation = cell.generation
+            if item is not None and not item.skipped:
+                runner.spend(generation or getattr(item.exception, "generation", None))
+            previews: list[Preview] = []
+            decoded: list[Any] = []
+            if generation is not None and not job.cancelled:
+                previews, decoded = await asyncio.to_thread(make_previews, generation)
+            with self._lock:
+                if job.cancelled:
+                    return
+                if previews and generation is not None:
+                    landed[cell.index] = (generation, previews)
+                    self._previews[cell.index] = self._described(cell, previews[0])
+                    runner.publish(generation, decoded)
+                self._fill(cell)
+                job.what = f"Comparing: {done} of {plural(len(grid.sendable), 'cell')} done"
+                runner.show_progress(job)
+
+        async with runner.working(job):
+            await run_grid(grid, client=runner.client(), on_cell=on_cell, progress=False)
+        self._end(job, grid, landed)
+        return grid
+
+    @locked
+    def _end(self, job: Job, grid: Grid, landed: dict[int, tuple[Any, list[Preview]]]) -> None:
+        runner = self.runner
+        if not job.claim():
+            return
+        for cell in grid.cells:
+            if cell.item is not None:
+                fill_cell(cell, cell.item)
+            self._fill(cell)
+        order = sorted(landed)
+        run = Run(
+            [landed[i][0] for i in order],
+            [p for i in order for p in landed[i][1]],
+            batch=len(grid.sendable),
+        )
+        failed = [c for c in grid.cells if c.status == "failed"]
+        counts: dict[str, int] = {}
+        for cell in grid.cells:
+            counts[cell.status] = counts.get(cell.status, 0) + 1
+        job.summary = "Done: comparison of " + ", ".join(
+            f"{n} {status}" for status, n in counts.items()
+        )
+        error = f"{len(failed)} of {plural(len(grid.sendable), 'cell')} failed" if failed else ""
+        with runner.panel.hold_trait_notifications():
+            if run.generations:
+                runner.add_run(run)
+            runner.settle("error" if failed and not run.generations else "done", error, job=job)
+        self.refresh()
+
+    # -- the grid ------------------------------------------------------------------------------
+    def _draw(self, grid: Grid) -> None:
+        """The grid's labels and one placeholder per cell (before anything is sent)."""
+        self._tiles, self._previews = {}, {}
+        geometry = Geometry.of(grid)
+        axes = list(grid.axes)
+        by_place = {
+            tuple(axis.position(cell.where[axis.name]) for axis in axes): cell
+            for cell in grid.cells
+        }
+        sheets: list[widgets.Widget] = []
+        page_axes = list(geometry.pages)
+        for page in _product([len(a.values) for a in page_axes]):
+            chosen = {axis.name: spot for axis, spot in zip(page_axes, page, strict=True)}
+            title = ", ".join(
+                f"{axis.name}: {axis.labels[spot]}"
+                for axis, spot in zip(page_axes, page, strict=True)
+            )
+            rows = geometry.rows
+            columns = geometry.columns
+            count = len(columns.values) if columns else 1
+            template = ("minmax(80px, 140px) " if rows else "") + f"repeat({count}, minmax(0, 1fr))"
+            children: list[widgets.Widget] = []
+            if columns:
+                if rows:
+                    corner = f"{rows.name} \u2193 {columns.name} \u2192"
+                    children.append(classed(widgets.HTML(escaped(corner)), "cw-compare-corner"))
+                children += [
+                    classed(
+                        widgets.HTML(escaped(f"{columns.name}: {label}")), "cw-compare-col-label"
+                    )
+                    for label in columns.labels
+                ]
+            for r in range(len(rows.values) if rows else 1):
+                if rows:
+                    label = f"{rows.name}: {rows.labels[r]}"
+                    children.append(classed(widgets.HTML(escaped(label)), "cw-compare-row-label"))
+                for c in range(count):
+                    place = dict(chosen)
+                    if rows:
+                        place[rows.name] = r
+                    if columns:
+                        place[columns.name] = c
+                    cell = by_place[tuple(place[a.name] for a in axes)]
+                    children.append(self._tile(cell).box)
+            body = classed(
+                widgets.GridBox(
+                    children, layout=widgets.Layout(grid_template_columns=template, width="100%")
+                ),
+                "cw-compare-sheet-grid",
+            )
+            parts = (
+                [classed(widgets.HTML(escaped(title)), "cw-compare-sheet-title")] if title else []
+            )
+            sheets.append(classed(widgets.VBox([*parts, body]), "cw-compare-sheet"))
+        old = list(self.grid_box.children)
+        self.grid_box.children = tuple(sheets)
+        for widget in old:
+            _close_tree(widget)
+
+    def _tile(self, cell: Cell) -> widgets.Widget:
+        thumb = classed(widgets.Image(format="jpeg"), "cw-compare-thumb")
+        frame = classed(widgets.Box([thumb]), "cw-compare-frame")
+        caption = classed(widgets.HTML(), "cw-compare-caption")
+        view = classed(
+            widgets.Button(
+                description="View",
+                icon="expand",
+                tooltip="Open this cell full size",
+                layout=widgets.Layout(width="auto"),
+            ),
+            "cw-compare-view",
+        )
+        use = classed(
+            widgets.Button(
+                description="Use these settings",
+                icon="sliders",
+                tooltip="Put this cell's prompt and parameters into the panel",
+                layout=widgets.Layout(width="auto"),
+            ),
+            "cw-compare-use",
+        )
+        view.on_click(lambda _button: self._click(lambda: self._open(cell)))
+        use.on_click(lambda _button: self._click(lambda: self._use(cell)))
+        actions = classed(widgets.HBox([view, use]), "cw-compare-actions-row")
+        box = classed(
+            widgets.VBox([frame, caption, actions], layout=widgets.Layout(width="auto")),
+            "cw-compare-cell",
+        )
+        tile = _Tile(box, thumb, frame, caption, view, use)
+        self._tiles[cell.index] = tile
+        self._fill(cell)
+        return tile
+
+    def _fill(self, cell: Cell) -> None:
+        tile = self._tiles.get(cell.index)
+        if tile is None:
+            return
+        set_state(tile.box, _STATES.values(), _STATES[cell.status])
+        preview = self._previews.get(cell.index)
+        if cell.status == "ok" and preview is not None and preview.data is not None:
+            with tile.thumb.hold_sync():
+                tile.thumb.format = preview.format or "jpeg"
+                tile.thumb.value = preview.data
+        show(tile.thumb, cell.status == "ok" and preview is not None)
+        show(tile.view, cell.status == "ok" and preview is not None)
+        show(tile.use, cell.status != "not applicable")
+        set_value(tile.caption, _caption_html(cell))
+
+    @staticmethod
+    def _described(cell: Cell, preview: Preview) -> Preview:
+        """The cell's preview, its parameters as the lightbox's detail line."""
+        axes = {k: v for k, v in cell.where.items() if k != "prompt"}
+        shown = axes | {k: v for k, v in cell.params.items() if k not in axes and k != "prompt"}
+        detail = " · ".join(f"{k} {label_of(v)}" for k, v in shown.items())
+        cost = f" · {cell.cost}" if cell.cost is not None else ""
+        return dataclasses.replace(preview, detail=f"{detail}{cost}")
+
+    def _open(self, cell: Cell) -> None:
+        """The cell full size in the panel's lightbox (Previous/Next walk the grid's images)."""
+        order = sorted(self._previews)
+        if cell.index in self._previews:
+            self.lightbox.open([self._previews[i] for i in order], order.index(cell.index))
+
+    def _use(self, cell: Cell) -> None:
+        """Put the cell's prompt and parameters into the panel's controls."""
+        self._on_use(cell.params)
+        what = ", ".join(f"{k}={label_of(v)}" for k, v in cell.where.items())
+        set_value(
+            self.note,
+            escaped(
+                f"The panel now has this cell's settings ({what}): click Generate to make more."
+            ),
+        )
+
+
+def _caption_html(cell: Cell) -> str:
+    where = " · ".join(label_of(v) for v in cell.where.values())
+    if cell.status == "ok":
+        parts = [str(cell.cost) if cell.cost is not None else ""]
+        if cell.elapsed is not None:
+            parts.append(f"{cell.elapsed:.1f} s")
+        if cell.resumed:
+            parts.append("resumed")
+        said = " · ".join(p for p in parts if p)
+    elif cell.status == "pending":
+        said = "waiting..."
+    else:
+        said = f"{cell.status}: {cell.error}" if cell.error else cell.status
+    return f'<div title="{escaped(where)}">{escaped(said)}</div>'
+
+
+def _product(sizes: list[int]) -> list[tuple[int, ...]]:
+    import itertools
+
+    return list(itertools.product(*(range(size) for size in sizes)))
+
+
+def _close_tree(widget: Any) -> None:
+    """Close a replaced grid's widgets (and their own layouts), so no comm outlives it."""
+    if isinstance(widget, widgets.Box):
+        for child in widget.children:
+            _close_tree(child)
+    if isinstance(widget, widgets.Widget):
+        from ._dom import owned
+
+        for model in owned(widget):
+            model.close()
+        widget.close()
