@@ -124,6 +124,15 @@ class CompareView:
         self.grid: Grid | None = None
         self._tiles: dict[int, _Tile] = {}
         self._previews: dict[int, Preview] = {}
+        self.box = classed(widgets.VBox(), "cw-compare")
+        self._built = False
+
+    def _build(self) -> None:
+        """Make the view's widgets the first time it is shown: a panel nobody compares with
+        carries none of them (each is a comm, and an entry in a notebook's saved state)."""
+        if self._built:
+            return
+        self._built = True
         self.models = self._choices(MODELS)
         self.qualities = self._choices(QUALITIES)
         self.sizes = self._choices(SIZES)
@@ -157,17 +166,14 @@ class CompareView:
         self.note = classed(widgets.HTML(), "cw-compare-note")
         self.grid_box = classed(widgets.VBox(), "cw-compare-grid")
         self._style = classed(widgets.HTML(f"<style>{_CSS}</style>"), "cw-compare-style")
-        self.box = classed(
-            widgets.VBox(
-                [
-                    self._style,
-                    classed(widgets.VBox(pick), "cw-compare-pick"),
-                    classed(widgets.HBox([self.run_button, self.summary]), "cw-compare-actions"),
-                    self.note,
-                    self.grid_box,
-                ]
-            ),
-            "cw-compare",
+        self.box.children = tuple(
+            [
+                self._style,
+                classed(widgets.VBox(pick), "cw-compare-pick"),
+                classed(widgets.HBox([self.run_button, self.summary]), "cw-compare-actions"),
+                self.note,
+                self.grid_box,
+            ]
         )
 
     # -- the pickers -------------------------------------------------------------------------
@@ -274,6 +280,7 @@ class CompareView:
 
     def refresh(self) -> None:
         """The summary line (cells and estimate, or why it cannot run) and the button."""
+        self._build()
         self.seed()
         try:
             grid = self.plan()
