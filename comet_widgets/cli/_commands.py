@@ -114,6 +114,24 @@ def _check_output(folder: Path, *names: str) -> None:
             raise UsageError(f"-o {folder}: {folder / name} is a folder where a file goes")
 
 
+def _check_run(args: argparse.Namespace) -> None:
+    """``--concurrency`` and ``--budget`` of ``batch`` and ``compare``."""
+    if args.concurrency < 1:
+        raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
+    if args.budget is not None and not (math.isfinite(args.budget) and args.budget >= 0):
+        raise UsageError(f"--budget must be a number of USD, 0 or more, got {args.budget}")
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a job scheduler stopping us) ends the running batch like Ctrl-C: what finished
+    is kept in its folder."""
+    task = asyncio.current_task()
+    if task is not None and sys.platform != "win32":
+        import signal
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+
+
 # -- commands -------------------------------------------------------------------------------
 
 
@@ -250,8 +268,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from ..batch._manifest import MANIFEST_NAME, manifest_files, shard_manifest_name
     from ..batch._prompts import read_prompts
 
-    if args.concurrency < 1:
-        raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
+    _check_run(args)
     prompts = read_prompts(args.file, input_format=args.input_format)
     _resolve_inputs(prompts.items, Path(args.file).parent)
     params = params_of(args)
@@ -260,8 +277,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
         planned = plan(prompts.items, params)  # checked before the key, the network or a file
     except InvalidItemError as exc:
         raise UsageError(f"{args.file} {prompts.where(exc.index)}: {exc.message}") from None
-    if args.budget is not None and not (math.isfinite(args.budget) and args.budget >= 0):
-        raise UsageError(f"--budget must be a number of USD, 0 or more, got {args.budget}")
     if shard is not None:
         planned = [p for p in planned if p.index % shard[1] == shard[0]]
     _check_output(Path(args.output), shard_manifest_name(*shard) if shard else MANIFEST_NAME)
@@ -278,12 +293,7 @@ async def _batch(
 ) -> int:
     from ..batch._generate import generate_many
 
-    task = asyncio.current_task()
-    if task is not None and sys.platform != "win32":
-        import signal
-
-        # SIGTERM (a job scheduler stopping us) ends like Ctrl-C: finished items are kept.
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    _stop_on_sigterm()
     async with _client(args) as client:
         results = await generate_many(
             items,
@@ -307,10 +317,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from ..compare._compare import SHEET_NAME, TABLE_NAME
     from ..compare._grid import plan_grid
 
-    if args.concurrency < 1:
-        raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
-    if args.budget is not None and not (math.isfinite(args.budget) and args.budget >= 0):
-        raise UsageError(f"--budget must be a number of USD, 0 or more, got {args.budget}")
+    _check_run(args)
     prompts = args.prompt[0] if len(args.prompt) == 1 else list(args.prompt)
     axes = compare_axes_of(args)
     # refused now (InvalidParameterError: exit 2), before the key, the network or a file
@@ -328,12 +335,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 async def _compare(args: argparse.Namespace, prompts: Any, axes: dict[str, Any]) -> int:
     from ..compare._compare import SHEET_NAME, TABLE_NAME, compare
 
-    task = asyncio.current_task()
-    if task is not None and sys.platform != "win32":
-        import signal
-
-        # SIGTERM ends like Ctrl-C: the cells already answered are in the folder.
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    _stop_on_sigterm()
     async with _client(args) as client:
         grid = await compare(
             prompts,

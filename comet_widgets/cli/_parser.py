@@ -142,12 +142,16 @@ NOT_ON_COMMAND_LINE: dict[str, str] = {
 EDIT_FLAGS = tuple(name for name in EDIT_PARAMETERS if name not in NOT_ON_COMMAND_LINE)
 
 
-def _add_params(parser: argparse.ArgumentParser, *, defaults: bool, edit: bool = False) -> None:
+def _add_params(
+    parser: argparse.ArgumentParser, *, defaults: bool, edit: bool = False, axes: bool = False
+) -> None:
     """One flag per parameter of ``ImageParams`` (``EditParams`` with ``edit``): names, types
-    and values come from it."""
+    and values come from it. With ``axes`` (``compare``) each takes one value or several."""
     what = "default " if defaults else ""
     declaration, names = (EditParams, EDIT_FLAGS) if edit else (ImageParams, PARAMETERS)
     title = "edit parameters" if edit else "generation parameters"
+    if axes:
+        title += " (one value, or several: an axis)"
     group = parser.add_argument_group(title + (" (defaults)" if defaults else ""))
     for name in names:
         if name in NOT_ON_COMMAND_LINE:
@@ -162,8 +166,15 @@ def _add_params(parser: argparse.ArgumentParser, *, defaults: bool, edit: bool =
         is_int = scalar_kind(name, declaration) is int
         metavar = "FILE" if name in EDIT_FILES else "N" if is_int else name.upper()
         group.add_argument(
-            *flags, dest=name, type=int if is_int else str, metavar=metavar, help=text
+            *flags,
+            dest=name,
+            type=int if is_int else str,
+            metavar=metavar,
+            help=text,
+            nargs="+" if axes else None,
         )
+    if axes:
+        return  # svg is an object: not an axis
     efforts = "/".join(get_args(SvgEffort))
     group.add_argument(
         "--svg-model", metavar="MODEL", help=f"{what}the model that authors svg output"
@@ -478,21 +489,7 @@ def _add_compare(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     cmp.add_argument("--no-resume", action="store_true", help="request every cell again")
     cmp.add_argument("-q", "--quiet", action="store_true", help="no progress bar or lines")
-    group = cmp.add_argument_group("generation parameters (one value, or several: an axis)")
-    for name in PARAMETERS:
-        kind = scalar_kind(name)
-        if name in NOT_ON_COMMAND_LINE or kind is None:
-            continue
-        values = choices(name, closed_only=True)
-        text = HELP[name] + (f" ({'/'.join(values)})" if values else "")
-        group.add_argument(
-            *FLAGS.get(name, ("--" + name.replace("_", "-"),)),
-            dest=name,
-            nargs="+",
-            type=int if kind is int else str,
-            metavar="N" if kind is int else name.upper(),
-            help=text + (f" (default: {DEFAULT_MODEL})" if name == "model" else ""),
-        )
+    _add_params(cmp, defaults=False, axes=True)
     _add_connection(cmp)
 
 

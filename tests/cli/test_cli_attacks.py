@@ -63,16 +63,18 @@ def _commands(tmp_path: Path) -> dict[str, list[str]]:
     }
 
 
+@pytest.fixture
+def at_fake(tmp_path: Path, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``main([...])`` runs in ``tmp_path`` (returned) against the fake, with a key."""
+    cli_against(fake_server, tmp_path, monkeypatch)
+    return tmp_path
+
+
 @pytest.mark.parametrize("command", ["generate", "edit", "batch"])
 def test_an_output_folder_that_cannot_be_used_is_refused_before_anything_is_sent(
-    command: str,
-    tmp_path: Path,
-    fake_server: FakeServer,
-    fake: FakeAPI,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    command: str, at_fake: Path, fake: FakeAPI, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cli_against(fake_server, tmp_path, monkeypatch)
+    tmp_path = at_fake
     argv = _commands(tmp_path)[command]
     (tmp_path / "taken.png").write_bytes(b"mine")
     (tmp_path / "out" / "manifest.jsonl").mkdir(parents=True)
@@ -160,13 +162,9 @@ def test_a_paid_image_whose_folder_cannot_be_written_is_saved_elsewhere_and_name
 
 
 def test_a_batch_with_an_edit_item_the_model_cannot_take_sends_nothing(
-    tmp_path: Path,
-    fake_server: FakeServer,
-    fake: FakeAPI,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    at_fake: Path, fake: FakeAPI, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cli_against(fake_server, tmp_path, monkeypatch)
+    tmp_path = at_fake
     Image.new("RGB", (64, 64)).save(tmp_path / "photo.png")
     Image.new("RGB", (64, 64)).save(tmp_path / "anim.gif")
     (tmp_path / "edits.csv").write_text("prompt,image\nwinter,photo.png\nspring,anim.gif\n")
