@@ -34,7 +34,7 @@ from .._constants import THUMBNAIL_MAX_SIDE
 from ._dom import classed, escaped, fixed, set_class, set_state, set_value, show
 from ._status import panel_message, plural
 from ._style import TILE_STATES
-from ._words import Message, details_html, plain
+from ._words import Message, details_html, plain, save_failed_html
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -212,7 +212,7 @@ def _save(preview: Preview, output_dir: str) -> str:
         folder.mkdir(parents=True, exist_ok=True)
         path = preview.image.save(folder)
     except Exception as exc:  # shown where the click was: a failed save must not break things
-        return f"Save failed: {escaped(str(exc))}"
+        return save_failed_html(exc)
     return saved_html(path)
 
 
@@ -639,8 +639,7 @@ class SelectionBar:
             for preview in chosen:
                 written.append(preview.image.save(folder))
         except Exception as exc:  # said where the click was; what was written stays written
-            done = f" ({plural(len(written), 'image')} written)" if written else ""
-            text = f"Save failed: {escaped(str(exc))}{done}"
+            text = save_failed_html(exc, len(written))
         else:
             text = saved_html(folder).replace(
                 "Saved ", f"Saved {plural(len(written), 'image')} in ", 1

@@ -158,6 +158,7 @@ CSS = f"""
 .cw-panel .cw-details .cw-rid {{ font-family: var(--jp-code-font-family, monospace);
   color: {_FG}; }}
 .cw-image-error .cw-details {{ font-size: 11px; }}
+.cw-panel .widget-html-content:has(> .cw-details) {{ white-space: normal; overflow: visible; }}
 /* choices: the "Other…" model box and the "Custom…" WxH box under their lists */
 .cw-panel .cw-model-other, .cw-panel .cw-size-custom {{ width: 100% !important;
   margin: 4px 0 0 0 !important; }}

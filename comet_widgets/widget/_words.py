@@ -15,6 +15,7 @@ shown as the text it holds (``plain``).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ __all__ = [
     "panel_message",
     "plain",
     "plural",
+    "save_failed_html",
 ]
 
 
@@ -351,6 +353,24 @@ def _retry_words(exc: CometError) -> str:
         tries = plural(exc.retries + 1, "time")
         return f"Tried {tries}: wait a moment, then click Generate to try again."
     return AGAIN
+
+
+def _save_reason(exc: BaseException) -> str:
+    if isinstance(exc, PermissionError):
+        return "the folder is not writable"
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError, FileExistsError)):
+        return "the output folder's path is not a folder"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    return "the file could not be written"
+
+
+def save_failed_html(exc: BaseException, written: int = 0) -> str:
+    """Why Save did not work, in one line (the file system's words behind Details)."""
+    done = f" ({plural(written, 'image')} written)" if written else ""
+    line = f"Could not save: {_save_reason(exc)}{done}."
+    what = f"{type(exc).__name__}: {exc}" if not isinstance(exc, CometError) else exc.message
+    return f'<div class="cw-line">{escaped(line)}</div>{details_html([plain(what)])}'
 
 
 def _duration(seconds: float) -> str:

@@ -457,6 +457,23 @@ def test_save_writes_the_original_with_metadata(make_panel: MakePanel, output_di
         assert saved.size == generation.images[0].image.size
 
 
+def test_a_failed_save_says_why_in_words(make_panel: MakePanel, tmp_path: Path) -> None:
+    """Save into a path that is a file: one line saying why, the OS's words behind Details."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file")
+    panel = make_panel(prompt="A paper boat", model="dall-e-2")
+    panel.output_dir = str(blocker / "images")
+    panel.generate().result(timeout=10)
+    [tile] = visible_tiles(panel)
+    tile.save.click()
+    saved = str(tile.saved.value)
+    line, _, details = saved.partition('<details class="cw-details">')
+    assert "Could not save: the output folder&#x27;s path is not a folder." in line
+    assert "Error" not in line  # no exception class, no errno
+    assert "Errno" not in line
+    assert "NotADirectoryError" in details or "FileExistsError" in details
+
+
 async def test_the_lightbox_sends_full_size_only_while_open(make_panel: MakePanel) -> None:
     panel = make_panel(prompt="A paper boat", model="dall-e-2", n=3)
     generation = await panel.generate()
