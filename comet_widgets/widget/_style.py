@@ -327,8 +327,18 @@ CSS = f"""
 .cw-status-row {{ align-items: baseline; gap: 10px; }}
 .cw-status-row > * {{ margin: 0 !important; }}
 .cw-status-row > .cw-status {{ flex: 0 1 auto; min-width: 0; }}
+/* the views' switch: a segmented control, the view shown in the brand's tint */
 .cw-view-switch {{ width: auto !important; }}
-.cw-view-switch .widget-toggle-button {{ width: auto; min-width: 6em; }}
+.cw-panel .cw-view-switch button.widget-toggle-button {{ width: auto; min-width: 6.5em;
+  margin: 0 0 0 -1px; border: 1px solid {_BORDER}; border-radius: 0; box-shadow: none;
+  background: {_BG}; color: {_FG}; }}
+.cw-panel .cw-view-switch button.widget-toggle-button:first-of-type {{ margin-left: 0;
+  border-radius: 6px 0 0 6px; }}
+.cw-panel .cw-view-switch button.widget-toggle-button:last-of-type {{
+  border-radius: 0 6px 6px 0; }}
+.cw-panel .cw-view-switch button.widget-toggle-button:hover {{ background: {_BG2}; }}
+.cw-panel .cw-view-switch button.widget-toggle-button.mod-active {{ position: relative;
+  background: {_tint(_BRAND, 16)}; border-color: {_BRAND}; font-weight: 600; }}
 /* 900 px of panel (its content box: less its padding and border): a JupyterLab window of
    1100 px with the file browser closed, or of 1400 px with it open */
 @container cw-panel (min-width: 870px) {{
