@@ -340,10 +340,22 @@ class CompareView:
                 job.what = f"Comparing: {done} of {plural(len(grid.sendable), 'cell')} done"
                 runner.show_progress(job)
 
-        async with runner.working(job):
-            await run_grid(grid, client=runner.client(), on_cell=on_cell, progress=False)
+        try:
+            async with runner.working(job):
+                await run_grid(grid, client=runner.client(), on_cell=on_cell, progress=False)
+        except BaseException:
+            self._stopped(grid)  # cancelled or failed: the cells still waiting say so
+            raise
         self._end(job, grid, landed)
         return grid
+
+    @locked
+    def _stopped(self, grid: Grid) -> None:
+        for cell in grid.cells:
+            tile = self._tiles.get(cell.index)
+            if cell.status == "pending" and tile is not None:
+                set_value(tile.caption, escaped("not sent: the comparison was stopped"))
+        self.refresh()  # Compare can run again
 
     @locked
     def _end(self, job: Job, grid: Grid, landed: dict[int, tuple[Any, list[Preview]]]) -> None:

@@ -177,3 +177,22 @@ def test_without_a_key_nothing_runs_and_the_view_says_why(
         assert panel.status == "error"
     finally:
         panel.close()
+
+
+def test_cancel_stops_the_comparison_and_the_waiting_cells_say_so(
+    make_panel: MakePanel, app: FakeAPI, wait_until: Callable[..., float]
+) -> None:
+    panel = make_panel(prompt="a paper boat", size="1024x1024")
+    open_compare(panel)
+    tick(panel, "cw-compare-qualities", "low", "medium", "high")
+    app.latency = 5.0
+    part(panel, "cw-compare-run").click()
+    wait_until(lambda: app.in_flight > 0, timeout=10)
+    part(panel, "cw-cancel").click()
+    assert panel.status == "cancelled"
+    wait_until(
+        lambda: all("stopped" in part(c, "cw-compare-caption").value for c in cells(panel)),
+        timeout=10,
+    )
+    assert all(state(c) == "cw-compare-pending" for c in cells(panel))
+    wait_until(lambda: not part(panel, "cw-compare-run").disabled, timeout=10)  # again
