@@ -218,23 +218,39 @@ def _shown_value(value: object) -> str | None:
     return None
 
 
+#: What the panel calls the images an edit takes, when one is refused.
+_FILE_WORDS = {
+    "image": "An image to edit",
+    "inputs": "An image to edit",
+    "mask": "The mask",
+    "markup": "The guide drawing",
+}
+
+
 def _refusal(exc: InvalidParameterError) -> Message:
-    label = field_label(exc.field)
+    field = re.sub(r"\[.*$", "", exc.field)  # image[2], extra_body['seed']
+    label = field_label(field)
     shown = _shown_value(exc.value)
+    prefix = f"Prompt {exc.index + 1}: " if isinstance(exc, InvalidItemError) else ""
+    details = (f"Parameter: {exc.field}", exc.message)
+    if field in _FILE_WORDS:
+        value = exc.value
+        if value is None or (isinstance(value, (list, tuple)) and not value):
+            what, todo = "There is no image to edit.", "Click Edit on an image, or upload one."
+        else:
+            what = f"{_FILE_WORDS[field]} cannot be used here."
+            todo = "Use another one (Details say why)."
+        return Message(prefix + what, todo, details)
     if isinstance(exc.value, str) and not exc.value.strip():
         what = f"{label} is empty."
     elif shown is not None:
         what = f"{label} “{shown}” is not accepted here."
     else:
         what = f"{label} has a value that is not accepted here."
-    typo = typo_of(exc.value) if exc.field == "model" and isinstance(exc.value, str) else None
+    typo = typo_of(exc.value) if field == "model" and isinstance(exc.value, str) else None
     if typo is not None:
         what += f" Did you mean {typo}?"
-    prefix = ""
-    if isinstance(exc, InvalidItemError):
-        prefix = f"Prompt {exc.index + 1}: "
-    details = (f"Parameter: {exc.field}", exc.message)
-    if exc.field in _CONTROLLED:
+    if field in _CONTROLLED:
         todo = f"Change {label}, then click Generate."
     else:  # set from code (a batch's item, an option): the panel has no control for it
         todo = "Change it where it was set, then try again."

@@ -154,8 +154,10 @@ def test_errors_are_readable_and_rate_limits_wait(
     # Readable: what happened and what to do, in a sentence, not a traceback.
     text = panel.error.inner_text()
     assert "Traceback" not in text, text
-    assert "401" in text, text
     assert "COMETAPI_KEY" in text, text
+    # The HTTP status is a fact behind Details (closed: not in the text a person sees).
+    assert "401" not in text, text
+    assert "HTTP 401" in (panel.error.locator(".cw-details").text_content() or "")
     expect(panel.thumbs).to_have_count(0)
 
     fake.fail_next(1, 429, headers={"Retry-After": "1"})
