@@ -144,7 +144,7 @@ def entry_preview(entry: LibraryEntry) -> Preview:
         request_id=entry.request_id,
     )
     dims = f"{entry.width}x{entry.height}" if entry.width and entry.height else "?"
-    when = entry.created.astimezone().strftime("%Y-%m-%d %H:%M")
+    when = entry.created.astimezone().strftime("%d %b %Y %H:%M")
     thumb = entry.thumbnail
     return Preview(
         image,
@@ -513,7 +513,7 @@ class LibraryView:
         if entry is None:
             return
         dims = f"{entry.width}x{entry.height}" if entry.width and entry.height else "?"
-        when = entry.created.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        when = entry.created.astimezone().strftime("%d %b %Y %H:%M:%S")
         cost = f" · {entry.cost}" if entry.cost.usd is not None else ""
         rid = f" · request id {entry.request_id}" if entry.request_id else ""
         what = "edit" if entry.input_hashes else "generation"
