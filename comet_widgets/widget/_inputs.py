@@ -39,6 +39,7 @@ from ..images._formats import NotAnImage, has_alpha, sniff
 from ..images._results import GeneratedImage
 from ._dom import classed, escaped, set_class, set_value, show
 from ._traits import PixelList
+from ._words import plain
 
 __all__ = [
     "INPUT_THUMB_SIDE",
@@ -287,12 +288,13 @@ class _InputCard:
                 self.thumb.value = item.thumb
         set_class(self.box, "cw-input-pending", not item.thumb and not item.problem)
         first = " · mask" if index == 0 and total > 1 else ""
-        if item.problem:
-            first += f" · {item.problem}"
+        problem = ""
+        if item.problem:  # in words; the reason (the decoder's) where the pointer rests
+            problem = f'<span title="{escaped(plain(item.problem))}"> · cannot be shown</span>'
         set_value(
             self.label,
             f'<span title="{escaped(item.full_name)}">{escaped(item.name)}</span>'
-            f'<span class="cw-detail">{item.width}x{item.height}{escaped(first)}</span>',
+            f'<span class="cw-detail">{item.width}x{item.height}{escaped(first)}{problem}</span>',
         )
         tooltip = f"Remove {item.full_name}"
         if self.remove.tooltip != tooltip:
