@@ -96,6 +96,20 @@ def test_model_and_size_choices_and_details(
     expect(panel.root.locator(".cw-validation")).to_be_hidden()
     request = _generate(panel, fake, "A red bicycle against a blue wall")
     assert (request.json["model"], request.json["size"]) == ("gpt-image-2", "1280x720")
+    # A size the model refuses: one line in the panel's labels, the rule behind Details.
+    custom.fill("100x100")
+    custom.press("Enter")
+    validation = panel.root.locator(".cw-validation")
+    expect(validation.locator(".cw-line")).to_have_text(
+        "Size “100x100” is not accepted here. Change Size, then click Generate."
+    )
+    expect(panel.generate_button).to_be_disabled()
+    validation.locator(".cw-details > summary").click()
+    expect(validation.locator(".cw-details")).to_contain_text("Parameter: size")
+    whole_screenshot(panel.root, "words-refused-size-light-1400.png")
+    custom.fill("1280x720")
+    custom.press("Enter")
+    expect(validation).to_be_hidden()
 
     # "Other…": any id, typed in its box.
     panel.model.fill("my-gateway-model")
