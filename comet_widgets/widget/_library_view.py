@@ -229,6 +229,17 @@ class LibraryView:
         self._reading = threading.Lock()
         self._asked = self._shown = 0
 
+        # Nothing is drawn before the view is first shown: a saved notebook carries every
+        # widget model (about 90 for this view, a page of cards as many again), and most
+        # panels never open it.
+        self.box = classed(widgets.VBox([]), "cw-library")
+        self.built = False
+        self.cards: list[_Card] = []
+
+    def _build(self) -> None:
+        """Make the view's widgets (once, when it is first shown); cards come with pages."""
+        library = self.library
+        self.built = True
         self.where = classed(widgets.HTML(escaped(f"Library: {library.path}")), "cw-library-where")
         self.search = classed(
             widgets.Text(
@@ -259,7 +270,6 @@ class LibraryView:
             ),
             "cw-library-filters",
         )
-        self.cards = [_Card(self._pick, slot) for slot in range(page_size)]
         self.grid = classed(widgets.Box([]), "cw-library-grid")
         self.empty = classed(
             widgets.HTML(layout=widgets.Layout(display="none")), "cw-library-empty"
@@ -344,19 +354,14 @@ class LibraryView:
             ),
             "cw-library-detail",
         )
-        self.box = classed(
-            widgets.VBox(
-                [
-                    self.where,
-                    self.filters,
-                    self.error,
-                    self.empty,
-                    self.grid,
-                    self.pager,
-                    self.detail,
-                ]
-            ),
-            "cw-library",
+        self.box.children = (
+            self.where,
+            self.filters,
+            self.error,
+            self.empty,
+            self.grid,
+            self.pager,
+            self.detail,
         )
         for control in (self.model, self.since, self.until, self.starred, self.collection):
             control.observe(lambda _change: self.refresh(page=0), names="value")
@@ -375,6 +380,8 @@ class LibraryView:
     @property
     def all(self) -> list[widgets.Widget]:
         """Every widget this view made (for closing)."""
+        if not self.built:
+            return [self.box]
         made: list[widgets.Widget] = [card_part for card in self.cards for card_part in card.all]
         for holder in (self.filters, self.pager, self.actions, self.confirm, self.detail):
             made += [*holder.children, holder]
@@ -397,6 +404,8 @@ class LibraryView:
 
     def open(self) -> None:
         """The view is shown: read the first page (and the filters' choices)."""
+        if not self.built:
+            self._build()
         self.opened = True
         self.refresh(page=self.page, choices=True)
 
@@ -470,6 +479,7 @@ class LibraryView:
         shown = found[: self.page_size]
         self.entries = shown
         chosen_id = self.chosen.id if self.chosen is not None else None
+        self.cards += [_Card(self._pick, slot) for slot in range(len(self.cards), len(shown))]
         for card, entry, thumb in zip(self.cards, shown, thumbs, strict=False):
             card.load(entry, thumb, entry.id == chosen_id)
         boxes = tuple(card.box for card in self.cards[: len(shown)])
