@@ -313,24 +313,29 @@ def scalar_kind(name: str, declaration: type = ImageParams) -> type | None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def signed(declaration: type, *, model: str) -> Callable[[F], F]:
+def signed(
+    declaration: type, *, model: str, annotate: Callable[[Any], Any] | None = None
+) -> Callable[[F], F]:
     """Decorate a function whose ``**params`` are ``Unpack[declaration]``: its signature (for
     ``help()``, Jupyter's Shift-Tab and jedi's completion, which read ``__signature__`` but
     not ``Unpack``) lists each declared keyword, ``model`` defaulting to ``model`` and the
-    others to None. mypy and PEP 692 IDEs read the ``Unpack`` itself."""
+    others to None. mypy and PEP 692 IDEs read the ``Unpack`` itself. ``annotate`` turns each
+    declared annotation into the one shown (``compare`` shows "one value or a list")."""
 
     def decorate(function: F) -> F:
         signature = inspect.signature(function)
         own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
-        declared = [
-            inspect.Parameter(
-                name,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=model if name == "model" else None,
-                annotation=getattr(annotation, "__forward_arg__", annotation),
+        declared = []
+        for name, annotation in declaration.__annotations__.items():
+            shown = getattr(annotation, "__forward_arg__", annotation)
+            declared.append(
+                inspect.Parameter(
+                    name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=model if name == "model" else None,
+                    annotation=annotate(shown) if annotate else shown,
+                )
             )
-            for name, annotation in declaration.__annotations__.items()
-        ]
         function.__signature__ = signature.replace(parameters=[*own, *declared])  # type: ignore[attr-defined]
         return function
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._constants import COMPARE_MAX_CELLS, DEFAULT_MODEL
-from .._types import ImageParams, parameter_types
+from .._types import ImageParams, signed
 from ._comparison import Comparison
 from ._grid import Cell, Grid, plan_grid
 
@@ -35,24 +35,6 @@ SHEET_NAME = "comparison.png"
 TABLE_NAME = "comparison.csv"
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _axes_signature(function: F) -> F:
-    """List every ``ImageParams`` keyword in ``function``'s signature (for ``help()`` and
-    Jupyter's Shift-Tab), each as one value or a list of values."""
-    signature = inspect.signature(function)
-    own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
-    declared = [
-        inspect.Parameter(
-            name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=DEFAULT_MODEL if name == "model" else None,
-            annotation=f"{getattr(kind, '__name__', None) or kind} | list",
-        )
-        for name, kind in parameter_types(ImageParams).items()
-    ]
-    function.__signature__ = signature.replace(parameters=[*own, *declared])  # type: ignore[attr-defined]
-    return function
 
 
 def fill_cell(cell: Cell, item: BatchItem) -> None:
@@ -104,7 +86,7 @@ async def run_grid(
         fill_cell(sendable[item.index], item)
 
 
-@_axes_signature
+@signed(ImageParams, model=DEFAULT_MODEL, annotate=lambda kind: f"{kind} | list")
 async def compare(
     prompts: str | Iterable[str],
     *,
