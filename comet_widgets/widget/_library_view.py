@@ -32,6 +32,7 @@ from ._dom import classed, escaped, fixed, set_class, set_value, show
 from ._gallery import Lightbox, Preview
 from ._status import plural
 from ._style import _BORDER, _BRAND, _ERROR, _FG2, _tint
+from ._words import panel_message
 
 if TYPE_CHECKING:
     from ..library._library import Library, LibraryEntry
@@ -439,7 +440,7 @@ class LibraryView:
             collections = library.collections if choices else None
             total = len(library) if choices else 0
         except CometError as exc:
-            problem = str(exc)
+            problem = panel_message(exc).html()
         with self._lock:
             if number < self._shown:
                 return  # a later refresh is already shown
@@ -501,9 +502,10 @@ class LibraryView:
         set_value(self.page_label, escaped(f"Page {page + 1} · {span}"))
         show(self.pager, page > 0 or more)
 
-    def _show_error(self, text: str | None) -> None:
-        set_value(self.error, escaped(text or ""))
-        show(self.error, text is not None)
+    def _show_error(self, html: str | None) -> None:
+        """Show (or clear) a problem reading the library: its line, the facts in Details."""
+        set_value(self.error, html or "")
+        show(self.error, html is not None)
 
     # -- the chosen entry ---------------------------------------------------------------------
     def _pick(self, slot: int) -> None:
@@ -561,7 +563,7 @@ class LibraryView:
             action(entry)
         except CometError as exc:
             with self._lock:
-                set_value(self.said, escaped(str(exc)))
+                set_value(self.said, panel_message(exc).html())
 
     def _on_view(self) -> None:
         entry = self.chosen
@@ -571,7 +573,7 @@ class LibraryView:
             preview = entry_preview(entry)
         except CometError as exc:
             with self._lock:
-                set_value(self.said, escaped(str(exc)))
+                set_value(self.said, panel_message(exc).html())
             return
         with self._lock:
             self.lightbox.open([preview], 0)
@@ -584,7 +586,7 @@ class LibraryView:
             library.star(entry, on=not entry.starred)
         except CometError as exc:
             with self._lock:
-                set_value(self.said, escaped(str(exc)))
+                set_value(self.said, panel_message(exc).html())
             return
         with self._lock:
             self._show_star(entry.starred)
@@ -603,7 +605,7 @@ class LibraryView:
             library.add_to(name, entry)
         except CometError as exc:
             with self._lock:
-                set_value(self.said, escaped(str(exc)))
+                set_value(self.said, panel_message(exc).html())
             return
         with self._lock:
             set_value(self.said, escaped(f"Added to the collection '{name}'."))
@@ -630,7 +632,7 @@ class LibraryView:
             library.delete(entry)
         except CometError as exc:
             with self._lock:
-                set_value(self.said, escaped(str(exc)))
+                set_value(self.said, panel_message(exc).html())
             return
         with self._lock:
             self.chosen = None

@@ -145,6 +145,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -949,19 +950,17 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         batch = f"panel batch {time.strftime('%Y-%m-%d %H:%M:%S')}" if run.batch else None
         self._recorder.record(run, batch=batch)
 
-    def _on_recorded(self, entries: list[LibraryEntry], problem: str | None) -> None:
+    def _on_recorded(self, entries: list[LibraryEntry], problem: BaseException | None) -> None:
         """In the recording thread: say quietly when the library could not record a run; an
         open Library view shows the new entries."""
         with self._lock:
             if self._closed:
                 return
-            text = (
-                f"The library could not record this run (it is here all the same): {problem}"
-                if problem
-                else ""
-            )
-            set_value(self._library_notice, escaped(text))
-            show(self._library_notice, bool(problem))
+            if problem is not None:  # the line in words, the library's own reason in Details
+                said = panel_message(problem)
+                line = "The library could not record this run; it is here all the same."
+                set_value(self._library_notice, replace(said, what=line, todo="").html())
+            show(self._library_notice, problem is not None)
         if entries and self._library_view is not None and self.view == "Library":
             self._library_view.recorded()  # reads the library outside the lock
 

@@ -6,7 +6,7 @@
 its files and rows, so landing neither waits for SQLite or the disk nor competes with them for
 the interpreter. One thread keeps a panel's runs in the order they landed. Whatever goes wrong
 there (a folder that is not writable, a damaged database, a full disk) is caught and handed to
-``on_done`` as words for the panel's quiet line (``cw-library-notice``); the run itself stays
+``on_done`` for the panel's quiet line (said in words, the reason behind Details) (``cw-library-notice``); the run itself stays
 in the panel, untouched.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from .._errors import CometError, InvalidParameterError
+from .._errors import InvalidParameterError
 from ..library._library import Library, LibraryEntry
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class Recorder:
     """Records a panel's landed runs into ``library`` in one worker thread of its own.
 
     ``on_done(entries, problem)`` is called in that thread after each run: the new entries
-    and ``None``, or ``[]`` and why the library could not record it (for the panel's quiet
+    and ``None``, or ``[]`` and the exception that stopped the library (for the panel's quiet
     line). ``after``: a lock the thread takes (and lets go at once) before it records, the
     panel's, which the landing holds. With ``library=None`` nothing is recorded and no thread
     is started.
@@ -75,7 +75,7 @@ class Recorder:
     def __init__(
         self,
         library: Library | None,
-        on_done: Callable[[list[LibraryEntry], str | None], None],
+        on_done: Callable[[list[LibraryEntry], BaseException | None], None],
         *,
         after: AbstractContextManager[Any] | None = None,
     ) -> None:
@@ -110,15 +110,13 @@ class Recorder:
         with self._after:
             pass  # the landing that submitted this run has ended: record it now
         entries: list[LibraryEntry] = []
-        problem: str | None = None
+        problem: BaseException | None = None
         try:
             inputs = _input_bytes(run) if run.inputs and not run.batch else []
             for generation in run.generations:
                 entries += library.add(generation, inputs=inputs, batch=batch)
-        except CometError as exc:
-            problem = str(exc)
         except Exception as exc:  # the run has landed: nothing here may be lost in a log
-            problem = f"{type(exc).__name__}: {exc}"
+            problem = exc
         self.on_done(entries, problem)
 
     def wait(self, timeout: float | None = None) -> bool:

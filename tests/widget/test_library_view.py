@@ -290,3 +290,5 @@ def test_a_damaged_library_is_said_in_the_view(make_panel: MakePanel, tmp_path: 
     error = part(panel, "cw-library-error")
     assert shown(error, within=panel)
     assert "rebuild()" in text(panel, "cw-library-error")
+    line, details = error.value.split('<details class="cw-details">')
+    assert "rebuild()" not in line and "rebuild()" in details  # the Python hint behind Details

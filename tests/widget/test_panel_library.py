@@ -184,6 +184,10 @@ async def test_a_library_that_cannot_record_never_loses_the_run(
     assert {"unwritable": "cannot", "corrupt": "damaged", "foreign": "not a comet"}[damage] in (
         said
     )
+    # One line in words; the library's own reason (its path, a Python hint) behind Details.
+    line, details = notice.value.split('<details class="cw-details">')
+    assert str(folder) not in line and "rebuild()" not in line, line
+    assert str(folder) in details
     assert not shown(part(panel, "cw-error"))  # quiet: the run itself went well
 
 
