@@ -6,6 +6,13 @@ The tree::
     CometError
     ├── InvalidParameterError (also ValueError)  bad input, refused before any request
     │   └── InvalidItemError                      an item of a batch is invalid: nothing was sent
+    ├── InvalidCallError (also TypeError)         a call the API does not take: an unknown
+    │                                             keyword, options that exclude each other,
+    │                                             an argument of the wrong kind
+    ├── StateError (also RuntimeError)            a sound call that cannot be served now: a
+    │                                             generation already running, a wait on the
+    │                                             panel's own thread, the interpreter exiting
+    ├── FakeServerError (also RuntimeError)       serve_fake could not start the fake API
     ├── MissingAPIKeyError                        no key given and COMETAPI_KEY unset
     ├── MissingDependencyError (also ImportError) a feature's optional package (an extra) is
     │                                             not installed: says the pip install line
@@ -63,7 +70,9 @@ __all__ = [
     "CometError",
     "ConflictError",
     "ContentPolicyError",
+    "FakeServerError",
     "ImageDownloadError",
+    "InvalidCallError",
     "InvalidItemError",
     "InvalidParameterError",
     "LibraryError",
@@ -75,6 +84,7 @@ __all__ = [
     "RateLimitError",
     "ResponseError",
     "ServerError",
+    "StateError",
     "UnprocessableEntityError",
 ]
 
@@ -126,6 +136,24 @@ class InvalidParameterError(CometError, ValueError):
             # Every message names the value, even when the reason only describes it.
             text += f" (got {shown})"
         super().__init__(f"{text}; {allowed}")
+
+
+class InvalidCallError(CometError, TypeError):
+    """A call the API does not take: an unknown keyword (``ImageGenerator(foo=1)``), options
+    that exclude each other (``client=`` with ``client_factory=``), an argument of the wrong
+    kind (``add_view`` given something that is not a widget, ``progress=`` that is neither a
+    bool nor a callable). Also a ``TypeError``, as Python's own answer to such a call is."""
+
+
+class StateError(CometError, RuntimeError):
+    """A sound call that cannot be served now: a generation is already running on the panel,
+    ``result()`` would wait forever on the panel's own thread, the interpreter is shutting
+    down. Also a ``RuntimeError``. Waiting (``await gen.wait()``) or cancelling first helps."""
+
+
+class FakeServerError(CometError, RuntimeError):
+    """``serve_fake`` could not start the fake API: the address cannot be listened on (a port
+    taken), the server thread died, or it did not start in time. Also a ``RuntimeError``."""
 
 
 class MissingAPIKeyError(CometError):

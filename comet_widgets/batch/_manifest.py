@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .._errors import CometError
+from .._errors import CometError, InvalidParameterError
 from ..images._metadata import sidecar_path, write_file
 
 __all__ = [
@@ -225,7 +225,12 @@ class ManifestWriter:
 
     def _write(self, data: bytes) -> None:
         if self._handle is None:
-            raise ValueError(f"the manifest writer for {self.path} is closed")
+            raise InvalidParameterError(
+                "manifest",
+                str(self.path),
+                "a writer still open (a batch closes its own when it ends)",
+                reason=f"the manifest writer for {str(self.path)!r} is closed",
+            )
         self._handle.write(data)
         self._handle.flush()
         os.fsync(self._handle.fileno())

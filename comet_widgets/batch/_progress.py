@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from .._errors import InvalidCallError
+
 __all__ = [
     "CallbackProgress",
     "Counts",
@@ -225,7 +227,7 @@ def make_progress(
         return progress
     if progress is not True:
         if not callable(progress):
-            raise TypeError(f"progress must be a bool or a callable, got {progress!r}")
+            raise InvalidCallError(f"progress must be a bool or a callable, got {progress!r}")
         return CallbackProgress(progress, total, label=label)
     if "ipykernel" in sys.modules:  # maybe a notebook: the widget folder draws the bar there
         from ..widget import _progress_bar

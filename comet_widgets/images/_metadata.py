@@ -31,6 +31,7 @@ __all__ = [
 
 METADATA_KEY = "comet-widgets"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COMPLETE_PNG = "PNG bytes, from the signature to an IEND chunk"
 
 
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
@@ -78,11 +79,11 @@ def add_png_text(data: bytes, metadata: Mapping[str, Any]) -> bytes:
     """Return ``data`` (a PNG) with the metadata chunks inserted just before ``IEND``, replacing
     any this function wrote before."""
     if not data.startswith(_PNG_SIGNATURE):
-        raise ValueError("not a complete PNG")
+        raise InvalidParameterError("data", data, _COMPLETE_PNG, reason="not a complete PNG")
     data = _without_own_text(data)
     end = data.rfind(b"IEND")
     if end < 12:
-        raise ValueError("not a complete PNG")
+        raise InvalidParameterError("data", data, _COMPLETE_PNG, reason="not a complete PNG")
     chunks = [_itxt(METADATA_KEY, json.dumps(dict(metadata), ensure_ascii=False, sort_keys=True))]
     readable = {
         "Title": metadata.get("prompt"),

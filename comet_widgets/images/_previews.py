@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .._constants import THUMBNAIL_JPEG_QUALITY, THUMBNAIL_MAX_SIDE
+from .._errors import InvalidParameterError
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -108,7 +109,9 @@ def sheet_image(
     from PIL import Image as PILImage
 
     if not images:
-        raise ValueError("no images for a contact sheet")
+        raise InvalidParameterError(
+            "images", images, "at least one image", reason="no images for a contact sheet"
+        )
     columns = max(1, min(columns, len(images)))
     rows = -(-len(images) // columns)
     sheet = PILImage.new(

@@ -254,7 +254,12 @@ class FakeAPI:
     def silent_changes(self, changes: Mapping[str, str]) -> None:
         unknown = sorted(set(changes) - set(_CHANGEABLE))
         if unknown:
-            raise ValueError(f"cannot change {unknown}; choose from {', '.join(_CHANGEABLE)}")
+            raise InvalidParameterError(
+                "silent_changes",
+                unknown,
+                f"choose from {', '.join(_CHANGEABLE)}",
+                reason=f"cannot change {unknown}",
+            )
         self._silent_changes = dict(changes)
 
     @property
@@ -287,7 +292,12 @@ class FakeAPI:
         """
         check_count(count)
         if not 400 <= status <= 599:
-            raise ValueError(f"status must be an error status (400-599), got {status!r}")
+            raise InvalidParameterError(
+                "status",
+                status,
+                "an error status, from 400 to 599",
+                reason=f"status must be an error status (400-599), got {status!r}",
+            )
         raw = body.encode() if isinstance(body, str) else body
         extra = tuple((headers or {}).items())
         failure = Failure(status, message, code, extra, raw, content_type)
@@ -307,15 +317,30 @@ class FakeAPI:
         images ("bad_base64", "not_an_image", "truncated_png", "bomb", "no_image_fields").
         """
         if kind not in MALFORM_KINDS:
-            raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(MALFORM_KINDS)}")
+            raise InvalidParameterError(
+                "kind",
+                kind,
+                f"choose one of {', '.join(MALFORM_KINDS)}",
+                reason=f"unknown kind {kind!r}",
+            )
         check_count(count)
         only = None
         if indexes is not None:
             only = frozenset(indexes)
             if kind not in ITEM_KINDS:
-                raise ValueError(f"indexes work only with {', '.join(sorted(ITEM_KINDS))}")
+                raise InvalidParameterError(
+                    "kind",
+                    kind,
+                    "or pass no indexes",
+                    reason=f"indexes work only with {', '.join(sorted(ITEM_KINDS))}",
+                )
             if any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in only):
-                raise ValueError(f"image indexes are 0-based whole numbers, got {sorted(only)!r}")
+                raise InvalidParameterError(
+                    "indexes",
+                    sorted(only),
+                    "0-based whole numbers",
+                    reason=f"image indexes are 0-based whole numbers, got {sorted(only)!r}",
+                )
         self._queue.push(Malformed(kind, only), count)
 
     def break_stream_next(
@@ -339,9 +364,16 @@ class FakeAPI:
         """
         if kind not in STREAM_BREAK_KINDS:
             choices = ", ".join(STREAM_BREAK_KINDS)
-            raise ValueError(f"unknown kind {kind!r}; choose one of {choices}")
+            raise InvalidParameterError(
+                "kind", kind, f"choose one of {choices}", reason=f"unknown kind {kind!r}"
+            )
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise ValueError(f"after must be a whole number of at least 0, got {after!r}")
+            raise InvalidParameterError(
+                "after",
+                after,
+                "a whole number of at least 0",
+                reason=f"after must be a whole number of at least 0, got {after!r}",
+            )
         check_count(count)
         self._queue.push(StreamBreak(kind, after, message, code, event), count)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal, get_args
 
+from .._errors import InvalidParameterError
 from ._asgi import HTML_TYPE, JSON_TYPE, InjectedDisconnect, Responder, Watcher
 
 __all__ = [
@@ -83,7 +84,12 @@ _MESSAGES: dict[int, str] = {
 def check_count(count: int) -> None:
     """Refuse a fault count that is not a whole number of at least 1."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"count must be a whole number of at least 1, got {count!r}")
+        raise InvalidParameterError(
+            "count",
+            count,
+            "a whole number of at least 1",
+            reason=f"count must be a whole number of at least 1, got {count!r}",
+        )
 
 
 def default_message(status: int, model: str) -> str:
@@ -201,9 +207,19 @@ class RandomFaults:
     def configure(self, rate_429: float, rate_503: float, seed: int | None) -> None:
         for name, rate in (("rate_429", rate_429), ("rate_503", rate_503)):
             if not 0.0 <= rate <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1, got {rate!r}")
+                raise InvalidParameterError(
+                    name,
+                    rate,
+                    "from 0 to 1",
+                    reason=f"{name} must be between 0 and 1, got {rate!r}",
+                )
         if rate_429 + rate_503 > 1.0:
-            raise ValueError("rate_429 + rate_503 must be at most 1")
+            raise InvalidParameterError(
+                "rate_429 + rate_503",
+                rate_429 + rate_503,
+                "a sum of at most 1",
+                reason="rate_429 + rate_503 must be at most 1",
+            )
         with self._lock:
             self.rate_429, self.rate_503 = rate_429, rate_503
             self._rng = random.Random(seed)

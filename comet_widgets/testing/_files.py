@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from .._errors import InvalidParameterError
 from ._asgi import Request, Responder, Watcher
 from ._faults import UrlPlan
 
@@ -61,7 +62,12 @@ class FileStore:
         chosen = list(indexes)
         for index in chosen:
             if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-                raise ValueError(f"image indexes are 0-based whole numbers, got {index!r}")
+                raise InvalidParameterError(
+                    "indexes",
+                    index,
+                    "0-based whole numbers",
+                    reason=f"image indexes are 0-based whole numbers, got {index!r}",
+                )
         with self._lock:
             for index in chosen:
                 self._plans[index] = plan

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from .._constants import SERVER_INSTALL
-from .._errors import MissingDependencyError
+from .._errors import FakeServerError, MissingDependencyError
 from ._app import FakeAPI
 from ._asgi import InjectedDisconnect
 
@@ -121,9 +121,9 @@ def serve_fake(
         deadline = time.monotonic() + startup_timeout
         while not server.started:
             if not thread.is_alive():
-                raise RuntimeError(f"the fake API could not start on {host}:{port}")
+                raise FakeServerError(f"the fake API could not start on {host}:{port}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the fake API did not start within {startup_timeout:g} s")
+                raise FakeServerError(f"the fake API did not start within {startup_timeout:g} s")
             time.sleep(0.005)
         yield FakeServer(app=app, host=host, port=int(sock.getsockname()[1]))
     finally:
@@ -142,7 +142,7 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise RuntimeError(f"the fake API cannot listen on {host}:{port}: {exc}") from exc
+        raise FakeServerError(f"the fake API cannot listen on {host}:{port}: {exc}") from exc
     return sock
 
 

@@ -22,6 +22,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from .._errors import StateError
+
 __all__ = ["call_soon", "get_loop", "in_loop_thread", "is_running", "run", "submit"]
 
 T = TypeVar("T")
@@ -49,7 +51,7 @@ def get_loop() -> asyncio.AbstractEventLoop:
         loop = _loop
         if loop is None or not is_running():
             if sys.is_finalizing():
-                raise RuntimeError("the interpreter is shutting down")
+                raise StateError("the interpreter is shutting down")
             loop = asyncio.new_event_loop()
             ready = threading.Event()
             thread = threading.Thread(
@@ -93,7 +95,7 @@ def run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     """
     if in_loop_thread():
         coro.close()
-        raise RuntimeError("run() called from the private loop itself; await the coroutine")
+        raise StateError("run() called from the private loop itself; await the coroutine")
     return submit(coro).result(timeout)
 
 

@@ -162,9 +162,11 @@ from .._constants import (
 from .._cost import estimate_cost
 from .._errors import (
     CometError,
+    InvalidCallError,
     InvalidParameterError,
     LibraryError,
     MissingAPIKeyError,
+    StateError,
     describe,
     offline_from_env,
 )
@@ -307,12 +309,16 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if unknown:
             names = ", ".join(repr(name) for name in unknown)
             allowed = ", ".join((*_CONSTRUCTOR_ARGS, *PARAMS))
-            raise TypeError(f"ImageGenerator() got unexpected keyword argument {names}; {allowed=}")
+            raise InvalidCallError(
+                f"ImageGenerator() got unexpected keyword argument {names}; {allowed=}"
+            )
         explicit = client is not None or client_factory is not None
         if client is not None and client_factory is not None:
-            raise TypeError("ImageGenerator(): pass client= or client_factory=, not both")
+            raise InvalidCallError("ImageGenerator(): pass client= or client_factory=, not both")
         if offline and explicit:
-            raise TypeError("ImageGenerator(offline=True) uses the fake API; do not pass a client")
+            raise InvalidCallError(
+                "ImageGenerator(offline=True) uses the fake API; do not pass a client"
+            )
         if client is not None:
             raise InvalidParameterError(
                 "client",
@@ -630,7 +636,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if self.mode == "edit":
             return self.edit()
         if self.running:
-            raise RuntimeError("a generation is already running: await gen.wait() or gen.cancel()")
+            raise StateError("a generation is already running: await gen.wait() or gen.cancel()")
         self._check_key()
         try:
             payload = payload_of(self._values())
@@ -665,7 +671,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         inputs or the mask (also shown in the panel); ``RuntimeError`` while the panel is busy.
         """
         if self.running:
-            raise RuntimeError("a generation is already running: await gen.wait() or gen.cancel()")
+            raise StateError("a generation is already running: await gen.wait() or gen.cancel()")
         items = list(self._editing.items)
         if not items:
             raise InvalidParameterError(
@@ -850,7 +856,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         ``edit()``, and the results land as a batch, in input order.
         """
         if self.running:
-            raise RuntimeError("a generation is already running: await gen.wait() or gen.cancel()")
+            raise StateError("a generation is already running: await gen.wait() or gen.cancel()")
         items = prompts_of(prompts)
         self._check_key()
         if not items:

@@ -15,6 +15,8 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from .._errors import StateError
+
 __all__ = ["Job", "PendingGeneration"]
 
 T = TypeVar("T")
@@ -86,7 +88,7 @@ class PendingGeneration(Generic[T]):
         from ._loop import in_loop_thread
 
         if in_loop_thread() and not self._future.done():
-            raise RuntimeError("result() would wait forever on the panel's own thread")
+            raise StateError("result() would wait forever on the panel's own thread")
         return self._future.result(timeout)
 
     def done(self) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from .._errors import InvalidCallError, InvalidParameterError
 from ._dom import classed, show
 
 __all__ = ["RESULTS", "ViewSlot"]
@@ -79,10 +80,17 @@ class ViewSlot:
     ) -> None:
         """Add ``view`` under ``title`` (refused: an empty or taken title, or not a widget)."""
         if not isinstance(view, widgets.Widget):
-            raise TypeError(f"add_view() takes an ipywidgets widget, not {type(view).__name__}")
+            raise InvalidCallError(
+                f"add_view() takes an ipywidgets widget, not {type(view).__name__}"
+            )
         title = str(title).strip()
         if not title or title in self._boxes:
-            raise ValueError(f"add_view(): the title {title!r} is empty or already taken")
+            raise InvalidParameterError(
+                "title",
+                title,
+                f"a non-empty title not among {self.titles}",
+                reason=f"add_view(): the title {title!r} is empty or already taken",
+            )
         self._add(title, view, on_show)
         tips = [*self.switch.tooltips, tooltip]
         with self.switch.hold_sync():
@@ -94,7 +102,12 @@ class ViewSlot:
     def show(self, title: str) -> None:
         """Show the view ``title`` (``ValueError`` when there is none of that title)."""
         if title not in self._boxes:
-            raise ValueError(f"show_view(): no view {title!r}; the views are {self.titles}")
+            raise InvalidParameterError(
+                "title",
+                title,
+                f"the views are {self.titles}",
+                reason=f"show_view(): no view {title!r}",
+            )
         if self.switch.value != title:
             self.switch.value = title  # _picked shows it
         else:
