@@ -252,3 +252,21 @@ def test_the_new_classes_are_their_builtins() -> None:
     assert issubclass(FakeServerError, RuntimeError)
     for cls in (InvalidCallError, StateError, FakeServerError):
         assert issubclass(cls, CometError)
+
+
+def test_the_panels_views_refuse_with_comet_errors(tmp_path: Path) -> None:
+    from comet_widgets import ImageGenerator
+
+    panel = ImageGenerator(offline=True, library=False, output_dir=tmp_path)
+    try:
+        with pytest.raises(InvalidParameterError, match="no view 'Gallery 2'") as missing:
+            panel.show_view("Gallery 2")
+        assert isinstance(missing.value, ValueError)
+        assert (missing.value.field, missing.value.value) == ("title", "Gallery 2")
+        assert missing.value.allowed == "the views are ['Results', 'Compare']"
+        with pytest.raises(InvalidCallError, match="ipywidgets widget, not str") as kind:
+            panel.add_view("Other", "not a widget")  # type: ignore[arg-type]
+        assert isinstance(kind.value, TypeError)
+        assert panel.view == "Results"
+    finally:
+        panel.close()
