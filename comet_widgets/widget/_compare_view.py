@@ -46,7 +46,7 @@ from .._errors import CometError, InvalidParameterError
 from ..compare._compare import fill_cell, run_grid
 from ..compare._grid import Cell, Grid, label_of, plan_grid
 from ..compare._sheet import Geometry
-from ._dom import classed, escaped, set_state, set_value, show
+from ._dom import classed, escaped, made, set_state, set_value, show
 from ._gallery import Lightbox, Preview, make_previews
 from ._pending import Job
 from ._run import Run, RunController, locked
@@ -124,7 +124,7 @@ class CompareView:
         self.grid: Grid | None = None
         self._tiles: dict[int, _Tile] = {}
         self._previews: dict[int, Preview] = {}
-        self.box = classed(widgets.VBox(), "cw-compare")
+        self.box = classed(made(widgets.VBox), "cw-compare")
         self._built = False
 
     def _build(self) -> None:
@@ -137,7 +137,8 @@ class CompareView:
         self.qualities = self._choices(QUALITIES)
         self.sizes = self._choices(SIZES)
         self.prompt2 = classed(
-            widgets.Text(
+            made(
+                widgets.Text,
                 description="Second prompt",
                 placeholder="Optional: a second prompt to compare with the panel's",
                 style={"description_width": "initial"},
@@ -152,9 +153,10 @@ class CompareView:
             self._group("Sizes", self.sizes, "cw-compare-sizes"),
             self.prompt2,
         ]
-        self.summary = classed(widgets.HTML(), "cw-compare-summary")
+        self.summary = classed(made(widgets.HTML), "cw-compare-summary")
         self.run_button = classed(
-            widgets.Button(
+            made(
+                widgets.Button,
                 description="Compare",
                 icon="th",
                 button_style="primary",
@@ -163,14 +165,14 @@ class CompareView:
             "cw-compare-run",
         )
         self.run_button.on_click(lambda _button: self._click(self.start))
-        self.note = classed(widgets.HTML(), "cw-compare-note")
-        self.grid_box = classed(widgets.VBox(), "cw-compare-grid")
-        self._style = classed(widgets.HTML(f"<style>{_CSS}</style>"), "cw-compare-style")
+        self.note = classed(made(widgets.HTML), "cw-compare-note")
+        self.grid_box = classed(made(widgets.VBox), "cw-compare-grid")
+        self._style = classed(made(widgets.HTML, f"<style>{_CSS}</style>"), "cw-compare-style")
         self.box.children = tuple(
             [
                 self._style,
-                classed(widgets.VBox(pick), "cw-compare-pick"),
-                classed(widgets.HBox([self.run_button, self.summary]), "cw-compare-actions"),
+                classed(made(widgets.VBox, pick), "cw-compare-pick"),
+                classed(made(widgets.HBox, [self.run_button, self.summary]), "cw-compare-actions"),
                 self.note,
                 self.grid_box,
             ]
@@ -180,8 +182,12 @@ class CompareView:
     def _choices(self, names: tuple[str, ...]) -> dict[str, widgets.Checkbox]:
         boxes = {
             name: classed(
-                widgets.Checkbox(
-                    value=False, description=name, indent=False, layout=widgets.Layout(width="auto")
+                made(
+                    widgets.Checkbox,
+                    value=False,
+                    description=name,
+                    indent=False,
+                    layout=widgets.Layout(width="auto"),
                 ),
                 "cw-compare-choice",
             )
@@ -193,9 +199,9 @@ class CompareView:
 
     @staticmethod
     def _group(title: str, boxes: dict[str, widgets.Checkbox], css: str) -> widgets.Widget:
-        label = widgets.HTML(f"<b>{escaped(title)}</b>", layout=widgets.Layout(width="90px"))
-        row = classed(widgets.HBox(list(boxes.values())), "cw-compare-choices")
-        return classed(widgets.HBox([label, row]), css)
+        label = made(widgets.HTML, f"<b>{escaped(title)}</b>", layout=widgets.Layout(width="90px"))
+        row = classed(made(widgets.HBox, list(boxes.values())), "cw-compare-choices")
+        return classed(made(widgets.HBox, [label, row]), css)
 
     def _click(self, action: Callable[[], None]) -> None:
         with self._lock:  # a click in the browser: the panel's owner lock
@@ -412,17 +418,22 @@ class CompareView:
             if columns:
                 if rows:
                     corner = f"{rows.name} \u2193 {columns.name} \u2192"
-                    children.append(classed(widgets.HTML(escaped(corner)), "cw-compare-corner"))
+                    children.append(
+                        classed(made(widgets.HTML, escaped(corner)), "cw-compare-corner")
+                    )
                 children += [
                     classed(
-                        widgets.HTML(escaped(f"{columns.name}: {label}")), "cw-compare-col-label"
+                        made(widgets.HTML, escaped(f"{columns.name}: {label}")),
+                        "cw-compare-col-label",
                     )
                     for label in columns.labels
                 ]
             for r in range(len(rows.values) if rows else 1):
                 if rows:
                     label = f"{rows.name}: {rows.labels[r]}"
-                    children.append(classed(widgets.HTML(escaped(label)), "cw-compare-row-label"))
+                    children.append(
+                        classed(made(widgets.HTML, escaped(label)), "cw-compare-row-label")
+                    )
                 for c in range(count):
                     place = dict(chosen)
                     if rows:
@@ -432,26 +443,31 @@ class CompareView:
                     cell = by_place[tuple(place[a.name] for a in axes)]
                     children.append(self._tile(cell).box)
             body = classed(
-                widgets.GridBox(
-                    children, layout=widgets.Layout(grid_template_columns=template, width="100%")
+                made(
+                    widgets.GridBox,
+                    children,
+                    layout=widgets.Layout(grid_template_columns=template, width="100%"),
                 ),
                 "cw-compare-sheet-grid",
             )
             parts = (
-                [classed(widgets.HTML(escaped(title)), "cw-compare-sheet-title")] if title else []
+                [classed(made(widgets.HTML, escaped(title)), "cw-compare-sheet-title")]
+                if title
+                else []
             )
-            sheets.append(classed(widgets.VBox([*parts, body]), "cw-compare-sheet"))
+            sheets.append(classed(made(widgets.VBox, [*parts, body]), "cw-compare-sheet"))
         old = list(self.grid_box.children)
         self.grid_box.children = tuple(sheets)
         for widget in old:
             _close_tree(widget)
 
     def _tile(self, cell: Cell) -> widgets.Widget:
-        thumb = classed(widgets.Image(format="jpeg"), "cw-compare-thumb")
-        frame = classed(widgets.Box([thumb]), "cw-compare-frame")
-        caption = classed(widgets.HTML(), "cw-compare-caption")
+        thumb = classed(made(widgets.Image, format="jpeg"), "cw-compare-thumb")
+        frame = classed(made(widgets.Box, [thumb]), "cw-compare-frame")
+        caption = classed(made(widgets.HTML), "cw-compare-caption")
         view = classed(
-            widgets.Button(
+            made(
+                widgets.Button,
                 description="View",
                 icon="expand",
                 tooltip="Open this cell full size",
@@ -460,7 +476,8 @@ class CompareView:
             "cw-compare-view",
         )
         use = classed(
-            widgets.Button(
+            made(
+                widgets.Button,
                 description="Use these settings",
                 icon="sliders",
                 tooltip="Put this cell's prompt and parameters into the panel",
@@ -470,9 +487,9 @@ class CompareView:
         )
         view.on_click(lambda _button: self._click(lambda: self._open(cell)))
         use.on_click(lambda _button: self._click(lambda: self._use(cell)))
-        actions = classed(widgets.HBox([view, use]), "cw-compare-actions-row")
+        actions = classed(made(widgets.HBox, [view, use]), "cw-compare-actions-row")
         box = classed(
-            widgets.VBox([frame, caption, actions], layout=widgets.Layout(width="auto")),
+            made(widgets.VBox, [frame, caption, actions], layout=widgets.Layout(width="auto")),
             "cw-compare-cell",
         )
         tile = _Tile(box, thumb, frame, caption, view, use)

@@ -29,7 +29,7 @@ from .._catalog import (
 )
 from .._errors import InvalidParameterError
 from .._types import PARAMETERS, choices
-from ._dom import classed, escaped, set_class, set_value, show
+from ._dom import classed, escaped, made, set_class, set_value, show
 from ._partials import streams
 from ._words import LABELS, Message, details_html
 
@@ -201,13 +201,15 @@ class Controls:
         self._lock = lock if lock is not None else contextlib.nullcontext()
         self._mirroring = threading.local()
         wide = {"description_width": "initial"}
-        self.prompt = widgets.Textarea(
+        self.prompt = made(
+            widgets.Textarea,
             description="Prompt",
             placeholder="Describe the image: subject, setting, style, light...",
             style=wide,
             layout=widgets.Layout(width="100%"),
         )
-        self.model = widgets.Dropdown(
+        self.model = made(
+            widgets.Dropdown,
             description="Model",
             options=model_options(None),
             value=CURRENT[0],
@@ -215,16 +217,18 @@ class Controls:
             layout=widgets.Layout(width="auto"),
         )
         #: Any other model id (shown when "Other…" is picked, or the model is not listed).
-        self.model_other = widgets.Text(
+        self.model_other = made(
+            widgets.Text,
             placeholder="type a model id, then press Enter",
             continuous_update=False,
             layout=widgets.Layout(width="auto", display="none"),
         )
-        self.size_choice = widgets.Dropdown(
-            description="Size", style=wide, layout=widgets.Layout(width="auto")
+        self.size_choice = made(
+            widgets.Dropdown, description="Size", style=wide, layout=widgets.Layout(width="auto")
         )
         #: Any WIDTHxHEIGHT, for a model that takes free sizes ("Custom…" in the list).
-        self.size_custom = widgets.Text(
+        self.size_custom = made(
+            widgets.Text,
             placeholder="WIDTHxHEIGHT, e.g. 1280x720",
             continuous_update=False,
             layout=widgets.Layout(width="auto", display="none"),
@@ -232,14 +236,17 @@ class Controls:
         #: Whether the person picked "Other…" / "Custom…" (kept until they pick a listed one).
         self._other_open = self._custom_open = False
         #: One line under the model control: its lifecycle, or that the key does not list it.
-        self.model_notice = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.model_notice = made(widgets.HTML, layout=widgets.Layout(display="none"))
         #: Quiet: why the key's live model list could not be fetched (the catalogue's is shown).
-        self.model_list_note = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.model_list_note = made(widgets.HTML, layout=widgets.Layout(display="none"))
         #: The image models the key can use (None until the live list arrived, or if it failed).
         self.usable: frozenset[str] | None = None
         # ``.cw-size`` is the list; ``cw-size-custom`` the WxH box under it.
-        self.size_box = classed(widgets.Box([self.size_choice, self.size_custom]), "cw-size-box")
-        self.n = widgets.BoundedIntText(
+        self.size_box = classed(
+            made(widgets.Box, [self.size_choice, self.size_custom]), "cw-size-box"
+        )
+        self.n = made(
+            widgets.BoundedIntText,
             value=1,
             min=1,
             max=10,
@@ -248,12 +255,16 @@ class Controls:
             layout=widgets.Layout(width="auto"),
         )
         self.choices = {
-            name: widgets.Dropdown(
-                description=LABELS[name], style=wide, layout=widgets.Layout(width="auto")
+            name: made(
+                widgets.Dropdown,
+                description=LABELS[name],
+                style=wide,
+                layout=widgets.Layout(width="auto"),
             )
             for name in OPTIONAL
         }
-        self.partial_images = widgets.Dropdown(
+        self.partial_images = made(
+            widgets.Dropdown,
             description="Previews",
             options=(("none", 0), ("1", 1), ("2", 2), ("3", 3)),
             value=0,
@@ -261,15 +272,16 @@ class Controls:
             style=wide,
             layout=widgets.Layout(width="auto"),
         )
-        self.partials_hint = widgets.HTML(f"<small>{PARTIALS_HINT}</small>")
+        self.partials_hint = made(widgets.HTML, f"<small>{PARTIALS_HINT}</small>")
         self.partials_box = classed(
-            widgets.VBox([self.partial_images, self.partials_hint]), "cw-partials"
+            made(widgets.VBox, [self.partial_images, self.partials_hint]), "cw-partials"
         )
         self.partial_images.add_class("cw-field")
-        self.generate = widgets.Button(
-            description="Generate", button_style="primary", icon="paint-brush"
+        self.generate = made(
+            widgets.Button, description="Generate", button_style="primary", icon="paint-brush"
         )
-        self.cancel = widgets.Button(
+        self.cancel = made(
+            widgets.Button,
             description="Cancel",
             button_style="warning",
             icon="stop",
@@ -299,17 +311,22 @@ class Controls:
         #: The model's field: the model box, then room for notices about the model (e.g. a
         #: retirement date) under it: append widgets to ``model_field.children``.
         self.model_field = classed(
-            widgets.VBox([self.model, self.model_other, self.model_notice, self.model_list_note]),
+            made(
+                widgets.VBox,
+                [self.model, self.model_other, self.model_notice, self.model_list_note],
+            ),
             "cw-model-field",
         )
         self.fields = classed(
-            widgets.Box(
+            made(
+                widgets.Box,
                 [self.model_field, self.size_box, self.n, self.choices["quality"]],
             ),
             "cw-fields",
         )
         self.advanced = classed(
-            widgets.Box(
+            made(
+                widgets.Box,
                 [*(self.choices[name] for name in ADVANCED), self.partials_box],
                 layout=widgets.Layout(display="none"),
             ),
@@ -317,7 +334,7 @@ class Controls:
             "cw-advanced",
         )
         self.advanced_toggle = classed(
-            widgets.Button(description="More options", icon="caret-right"),
+            made(widgets.Button, description="More options", icon="caret-right"),
             "cw-advanced-toggle",
         )
         self.advanced_toggle.on_click(lambda _button: self._toggle())

@@ -4,11 +4,11 @@ escape text for HTML.
 Each helper sends a message to the browser only when something changes (every assignment of a
 synced trait is a websocket message, and the panel updates its views often while running).
 
-``fixed()`` gives the many parts whose layout and style are never changed (a tile's image,
-caption and buttons, a history card's parts) one ``Layout`` and one style per kind of widget,
-instead of a model each: every model is a comm the page opens and a ~1 KB entry in a notebook's
-saved widget state. ``show`` gives a part that has the shared layout its own before changing it,
-so sharing can never hide or show another widget.
+``made()`` builds every part of the panel: those that are not given a layout or style of their
+own share one ``Layout`` and one style per kind of widget, instead of a model each: every model
+is a comm the page opens and a ~1 KB entry in a notebook's saved widget state. ``show`` gives a
+part that has the shared layout its own before changing it, so sharing can never hide or show
+another widget (no code changes a layout or style in place: ``show`` is the one way).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import ipywidgets as widgets
 from ipywidgets.widgets.widget_description import DescriptionWidget
 
-__all__ = ["classed", "escaped", "fixed", "owned", "set_class", "set_state", "set_value", "show"]
+__all__ = ["classed", "escaped", "made", "owned", "set_class", "set_state", "set_value", "show"]
 
 W = TypeVar("W", bound=widgets.Widget)
 
@@ -41,16 +41,18 @@ def _one(kind: type) -> Any:
     return found
 
 
-def fixed(kind: type[widgets.DOMWidget]) -> dict[str, Any]:
-    """Constructor arguments that give a ``kind`` widget the shared layout (and the shared
-    style of its kind, when it has one): ``widgets.HTML(**fixed(widgets.HTML))``."""
-    found: dict[str, Any] = {"layout": _one(widgets.Layout)}
+def made(kind: type[W], *args: Any, **kwargs: Any) -> W:
+    """A ``kind`` widget on the shared layout (and the shared style of its kind, when it has
+    one) unless ``kwargs`` give it its own: ``made(widgets.HTML, "text")``,
+    ``made(widgets.Box, layout=widgets.Layout(display="none"))``."""
+    shared: dict[str, Any] = {"layout": _one(widgets.Layout)}
     if issubclass(kind, DescriptionWidget):
-        found["tooltip"] = ""  # at construction: no message to empty it later (``classed``)
+        shared["tooltip"] = ""  # at construction: no message to empty it later (``classed``)
     style = kind.class_traits().get("style")
     if style is not None:  # HTMLStyle, ButtonStyle...: the class its ``style`` trait holds
-        found["style"] = _one(style.klass)
-    return found
+        shared["style"] = _one(style.klass)
+    widget: W = kind(*args, **{**shared, **kwargs})
+    return widget
 
 
 def owned(widget: widgets.Widget) -> list[widgets.Widget]:

@@ -31,7 +31,7 @@ from urllib.parse import quote
 import ipywidgets as widgets
 
 from .._constants import THUMBNAIL_MAX_SIDE
-from ._dom import classed, escaped, fixed, set_class, set_state, set_value, show
+from ._dom import classed, escaped, made, set_class, set_state, set_value, show
 from ._status import panel_message, plural
 from ._style import TILE_STATES
 from ._words import Message, details_html, plain, save_failed_html
@@ -232,34 +232,25 @@ class Tile:
         self.position = 0
         # Image(format=...) first, then .value: the constructor compares the bytes (perf-facts).
         # Four tiles are ~100 widgets: every part the tile never resizes, hides or restyles
-        # shares one layout and style (_dom.fixed), the tile's state class does the rest.
-        html, button = fixed(widgets.HTML), fixed(widgets.Button)
-        self.thumb = classed(widgets.Image(format="jpeg", **fixed(widgets.Image)), "cw-thumb")
-        self.placeholder = classed(widgets.HTML(**html), "cw-placeholder")
-        self.failure = classed(widgets.HTML(**html), "cw-image-error")
+        # shares one layout and style (_dom.made), the tile's state class does the rest.
+        self.thumb = classed(made(widgets.Image, format="jpeg"), "cw-thumb")
+        self.placeholder = classed(made(widgets.HTML), "cw-placeholder")
+        self.failure = classed(made(widgets.HTML), "cw-image-error")
         self.select = classed(
-            widgets.Checkbox(
-                value=False, description="Select", indent=False, **fixed(widgets.Checkbox)
-            ),
+            made(widgets.Checkbox, value=False, description="Select", indent=False),
             "cw-select",
         )
         self.frame = classed(
-            widgets.Box(
-                [self.thumb, self.placeholder, self.failure, self.select], **fixed(widgets.Box)
-            ),
+            made(widgets.Box, [self.thumb, self.placeholder, self.failure, self.select]),
             "cw-frame",
         )
-        self.caption = classed(widgets.HTML(**html), "cw-caption")
-        self.view = classed(
-            widgets.Button(description="View", icon="expand", **button), "cw-full-size"
-        )
-        self.save = classed(widgets.Button(description="Save", icon="save", **button), "cw-save")
-        self.actions = classed(
-            widgets.HBox([self.view, self.save], **fixed(widgets.HBox)), "cw-tile-actions"
-        )
-        self.saved = classed(widgets.HTML(layout=widgets.Layout(display="none")), "cw-saved")
+        self.caption = classed(made(widgets.HTML), "cw-caption")
+        self.view = classed(made(widgets.Button, description="View", icon="expand"), "cw-full-size")
+        self.save = classed(made(widgets.Button, description="Save", icon="save"), "cw-save")
+        self.actions = classed(made(widgets.HBox, [self.view, self.save]), "cw-tile-actions")
+        self.saved = classed(made(widgets.HTML, layout=widgets.Layout(display="none")), "cw-saved")
         self.box = classed(
-            widgets.VBox([self.frame, self.caption, self.actions, self.saved]),
+            made(widgets.VBox, [self.frame, self.caption, self.actions, self.saved]),
             "cw-tile",
             TILE_STATES["pending"],
         )
@@ -270,11 +261,11 @@ class Tile:
         self.edit: widgets.Button | None = None
         if gallery.on_edit is not None:
             self.edit = classed(
-                widgets.Button(
+                made(
+                    widgets.Button,
                     description="Edit",
                     icon="pencil",
                     tooltip="Edit this image: say what to change",
-                    **button,
                 ),
                 "cw-edit",
             )
@@ -412,47 +403,60 @@ class Lightbox:
         self.on_edit = on_edit
         self.items: list[Preview] = []
         self.index = 0
-        self.count = classed(widgets.HTML(), "cw-lightbox-count")
+        self.count = classed(made(widgets.HTML), "cw-lightbox-count")
         self.close_button = classed(
-            widgets.Button(description="Close", icon="times", tooltip="Close the full size view"),
+            made(
+                widgets.Button,
+                description="Close",
+                icon="times",
+                tooltip="Close the full size view",
+            ),
             "cw-lightbox-close",
             "cw-full-close",
         )
-        spacer = classed(widgets.Box(), "cw-header-spacer")
-        self.bar = classed(widgets.HBox([self.count, spacer, self.close_button]), "cw-lightbox-bar")
-        self.image = classed(widgets.Image(format="png"), "cw-lightbox-image", "cw-full-image")
-        self.frame = classed(widgets.Box([self.image]), "cw-lightbox-frame")
-        self.caption = classed(widgets.HTML(), "cw-lightbox-caption")
+        spacer = classed(made(widgets.Box), "cw-header-spacer")
+        self.bar = classed(
+            made(widgets.HBox, [self.count, spacer, self.close_button]), "cw-lightbox-bar"
+        )
+        self.image = classed(
+            made(widgets.Image, format="png"), "cw-lightbox-image", "cw-full-image"
+        )
+        self.frame = classed(made(widgets.Box, [self.image]), "cw-lightbox-frame")
+        self.caption = classed(made(widgets.HTML), "cw-lightbox-caption")
         self.previous = classed(
-            widgets.Button(description="Previous", icon="arrow-left"), "cw-lightbox-prev"
+            made(widgets.Button, description="Previous", icon="arrow-left"), "cw-lightbox-prev"
         )
         self.next = classed(
-            widgets.Button(description="Next", icon="arrow-right"), "cw-lightbox-next"
+            made(widgets.Button, description="Next", icon="arrow-right"), "cw-lightbox-next"
         )
-        self.save = classed(widgets.Button(description="Save", icon="save"), "cw-lightbox-save")
+        self.save = classed(
+            made(widgets.Button, description="Save", icon="save"), "cw-lightbox-save"
+        )
         self.download = classed(
-            widgets.Button(
+            made(
+                widgets.Button,
                 description="Download",
                 icon="download",
                 tooltip="Download the original image (full size, its own format)",
             ),
             "cw-lightbox-download",
         )
-        self.saved = classed(widgets.HTML(), "cw-lightbox-saved")
+        self.saved = classed(made(widgets.HTML), "cw-lightbox-saved")
         self.edit = classed(
-            widgets.Button(description="Edit", icon="pencil", tooltip="Edit this image"),
+            made(widgets.Button, description="Edit", icon="pencil", tooltip="Edit this image"),
             "cw-lightbox-edit",
         )
         buttons = [self.previous, self.next, self.save, self.download]
         if on_edit is not None:
             buttons.append(self.edit)
-        self.actions = classed(widgets.HBox([*buttons, self.saved]), "cw-lightbox-actions")
+        self.actions = classed(made(widgets.HBox, [*buttons, self.saved]), "cw-lightbox-actions")
         self.card = classed(
-            widgets.VBox([self.bar, self.frame, self.caption, self.actions]), "cw-lightbox-card"
+            made(widgets.VBox, [self.bar, self.frame, self.caption, self.actions]),
+            "cw-lightbox-card",
         )
         #: Where the panel puts the page bridge (keys, focus), inside the overlay.
         self.box = classed(
-            widgets.Box([self.card], layout=widgets.Layout(display="none")),
+            made(widgets.Box, [self.card], layout=widgets.Layout(display="none")),
             "cw-lightbox",
             "cw-full-view",
         )
@@ -563,16 +567,17 @@ class SelectionBar:
 
     def __init__(self, gallery: Gallery) -> None:
         self.gallery = gallery
-        self.count = classed(widgets.HTML(), "cw-selection-count")
+        self.count = classed(made(widgets.HTML), "cw-selection-count")
         self.all_button = classed(
-            widgets.Button(description="Select all", icon="check-square"), "cw-select-all"
+            made(widgets.Button, description="Select all", icon="check-square"), "cw-select-all"
         )
         self.none_button = classed(
-            widgets.Button(description="Clear", icon="square-o", tooltip="Select none"),
+            made(widgets.Button, description="Clear", icon="square-o", tooltip="Select none"),
             "cw-select-none",
         )
         self.save = classed(
-            widgets.Button(
+            made(
+                widgets.Button,
                 description="Save selected",
                 icon="save",
                 tooltip="Save the selected images, with their metadata, in the output folder",
@@ -580,7 +585,8 @@ class SelectionBar:
             "cw-save-selected",
         )
         self.download = classed(
-            widgets.Button(
+            made(
+                widgets.Button,
                 description="Download selected",
                 icon="download",
                 tooltip="Download the selected images as one ZIP, with a metadata.jsonl",
@@ -588,10 +594,11 @@ class SelectionBar:
             "cw-download-selected",
         )
         self.saved = classed(
-            widgets.HTML(layout=widgets.Layout(display="none")), "cw-selection-saved"
+            made(widgets.HTML, layout=widgets.Layout(display="none")), "cw-selection-saved"
         )
         self.box = classed(
-            widgets.HBox(
+            made(
+                widgets.HBox,
                 [
                     self.count,
                     self.all_button,
@@ -674,8 +681,8 @@ class Gallery:
         self.tiles: list[Tile] = []
         #: The previews on show, in tile order (``None``: a slot still pending).
         self.slots: list[Preview | None] = []
-        self.box = classed(widgets.Box(layout=widgets.Layout(display="none")), "cw-gallery")
-        self.usage = classed(widgets.HTML(layout=widgets.Layout(display="none")), "cw-usage")
+        self.box = classed(made(widgets.Box, layout=widgets.Layout(display="none")), "cw-gallery")
+        self.usage = classed(made(widgets.HTML, layout=widgets.Layout(display="none")), "cw-usage")
         self.lightbox = Lightbox(output_dir, on_edit, lock=self.lock)
         self.lightbox.deliver = self.deliver
         #: The selected tiles' positions; the last one clicked (a Shift+click's other end);

@@ -18,7 +18,7 @@ import ipywidgets as widgets
 from .._constants import BASE_URL_ENV, DEFAULT_BASE_URL
 from ..testing import REQUEST_ID_PREFIX
 from ._client_source import OFFLINE_BANNER
-from ._dom import classed, escaped, set_class, set_value, show
+from ._dom import classed, escaped, made, set_class, set_value, show
 
 __all__ = ["Header", "badge_of"]
 
@@ -41,11 +41,11 @@ class Header:
     """Title, badge (``cw-badge``) and offline banner."""
 
     def __init__(self, *, offline: bool) -> None:
-        self.title = classed(widgets.HTML("Image generator"), "cw-title")
-        self.badge = classed(widgets.HTML(), "cw-badge")
-        self.box = classed(widgets.HBox([self.title, self.badge]), "cw-header")
+        self.title = classed(made(widgets.HTML, "Image generator"), "cw-title")
+        self.badge = classed(made(widgets.HTML), "cw-badge")
+        self.box = classed(made(widgets.HBox, [self.title, self.badge]), "cw-header")
         self.banner = classed(
-            widgets.HTML(escaped(OFFLINE_BANNER), layout=widgets.Layout(display="none")),
+            made(widgets.HTML, escaped(OFFLINE_BANNER), layout=widgets.Layout(display="none")),
             "cw-offline-banner",
         )
         self.offline = False

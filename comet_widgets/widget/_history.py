@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ._dom import classed, escaped, fixed, set_class, show
+from ._dom import classed, escaped, made, set_class, show
 
 if TYPE_CHECKING:
     from ..images._results import Generation
@@ -88,7 +88,7 @@ class _Card:
         self.index = index
         hidden = {} if entry.thumb else {"layout": widgets.Layout(display="none")}
         self.thumb = classed(
-            widgets.Image(value=entry.thumb or b"", format=entry.thumb_format, **hidden),
+            made(widgets.Image, value=entry.thumb or b"", format=entry.thumb_format, **hidden),
             "cw-history-thumb",
         )
         note = (
@@ -101,13 +101,13 @@ class _Card:
             f'<div class="cw-history-prompt">{escaped(entry.title)}</div>'
             f'<div class="cw-history-meta">{escaped(entry.detail)}</div>{note}'
         )
-        self.label = classed(widgets.HTML(label, **fixed(widgets.HTML)), "cw-history-label")
+        self.label = classed(made(widgets.HTML, label), "cw-history-label")
         self.button = classed(
-            widgets.Button(description="", tooltip=entry.tooltip, **fixed(widgets.Button)),
+            made(widgets.Button, description="", tooltip=entry.tooltip),
             "cw-history-pick",
         )
         self.box = classed(
-            widgets.VBox([self.thumb, self.label, self.button], **fixed(widgets.VBox)),
+            made(widgets.VBox, [self.thumb, self.label, self.button]),
             "cw-history-item",
         )
         self.button.on_click(lambda _button: pick(self.index))
@@ -124,10 +124,10 @@ class HistoryStrip:
     def __init__(self, on_select: Callable[[int], None]) -> None:
         self._on_select = on_select
         self._cards: list[_Card] = []
-        self.title = classed(widgets.HTML("History"), "cw-history-title")
-        self.strip = classed(widgets.HBox(), "cw-history")
+        self.title = classed(made(widgets.HTML, "History"), "cw-history-title")
+        self.strip = classed(made(widgets.HBox), "cw-history")
         self.box = classed(
-            widgets.VBox([self.title, self.strip], layout=widgets.Layout(display="none")),
+            made(widgets.VBox, [self.title, self.strip], layout=widgets.Layout(display="none")),
             "cw-history-box",
         )
 

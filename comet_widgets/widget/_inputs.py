@@ -37,7 +37,7 @@ from .._constants import MAX_IMAGE_PIXELS, PAINTER_INSTALL
 from .._errors import InvalidParameterError
 from ..images._formats import NotAnImage, has_alpha, sniff
 from ..images._results import GeneratedImage
-from ._dom import classed, escaped, set_class, set_value, show
+from ._dom import classed, escaped, made, set_class, set_value, show
 from ._traits import PixelList
 from ._words import plain
 
@@ -267,13 +267,13 @@ def _painter_class() -> Any:
 class _InputCard:
     def __init__(self, remove: Callable[[int], None]) -> None:
         self.index = -1
-        self.thumb = classed(widgets.Image(format="jpeg"), "cw-input-thumb")
-        self.label = classed(widgets.HTML(), "cw-input-label")
+        self.thumb = classed(made(widgets.Image, format="jpeg"), "cw-input-thumb")
+        self.label = classed(made(widgets.HTML), "cw-input-label")
         self.remove = classed(
-            widgets.Button(description="", icon="times", tooltip="Remove this input"),
+            made(widgets.Button, description="", icon="times", tooltip="Remove this input"),
             "cw-input-remove",
         )
-        self.box = classed(widgets.VBox([self.thumb, self.remove, self.label]), "cw-input")
+        self.box = classed(made(widgets.VBox, [self.thumb, self.remove, self.label]), "cw-input")
         self.remove.on_click(lambda _button: remove(self.index))
 
     @property
@@ -325,25 +325,29 @@ class EditArea:
         self._painting: Any = None
         self._previewed = False
         self._painter_class = _painter_class()
-        self.title = classed(widgets.HTML(), "cw-edit-title")
+        self.title = classed(made(widgets.HTML), "cw-edit-title")
         self.back = classed(
-            widgets.Button(
+            made(
+                widgets.Button,
                 description="Back to generating",
                 icon="arrow-left",
                 tooltip="Clear the inputs and the mask; Generate makes new images again",
             ),
             "cw-back-to-generate",
         )
-        spacer = classed(widgets.Box(), "cw-header-spacer")
+        spacer = classed(made(widgets.Box), "cw-header-spacer")
         # The bar (what is edited, "Back to generating") sits above the prompt; the strip and
         # the mask area (``box``) beside it at wide widths, below Apply edit at narrow ones.
         self.bar = classed(
-            widgets.HBox([self.title, spacer, self.back], layout=widgets.Layout(display="none")),
+            made(
+                widgets.HBox, [self.title, spacer, self.back], layout=widgets.Layout(display="none")
+            ),
             "cw-edit-bar",
         )
-        self.strip = classed(widgets.HBox(layout=widgets.Layout(display="none")), "cw-inputs")
+        self.strip = classed(made(widgets.HBox, layout=widgets.Layout(display="none")), "cw-inputs")
         self.upload = classed(
-            widgets.FileUpload(
+            made(
+                widgets.FileUpload,
                 accept=UPLOAD_ACCEPT,
                 multiple=True,
                 description="Upload to edit",
@@ -353,23 +357,24 @@ class EditArea:
             "cw-upload",
         )
         self.mask_title = classed(
-            widgets.HTML(
+            made(
+                widgets.HTML,
                 "<b>Mask</b> <span class='cw-detail'>paint where the edit may change the first"
-                " image; no mask: the whole image may change</span>"
+                " image; no mask: the whole image may change</span>",
             ),
             "cw-mask-title",
         )
         self.notice = classed(
-            widgets.HTML(layout=widgets.Layout(display="none")), "cw-painter-notice"
+            made(widgets.HTML, layout=widgets.Layout(display="none")), "cw-painter-notice"
         )
-        self.mask_note = classed(widgets.HTML(), "cw-mask-note")
-        self.painter_slot = classed(widgets.Box(), "cw-mask-slot")
+        self.mask_note = classed(made(widgets.HTML), "cw-mask-note")
+        self.painter_slot = classed(made(widgets.Box), "cw-mask-slot")
         self.mask_box = classed(
-            widgets.VBox([self.mask_title, self.painter_slot, self.notice, self.mask_note]),
+            made(widgets.VBox, [self.mask_title, self.painter_slot, self.notice, self.mask_note]),
             "cw-mask-area",
         )
         self.box = classed(
-            widgets.VBox([self.strip, self.mask_box], layout=widgets.Layout(display="none")),
+            made(widgets.VBox, [self.strip, self.mask_box], layout=widgets.Layout(display="none")),
             "cw-edit-area",
         )
         self.back.on_click(lambda _button: on_back())

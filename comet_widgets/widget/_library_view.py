@@ -28,7 +28,7 @@ import ipywidgets as widgets
 from .._constants import LIBRARY_VIEW_PAGE
 from .._errors import CometError, LibraryError
 from ..images._results import GeneratedImage, Generation
-from ._dom import classed, escaped, fixed, set_class, set_value, show
+from ._dom import classed, escaped, made, set_class, set_value, show
 from ._gallery import Lightbox, Preview
 from ._status import plural
 from ._style import _BORDER, _BRAND, _ERROR, _FG2, _tint
@@ -163,14 +163,12 @@ class _Card:
 
     def __init__(self, on_pick: Callable[[int], None], slot: int) -> None:
         self.entry: LibraryEntry | None = None
-        self.thumb = classed(
-            widgets.Image(format="jpeg", **fixed(widgets.Image)), "cw-library-thumb"
+        self.thumb = classed(made(widgets.Image, format="jpeg"), "cw-library-thumb")
+        self.caption = classed(made(widgets.HTML), "cw-library-caption")
+        self.pick = classed(made(widgets.Button, description=""), "cw-library-pick")
+        self.box = classed(
+            made(widgets.VBox, [self.thumb, self.caption, self.pick]), "cw-library-item"
         )
-        self.caption = classed(widgets.HTML(**fixed(widgets.HTML)), "cw-library-caption")
-        self.pick = classed(
-            widgets.Button(description="", **fixed(widgets.Button)), "cw-library-pick"
-        )
-        self.box = classed(widgets.VBox([self.thumb, self.caption, self.pick]), "cw-library-item")
         self.pick.on_click(lambda _button: on_pick(slot))
 
     @property
@@ -233,7 +231,7 @@ class LibraryView:
         # Nothing is drawn before the view is first shown: a saved notebook carries every
         # widget model (about 90 for this view, a page of cards as many again), and most
         # panels never open it.
-        self.box = classed(widgets.VBox([]), "cw-library")
+        self.box = classed(made(widgets.VBox, []), "cw-library")
         self.built = False
         self.cards: list[_Card] = []
 
@@ -241,9 +239,12 @@ class LibraryView:
         """Make the view's widgets (once, when it is first shown); cards come with pages."""
         library = self.library
         self.built = True
-        self.where = classed(widgets.HTML(escaped(f"Library: {library.path}")), "cw-library-where")
+        self.where = classed(
+            made(widgets.HTML, escaped(f"Library: {library.path}")), "cw-library-where"
+        )
         self.search = classed(
-            widgets.Text(
+            made(
+                widgets.Text,
                 placeholder="Search prompts (Enter)",
                 continuous_update=False,
                 description="",
@@ -251,53 +252,59 @@ class LibraryView:
             "cw-library-search",
         )
         self.model = classed(
-            widgets.Dropdown(options=[_ALL_MODELS], value=_ALL_MODELS), "cw-library-model"
+            made(widgets.Dropdown, options=[_ALL_MODELS], value=_ALL_MODELS), "cw-library-model"
         )
         dates = {"description_width": "initial"}  # the label as wide as its word
         self.since = classed(
-            widgets.DatePicker(description="From", style=dates), "cw-library-since"
+            made(widgets.DatePicker, description="From", style=dates), "cw-library-since"
         )
-        self.until = classed(widgets.DatePicker(description="To", style=dates), "cw-library-until")
+        self.until = classed(
+            made(widgets.DatePicker, description="To", style=dates), "cw-library-until"
+        )
         self.starred = classed(
-            widgets.Checkbox(description="Starred only", indent=False), "cw-library-starred"
+            made(widgets.Checkbox, description="Starred only", indent=False), "cw-library-starred"
         )
         self.collection = classed(
-            widgets.Dropdown(options=[_ALL_COLLECTIONS], value=_ALL_COLLECTIONS),
+            made(widgets.Dropdown, options=[_ALL_COLLECTIONS], value=_ALL_COLLECTIONS),
             "cw-library-collection",
         )
         self.filters = classed(
-            widgets.HBox(
-                [self.search, self.model, self.since, self.until, self.starred, self.collection]
+            made(
+                widgets.HBox,
+                [self.search, self.model, self.since, self.until, self.starred, self.collection],
             ),
             "cw-library-filters",
         )
-        self.grid = classed(widgets.Box([]), "cw-library-grid")
+        self.grid = classed(made(widgets.Box, []), "cw-library-grid")
         self.empty = classed(
-            widgets.HTML(layout=widgets.Layout(display="none")), "cw-library-empty"
+            made(widgets.HTML, layout=widgets.Layout(display="none")), "cw-library-empty"
         )
         self.error = classed(
-            widgets.HTML(layout=widgets.Layout(display="none")), "cw-library-error", "cw-message"
+            made(widgets.HTML, layout=widgets.Layout(display="none")),
+            "cw-library-error",
+            "cw-message",
         )
         self.previous = classed(
-            widgets.Button(description="Newer", icon="arrow-left", disabled=True),
+            made(widgets.Button, description="Newer", icon="arrow-left", disabled=True),
             "cw-library-prev",
         )
         self.next = classed(
-            widgets.Button(description="Older", icon="arrow-right", disabled=True),
+            made(widgets.Button, description="Older", icon="arrow-right", disabled=True),
             "cw-library-next",
         )
-        self.page_label = classed(widgets.HTML(), "cw-library-page")
+        self.page_label = classed(made(widgets.HTML), "cw-library-page")
         self.pager = classed(
-            widgets.HBox([self.previous, self.page_label, self.next]), "cw-library-pager"
+            made(widgets.HBox, [self.previous, self.page_label, self.next]), "cw-library-pager"
         )
         # The chosen entry and what can be done with it.
-        self.info = classed(widgets.HTML(), "cw-library-info")
+        self.info = classed(made(widgets.HTML), "cw-library-info")
         self.view = classed(
-            widgets.Button(description="View", icon="expand", tooltip="Show it full size"),
+            made(widgets.Button, description="View", icon="expand", tooltip="Show it full size"),
             "cw-library-view",
         )
         self.restore = classed(
-            widgets.Button(
+            made(
+                widgets.Button,
                 description="Restore",
                 icon="undo",
                 tooltip="Put its prompt and parameters back into the panel",
@@ -305,23 +312,31 @@ class LibraryView:
             "cw-library-restore",
         )
         self.edit = classed(
-            widgets.Button(description="Edit", icon="pencil", tooltip="Edit this image"),
+            made(widgets.Button, description="Edit", icon="pencil", tooltip="Edit this image"),
             "cw-library-edit",
         )
-        self.star = classed(widgets.Button(description="Star", icon="star"), "cw-library-star")
+        self.star = classed(
+            made(widgets.Button, description="Star", icon="star"), "cw-library-star"
+        )
         self.collection_name = classed(
-            widgets.Combobox(placeholder="Collection name", ensure_option=False),
+            made(widgets.Combobox, placeholder="Collection name", ensure_option=False),
             "cw-library-collection-name",
         )
         self.add = classed(
-            widgets.Button(description="Add to collection", icon="folder"), "cw-library-add"
+            made(widgets.Button, description="Add to collection", icon="folder"), "cw-library-add"
         )
         self.delete = classed(
-            widgets.Button(description="Delete", icon="trash", tooltip="Delete from the library"),
+            made(
+                widgets.Button,
+                description="Delete",
+                icon="trash",
+                tooltip="Delete from the library",
+            ),
             "cw-library-delete",
         )
         self.actions = classed(
-            widgets.HBox(
+            made(
+                widgets.HBox,
                 [
                     self.view,
                     self.restore,
@@ -330,26 +345,28 @@ class LibraryView:
                     self.collection_name,
                     self.add,
                     self.delete,
-                ]
+                ],
             ),
             "cw-library-actions",
         )
-        self.confirm_text = classed(widgets.HTML(), "cw-library-confirm-text")
+        self.confirm_text = classed(made(widgets.HTML), "cw-library-confirm-text")
         self.confirm_delete = classed(
-            widgets.Button(description="Delete", icon="trash", button_style="danger"),
+            made(widgets.Button, description="Delete", icon="trash", button_style="danger"),
             "cw-library-confirm-delete",
         )
-        self.cancel_delete = classed(widgets.Button(description="Keep it"), "cw-library-keep")
+        self.cancel_delete = classed(made(widgets.Button, description="Keep it"), "cw-library-keep")
         self.confirm = classed(
-            widgets.HBox(
+            made(
+                widgets.HBox,
                 [self.confirm_text, self.confirm_delete, self.cancel_delete],
                 layout=widgets.Layout(display="none"),
             ),
             "cw-library-confirm",
         )
-        self.said = classed(widgets.HTML(), "cw-library-said")
+        self.said = classed(made(widgets.HTML), "cw-library-said")
         self.detail = classed(
-            widgets.VBox(
+            made(
+                widgets.VBox,
                 [self.info, self.actions, self.confirm, self.said],
                 layout=widgets.Layout(display="none"),
             ),

@@ -176,7 +176,7 @@ from ._batch_view import BatchView, batch_job, prompts_of
 from ._client_source import ClientSource
 from ._compare_view import COMPARE, CompareView
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
-from ._dom import classed, escaped, owned, set_value, show
+from ._dom import classed, escaped, made, owned, set_value, show
 from ._edit_mode import EditMode, edit_options, input_size
 from ._gallery import Gallery, Preview
 from ._header import Header
@@ -358,7 +358,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._view = StatusView()
         self._header = Header(offline=self._source.serves_placeholders)
         self._static = StaticView(panel_id)
-        self._estimate = classed(widgets.HTML(), "cw-estimate")
+        self._estimate = classed(made(widgets.HTML), "cw-estimate")
         self._runner = RunController(
             self,
             self._source,
@@ -373,7 +373,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._batches = BatchView(self._runner, self._lock)
         self._runner.on_run = self._record
         self._library_notice = classed(
-            widgets.HTML(layout=widgets.Layout(display="none")),
+            made(widgets.HTML, layout=widgets.Layout(display="none")),
             "cw-library-notice",
             "cw-message",
             "cw-quiet",
@@ -391,14 +391,15 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._controls.cancel.on_click(lambda _button: self.cancel())
         view = self._view
         self._actions = classed(
-            widgets.HBox(
+            made(
+                widgets.HBox,
                 [
                     self._controls.generate,
                     self._estimate,
                     self._controls.cancel,
                     self._edit.upload,
                     view.next_note,
-                ]
+                ],
             ),
             "cw-actions-row",
         )
@@ -406,9 +407,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         # the controls (in edit mode: what to change, then Apply edit, near the top), and the
         # results: edit mode's inputs and painter, then the views ("Results" and those added
         # with add_view), the history strip under both.
-        self._status_row = classed(widgets.HBox([view.status, view.elapsed]), "cw-status-row")
+        self._status_row = classed(made(widgets.HBox, [view.status, view.elapsed]), "cw-status-row")
         results = classed(
-            widgets.VBox(
+            made(
+                widgets.VBox,
                 [
                     self._status_row,
                     view.error,
@@ -417,7 +419,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                     self._gallery.selection.box,
                     self._gallery.box,
                     self._gallery.usage,
-                ]
+                ],
             ),
             "cw-results",
         )
@@ -445,27 +447,29 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         )
         self._columns = [
             classed(
-                widgets.VBox(
-                    [self._edit.bar, *self._controls.rows, self._actions, view.validation]
+                made(
+                    widgets.VBox,
+                    [self._edit.bar, *self._controls.rows, self._actions, view.validation],
                 ),
                 "cw-controls-column",
             ),
-            classed(widgets.VBox([self._edit.box, self._views.box]), "cw-results-column"),
+            classed(made(widgets.VBox, [self._edit.box, self._views.box]), "cw-results-column"),
         ]
-        self._body = classed(widgets.Box(self._columns), "cw-body")
+        self._body = classed(made(widgets.Box, self._columns), "cw-body")
         self._style = style_widget(LIBRARY_CSS)
         # The container its columns follow (see _style.py) holds everything but the lightbox:
         # a query container contains its fixed descendants, and the lightbox must cover the
         # notebook's view, not the panel.
         self._main = classed(
-            widgets.VBox(
+            made(
+                widgets.VBox,
                 [
                     self._header.box,
                     self._header.banner,
                     view.notice,
                     self._body,
                     self._history_view.box,
-                ]
+                ],
             ),
             "cw-main",
         )

@@ -6,8 +6,8 @@
 its files and rows, so landing neither waits for SQLite or the disk nor competes with them for
 the interpreter. One thread keeps a panel's runs in the order they landed. Whatever goes wrong
 there (a folder that is not writable, a damaged database, a full disk) is caught and handed to
-``on_done`` for the panel's quiet line (said in words, the reason behind Details) (``cw-library-notice``); the run itself stays
-in the panel, untouched.
+``on_done`` for the panel's quiet line (``cw-library-notice``: words, the reason behind
+Details); the run itself stays in the panel, untouched.
 """
 
 from __future__ import annotations

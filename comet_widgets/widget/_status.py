@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ._dom import classed, escaped, set_class, set_value, show
+from ._dom import classed, escaped, made, set_class, set_value, show
 from ._words import Message, key_notice, panel_message, plural
 
 if TYPE_CHECKING:
@@ -60,16 +60,18 @@ class StatusView:
         def hidden() -> widgets.Layout:
             return widgets.Layout(display="none")
 
-        self.notice = classed(widgets.HTML(layout=hidden()), "cw-key-notice", "cw-message")
-        self.status = classed(widgets.HTML("Ready"), "cw-status")
-        self.elapsed = classed(widgets.HTML(""), "cw-elapsed")
+        self.notice = classed(made(widgets.HTML, layout=hidden()), "cw-key-notice", "cw-message")
+        self.status = classed(made(widgets.HTML, "Ready"), "cw-status")
+        self.elapsed = classed(made(widgets.HTML, ""), "cw-elapsed")
         self.next_note = classed(
-            widgets.HTML("Changes apply to the next run.", layout=hidden()), "cw-next-note"
+            made(widgets.HTML, "Changes apply to the next run.", layout=hidden()), "cw-next-note"
         )
-        self.validation = classed(widgets.HTML(layout=hidden()), "cw-validation", "cw-message")
-        self.error = classed(widgets.HTML(layout=hidden()), "cw-error", "cw-message")
+        self.validation = classed(
+            made(widgets.HTML, layout=hidden()), "cw-validation", "cw-message"
+        )
+        self.error = classed(made(widgets.HTML, layout=hidden()), "cw-error", "cw-message")
         self.stream_notice = classed(
-            widgets.HTML(layout=hidden()), "cw-stream-notice", "cw-message", "cw-quiet"
+            made(widgets.HTML, layout=hidden()), "cw-stream-notice", "cw-message", "cw-quiet"
         )
 
     @property

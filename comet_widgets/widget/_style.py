@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ._dom import classed
+from ._dom import classed, made
 
 __all__ = ["CSS", "TILE_STATES", "style_widget"]
 
@@ -380,4 +380,4 @@ CSS = f"""
 def style_widget(*extra: str) -> widgets.HTML:
     """The ``<style>`` element (an invisible HTML widget of class ``cw-stylesheet``), with the
     ``extra`` rules of views that bring their own (the Library view's)."""
-    return classed(widgets.HTML(f"<style>{CSS}{''.join(extra)}</style>"), "cw-stylesheet")
+    return classed(made(widgets.HTML, f"<style>{CSS}{''.join(extra)}</style>"), "cw-stylesheet")

@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._errors import InvalidCallError, InvalidParameterError
-from ._dom import classed, show
+from ._dom import classed, made, show
 
 __all__ = ["RESULTS", "ViewSlot"]
 
@@ -37,7 +37,8 @@ class ViewSlot:
         self._boxes: dict[str, widgets.Box] = {}
         self._on_show: dict[str, Callable[[], None] | None] = {}
         self.switch = classed(
-            widgets.ToggleButtons(
+            made(
+                widgets.ToggleButtons,
                 options=[RESULTS],
                 value=RESULTS,
                 tooltips=["The images of the run shown, its status and its cost"],
@@ -45,8 +46,8 @@ class ViewSlot:
             ),
             "cw-view-switch",
         )
-        self.stack = classed(widgets.VBox(), "cw-views")
-        self.box = classed(widgets.VBox([self.switch, self.stack]), "cw-results-views")
+        self.stack = classed(made(widgets.VBox), "cw-views")
+        self.box = classed(made(widgets.VBox, [self.switch, self.stack]), "cw-results-views")
         self._add(RESULTS, results, None)
         self.switch.observe(self._picked, names="value")
 
@@ -63,7 +64,7 @@ class ViewSlot:
         return str(self.switch.value)
 
     def _add(self, title: str, view: widgets.Widget, on_show: Callable[[], None] | None) -> None:
-        box = classed(widgets.VBox([view]), "cw-view", f"cw-view-{_slug(title)}")
+        box = classed(made(widgets.VBox, [view]), "cw-view", f"cw-view-{_slug(title)}")
         if self._boxes:
             show(box, False)
         self._boxes[title] = box
