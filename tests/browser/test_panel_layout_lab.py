@@ -45,7 +45,22 @@ def _at(notebook: Any, panel: Any, width: int) -> None:
     """Resize the window to ``width`` and wait until the panel's columns follow it."""
     page = notebook.page
     page.set_viewport_size({"width": width, "height": HEIGHT})
-    wide = panel.root.evaluate(f"r => r.getBoundingClientRect().width >= {WIDE}")
+    # JupyterLab lays its panels out again a few frames after the window's resize: measure
+    # the panel once its width has held still for 150 ms (measured at once, it could still
+    # be the old width, and the wait below would expect the old number of columns).
+    wide = panel.root.evaluate(
+        """async (r, wide) => {
+            let last = -1;
+            for (let i = 0; i < 100; i++) {
+                const now = r.getBoundingClientRect().width;
+                if (now === last) break;
+                last = now;
+                await new Promise((done) => setTimeout(done, 150));
+            }
+            return last >= wide;
+        }""",
+        WIDE,
+    )
     page.wait_for_function(
         "([b, n]) => getComputedStyle(b).gridTemplateColumns.split(' ').length === n",
         arg=[panel.root.locator(".cw-body").element_handle(), 2 if wide else 1],
