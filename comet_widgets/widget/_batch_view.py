@@ -136,6 +136,7 @@ class BatchView:
             [landed[i][0] for i in order],
             [p for i in order for p in landed[i][1]],
             batch=total,
+            items=order,
             edit_of=edit_of[0],
             edit_title=edit_of[1],
         )

@@ -113,8 +113,9 @@ class Recorder:
         problem: BaseException | None = None
         try:
             inputs = _input_bytes(run) if run.inputs and not run.batch else []
-            for generation in run.generations:
-                entries += library.add(generation, inputs=inputs, batch=batch)
+            items: list[int | None] = [*run.items] or [None] * len(run.generations)
+            for generation, item in zip(run.generations, items, strict=True):
+                entries += library.add(generation, inputs=inputs, batch=batch, item=item)
         except Exception as exc:  # the run has landed: nothing here may be lost in a log
             problem = exc
         self.on_done(entries, problem)

@@ -76,6 +76,7 @@ class Run:
     generations: list[Generation]
     previews: list[Preview]
     batch: int = 0  # the number of prompts, for a batch
+    items: list[int] = field(default_factory=list)  # a batch's: each generation's item index
     #: An edit's: "Edit of image 2 from 'A paper boat…'", its inputs and mask (to restore).
     edit_of: str = ""
     edit_title: str = ""  # the same in full, for its tooltip

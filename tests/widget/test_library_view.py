@@ -291,4 +291,5 @@ def test_a_damaged_library_is_said_in_the_view(make_panel: MakePanel, tmp_path: 
     assert shown(error, within=panel)
     assert "rebuild()" in text(panel, "cw-library-error")
     line, details = error.value.split('<details class="cw-details">')
-    assert "rebuild()" not in line and "rebuild()" in details  # the Python hint behind Details
+    assert "rebuild()" not in line
+    assert "rebuild()" in details

@@ -186,7 +186,8 @@ async def test_a_library_that_cannot_record_never_loses_the_run(
     )
     # One line in words; the library's own reason (its path, a Python hint) behind Details.
     line, details = notice.value.split('<details class="cw-details">')
-    assert str(folder) not in line and "rebuild()" not in line, line
+    assert str(folder) not in line, line
+    assert "rebuild()" not in line, line
     assert str(folder) in details
     assert not shown(part(panel, "cw-error"))  # quiet: the run itself went well
 
@@ -224,8 +225,13 @@ async def test_a_batch_is_recorded_item_by_item(
     make_panel: MakePanel, tmp_path: Path, wait_until: WaitUntil, app: FakeAPI
 ) -> None:
     panel = make_panel(model="dall-e-2", library=tmp_path / "lib")
-    results = await panel.generate_many(["a red kite", "a blue kite"], output_dir=tmp_path / "b")
+    app.fail_next(1, 400)  # one prompt fails: the others keep their own item numbers
+    prompts = ["a red kite", "a blue kite", "a green kite"]
+    results = await panel.generate_many(prompts, output_dir=tmp_path / "b")
     assert len(results.succeeded) == 2
     found = entries(panel.library, 2, wait_until)
-    assert sorted(e.prompt for e in found) == ["a blue kite", "a red kite"]
+    assert {e.prompt for e in found} == {item.prompt for item in results.succeeded}
+    assert all(e.item == prompts.index(e.prompt) for e in found), [
+        (e.item, e.prompt) for e in found
+    ]
     assert all(e.batch and e.batch.startswith("panel batch") for e in found)
