@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
-from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
+from comet_widgets.testing import FakeAPI, FakeServer
+from tests.helpers import fake_env, images_answered, kill_once_recorded, run_captured, wait_until
 
 PROMPTS = [f"crash-test prompt {i}" for i in range(16)]
 
@@ -29,38 +26,8 @@ def command(out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def environment(server: FakeServer) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
-    env["COMETAPI_KEY"] = FAKE_API_KEY
-    env["COMETAPI_BASE_URL"] = server.base_url
-    return env
-
-
-def wait_until(condition: Callable[[], bool], what: str, process: subprocess.Popen[str]) -> None:
-    """Poll ``condition`` (a generous deadline only against a hang; nothing here is timed)."""
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert process.poll() is None, f"the batch ended before {what}"
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.005)
-
-
-def wait_for_lines(manifest: Path, count: int, process: subprocess.Popen[str]) -> None:
-    wait_until(lambda: len(read_manifest(manifest)) >= count, "manifest lines appeared", process)
-
-
-def generations(fake: FakeAPI) -> list[Any]:
-    return [r for r in fake.requests if r.path.endswith("/images/generations")]
-
-
 def successes_per_prompt(fake: FakeAPI) -> Counter[str]:
-    """Prompts the fake answered with an image (a held answer cut off by the kill is not one)."""
-    return Counter(r.json["prompt"] for r in generations(fake) if r.status == 200 and not r.fault)
-
-
-def settled(fake: FakeAPI) -> bool:
-    """The fake has finished with every request it received (its log is complete)."""
-    return fake.in_flight == 0 and all(r.finished is not None for r in fake.requests)
+    return Counter(r.json["prompt"] for r in images_answered(fake))
 
 
 @pytest.mark.slow
@@ -71,51 +38,22 @@ def test_sigkill_mid_batch_then_resume_does_every_prompt_exactly_once(
     out = tmp_path / "out"
     manifest = out / MANIFEST_NAME
     fake.latency = 0.4
-    process = subprocess.Popen(
+    kill_once_recorded(
         command(out),
         cwd=tmp_path,
-        env=environment(fake_server),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        server=fake_server,
+        fake=fake,
+        manifest=manifest,
+        lines=3,
+        hold=len(PROMPTS),
     )
-    try:
-        wait_for_lines(manifest, 3, process)
-        # From now on every request is held: headers, then a body that never comes. The kill
-        # must not land between an image answer and its manifest line (that image would be
-        # requested and paid again, rightly), so wait until every answer sent is recorded.
-        fake.trickle_seconds, fake.trickle_chunks = 3600.0, 1
-        fake.malform_next("trickle", count=len(PROMPTS))
-
-        def quiet() -> bool:
-            answering = [r for r in generations(fake) if not r.fault and r.finished is None]
-            answered = sum(successes_per_prompt(fake).values())
-            return not answering and answered == len(read_manifest(manifest))
-
-        wait_until(quiet, "every image answered was in the manifest", process)
-    finally:
-        process.kill()  # SIGKILL: no cleanup of any kind
-        process.wait(timeout=10)
-    assert process.returncode == -signal.SIGKILL
     before = read_manifest(manifest)
     assert 3 <= len(before) < len(PROMPTS)
-    deadline = time.monotonic() + 60
-    while not settled(fake):  # the held requests end when the fake sees the hang-up
-        assert time.monotonic() < deadline, f"the fake is still busy: {fake!r}"
-        time.sleep(0.005)
     first_run = successes_per_prompt(fake)
     assert sum(first_run.values()) == len(before)
 
     fake.reset()  # no latency, no held answers; a fresh log for the second run
-    done = subprocess.run(
-        command(out),
-        cwd=tmp_path,
-        env=environment(fake_server),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_captured(command(out), cwd=tmp_path, env=fake_env(fake_server))
     assert done.returncode == 0, done.stderr
     assert f"{len(PROMPTS)} ok ({len(before)} resumed)" in done.stdout
     assert fake.generation_count == len(PROMPTS) - len(before)
@@ -139,13 +77,13 @@ def test_sigterm_stops_gracefully_and_keeps_finished_items(
     process = subprocess.Popen(
         command(out),
         cwd=tmp_path,
-        env=environment(fake_server),
+        env=fake_env(fake_server),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        wait_for_lines(out / MANIFEST_NAME, 2, process)
+        wait_until(lambda: len(read_manifest(out / MANIFEST_NAME)) >= 2, "2 lines", process)
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=15)
     finally:

@@ -5,13 +5,8 @@ cell's exit code, and a process killed mid-way resumed without paying any cell t
 from __future__ import annotations
 
 import csv
-import os
-import signal
-import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +15,8 @@ from test_cli import run
 
 from comet_widgets import read_metadata
 from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
-from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
+from comet_widgets.testing import FakeAPI, FakeServer
+from tests.helpers import fake_env, images_answered, kill_once_recorded, run_captured
 
 EXAMPLE = (
     "compare", "a red fox", "--model", "gpt-image-2", "gpt-image-2.5-flare",
@@ -137,28 +133,9 @@ def command(out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def environment(server: FakeServer) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
-    env["COMETAPI_KEY"] = FAKE_API_KEY
-    env["COMETAPI_BASE_URL"] = server.base_url
-    return env
-
-
-def wait_until(condition: Callable[[], bool], what: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60  # only against a hang; nothing here is timed
-    while not condition():
-        assert process.poll() is None, f"the comparison ended before {what}"
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.005)
-
-
 def answered(fake: FakeAPI) -> Counter[tuple[str, str]]:
     """(size, quality) of each generation the fake answered with an image."""
-    return Counter(
-        (str(r.json["size"]), str(r.json["quality"]))
-        for r in fake.requests
-        if r.path.endswith("/images/generations") and r.status == 200 and not r.fault
-    )
+    return Counter((str(r.json["size"]), str(r.json["quality"])) for r in images_answered(fake))
 
 
 @pytest.mark.slow
@@ -168,47 +145,23 @@ def test_a_killed_comparison_resumes_without_paying_any_cell_twice(
     out = tmp_path / "out"
     manifest = out / MANIFEST_NAME
     fake.latency = 0.3
-    process = subprocess.Popen(
+    kill_once_recorded(
         command(out),
         cwd=tmp_path,
-        env=environment(fake_server),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        server=fake_server,
+        fake=fake,
+        manifest=manifest,
+        lines=2,
+        hold=9,
     )
-    try:
-        wait_until(lambda: len(read_manifest(manifest)) >= 2, "manifest lines", process)
-        # hold every later answer (headers, then no body), and kill only once every answer
-        # sent is in the manifest: an image answered but not recorded would rightly be paid
-        # again, which is not what this test is about
-        fake.trickle_seconds, fake.trickle_chunks = 3600.0, 1
-        fake.malform_next("trickle", count=9)
-
-        def quiet() -> bool:
-            requests = [r for r in fake.requests if r.path.endswith("/images/generations")]
-            answering = [r for r in requests if not r.fault and r.finished is None]
-            return not answering and sum(answered(fake).values()) == len(read_manifest(manifest))
-
-        wait_until(quiet, "every image answered was in the manifest", process)
-    finally:
-        process.kill()  # SIGKILL: no cleanup of any kind
-        process.wait(timeout=10)
-    assert process.returncode == -signal.SIGKILL
     before = len(read_manifest(manifest))
     assert 2 <= before < 9
     assert not (out / "comparison.png").exists()  # it is written at the end
-    deadline = time.monotonic() + 60
-    while fake.in_flight or any(r.finished is None for r in fake.requests):
-        assert time.monotonic() < deadline, f"the fake is still busy: {fake!r}"
-        time.sleep(0.005)
     first = answered(fake)
     assert sum(first.values()) == before
 
     fake.reset()
-    done = subprocess.run(
-        command(out), cwd=tmp_path, env=environment(fake_server), capture_output=True,
-        text=True, timeout=60, check=False,
-    )  # fmt: skip
+    done = run_captured(command(out), cwd=tmp_path, env=fake_env(fake_server))
     assert done.returncode == 0, done.stderr
     assert "3 size x 3 quality: 9 ok" in done.stdout
     assert fake.generation_count == 9 - before
