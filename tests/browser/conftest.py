@@ -200,19 +200,21 @@ def fake(browser_fake: FakeServer) -> Iterator[FakeAPI]:
     browser_fake.app.reset()
 
 
-@pytest.fixture(scope="package")
-def lab_server(
-    tmp_path_factory: pytest.TempPathFactory, browser_fake: FakeServer, _chromium: None
+@contextlib.contextmanager
+def jupyter_server(
+    tmp_path_factory: pytest.TempPathFactory, fake_base_url: str, module: str, *app_args: str
 ) -> Iterator[JupyterServer]:
-    """JupyterLab 4 on 127.0.0.1 with token auth; ``window.jupyterapp`` is exposed."""
-    root = tmp_path_factory.mktemp("jupyterlab")
+    """``python -m module`` (``jupyterlab``, or ``notebook`` for Notebook 7) on 127.0.0.1 with
+    token auth, in a throwaway root, its kernels talking to the fake at ``fake_base_url``;
+    ``app_args``: the app's own options (expose ``window.jupyterapp`` there)."""
+    root = tmp_path_factory.mktemp(module)
     (root / "notebooks").mkdir()
-    env = _isolated_env(root, browser_fake.base_url)
+    env = _isolated_env(root, fake_base_url)
     port = _free_port()
     argv = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        module,
         "--no-browser",
         "--allow-root",
         f"--ServerApp.port={port}",
@@ -220,10 +222,9 @@ def lab_server(
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.root_dir={root / 'notebooks'}",
         f"--IdentityProvider.token={TOKEN}",
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        *app_args,
     ]
-    server = _start("jupyterlab", root, argv, port, env)
+    server = _start(module, root, argv, port, env)
 
     def probe() -> bool:
         return server.api("GET", "/api/status") is not None
@@ -233,6 +234,21 @@ def lab_server(
         yield server
     finally:
         _stop(server)
+
+
+@pytest.fixture(scope="package")
+def lab_server(
+    tmp_path_factory: pytest.TempPathFactory, browser_fake: FakeServer, _chromium: None
+) -> Iterator[JupyterServer]:
+    """JupyterLab 4 on 127.0.0.1 with token auth; ``window.jupyterapp`` is exposed."""
+    with jupyter_server(
+        tmp_path_factory,
+        browser_fake.base_url,
+        "jupyterlab",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="package")
@@ -411,17 +427,19 @@ _SAVE_JS = """async () => {
 
 
 class LabNotebook:
-    """A notebook opened in JupyterLab in ``page``, its kernel idle and ready."""
+    """A notebook opened in JupyterLab (or Notebook 7) in ``page``, its kernel idle and ready."""
 
     def __init__(self, page: Any, server: JupyterServer, path: Path) -> None:
         self.page = page
         self.server = server
         self.path = path
 
-    def open(self) -> None:
-        # A workspace of its own, so that no earlier test's open documents come back.
-        workspace = f"t{os.urandom(4).hex()}"
-        self.page.goto(self.server.page_url(f"/lab/workspaces/{workspace}/tree/{self.path.name}"))
+    def open(self, url_path: str | None = None) -> None:
+        """Open it at ``url_path`` on the server (Notebook 7: ``/notebooks/NAME``); by default in
+        JupyterLab, in a workspace of its own, so that no earlier test's documents come back."""
+        if url_path is None:
+            url_path = f"/lab/workspaces/t{os.urandom(4).hex()}/tree/{self.path.name}"
+        self.page.goto(self.server.page_url(url_path))
         self.page.wait_for_function(_KERNEL_IDLE_JS, timeout=KERNEL_TIMEOUT_MS)
 
     def run_cell(self, index: int) -> None:

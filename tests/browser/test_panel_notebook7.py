@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,38 +18,16 @@ from comet_widgets.testing import FakeAPI, FakeServer
 
 from .conftest import (
     ARTIFACTS,
-    KERNEL_TIMEOUT_MS,
     TEST_NOTEBOOK,
-    TOKEN,
     JupyterServer,
-    _free_port,
-    _isolated_env,
-    _start,
-    _stop,
-    _wait_ready,
+    LabNotebook,
+    jupyter_server,
     record_artifact,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
 
 PANEL_CELL = 1
-
-#: Notebook 7's page: its app (exposed), the notebook panel and its kernel idle.
-_KERNEL_IDLE_JS = """() => {
-  const app = window.jupyterapp;
-  const w = app && app.shell.currentWidget;
-  if (!w || !w.sessionContext || !w.context || !w.context.isReady) return false;
-  const kernel = w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected';
-}"""
-
-_RUN_CELL_JS = """async (index) => {
-  const app = window.jupyterapp;
-  const notebook = app.shell.currentWidget.content;
-  notebook.activeCellIndex = index;
-  notebook.deselectAll();
-  await app.commands.execute('notebook:run-cell');
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -59,29 +36,13 @@ def notebook7_server(
 ) -> Iterator[JupyterServer]:
     """Notebook 7 on 127.0.0.1 with token auth; ``window.jupyterapp`` is exposed."""
     pytest.importorskip("notebook", minversion="7")
-    root = tmp_path_factory.mktemp("notebook7")
-    (root / "notebooks").mkdir()
-    env = _isolated_env(root, browser_fake.base_url)
-    port = _free_port()
-    argv = [
-        sys.executable,
-        "-m",
+    with jupyter_server(
+        tmp_path_factory,
+        browser_fake.base_url,
         "notebook",
-        "--no-browser",
-        "--allow-root",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.root_dir={root / 'notebooks'}",
-        f"--IdentityProvider.token={TOKEN}",
         "--JupyterNotebookApp.expose_app_in_browser=True",
-    ]
-    server = _start("notebook7", root, argv, port, env)
-    try:
-        _wait_ready(server, lambda: server.api("GET", "/api/status") is not None)
+    ) as server:
         yield server
-    finally:
-        _stop(server)
 
 
 def test_generate_view_and_save_in_notebook_7(
@@ -91,14 +52,13 @@ def test_generate_view_and_save_in_notebook_7(
     name = f"nb7-{os.urandom(3).hex()}.ipynb"
     shutil.copy(TEST_NOTEBOOK, server.notebooks / name)
     page.set_viewport_size({"width": 1400, "height": 1000})
-    page.goto(server.page_url(f"/notebooks/{name}"))
-    page.wait_for_function(_KERNEL_IDLE_JS, timeout=KERNEL_TIMEOUT_MS)
+    notebook = LabNotebook(page, server, server.notebooks / name)
+    notebook.open(f"/notebooks/{name}")
     # Notebook 7's own page, not JupyterLab's.
     expect(page.locator("#main-panel, .jp-NotebookPanel").first).to_be_visible()
     assert "/notebooks/" in page.url
-    page.evaluate(_RUN_CELL_JS, PANEL_CELL)
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(PANEL_CELL)
-    panel = panel_on(cell)
+    notebook.run_cell(PANEL_CELL)
+    panel = panel_on(notebook.cell(PANEL_CELL))
     expect(panel.status).to_have_text("Ready", timeout=30_000)
 
     panel.type_prompt("A paper lantern over a river")
