@@ -10,7 +10,6 @@ import atexit
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from comet_widgets.testing import (
     serve_fake,
 )
 from comet_widgets.testing._app import SERVE_RETIRED_ENV
+from tests.helpers import clean_env, run_captured
 
 # Most tests exercise paths first written for dall-e-2/-3 (url mode, revised prompts), which
 # the fake answers like today's CometAPI by default (503 "no available channel"). They run with
@@ -158,16 +158,11 @@ class DocsSite:
 
 @pytest.fixture(scope="session")
 def built_site() -> DocsSite:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMET")}
-    env["COMETAPI_KEY"] = DOCS_SECRET
-    done = subprocess.run(
+    done = run_captured(
         [*SPHINX_BUILD, "-E", "-a", "-q", str(REPO / "docs"), str(DOCS_SITE)],
         cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
+        env=clean_env("COMET", COMETAPI_KEY=DOCS_SECRET),
         timeout=840,
-        check=False,
     )
     log = done.stdout + done.stderr
     assert done.returncode == 0, f"sphinx-build failed:\n{log[-6000:]}"

@@ -25,6 +25,7 @@ from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
 from comet_widgets.cli._commands import COMMANDS
 from comet_widgets.cli._main import main
 from comet_widgets.testing import FakeAPI, FakeServer
+from tests.helpers import clean_env, run_captured
 
 # The fake accepts any key: this one is easy to spot if it ever leaks into an output.
 KEY = "sk-test-NEVER-PRINT-THIS-9f8e7d6c5b4a"
@@ -51,22 +52,15 @@ def run(
     extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI; assert the key appears in neither stdout nor stderr."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
+    env = clean_env()
     quiet_lifecycle(env)
     env.update(extra_env or {})
     if key:
         env["COMETAPI_KEY"] = KEY
     if server is not None:
         env["COMETAPI_BASE_URL"] = server.base_url
-    done = subprocess.run(
-        [sys.executable, "-m", "comet_widgets", *args],
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = run_captured(
+        [sys.executable, "-m", "comet_widgets", *args], cwd=cwd, env=env, stdin=stdin
     )
     assert KEY not in done.stdout
     assert KEY not in done.stderr

@@ -3,8 +3,6 @@ fake ``make demo`` serves takes its time, as a real model does."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -17,20 +15,14 @@ from comet_widgets import AsyncImageClient, ImageGenerator, read_metadata
 from comet_widgets.cli._demo import DEMO_SECONDS_PER_IMAGE, SEED_PROMPT, demo_fake
 from comet_widgets.images._formats import sniff
 from comet_widgets.testing import FAKE_API_KEY, IN_PROCESS_BASE_URL, fake_transport, serve_fake
+from tests.helpers import clean_env, run_captured
 from tests.widget.widget_parts import parts
 
 
 @pytest.mark.slow
 def test_the_demo_script_saves_an_image_with_its_provenance(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "comet_widgets.cli._demo", "--script"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_captured(
+        [sys.executable, "-m", "comet_widgets.cli._demo", "--script"], cwd=tmp_path, env=clean_env()
     )
     assert result.returncode == 0, result.stderr
     assert "offline fake API" in result.stdout

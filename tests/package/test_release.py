@@ -4,7 +4,6 @@ the package needs and nothing else, and its metadata (version, URLs, classifiers
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import comet_widgets
+from tests.helpers import clean_env, run_captured
 
 REPO = Path(__file__).resolve().parents[2]
 PYPROJECT = (REPO / "pyproject.toml").read_text(encoding="utf-8")
@@ -31,15 +31,11 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for tool in ("build", "twine"):
         assert importlib.util.find_spec(tool), f"{tool} comes with the dev extra"
     out = tmp_path_factory.mktemp("dist")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMET", "PYTHON"))}
-    done = subprocess.run(
+    done = run_captured(
         [sys.executable, "-m", "build", "--outdir", str(out), str(REPO)],
         cwd=out,
-        env=env,
-        capture_output=True,
-        text=True,
+        env=clean_env(("COMET", "PYTHON")),
         timeout=300,
-        check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return out

@@ -11,7 +11,6 @@ import asyncio
 import base64
 import io
 import logging
-import os
 import subprocess
 import sys
 import traceback
@@ -28,6 +27,7 @@ import comet_widgets
 from comet_widgets import AsyncImageClient, CometError, Generation
 from comet_widgets.client._client import InsecureTransportWarning
 from comet_widgets.testing import FakeAPI, FakeServer
+from tests.helpers import clean_env, run_captured
 
 KEY = "sk-" + "test-SECRET-" + "0123456789abcdef"
 SECRET_PART = "SECRET-0123456789abcdef"  # what must not appear, even cut from its prefix
@@ -278,17 +278,11 @@ async def test_the_insecure_warning_points_at_the_users_line_for_list_models() -
 def run_cli(
     *args: str, base_url: str, cwd: Path, debug: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI")}
-    env["COMETAPI_KEY"] = KEY
     debugging = ["--debug"] if debug else []
-    return subprocess.run(
+    return run_captured(
         [sys.executable, "-m", "comet_widgets", *args, "--base-url", base_url, *debugging],
-        capture_output=True,
-        text=True,
-        env=env,
         cwd=cwd,
-        timeout=60,
-        check=False,
+        env=clean_env("COMETAPI", COMETAPI_KEY=KEY),
     )
 
 
