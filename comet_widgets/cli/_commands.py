@@ -132,6 +132,17 @@ def _stop_on_sigterm() -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
 
 
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options ``batch`` and ``compare`` pass alike to their library calls."""
+    return {
+        "concurrency": args.concurrency,
+        "output_dir": args.output,
+        "resume": not args.no_resume,
+        "progress": not args.quiet,
+        "budget_usd": args.budget,
+    }
+
+
 # -- commands -------------------------------------------------------------------------------
 
 
@@ -299,14 +310,10 @@ async def _batch(
             items,
             client=client,
             **params,
-            concurrency=args.concurrency,
+            **_run_options(args),
             requests_per_minute=args.rpm,
-            output_dir=args.output,
-            resume=not args.no_resume,
             sidecar=args.sidecar,
-            progress=not args.quiet,
             shard=shard,
-            budget_usd=args.budget,
         )
     out(results.summary())
     return 1 if results.failed else 0
@@ -342,11 +349,7 @@ async def _compare(args: argparse.Namespace, prompts: Any, axes: dict[str, Any])
             client=client,
             max_cells=args.max_cells,
             layout=args.layout,
-            budget_usd=args.budget,
-            output_dir=args.output,
-            resume=not args.no_resume,
-            concurrency=args.concurrency,
-            progress=not args.quiet,
+            **_run_options(args),
             quiet=True,
             **axes,
         )
