@@ -72,14 +72,9 @@ class ViewSlot:
         self.stack.children = (*self.stack.children, box)
 
     def add(
-        self,
-        title: str,
-        view: widgets.Widget,
-        *,
-        tooltip: str = "",
-        on_show: Callable[[], None] | None = None,
+        self, title: str, view: widgets.Widget, *, tooltip: str, on_show: Callable[[], None] | None
     ) -> None:
-        """Add ``view`` under ``title`` (refused: an empty or taken title, or not a widget)."""
+        """The panel's ``add_view`` (documented there): ``view`` under ``title``."""
         if not isinstance(view, widgets.Widget):
             raise InvalidCallError(
                 f"add_view() takes an ipywidgets widget, not {type(view).__name__}"
