@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from PIL.ImageDraw import ImageDraw
     from PIL.ImageFont import FreeTypeFont, ImageFont
 
-__all__ = ["GAP", "ROW_HEADER", "Geometry", "draw_sheets", "stack"]
+__all__ = ["GAP", "ROW_HEADER", "Geometry", "draw_sheets", "ok_summary", "stack"]
 
 GAP = 6
 #: The width of the row header column (when there is a row axis).
@@ -130,15 +130,20 @@ def _text(
         draw.text((x + dx, y + number * _LINE), line, font=font, fill=fill)
 
 
+def ok_summary(cell: Cell, *, seconds: str = "s") -> str:
+    """What an ok cell took, joined by " · ": its cost, its time (``seconds`` after the number)
+    and "resumed" when it came from an earlier run (the sheet's caption; the view's too)."""
+    parts = [str(cell.cost) if cell.cost is not None else ""]
+    if cell.elapsed is not None:
+        parts.append(f"{cell.elapsed:.1f}{seconds}")
+    if cell.resumed:
+        parts.append("resumed")
+    return " · ".join(part for part in parts if part)
+
+
 def _caption(cell: Cell) -> str:
-    if cell.status == "ok":
-        parts = [str(cell.cost) if cell.cost is not None else ""]
-        if cell.elapsed is not None:
-            parts.append(f"{cell.elapsed:.1f}s")
-        if cell.resumed:
-            parts.append("resumed")
-        return " · ".join(part for part in parts if part)
-    return ""  # the cell itself says what became of it
+    # a cell that is not ok says itself what became of it
+    return ok_summary(cell) if cell.status == "ok" else ""
 
 
 def _draw_cell(sheet: Image, draw: ImageDraw, cell: Cell | None, x: int, y: int) -> None:

@@ -45,7 +45,7 @@ from .._constants import COMPARE_MAX_CELLS
 from .._errors import CometError, InvalidParameterError
 from ..compare._compare import fill_cell, run_grid
 from ..compare._grid import Cell, Grid, label_of, plan_grid
-from ..compare._sheet import Geometry
+from ..compare._sheet import Geometry, ok_summary
 from ._dom import classed, escaped, made, set_state, set_value, show
 from ._gallery import Lightbox, Preview, make_previews
 from ._pending import Job
@@ -542,12 +542,7 @@ class CompareView:
 def _caption_html(cell: Cell) -> str:
     where = " · ".join(label_of(v) for v in cell.where.values())
     if cell.status == "ok":
-        parts = [str(cell.cost) if cell.cost is not None else ""]
-        if cell.elapsed is not None:
-            parts.append(f"{cell.elapsed:.1f} s")
-        if cell.resumed:
-            parts.append("resumed")
-        said = " · ".join(p for p in parts if p)
+        said = ok_summary(cell, seconds=" s")
     elif cell.status == "pending":
         said = "waiting..."
     else:
