@@ -84,6 +84,16 @@ def run_captured(
     )
 
 
+def start_against(
+    server: FakeServer, command: Sequence[str], *, cwd: Path, output: int = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    """Start ``command`` in ``cwd`` with the fake's key and address (``output``: where its
+    stdout and stderr go)."""
+    return subprocess.Popen(
+        list(command), cwd=cwd, env=fake_env(server), stdout=output, stderr=output, text=True
+    )
+
+
 def wait_until(condition: Callable[[], bool], what: str, process: subprocess.Popen[str]) -> None:
     """Poll ``condition`` while ``process`` runs (a generous deadline only against a hang;
     nothing here is timed)."""
@@ -121,14 +131,7 @@ def kill_once_recorded(
     would be requested and paid again, rightly). Returns once the fake has finished with every
     request (the held ones end when it sees the hang-up), so its log is complete.
     """
-    process = subprocess.Popen(
-        list(command),
-        cwd=cwd,
-        env=fake_env(server),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    process = start_against(server, command, cwd=cwd, output=subprocess.DEVNULL)
     try:
         wait_until(lambda: len(read_manifest(manifest)) >= lines, "manifest lines", process)
         fake.trickle_seconds, fake.trickle_chunks = 3600.0, 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -12,7 +11,14 @@ import pytest
 
 from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
 from comet_widgets.testing import FakeAPI, FakeServer
-from tests.helpers import fake_env, images_answered, kill_once_recorded, run_captured, wait_until
+from tests.helpers import (
+    fake_env,
+    images_answered,
+    kill_once_recorded,
+    run_captured,
+    start_against,
+    wait_until,
+)
 
 PROMPTS = [f"crash-test prompt {i}" for i in range(16)]
 
@@ -74,14 +80,7 @@ def test_sigterm_stops_gracefully_and_keeps_finished_items(
     (tmp_path / "prompts.txt").write_text("\n".join(PROMPTS) + "\n")
     out = tmp_path / "out"
     fake.latency = 0.4
-    process = subprocess.Popen(
-        command(out),
-        cwd=tmp_path,
-        env=fake_env(fake_server),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_against(fake_server, command(out), cwd=tmp_path)
     try:
         wait_until(lambda: len(read_manifest(out / MANIFEST_NAME)) >= 2, "2 lines", process)
         process.send_signal(signal.SIGTERM)
