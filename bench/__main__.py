@@ -9,12 +9,18 @@ bench/out/results[-smoke|-only].json.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import json
+import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from comet_widgets._constants import LIBRARY_ENV
 
 from ._common import run_module
 from ._images import OUT, image_file
@@ -142,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         "--from-json", type=Path, default=None, help="only re-render a report from raw results"
     )
     args = parser.parse_args(argv)
+    # Every panel the benchmarks make records its runs, as a user's does, but into a
+    # throw-away library (every benchmark and kernel inherits it), never the user's own.
+    scratch = tempfile.mkdtemp(prefix="comet-bench-library-")
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    os.environ[LIBRARY_ENV] = scratch
     if args.from_json is not None:
         raw_results = json.loads(args.from_json.read_text())
         out = args.out or HERE / "RESULTS.md"

@@ -12,7 +12,9 @@ works on copies of the notebooks in a scratch folder (removed on exit), so its a
 writes into the repository's tracked notebooks, and its news toast is off. Images saved in it
 (the panel's Save, ``gen.save()``, ``Generation.save()``: ``comet-images/`` by default) go to
 the checkout's ``comet-images/`` (ignored by git), which outlives the scratch copy: the demo says
-where when it starts and when it stops. Ctrl-C (or SIGTERM) stops JupyterLab, its kernels and
+where when it starts and when it stops. Offline, the panel records its runs into
+``comet-images/library`` too (unless ``COMET_WIDGETS_LIBRARY`` says where), never into the
+user's own library. Ctrl-C (or SIGTERM) stops JupyterLab, its kernels and
 the fake.
 """
 
@@ -39,7 +41,13 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from .._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_MODEL, DEFAULT_OUTPUT_DIR
+from .._constants import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_MODEL,
+    DEFAULT_OUTPUT_DIR,
+    LIBRARY_ENV,
+)
 from .._errors import key_from_env
 
 if TYPE_CHECKING:
@@ -234,6 +242,8 @@ def _serve(source: Path, images: Path, port: int, open_browser: bool) -> int:
             server = stack.enter_context(serve_fake(demo_fake()))
             env[API_KEY_ENV] = FAKE_API_KEY
             env[BASE_URL_ENV] = server.base_url
+            # The fake's placeholders go to a library beside them, not the user's own.
+            env.setdefault(LIBRARY_ENV, str(images / "library"))
             label = (
                 f"the offline fake API at {server.base_url} (placeholder images, about"
                 f" {DEMO_SECONDS_PER_IMAGE:g} s each; set {API_KEY_ENV} for real ones)"

@@ -69,7 +69,10 @@ def demo(tmp_path: Path, checkout: Path) -> Iterator[tuple[subprocess.Popen[str]
     its stdout lines up to the URL. It is always stopped afterwards (SIGINT, as Ctrl-C; then
     its whole process group and whatever names ``tmp_path``, its scratch folder included, with
     stop_server)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "JUPYTER"))}
+    # No key, and no library set: the demo picks where its panels record (tests/conftest.py
+    # sets COMET_WIDGETS_LIBRARY for the suite).
+    drop = ("COMETAPI_", "JUPYTER", "COMET_WIDGETS_LIBRARY")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
         env[name] = str(tmp_path / name.lower())
     env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "settings")
@@ -240,6 +243,8 @@ async with AsyncImageClient() as client:  # the demo's fake, from the kernel's e
     generation = await client.generate("a paper boat", model="gpt-image-2")
 print("took", time.monotonic() - started)
 print("saved", *[path.resolve() for path in generation.save()])
+from comet_widgets import Library
+print("library-at", Library().path.resolve())
 """
 
 
@@ -254,8 +259,15 @@ def test_an_image_saved_in_the_demos_kernel_outlives_the_demo_in_the_checkout(
     printed = run_in_kernel(url, SAVE_IN_THE_KERNEL)
     took = float(printed.split("took", 1)[1].split()[0])
     assert took >= 1.0, "the demo's fake answers at a real model's pace"
-    [saved] = [Path(line.split(" ", 1)[1]) for line in printed.splitlines() if "saved" in line]
+    [saved] = [
+        Path(line.split(" ", 1)[1]) for line in printed.splitlines() if line.startswith("saved ")
+    ]
     assert saved.parent == images.resolve()
+    # Offline, the panels record into a library beside the images, not the user's own.
+    [library] = [
+        line.split(" ", 1)[1] for line in printed.splitlines() if line.startswith("library-at ")
+    ]
+    assert Path(library) == (images / "library").resolve()
 
     process.send_signal(signal.SIGINT)  # Ctrl-C
     assert process.wait(30) == 0
