@@ -85,9 +85,13 @@ def test_model_and_size_choices_and_details(
     request = _generate(panel, fake, "A lighthouse at dusk")
     assert (request.json["model"], request.json["size"]) == ("dall-e-3", "1792x1024")
 
-    # A free-size model: "Custom…" opens a WxH box.
+    # A free-size model: dall-e-3's 1792x1024 is no preset of gpt-image-2 but a size it takes,
+    # so it stays, shown in the WxH box ("Custom…"); a preset closes the box, "Custom…" opens it.
     panel.model.fill("gpt-image-2")
     custom = panel.root.locator(".cw-size-custom input")
+    expect(custom).to_have_value("1792x1024")
+    expect(custom).to_be_visible()
+    size.select_option("1024x1024")
     expect(custom).to_be_hidden()
     size.select_option(label="Custom…")
     expect(custom).to_be_visible()
