@@ -195,7 +195,7 @@ async def test_a_library_that_cannot_record_never_loses_the_run(
 async def test_another_process_sees_what_the_panel_recorded(
     make_panel: MakePanel, tmp_path: Path, wait_until: WaitUntil
 ) -> None:
-    folder = tmp_path / "shared"
+    folder = tmp_path / "one-library"
     panel = make_panel(prompt="A kite over the dunes", model="dall-e-2", n=2, library=folder)
     first = await panel.generate()
     panel.prompt = "A fox in the snow"
