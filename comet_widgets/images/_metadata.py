@@ -178,8 +178,8 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     Looks in the PNG's text chunks first, then in the JSON sidecar (``<file>.json``). Raises
     ``FileNotFoundError`` if the image does not exist, ``InvalidParameterError`` for a path
-    that is not a regular file (a FIFO, a device: refused unopened) or cannot be read, and
-    ``LookupError`` if neither holds any.
+    that is not a regular file (a FIFO, a device: refused unopened), cannot be read, or holds
+    no metadata in either place.
     """
     path = Path(path)
     path.stat()  # FileNotFoundError, as documented
@@ -192,7 +192,13 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     if side.exists():
         loaded: dict[str, Any] = json.loads(side.read_text(encoding="utf-8"))
         return loaded
-    raise LookupError(f"{path} has no comet-widgets metadata (no PNG text chunk, no {side.name})")
+    raise InvalidParameterError(
+        "path",
+        path.name,
+        "an image comet-widgets saved (a PNG with its text chunk, or a file with its sidecar)",
+        reason=f"image {path.name!r} in {path.parent} has no comet-widgets metadata"
+        f" (no PNG text chunk, no {side.name})",
+    )
 
 
 def _umask() -> int:

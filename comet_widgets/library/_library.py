@@ -385,7 +385,7 @@ class Library:
                 continue
             try:
                 record = read_metadata(path)
-            except (OSError, LookupError, ValueError):
+            except (OSError, ValueError):
                 continue  # not one of ours: left alone
             own = record.get(_RECORD_KEY)
             if not isinstance(own, dict):

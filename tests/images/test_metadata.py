@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image, PngImagePlugin
 
-from comet_widgets import read_metadata
+from comet_widgets import InvalidParameterError, read_metadata
 from comet_widgets.images._formats import sniff
 from comet_widgets.images._metadata import METADATA_KEY, add_png_text, sidecar_path, write_file
 
@@ -124,10 +124,10 @@ def test_the_png_record_wins_over_a_sidecar(tmp_path: Path) -> None:
     assert read_metadata(path) == {"prompt": "chunk"}
 
 
-def test_no_metadata_is_a_lookup_error_naming_the_sidecar(tmp_path: Path) -> None:
+def test_no_metadata_is_refused_naming_the_sidecar(tmp_path: Path) -> None:
     path = tmp_path / "plain.png"
     path.write_bytes(png())
-    with pytest.raises(LookupError, match=r"plain\.png\.json"):
+    with pytest.raises(InvalidParameterError, match=r"plain\.png\.json"):
         read_metadata(path)
 
 
@@ -183,7 +183,7 @@ def test_a_damaged_record_falls_back_to_the_sidecar(
     chunk = struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
     path = tmp_path / "damaged.png"
     path.write_bytes(data[:end] + chunk + data[end:])
-    with pytest.raises(LookupError):
+    with pytest.raises(InvalidParameterError):
         read_metadata(path)
     sidecar_path(path).write_text(json.dumps({"prompt": "from the sidecar"}))
     assert read_metadata(path) == {"prompt": "from the sidecar"}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from comet_widgets import CometError, ImageDownloadError, read_metadata
+from comet_widgets import CometError, ImageDownloadError, InvalidParameterError, read_metadata
 from comet_widgets._constants import DECODED_CACHE_SIZE, THUMBNAIL_MAX_SIDE
 from comet_widgets.images._formats import sniff
 from comet_widgets.images._metadata import sidecar_path
@@ -174,7 +174,7 @@ def test_sidecar_false_writes_none(tmp_path: Path) -> None:
     generation_of(image)
     path = image.save(tmp_path / "boat.jpg", sidecar=False)
     assert not sidecar_path(path).exists()
-    with pytest.raises(LookupError):
+    with pytest.raises(InvalidParameterError, match="has no comet-widgets metadata"):
         read_metadata(path)
 
 

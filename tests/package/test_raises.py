@@ -65,15 +65,6 @@ ALLOWED: dict[tuple[str, str], str] = {
         " turns it into an InvalidParameterError naming the input (image, mask, inputs); a"
         " CometError would pass through readable() naming the wrong field"
     ),
-    (
-        "images/_metadata.py",
-        'raise LookupError(f"{path} has no comet-widgets metadata (no PNG text chunk, no'
-        ' {side.name})")',
-    ): (
-        "read_metadata's documented answer for a file without metadata (a lookup that found"
-        " nothing; tests/images/test_metadata.py); the library's scan catches it. Public: to"
-        " be a CometError it needs a class that is also a LookupError, beyond the three added"
-    ),
     ("testing/_edits.py", "raise ValueError("): (
         "caught: parse_form's one caller, the fake's edits route (testing/_app.py), answers"
         " its ValueError with a 400 invalid_request_body"
