@@ -56,16 +56,17 @@ async def measure(
 
 def run(*, smoke: bool = False) -> dict[str, Any]:
     calls, warmup = (3, 1) if smoke else (300, 10)
-    with fake_process(image_file()) as base_url:
-        b64 = asyncio.run(
+
+    def three_clients(base_url: str, verify: ssl.SSLContext | None = None) -> dict[str, Any]:
+        names = ("ours", "httpx", "sdk")
+        return asyncio.run(
             measure(
-                base_url,
-                calls=calls,
-                warmup=warmup,
-                mode="b64_json",
-                names=("ours", "httpx", "sdk"),
+                base_url, calls=calls, warmup=warmup, mode="b64_json", names=names, verify=verify
             )
         )
+
+    with fake_process(image_file()) as base_url:
+        b64 = three_clients(base_url)
         url = asyncio.run(
             measure(base_url, calls=calls, warmup=warmup, mode="url", names=("ours", "httpx"))
         )
@@ -74,16 +75,7 @@ def run(*, smoke: bool = False) -> dict[str, Any]:
         tls = self_signed(Path(tmp))
         if tls is not None:
             with fake_process(image_file(), tls=tls) as base_url:
-                result["https"] = asyncio.run(
-                    measure(
-                        base_url,
-                        calls=calls,
-                        warmup=warmup,
-                        mode="b64_json",
-                        names=("ours", "httpx", "sdk"),
-                        verify=trusting(tls[0]),
-                    )
-                )
+                result["https"] = three_clients(base_url, trusting(tls[0]))
     return result
 
 

@@ -637,15 +637,18 @@ class Panel:
             self.thumbs.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
         )
 
-    def wait_decoded(self, count: int, timeout: float = 30_000) -> None:
-        """Wait until exactly ``count`` visible thumbnails are decoded images."""
+    def wait_decoded(
+        self, count: int, timeout: float = 30_000, images: str = ".cw-tile img.cw-thumb"
+    ) -> None:
+        """Wait until exactly ``count`` visible ``images`` (the gallery's thumbnails unless
+        told) are decoded images."""
         self.page.wait_for_function(
-            """([root, count]) => {
-              const imgs = Array.from(root.querySelectorAll('.cw-tile img.cw-thumb'))
+            """([root, count, images]) => {
+              const imgs = Array.from(root.querySelectorAll(images))
                 .filter(i => i.offsetParent !== null);
               return imgs.length === count && imgs.every(i => i.complete && i.naturalWidth > 0);
             }""",
-            arg=[self.root.element_handle(), count],
+            arg=[self.root.element_handle(), count, images],
             timeout=timeout,
         )
 

@@ -52,19 +52,6 @@ def _open_library(panel: Any) -> Any:
     return view
 
 
-def _decoded_cards(panel: Any, count: int) -> None:
-    """Wait until exactly ``count`` cards show a decoded thumbnail."""
-    panel.page.wait_for_function(
-        """([root, count]) => {
-          const imgs = Array.from(root.querySelectorAll('.cw-library-item img.cw-library-thumb'))
-            .filter(i => i.offsetParent !== null);
-          return imgs.length === count && imgs.every(i => i.complete && i.naturalWidth > 0);
-        }""",
-        arg=[panel.root.element_handle(), count],
-        timeout=20_000,
-    )
-
-
 def test_library_view_browse_search_restore_and_edit(
     lab_notebook: Any, panel_on: Any, whole_screenshot: Any, tmp_path: Path
 ) -> None:
@@ -84,7 +71,7 @@ def test_library_view_browse_search_restore_and_edit(
     expect(panel.gallery).to_be_hidden()
     cards = view.locator(".cw-library-item")
     expect(cards).to_have_count(2, timeout=20_000)
-    _decoded_cards(panel, 2)
+    panel.wait_decoded(2, 20_000, ".cw-library-item img.cw-library-thumb")
     expect(cards.nth(0)).to_contain_text("A red bicycle")  # newest first
     expect(cards.nth(1)).to_contain_text("A lighthouse")
     expect(view.locator(".cw-library-where")).to_contain_text(str(tmp_path / "library"))
