@@ -375,28 +375,6 @@ class Controls:
         for widget in (self.prompt, self.fields, self.advanced):
             set_class(widget, "cw-next-run", running)
 
-    @property
-    def all(self) -> list[widgets.Widget]:
-        """Every widget this object created (for closing)."""
-        return [
-            *self.rows,
-            self.model_field,
-            self.model,
-            self.model_other,
-            self.size_choice,
-            self.size_custom,
-            self.size_box,
-            self.model_notice,
-            self.model_list_note,
-            self.n,
-            *self.choices.values(),
-            self.partial_images,
-            self.partials_hint,
-            self.partials_box,
-            self.generate,
-            self.cancel,
-        ]
-
     def _on_model_pick(self, change: Mapping[str, Any]) -> None:
         if getattr(self._mirroring, "active", False):
             return

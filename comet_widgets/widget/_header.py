@@ -51,10 +51,6 @@ class Header:
         self.offline = False
         self._show_badge(*badge_of(offline=offline, base_url=None))
 
-    @property
-    def all(self) -> list[widgets.Widget]:
-        return [self.title, self.badge, self.box, self.banner]
-
     def _show_badge(self, css: str, text: str, tooltip: str) -> None:
         for name in _BADGES:
             set_class(self.badge, name, name == css)

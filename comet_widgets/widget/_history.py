@@ -131,13 +131,6 @@ class HistoryStrip:
             "cw-history-box",
         )
 
-    @property
-    def all(self) -> list[widgets.Widget]:
-        found: list[widgets.Widget] = [self.title, self.strip, self.box]
-        for card in self._cards:
-            found += [card.thumb, card.label, card.button, card.box]
-        return found
-
     def add(self, entry: Entry) -> None:
         """Show the session's next run first, marked as the one shown."""
         card = _Card(len(self._cards), entry, self._on_select)

@@ -276,10 +276,6 @@ class _InputCard:
         self.box = classed(made(widgets.VBox, [self.thumb, self.remove, self.label]), "cw-input")
         self.remove.on_click(lambda _button: remove(self.index))
 
-    @property
-    def parts(self) -> list[widgets.Widget]:
-        return [self.thumb, self.label, self.remove, self.box]
-
     def load(self, index: int, item: InputImage, total: int) -> None:
         self.index = index
         if bytes(self.thumb.value) != item.thumb:
@@ -386,26 +382,9 @@ class EditArea:
         return self._painter_class is not None
 
     @property
-    def all(self) -> list[widgets.Widget]:
-        found: list[widgets.Widget] = [
-            self.title,
-            self.back,
-            *self.bar.children,
-            self.bar,
-            self.strip,
-            self.upload,
-            self.mask_title,
-            self.notice,
-            self.mask_note,
-            self.painter_slot,
-            self.mask_box,
-            self.box,
-        ]
-        if self.painter is not None:
-            found.append(self.painter)
-        for card in self._cards:
-            found += card.parts
-        return found
+    def cards(self) -> list[widgets.Widget]:
+        """Every input card made, shown or kept for reuse (for closing)."""
+        return [card.box for card in self._cards]
 
     def _uploaded(self, change: Any) -> None:
         files = change["new"]

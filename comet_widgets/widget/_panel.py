@@ -1113,21 +1113,21 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                         # connection (the model list's, at least) outlives the panel.
                         with contextlib.suppress(Exception):
                             done.result(timeout=1)
-        parts = [*self._controls.all, *self._gallery.all, *self._view.all, *self._header.all]
-        parts += [*self._edit.all, self._library_notice]
-        parts += self._library_view.all if self._library_view is not None else []
         self._recorder.close()
-        parts += [*self._history_view.all, *self._views.all, self._actions, self._estimate]
-        parts += self._compare.all
-        for widget in [
-            *parts,
-            self._status_row,
-            *self._columns,
-            self._body,
-            self._main,
-            self._style,
-        ]:
+        # Every widget of the panel's tree, and those of its parts not in it now (tiles and
+        # cards kept for reuse, a view not built or not shown): each closed once.
+        found: dict[int, widgets.Widget] = {}
+        todo = [*self.children, *self._edit.cards, *self._gallery.all, *self._views.all]
+        todo += [*self._compare.all, *(self._library_view.all if self._library_view else [])]
+        while todo:
+            widget = todo.pop()
+            if id(widget) not in found:
+                found[id(widget)] = widget
+                todo += getattr(widget, "children", ())
+        for widget in found.values():
             for model in owned(widget):  # Widget.close() leaves its layout and style open
                 model.close()
             widget.close()
+        for model in owned(self):
+            model.close()
         super().close()

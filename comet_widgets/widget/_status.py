@@ -7,7 +7,7 @@ is ``_words.py``'s.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
@@ -73,19 +73,6 @@ class StatusView:
         self.stream_notice = classed(
             made(widgets.HTML, layout=hidden()), "cw-stream-notice", "cw-message", "cw-quiet"
         )
-
-    @property
-    def all(self) -> list[Any]:
-        """Every widget this object created (for closing)."""
-        return [
-            self.notice,
-            self.status,
-            self.elapsed,
-            self.next_note,
-            self.validation,
-            self.error,
-            self.stream_notice,
-        ]
 
     def show_status(self, text: str) -> None:
         set_value(self.status, escaped(text))

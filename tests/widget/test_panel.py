@@ -364,4 +364,6 @@ async def test_closing_a_panel_closes_every_model_it_opened(make_panel: MakePane
     panel.close()
     left = [registry._instances[m] for m in set(registry._instances) & opened]
     # Only the models every panel shares stay (one layout, one style per kind of widget).
-    assert len(left) <= 4, [type(w).__name__ for w in left]
+    kinds = [type(w).__name__ for w in left]
+    assert len(set(kinds)) == len(kinds), kinds
+    assert all(kind == "Layout" or kind.endswith("Style") for kind in kinds), kinds
