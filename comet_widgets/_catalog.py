@@ -187,39 +187,21 @@ class ModelSpec:
 
 _GPT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 _GPT_QUALITIES = ("low", "medium", "high", "auto")
-_GPT = frozenset(GPT_OPTIONS)
 _CURRENT_SOURCE = "CometAPI Create-images page (starts with gpt-image-2); " + _MODEL_DOC
 
 
-def _gpt(
-    name: str,
-    *,
-    free_size: bool = False,
-    qualities: tuple[str, ...] = _GPT_QUALITIES,
-    announced: Status = "current",
-    shutdown: str | None = None,
-    replacements: tuple[str, ...] = (),
-    source: str,
-    lifecycle_source: str = _CURRENT_SOURCE,
-    listed: bool = True,
-) -> ModelSpec:
-    return ModelSpec(
-        name=name,
-        family="gpt-image",
-        sizes=_GPT_SIZES,
-        max_n=10,
-        max_prompt=32000,
-        qualities=qualities,
-        options=_GPT,
-        free_size=free_size,
-        returns_usage=True,
-        announced=announced,
-        shutdown=shutdown,
-        replacements=replacements,
-        source=source,
-        lifecycle_source=lifecycle_source,
-        listed=listed,
-    )
+#: The GPT image family's rules: each GPT entry is this with its name, source and differences.
+_GPT = ModelSpec(
+    name="",
+    family="gpt-image",
+    sizes=_GPT_SIZES,
+    max_n=10,
+    max_prompt=32000,
+    qualities=_GPT_QUALITIES,
+    options=frozenset(GPT_OPTIONS),
+    returns_usage=True,
+    lifecycle_source=_CURRENT_SOURCE,
+)
 
 
 _RETIRED_DALLE = "2026-05-12"  # SDK image_model.py: "retired on May 12, 2026"
@@ -234,11 +216,11 @@ MODELS: Mapping[str, ModelSpec] = {
     for spec in (
         # Current: CometAPI's Create-images page now starts with gpt-image-2.
         *(
-            _gpt(name, free_size=True, source=_FREE)
+            replace(_GPT, name=name, free_size=True, source=_FREE)
             for name in ("gpt-image-2", "gpt-image-2-2026-04-21")
         ),
         *(
-            _gpt(name, free_size=True, qualities=_XHIGH_QUALITIES, source=_XHIGH)
+            replace(_GPT, name=name, free_size=True, qualities=_XHIGH_QUALITIES, source=_XHIGH)
             for name in (
                 "gpt-image-2.5-sunburst",
                 "gpt-image-2.5-sunburst-2026-09-08",
@@ -249,14 +231,19 @@ MODELS: Mapping[str, ModelSpec] = {
         # The SDK lists 2.6 and chatgpt-image-latest as models but names neither in the free
         # size or xhigh/max rules: standard GPT sizes and qualities until it says otherwise.
         *(
-            _gpt(name, source=f"{SDK}: model; size and quality name no 2.6 rule")
+            replace(_GPT, name=name, source=f"{SDK}: model; size and quality name no 2.6 rule")
             for name in ("gpt-image-2.6-sunburst", "gpt-image-2.6-flare")
         ),
-        _gpt("chatgpt-image-latest", source=f"{SDK}: model (an alias; GPT image input rules)"),
+        replace(
+            _GPT,
+            name="chatgpt-image-latest",
+            source=f"{SDK}: model (an alias; GPT image input rules)",
+        ),
         # Deprecated: shutdown announced by secondary sources; the SDK still lists them.
         *(
-            _gpt(
-                name,
+            replace(
+                _GPT,
+                name=name,
                 announced="deprecated",
                 shutdown="2026-12-01",
                 replacements=("gpt-image-2",),
@@ -266,8 +253,9 @@ MODELS: Mapping[str, ModelSpec] = {
             for name in ("gpt-image-1.5", "gpt-image-1-mini")
         ),
         # Shut down.
-        _gpt(
-            "gpt-image-1",
+        replace(
+            _GPT,
+            name="gpt-image-1",
             announced="shut down",
             shutdown="2026-10-23",
             replacements=("gpt-image-2.5-sunburst", "gpt-image-2.5-flare"),
@@ -509,15 +497,16 @@ def rules_for(name: str) -> ModelSpec | None:
     if spec is not None:
         return spec
     if name.lower().startswith(_GPT_PREFIXES):
-        unlisted = _gpt(
-            name,
+        # An unlisted id may take any size the gateway knows: only the form is checked.
+        return replace(
+            _GPT,
+            name=name,
+            sizes=(),
             qualities=tuple(q for q in choices("quality") if q not in ("standard", "hd")),
             source="not in the catalogue: the GPT image family's rules",
             lifecycle_source="",
             listed=False,
         )
-        # An unlisted id may take any size the gateway knows: only the form is checked.
-        return ModelSpec(**{**unlisted.__dict__, "sizes": ()})
     return None
 
 

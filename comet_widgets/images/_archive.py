@@ -10,13 +10,10 @@ import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
 
 from .._errors import CometError
 from ._metadata import add_png_text
-
-if TYPE_CHECKING:
-    from ._results import GeneratedImage
+from ._results import GeneratedImage, numbered
 
 __all__ = ["METADATA_FILE", "archive_name", "zip_images"]
 
@@ -29,13 +26,15 @@ def zip_images(images: Sequence[GeneratedImage]) -> bytes:
     came) under its made-up name (``-2``, ``-3``... when two would clash) and
     ``metadata.jsonl``. Raises ``CometError`` for an image without data (a failed one)."""
     out = io.BytesIO()
-    names: set[str] = set()
+    names: set[PurePosixPath] = set()
     lines: list[str] = []
     with zipfile.ZipFile(out, "w") as archive:
         for image in images:
             if not image.ok or image.data is None:
                 raise CometError(f"image {image.index + 1} has no data to put in a ZIP")
-            name = _unique(image.default_filename(), names)
+            path = numbered(PurePosixPath(image.default_filename()), names.__contains__)
+            names.add(path)
+            name = str(path)
             record = image.metadata
             data = add_png_text(image.data, record) if image.format == "png" else image.data
             # Images are compressed already: stored as they are.
@@ -48,13 +47,3 @@ def zip_images(images: Sequence[GeneratedImage]) -> bytes:
 def archive_name(count: int) -> str:
     """The ZIP's file name: ``comet-images-20261207-031500-4.zip`` (now, and how many)."""
     return f"comet-images-{time.strftime('%Y%m%d-%H%M%S')}-{count}.zip"
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    path = PurePosixPath(name)
-    candidate, number = name, 1
-    while candidate in taken:
-        number += 1
-        candidate = f"{path.stem}-{number}{path.suffix}"
-    taken.add(candidate)
-    return candidate

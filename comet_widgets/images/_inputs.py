@@ -25,6 +25,7 @@ from .._errors import CometError, InvalidParameterError
 from .._types import ImageInput
 from ._formats import EXTENSIONS, MIME_TYPES, NotAnImage, has_alpha, sniff
 from ._metadata import read_path
+from ._previews import transparent
 from ._results import GeneratedImage
 
 __all__ = [
@@ -86,23 +87,9 @@ class InputFile:
         )
 
 
-def _is_pil(value: object) -> bool:
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - Pillow is a dependency
-        return False
-    return isinstance(value, Image.Image)
-
-
 def is_array(value: object) -> bool:
     """Whether ``value`` is a numpy array (numpy is not imported to find out)."""
     return type(value).__module__ == "numpy" and type(value).__name__ == "ndarray"
-
-
-def transparent(pil: Any) -> bool:
-    """Whether a PIL image has transparency: an alpha band, or a palette with a transparent
-    entry."""
-    return "A" in pil.getbands() or (pil.mode == "P" and "transparency" in pil.info)
 
 
 @contextlib.contextmanager
@@ -211,7 +198,9 @@ def source_of(value: ImageInput, field: str, number: int = 0) -> tuple[str, byte
     if isinstance(value, (str, os.PathLike)):
         name, data = read_path(value, field)
         return name, data, None
-    if _is_pil(value):
+    from PIL import Image
+
+    if isinstance(value, Image.Image):
         if value.mode == "F":  # floating point: read by the arrays' rule, not clipped to 0..255
             import numpy as np
 

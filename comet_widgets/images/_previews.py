@@ -22,9 +22,9 @@ __all__ = [
     "decode_image",
     "encode_preview",
     "gif_preview",
-    "has_alpha",
     "sheet_image",
     "thumbnail_of",
+    "transparent",
 ]
 
 
@@ -40,11 +40,10 @@ def decode_image(data: bytes) -> Image:
         return copy
 
 
-def has_alpha(image: Image) -> bool:
-    """Whether the image has (possibly) transparent pixels."""
-    return image.mode in ("RGBA", "LA", "PA") or (
-        image.mode == "P" and "transparency" in image.info
-    )
+def transparent(image: Image) -> bool:
+    """Whether a PIL image has transparency: an alpha band, or a palette with a transparent
+    entry."""
+    return "A" in image.getbands() or (image.mode == "P" and "transparency" in image.info)
 
 
 def thumbnail_of(image: Image, max_side: int = THUMBNAIL_MAX_SIDE) -> Image:
@@ -66,7 +65,7 @@ def encode_preview(image: Image, *, max_side: int = THUMBNAIL_MAX_SIDE) -> tuple
     """Encode a downscaled preview; returns ``(bytes, format)`` with format ``jpeg`` or ``png``."""
     thumb = thumbnail_of(image, max_side)
     buffer = io.BytesIO()
-    if has_alpha(thumb):
+    if transparent(thumb):
         thumb.save(buffer, format="PNG", optimize=False, compress_level=6)
         return buffer.getvalue(), "png"
     if thumb.mode != "RGB":

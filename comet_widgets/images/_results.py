@@ -17,8 +17,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 from .._catalog import Price
 from .._constants import DECODED_CACHE_SIZE, DEFAULT_OUTPUT_DIR, RESCUE_DIR, THUMBNAIL_MAX_SIDE
@@ -33,7 +33,9 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL.Image import Image
 
-__all__ = ["GeneratedImage", "Generation", "PartialImage", "save_in", "slug"]
+__all__ = ["GeneratedImage", "Generation", "PartialImage", "numbered", "save_in", "slug"]
+
+_P = TypeVar("_P", bound=PurePath)
 
 
 class _DecodedCache:
@@ -41,21 +43,19 @@ class _DecodedCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[int, tuple[GeneratedImage, Image]] = OrderedDict()
+        self._items: OrderedDict[GeneratedImage, Image] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, owner: GeneratedImage) -> Image | None:
         with self._lock:
-            entry = self._items.get(id(owner))
-            if entry is None or entry[0] is not owner:
-                return None
-            self._items.move_to_end(id(owner))
-            return entry[1]
+            if owner in self._items:
+                self._items.move_to_end(owner)
+            return self._items.get(owner)
 
     def put(self, owner: GeneratedImage, image: Image) -> None:
         with self._lock:
-            self._items[id(owner)] = (owner, image)
-            self._items.move_to_end(id(owner))
+            self._items[owner] = image
+            self._items.move_to_end(owner)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
@@ -75,6 +75,7 @@ def slug(text: str, limit: int = 48) -> str:
     return _SLUG.sub("-", text.lower()).strip("-")[:limit].rstrip("-") or "image"
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class GeneratedImage:
     """One image of a generation.
 
@@ -82,41 +83,15 @@ class GeneratedImage:
     from those bytes, ``image`` decodes them on first access.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "data",
-        "error",
-        "format",
-        "generation",
-        "height",
-        "index",
-        "revised_prompt",
-        "url",
-        "width",
-    )
-
-    def __init__(
-        self,
-        *,
-        index: int,
-        data: bytes | None = None,
-        format: ImageFormat | None = None,
-        width: int | None = None,
-        height: int | None = None,
-        url: str | None = None,
-        revised_prompt: str | None = None,
-        error: CometError | None = None,
-        generation: Generation | None = None,
-    ) -> None:
-        self.index = index
-        self.data = data
-        self.format = format
-        self.width = width
-        self.height = height
-        self.url = url
-        self.revised_prompt = revised_prompt
-        self.error = error
-        self.generation = generation
+    index: int
+    data: bytes | None = None
+    format: ImageFormat | None = None
+    width: int | None = None
+    height: int | None = None
+    url: str | None = None
+    revised_prompt: str | None = None
+    error: CometError | None = None
+    generation: Generation | None = None
 
     @property
     def ok(self) -> bool:
@@ -266,8 +241,8 @@ class GeneratedImage:
         data = self._require_data()
         target = Path(DEFAULT_OUTPUT_DIR if path is None else path)
         if path is None or target.is_dir() or str(path).endswith(os.sep):
-            target = _unused(target / self.default_filename())
-        wanted = _format_of_suffix(target.suffix)
+            target = numbered(target / self.default_filename(), Path.exists)
+        wanted = _SUFFIX_FORMATS.get(target.suffix.lower())
         if wanted is None:
             target = target.with_name(target.name + EXTENSIONS[self.format or "png"])
         elif wanted != self.format:
@@ -336,14 +311,8 @@ class GeneratedImage:
         return f"<GeneratedImage #{self.index} {self.format} {size}, {len(self.data or b'')} bytes>"
 
 
-_SUFFIX_FORMATS: dict[str, ImageFormat] = {
-    ".png": "png",
-    ".jpg": "jpeg",
-    ".jpeg": "jpeg",
-    ".webp": "webp",
-    ".gif": "gif",
-    ".svg": "svg",
-}
+_SUFFIX_FORMATS: dict[str, ImageFormat] = {EXTENSIONS[f]: f for f in get_args(ImageFormat)}
+_SUFFIX_FORMATS[".jpeg"] = "jpeg"
 
 
 def save_in(
@@ -367,11 +336,11 @@ def save_in(
             raise exc from None
 
 
-def _unused(path: Path) -> Path:
+def numbered(path: _P, taken: Callable[[_P], bool]) -> _P:
     """``path``, or ``stem-2.ext``, ``stem-3.ext``... if taken (two generations of one prompt
     in the same second get the same made-up name)."""
     candidate, number = path, 1
-    while candidate.exists():
+    while taken(candidate):
         number += 1
         candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
     return candidate
@@ -383,10 +352,6 @@ def _format_name(name: str) -> str:
     return "jpeg" if name == "jpg" else name
 
 
-def _format_of_suffix(suffix: str) -> ImageFormat | None:
-    return _SUFFIX_FORMATS.get(suffix.lower())
-
-
 def _convert(image: Image, fmt: ImageFormat) -> bytes:
     buffer = io.BytesIO()
     if fmt == "jpeg" and image.mode not in ("RGB", "L"):
@@ -396,6 +361,7 @@ def _convert(image: Image, fmt: ImageFormat) -> bytes:
     return buffer.getvalue()
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class PartialImage:
     """A partial preview of one image while a streamed generation is running.
 
@@ -405,25 +371,13 @@ class PartialImage:
     ``Generation``: only the final images do.
     """
 
-    __slots__ = ("_decoded", "data", "format", "height", "index", "partial_index", "width")
-
-    def __init__(
-        self,
-        *,
-        index: int,
-        partial_index: int,
-        data: bytes,
-        format: ImageFormat | None,
-        width: int | None,
-        height: int | None,
-    ) -> None:
-        self.index = index
-        self.partial_index = partial_index
-        self.data = data
-        self.format = format
-        self.width = width
-        self.height = height
-        self._decoded: Image | None = None
+    index: int
+    partial_index: int
+    data: bytes
+    format: ImageFormat | None
+    width: int | None
+    height: int | None
+    _decoded: Image | None = field(default=None, init=False)
 
     @property
     def image(self) -> Image:
