@@ -68,25 +68,22 @@ from ._version import __version__
 
 # name -> private module that defines it; imported on first attribute access.
 _LAZY = {
-    "AsyncImageClient": ".client._client",
-    "Generation": ".images._results",
-    "GeneratedImage": ".images._results",
-    "PartialImage": ".images._results",
-    "read_metadata": ".images._metadata",
-    "generate_many": ".batch._generate",
-    "BatchResults": ".batch._generate",
-    "BatchItem": ".batch._generate",
-    "ImageGenerator": ".widget._panel",
-    "MaskPainter": ".widget._painter",
-    "InsecureTransportWarning": ".client._client",
-    "PendingGeneration": ".widget._pending",
-    "StoredImage": ".batch._results",
-    "Cost": "._cost",
-    "Library": ".library._library",
-    "LibraryEntry": ".library._library",
-    "estimate_cost": "._cost",
-    "compare": ".compare._compare",
-    "Comparison": ".compare._comparison",
+    name: module
+    for module, names in {
+        ".client._client": ("AsyncImageClient", "InsecureTransportWarning"),
+        ".images._results": ("Generation", "GeneratedImage", "PartialImage"),
+        ".images._metadata": ("read_metadata",),
+        ".batch._generate": ("generate_many", "BatchResults", "BatchItem"),
+        ".batch._results": ("StoredImage",),
+        ".widget._panel": ("ImageGenerator",),
+        ".widget._painter": ("MaskPainter",),
+        ".widget._pending": ("PendingGeneration",),
+        "._cost": ("Cost", "estimate_cost"),
+        ".library._library": ("Library", "LibraryEntry"),
+        ".compare._compare": ("compare",),
+        ".compare._comparison": ("Comparison",),
+    }.items()
+    for name in names
 }
 
 __all__ = [
@@ -151,26 +148,20 @@ def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'comet_widgets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name, __name__), name)
-    # Publish every lazy name whose module is loaded by now, with the public __module__ (so a
-    # Generation from the client reprs as comet_widgets.Generation, not ..._results.Generation).
+    importlib.import_module(module_name, __name__)
+    # Publish every lazy name whose module is loaded by now (this one's included), with the
+    # public __module__ (a Generation from the client reprs as comet_widgets.Generation, not
+    # ..._results.Generation).
     for other, where in _LAZY.items():
         loaded = getattr(sys.modules.get(__name__ + where), other, None)
         if loaded is not None:
             _publish(other, loaded)
-    _publish(name, value)
-    return value
-
-
-def _is_private(module: str) -> bool:
-    """True for a module under a private name (``comet_widgets.client._client``)."""
-    return module.startswith("comet_widgets.") and any(
-        part.startswith("_") for part in module.split(".")[1:]
-    )
+    return globals()[name]
 
 
 def _publish(name: str, value: Any) -> None:
-    if isinstance(value, type) and _is_private(value.__module__):
+    # Every public name is defined in a private module (comet_widgets._errors, ...).
+    if isinstance(value, type) and value.__module__.startswith(__name__ + "."):
         value.__module__ = __name__
     globals()[name] = value
 
@@ -181,7 +172,6 @@ def __dir__() -> list[str]:
 
 # Tracebacks and reprs name the public path (comet_widgets.RateLimitError), not the private module.
 for _name in __all__:
-    _obj = globals().get(_name)
-    if isinstance(_obj, type) and _is_private(_obj.__module__):
-        _obj.__module__ = __name__
-del _name, _obj
+    if _name in globals():
+        _publish(_name, globals()[_name])
+del _name

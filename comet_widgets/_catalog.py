@@ -533,7 +533,6 @@ def _check_int(name: str, value: object, low: int, high: int | None) -> int:
 def validate_size(size: str, spec: ModelSpec | None) -> None:
     """Refuse a size the model does not accept; explain its rule."""
     _check_type("size", size, str, "a size like '1024x1024'")
-    model = spec.name if spec else "this model"
     if spec is None or not spec.sizes:
         if size != "auto" and not _SIZE_RE.fullmatch(size):
             raise InvalidParameterError(
@@ -549,7 +548,7 @@ def validate_size(size: str, spec: ModelSpec | None) -> None:
         _check_free_size(size, spec)
         return
     raise InvalidParameterError(
-        "size", size, _one_of(spec.sizes), reason=f"size {size!r} is not supported by {model}"
+        "size", size, _one_of(spec.sizes), reason=f"size {size!r} is not supported by {spec.name}"
     )
 
 
@@ -674,14 +673,7 @@ def _check_streaming(
     """``partial_images`` 1-3 streams partial previews (``stream: true``); None or 0 does not
     stream, unless ``stream=True`` asks for a stream with no partials (the final image only)."""
     if partial_images is not None:
-        _check_type("partial_images", partial_images, int, f"choose 0 to {MAX_PARTIAL_IMAGES}")
-        if not 0 <= partial_images <= MAX_PARTIAL_IMAGES:
-            raise InvalidParameterError(
-                "partial_images",
-                partial_images,
-                f"choose 0 to {MAX_PARTIAL_IMAGES}",
-                reason=f"partial_images {partial_images} is out of range",
-            )
+        _check_int("partial_images", partial_images, 0, MAX_PARTIAL_IMAGES)
     if stream is not None:
         _check_type("stream", stream, bool, "True or False")
     if not partial_images and stream is not True:
@@ -887,17 +879,21 @@ def build_payload(
                 "use text keys: JSON objects have string keys",
                 reason=f"extra_body has a {type(odd_keys[0]).__name__} key {odd_keys[0]!r}",
             )
-        clashes = sorted(set(extra_body) & (set(PARAMETERS) | {"prompt"}))
-        if clashes:
-            raise InvalidParameterError(
-                "extra_body",
-                dict(extra_body),
-                f"pass {', '.join(clashes)} as keyword argument(s), where they are validated",
-                reason=f"extra_body must not override {', '.join(clashes)}",
-            )
+        _refuse_overrides(extra_body, {"prompt", *PARAMETERS})
         payload.update(extra_body)
     _check_json(payload, extra=set(extra_body or ()))
     return payload
+
+
+def _refuse_overrides(extra_body: Mapping[str, Any], names: set[str]) -> None:
+    clashes = ", ".join(sorted(set(extra_body) & names))
+    if clashes:
+        raise InvalidParameterError(
+            "extra_body",
+            dict(extra_body),
+            f"pass {clashes} as keyword argument(s), where they are validated",
+            reason=f"extra_body must not override {clashes}",
+        )
 
 
 def _check_json(payload: Mapping[str, Any], *, extra: set[str]) -> None:
@@ -1024,14 +1020,7 @@ def build_edit_payload(prompt: object, params: Mapping[str, Any]) -> dict[str, A
     model = params.get("model", DEFAULT_EDIT_MODEL)
     shared = {k: v for k, v in params.items() if k in PARAMETERS}
     payload = build_payload(prompt, **{**shared, "model": model})
-    clashes = sorted(set(params.get("extra_body") or ()) & {"image", *EDIT_PARAMETERS})
-    if clashes:
-        raise InvalidParameterError(
-            "extra_body",
-            clashes,
-            f"pass {', '.join(clashes)} as keyword argument(s), where they are validated",
-            reason=f"extra_body must not override {', '.join(clashes)}",
-        )
+    _refuse_overrides(params.get("extra_body") or {}, {"image", *EDIT_PARAMETERS})
     rules = edit_rules_for(model)
     for name in ("n", "size"):
         if params.get(name) is None:

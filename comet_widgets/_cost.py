@@ -193,30 +193,6 @@ _AMOUNTS = ("text_input", "image_input", "image_output", "per_image")
 _NEEDED = {"token": _AMOUNTS[:3], "image": _AMOUNTS[3:]}
 
 
-def _check_price(model: str, price: object) -> None:
-    where = f"prices[{model!r}]"
-    if not isinstance(price, Price):
-        raise InvalidParameterError(
-            where, price, "a comet_widgets.Price", reason=f"{where} is not a Price"
-        )
-    if not isinstance(price.unit, str) or price.unit not in _NEEDED:
-        raise InvalidParameterError(f"{where}.unit", price.unit, "'token' or 'image'")
-    for name in _AMOUNTS:
-        value = getattr(price, name)
-        if value is None and name not in _NEEDED[price.unit]:
-            continue
-        number = not isinstance(value, bool) and isinstance(value, (int, float))
-        if not number or not math.isfinite(value) or value < 0:
-            per = "per image" if name == "per_image" else "per 1M tokens"
-            raise InvalidParameterError(
-                f"{where}.{name}",
-                value,
-                f"a finite number of USD {per}, 0 or more ({price.unit} prices need"
-                f" {', '.join(_NEEDED[price.unit])})",
-                reason=f"{where}.{name} {value!r} is not a price",
-            )
-
-
 def check_prices(prices: object) -> None:
     """Refuse a price table that is not a mapping of model id to valid ``Price``, naming the
     model and the field (``prices['m'].image_output -1 is not a price``)."""
@@ -227,7 +203,27 @@ def check_prices(prices: object) -> None:
     for model, price in prices.items():
         if not isinstance(model, str):
             raise InvalidParameterError("prices", model, "model ids as keys (text)")
-        _check_price(model, price)
+        where = f"prices[{model!r}]"
+        if not isinstance(price, Price):
+            raise InvalidParameterError(
+                where, price, "a comet_widgets.Price", reason=f"{where} is not a Price"
+            )
+        if not isinstance(price.unit, str) or price.unit not in _NEEDED:
+            raise InvalidParameterError(f"{where}.unit", price.unit, "'token' or 'image'")
+        for name in _AMOUNTS:
+            value = getattr(price, name)
+            if value is None and name not in _NEEDED[price.unit]:
+                continue
+            number = not isinstance(value, bool) and isinstance(value, (int, float))
+            if not number or not math.isfinite(value) or value < 0:
+                per = "per image" if name == "per_image" else "per 1M tokens"
+                raise InvalidParameterError(
+                    f"{where}.{name}",
+                    value,
+                    f"a finite number of USD {per}, 0 or more ({price.unit} prices need"
+                    f" {', '.join(_NEEDED[price.unit])})",
+                    reason=f"{where}.{name} {value!r} is not a price",
+                )
 
 
 def merged_prices(prices: Mapping[str, Price] | None) -> Mapping[str, Price]:
