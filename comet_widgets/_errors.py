@@ -248,7 +248,7 @@ class ResponseError(CometError):
 
     ``kind`` says what was wrong (see ``ResponseKind``); for one image's failure ``index`` is
     that image's 0-based index and ``reason`` what was wrong with it, without the index or the
-    request id.
+    request id. The message ends with the request id, when there is one.
     """
 
     def __init__(
@@ -260,7 +260,7 @@ class ResponseError(CometError):
         index: int | None = None,
         reason: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(f"{message} (request id: {request_id})" if request_id else message)
         self.request_id = request_id
         self.kind = kind
         self.index = index
@@ -371,20 +371,19 @@ class ModelUnavailableError(APIStatusError):
     replacement: str | None = None
 
 
-_MODEL_UNAVAILABLE_CLASSES: dict[str, type[APIStatusError]] = {}
+_MODEL_UNAVAILABLE_CLASSES: dict[type[APIStatusError], type[APIStatusError]] = {
+    APIStatusError: ModelUnavailableError
+}
 
 
 def model_unavailable_class(base: type[APIStatusError]) -> type[APIStatusError]:
     """``ModelUnavailableError`` combined with the class its status decides (one per status)."""
-    if base is APIStatusError:
-        return ModelUnavailableError
-    if base.__name__ in _MODEL_UNAVAILABLE_CLASSES:
-        return _MODEL_UNAVAILABLE_CLASSES[base.__name__]
-    name = f"ModelUnavailable{base.__name__}"
-    doc = f"The model is not routable for this key; also a ``{base.__name__}``."
-    cls = type(name, (ModelUnavailableError, base), {"__doc__": doc, "__module__": __name__})
-    _MODEL_UNAVAILABLE_CLASSES[base.__name__] = cls
-    return cls
+    if base not in _MODEL_UNAVAILABLE_CLASSES:
+        name = f"ModelUnavailable{base.__name__}"
+        doc = f"The model is not routable for this key; also a ``{base.__name__}``."
+        attributes = {"__doc__": doc, "__module__": __name__}
+        _MODEL_UNAVAILABLE_CLASSES[base] = type(name, (ModelUnavailableError, base), attributes)
+    return _MODEL_UNAVAILABLE_CLASSES[base]
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

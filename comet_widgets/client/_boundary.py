@@ -28,7 +28,6 @@ import contextlib
 import contextvars
 import logging
 import sys
-import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +42,6 @@ __all__ = [
     "DeadlinePassed",
     "StreamReader",
     "exchange",
-    "is_event_stream",
     "media_type",
     "secret_scope",
     "strip_userinfo",
@@ -77,15 +75,11 @@ class _Progress:
     """httpcore's ``trace`` extension: whether the connection was being opened and whether the
     request started to go out (no trace at all, e.g. another transport: both stay False)."""
 
-    def __init__(self, inner: Callable[[str, dict[str, Any]], Awaitable[None]] | None) -> None:
-        self.connecting = self.sending = False
-        self._inner = inner
+    connecting = sending = False
 
     async def __call__(self, name: str, info: dict[str, Any]) -> None:
         self.connecting = self.connecting or name.startswith("connection.")
         self.sending = self.sending or ".send_request" in name
-        if self._inner is not None:
-            await self._inner(name, info)
 
 
 #: Reads a streamed answer: gets its (redacted) headers and raw chunks, returns the result.
@@ -96,11 +90,6 @@ def media_type(content_type: str) -> str:
     """The media type of a ``Content-Type`` value: lower case, without parameters ("" if none).
     The one place an answer's kind is read (event stream or not, and in error messages)."""
     return content_type.split(";")[0].strip().lower()
-
-
-def is_event_stream(headers: httpx.Headers) -> bool:
-    """Whether an answer is server-sent events."""
-    return media_type(headers.get("content-type", "")) == "text/event-stream"
 
 
 @dataclass(frozen=True)
@@ -149,17 +138,8 @@ class _SecretFilter(logging.Filter):
 
 
 _FILTER = _SecretFilter()
-_install_lock = threading.Lock()
-_installed = False
-
-
-def _install() -> None:
-    global _installed
-    with _install_lock:
-        if not _installed:
-            for name in LOGGERS:
-                logging.getLogger(name).addFilter(_FILTER)
-            _installed = True
+for _name in LOGGERS:
+    logging.getLogger(_name).addFilter(_FILTER)
 
 
 @contextlib.contextmanager
@@ -169,8 +149,6 @@ def secret_scope(secret: str | None) -> Iterator[None]:
     if not secret:
         yield
         return
-    if not _installed:
-        _install()
     scope = _SCOPE.get()
     token = _SCOPE.set(scope if secret in scope else (*scope, secret))
     try:
@@ -226,7 +204,12 @@ async def _read(
         if declared and declared.isdigit() and int(declared) > limit:
             raise too_large
         chunks = _capped(response, limit, too_large)
-        if stream is not None and response.status_code == 200 and is_event_stream(response.headers):
+        content_type = media_type(response.headers.get("content-type", ""))
+        if (
+            stream is not None
+            and response.status_code == 200
+            and content_type == "text/event-stream"
+        ):
             try:
                 return response, b"", await stream(_headers(response.headers, secret), chunks)
             finally:
@@ -257,8 +240,7 @@ async def exchange(
     ``stream`` reads an event-stream answer as it arrives (see the module docstring); what it
     raises passes through.
     """
-    progress = _Progress(request.extensions.get("trace"))
-    request.extensions["trace"] = progress
+    progress = request.extensions["trace"] = _Progress()
     reading = _read(http, request, limit, secret, follow_redirects, stream)
     try:
         with secret_scope(secret):

@@ -14,7 +14,6 @@ import functools
 import ipaddress
 import json
 import logging
-import math
 import os
 import ssl
 import sys
@@ -85,19 +84,15 @@ from ._boundary import (
     secret_scope,
     strip_userinfo,
 )
-from ._limits import RequestLimiter
+from ._limits import RequestLimiter, check_number
 from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
 from ._streaming import OnPartial, StreamEnded, read_stream
-from ._uploads import EditFiles, Hashing, form_fields, prepare, when_sent
+from ._uploads import EditFiles, Hashing, form_data, prepare, when_sent
 from ._wire import ParsedBody, error_from_response, first_error, parse_body, refuses_streaming
 
-__all__ = ["AsyncImageClient", "InsecureTransportWarning"]
+__all__ = ["AsyncImageClient", "InsecureTransportWarning", "check_number"]
 
 logger = logging.getLogger("comet_widgets")
-
-DEFAULT_TIMEOUT = httpx.Timeout(
-    connect=CONNECT_TIMEOUT, read=READ_TIMEOUT, write=WRITE_TIMEOUT, pool=POOL_TIMEOUT
-)
 
 
 class InsecureTransportWarning(UserWarning):
@@ -108,18 +103,6 @@ def _unstreamed(payload: dict[str, Any]) -> dict[str, Any]:
     """``payload`` without ``stream`` and ``partial_images``: the request for a gateway that
     does not stream its model."""
     return {k: v for k, v in payload.items() if k not in ("stream", "partial_images")}
-
-
-def dict_of_lists(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
-    """httpx's ``data=``: a repeated field (``key[]``) as a list, in order."""
-    out: dict[str, str | list[str]] = {}
-    for key, value in fields:
-        if key in out:
-            previous = out[key]
-            out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
-        else:
-            out[key] = [value] if key.endswith("[]") else value
-    return out
 
 
 @functools.cache
@@ -193,64 +176,6 @@ def _check_key_sendable(key: str, source: str) -> None:
         )
 
 
-def check_number(
-    name: str, value: object, *, whole: bool, minimum: float, above: bool = False
-) -> None:
-    """Refuse a numeric client option of the wrong type or range (bools, strings, NaN,
-    infinities, fractions where a whole number is needed), naming option, value and range."""
-    kind = "a whole number" if whole else "a number"
-    bound = f"above {minimum:g}" if above else f"{minimum:g} or more"
-    ok = not isinstance(value, bool) and isinstance(value, int if whole else (int, float))
-    if ok:
-        assert isinstance(value, (int, float))
-        ok = math.isfinite(value) and (value > minimum if above else value >= minimum)
-    if not ok:
-        raise InvalidParameterError(
-            name, value, f"use {kind} {bound}", reason=f"{name}={value!r} is not allowed"
-        )
-
-
-def _check_options(
-    *,
-    api_key: object,
-    timeout: object,
-    max_retries: object,
-    retry_billable: object,
-    max_retry_wait: object,
-    concurrency: object,
-    requests_per_minute: object,
-    http_client: object,
-    max_response_bytes: object,
-    max_image_pixels: object,
-    sleep: object,
-) -> None:
-    """Refuse a client option of the wrong type or range with ``InvalidParameterError``
-    naming option, value and what is allowed, before anything is built."""
-    if api_key is not None and not isinstance(api_key, str):
-        raise InvalidParameterError(
-            "api_key",
-            type(api_key).__name__,
-            "pass the key as text (or leave it unset to use COMETAPI_KEY)",
-            reason=f"api_key must be text, not {type(api_key).__name__}",
-        )
-    if not isinstance(timeout, httpx.Timeout) and timeout is not None:
-        check_number("timeout", timeout, whole=False, minimum=0, above=True)
-    check_number("max_retries", max_retries, whole=True, minimum=0)
-    if not isinstance(retry_billable, bool):
-        raise InvalidParameterError("retry_billable", retry_billable, "use True or False")
-    check_number("max_retry_wait", max_retry_wait, whole=False, minimum=0)
-    if concurrency is not None:
-        check_number("concurrency", concurrency, whole=True, minimum=1)
-    if requests_per_minute is not None:
-        check_number("requests_per_minute", requests_per_minute, whole=False, minimum=0, above=True)
-    if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-        raise InvalidParameterError("http_client", http_client, "use None or an httpx.AsyncClient")
-    check_number("max_response_bytes", max_response_bytes, whole=True, minimum=1)
-    check_number("max_image_pixels", max_image_pixels, whole=True, minimum=1)
-    if sleep is not None and not callable(sleep):
-        raise InvalidParameterError("sleep", sleep, "use None or an async function of seconds")
-
-
 def _check_base_url(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -298,19 +223,26 @@ class AsyncImageClient:
         self.base_url = _check_base_url(
             base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         )
-        _check_options(
-            api_key=api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry_billable=retry_billable,
-            max_retry_wait=max_retry_wait,
-            concurrency=concurrency,
-            requests_per_minute=requests_per_minute,
-            http_client=http_client,
-            max_response_bytes=max_response_bytes,
-            max_image_pixels=max_image_pixels,
-            sleep=sleep,
-        )
+        # Every option of the wrong type or range is refused before anything is built.
+        if api_key is not None and not isinstance(api_key, str):
+            raise InvalidParameterError(
+                "api_key",
+                type(api_key).__name__,
+                "pass the key as text (or leave it unset to use COMETAPI_KEY)",
+                reason=f"api_key must be text, not {type(api_key).__name__}",
+            )
+        check_number("max_retries", max_retries, whole=True, minimum=0)
+        if not isinstance(retry_billable, bool):
+            raise InvalidParameterError("retry_billable", retry_billable, "use True or False")
+        check_number("max_retry_wait", max_retry_wait, whole=False, minimum=0)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise InvalidParameterError(
+                "http_client", http_client, "use None or an httpx.AsyncClient"
+            )
+        check_number("max_response_bytes", max_response_bytes, whole=True, minimum=1)
+        check_number("max_image_pixels", max_image_pixels, whole=True, minimum=1)
+        if sleep is not None and not callable(sleep):
+            raise InvalidParameterError("sleep", sleep, "use None or an async function of seconds")
         #: The prices the generations of this client compute ``cost`` with: ``PRICES`` with
         #: ``prices=`` over it (read-only).
         self.prices = merged_prices(prices)
@@ -318,6 +250,7 @@ class AsyncImageClient:
         if isinstance(timeout, httpx.Timeout):
             self.timeout = timeout
         elif timeout is not None:
+            check_number("timeout", timeout, whole=False, minimum=0, above=True)
             self.timeout = httpx.Timeout(
                 connect=min(CONNECT_TIMEOUT, timeout),
                 read=timeout,
@@ -325,14 +258,17 @@ class AsyncImageClient:
                 pool=POOL_TIMEOUT,
             )
         else:
-            self.timeout = DEFAULT_TIMEOUT
+            self.timeout = httpx.Timeout(
+                connect=CONNECT_TIMEOUT, read=READ_TIMEOUT, write=WRITE_TIMEOUT, pool=POOL_TIMEOUT
+            )
         self.retry_policy = RetryPolicy(
             max_retries=max_retries, retry_billable=retry_billable, max_retry_wait=max_retry_wait
         )
-        self._sleep = sleep or asyncio.sleep
-        # The limiter waits out 429 pauses, so it sleeps with the same (injectable) function.
+        #: The function this client waits with (``asyncio.sleep`` unless one was injected); its
+        #: limiter, which waits out 429 pauses, and a batch's own limiter wait with it too.
+        self.sleep = sleep or asyncio.sleep
         self.limiter = RequestLimiter(
-            concurrency=concurrency, requests_per_minute=requests_per_minute, sleep=self._sleep
+            concurrency=concurrency, requests_per_minute=requests_per_minute, sleep=self.sleep
         )
         self.max_response_bytes = max_response_bytes
         self.max_image_pixels = max_image_pixels
@@ -579,7 +515,7 @@ class AsyncImageClient:
             error.partials = partials
             raise
         for image_error in generation.errors:
-            self._scrub(image_error)
+            scrub(image_error, self._key_or_none())
         return generation
 
     @contextlib.asynccontextmanager
@@ -592,7 +528,7 @@ class AsyncImageClient:
         try:
             yield
         except CometError as error:
-            self._scrub(error)
+            scrub(error, self._key_or_none())  # a server may echo the key back
             raise
         except asyncio.CancelledError:
             if self._closed and task is not None:
@@ -605,10 +541,6 @@ class AsyncImageClient:
         finally:
             if task is not None:
                 self._in_flight.discard(task)
-
-    def _scrub(self, error: CometError) -> None:
-        """Redact the key from an error leaving the client: a server may echo it back."""
-        scrub(error, self._key_or_none())
 
     async def list_models(self, *, image_only: bool = False) -> list[ModelInfo]:
         """The models of ``GET {base_url}/models`` as ``ModelInfo`` objects, sorted by id
@@ -725,7 +657,7 @@ class AsyncImageClient:
                     # twice with an injected sleep.)
                     self.limiter.pause(delay)
                 else:
-                    await self._sleep(delay)
+                    await self.sleep(delay)
         if payload.get("stream") and not streamed:
             self._stop_streaming(model, "answers streaming requests with plain JSON")
         if parsed.pending_urls:
@@ -772,12 +704,6 @@ class AsyncImageClient:
             async with limiter.slot(), self.limiter.slot():
                 yield
 
-    @property
-    def sleep(self) -> Callable[[float], Awaitable[None]]:
-        """The function this client waits with (``asyncio.sleep`` unless one was injected);
-        a batch's own limiter waits with it too."""
-        return self._sleep
-
     def _classify(self, error: CometError) -> tuple[Failure, float | None]:
         if isinstance(error, APIStatusError):
             hint = error.retry_after if isinstance(error, RateLimitError) else None
@@ -813,9 +739,8 @@ class AsyncImageClient:
             # `markup` and `mask`, each with its real content type. The upload counts against
             # the write timeout; a retry rebuilds the body from the same bytes.
             url = f"{self.base_url}/images/edits"
-            data = dict_of_lists(form_fields(payload))
             request = http.build_request(
-                "POST", url, data=data, files=uploads.files(), headers=headers
+                "POST", url, data=form_data(payload), files=uploads.files(), headers=headers
             )
             if on_sent is not None:
                 request = when_sent(request, on_sent)
@@ -843,7 +768,6 @@ class AsyncImageClient:
                 host=urlsplit(self.base_url).netloc,
             ) from None
         request_id = answer.request_id
-        suffix = f" (request id: {request_id})" if request_id else ""
         status, body = answer.status, answer.body
         if isinstance(answer.streamed, ParsedBody):
             logger.debug(
@@ -870,24 +794,23 @@ class AsyncImageClient:
             location = answer.headers.get("location", "?")
             raise ResponseError(
                 f"the API answered {status} redirecting to {location}; check base_url"
-                f" ({self.base_url}: it should end with /v1){suffix}",
+                f" ({self.base_url}: it should end with /v1)",
                 request_id=request_id,
                 kind="not_json",
                 reason=f"the API answered {status} redirecting to {location}",
             )
-        content_type = answer.headers.get("content-type", "")
-        options: dict[str, Any] = {
-            "status": status,
-            "content_type": content_type,
-            "request_id": request_id,
-            "max_pixels": self.max_image_pixels,
-        }
+        parse = functools.partial(
+            parse_body,
+            body,
+            status=status,
+            content_type=answer.headers.get("content-type", ""),
+            request_id=request_id,
+            max_pixels=self.max_image_pixels,
+        )
         if len(body) > OFFLOAD_DECODE_BYTES:
             # JSON + base64 of tens of megabytes would stall the event loop (a notebook's kernel).
-            parsed = await asyncio.to_thread(parse_body, body, **options)
-        else:
-            parsed = parse_body(body, **options)
-        return parsed, request_id, False
+            return await asyncio.to_thread(parse), request_id, False
+        return parse(), request_id, False
 
     async def _exchange(
         self,
@@ -908,9 +831,8 @@ class AsyncImageClient:
                 http, request, secret=key, limit=limit, timeout=read, stream=stream
             )
         except BodyTooLarge as exc:
-            suffix = f" (request id: {exc.request_id})" if exc.request_id else ""
             raise ResponseError(
-                f"{what} is larger than max_response_bytes ({limit:,} bytes); refused{suffix}",
+                f"{what} is larger than max_response_bytes ({limit:,} bytes); refused",
                 request_id=exc.request_id,
                 kind="too_large",
                 reason=f"{what} is larger than {limit:,} bytes",

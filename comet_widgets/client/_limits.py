@@ -8,13 +8,31 @@ and the requests-per-minute pacing apply across all of them, and a 429 answer pa
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from .._errors import InvalidParameterError
 
-__all__ = ["RequestLimiter"]
+__all__ = ["RequestLimiter", "check_number"]
+
+
+def check_number(
+    name: str, value: object, *, whole: bool, minimum: float, above: bool = False
+) -> None:
+    """Refuse a numeric client option of the wrong type or range (bools, strings, NaN,
+    infinities, fractions where a whole number is needed), naming option, value and range."""
+    kind = "a whole number" if whole else "a number"
+    bound = f"above {minimum:g}" if above else f"{minimum:g} or more"
+    ok = not isinstance(value, bool) and isinstance(value, int if whole else (int, float))
+    if ok:
+        assert isinstance(value, (int, float))
+        ok = math.isfinite(value) and (value > minimum if above else value >= minimum)
+    if not ok:
+        raise InvalidParameterError(
+            name, value, f"use {kind} {bound}", reason=f"{name}={value!r} is not allowed"
+        )
 
 
 class RequestLimiter:
@@ -28,11 +46,11 @@ class RequestLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if concurrency is not None and concurrency < 1:
-            raise InvalidParameterError("concurrency", concurrency, "use a whole number, 1 or more")
-        if requests_per_minute is not None and not requests_per_minute > 0:
-            raise InvalidParameterError(
-                "requests_per_minute", requests_per_minute, "use a number above 0, or None"
+        if concurrency is not None:
+            check_number("concurrency", concurrency, whole=True, minimum=1)
+        if requests_per_minute is not None:
+            check_number(
+                "requests_per_minute", requests_per_minute, whole=False, minimum=0, above=True
             )
         self.concurrency = concurrency
         self.requests_per_minute = requests_per_minute

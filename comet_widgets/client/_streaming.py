@@ -58,15 +58,6 @@ class StreamEnded(Exception):
     """The stream ended before any completed event."""
 
 
-class _Chunks(httpx.AsyncByteStream):
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
-        self._chunks = chunks
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._chunks:
-            yield chunk
-
-
 async def _deliver(on_partial: OnPartial, partial: PartialImage) -> None:
     """Call the user's callback; its failure is logged, not raised (the image is paid for)."""
     try:
@@ -115,9 +106,8 @@ async def read_stream(
     reader's caps) pass through.
     """
     request_id: str | None = headers.get("x-request-id")
-    suffix = f" (request id: {request_id})" if request_id else ""
     content_type = headers.get("content-type", "text/event-stream")
-    view = httpx.Response(200, headers={"content-type": content_type}, stream=_Chunks(chunks))
+    view = httpx.Response(200, headers={"content-type": content_type}, content=chunks)
     parsed = ParsedBody(created=0, images=[], usage=None)
     partial_type, completed_type = _EVENT_TYPES[edit]
     async for event in EventSource(view).aiter_sse():
@@ -129,18 +119,12 @@ async def read_stream(
         try:
             document = jiter.from_json(redact_bytes(data.encode(), secret), cache_mode="keys")
         except ValueError:
-            raise ResponseError(
-                f"a streamed event ({name}) is not valid JSON{suffix}",
-                request_id=request_id,
-                kind="stream",
-                reason=f"a streamed event ({name}) is not valid JSON",
-            ) from None
+            document = None
         if not isinstance(document, dict):
             raise ResponseError(
-                f"a streamed event ({name}) is not a JSON object{suffix}",
+                f"a streamed event ({name}) is not a JSON object",
                 request_id=request_id,
                 kind="stream",
-                reason=f"a streamed event ({name}) is not a JSON object",
             )
         kind = document.get("type")
         if event.event == "error" or kind == "error" or document.get("error"):
@@ -157,10 +141,9 @@ async def read_stream(
             number = document.get("partial_image_index")
             if not isinstance(b64, str) or not isinstance(number, int) or isinstance(number, bool):
                 raise ResponseError(
-                    f"a partial image event without b64_json or partial_image_index{suffix}",
+                    "a partial image event without b64_json or partial_image_index",
                     request_id=request_id,
                     kind="stream",
-                    reason="a partial image event without b64_json or partial_image_index",
                 )
             index = min(len(parsed.images), n - 1)
             image = decode_b64_image(b64, index, max_pixels=max_pixels, request_id=request_id)
@@ -184,7 +167,7 @@ async def read_stream(
                 final = decode_b64_image(b64, index, max_pixels=max_pixels, request_id=request_id)
             else:
                 error = ResponseError(
-                    f"image {index}: the completed event has no b64_json{suffix}",
+                    f"image {index}: the completed event has no b64_json",
                     request_id=request_id,
                     kind="bad_image",
                     index=index,

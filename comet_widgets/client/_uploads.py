@@ -27,7 +27,7 @@ from ..images._inputs import KINDS, InputFile, in_hand, input_file, mask_file
 __all__ = [
     "EditFiles",
     "Hashing",
-    "form_fields",
+    "form_data",
     "hash_all",
     "prepare",
     "when_sent",
@@ -145,52 +145,43 @@ class Hashing:
             await asyncio.shield(self._task)
 
 
-class _ThenCall(httpx.AsyncByteStream):
-    def __init__(self, inner: httpx.AsyncByteStream, then: Callable[[], None]) -> None:
-        self._inner = inner
-        self._then = then
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._inner:
-            yield chunk
-        self._then()
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
 def when_sent(request: httpx.Request, then: Callable[[], None]) -> httpx.Request:
     """``request`` with ``then()`` called once its whole body has been handed to the socket."""
-    if not isinstance(request.stream, httpx.AsyncByteStream):  # pragma: no cover
-        return request
+    stream = request.stream
+    assert isinstance(stream, httpx.AsyncByteStream)
+
+    async def body() -> AsyncIterator[bytes]:
+        async for chunk in stream:
+            yield chunk
+        then()
+
+    # Its headers keep the body's Content-Length: httpx does not switch to chunked.
     return httpx.Request(
         request.method,
         request.url,
         headers=request.headers,
-        stream=_ThenCall(request.stream, then),
+        content=body(),
         extensions=request.extensions,
     )
 
 
-def form_fields(payload: dict[str, Any]) -> list[tuple[str, str]]:
-    """The text fields of the multipart body, as the SDK writes them: numbers and strings as
-    text, booleans as ``true``/``false``, a dict as ``key[sub]``, a list as ``key[]``."""
-    fields: list[tuple[str, str]] = []
+def form_data(payload: dict[str, Any]) -> dict[str, Any]:
+    """The text fields of the multipart body (httpx's ``data=``), as the SDK writes them:
+    numbers and strings as text, booleans as ``true``/``false``, a dict as ``key[sub]``, a list
+    as ``key[]`` (a list of values, in order)."""
+    data: dict[str, Any] = {}
 
     def add(key: str, value: Any) -> None:
-        if value is None:
-            return
-        if isinstance(value, bool):
-            fields.append((key, "true" if value else "false"))
-        elif isinstance(value, dict):
+        if isinstance(value, dict):
             for sub, item in value.items():
                 add(f"{key}[{sub}]", item)
         elif isinstance(value, (list, tuple)):
             for item in value:
                 add(f"{key}[]", item)
-        else:
-            fields.append((key, str(value)))
+        elif value is not None:
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            data[key] = [*data.get(key, []), text] if key.endswith("[]") else text
 
     for key, value in payload.items():
         add(key, value)
-    return fields
+    return data

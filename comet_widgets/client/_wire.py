@@ -85,9 +85,8 @@ def decode_b64_image(
         info = sniff(data, max_pixels=max_pixels)
     except (binascii.Error, ValueError) as exc:
         reason = "b64_json is not valid base64" if isinstance(exc, binascii.Error) else str(exc)
-        suffix = f" (request id: {request_id})" if request_id else ""
         error = ResponseError(
-            f"image {index}: {reason}{suffix}",
+            f"image {index}: {reason}",
             request_id=request_id,
             kind="bad_image",
             index=index,
@@ -108,16 +107,14 @@ def parse_body(
     max_pixels: int,
 ) -> ParsedBody:
     """Parse a 2xx answer. Raises ``ResponseError`` for anything that is not an image result."""
-    suffix = f" (request id: {request_id})" if request_id else ""
     try:
         document = _loads(body)
     except ValueError:
         if media_type(content_type) == "text/event-stream":
             raise ResponseError(
-                f"the server streamed its answer (text/event-stream) to a request that did not"
-                f" ask for streaming; this client reads streams only when stream=True is"
-                f" supported: report it to the provider or use a model that answers in JSON"
-                f"{suffix}",
+                "the server streamed its answer (text/event-stream) to a request that did not"
+                " ask for streaming; this client reads streams only when stream=True is"
+                " supported: report it to the provider or use a model that answers in JSON",
                 request_id=request_id,
                 kind="stream",
                 reason="the server streamed an answer that was not asked for as a stream",
@@ -125,23 +122,22 @@ def parse_body(
         described = _describe_body(body, content_type)
         what = f"the API answered {status} with {described} instead of JSON"
         raise ResponseError(
-            f"{what}; check base_url (it should end with /v1){suffix}",
+            f"{what}; check base_url (it should end with /v1)",
             request_id=request_id,
             kind="not_json",
             reason=what,
         ) from None
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise ResponseError(
-            f"the API answered {status} without a 'data' list{suffix}",
+            f"the API answered {status} without a 'data' list",
             request_id=request_id,
             kind="no_data",
-            reason=f"the API answered {status} without a 'data' list",
         )
     items = document["data"]
     if not items:
         raise ResponseError(
             "the API returned no images (an empty 'data' list): the provider may have filtered"
-            f" the prompt; rephrase it or try another model{suffix}",
+            " the prompt; rephrase it or try another model",
             request_id=request_id,
             kind="no_images",
             reason="the API returned no images: the provider may have filtered the prompt",
@@ -165,7 +161,7 @@ def parse_body(
             parsed.pending_urls[index] = item["url"]
         else:
             error = ResponseError(
-                f"image {index} has neither 'url' nor 'b64_json'{suffix}",
+                f"image {index} has neither 'url' nor 'b64_json'",
                 request_id=request_id,
                 kind="bad_image",
                 index=index,
@@ -241,7 +237,8 @@ def error_from_response(
     message, code, parsed = "", None, None
     fields: dict[str, str] = {}
     if body:
-        # A gateway may echo the request's headers back: scrub before anything keeps the body.
+        # A gateway may echo the request's headers back: scrub before anything reads the body
+        # (what is derived from it below is then clean too).
         body = redact(body.decode("utf-8", "replace"), secret).encode()
     try:
         parsed = _loads(body) if body else None
@@ -261,7 +258,6 @@ def error_from_response(
     if not message:
         content_type = headers.get("content-type", "")
         message = _describe_body(body, content_type) if body else "no details given"
-    message = redact(message, secret)
     request_id = request_id_from(message, headers.get("x-request-id"))
     cls = status_error_class(status, code, message)
     text = f"HTTP {status}: {message.strip().rstrip('.')}"
@@ -281,11 +277,9 @@ def error_from_response(
         status_code=status,
         request_id=request_id,
         code=code,
-        body=parsed
-        if parsed is not None
-        else redact(body[:1000].decode("utf-8", "replace"), secret),
+        body=parsed if parsed is not None else body[:1000].decode("utf-8", "replace"),
         server_message=_REQUEST_ID_NOTE.sub("", message).strip(),
-        invalid_params={k: redact(v, secret) for k, v in fields.items()},
+        invalid_params=fields,
     )
     if isinstance(error, RateLimitError):
         error.retry_after = retry_after
