@@ -1,29 +1,19 @@
 """The image parameters, typed once.
 
-``ImageParams`` is the one declaration of every keyword a generation takes besides its prompt,
-with ``Literal`` aliases for the enum-like values (the same values as the official ``openai``
-SDK's ``types/image_generate_params.py``); ``EditParams`` is the same for an edit besides its
-prompt and input images (the SDK's ``types/image_edit_params.py``). Everything else derives from
-them or is checked against them by ``tests/package/test_types.py``:
+``ImageParams`` declares every keyword a generation takes besides its prompt, with ``Literal``
+aliases for the enum-like values (the official ``openai`` SDK's
+``types/image_generate_params.py``); ``EditParams`` does the same for an edit besides its prompt
+and input images (the SDK's ``types/image_edit_params.py``). Everything else derives from them
+or is checked against them by ``tests/package/test_types.py``: ``PARAMETERS``/``EDIT_PARAMETERS``
+and ``choices``; the client's, ``generate_many``'s and ``compare``'s ``**params:
+Unpack[ImageParams]`` (mypy checks call sites; ``signed`` derives the ``__signature__`` that
+``help()``, Shift-Tab and jedi read); the panel's traits and choices, the CLI's flags, the CSV
+columns, the fake's edit validation and ``build_edit_payload``, which refuses anything else by
+name. ``build_payload`` keeps explicit keywords (a test holds them equal to ``ImageParams``).
 
-- ``PARAMETERS`` (the names, in declaration order) and ``choices(name)`` (a ``Literal``'s values);
-- ``AsyncImageClient.generate``/``stream``/``edit`` and ``generate_many`` take
-  ``**params: Unpack[ImageParams]`` (``EditParams`` for ``edit``) instead of a copy of the
-  keywords: mypy still flags a misspelt keyword or a wrong value at a call site
-  (``tests/package/test_typing.py``), PEP 692 IDEs list the keywords, and ``signed`` derives
-  the ``__signature__`` that ``help()``, Jupyter's Shift-Tab and jedi's completion read (they
-  ignore ``Unpack``), with the defaults. ``build_payload`` keeps its explicit keywords (its
-  body uses each as a variable); a test holds them equal to ``ImageParams``;
-- the panel's parameter traits and choice controls, the CLI's flags and the CSV prompt columns
-  are built from ``PARAMETERS`` and ``HELP``;
-- ``EDIT_PARAMETERS`` is what ``build_edit_payload`` (``_catalog.py``) accepts, and so what
-  ``AsyncImageClient.edit``, the CLI's ``edit`` flags, a batch's edit items, the fake's
-  ``/v1/images/edits`` and the panel's edit mode take; anything else is refused by name.
-
-Adding a parameter means: one line here (plus its ``HELP`` text), its rule in the catalogue,
-and its keyword in ``build_payload`` (which the test then names). Which model accepts which
-value lives in the catalogue (``_catalog.py``), not here: these types say what the API can
-take at all.
+Adding a parameter means: one line here (plus its ``HELP`` text), its rule in the catalogue and
+its keyword in ``build_payload``. Which model accepts which value lives in the catalogue
+(``_catalog.py``): these types say what the API can take at all.
 """
 
 from __future__ import annotations
