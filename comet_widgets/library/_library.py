@@ -7,6 +7,7 @@ a library folder safely: each writes its files first, then its rows in one trans
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -34,18 +35,6 @@ __all__ = ["Library", "LibraryEntry", "default_library_path"]
 
 #: The key of the library's own fields in an image file's provenance record.
 _RECORD_KEY = "library"
-_COLUMNS = (
-    "id, sha256, ext, prompt, revised_prompt, model, params, image_index, format, width,"
-    " height, mismatches, request_id, created, elapsed, usage, cost, inputs, batch, item, starred"
-)
-_INSERT = (
-    "INSERT INTO entries (sha256, ext, prompt, revised_prompt, model, params, image_index,"
-    " format, width, height, mismatches, request_id, created, elapsed, usage, cost, cost_usd,"
-    " inputs, batch, item, starred) VALUES"
-    " (:sha256, :ext, :prompt, :revised_prompt, :model, :params, :image_index, :format, :width,"
-    " :height, :mismatches, :request_id, :created, :elapsed, :usage, :cost, :cost_usd,"
-    " :inputs, :batch, :item, :starred)"
-)
 
 
 def default_library_path() -> Path:
@@ -231,21 +220,6 @@ class Library:
         """Where an edit's input file with this content hash is stored."""
         return self.path / "inputs" / sha256[:2] / sha256
 
-    def _write_files(
-        self, image: GeneratedImage, data: bytes, sha: str, ext: str, record: dict[str, Any]
-    ) -> None:
-        target = self.image_path(sha, ext)
-        if target.is_file():
-            return  # stored once: the same bytes recorded again share the file
-        if image.format == "png":
-            try:
-                write_file(target, add_png_text(data, record))
-                return
-            except ValueError:  # a PNG cut short: its bytes as they are, the record beside
-                pass
-        write_file(sidecar_path(target), _dumps(record).encode("utf-8"))
-        write_file(target, data)
-
     def _file_error(self, exc: OSError) -> LibraryError:
         return LibraryError(
             f"cannot write to the library at {self.path}: {exc.strerror or exc} (the folder"
@@ -283,51 +257,41 @@ class Library:
                 input_hashes.append(sha)
                 if not self.input_path(sha).is_file():
                     write_file(self.input_path(sha), blob)
-            cost = generation.cost.as_dict()
-            shared = {
-                "prompt": generation.prompt,
-                "model": generation.model,
-                "params": _dumps(generation.params),
-                "request_id": generation.request_id,
+            own = {
                 "created": float(generation.created) if generation.created > 0 else time.time(),
                 "elapsed": generation.elapsed,
-                "usage": _dumps(generation.usage) if generation.usage else None,
-                "cost": _dumps(cost),
-                "cost_usd": cost["usd"],
+                "cost": _dumps(generation.cost.as_dict()),
                 "inputs": _dumps(input_hashes),
                 "batch": batch,
                 "item": item,
-                "starred": 0,
             }
             arrived = [image for image in generation.images if image.ok]
             # Hashing, thumbnails and writes release the GIL: a run's images are stored at once.
             with ThreadPoolExecutor(max_workers=min(4, len(arrived) or 1)) as pool:
-                rows = list(pool.map(lambda image: self._store_image(image, shared), arrived))
+                rows = list(pool.map(lambda image: self._store_image(image, own), arrived))
         except OSError as exc:
             raise self._file_error(exc) from exc
         return self._insert(rows)
 
     def _store_image(
-        self, image: GeneratedImage, shared: dict[str, Any]
+        self, image: GeneratedImage, own: dict[str, Any]
     ) -> tuple[dict[str, Any], bytes]:
         """Write one image's file (once per content) and return its row and thumbnail."""
         data = image._require_data()
         sha = _sha256(data)
         ext = EXTENSIONS[image.format] if image.format else ".bin"
-        thumb = _thumbnail(image)
-        row = shared | {
-            "sha256": sha,
-            "ext": ext,
-            "revised_prompt": image.revised_prompt,
-            "image_index": image.index,
-            "format": image.format,
-            "width": image.width,
-            "height": image.height,
-            "mismatches": _dumps(image.mismatches),
-        }
-        record = image.metadata | {_RECORD_KEY: {k: row[k] for k in _FILE_FIELDS}}
-        self._write_files(image, data, sha, ext, record)
-        return row, thumb
+        record = image.metadata | {_RECORD_KEY: own | {"sha256": sha, "ext": ext}}
+        target = self.image_path(sha, ext)
+        written = target.is_file()  # stored once: the same bytes recorded again share the file
+        if not written and image.format == "png":
+            # A PNG cut short (ValueError): its bytes as they are, the record beside.
+            with contextlib.suppress(ValueError):
+                write_file(target, add_png_text(data, record))
+                written = True
+        if not written:
+            write_file(sidecar_path(target), _dumps(record).encode("utf-8"))
+            write_file(target, data)
+        return _row(record), _thumbnail(image)
 
     def _insert(self, rows: Sequence[tuple[dict[str, Any], bytes]]) -> list[LibraryEntry]:
         ids: list[int] = []
@@ -337,7 +301,10 @@ class Library:
                     "INSERT OR IGNORE INTO thumbnails (sha256, data) VALUES (?, ?)",
                     (row["sha256"], thumb),
                 )
-                ids.append(int(db.execute(_INSERT, row).lastrowid or 0))
+                names = ", ".join(row)
+                values = ", ".join(f":{name}" for name in row)
+                insert = f"INSERT INTO entries ({names}) VALUES ({values})"
+                ids.append(int(db.execute(insert, row).lastrowid or 0))
         return self._entries(ids)
 
     def import_batch(self, folder: str | os.PathLike[str]) -> list[LibraryEntry]:
@@ -387,27 +354,9 @@ class Library:
                 record = read_metadata(path)
             except (OSError, ValueError):
                 continue  # not one of ours: left alone
-            own = record.get(_RECORD_KEY)
-            if not isinstance(own, dict):
+            if not isinstance(record.get(_RECORD_KEY), dict):
                 continue
-            row: dict[str, Any] = {
-                "prompt": record.get("prompt") or "",
-                "revised_prompt": record.get("revised_prompt"),
-                "model": record.get("model"),
-                "params": _dumps(record.get("parameters") or {}),
-                "image_index": record.get("index") or 0,
-                "format": record.get("format"),
-                "width": record.get("width"),
-                "height": record.get("height"),
-                "mismatches": _dumps(record.get("mismatches") or {}),
-                "request_id": record.get("request_id"),
-                "usage": _dumps(record["usage"]) if record.get("usage") else None,
-                "starred": 0,
-            } | {k: own.get(k) for k in _FILE_FIELDS}
-            params = json.loads(row["params"])
-            params.setdefault("prompt", row["prompt"])
-            row["params"] = _dumps(params)
-            row["cost_usd"] = json.loads(row["cost"])["usd"]
+            row = _row(record)
             stored = GeneratedImage(index=0, data=path.read_bytes(), format=row["format"])
             rows.append((row, _thumbnail(stored)))
         rows.sort(key=lambda pair: (pair[0]["created"] or 0, pair[0]["image_index"]))
@@ -420,8 +369,7 @@ class Library:
             return []
         marks = ",".join("?" * len(ids))
         with self._store.read() as db:
-            db.row_factory = sqlite3.Row
-            rows = db.execute(f"SELECT {_COLUMNS} FROM entries WHERE id IN ({marks})", ids)
+            rows = db.execute(f"SELECT * FROM entries WHERE id IN ({marks})", ids)
             found = {row["id"]: LibraryEntry(self, row) for row in rows}
         return [found[i] for i in ids if i in found]
 
@@ -493,10 +441,8 @@ class Library:
             where.append("entries.id IN (SELECT entry FROM collections WHERE name = ?)")
             args.append(collection)
         clause = " WHERE " + " AND ".join(where) if where else ""
-        columns = ", ".join(f"entries.{name}" for name in _COLUMNS.split(", "))
-        query = f"SELECT {columns} FROM {source}{clause} ORDER BY {order} DESC LIMIT ? OFFSET ?"
+        query = f"SELECT entries.* FROM {source}{clause} ORDER BY {order} DESC LIMIT ? OFFSET ?"
         with self._store.read() as db:
-            db.row_factory = sqlite3.Row
             rows = db.execute(query, [*args, limit, offset]).fetchall()
             return [LibraryEntry(self, row) for row in rows]
 
@@ -619,6 +565,28 @@ class Library:
 
 #: The library's fields an image file's provenance record carries (``rebuild`` reads them).
 _FILE_FIELDS = ("sha256", "ext", "created", "elapsed", "cost", "inputs", "batch", "item")
+
+
+def _row(record: dict[str, Any]) -> dict[str, Any]:
+    """An image's database row, from its file's provenance record: ``image.metadata`` and,
+    under ``_RECORD_KEY``, the library's fields. ``add`` and ``rebuild`` both make rows so."""
+    own = record[_RECORD_KEY]
+    prompt = record.get("prompt") or ""
+    return {
+        "prompt": prompt,
+        "revised_prompt": record.get("revised_prompt"),
+        "model": record.get("model"),
+        "params": _dumps({"prompt": prompt} | (record.get("parameters") or {})),
+        "image_index": record.get("index") or 0,
+        "format": record.get("format"),
+        "width": record.get("width"),
+        "height": record.get("height"),
+        "mismatches": _dumps(record.get("mismatches") or {}),
+        "request_id": record.get("request_id"),
+        "usage": _dumps(record["usage"]) if record.get("usage") else None,
+        "cost_usd": json.loads(own["cost"])["usd"],
+        "starred": 0,
+    } | {k: own.get(k) for k in _FILE_FIELDS}
 
 
 def _thumbnail(image: GeneratedImage) -> bytes:

@@ -106,6 +106,18 @@ def has_fts5() -> bool:
         probe.close()
 
 
+@contextlib.contextmanager
+def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
 class Store:
     """The database connection of one ``Library`` and its transactions.
 
@@ -139,6 +151,7 @@ class Store:
             )
         except sqlite3.Error as exc:
             raise self._error("cannot open", exc) from exc
+        connection.row_factory = sqlite3.Row
         try:
             self._prepare(connection)
         except BaseException:
@@ -184,8 +197,7 @@ class Store:
             raise self._error("cannot prepare", exc) from exc
 
     def _create(self, connection: sqlite3.Connection) -> None:
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(connection):
             # Another process may have created it while this one waited for the lock.
             if connection.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 script = _SCHEMA + ("\n" + _FTS_SCHEMA if has_fts5() else "")
@@ -193,10 +205,6 @@ class Store:
                     connection.execute(statement)
                 connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
 
     def _damaged(self, exc: Exception) -> LibraryError:
         return LibraryError(
@@ -220,7 +228,7 @@ class Store:
         return LibraryError(f"{doing} the library at {self.database}: {text}{hint}", path=self.root)
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self, doing: str = "cannot read") -> Iterator[sqlite3.Connection]:
         """The connection, for reads (each statement sees one consistent snapshot)."""
         with self._lock:
             try:
@@ -228,26 +236,13 @@ class Store:
                     self._connection = self._open()
                 yield self._connection
             except sqlite3.Error as exc:
-                raise self._error("cannot read", exc) from exc
+                raise self._error(doing, exc) from exc
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: everything in it lands, or nothing does."""
-        with self._lock:
-            try:
-                if self._connection is None:
-                    self._connection = self._open()
-                connection = self._connection
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    yield connection
-                    connection.execute("COMMIT")
-                except BaseException:
-                    if connection.in_transaction:
-                        connection.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise self._error("cannot write to", exc) from exc
+        with self.read("cannot write to") as connection, _transaction(connection):
+            yield connection
 
     def move_aside(self) -> Path | None:
         """Close the connection and rename the database (and its WAL files) to
