@@ -27,6 +27,7 @@ __all__ = [
     "BatchResults",
     "StoredImage",
     "cost_from_record",
+    "data_frame",
     "generation_from_record",
     "record_of",
 ]
@@ -249,19 +250,9 @@ class BatchResults(Sequence[BatchItem]):
         Columns: ``COLUMNS``, then the items' label (``meta``) columns. Raises
         ``MissingDependencyError`` when pandas is missing.
         """
-        try:
-            # pandas ships no type stubs; the return type is documented instead.
-            import pandas as pd  # type: ignore[import-untyped, unused-ignore]
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "BatchResults.to_dataframe()",
-                "pandas",
-                "pip install pandas (or use to_records(), a list of dicts)",
-            ) from exc
         records = self.to_records()
-        extra = [c for row in records for c in row if c not in COLUMNS]
-        columns = list(COLUMNS) + list(dict.fromkeys(extra))
-        return pd.DataFrame.from_records(records, columns=columns)
+        extra = dict.fromkeys(c for row in records for c in row if c not in COLUMNS)
+        return data_frame(records, [*COLUMNS, *extra], "BatchResults.to_dataframe()")
 
     def summary(self) -> str:
         """A few lines: counts, rate, where the files are, the first failures."""
@@ -346,6 +337,19 @@ def record_of(item: BatchItem, root: Path | None) -> dict[str, Any]:
 
 
 _NOTHING = Cost(usd=0.0, basis="usage")
+
+
+def data_frame(records: list[dict[str, Any]], columns: list[str], what: str) -> Any:
+    """``records`` as a ``pandas.DataFrame`` with ``columns``; ``MissingDependencyError``
+    naming ``what`` (the method called) when pandas is missing."""
+    try:
+        # pandas ships no type stubs; the return type is documented instead.
+        import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+    except ImportError as exc:
+        raise MissingDependencyError(
+            what, "pandas", "pip install pandas (or use to_records(), a list of dicts)"
+        ) from exc
+    return pd.DataFrame.from_records(records, columns=columns)
 
 
 def cost_from_record(record: dict[str, Any]) -> Cost | None:

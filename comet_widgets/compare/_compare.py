@@ -10,12 +10,11 @@ comparison never holds the event loop for Pillow.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from .._constants import COMPARE_MAX_CELLS, DEFAULT_MODEL
 from .._types import ImageParams, signed
@@ -28,34 +27,28 @@ if TYPE_CHECKING:
     from ..batch._run import PayloadClient
     from ..library._library import Library
 
-__all__ = ["SHEET_NAME", "TABLE_NAME", "compare", "fill_cell", "run_grid", "short_error"]
+__all__ = ["SHEET_NAME", "TABLE_NAME", "compare", "fill_cell", "run_grid"]
 
 #: What ``compare(output_dir=...)`` writes beside the images and the manifest.
 SHEET_NAME = "comparison.png"
 TABLE_NAME = "comparison.csv"
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 def fill_cell(cell: Cell, item: BatchItem) -> None:
-    """Record what became of ``cell``'s request (``item``, from the batch)."""
+    """Record what became of ``cell``'s request (``item``, from the batch). A failure is said in
+    a few words: the status and what the server said, when it said something (the full
+    message, with what to do, stays in the manifest)."""
     cell.item = item
     if item.over_budget:
         cell.status, cell.error = "over budget", "over budget: not sent"
     elif item.ok:
         cell.status, cell.error = "ok", None
     else:
-        cell.status, cell.error = "failed", short_error(item)
-
-
-def short_error(item: BatchItem) -> str:
-    """A failed item's error in a few words: the status and what the server said, when it
-    said something (the full message, with what to do, stays in the manifest)."""
-    said = str(getattr(item.exception, "server_message", "") or "").strip()
-    status = getattr(item.exception, "status_code", None)
-    if said:
-        return f"HTTP {status}: {said}" if status else said
-    return str((item.error or {}).get("message") or "no image came back")
+        said = str(getattr(item.exception, "server_message", "") or "").strip()
+        status = getattr(item.exception, "status_code", None)
+        short = f"HTTP {status}: {said}" if said and status else said
+        cell.status = "failed"
+        cell.error = short or str((item.error or {}).get("message") or "no image came back")
 
 
 async def run_grid(
@@ -73,13 +66,10 @@ async def run_grid(
     sendable = grid.sendable
     items = [{**cell.params, "meta": {"cell": cell.index}} for cell in sendable]
 
-    async def landed(item: BatchItem) -> None:
+    def landed(item: BatchItem) -> object:
         cell = sendable[item.index]
         fill_cell(cell, item)
-        if on_cell is not None:
-            outcome = on_cell(cell)
-            if inspect.isawaitable(outcome):
-                await outcome
+        return None if on_cell is None else on_cell(cell)  # generate_many awaits a coroutine
 
     results = await generate_many(items, client=client, on_result=landed, **batch)
     for item in results:  # every item, also one on_result did not see (a cancelled run)

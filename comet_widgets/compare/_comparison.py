@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._cost import Cost
-from .._errors import InvalidParameterError, MissingDependencyError
+from .._errors import InvalidParameterError
 from .._version import __version__
+from ..batch._results import data_frame
 from ._grid import Cell, Grid
 from ._sheet import Geometry, draw_sheets, stack
 
@@ -63,11 +65,6 @@ class Comparison:
     def axes(self) -> dict[str, list[Any]]:
         """Each axis's name and values, in the order given (``prompt`` first when it is one)."""
         return {axis.name: list(axis.values) for axis in self._grid.axes}
-
-    @property
-    def fixed(self) -> dict[str, Any]:
-        """The parameters every cell shares (a single prompt among them)."""
-        return dict(self._grid.fixed)
 
     @property
     def layout(self) -> dict[str, Any]:
@@ -123,10 +120,7 @@ class Comparison:
 
     def counts(self) -> dict[str, int]:
         """How many cells are in each status."""
-        found: dict[str, int] = {}
-        for cell in self._grid.cells:
-            found[cell.status] = found.get(cell.status, 0) + 1
-        return found
+        return dict(Counter(cell.status for cell in self._grid.cells))
 
     # -- data --------------------------------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:
@@ -161,27 +155,19 @@ class Comparison:
 
         Raises ``MissingDependencyError`` when pandas is missing (``to_records()`` needs
         nothing)."""
-        try:
-            # pandas ships no type stubs; the return type is documented instead.
-            import pandas as pd  # type: ignore[import-untyped, unused-ignore]
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "Comparison.to_pandas()",
-                "pandas",
-                "pip install pandas (or use to_records(), a list of dicts)",
-            ) from exc
-        columns = ["cell", *(axis.name for axis in self._grid.axes), *RECORD_COLUMNS]
-        return pd.DataFrame.from_records(self.to_records(), columns=columns)
+        return data_frame(self.to_records(), self._columns(), "Comparison.to_pandas()")
 
     def to_csv(self) -> str:
         """The records as CSV text (a header, then one line per cell)."""
         buffer = io.StringIO()
-        columns = ["cell", *(axis.name for axis in self._grid.axes), *RECORD_COLUMNS]
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=self._columns(), lineterminator="\n")
         writer.writeheader()
         for row in self.to_records():
-            writer.writerow({name: _csv_value(row[name]) for name in columns})
+            writer.writerow({name: _csv_value(value) for name, value in row.items()})
         return buffer.getvalue()
+
+    def _columns(self) -> list[str]:
+        return ["cell", *(axis.name for axis in self._grid.axes), *RECORD_COLUMNS]
 
     # -- the picture -------------------------------------------------------------------------
     def render(self) -> None:
@@ -246,13 +232,10 @@ class Comparison:
         return target
 
     # -- display -----------------------------------------------------------------------------
-    def _repr_png_(self) -> bytes:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         buffer = io.BytesIO()
         self.image.save(buffer, format="PNG")
-        return buffer.getvalue()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return {"text/plain": repr(self), "image/png": self._repr_png_()}
+        return {"text/plain": repr(self), "image/png": buffer.getvalue()}
 
     def summary(self) -> str:
         """One line: the grid, what became of its cells, the cost."""

@@ -11,6 +11,7 @@ sent; a value refused on every cell it is in is a mistake, and is refused with
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,10 +167,6 @@ class Grid:
         return [cell for cell in self.cells if cell.status != "not applicable"]
 
     @property
-    def not_applicable(self) -> list[Cell]:
-        return [cell for cell in self.cells if cell.status == "not applicable"]
-
-    @property
     def estimate(self) -> Cost:
         """The estimated cost of every cell to send."""
         return sum(
@@ -202,7 +199,7 @@ class Grid:
 
     def describe(self) -> str:
         """``"8 cells (2 not applicable), 6 to send: about $0.42"``."""
-        refused = len(self.not_applicable)
+        refused = len(self.cells) - len(self.sendable)
         skipped = f" ({refused} not applicable)" if refused else ""
         return (
             f"{len(self.cells)} cell(s){skipped}, {len(self.sendable)} to send: estimate"
@@ -246,11 +243,6 @@ def _check_layout(layout: Sequence[str] | None, names: list[str]) -> tuple[str, 
     return order
 
 
-def _cell_params(fixed: Mapping[str, Any], where: Mapping[str, Any]) -> dict[str, Any]:
-    params = {**fixed, **where}
-    return {name: value for name, value in params.items() if value is not None or name == "prompt"}
-
-
 def plan_grid(
     prompts: str | Iterable[str],
     axes: Mapping[str, object],
@@ -286,9 +278,7 @@ def plan_grid(
             varying.append(Axis(name, _values(name, given)))
         else:
             fixed[name] = given
-    count = 1
-    for axis in varying:
-        count *= len(axis.values)
+    count = math.prod(len(axis.values) for axis in varying)
     if count > max_cells:
         sizes = " x ".join(f"{len(a.values)} {a.name}" for a in varying)
         raise InvalidParameterError(
@@ -302,7 +292,8 @@ def plan_grid(
     refusals: dict[int, InvalidParameterError] = {}
     for index, combination in enumerate(itertools.product(*(a.values for a in varying))):
         where = {axis.name: value for axis, value in zip(varying, combination, strict=True)}
-        params = _cell_params(fixed, where)
+        given = {**fixed, **where}
+        params = {k: v for k, v in given.items() if v is not None or k == PROMPT_AXIS}
         cell = Cell(index=index, where=where, params=params)
         body = {name: value for name, value in params.items() if name != PROMPT_AXIS}
         try:

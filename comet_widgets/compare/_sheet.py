@@ -9,7 +9,6 @@ words instead of an image. Text uses Pillow's default font (no font file is need
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -74,12 +73,6 @@ class Geometry:
         return width, height
 
 
-def _font(size: int = COMPARE_FONT_SIZE) -> FreeTypeFont | ImageFont:
-    from PIL import ImageFont
-
-    return ImageFont.load_default(size=size)
-
-
 def _wrap(
     draw: ImageDraw, text: str, font: FreeTypeFont | ImageFont, width: int, lines: int
 ) -> list[str]:
@@ -123,7 +116,9 @@ def _text(
     fill: tuple[int, int, int] = _INK,
     center: bool = False,
 ) -> None:
-    font = _font()
+    from PIL import ImageFont
+
+    font = ImageFont.load_default(size=COMPARE_FONT_SIZE)
     x, y = xy
     for number, line in enumerate(_wrap(draw, text, font, width, lines)):
         dx = (width - int(draw.textlength(line, font=font))) // 2 if center else 0
@@ -141,17 +136,10 @@ def ok_summary(cell: Cell, *, seconds: str = "s") -> str:
     return " · ".join(part for part in parts if part)
 
 
-def _caption(cell: Cell) -> str:
-    # a cell that is not ok says itself what became of it
-    return ok_summary(cell) if cell.status == "ok" else ""
-
-
-def _draw_cell(sheet: Image, draw: ImageDraw, cell: Cell | None, x: int, y: int) -> None:
+def _draw_cell(sheet: Image, draw: ImageDraw, cell: Cell, x: int, y: int) -> None:
     from ..images._previews import thumbnail_of
 
     side = COMPARE_CELL_SIDE
-    if cell is None:
-        return
     picture = cell.image if cell.status == "ok" else None
     if picture is not None:
         thumb = thumbnail_of(picture, side)
@@ -169,12 +157,9 @@ def _draw_cell(sheet: Image, draw: ImageDraw, cell: Cell | None, x: int, y: int)
         _text(draw, (x + 8, y + side // 3), title, side - 16, 1, center=True)
         if cell.error:
             _text(draw, (x + 8, y + side // 3 + _LINE + 4), cell.error, side - 16, 7, fill=_MUTED)
-    _text(draw, (x, y + side + 2), _caption(cell), side, 1, fill=_MUTED, center=True)
-
-
-def _fixed_line(grid: Grid) -> str:
-    parts = [f"{name} {label_of(value)}" for name, value in grid.fixed.items() if value is not None]
-    return "; ".join(parts)
+    # a cell that is not ok said above what became of it
+    caption = ok_summary(cell) if cell.status == "ok" else ""
+    _text(draw, (x, y + side + 2), caption, side, 1, fill=_MUTED, center=True)
 
 
 def draw_sheets(grid: Grid) -> list[tuple[str, Image]]:
@@ -183,27 +168,26 @@ def draw_sheets(grid: Grid) -> list[tuple[str, Image]]:
     from PIL import ImageDraw
 
     geometry = Geometry.of(grid)
-    # cells by their index on each axis (values may be unhashable: an extra_body dict)
-    position = {
-        tuple(axis.position(cell.where[axis.name]) for axis in grid.axes): cell
-        for cell in grid.cells
-    }
-    names = [axis.name for axis in grid.axes]
+    fixed = [f"{name} {label_of(value)}" for name, value in grid.fixed.items() if value is not None]
+    # each page's cells, by their index on each sheet axis (values may be unhashable: a dict)
+    pages: dict[tuple[int, ...], list[Cell]] = {}
+    for cell in grid.cells:
+        page = tuple(axis.position(cell.where[axis.name]) for axis in geometry.pages)
+        pages.setdefault(page, []).append(cell)
+    left = ROW_HEADER if geometry.rows else 0
+    top = _TITLE + (_COLUMN_HEADER if geometry.columns else 0)
+    pitch_x = COMPARE_CELL_SIDE + GAP
+    pitch_y = COMPARE_CELL_SIDE + _CAPTION + GAP
     sheets = []
-    for page in itertools.product(*(range(len(axis.values)) for axis in geometry.pages)):
-        chosen = {axis.name: spot for axis, spot in zip(geometry.pages, page, strict=True)}
+    for page, cells in sorted(pages.items()):
         title = ", ".join(
             f"{axis.name} = {axis.labels[spot]}"
             for axis, spot in zip(geometry.pages, page, strict=True)
         )
-        title = title or _fixed_line(grid)
+        title = title or "; ".join(fixed)
         sheet = PILImage.new("RGB", geometry.size, _BACKGROUND)
         draw = ImageDraw.Draw(sheet)
         _text(draw, (GAP, GAP), title, sheet.width - 2 * GAP, 1)
-        left = ROW_HEADER if geometry.rows else 0
-        top = _TITLE + (_COLUMN_HEADER if geometry.columns else 0)
-        pitch_x = COMPARE_CELL_SIDE + GAP
-        pitch_y = COMPARE_CELL_SIDE + _CAPTION + GAP
         if geometry.rows and geometry.columns:
             for number, line in enumerate(
                 (f"rows: {geometry.rows.name}", f"columns: {geometry.columns.name}")
@@ -211,8 +195,6 @@ def draw_sheets(grid: Grid) -> list[tuple[str, Image]]:
                 _text(
                     draw, (GAP, _TITLE + number * _LINE), line, ROW_HEADER - 2 * GAP, 1, fill=_MUTED
                 )
-        columns = range(len(geometry.columns.values)) if geometry.columns else range(1)
-        rows = range(len(geometry.rows.values)) if geometry.rows else range(1)
         if geometry.columns:
             for c, label in enumerate(geometry.columns.labels):
                 x = left + GAP + c * pitch_x
@@ -221,16 +203,14 @@ def draw_sheets(grid: Grid) -> list[tuple[str, Image]]:
             for r, label in enumerate(geometry.rows.labels):
                 y = top + GAP + r * pitch_y
                 _text(draw, (GAP, y + 4), label, ROW_HEADER - 2 * GAP, 10)
-        for r in rows:
-            for c in columns:
-                where = dict(chosen)
-                if geometry.rows:
-                    where[geometry.rows.name] = r
-                if geometry.columns:
-                    where[geometry.columns.name] = c
-                cell = position.get(tuple(where[name] for name in names))
-                x, y = left + GAP + c * pitch_x, top + GAP + r * pitch_y
-                _draw_cell(sheet, draw, cell, x, y)
+        for cell in cells:
+            r = geometry.rows.position(cell.where[geometry.rows.name]) if geometry.rows else 0
+            c = (
+                geometry.columns.position(cell.where[geometry.columns.name])
+                if geometry.columns
+                else 0
+            )
+            _draw_cell(sheet, draw, cell, left + GAP + c * pitch_x, top + GAP + r * pitch_y)
         sheets.append((title, sheet))
     return sheets
 
