@@ -223,7 +223,6 @@ async def generate_many(
         resume=output_dir is not None if resume is None else resume,
         sidecar=sidecar,
         limiter=RequestLimiter(concurrency=concurrency, requests_per_minute=requests_per_minute),
-        workers=concurrency,
         on_result=on_result,
         on_partial=on_partial,
         held=held,

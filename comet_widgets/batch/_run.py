@@ -16,6 +16,7 @@ item is marked over budget, not sent, and the next one is tried.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import time
 from collections import deque
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .._catalog import Price
-from .._cost import Cost, estimate_payload
+from .._cost import estimate_payload
 from .._errors import (
     AuthenticationError,
     ClientClosedError,
@@ -104,14 +105,12 @@ class BatchRun:
         resume: bool,
         sidecar: bool,
         limiter: RequestLimiter,
-        workers: int,
         on_result: Callable[[BatchItem], object] | None,
-        on_partial: Callable[[int, PartialImage], object] | None = None,
-        held: Mapping[str, bytes] | None = None,
-        prices: Mapping[str, Price] | None = None,
-        budget: float | None = None,
+        on_partial: Callable[[int, PartialImage], object] | None,
+        held: Mapping[str, bytes],
+        prices: Mapping[str, Price] | None,
+        budget: float | None,
     ) -> None:
-        self.planned = planned
         self.prices = prices
         self.budget = budget
         #: Each item's estimated cost, by input index.
@@ -120,35 +119,27 @@ class BatchRun:
         self.spent = 0.0
         self.reserved = 0.0
         self.in_flight = 0  # counted apart: float sums of estimates need not return to 0.0
-        self._room: asyncio.Condition | None = None
+        self._room = asyncio.Condition()
         #: The bytes of in-memory edit inputs, by hash (``_edits.hold_inputs``).
-        self.held = held or {}
+        self.held = held
         self.folder = folder
         self.shard = shard
         self.resume = resume
         self.sidecar = sidecar
         self.limiter = limiter
-        self.workers = workers
         self.on_result = on_result
         self.on_partial = on_partial
-        self.items: dict[int, BatchItem] = {
-            p.index: BatchItem(
-                index=p.index,
-                prompt=p.payload["prompt"],
-                params={k: v for k, v in p.payload.items() if k != "prompt"},
-                key=p.key,
-                meta=p.meta,
-            )
-            for p in planned
-        }
+        self.items: dict[int, BatchItem] = {}
         # key -> indexes of every item with that body, the first one requested
         self.by_key: dict[str, list[int]] = {}
         for p in planned:
+            params = {k: v for k, v in p.payload.items() if k != "prompt"}
+            self.items[p.index] = BatchItem(
+                p.index, p.payload["prompt"], params, p.key, meta=p.meta
+            )
             self.by_key.setdefault(p.key, []).append(p.index)
-        self.manifest: Path | None = None
-        if folder is not None:
-            name = shard_manifest_name(*shard) if shard else MANIFEST_NAME
-            self.manifest = folder / name
+        name = shard_manifest_name(*shard) if shard else MANIFEST_NAME
+        self.manifest = folder / name if folder is not None else None
         self.writer: ManifestWriter | None = None
         self.progress: Progress | None = None
         self._persisting: set[asyncio.Future[None]] = set()
@@ -161,15 +152,13 @@ class BatchRun:
         if callable(sleep):  # the client's injected sleep applies within batches too
             self.limiter.sleep_with(sleep)
         self.progress = make_progress(progress, len(self.items))
-        self._room = asyncio.Condition()
         ticker = asyncio.ensure_future(self._tick(self.progress))
         try:
-            if self.folder is not None and self.manifest is not None:
-                self.folder.mkdir(parents=True, exist_ok=True)
+            if self.manifest is not None:  # it makes the folder
                 self.writer = await asyncio.to_thread(ManifestWriter, self.manifest)
             pending = await self._resume() if self.resume else list(self.by_key)
             queue = deque(self.by_key[key][0] for key in pending)
-            count = min(self.workers, len(queue))
+            count = min(self.limiter.concurrency or 1, len(queue))
             tasks = [asyncio.ensure_future(self._worker(client, queue)) for _ in range(count)]
             try:
                 await asyncio.gather(*tasks)
@@ -190,7 +179,7 @@ class BatchRun:
             if self.progress is not None:
                 self.progress.close()
         return BatchResults(
-            [self.items[p.index] for p in self.planned],
+            list(self.items.values()),
             output_dir=self.folder,
             manifest=self.manifest,
             elapsed=time.perf_counter() - started,
@@ -216,8 +205,8 @@ class BatchRun:
 
         own_rows: set[tuple[str, Any]] = set()  # (key, index) of this manifest's rows
 
-        def load() -> dict[str, tuple[dict[str, Any], bool]]:
-            done: dict[str, tuple[dict[str, Any], bool]] = {}
+        def load() -> dict[str, dict[str, Any]]:
+            done: dict[str, dict[str, Any]] = {}
             # Later successful lines win (a --no-resume run rewrote the same file names), and
             # this run's own manifest wins over the folder's others: it is read last.
             files = [f for f in manifest_files(folder) if f != own] + [own]
@@ -225,7 +214,7 @@ class BatchRun:
                 for record in read_manifest(file):
                     key = record["key"]
                     if key in self.by_key and record.get("error") is None:
-                        done[key] = (record, file == own)
+                        done[key] = record
                         if file == own:
                             own_rows.add((key, record.get("index")))
             return done
@@ -233,12 +222,11 @@ class BatchRun:
         done = await asyncio.to_thread(load)
         pending = []
         for key, indexes in self.by_key.items():
-            entry = done.get(key)
-            generation = generation_from_record(entry[0], folder) if entry else None
-            if entry is None or generation is None:
+            record = done.get(key)
+            generation = generation_from_record(record, folder) if record else None
+            if record is None or generation is None:
                 pending.append(key)
                 continue
-            record = entry[0]
             generation.prices = self.prices
             cost = cost_from_record(record) or generation.cost
             self.spent += cost.usd or 0.0
@@ -256,22 +244,14 @@ class BatchRun:
                     # describes every item it covers, each with its own labels.
                     row = record if record.get("index") == index else record_of(item, folder)
                     await asyncio.to_thread(self.writer.append, row)
-                await self._report(item, resumed=1)
+                await self._report(item, "resumed")
         return pending
-
-    def _partials_of(self, index: int) -> Callable[[PartialImage], object] | None:
-        """The client's ``on_partial`` for item ``index``: the user's, with the item's index."""
-        on_partial = self.on_partial
-        if on_partial is None or not self.items[index].params.get("stream"):
-            return None
-        return lambda partial: on_partial(index, partial)
 
     async def _admit(self, index: int) -> bool:
         """Reserve item ``index``'s estimate within the budget (waiting for items in flight
         when it does not fit yet); False when it cannot fit."""
         if self.budget is None:
             return True
-        assert self._room is not None
         estimate = self.estimates[index].usd or 0.0
         async with self._room:
             while self.spent + self.reserved + estimate > self.budget + _BUDGET_SLACK:
@@ -286,7 +266,6 @@ class BatchRun:
         """Item ``index`` is done: its cost replaces its reserved estimate."""
         if self.budget is None:
             return
-        assert self._room is not None
         cost = self.items[index].cost
         async with self._room:
             self.reserved -= self.estimates[index].usd or 0.0
@@ -302,7 +281,7 @@ class BatchRun:
             if not await self._admit(first):
                 for index in self.by_key[item.key]:
                     self.items[index].over_budget = True
-                    await self._report(self.items[index], over_budget=1)
+                    await self._report(self.items[index], "over_budget")
                 continue
             try:
                 await self._run_item(client, item)
@@ -316,18 +295,17 @@ class BatchRun:
         started = time.perf_counter()
         generation: Generation | None = None
         exception: BaseException | None = None
+        on_partial = None  # the user's, with the item's index
+        if self.on_partial is not None and item.params.get("stream"):
+            on_partial = functools.partial(self.on_partial, first)
         try:
             if "image" in payload:  # an edit: files named in the item, or held bytes
                 generation = await edit_files(
-                    client,
-                    payload,
-                    limiter=self.limiter,
-                    held=self.held,
-                    on_partial=self._partials_of(first),
+                    client, payload, limiter=self.limiter, held=self.held, on_partial=on_partial
                 )
             else:
                 generation = await client.generate_payload(
-                    payload, limiter=self.limiter, on_partial=self._partials_of(first)
+                    payload, limiter=self.limiter, on_partial=on_partial
                 )
         except _BATCH_FATAL:
             raise  # every other item would fail the same way: stop the batch
@@ -356,19 +334,7 @@ class BatchRun:
                 other.elapsed, other.duplicate_of = item.elapsed, first
                 if self.writer is not None:  # its own row, with its own labels
                     await asyncio.to_thread(self.writer.append, record_of(other, self.folder))
-            await self._report(other, succeeded=int(other.ok), failed=int(not other.ok))
-
-    def _cost_of(
-        self, item: BatchItem, generation: Generation | None, exception: BaseException | None
-    ) -> Cost | None:
-        """What an item's request cost: its answer's cost, else its estimate when the failure
-        may have been billed (``CometError.billable``), else None (nothing billed)."""
-        if generation is not None:
-            generation.prices = self.prices
-            return generation.cost
-        if isinstance(exception, CometError) and exception.billable:
-            return self.estimates[item.index]
-        return None
+            await self._report(other, "succeeded" if other.ok else "failed")
 
     def _stem(self, item: BatchItem, generation: Generation) -> str:
         """The images' names without ``-<image>.<ext>``: the input index and a slug of the
@@ -397,7 +363,13 @@ class BatchRun:
         item.elapsed = elapsed
         item.exception = exception
         item.error = error_payload(exception) if exception is not None else None
-        item.cost = self._cost_of(item, generation, exception)
+        # what the request cost: its answer's cost, else its estimate when the failure may
+        # have been billed (``CometError.billable``), else None (nothing billed)
+        if generation is not None:
+            generation.prices = self.prices
+            item.cost = generation.cost
+        elif isinstance(exception, CometError) and exception.billable:
+            item.cost = self.estimates[item.index]
         if generation is not None and exception is None and self.folder is not None:
             stem = self._stem(item, generation)
             moved: OSError | None = None
@@ -429,20 +401,11 @@ class BatchRun:
         if self.writer is not None:
             self.writer.append(record_of(item, self.folder))
 
-    async def _report(
-        self,
-        item: BatchItem,
-        *,
-        succeeded: int = 0,
-        failed: int = 0,
-        resumed: int = 0,
-        over_budget: int = 0,
-    ) -> None:
+    async def _report(self, item: BatchItem, outcome: str) -> None:
+        """Count ``item`` as ``outcome`` (a ``Progress.update`` keyword) and pass it on."""
         if self.progress is not None:
-            self.progress.update(
-                succeeded=succeeded, failed=failed, resumed=resumed, over_budget=over_budget
-            )
+            self.progress.update(**{outcome: 1})
         if self.on_result is not None:
-            outcome = self.on_result(item)
-            if inspect.isawaitable(outcome):
-                await outcome
+            called = self.on_result(item)
+            if inspect.isawaitable(called):
+                await called
