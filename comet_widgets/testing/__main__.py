@@ -44,11 +44,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="seconds before each event of a streamed answer (stream: true; default 0)",
     )
     parser.add_argument(
-        "--no-stream-relay",
-        action="store_true",
-        help="answer streaming requests with plain JSON, like a gateway that does not relay them",
-    )
-    parser.add_argument(
         "--refuse-stream",
         choices=STREAM_REFUSALS,
         default=None,
@@ -69,7 +64,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency=args.latency,
         image_bytes=image_bytes,
         stream_interval=args.stream_interval,
-        stream_relay=not args.no_stream_relay,
         stream_refusal=args.refuse_stream,
     )
     try:

@@ -10,6 +10,7 @@ fake powers tests, notebooks and demos alike.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import itertools
 import json
@@ -17,6 +18,7 @@ import os
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,13 +31,14 @@ from ._asgi import (
     ErrorStyle,
     Receive,
     RecordedRequest,
+    Refusal,
     Request,
     Responder,
     Scope,
     Send,
     Watcher,
+    check_method,
     lifespan,
-    not_allowed,
     read_body,
 )
 from ._bodies import ImageBodies
@@ -45,7 +48,7 @@ from ._faults import (
     MALFORM_KINDS,
     STREAM_BREAK_KINDS,
     Failure,
-    FaultQueue,
+    Fault,
     Malformed,
     MalformKind,
     RandomFaults,
@@ -53,16 +56,18 @@ from ._faults import (
     StreamBreakKind,
     StreamRefusal,
     UrlPlan,
-    check_count,
+    check_choice,
+    check_indexes,
+    check_whole,
+    default_message,
     deliver,
-    refuse_stream,
     send_failure,
     send_huge,
     send_malformed_document,
 )
 from ._files import FILES_PREFIX, FileStore
 from ._names import REQUEST_ID_PREFIX
-from ._streams import EDIT_EVENTS, GENERATION_EVENTS, build_events, send_stream
+from ._streams import EDIT_EVENTS, GENERATION_EVENTS, send_stream
 
 __all__ = [
     "EDITS_PATH",
@@ -116,12 +121,10 @@ class FakeAPI:
       ``trickle_chunks`` pieces, ``trickle_seconds`` of pauses in total).
     - ``huge_body_bytes`` / ``huge_body_declare_length``: the size of "huge_body" answers and
       whether their ``content-length`` is declared (else chunked).
-    - ``fail_next(count, status, ...)``: the next ``count`` generations answer with an error.
-    - ``malform_next(kind, count)``: the next generations answer broken on purpose
-      (``MALFORM_KINDS``). fail_next and malform_next share one first-in, first-out queue.
-    - ``fault_rates(rate_429, rate_503, seed=...)``: random 429s and 503s when the queue is empty.
-    - ``expire_urls`` / ``slow_urls`` / ``redirect_loop_urls`` / ``non_http_urls``: break some
-      image URLs (0-based indexes) of the next url-mode answer.
+    - ``fail_next``, ``malform_next`` and ``break_stream_next`` queue faults (one first-in,
+      first-out queue); ``fault_rates`` adds random 429s and 503s when it is empty;
+      ``expire_urls``, ``slow_urls``, ``redirect_loop_urls`` and ``non_http_urls`` break some
+      image URLs of the next url-mode answer. Each method says what it does.
     - ``stream_interval`` (s): a streamed answer (``stream: true``) waits this long before each
       of its events (every partial image, then the completed event), after ``latency``.
     - ``stream_relay``: False answers streaming requests with plain JSON, like a gateway that
@@ -131,9 +134,6 @@ class FakeAPI:
       model: CometAPI's body (``"stream is not supported for this model (request id: ...)"``,
       empty ``param`` and ``code``) or OpenAI's (``param: "stream"``); None streams. Its
       request log entry's ``fault`` is "refuse:stream"; it takes no queued fault.
-    - ``break_stream_next(kind, after=k)``: the next streamed answer breaks after ``k`` events
-      (``STREAM_BREAK_KINDS``): "cut" (the connection closes), "end_early" (the stream ends
-      without its completed event), "error" (an ``error`` event), "invalid_json", "bad_event".
     - ``serve_retired``: by default the fake behaves like today's CometAPI: a model the
       catalogue lists as shut down (dall-e-2, dall-e-3, gpt-image-1) answers the gateway's 503
       "no available channel" and is missing from ``/v1/models``. True serves them as before
@@ -212,7 +212,8 @@ class FakeAPI:
         self._defaults["silent_changes"] = dict(silent_changes or {})
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._queue = FaultQueue()
+        # Appends and pops of a deque are thread-safe; only the serving thread pops.
+        self._queue: deque[Fault] = deque()
         self._random = RandomFaults()
         self._files = FileStore(max_files)
         self._bodies = ImageBodies(self._files)
@@ -290,7 +291,7 @@ class FakeAPI:
         then it is sent verbatim as ``content_type`` (an HTML page by default). ``headers`` are
         added, e.g. ``{"Retry-After": "1"}`` or ``{"retry-after-ms": "200"}``.
         """
-        check_count(count)
+        check_whole("count", count, 1)
         if not 400 <= status <= 599:
             raise InvalidParameterError(
                 "status",
@@ -300,8 +301,7 @@ class FakeAPI:
             )
         raw = body.encode() if isinstance(body, str) else body
         extra = tuple((headers or {}).items())
-        failure = Failure(status, message, code, extra, raw, content_type)
-        self._queue.push(failure, count)
+        self._queue.extend([Failure(status, message, code, extra, raw, content_type)] * count)
 
     def malform_next(
         self, kind: MalformKind, count: int = 1, *, indexes: Iterable[int] | None = None
@@ -316,32 +316,17 @@ class FakeAPI:
         ``indexes`` (0-based) breaks only those images of the answer, for the kinds that break
         images ("bad_base64", "not_an_image", "truncated_png", "bomb", "no_image_fields").
         """
-        if kind not in MALFORM_KINDS:
+        check_choice("kind", kind, MALFORM_KINDS)
+        check_whole("count", count, 1)
+        if indexes is not None and kind not in ITEM_KINDS:
             raise InvalidParameterError(
                 "kind",
                 kind,
-                f"choose one of {', '.join(MALFORM_KINDS)}",
-                reason=f"unknown kind {kind!r}",
+                "or pass no indexes",
+                reason=f"indexes work only with {', '.join(sorted(ITEM_KINDS))}",
             )
-        check_count(count)
-        only = None
-        if indexes is not None:
-            only = frozenset(indexes)
-            if kind not in ITEM_KINDS:
-                raise InvalidParameterError(
-                    "kind",
-                    kind,
-                    "or pass no indexes",
-                    reason=f"indexes work only with {', '.join(sorted(ITEM_KINDS))}",
-                )
-            if any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in only):
-                raise InvalidParameterError(
-                    "indexes",
-                    sorted(only),
-                    "0-based whole numbers",
-                    reason=f"image indexes are 0-based whole numbers, got {sorted(only)!r}",
-                )
-        self._queue.push(Malformed(kind, only), count)
+        only = None if indexes is None else check_indexes(indexes)
+        self._queue.extend([Malformed(kind, only)] * count)
 
     def break_stream_next(
         self,
@@ -362,20 +347,10 @@ class FakeAPI:
         stream consumes it without effect. ``event`` names the broken event (its ``event:``
         line; by default "error", or the stream's partial type).
         """
-        if kind not in STREAM_BREAK_KINDS:
-            choices = ", ".join(STREAM_BREAK_KINDS)
-            raise InvalidParameterError(
-                "kind", kind, f"choose one of {choices}", reason=f"unknown kind {kind!r}"
-            )
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise InvalidParameterError(
-                "after",
-                after,
-                "a whole number of at least 0",
-                reason=f"after must be a whole number of at least 0, got {after!r}",
-            )
-        check_count(count)
-        self._queue.push(StreamBreak(kind, after, message, code, event), count)
+        check_choice("kind", kind, STREAM_BREAK_KINDS)
+        check_whole("after", after, 0)
+        check_whole("count", count, 1)
+        self._queue.extend([StreamBreak(kind, after, message, code, event)] * count)
 
     def fault_rates(
         self, rate_429: float = 0.1, rate_503: float = 0.05, *, seed: int | None = None
@@ -411,9 +386,7 @@ class FakeAPI:
             await lifespan(receive, send)
             return
         if kind != "http":
-            if kind == "websocket":
-                await send({"type": "websocket.close", "code": 1000})
-            return
+            return  # a websocket that is not accepted is refused (403) by the server
         body = await read_body(receive)
         if body is None:
             return
@@ -431,6 +404,10 @@ class FakeAPI:
         watcher = Watcher(receive)
         try:
             await self._route(request, record, responder, watcher)
+        except Refusal as refusal:
+            await responder.error(**dataclasses.asdict(refusal))
+        except InvalidParameterError as exc:  # a request refused by the catalogue's rules
+            await responder.error(400, str(exc), code=_code_of(exc), param=exc.field)
         finally:
             record.status = responder.status
             record.finished = time.monotonic()
@@ -439,26 +416,19 @@ class FakeAPI:
     async def _route(
         self, request: Request, record: RecordedRequest, responder: Responder, watcher: Watcher
     ) -> None:
-        path, method = request.path, request.method
+        path = request.path
         if path in (GENERATIONS_PATH, EDITS_PATH):
-            if method != "POST":
-                await not_allowed(responder, request, "POST")
-                return
+            check_method(request, "POST")
             await self._generation(request, record, responder, watcher, edit=path == EDITS_PATH)
         elif path == MODELS_PATH or path.startswith(MODELS_PATH + "/"):
-            if method != "GET":
-                await not_allowed(responder, request, "GET")
-            elif (problem := self._authorize(request, record)) is not None:
-                await responder.error(401, problem, code="invalid_api_key")
-            else:
-                await self._models(path[len(MODELS_PATH) + 1 :], responder)
+            check_method(request, "GET")
+            self._authorize(request, record)
+            await self._models(path[len(MODELS_PATH) + 1 :], responder)
         elif path.startswith(FILES_PREFIX):
-            if method not in ("GET", "HEAD"):
-                await not_allowed(responder, request, "GET")
-                return
+            check_method(request, "GET", "HEAD")
             await self._files.serve(request, responder, watcher, latency=self.download_latency)
         else:
-            await responder.error(404, f"Invalid URL ({method} {path})")
+            raise Refusal(404, f"Invalid URL ({request.method} {path})")
 
     async def _models(self, name: str, responder: Responder) -> None:
         """``GET /v1/models`` (``name`` empty: the list) or ``GET /v1/models/{name}``: one
@@ -469,8 +439,7 @@ class FakeAPI:
             document = next((item for item in items if item["id"] == name), None)
             if document is None:
                 message = f"The model '{name}' does not exist or you do not have access to it."
-                await responder.error(404, message, code="model_not_found")
-                return
+                raise Refusal(404, message, code="model_not_found")
         await responder.respond(200, json.dumps(document).encode())
 
     def model_list(self) -> list[dict[str, Any]]:
@@ -496,22 +465,21 @@ class FakeAPI:
             )
         return items
 
-    def _authorize(self, request: Request, record: RecordedRequest) -> str | None:
-        """None when the key is accepted, else the 401 message (which never echoes the key)."""
+    def _authorize(self, request: Request, record: RecordedRequest) -> None:
+        """Refuse a missing or wrong key with a 401 (whose message never echoes the key)."""
         value = request.headers.get("authorization")
         record.auth_present = value is not None
-        if not value:
-            return "missing API key: send the header 'Authorization: Bearer <your key>'"
-        scheme, _, token = value.strip().partition(" ")
+        scheme, _, token = (value or "").strip().partition(" ")
         token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            return "malformed Authorization header: expected 'Bearer <your key>'"
-        if self.api_key is not None and not hmac.compare_digest(
-            token.encode(), self.api_key.encode()
-        ):
-            return "invalid API key"
-        record.auth_ok = True
-        return None
+        problem = "invalid API key"
+        if not value:
+            problem = "missing API key: send the header 'Authorization: Bearer <your key>'"
+        elif scheme.lower() != "bearer" or not token:
+            problem = "malformed Authorization header: expected 'Bearer <your key>'"
+        elif self.api_key is None or hmac.compare_digest(token.encode(), self.api_key.encode()):
+            record.auth_ok = True
+            return
+        raise Refusal(401, problem, code="invalid_api_key")
 
     # -- generations -------------------------------------------------------------------------
     async def _generation(
@@ -547,166 +515,124 @@ class FakeAPI:
         *,
         edit: bool = False,
     ) -> None:
-        problem = self._authorize(request, record)
-        if problem is not None:
-            await responder.error(401, problem, code="invalid_api_key")
-            return
+        self._authorize(request, record)
         inputs: list[bytes] = []
         mask: bytes | None = None
         if edit:
             try:
                 parts, files = parse_form(request.body, request.headers.get("content-type", ""))
             except ValueError as exc:
-                await responder.error(400, str(exc), code="invalid_request_body")
-                return
+                raise Refusal(400, str(exc), code="invalid_request_body") from None
             record.form = parts
-            try:
-                document, inputs, mask = validate_edit(parts, files)
-            except InvalidParameterError as exc:
-                await responder.error(400, str(exc), code=_code_of(exc), param=exc.field)
-                return
+            document, inputs, mask = validate_edit(parts, files)
         else:
             try:
                 document = json.loads(request.body)
             except ValueError:
-                await responder.error(
-                    400, "the request body is not valid JSON", code="invalid_json"
-                )
-                return
+                message = "the request body is not valid JSON"
+                raise Refusal(400, message, code="invalid_json") from None
         record.json = document
         if not isinstance(document, dict):
-            await responder.error(
-                400, "the request body must be a JSON object", code="invalid_json"
-            )
-            return
-        model = document.get("model")
-        if model is None or model == "":
+            raise Refusal(400, "the request body must be a JSON object", code="invalid_json")
+        if document.get("model") in (None, ""):
             # CometAPI's gateway needs the model to route: it answers before any provider.
-            await responder.error(
-                400, "model name is required", code="missing_required_parameter", param="model"
-            )
-            return
-        try:
-            payload = _validate(document)
-        except InvalidParameterError as exc:
-            await responder.error(400, str(exc), code=_code_of(exc), param=exc.field)
-            return
-        spec = get_model(str(payload["model"]))
+            message = "model name is required"
+            raise Refusal(400, message, code="missing_required_parameter", param="model")
+        payload = _validate(document)
+        model = str(payload["model"])
+        spec = get_model(model)
         if spec is not None and not spec.usable and not self.serve_retired:
-            await responder.error(
-                503,
-                f"no available channel for model {spec.name} under group default",
-                code="model_not_found",
-                param="model",
-            )
-            return
+            message = default_message(503, model)
+            raise Refusal(503, message, code="model_not_found", param="model")
         if payload.get("stream") and self.stream_refusal is not None:
+            # A gateway that does not stream the model refuses at once, in CometAPI's words
+            # (only in the message; param and code empty) or OpenAI's (param "stream").
             record.fault = "refuse:stream"
-            await refuse_stream(responder, self.stream_refusal)
-            return
+            responder.style = self.stream_refusal
+            if self.stream_refusal == "comet":
+                raise Refusal(400, "stream is not supported for this model")
+            message = "Streaming is not supported for this model."
+            raise Refusal(400, message, param="stream", code="unsupported_value")
         changes = self.silent_changes
         revised = changes.pop("prompt", None)
         payload.update(changes)  # made (and reported) as if asked: the request log keeps the ask
-        edited: bytes | None = None
-        if edit and self.image_bytes is None:
-            # Decoding and compositing megapixels takes milliseconds: keep the loop serving.
-            spec = rules_for(str(payload["model"]))
-            gpt = spec is not None and spec.family == "gpt-image"
+        image_bytes = self.image_bytes
+        if edit and image_bytes is None:
+            rules = rules_for(model)
+            gpt = rules is not None and rules.family == "gpt-image"
             fmt = str(payload.get("output_format") or "png") if gpt else "png"
+            size = changes.get("size", document.get("size"))
             try:
-                edited = await asyncio.to_thread(
+                # Decoding and compositing megapixels takes milliseconds: keep the loop serving.
+                image_bytes = await asyncio.to_thread(
                     derive,
                     str(payload["prompt"]),
                     inputs[0],
                     mask,
-                    size=changes.get("size", document.get("size")),
+                    size=size,
                     fmt=fmt if fmt in ("png", "jpeg", "webp", "gif") else "png",
                     frames=int(payload.get("frame_count") or 9),
                     frame_ms=int(payload.get("frame_duration_ms") or 200),
                 )
             except OSError as exc:  # an input Pillow cannot decode although its header is fine
                 message = f"image could not be decoded ({exc})"
-                await responder.error(400, message, code="invalid_image", param="image")
-                return
-            if changes.get("size", document.get("size")) in (None, "", "auto"):
-                width, height = sniff(edited).width, sniff(edited).height
-                payload["size"] = f"{width}x{height}"
+                raise Refusal(400, message, code="invalid_image", param="image") from None
+            if size in (None, "", "auto"):
+                made = sniff(image_bytes)
+                payload["size"] = f"{made.width}x{made.height}"
         # An edit's inputs are billed as image input tokens (the rule the estimate uses).
         sizes = [sniff(data) for data in inputs]
         image_input = sum(input_image_tokens(info.width, info.height) for info in sizes)
-        fault = self._queue.pop() or self._random.draw()
+        fault = self._queue.popleft() if self._queue else self._random.draw()
         record.fault = fault.label if fault is not None else None
         if self.latency > 0 and not await watcher.sleep(self.latency):
             return  # the client hung up: nobody to answer
         if isinstance(fault, Failure):
-            await send_failure(responder, fault, str(payload["model"]))
+            await send_failure(responder, fault, model)
         elif payload.get("stream") and self.stream_relay and not isinstance(fault, Malformed):
-            await self._stream(
+            kinds = EDIT_EVENTS if edit else GENERATION_EVENTS
+            events = await self._bodies.build_stream(
+                payload, image_bytes=image_bytes, image_input=image_input, kinds=kinds
+            )
+            per_event = self.seconds_per_image / (int(payload.get("partial_images") or 0) + 1)
+            await send_stream(
+                responder,
+                watcher,
+                events,
+                interval=self.stream_interval + per_event,
+                brk=fault,
+                sent_at=self.stream_times,
+                kinds=kinds,
+            )
+        else:
+            wait = self.seconds_per_image * int(payload["n"])
+            if wait > 0 and not await watcher.sleep(wait):
+                return
+            await self._answer(
+                request,
                 payload,
                 fault,
                 responder,
                 watcher,
-                image_bytes=edited,
-                image_input=image_input,
-                kinds=EDIT_EVENTS if edit else GENERATION_EVENTS,
-            )
-        else:
-            made = self.seconds_per_image * int(payload["n"])
-            if made > 0 and not await watcher.sleep(made):
-                return
-            malformed = fault if isinstance(fault, Malformed) else None
-            kind, only = (malformed.kind, malformed.indexes) if malformed else (None, None)
-            await self._answer(
-                request,
-                payload,
-                kind,
-                responder,
-                watcher,
-                only=only,
-                image_bytes=edited,
+                image_bytes=image_bytes,
                 revised=revised,
                 image_input=image_input,
             )
-
-    async def _stream(
-        self,
-        payload: dict[str, Any],
-        brk: StreamBreak | None,
-        responder: Responder,
-        watcher: Watcher,
-        *,
-        image_bytes: bytes | None = None,
-        image_input: int = 0,
-        kinds: tuple[str, str],
-    ) -> None:
-        images, fields, usage = await self._bodies.build_stream(
-            payload, image_bytes=image_bytes or self.image_bytes, image_input=image_input
-        )
-        events = build_events(images, fields, usage, created=int(time.time()), kinds=kinds)
-        per_event = self.seconds_per_image / (int(payload.get("partial_images") or 0) + 1)
-        await send_stream(
-            responder,
-            watcher,
-            events,
-            interval=self.stream_interval + per_event,
-            brk=brk,
-            sent_at=self.stream_times,
-            kinds=kinds,
-        )
 
     async def _answer(
         self,
         request: Request,
         payload: dict[str, Any],
-        kind: MalformKind | None,
+        fault: Malformed | StreamBreak | None,
         responder: Responder,
         watcher: Watcher,
         *,
-        only: frozenset[int] | None = None,
-        image_bytes: bytes | None = None,
-        revised: str | None = None,
-        image_input: int = 0,
+        image_bytes: bytes | None,
+        revised: str | None,
+        image_input: int,
     ) -> None:
+        """A JSON answer: whole, or broken as a ``Malformed`` fault asks."""
+        kind, only = (fault.kind, fault.indexes) if isinstance(fault, Malformed) else (None, None)
         created = int(time.time())
         if kind == "huge_body":
             await send_huge(
@@ -717,15 +643,13 @@ class FakeAPI:
                 declare_length=self.huge_body_declare_length,
             )
             return
+        location = f"{request.base}{GENERATIONS_PATH}/"
+        n = int(payload["n"])
         if (
             kind is not None
             and only is None
             and await send_malformed_document(
-                responder,
-                kind,
-                created=created,
-                n=int(payload["n"]),
-                location=f"{request.base}{GENERATIONS_PATH}/",
+                responder, kind, created=created, n=n, location=location
             )
         ):
             return
@@ -735,7 +659,7 @@ class FakeAPI:
             only=only,
             created=created,
             base=request.base,
-            image_bytes=image_bytes or self.image_bytes,
+            image_bytes=image_bytes,
             url_extension=self.url_extension,
             revised=revised,
             image_input=image_input,

@@ -21,16 +21,16 @@ __all__ = [
     "JSON_TYPE",
     "ErrorStyle",
     "InjectedDisconnect",
-    "Message",
     "Receive",
     "RecordedRequest",
+    "Refusal",
     "Request",
     "Responder",
     "Scope",
     "Send",
     "Watcher",
+    "check_method",
     "lifespan",
-    "not_allowed",
     "read_body",
 ]
 
@@ -268,10 +268,23 @@ class Responder:
         }
 
 
-async def not_allowed(responder: Responder, request: Request, allowed: str) -> None:
-    """405 with an ``Allow`` header."""
-    message = f"method {request.method} is not allowed on {request.path}; use {allowed}"
-    await responder.error(405, message, headers=[("allow", allowed)])
+@dataclass
+class Refusal(Exception):
+    """An error answer (``Responder.error``), raised by a route before it sends anything and
+    sent by ``FakeAPI``: each refusal is one ``raise``, wherever it is found."""
+
+    status: int
+    message: str
+    code: str | None = None
+    param: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def check_method(request: Request, *allowed: str) -> None:
+    """Refuse a method the path does not take: 405 with an ``Allow`` header."""
+    if request.method not in allowed:
+        message = f"method {request.method} is not allowed on {request.path}; use {allowed[0]}"
+        raise Refusal(405, message, headers=(("allow", allowed[0]),))
 
 
 async def lifespan(receive: Receive, send: Send) -> None:

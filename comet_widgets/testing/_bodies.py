@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .._catalog import PARTIAL_IMAGE_TOKENS, get_model, rules_for
 from .._cost import image_tokens, text_tokens
-from .._types import OutputFormat
 from . import _images as images
 from ._faults import BAD_BASE64
-from ._streams import StreamedImage, coarseness
+from ._streams import coarseness, image_event
 
 if TYPE_CHECKING:
     from ._faults import MalformKind, UrlPlan
@@ -167,7 +167,7 @@ class ImageBodies:
                 elif kind == "bomb":
                     data = images.bomb_png()
                 elif data is None:
-                    data = await self._render(_image_spec(payload, index, width, height, gpt))
+                    data = await _render(_image_spec(payload, index, width, height, gpt))
                 if kind == "truncated_png":
                     data = images.truncate(data)
                 if b64_mode:
@@ -184,38 +184,36 @@ class ImageBodies:
         return encode_images_response(created, items, encoded, extra)
 
     async def build_stream(
-        self, payload: Mapping[str, Any], *, image_bytes: bytes | None, image_input: int = 0
-    ) -> tuple[list[StreamedImage], dict[str, Any], dict[str, Any]]:
-        """The images of a streamed answer (each with its coarser partials, as base64), the
-        fields every event carries and the usage (each partial adds ``PARTIAL_IMAGE_TOKENS``)."""
+        self,
+        payload: Mapping[str, Any],
+        *,
+        image_bytes: bytes | None,
+        image_input: int,
+        kinds: tuple[str, str],
+    ) -> list[bytes]:
+        """The events of a streamed answer (``kinds``: its partial and completed types): each
+        image's coarser partials, then its completed event with the usage (each partial adds
+        ``PARTIAL_IMAGE_TOKENS``), all with the GPT fields (size, quality, ...)."""
         partials = int(payload.get("partial_images") or 0)
         width, height = images.parse_size(str(payload["size"]))
-        streamed: list[StreamedImage] = []
-        for index in range(int(payload["n"])):
-            spec = _image_spec(payload, index, width, height, gpt=True)
-            final = image_bytes if image_bytes is not None else await self._render(spec)
-            previews = []
-            for number in range(partials):
-                if image_bytes is not None:
-                    previews.append(self._b64(image_bytes))
-                    continue
-                coarse = replace(spec, block=coarseness(number, partials))
-                previews.append(base64.b64encode(await self._render(coarse)))
-            streamed.append(StreamedImage(partials=previews, final=self._b64(final)))
         fields = gpt_fields(payload, width, height, image_input=image_input)
         usage = dict(fields.pop("usage"))
         del usage["output_tokens_details"]  # the stream events' usage has none (the SDK's types)
         extra = PARTIAL_IMAGE_TOKENS * partials * int(payload["n"])
         usage["output_tokens"] += extra
         usage["total_tokens"] += extra
-        return streamed, fields, usage
-
-    async def _render(self, spec: images.ImageSpec) -> bytes:
-        data = images.cached(spec)
-        if data is None:
-            # Drawing and encoding a large image takes milliseconds: keep the loop serving.
-            data = await asyncio.to_thread(images.render, spec)
-        return data
+        common = {"created_at": int(time.time()), **fields}
+        events: list[bytes] = []
+        for index in range(int(payload["n"])):
+            spec = _image_spec(payload, index, width, height, gpt=True)
+            for number in range(partials):
+                coarse = replace(spec, block=coarseness(number, partials))
+                data = image_bytes if image_bytes is not None else await _render(coarse)
+                indexed = {**common, "partial_image_index": number}
+                events.append(image_event(kinds[0], self._b64(data), indexed))
+            final = image_bytes if image_bytes is not None else await _render(spec)
+            events.append(image_event(kinds[1], self._b64(final), {**common, "usage": usage}))
+        return events
 
     def _b64(self, data: bytes) -> bytes:
         # Benchmarks send the same multi-megabyte image_bytes every time: encode it once.
@@ -228,6 +226,11 @@ class ImageBodies:
         return encoded
 
 
+async def _render(spec: images.ImageSpec) -> bytes:
+    # Drawing and encoding a large image takes milliseconds: keep the loop serving.
+    return await asyncio.to_thread(images.render, spec)
+
+
 def _image_spec(
     payload: Mapping[str, Any], index: int, width: int, height: int, gpt: bool
 ) -> images.ImageSpec:
@@ -237,7 +240,7 @@ def _image_spec(
         index=index,
         width=width,
         height=height,
-        format=cast(OutputFormat, fmt),
+        format=fmt,
         transparent=gpt and payload.get("background") == "transparent",
         compression=payload.get("output_compression") if gpt else None,
         frames=int(payload.get("frame_count") or 9),

@@ -185,10 +185,8 @@ def derive(
 
     with Image.open(io.BytesIO(image)) as opened:
         base = opened.convert("RGBA")
-    width, height = base.size
-    spec = images.ImageSpec(prompt=prompt, index=0, width=width, height=height)
-    with Image.open(io.BytesIO(images.render(spec))) as drawn:
-        pattern = drawn.convert("RGBA")
+    spec = images.ImageSpec(prompt, 0, base.width, base.height, fmt, frames=frames)
+    pattern = images.draw(spec).convert("RGBA")
     if mask is None:
         result = Image.blend(base, pattern, 0.5)
     else:
@@ -196,18 +194,7 @@ def derive(
             alpha = opened.convert("RGBA").getchannel("A")
         edit_here = alpha.point(lambda value: 255 if value == 0 else 0)
         result = Image.composite(pattern, base, edit_here)
-    if size and size != "auto":
-        wanted = images.parse_size(size)
-        if wanted != result.size:
-            result = result.resize(wanted)
-    if fmt == "gif":
-        made = replace(spec, width=result.width, height=result.height, frames=frames)
-        return images.animate(result, replace(made, frame_ms=frame_ms))
-    out = io.BytesIO()
-    if fmt == "jpeg":
-        result.convert("RGB").save(out, "JPEG", quality=90)
-    elif fmt == "webp":
-        result.save(out, "WEBP", lossless=True)
-    else:
-        result.save(out, "PNG", compress_level=1)
-    return out.getvalue()
+    if size and size != "auto" and images.parse_size(size) != result.size:
+        result = result.resize(images.parse_size(size))
+    made = replace(spec, width=result.width, height=result.height, frame_ms=frame_ms)
+    return images.encode(result, made)

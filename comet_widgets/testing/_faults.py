@@ -11,7 +11,7 @@ import asyncio
 import json
 import random
 import threading
-from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal, get_args
@@ -25,7 +25,6 @@ __all__ = [
     "STREAM_REFUSALS",
     "Failure",
     "Fault",
-    "FaultQueue",
     "MalformKind",
     "Malformed",
     "RandomFaults",
@@ -34,11 +33,12 @@ __all__ = [
     "StreamRefusal",
     "UrlFault",
     "UrlPlan",
-    "check_count",
+    "check_choice",
+    "check_indexes",
+    "check_whole",
     "default_message",
     "deliver",
     "html_page",
-    "refuse_stream",
     "send_failure",
     "send_huge",
     "send_malformed_document",
@@ -70,26 +70,36 @@ _MESSAGES: dict[int, str] = {
     400: "invalid request",
     401: "invalid api key",
     403: "access to this model is not allowed for this key",
-    404: "not found",
-    408: "request timeout",
     413: "request entity too large",
     429: "rate limit exceeded",
-    500: "internal server error",
     502: "bad gateway: the upstream provider returned an invalid response",
     504: "gateway timeout: the upstream provider did not answer in time",
     524: "a timeout occurred: the upstream provider did not answer in time",
 }
 
 
-def check_count(count: int) -> None:
-    """Refuse a fault count that is not a whole number of at least 1."""
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+def check_whole(field: str, value: object, minimum: int, allowed: str = "") -> None:
+    """Refuse a ``value`` that is not a whole number of at least ``minimum``."""
+    allowed = allowed or f"a whole number of at least {minimum}"
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidParameterError(
-            "count",
-            count,
-            "a whole number of at least 1",
-            reason=f"count must be a whole number of at least 1, got {count!r}",
+            field, value, allowed, reason=f"{field} must be {allowed}, got {value!r}"
         )
+
+
+def check_indexes(indexes: Iterable[int]) -> frozenset[int]:
+    """Image indexes (0-based) as a set; refuses any that is not a whole number of at least 0."""
+    chosen = frozenset(indexes)
+    for index in chosen:
+        check_whole("indexes", index, 0, "0-based whole numbers")
+    return chosen
+
+
+def check_choice(field: str, value: object, choices: Sequence[str]) -> None:
+    """Refuse a ``value`` that is not one of ``choices``."""
+    if value not in choices:
+        allowed = f"choose one of {', '.join(choices)}"
+        raise InvalidParameterError(field, value, allowed, reason=f"unknown {field} {value!r}")
 
 
 def default_message(status: int, model: str) -> str:
@@ -171,30 +181,6 @@ StreamRefusal = Literal["comet", "openai"]
 STREAM_REFUSALS: tuple[str, ...] = get_args(StreamRefusal)
 
 
-class FaultQueue:
-    """Faults for the next generation requests, first in, first out."""
-
-    def __init__(self) -> None:
-        self._items: deque[Fault] = deque()
-        self._lock = threading.Lock()
-
-    def push(self, fault: Fault, count: int) -> None:
-        with self._lock:
-            self._items.extend([fault] * count)
-
-    def pop(self) -> Fault | None:
-        with self._lock:
-            return self._items.popleft() if self._items else None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-
 class RandomFaults:
     """Random 429s (``Retry-After: 0``) and plain 503s at given rates; seeded, so repeatable."""
 
@@ -264,18 +250,6 @@ async def send_failure(responder: Responder, failure: Failure, model: str) -> No
         return
     message = failure.message or default_message(failure.status, model)
     await responder.error(failure.status, message, code=failure.code, headers=failure.headers)
-
-
-async def refuse_stream(responder: Responder, style: StreamRefusal) -> None:
-    """The 400 a gateway that does not stream a model answers to ``stream: true``, at once:
-    CometAPI's shape ("comet": the reason only in the message, ``param`` and ``code`` empty)
-    or OpenAI's ("openai": ``param: "stream"``, the request id only in ``x-request-id``)."""
-    responder.style = style
-    if style == "openai":
-        message = "Streaming is not supported for this model."
-        await responder.error(400, message, param="stream", code="unsupported_value")
-    else:
-        await responder.error(400, "stream is not supported for this model")
 
 
 async def send_malformed_document(

@@ -12,9 +12,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .._errors import InvalidParameterError
 from ._asgi import Request, Responder, Watcher
-from ._faults import UrlPlan
+from ._faults import UrlPlan, check_indexes
 
 __all__ = ["FILES_PREFIX", "FileStore"]
 
@@ -59,15 +58,7 @@ class FileStore:
 
     def plan(self, indexes: Iterable[int], plan: UrlPlan) -> None:
         """Break the URLs at ``indexes`` of the next url-mode answer (merged until used)."""
-        chosen = list(indexes)
-        for index in chosen:
-            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-                raise InvalidParameterError(
-                    "indexes",
-                    index,
-                    "0-based whole numbers",
-                    reason=f"image indexes are 0-based whole numbers, got {index!r}",
-                )
+        chosen = check_indexes(indexes)
         with self._lock:
             for index in chosen:
                 self._plans[index] = plan

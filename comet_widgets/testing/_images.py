@@ -14,41 +14,27 @@ import html
 import io
 import struct
 import textwrap
-import threading
 import zlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .._types import OutputFormat
-
 __all__ = [
-    "EXTENSIONS",
     "NOT_AN_IMAGE",
     "ImageSpec",
-    "animate",
     "bomb_png",
-    "cached",
+    "draw",
+    "encode",
     "parse_size",
     "render",
     "truncate",
 ]
 
-EXTENSIONS: dict[str, str] = {
-    "png": "png",
-    "jpeg": "jpg",
-    "webp": "webp",
-    "gif": "gif",
-    "svg": "svg",
-}
-
 #: What ``malform_next("not_an_image")`` sends instead of an image.
 NOT_AN_IMAGE = b"hello world"
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_CACHE_ENTRIES = 64
 
 
 def parse_size(size: str) -> tuple[int, int]:
@@ -67,7 +53,8 @@ class ImageSpec:
     index: int
     width: int
     height: int
-    format: OutputFormat = "png"
+    #: png, jpeg, webp, gif or svg.
+    format: str = "png"
     transparent: bool = False
     compression: int | None = None
     #: Above 1: a coarse version made of ``block``-pixel squares (a stream's partial previews).
@@ -77,49 +64,10 @@ class ImageSpec:
     frame_ms: int = 200
 
 
-class _LRU:
-    """A small thread-safe LRU of encoded images (the server thread and tests share it)."""
-
-    def __init__(self, entries: int) -> None:
-        self._entries = entries
-        self._data: OrderedDict[ImageSpec, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: ImageSpec) -> bytes | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: ImageSpec, value: bytes) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self._entries:
-                self._data.popitem(last=False)
-
-
-_cache = _LRU(_CACHE_ENTRIES)
-
-
-def cached(spec: ImageSpec) -> bytes | None:
-    """The encoded image if it was made recently, else None (then call ``render``)."""
-    return _cache.get(spec)
-
-
+@lru_cache(maxsize=64)  # thread-safe: the server thread and tests share it
 def render(spec: ImageSpec) -> bytes:
-    """The encoded image for ``spec`` (from the cache when possible)."""
-    data = _cache.get(spec)
-    if data is None:
-        if spec.format == "svg":
-            data = _svg(spec)
-        elif spec.format == "gif":
-            data = _gif(spec)
-        else:
-            data = _encode(_draw(spec), spec)
-        _cache.put(spec, data)
-    return data
+    """The encoded image for ``spec`` (recent ones come from a cache)."""
+    return _svg(spec) if spec.format == "svg" else encode(draw(spec), spec)
 
 
 def _svg(spec: ImageSpec) -> bytes:
@@ -142,32 +90,6 @@ def _svg(spec: ImageSpec) -> bytes:
     ).encode()
 
 
-def _gif(spec: ImageSpec) -> bytes:
-    """An animated GIF: the placeholder with its disc moving one step per frame."""
-    return animate(_draw(spec), spec)
-
-
-def animate(image: Image.Image, spec: ImageSpec) -> bytes:
-    """An animated GIF of ``image`` (``spec``'s size) with a disc moving one step per frame
-    (``spec.frames`` frames of ``spec.frame_ms`` each)."""
-    base = image.convert("RGB")
-    red, green, blue = _colour(spec.prompt, spec.index)
-    accent = (255 - red, 255 - green, 255 - blue)
-    frames = []
-    side = min(spec.width, spec.height)
-    radius = max(4, side // 16)
-    for number in range(spec.frames):
-        frame = base.copy()
-        x = (number + 1) * spec.width // (spec.frames + 1)
-        ImageDraw.Draw(frame).ellipse((x - radius, radius, x + radius, 3 * radius), fill=accent)
-        frames.append(frame.quantize(colors=16))
-    out = io.BytesIO()
-    frames[0].save(
-        out, "GIF", save_all=True, append_images=frames[1:], duration=spec.frame_ms, loop=0
-    )
-    return out.getvalue()
-
-
 def _colour(prompt: str, index: int) -> tuple[int, int, int]:
     digest = hashlib.sha256(f"{index}\x00{prompt}".encode()).digest()
     return digest[0], digest[1], digest[2]
@@ -181,7 +103,8 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def _draw(spec: ImageSpec) -> Image.Image:
+def draw(spec: ImageSpec) -> Image.Image:
+    """The placeholder for ``spec`` as a Pillow image (``encode`` makes its bytes)."""
     width, height = spec.width, spec.height
     red, green, blue = _colour(spec.prompt, spec.index)
     light = 0.299 * red + 0.587 * green + 0.114 * blue > 140
@@ -215,9 +138,25 @@ def _draw(spec: ImageSpec) -> Image.Image:
     return image
 
 
-def _encode(image: Image.Image, spec: ImageSpec) -> bytes:
+def encode(image: Image.Image, spec: ImageSpec) -> bytes:
+    """``image`` (``spec``'s size) encoded as ``spec.format``: PNG, JPEG or WebP (at
+    ``spec.compression``), or an animated GIF with a disc moving one step per frame
+    (``spec.frames`` frames of ``spec.frame_ms`` each)."""
     out = io.BytesIO()
-    if spec.format == "jpeg":
+    if spec.format == "gif":
+        red, green, blue = _colour(spec.prompt, spec.index)
+        radius = max(4, min(spec.width, spec.height) // 16)
+        frames = []
+        for number in range(spec.frames):
+            frame = image.convert("RGB")
+            x = (number + 1) * spec.width // (spec.frames + 1)
+            disc = (x - radius, radius, x + radius, 3 * radius)
+            ImageDraw.Draw(frame).ellipse(disc, fill=(255 - red, 255 - green, 255 - blue))
+            frames.append(frame.quantize(colors=16))
+        frames[0].save(
+            out, "GIF", save_all=True, append_images=frames[1:], duration=spec.frame_ms, loop=0
+        )
+    elif spec.format == "jpeg":
         quality = spec.compression if spec.compression is not None else 85
         image.convert("RGB").save(out, "JPEG", quality=max(1, min(95, quality)))
     elif spec.format == "webp":

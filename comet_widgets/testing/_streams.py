@@ -21,36 +21,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ._asgi import InjectedDisconnect, Responder, Watcher
 from ._faults import StreamBreak
 
-__all__ = [
-    "EDIT_EVENTS",
-    "EVENT_STREAM_TYPE",
-    "GENERATION_EVENTS",
-    "StreamedImage",
-    "build_events",
-    "coarseness",
-    "send_stream",
-    "sse",
-]
+__all__ = ["EDIT_EVENTS", "GENERATION_EVENTS", "coarseness", "image_event", "send_stream", "sse"]
 
 EVENT_STREAM_TYPE = "text/event-stream; charset=utf-8"
 #: The event types of a generation's stream: (partial, completed).
 GENERATION_EVENTS = ("image_generation.partial_image", "image_generation.completed")
 #: The event types of an edit's stream: (partial, completed).
 EDIT_EVENTS = ("image_edit.partial_image", "image_edit.completed")
-
-
-@dataclass(frozen=True)
-class StreamedImage:
-    """One image of a stream, as base64: its partial previews (coarsest first) and the final."""
-
-    partials: Sequence[bytes]
-    final: bytes
 
 
 def coarseness(partial: int, partials: int) -> int:
@@ -64,36 +46,11 @@ def sse(event: str, data: bytes) -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
 
 
-def _event(kind: str, b64: bytes, fields: Mapping[str, Any]) -> bytes:
+def image_event(kind: str, b64: bytes, fields: Mapping[str, Any]) -> bytes:
+    """A partial or completed event: ``b64_json`` (base64, ASCII), ``type`` ``kind``, ``fields``."""
     rest = json.dumps({"type": kind, **fields}, separators=(",", ":")).encode()
     # The base64 is spliced in as is (json.dumps would scan megabytes for escapes).
-    return b'{"b64_json":"' + b64 + b'",' + rest[1:]
-
-
-def build_events(
-    images: Sequence[StreamedImage],
-    fields: Mapping[str, Any],
-    usage: Mapping[str, Any],
-    *,
-    created: int,
-    kinds: tuple[str, str] = GENERATION_EVENTS,
-) -> list[bytes]:
-    """The events of a stream, image after image: its partials, then its completed event.
-
-    ``fields`` are the GPT fields every event carries (size, quality, background, output_format);
-    ``usage`` (of the whole generation) goes on each completed event. ``kinds``: the
-    (partial, completed) event types (``EDIT_EVENTS`` for an edit).
-    """
-    partial_kind, completed_kind = kinds
-    common = {"created_at": created, **fields}
-    events: list[bytes] = []
-    for image in images:
-        for number, b64 in enumerate(image.partials):
-            data = _event(partial_kind, b64, {**common, "partial_image_index": number})
-            events.append(sse(partial_kind, data))
-        data = _event(completed_kind, image.final, {**common, "usage": dict(usage)})
-        events.append(sse(completed_kind, data))
-    return events
+    return sse(kind, b'{"b64_json":"' + b64 + b'",' + rest[1:])
 
 
 def _broken_event(brk: StreamBreak, responder: Responder, partial: str) -> bytes | None:
