@@ -71,10 +71,6 @@ class ImageInfo:
     width: int
     height: int
 
-    @property
-    def mime_type(self) -> str:
-        return MIME_TYPES[self.format]
-
 
 def sniff(data: bytes, *, max_pixels: int | None = None) -> ImageInfo:
     """Return the format and declared size of ``data``.

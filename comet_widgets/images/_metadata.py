@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 import struct
-import tempfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,27 +51,31 @@ def _itxt(key: str, text: str) -> bytes:
     return _chunk(b"iTXt", payload)
 
 
-_OWN_KEYS = (METADATA_KEY, "Title", "Description", "Software")
+_OWN_KEYS = {key.encode() for key in (METADATA_KEY, "Title", "Description", "Software")}
+
+
+def _chunks(data: bytes) -> Iterator[tuple[int, int, bytes, bytes]]:
+    """``(start, end, type, body)`` of each whole chunk of a PNG, up to ``IEND``."""
+    pos = len(_PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        end = pos + 12 + length
+        if end > len(data):
+            return  # cut short: the rest is not a chunk
+        yield pos, end, kind, data[pos + 8 : end - 4]
+        if kind == b"IEND":
+            return
+        pos = end
 
 
 def _without_own_text(data: bytes) -> bytes:
     """``data`` without the text chunks ``add_png_text`` writes (so saving a saved image again
     replaces its metadata instead of adding a second copy)."""
-    pos = len(_PNG_SIGNATURE)
-    kept = [data[:pos]]
-    while pos + 12 <= len(data):
-        length = struct.unpack(">I", data[pos : pos + 4])[0]
-        kind = data[pos + 4 : pos + 8]
-        end = pos + 12 + length
-        if end > len(data):
-            return data  # damaged: leave it as it is
-        keyword = data[pos + 8 : pos + 8 + min(length, 80)].split(b"\x00", 1)[0]
-        if not (kind == b"iTXt" and keyword.decode("latin-1") in _OWN_KEYS):
-            kept.append(data[pos:end])
-        pos = end
-        if kind == b"IEND":
-            break
-    kept.append(data[pos:])
+    kept, end = [data[: len(_PNG_SIGNATURE)]], len(_PNG_SIGNATURE)
+    for start, end, kind, body in _chunks(data):
+        if not (kind == b"iTXt" and body.split(b"\x00", 1)[0] in _OWN_KEYS):
+            kept.append(data[start:end])
+    kept.append(data[end:])
     return b"".join(kept)
 
 
@@ -96,19 +100,12 @@ def add_png_text(data: bytes, metadata: Mapping[str, Any]) -> bytes:
 
 
 def _png_record(data: bytes) -> dict[str, Any] | None:
-    pos = len(_PNG_SIGNATURE)
-    while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        body = data[pos + 8 : pos + 8 + length]
-        if kind in (b"iTXt", b"tEXt", b"zTXt"):
-            key, _, rest = body.partition(b"\x00")
-            if key.decode("latin-1") == METADATA_KEY:
-                record = _decode_record(kind, rest)
-                if record is not None:
-                    return record
-        if kind == b"IEND":
-            break
-        pos += 12 + length
+    for _, _, kind, body in _chunks(data):
+        key, _, rest = body.partition(b"\x00")
+        if kind in (b"iTXt", b"tEXt", b"zTXt") and key == METADATA_KEY.encode():
+            record = _decode_record(kind, rest)
+            if record is not None:
+                return record
     return None
 
 
@@ -201,28 +198,13 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     )
 
 
-def _umask() -> int:
-    """The process's umask, read without changing it where the system tells (Linux)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    current = os.umask(0o022)  # elsewhere: read it by setting it (and put it back at once)
-    os.umask(current)
-    return current
-
-
 def write_file(path: Path, data: bytes, *, fsync: bool = False) -> None:
     """Write ``data`` to ``path`` atomically (a temporary file renamed into place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
+    # Mode 0o666 less the umask, as any new file gets (mkstemp's would be 0600).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        # mkstemp makes the file 0600; a saved image gets the mode any new file would (0644
-        # with the usual umask), like the manifest.
-        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             if fsync:
@@ -230,5 +212,5 @@ def write_file(path: Path, data: bytes, *, fsync: bool = False) -> None:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

@@ -58,7 +58,6 @@ def test_sniff_reads_format_and_size(fmt: str, options: dict[str, Any], expected
     data = encode(fmt, 123, 45, **options)
     info = sniff(data)
     assert info == ImageInfo(expected, 123, 45)  # type: ignore[arg-type]
-    assert info.mime_type == MIME_TYPES[expected]
 
 
 def test_an_animated_gif_is_sniffed() -> None:
