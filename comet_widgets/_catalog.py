@@ -640,17 +640,16 @@ def _check_svg(svg: object) -> dict[str, Any]:
         )
     reasoning = svg.get("reasoning")
     if reasoning is not None:
-        efforts = _SVG_EFFORTS
         if not isinstance(reasoning, Mapping) or set(reasoning) - {"effort"}:
             raise InvalidParameterError(
                 "svg", dict(svg), shape, reason="svg reasoning must be {'effort': ...}"
             )
         effort = reasoning.get("effort")
-        if effort is not None and effort not in efforts:
+        if effort is not None and effort not in _SVG_EFFORTS:
             raise InvalidParameterError(
                 "svg",
                 dict(svg),
-                "choose the effort from " + ", ".join(efforts),
+                "choose the effort from " + ", ".join(_SVG_EFFORTS),
                 reason=f"svg reasoning effort {effort!r} is not allowed",
             )
     return dict(svg)
@@ -661,50 +660,6 @@ _SVG_EFFORTS: tuple[str, ...] = get_args(SvgEffort)
 _ENUMS: dict[str, tuple[str, ...]] = {
     name: values for name in PARAMETERS if (values := choices(name, closed_only=True))
 }
-
-
-def _check_streaming(
-    payload: dict[str, Any],
-    spec: ModelSpec | None,
-    model: str,
-    stream: bool | None,
-    partial_images: int | None,
-) -> None:
-    """``partial_images`` 1-3 streams partial previews (``stream: true``); None or 0 does not
-    stream, unless ``stream=True`` asks for a stream with no partials (the final image only)."""
-    if partial_images is not None:
-        _check_int("partial_images", partial_images, 0, MAX_PARTIAL_IMAGES)
-    if stream is not None:
-        _check_type("stream", stream, bool, "True or False")
-    if not partial_images and stream is not True:
-        return
-    if stream is False:
-        raise InvalidParameterError(
-            "stream",
-            stream,
-            "leave stream unset: partial_images turns streaming on",
-            reason=f"stream=False contradicts partial_images={partial_images}",
-        )
-    field_name, value = ("partial_images", partial_images) if partial_images else ("stream", stream)
-    if spec is not None and not spec.accepts("stream"):
-        raise InvalidParameterError(
-            field_name,
-            value,
-            f"leave it unset (or 0) for {model}: only GPT image models stream partial images",
-            reason=f"{field_name} {value!r} is not supported by {model}",
-        )
-    fmt = payload.get("output_format")
-    if fmt in NO_STREAM_FORMATS:
-        raise InvalidParameterError(
-            field_name,
-            value,
-            f"leave it unset (or 0) with output_format {fmt!r}, or choose png, jpeg or webp",
-            reason=f"{field_name} {value!r} is not supported with output_format {fmt!r}"
-            f" ({str(fmt).upper()} results arrive whole)",
-        )
-    payload["stream"] = True
-    if partial_images is not None:
-        payload["partial_images"] = partial_images
 
 
 def build_payload(
@@ -858,7 +813,40 @@ def build_payload(
             "use output_format 'png' or 'webp' with it",
             reason="a transparent background cannot be saved as jpeg",
         )
-    _check_streaming(payload, spec, name, stream, partial_images)
+    # partial_images 1-3 streams partial previews (stream: true); None or 0 does not stream,
+    # unless stream=True asks for a stream with no partials (the final image only).
+    if partial_images is not None:
+        _check_int("partial_images", partial_images, 0, MAX_PARTIAL_IMAGES)
+    if stream is not None:
+        _check_type("stream", stream, bool, "True or False")
+    if stream is False and partial_images:
+        raise InvalidParameterError(
+            "stream",
+            stream,
+            "leave stream unset: partial_images turns streaming on",
+            reason=f"stream=False contradicts partial_images={partial_images}",
+        )
+    streams = bool(partial_images or stream)
+    field_name, value = ("partial_images", partial_images) if partial_images else ("stream", stream)
+    if streams and spec is not None and not spec.accepts("stream"):
+        raise InvalidParameterError(
+            field_name,
+            value,
+            f"leave it unset (or 0) for {name}: only GPT image models stream partial images",
+            reason=f"{field_name} {value!r} is not supported by {name}",
+        )
+    if streams and fmt in NO_STREAM_FORMATS:
+        raise InvalidParameterError(
+            field_name,
+            value,
+            f"leave it unset (or 0) with output_format {fmt!r}, or choose png, jpeg or webp",
+            reason=f"{field_name} {value!r} is not supported with output_format {fmt!r}"
+            f" ({str(fmt).upper()} results arrive whole)",
+        )
+    if streams:
+        payload["stream"] = True
+        if partial_images is not None:
+            payload["partial_images"] = partial_images
     for option, value in (("safety_identifier", safety_identifier), ("user", user)):
         if value is not None:
             _check_type(option, value, str, "an end-user id string (hash it)")
