@@ -277,15 +277,6 @@ class GeneratedImage:
             return gif_preview(data, max_side=max_side), "gif"
         return encode_preview(self.image, max_side=max_side)
 
-    def _repr_png_(self) -> bytes | None:
-        if not self.ok or self.format == "svg":
-            return None
-        from ._previews import thumbnail_of
-
-        buffer = io.BytesIO()
-        thumbnail_of(self.image, THUMBNAIL_MAX_SIDE).save(buffer, format="PNG")
-        return buffer.getvalue()
-
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         bundle: dict[str, Any] = {"text/plain": repr(self)}
         if self.ok:

@@ -68,7 +68,6 @@ def test_a_failed_image_is_not_ok_and_raises_its_error_on_use() -> None:
         _ = bad.image
     with pytest.raises(ImageDownloadError):
         bad.save("x.png")
-    assert bad._repr_png_() is None
     assert set(bad._repr_mimebundle_()) == {"text/plain"}
     assert "failed" in repr(bad)
     assert len(gen.pil_images) == 1
@@ -265,14 +264,19 @@ def test_generation_save_skips_failed_images(tmp_path: Path) -> None:
 
 def test_previews_are_downscaled() -> None:
     image = image_of(encode("PNG", (1500, 600)))
-    with Image.open(io.BytesIO(image._repr_png_() or b"")) as preview:
-        assert max(preview.size) == THUMBNAIL_MAX_SIDE
-        assert preview.size == (512, 205)
     bundle = image._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "image/jpeg"}
     with Image.open(io.BytesIO(bundle["image/jpeg"])) as shown:
-        assert max(shown.size) <= THUMBNAIL_MAX_SIDE
+        assert max(shown.size) == THUMBNAIL_MAX_SIDE
+        assert shown.size == (512, 205)
     assert image.image.size == (1500, 600)  # the original is untouched
+
+
+def test_a_notebook_keeps_one_preview_per_image() -> None:
+    from IPython.core.formatters import DisplayFormatter
+
+    shown, _ = DisplayFormatter().format(image_of(encode("PNG", (900, 600))))
+    assert set(shown) == {"text/plain", "image/jpeg"}  # no second (PNG) thumbnail
 
 
 def test_a_transparent_image_previews_as_png() -> None:
