@@ -46,18 +46,18 @@ class _DecodedCache:
         self._items: OrderedDict[GeneratedImage, Image] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, owner: GeneratedImage) -> Image | None:
+    def image(self, owner: GeneratedImage, data: bytes) -> Image:
+        """``owner``'s decoded image: the cached one, else ``data`` decoded (outside the lock)."""
         with self._lock:
             if owner in self._items:
                 self._items.move_to_end(owner)
-            return self._items.get(owner)
-
-    def put(self, owner: GeneratedImage, image: Image) -> None:
+                return self._items[owner]
+        image = decode_image(data)
         with self._lock:
             self._items[owner] = image
-            self._items.move_to_end(owner)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+        return image
 
     def __len__(self) -> int:
         return len(self._items)
@@ -135,11 +135,7 @@ class GeneratedImage:
                 " into pixels; use .svg for the text or .data for the bytes (save() writes it"
                 " as .svg)"
             )
-        cached = decoded_cache.get(self)
-        if cached is None:
-            cached = decode_image(self._require_data())
-            decoded_cache.put(self, cached)
-        return cached
+        return decoded_cache.image(self, self._require_data())
 
     def to_numpy(self) -> np.ndarray[Any, Any]:
         """The pixels as a numpy array of shape (height, width, channels); needs numpy."""
