@@ -15,6 +15,7 @@ import hmac
 import itertools
 import json
 import os
+import random
 import secrets
 import threading
 import time
@@ -51,7 +52,6 @@ from ._faults import (
     Fault,
     Malformed,
     MalformKind,
-    RandomFaults,
     StreamBreak,
     StreamBreakKind,
     StreamRefusal,
@@ -69,14 +69,7 @@ from ._files import FILES_PREFIX, FileStore
 from ._names import REQUEST_ID_PREFIX
 from ._streams import EDIT_EVENTS, GENERATION_EVENTS, send_stream
 
-__all__ = [
-    "EDITS_PATH",
-    "GENERATIONS_PATH",
-    "MODELS_PATH",
-    "SERVE_RETIRED_ENV",
-    "FakeAPI",
-    "RecordedRequest",
-]
+__all__ = ["SERVE_RETIRED_ENV", "FakeAPI"]
 
 GENERATIONS_PATH = "/v1/images/generations"
 MODELS_PATH = "/v1/models"
@@ -101,19 +94,15 @@ class FakeAPI:
 
     - ``latency`` (s): every authenticated, valid generation waits this long before answering
       (injected faults included). It ends early if the client hangs up.
-    - ``seconds_per_image`` (s): a generation or edit takes this long for each image it makes,
-      like a real model (``n=3``: three times as long), after ``latency``. A streamed answer
-      spreads it over each image's events, so its partial previews arrive along the way.
-      ``make demo`` sets it; 0 (the default) answers at once.
+    - ``seconds_per_image`` (s): each image a generation or edit makes takes this long, after
+      ``latency``, like a real model (a stream spreads it over each image's events).
     - ``download_latency`` (s): every ``/files`` download waits this long.
     - ``request_id_in_header``: send ``x-request-id`` on every response (True), or put the id
       only inside error messages, as CometAPI does (False).
-    - ``error_style``: "openai" (the default) words error bodies as OpenAI does: ``type`` by
-      status, ``code`` and ``param`` on every refusal of a parameter (``invalid_value``,
-      ``unsupported_parameter`` or ``missing_required_parameter``, and the field's name),
-      ``invalid_api_key`` on a 401, ``null`` where there is no value. "comet" words them as
-      CometAPI does: ``type`` ``comet_api_error``, ``""`` for no value, the request id inside
-      the message (``"... (request id: ...)"``).
+    - ``error_style``: "openai" (the default) words error bodies as OpenAI does (``type`` by
+      status, ``code`` and ``param`` on every refusal of a parameter, ``invalid_api_key`` on a
+      401, ``null`` for no value); "comet" as CometAPI does (``type`` ``comet_api_error``,
+      ``""`` for no value, the request id inside the message).
     - ``image_bytes``: when set, every image is exactly these bytes (benchmarks pass a large PNG).
     - ``url_extension``: the extension url-mode URLs claim (e.g. "webp", as CometAPI's CDN does)
       whatever the bytes are; None uses the real one.
@@ -129,23 +118,18 @@ class FakeAPI:
       of its events (every partial image, then the completed event), after ``latency``.
     - ``stream_relay``: False answers streaming requests with plain JSON, like a gateway that
       does not relay streams.
-    - ``stream_refusal``: "comet" or "openai" answers every streaming request (generations and
-      edits) at once with a 400 refusing ``stream``, like a gateway that does not stream the
-      model: CometAPI's body (``"stream is not supported for this model (request id: ...)"``,
-      empty ``param`` and ``code``) or OpenAI's (``param: "stream"``); None streams. Its
-      request log entry's ``fault`` is "refuse:stream"; it takes no queued fault.
-    - ``serve_retired``: by default the fake behaves like today's CometAPI: a model the
-      catalogue lists as shut down (dall-e-2, dall-e-3, gpt-image-1) answers the gateway's 503
-      "no available channel" and is missing from ``/v1/models``. True serves them as before
-      (for tests of older paths). Its default comes from ``COMET_FAKE_SERVE_RETIRED=1`` when
-      set (so a CLI or kernel started by a test inherits it), else False.
+    - ``stream_refusal``: "comet" or "openai" refuses every streaming request at once with a
+      400 about ``stream`` in that service's shape (its request log ``fault``: "refuse:stream";
+      it takes no queued fault), like a gateway that does not stream the model; None streams.
+    - ``serve_retired``: False (the default; ``COMET_FAKE_SERVE_RETIRED=1`` makes it True, also
+      in a CLI or kernel a test starts) is today's CometAPI: a model the catalogue lists as shut
+      down answers the gateway's 503 "no available channel" and is missing from ``/v1/models``.
     - ``extra_models``: more model ids ``/v1/models`` lists (a gateway's own, e.g. "flux-pro");
       generations with them are answered like any unknown model.
-    - ``silent_changes``: a mapping of ``size``, ``output_format``, ``quality``, ``background``
-      and ``prompt`` to what a gateway that changes parameters without a word makes instead of
-      what was asked (``{"size": "1024x1024", "output_format": "png"}``): the images are drawn
-      and the answer's fields report as if that had been asked, and ``prompt`` becomes every
-      item's ``revised_prompt`` (in JSON answers; a stream's events carry none).
+    - ``silent_changes``: what a gateway that changes parameters without a word makes instead
+      of what was asked (``{"size": "1024x1024"}``; also ``output_format``, ``quality``,
+      ``background``, ``prompt``): made and reported as if asked (``prompt`` becomes each JSON
+      item's ``revised_prompt``).
     - ``reset()``: restore the constructor's knobs, clear plans, counters, log and stored files.
 
     Queued faults are consumed only by authenticated, valid generation requests, in arrival order.
@@ -214,17 +198,12 @@ class FakeAPI:
         self._ids = itertools.count(1)
         # Appends and pops of a deque are thread-safe; only the serving thread pops.
         self._queue: deque[Fault] = deque()
-        self._random = RandomFaults()
         self._files = FileStore(max_files)
         self._bodies = ImageBodies(self._files)
         self.requests: list[RecordedRequest] = []
-        self.generation_count = 0
-        self.edit_count = 0
-        self.success_count = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
         self.stream_times: list[float] = []
-        self.reset()
+        self.in_flight = 0
+        self.reset()  # sets the knobs and the other counters
 
     def __repr__(self) -> str:
         return (
@@ -238,7 +217,7 @@ class FakeAPI:
         for name, value in self._defaults.items():
             setattr(self, name, value)
         self._queue.clear()
-        self._random.configure(0.0, 0.0, None)
+        self.fault_rates(0.0, 0.0)
         self._files.clear()
         with self._lock:
             self.requests.clear()
@@ -359,7 +338,23 @@ class FakeAPI:
 
         Repeatable with ``seed``; ``fault_rates(0, 0)`` turns it off. Queued faults go first.
         """
-        self._random.configure(rate_429, rate_503, seed)
+        rates = {"rate_429": rate_429, "rate_503": rate_503}
+        for name, rate in {**rates, "rate_429 + rate_503": rate_429 + rate_503}.items():
+            if not 0.0 <= rate <= 1.0:
+                reason = f"{name} must be between 0 and 1, got {rate!r}"
+                raise InvalidParameterError(name, rate, "from 0 to 1", reason=reason)
+        # Replaced whole, so the serving thread reads a consistent triple without a lock.
+        self._rates = (rate_429, rate_503, random.Random(seed))
+
+    def _random_fault(self) -> Failure | None:
+        rate_429, rate_503, rng = self._rates
+        roll = rng.random()
+        if roll < rate_429:
+            retry = (("Retry-After", "0"),)
+            return Failure(429, "rate limit exceeded", headers=retry, source="random")
+        if roll < rate_429 + rate_503:
+            return Failure(503, "service unavailable, please try again later", source="random")
+        return None
 
     def expire_urls(self, indexes: Iterable[int]) -> None:
         """The images at ``indexes`` of the next url-mode answer get URLs that answer 404."""
@@ -489,7 +484,7 @@ class FakeAPI:
         responder: Responder,
         watcher: Watcher,
         *,
-        edit: bool = False,
+        edit: bool,
     ) -> None:
         with self._lock:
             if edit:
@@ -513,7 +508,7 @@ class FakeAPI:
         responder: Responder,
         watcher: Watcher,
         *,
-        edit: bool = False,
+        edit: bool,
     ) -> None:
         self._authorize(request, record)
         inputs: list[bytes] = []
@@ -583,7 +578,7 @@ class FakeAPI:
         # An edit's inputs are billed as image input tokens (the rule the estimate uses).
         sizes = [sniff(data) for data in inputs]
         image_input = sum(input_image_tokens(info.width, info.height) for info in sizes)
-        fault = self._queue.popleft() if self._queue else self._random.draw()
+        fault = self._queue.popleft() if self._queue else self._random_fault()
         record.fault = fault.label if fault is not None else None
         if self.latency > 0 and not await watcher.sleep(self.latency):
             return  # the client hung up: nobody to answer

@@ -95,25 +95,18 @@ class Request:
 
     @classmethod
     def from_scope(cls, scope: Scope, body: bytes) -> Request:
-        headers: dict[str, str] = {}
-        for name, value in scope.get("headers", ()):
-            headers[bytes(name).decode("latin-1").lower()] = bytes(value).decode("latin-1")
-        root = str(scope.get("root_path", "") or "").rstrip("/")
-        path = str(scope.get("path", "/"))
+        # ASGI servers give the method upper case and header names lower case.
+        headers = {
+            bytes(k).decode("latin-1"): bytes(v).decode("latin-1") for k, v in scope["headers"]
+        }
+        root = str(scope.get("root_path", "")).rstrip("/")
+        path = str(scope["path"])
         if root and path.startswith(root + "/"):
             path = path[len(root) :]
-        host = headers.get("host")
-        if not host:
-            server = scope.get("server") or ("127.0.0.1", 80)
-            host = f"{server[0]}:{server[1]}"
-        scheme = str(scope.get("scheme", "http"))
-        return cls(
-            method=str(scope.get("method", "GET")).upper(),
-            path=path,
-            headers=headers,
-            body=body,
-            base=f"{scheme}://{host}{root}",
-        )
+        server = scope.get("server") or ("127.0.0.1", 80)
+        host = headers.get("host") or f"{server[0]}:{server[1]}"
+        base = f"{scope.get('scheme', 'http')}://{host}{root}"
+        return cls(str(scope["method"]), path, headers, body, base)
 
 
 async def read_body(receive: Receive) -> bytes | None:

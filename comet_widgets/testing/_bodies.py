@@ -26,15 +26,10 @@ if TYPE_CHECKING:
     from ._faults import MalformKind, UrlPlan
     from ._files import FileStore
 
-__all__ = ["REVISION", "ImageBodies", "encode_images_response", "gpt_fields", "revise"]
+__all__ = ["REVISION", "ImageBodies"]
 
 #: Appended to the prompt to make dall-e-3's ``revised_prompt``.
 REVISION = ", rendered in soft natural light."
-
-
-def revise(prompt: str) -> str:
-    """The fake's dall-e-3 rewrite of a prompt (like the real one, it reads as one sentence)."""
-    return prompt.rstrip().rstrip(".!") + REVISION
 
 
 _B64_CACHE_MIN = 256 * 1024
@@ -147,7 +142,6 @@ class ImageBodies:
         spec = get_model(str(payload["model"]))
         rules = rules_for(str(payload["model"]))
         gpt = rules is not None and rules.family == "gpt-image"
-        prompt = str(payload["prompt"])
         width, height = images.parse_size(str(payload["size"]))
         b64_mode = gpt or payload.get("response_format") == "b64_json"
         plans: Mapping[int, UrlPlan] = {}
@@ -177,8 +171,8 @@ class ImageBodies:
                     item["url"] = self._files.publish(base, data, plans.get(index), url_extension)
             if revised is not None:
                 item["revised_prompt"] = revised
-            elif spec is not None and spec.revises_prompt:
-                item["revised_prompt"] = revise(prompt)
+            elif spec is not None and spec.revises_prompt:  # one sentence, like the real one's
+                item["revised_prompt"] = str(payload["prompt"]).rstrip().rstrip(".!") + REVISION
             items.append(item)
         extra = gpt_fields(payload, width, height, image_input=image_input) if gpt else {}
         return encode_images_response(created, items, encoded, extra)

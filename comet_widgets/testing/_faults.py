@@ -1,16 +1,13 @@
-"""The fake's faults: queued failures, malformed answers, random faults, and how they are sent.
+"""The fake's faults: queued failures, malformed answers and broken URLs, and how they are sent.
 
-The plans are shared between the thread that changes knobs (a test) and the thread that serves
-(uvicorn's), so each takes a lock. Broken connections are made by raising ``InjectedDisconnect``
-after a partial response: uvicorn then closes the socket mid-message.
+Broken connections are made by raising ``InjectedDisconnect`` after a partial response: uvicorn
+then closes the socket mid-message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -27,18 +24,15 @@ __all__ = [
     "Fault",
     "MalformKind",
     "Malformed",
-    "RandomFaults",
     "StreamBreak",
     "StreamBreakKind",
     "StreamRefusal",
-    "UrlFault",
     "UrlPlan",
     "check_choice",
     "check_indexes",
     "check_whole",
     "default_message",
     "deliver",
-    "html_page",
     "send_failure",
     "send_huge",
     "send_malformed_document",
@@ -179,49 +173,6 @@ Fault = Failure | Malformed | StreamBreak
 StreamRefusal = Literal["comet", "openai"]
 #: Every way ``FakeAPI.stream_refusal`` refuses a streaming request.
 STREAM_REFUSALS: tuple[str, ...] = get_args(StreamRefusal)
-
-
-class RandomFaults:
-    """Random 429s (``Retry-After: 0``) and plain 503s at given rates; seeded, so repeatable."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.rate_429 = 0.0
-        self.rate_503 = 0.0
-        self._rng = random.Random(0)
-
-    def configure(self, rate_429: float, rate_503: float, seed: int | None) -> None:
-        for name, rate in (("rate_429", rate_429), ("rate_503", rate_503)):
-            if not 0.0 <= rate <= 1.0:
-                raise InvalidParameterError(
-                    name,
-                    rate,
-                    "from 0 to 1",
-                    reason=f"{name} must be between 0 and 1, got {rate!r}",
-                )
-        if rate_429 + rate_503 > 1.0:
-            raise InvalidParameterError(
-                "rate_429 + rate_503",
-                rate_429 + rate_503,
-                "a sum of at most 1",
-                reason="rate_429 + rate_503 must be at most 1",
-            )
-        with self._lock:
-            self.rate_429, self.rate_503 = rate_429, rate_503
-            self._rng = random.Random(seed)
-
-    def draw(self) -> Failure | None:
-        with self._lock:
-            if not self.rate_429 and not self.rate_503:
-                return None
-            roll = self._rng.random()
-        if roll < self.rate_429:
-            return Failure(
-                429, "rate limit exceeded", headers=(("Retry-After", "0"),), source="random"
-            )
-        if roll < self.rate_429 + self.rate_503:
-            return Failure(503, "service unavailable, please try again later", source="random")
-        return None
 
 
 UrlFault = Literal["expired", "slow", "redirect_loop", "non_http"]
