@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -46,11 +47,12 @@ from .._errors import CometError, InvalidParameterError
 from ..compare._compare import fill_cell, run_grid
 from ..compare._grid import Cell, Grid, label_of, plan_grid
 from ..compare._sheet import Geometry, ok_summary
-from ._dom import classed, escaped, made, set_state, set_value, show
-from ._gallery import Lightbox, Preview, make_previews
+from ._dom import classed, escaped, made, owned, set_state, set_value, show
+from ._gallery import Lightbox, Preview, button, clicked, make_previews
 from ._pending import Job
 from ._run import Run, RunController, locked
 from ._status import plural
+from ._views import tree
 
 __all__ = ["COMPARE", "CompareView"]
 
@@ -92,7 +94,6 @@ class _Tile:
 
     box: widgets.VBox
     thumb: widgets.Image
-    frame: widgets.Box
     caption: widgets.HTML
     view: widgets.Button
     use: widgets.Button
@@ -154,17 +155,11 @@ class CompareView:
             self.prompt2,
         ]
         self.summary = classed(made(widgets.HTML), "cw-compare-summary")
-        self.run_button = classed(
-            made(
-                widgets.Button,
-                description="Compare",
-                icon="th",
-                button_style="primary",
-                tooltip="Generate every cell of the grid (cells a model refuses are not sent)",
-            ),
-            "cw-compare-run",
+        tip = "Generate every cell of the grid (cells a model refuses are not sent)"
+        self.run_button = button(
+            "Compare", "cw-compare-run", icon="th", button_style="primary", tooltip=tip
         )
-        self.run_button.on_click(lambda _button: self._click(self.start))
+        clicked(self.run_button, self._lock, self.start)
         self.note = classed(made(widgets.HTML), "cw-compare-note")
         self.grid_box = classed(made(widgets.VBox), "cw-compare-grid")
         self._style = classed(made(widgets.HTML, f"<style>{_CSS}</style>"), "cw-compare-style")
@@ -203,27 +198,13 @@ class CompareView:
         row = classed(made(widgets.HBox, list(boxes.values())), "cw-compare-choices")
         return classed(made(widgets.HBox, [label, row]), css)
 
-    def _click(self, action: Callable[[], None]) -> None:
-        with self._lock:  # a click in the browser: the panel's owner lock
-            action()
-
     def _changed(self, _change: Any) -> None:
         with self._lock:
             self.refresh()
 
     @property
     def all(self) -> list[widgets.Widget]:
-        found: list[widgets.Widget] = []
-
-        def walk(widget: Any) -> None:
-            if isinstance(widget, widgets.Box):
-                for child in widget.children:
-                    walk(child)
-            if isinstance(widget, widgets.Widget):
-                found.append(widget)
-
-        walk(self.box)
-        return found
+        return tree(self.box)
 
     def _picked(self, boxes: dict[str, widgets.Checkbox]) -> list[str]:
         return [name for name, box in boxes.items() if box.value]
@@ -397,105 +378,65 @@ class CompareView:
         """The grid's labels and one placeholder per cell (before anything is sent)."""
         self._tiles, self._previews = {}, {}
         geometry = Geometry.of(grid)
-        axes = list(grid.axes)
+        rows, columns, pages = geometry.rows, geometry.columns, geometry.pages
         by_place = {
-            tuple(axis.position(cell.where[axis.name]) for axis in axes): cell
+            tuple(axis.position(cell.where[axis.name]) for axis in grid.axes): cell
             for cell in grid.cells
         }
+        count = len(columns.values) if columns else 1
+        template = ("minmax(80px, 140px) " if rows else "") + f"repeat({count}, minmax(0, 1fr))"
         sheets: list[widgets.Widget] = []
-        page_axes = list(geometry.pages)
-        for page in _product([len(a.values) for a in page_axes]):
-            chosen = {axis.name: spot for axis, spot in zip(page_axes, page, strict=True)}
-            title = ", ".join(
-                f"{axis.name}: {axis.labels[spot]}"
-                for axis, spot in zip(page_axes, page, strict=True)
-            )
-            rows = geometry.rows
-            columns = geometry.columns
-            count = len(columns.values) if columns else 1
-            template = ("minmax(80px, 140px) " if rows else "") + f"repeat({count}, minmax(0, 1fr))"
+        for page in itertools.product(*(range(len(axis.values)) for axis in pages)):
+            place = {axis.name: spot for axis, spot in zip(pages, page, strict=True)}
             children: list[widgets.Widget] = []
+            if rows and columns:
+                children.append(_label(f"{rows.name} \u2193 {columns.name} \u2192", "corner"))
             if columns:
-                if rows:
-                    corner = f"{rows.name} \u2193 {columns.name} \u2192"
-                    children.append(
-                        classed(made(widgets.HTML, escaped(corner)), "cw-compare-corner")
-                    )
-                children += [
-                    classed(
-                        made(widgets.HTML, escaped(f"{columns.name}: {label}")),
-                        "cw-compare-col-label",
-                    )
-                    for label in columns.labels
-                ]
+                children += [_label(f"{columns.name}: {x}", "col-label") for x in columns.labels]
             for r in range(len(rows.values) if rows else 1):
                 if rows:
-                    label = f"{rows.name}: {rows.labels[r]}"
-                    children.append(
-                        classed(made(widgets.HTML, escaped(label)), "cw-compare-row-label")
-                    )
+                    children.append(_label(f"{rows.name}: {rows.labels[r]}", "row-label"))
+                    place[rows.name] = r
                 for c in range(count):
-                    place = dict(chosen)
-                    if rows:
-                        place[rows.name] = r
                     if columns:
                         place[columns.name] = c
-                    cell = by_place[tuple(place[a.name] for a in axes)]
-                    children.append(self._tile(cell).box)
-            body = classed(
-                made(
-                    widgets.GridBox,
-                    children,
-                    layout=widgets.Layout(grid_template_columns=template, width="100%"),
-                ),
-                "cw-compare-sheet-grid",
+                    children.append(self._tile(by_place[tuple(place[a.name] for a in grid.axes)]))
+            layout = widgets.Layout(grid_template_columns=template, width="100%")
+            body = classed(made(widgets.GridBox, children, layout=layout), "cw-compare-sheet-grid")
+            title = ", ".join(
+                f"{a.name}: {a.labels[spot]}" for a, spot in zip(pages, page, strict=True)
             )
-            parts = (
-                [classed(made(widgets.HTML, escaped(title)), "cw-compare-sheet-title")]
-                if title
-                else []
-            )
+            parts = [_label(title, "sheet-title")] if title else []
             sheets.append(classed(made(widgets.VBox, [*parts, body]), "cw-compare-sheet"))
-        old = list(self.grid_box.children)
+        old = self.grid_box.children
         self.grid_box.children = tuple(sheets)
-        for widget in old:
-            _close_tree(widget)
+        # The replaced grid's widgets are closed, their own layouts too: no comm outlives it.
+        for widget in tree(*old):
+            for model in owned(widget):
+                model.close()
+            widget.close()
 
     def _tile(self, cell: Cell) -> widgets.Widget:
         thumb = classed(made(widgets.Image, format="jpeg"), "cw-compare-thumb")
         frame = classed(made(widgets.Box, [thumb]), "cw-compare-frame")
         caption = classed(made(widgets.HTML), "cw-compare-caption")
-        view = classed(
-            made(
-                widgets.Button,
-                description="View",
-                icon="expand",
-                tooltip="Open this cell full size",
-                layout=widgets.Layout(width="auto"),
-            ),
-            "cw-compare-view",
+        tip = "Open this cell full size"
+        view = button("View", "cw-compare-view", icon="expand", tooltip=tip, layout=_auto())
+        tip = "Put this cell's prompt and parameters into the panel"
+        use = button(
+            "Use these settings", "cw-compare-use", icon="sliders", tooltip=tip, layout=_auto()
         )
-        use = classed(
-            made(
-                widgets.Button,
-                description="Use these settings",
-                icon="sliders",
-                tooltip="Put this cell's prompt and parameters into the panel",
-                layout=widgets.Layout(width="auto"),
-            ),
-            "cw-compare-use",
-        )
-        view.on_click(lambda _button: self._click(lambda: self._open(cell)))
-        use.on_click(lambda _button: self._click(lambda: self._use(cell)))
+        clicked(view, self._lock, self._open, cell)
+        clicked(use, self._lock, self._use, cell)
         actions = classed(made(widgets.HBox, [view, use]), "cw-compare-actions-row")
         box = classed(
-            made(widgets.VBox, [frame, caption, actions], layout=widgets.Layout(width="auto")),
+            made(widgets.VBox, [frame, caption, actions], layout=_auto()),
             "cw-compare-cell",
         )
-        tile = _Tile(box, thumb, frame, caption, view, use)
+        tile = _Tile(box, thumb, caption, view, use)
         self._tiles[cell.index] = tile
         self._fill(cell)
-        return tile
+        return tile.box
 
     def _fill(self, cell: Cell) -> None:
         tile = self._tiles.get(cell.index)
@@ -550,20 +491,11 @@ def _caption_html(cell: Cell) -> str:
     return f'<div title="{escaped(where)}">{escaped(said)}</div>'
 
 
-def _product(sizes: list[int]) -> list[tuple[int, ...]]:
-    import itertools
+def _auto() -> widgets.Layout:
+    """A layout of its own (each cell's buttons are shown and hidden one by one)."""
+    return widgets.Layout(width="auto")
 
-    return list(itertools.product(*(range(size) for size in sizes)))
 
-
-def _close_tree(widget: Any) -> None:
-    """Close a replaced grid's widgets (and their own layouts), so no comm outlives it."""
-    if isinstance(widget, widgets.Box):
-        for child in widget.children:
-            _close_tree(child)
-    if isinstance(widget, widgets.Widget):
-        from ._dom import owned
-
-        for model in owned(widget):
-            model.close()
-        widget.close()
+def _label(text: str, kind: str) -> widgets.HTML:
+    """A label of the grid (class ``cw-compare-<kind>``)."""
+    return classed(made(widgets.HTML, escaped(text)), f"cw-compare-{kind}")

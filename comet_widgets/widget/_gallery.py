@@ -7,10 +7,9 @@ widget state holds one set of thumbnails, not every set ever shown.
 
 A ``Tile`` is one slot of the grid: ``pending()`` (a pulsing placeholder with the elapsed
 time), ``set_image()`` (any image bytes, e.g. a partial image while streaming), ``load()`` (a
-finished image or its failure). Its ``actions`` row holds View and Save; more buttons can be
-appended to it (``Tile.add_action``): the panel adds Edit (``cw-edit``) there, and to the
-lightbox's actions (``cw-lightbox-edit``), when the gallery has an ``on_edit``. Images are
-numbered as a person counts: "Image 2 of 3".
+finished image or its failure). Its ``actions`` row holds View and Save, and Edit (``cw-edit``;
+``cw-lightbox-edit`` in the lightbox) when the gallery has an ``on_edit``. Images are numbered
+as a person counts: "Image 2 of 3".
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from .._constants import THUMBNAIL_MAX_SIDE
 from ._dom import classed, escaped, made, set_class, set_state, set_value, show
 from ._status import panel_message, plural
 from ._style import TILE_STATES
+from ._views import tree
 from ._words import Message, details_html, plain, save_failed_html
 
 if TYPE_CHECKING:
@@ -76,11 +76,6 @@ class Preview:
     mismatch_title: str = ""
     #: Why it failed, technically (behind the tile's "Details" toggle; the request id last).
     error_details: tuple[str, ...] = ()
-
-    @property
-    def number(self) -> int:
-        """The image's number in its generation, counted from 1."""
-        return self.image.index + 1
 
 
 def make_previews(generation: Generation) -> tuple[list[Preview], list[Image]]:
@@ -216,6 +211,27 @@ def _save(preview: Preview, output_dir: str) -> str:
     return saved_html(path)
 
 
+def button(description: str, *classes: str, **options: Any) -> widgets.Button:
+    """One of the views' buttons, with its CSS classes (``made``: on the shared layout unless
+    ``options`` give it one): ``button("Save", "cw-save", icon="save")``."""
+    return classed(made(widgets.Button, description=description, **options), *classes)
+
+
+def clicked(
+    target: widgets.Button,
+    lock: AbstractContextManager[Any],
+    action: Callable[..., None],
+    *args: Any,
+) -> None:
+    """A click on ``target`` runs ``action(*args)`` holding ``lock`` (the panel's)."""
+
+    def run(_button: widgets.Button) -> None:
+        with lock:
+            action(*args)
+
+    target.on_click(run)
+
+
 class Tile:
     """One slot of the gallery (class ``cw-tile``): placeholder, image or failure, and actions.
 
@@ -245,9 +261,15 @@ class Tile:
             "cw-frame",
         )
         self.caption = classed(made(widgets.HTML), "cw-caption")
-        self.view = classed(made(widgets.Button, description="View", icon="expand"), "cw-full-size")
-        self.save = classed(made(widgets.Button, description="Save", icon="save"), "cw-save")
-        self.actions = classed(made(widgets.HBox, [self.view, self.save]), "cw-tile-actions")
+        self.view = button("View", "cw-full-size", icon="expand")
+        self.save = button("Save", "cw-save", icon="save")
+        self.edit: widgets.Button | None = None
+        if gallery.on_edit is not None:
+            tip = "Edit this image: say what to change"
+            self.edit = button("Edit", "cw-edit", icon="pencil", tooltip=tip)
+            clicked(self.edit, gallery.lock, self._on_edit)
+        shown = [self.view, self.save] if self.edit is None else [self.view, self.save, self.edit]
+        self.actions = classed(made(widgets.HBox, shown), "cw-tile-actions")
         self.saved = classed(made(widgets.HTML, layout=widgets.Layout(display="none")), "cw-saved")
         self.box = classed(
             made(widgets.VBox, [self.frame, self.caption, self.actions, self.saved]),
@@ -255,36 +277,9 @@ class Tile:
             TILE_STATES["pending"],
         )
         self._label = ""
-        self.view.on_click(lambda _button: self._on_view())
-        self.save.on_click(lambda _button: self._on_save())
+        clicked(self.view, gallery.lock, self._on_view)
+        clicked(self.save, gallery.lock, self._on_save)
         self.select.observe(self._on_select, names="value")
-        self.edit: widgets.Button | None = None
-        if gallery.on_edit is not None:
-            self.edit = classed(
-                made(
-                    widgets.Button,
-                    description="Edit",
-                    icon="pencil",
-                    tooltip="Edit this image: say what to change",
-                ),
-                "cw-edit",
-            )
-            self.edit.on_click(lambda _button: self._on_edit())
-            self.add_action(self.edit)
-
-    @property
-    def parts(self) -> list[widgets.Widget]:
-        return [
-            *self.frame.children,
-            self.frame,
-            *self.actions.children,
-            *self.box.children,
-            self.box,
-        ]
-
-    def add_action(self, button: widgets.Widget) -> None:
-        """Append a button to the tile's actions row."""
-        self.actions.children = (*self.actions.children, button)
 
     def _state(self, state: str) -> None:
         set_state(self.box, TILE_STATES.values(), TILE_STATES[state])
@@ -316,22 +311,20 @@ class Tile:
         """Show a finished image, or why it failed ("Image 2 of 3 failed: ...")."""
         self.preview = preview
         ok = preview.data is not None
-        if ok:
-            self.set_image(preview.data or b"", preview.format or "jpeg")
+        number = f"Image {preview.image.index + 1} of {preview.total}"
+        if preview.data is not None:
+            self.set_image(preview.data, preview.format or "jpeg")
         else:
             if self.thumb.value:  # saved widget state keeps no stale image under a failure
                 self.thumb.value = b""
-            name = f"Image {preview.number} of {preview.total} failed"
             set_value(
                 self.failure,
-                f"<b>{escaped(name)}</b><span>{escaped(preview.error or '')}</span>"
+                f"<b>{escaped(number)} failed</b><span>{escaped(preview.error or '')}</span>"
                 + details_html(preview.error_details),
             )
-        caption = escaped(preview.caption)
         set_value(
             self.caption,
-            f"<div>{caption}</div>"
-            f'<div class="cw-detail">Image {preview.number} of {preview.total} · '
+            f'<div>{escaped(preview.caption)}</div><div class="cw-detail">{number} · '
             f"{escaped(preview.detail)}</div>{_mismatch_html(preview)}",
         )
         self.view.disabled = self.save.disabled = not ok
@@ -357,9 +350,8 @@ class Tile:
         self._state("partial")
 
     def _on_view(self) -> None:
-        with self.gallery.lock:
-            if self.preview is not None:
-                self.gallery.open(self.position)
+        if self.preview is not None:
+            self.gallery.open(self.position)
 
     def _on_select(self, change: Any) -> None:
         """The Select box changed (a click, or the gallery mirroring its selection)."""
@@ -374,22 +366,20 @@ class Tile:
         set_class(self.box, "cw-tile-selected", selected)
 
     def _on_save(self) -> None:
-        with self.gallery.lock:
-            if self.preview is not None:
-                set_value(self.saved, _save(self.preview, self.gallery.output_dir()))
-                show(self.saved, True)
+        if self.preview is not None:
+            set_value(self.saved, _save(self.preview, self.gallery.output_dir()))
+            show(self.saved, True)
 
     def _on_edit(self) -> None:
-        with self.gallery.lock:
-            if self.preview is not None and self.gallery.on_edit is not None:
-                self.gallery.on_edit(self.preview)
+        if self.preview is not None and self.gallery.on_edit is not None:
+            self.gallery.on_edit(self.preview)
 
 
 class Lightbox:
     """The full-size view (class ``cw-lightbox``): an overlay over the page with the image,
-    its caption and number, Previous / Next, Save and Close. The original image is sent to
-    the browser only while it is shown. More buttons can go into its ``actions`` row.
-    Its clicks run holding ``lock`` (the panel's)."""
+    its caption and number, Previous / Next, Save, Download, Edit (with an ``on_edit``) and
+    Close. The original image is sent to the browser only while it is shown. Its clicks run
+    holding ``lock`` (the panel's)."""
 
     def __init__(
         self,
@@ -398,96 +388,49 @@ class Lightbox:
         *,
         lock: AbstractContextManager[Any] | None = None,
     ) -> None:
-        self.lock = lock if lock is not None else contextlib.nullcontext()
+        lock = lock if lock is not None else contextlib.nullcontext()
         self.output_dir = output_dir
         self.on_edit = on_edit
         self.items: list[Preview] = []
         self.index = 0
         self.count = classed(made(widgets.HTML), "cw-lightbox-count")
-        self.close_button = classed(
-            made(
-                widgets.Button,
-                description="Close",
-                icon="times",
-                tooltip="Close the full size view",
-            ),
-            "cw-lightbox-close",
-            "cw-full-close",
-        )
+        tip = "Close the full size view"
+        close = button("Close", "cw-lightbox-close", "cw-full-close", icon="times", tooltip=tip)
         spacer = classed(made(widgets.Box), "cw-header-spacer")
-        self.bar = classed(
-            made(widgets.HBox, [self.count, spacer, self.close_button]), "cw-lightbox-bar"
-        )
+        bar = classed(made(widgets.HBox, [self.count, spacer, close]), "cw-lightbox-bar")
         self.image = classed(
             made(widgets.Image, format="png"), "cw-lightbox-image", "cw-full-image"
         )
-        self.frame = classed(made(widgets.Box, [self.image]), "cw-lightbox-frame")
+        frame = classed(made(widgets.Box, [self.image]), "cw-lightbox-frame")
         self.caption = classed(made(widgets.HTML), "cw-lightbox-caption")
-        self.previous = classed(
-            made(widgets.Button, description="Previous", icon="arrow-left"), "cw-lightbox-prev"
-        )
-        self.next = classed(
-            made(widgets.Button, description="Next", icon="arrow-right"), "cw-lightbox-next"
-        )
-        self.save = classed(
-            made(widgets.Button, description="Save", icon="save"), "cw-lightbox-save"
-        )
-        self.download = classed(
-            made(
-                widgets.Button,
-                description="Download",
-                icon="download",
-                tooltip="Download the original image (full size, its own format)",
-            ),
-            "cw-lightbox-download",
-        )
+        self.previous = button("Previous", "cw-lightbox-prev", icon="arrow-left")
+        self.next = button("Next", "cw-lightbox-next", icon="arrow-right")
+        save = button("Save", "cw-lightbox-save", icon="save")
+        tip = "Download the original image (full size, its own format)"
+        download = button("Download", "cw-lightbox-download", icon="download", tooltip=tip)
         self.saved = classed(made(widgets.HTML), "cw-lightbox-saved")
-        self.edit = classed(
-            made(widgets.Button, description="Edit", icon="pencil", tooltip="Edit this image"),
-            "cw-lightbox-edit",
-        )
-        buttons = [self.previous, self.next, self.save, self.download]
+        buttons = [self.previous, self.next, save, download]
+        self.edit: widgets.Button | None = None
         if on_edit is not None:
+            self.edit = button("Edit", "cw-lightbox-edit", icon="pencil", tooltip="Edit this image")
             buttons.append(self.edit)
-        self.actions = classed(made(widgets.HBox, [*buttons, self.saved]), "cw-lightbox-actions")
-        self.card = classed(
-            made(widgets.VBox, [self.bar, self.frame, self.caption, self.actions]),
-            "cw-lightbox-card",
-        )
+            clicked(self.edit, lock, self._on_edit)
+        actions = classed(made(widgets.HBox, [*buttons, self.saved]), "cw-lightbox-actions")
+        card = classed(made(widgets.VBox, [bar, frame, self.caption, actions]), "cw-lightbox-card")
         #: Where the panel puts the page bridge (keys, focus), inside the overlay.
         self.box = classed(
-            made(widgets.Box, [self.card], layout=widgets.Layout(display="none")),
+            made(widgets.Box, [card], layout=widgets.Layout(display="none")),
             "cw-lightbox",
             "cw-full-view",
         )
         #: ``deliver(name, mime, data)``: how Download hands a file to the browser (the
         #: gallery's).
         self.deliver: Callable[[str, str, bytes], None] | None = None
-        self.close_button.on_click(lambda _button: self._locked(self.close))
-        self.previous.on_click(lambda _button: self._locked(self.step, -1))
-        self.next.on_click(lambda _button: self._locked(self.step, 1))
-        self.save.on_click(lambda _button: self._locked(self._on_save))
-        self.download.on_click(lambda _button: self._locked(self._on_download))
-        self.edit.on_click(lambda _button: self._locked(self._on_edit))
-
-    def _locked(self, action: Callable[..., None], *args: Any) -> None:
-        with self.lock:
-            action(*args)
-
-    @property
-    def all(self) -> list[widgets.Widget]:
-        return [
-            self.edit,
-            *self.bar.children,
-            self.bar,
-            self.image,
-            self.frame,
-            self.caption,
-            *self.actions.children,
-            self.actions,
-            self.card,
-            self.box,
-        ]
+        clicked(close, lock, self.close)
+        clicked(self.previous, lock, self.step, -1)
+        clicked(self.next, lock, self.step, 1)
+        clicked(save, lock, self._on_save)
+        clicked(download, lock, self._on_download)
 
     def open(self, previews: list[Preview], position: int) -> None:
         """Show ``previews[position]`` full size; Previous/Next walk the images that arrived."""
@@ -524,7 +467,8 @@ class Lightbox:
             f"{_mismatch_html(preview)}",
         )
         self.previous.disabled = self.next.disabled = total < 2
-        self.edit.disabled = image.format == "svg"
+        if self.edit is not None:
+            self.edit.disabled = image.format == "svg"
         set_value(self.saved, "")
 
     def close(self) -> None:
@@ -567,62 +511,29 @@ class SelectionBar:
 
     def __init__(self, gallery: Gallery) -> None:
         self.gallery = gallery
+        lock = gallery.lock
         self.count = classed(made(widgets.HTML), "cw-selection-count")
-        self.all_button = classed(
-            made(widgets.Button, description="Select all", icon="check-square"), "cw-select-all"
-        )
-        self.none_button = classed(
-            made(widgets.Button, description="Clear", icon="square-o", tooltip="Select none"),
-            "cw-select-none",
-        )
-        self.save = classed(
-            made(
-                widgets.Button,
-                description="Save selected",
-                icon="save",
-                tooltip="Save the selected images, with their metadata, in the output folder",
-            ),
-            "cw-save-selected",
-        )
-        self.download = classed(
-            made(
-                widgets.Button,
-                description="Download selected",
-                icon="download",
-                tooltip="Download the selected images as one ZIP, with a metadata.jsonl",
-            ),
-            "cw-download-selected",
+        self.all_button = button("Select all", "cw-select-all", icon="check-square")
+        tip = "Select none"
+        self.none_button = button("Clear", "cw-select-none", icon="square-o", tooltip=tip)
+        tip = "Save the selected images, with their metadata, in the output folder"
+        self.save = button("Save selected", "cw-save-selected", icon="save", tooltip=tip)
+        tip = "Download the selected images as one ZIP, with a metadata.jsonl"
+        self.download = button(
+            "Download selected", "cw-download-selected", icon="download", tooltip=tip
         )
         self.saved = classed(
             made(widgets.HTML, layout=widgets.Layout(display="none")), "cw-selection-saved"
         )
+        parts = [self.count, self.all_button, self.none_button, self.save, self.download]
         self.box = classed(
-            made(
-                widgets.HBox,
-                [
-                    self.count,
-                    self.all_button,
-                    self.none_button,
-                    self.save,
-                    self.download,
-                    self.saved,
-                ],
-                layout=widgets.Layout(display="none"),
-            ),
+            made(widgets.HBox, [*parts, self.saved], layout=widgets.Layout(display="none")),
             "cw-selection",
         )
-        self.all_button.on_click(lambda _button: self._locked(gallery.select_all, True))
-        self.none_button.on_click(lambda _button: self._locked(gallery.select_all, False))
-        self.save.on_click(lambda _button: self._locked(self._on_save))
-        self.download.on_click(lambda _button: self._locked(self._on_download))
-
-    @property
-    def all(self) -> list[widgets.Widget]:
-        return [*self.box.children, self.box]
-
-    def _locked(self, action: Callable[..., None], *args: Any) -> None:
-        with self.gallery.lock:
-            action(*args)
+        clicked(self.all_button, lock, gallery.select_all, True)
+        clicked(self.none_button, lock, gallery.select_all, False)
+        clicked(self.save, lock, self._on_save)
+        clicked(self.download, lock, self._on_download)
 
     def show(self, selected: int, images: int) -> None:
         """``selected`` of ``images`` are selected (the bar is hidden without images)."""
@@ -709,13 +620,7 @@ class Gallery:
     @property
     def all(self) -> list[widgets.Widget]:
         """Every widget this object created (for closing)."""
-        found: list[widgets.Widget] = [self.box, self.usage, *self.lightbox.all]
-        found += self.selection.all
-        if self.bridge is not None:
-            found.append(self.bridge)
-        for tile in self.tiles:
-            found += tile.parts
-        return found
+        return tree(self.box, self.usage, self.lightbox.box, self.selection.box)
 
     # -- the lightbox and downloads ---------------------------------------------------------
     def open(self, position: int) -> None:
@@ -795,10 +700,14 @@ class Gallery:
     def show_partial(self, index: int, data: bytes, fmt: str) -> None:
         """Show a running generation's partial preview of image ``index`` in its tile (the
         final images replace it through ``show``)."""
-        if index >= len(self.slots):
-            self.slots += [None] * (index + 1 - len(self.slots))
-            self._layout(len(self.slots))
+        self._grow(index + 1)
         self.tiles[index].show_partial(index, data, fmt)
+
+    def _grow(self, count: int) -> None:
+        """At least ``count`` slots (new ones pending)."""
+        if count > len(self.slots):
+            self.slots += [None] * (count - len(self.slots))
+            self._layout(count)
 
     def _layout(self, count: int) -> None:
         while len(self.tiles) < count:
@@ -830,9 +739,7 @@ class Gallery:
 
     def fill(self, start: int, previews: list[Preview]) -> None:
         """Put finished previews into slots ``start...`` (a batch item lands in its place)."""
-        if start + len(previews) > len(self.slots):
-            self.slots += [None] * (start + len(previews) - len(self.slots))
-            self._layout(len(self.slots))
+        self._grow(start + len(previews))
         for offset, preview in enumerate(previews):
             tile = self.tiles[start + offset]
             tile.position = start + offset

@@ -29,9 +29,10 @@ from .._constants import LIBRARY_VIEW_PAGE
 from .._errors import CometError, LibraryError
 from ..images._results import GeneratedImage, Generation
 from ._dom import classed, escaped, made, set_class, set_value, show
-from ._gallery import Lightbox, Preview
+from ._gallery import Lightbox, Preview, button
 from ._status import plural
 from ._style import _BORDER, _BRAND, _ERROR, _FG2, _tint
+from ._views import tree
 from ._words import panel_message
 
 if TYPE_CHECKING:
@@ -165,15 +166,11 @@ class _Card:
         self.entry: LibraryEntry | None = None
         self.thumb = classed(made(widgets.Image, format="jpeg"), "cw-library-thumb")
         self.caption = classed(made(widgets.HTML), "cw-library-caption")
-        self.pick = classed(made(widgets.Button, description=""), "cw-library-pick")
+        self.pick = button("", "cw-library-pick")
         self.box = classed(
             made(widgets.VBox, [self.thumb, self.caption, self.pick]), "cw-library-item"
         )
         self.pick.on_click(lambda _button: on_pick(slot))
-
-    @property
-    def all(self) -> list[widgets.Widget]:
-        return [self.thumb, self.caption, self.pick, self.box]
 
     def load(self, entry: LibraryEntry, thumb: bytes, selected: bool) -> None:
         self.entry = entry
@@ -284,77 +281,33 @@ class LibraryView:
             "cw-library-error",
             "cw-message",
         )
-        self.previous = classed(
-            made(widgets.Button, description="Newer", icon="arrow-left", disabled=True),
-            "cw-library-prev",
-        )
-        self.next = classed(
-            made(widgets.Button, description="Older", icon="arrow-right", disabled=True),
-            "cw-library-next",
-        )
+        self.previous = button("Newer", "cw-library-prev", icon="arrow-left", disabled=True)
+        self.next = button("Older", "cw-library-next", icon="arrow-right", disabled=True)
         self.page_label = classed(made(widgets.HTML), "cw-library-page")
         self.pager = classed(
             made(widgets.HBox, [self.previous, self.page_label, self.next]), "cw-library-pager"
         )
         # The chosen entry and what can be done with it.
         self.info = classed(made(widgets.HTML), "cw-library-info")
-        self.view = classed(
-            made(widgets.Button, description="View", icon="expand", tooltip="Show it full size"),
-            "cw-library-view",
-        )
-        self.restore = classed(
-            made(
-                widgets.Button,
-                description="Restore",
-                icon="undo",
-                tooltip="Put its prompt and parameters back into the panel",
-            ),
-            "cw-library-restore",
-        )
-        self.edit = classed(
-            made(widgets.Button, description="Edit", icon="pencil", tooltip="Edit this image"),
-            "cw-library-edit",
-        )
-        self.star = classed(
-            made(widgets.Button, description="Star", icon="star"), "cw-library-star"
-        )
+        self.view = button("View", "cw-library-view", icon="expand", tooltip="Show it full size")
+        tip = "Put its prompt and parameters back into the panel"
+        self.restore = button("Restore", "cw-library-restore", icon="undo", tooltip=tip)
+        self.edit = button("Edit", "cw-library-edit", icon="pencil", tooltip="Edit this image")
+        self.star = button("Star", "cw-library-star", icon="star")
         self.collection_name = classed(
             made(widgets.Combobox, placeholder="Collection name", ensure_option=False),
             "cw-library-collection-name",
         )
-        self.add = classed(
-            made(widgets.Button, description="Add to collection", icon="folder"), "cw-library-add"
-        )
-        self.delete = classed(
-            made(
-                widgets.Button,
-                description="Delete",
-                icon="trash",
-                tooltip="Delete from the library",
-            ),
-            "cw-library-delete",
-        )
-        self.actions = classed(
-            made(
-                widgets.HBox,
-                [
-                    self.view,
-                    self.restore,
-                    self.edit,
-                    self.star,
-                    self.collection_name,
-                    self.add,
-                    self.delete,
-                ],
-            ),
-            "cw-library-actions",
-        )
+        self.add = button("Add to collection", "cw-library-add", icon="folder")
+        tip = "Delete from the library"
+        self.delete = button("Delete", "cw-library-delete", icon="trash", tooltip=tip)
+        row = [self.view, self.restore, self.edit, self.star, self.collection_name, self.add]
+        self.actions = classed(made(widgets.HBox, [*row, self.delete]), "cw-library-actions")
         self.confirm_text = classed(made(widgets.HTML), "cw-library-confirm-text")
-        self.confirm_delete = classed(
-            made(widgets.Button, description="Delete", icon="trash", button_style="danger"),
-            "cw-library-confirm-delete",
+        self.confirm_delete = button(
+            "Delete", "cw-library-confirm-delete", icon="trash", button_style="danger"
         )
-        self.cancel_delete = classed(made(widgets.Button, description="Keep it"), "cw-library-keep")
+        self.cancel_delete = button("Keep it", "cw-library-keep")
         self.confirm = classed(
             made(
                 widgets.HBox,
@@ -386,24 +339,19 @@ class LibraryView:
         self.search.observe(lambda _change: self.refresh(page=0), names="value")
         self.previous.on_click(lambda _button: self.refresh(page=self.page - 1))
         self.next.on_click(lambda _button: self.refresh(page=self.page + 1))
-        self.view.on_click(lambda _button: self._on_view())
+        self.view.on_click(lambda _button: self._act(self._view))
         self.restore.on_click(lambda _button: self._act(self.on_restore))
         self.edit.on_click(lambda _button: self._act(self.on_edit))
-        self.star.on_click(lambda _button: self._on_star())
-        self.add.on_click(lambda _button: self._on_add())
+        self.star.on_click(lambda _button: self._act(self._star))
+        self.add.on_click(lambda _button: self._act(self._add))
         self.delete.on_click(lambda _button: self._ask_delete(True))
         self.cancel_delete.on_click(lambda _button: self._ask_delete(False))
-        self.confirm_delete.on_click(lambda _button: self._on_delete())
+        self.confirm_delete.on_click(lambda _button: self._act(self._delete))
 
     @property
     def all(self) -> list[widgets.Widget]:
-        """Every widget this view made (for closing)."""
-        if not self.built:
-            return [self.box]
-        made: list[widgets.Widget] = [card_part for card in self.cards for card_part in card.all]
-        for holder in (self.filters, self.pager, self.actions, self.confirm, self.detail):
-            made += [*holder.children, holder]
-        return [*made, self.where, self.error, self.empty, self.grid, self.box]
+        """Every widget this view made (for closing): cards off the page too."""
+        return tree(self.box, *(card.box for card in self.cards))
 
     # -- reading ------------------------------------------------------------------------------
     def _query(self) -> dict[str, Any]:
@@ -462,7 +410,8 @@ class LibraryView:
             if number < self._shown:
                 return  # a later refresh is already shown
             self._shown = number
-            self._show_error(problem)
+            set_value(self.error, problem or "")  # a problem reading: its line, facts in Details
+            show(self.error, problem is not None)
             if problem is not None:
                 return
             if models is not None and collections is not None:
@@ -471,18 +420,16 @@ class LibraryView:
             self._show_page(page, found, thumbs, filtered=filtered)
 
     def _set_choices(self, models: dict[str, int], collections: dict[str, int], total: int) -> None:
-        model_options = [_ALL_MODELS, *sorted(m for m in models if m)]
-        if list(self.model.options) != model_options:
-            with self.model.hold_trait_notifications():
-                kept = self.model.value if self.model.value in model_options else _ALL_MODELS
-                self.model.options = model_options
-                self.model.value = kept
         names = sorted(collections)
-        collection_options = [_ALL_COLLECTIONS, *names]
-        if list(self.collection.options) != collection_options:
-            kept = self.collection.value
-            self.collection.options = collection_options
-            self.collection.value = kept if kept in collection_options else _ALL_COLLECTIONS
+        for dropdown, options in (
+            (self.model, [_ALL_MODELS, *sorted(m for m in models if m)]),
+            (self.collection, [_ALL_COLLECTIONS, *names]),
+        ):
+            if list(dropdown.options) != options:  # the choice stays when it can (else "All")
+                with dropdown.hold_trait_notifications():
+                    kept = dropdown.value if dropdown.value in options else options[0]
+                    dropdown.options = options
+                    dropdown.value = kept
         if list(self.collection_name.options) != names:
             self.collection_name.options = names
         set_value(
@@ -518,11 +465,6 @@ class LibraryView:
         span = f"{first}–{first + len(shown) - 1}" if shown else "none"
         set_value(self.page_label, escaped(f"Page {page + 1} · {span}"))
         show(self.pager, page > 0 or more)
-
-    def _show_error(self, html: str | None) -> None:
-        """Show (or clear) a problem reading the library: its line, the facts in Details."""
-        set_value(self.error, html or "")
-        show(self.error, html is not None)
 
     # -- the chosen entry ---------------------------------------------------------------------
     def _pick(self, slot: int) -> None:
@@ -573,6 +515,7 @@ class LibraryView:
             self.star.description, self.star.icon = wanted
 
     def _act(self, action: Callable[[LibraryEntry], None]) -> None:
+        """Do ``action`` to the chosen entry; a ``CometError`` is said under its actions."""
         entry = self.chosen
         if entry is None:
             return
@@ -582,48 +525,24 @@ class LibraryView:
             with self._lock:
                 set_value(self.said, panel_message(exc).html())
 
-    def _on_view(self) -> None:
-        entry = self.chosen
-        if entry is None:
-            return
-        try:
-            preview = entry_preview(entry)
-        except CometError as exc:
-            with self._lock:
-                set_value(self.said, panel_message(exc).html())
-            return
+    def _view(self, entry: LibraryEntry) -> None:
+        preview = entry_preview(entry)
         with self._lock:
             self.lightbox.open([preview], 0)
 
-    def _on_star(self) -> None:
-        entry, library = self.chosen, self.library
-        if entry is None:
-            return
-        try:
-            library.star(entry, on=not entry.starred)
-        except CometError as exc:
-            with self._lock:
-                set_value(self.said, panel_message(exc).html())
-            return
+    def _star(self, entry: LibraryEntry) -> None:
+        self.library.star(entry, on=not entry.starred)
         with self._lock:
             self._show_star(entry.starred)
         self.refresh(page=self.page)
 
-    def _on_add(self) -> None:
-        entry, library = self.chosen, self.library
+    def _add(self, entry: LibraryEntry) -> None:
         name = self.collection_name.value.strip()
-        if entry is None:
-            return
         if not name:
             with self._lock:
                 set_value(self.said, "Type a collection name first.")
             return
-        try:
-            library.add_to(name, entry)
-        except CometError as exc:
-            with self._lock:
-                set_value(self.said, panel_message(exc).html())
-            return
+        self.library.add_to(name, entry)
         with self._lock:
             set_value(self.said, escaped(f"Added to the collection '{name}'."))
         self.refresh(page=self.page, choices=True)
@@ -641,16 +560,8 @@ class LibraryView:
             show(self.confirm, asking and self.chosen is not None, display="flex")
             show(self.actions, not asking, display="flex")
 
-    def _on_delete(self) -> None:
-        entry, library = self.chosen, self.library
-        if entry is None:
-            return
-        try:
-            library.delete(entry)
-        except CometError as exc:
-            with self._lock:
-                set_value(self.said, panel_message(exc).html())
-            return
+    def _delete(self, entry: LibraryEntry) -> None:
+        self.library.delete(entry)
         with self._lock:
             self.chosen = None
             show(self.actions, True, display="flex")
