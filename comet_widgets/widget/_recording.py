@@ -83,7 +83,9 @@ class Recorder:
         self.on_done = on_done
         self._after = after if after is not None else contextlib.nullcontext()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._futures: set[concurrent.futures.Future[None]] = set()
+        #: The last run submitted: its one thread records runs in order, so when it is done
+        #: every run before it is.
+        self._last: concurrent.futures.Future[None] | None = None
         self._lock = threading.Lock()
         self._closed = False
 
@@ -96,13 +98,7 @@ class Recorder:
                 return
             if self._executor is None:
                 self._executor = concurrent.futures.ThreadPoolExecutor(1, "comet-library")
-            future = self._executor.submit(self._record, run, batch)
-            self._futures.add(future)
-        future.add_done_callback(self._forget)
-
-    def _forget(self, future: concurrent.futures.Future[None]) -> None:
-        with self._lock:
-            self._futures.discard(future)
+            self._last = self._executor.submit(self._record, run, batch)
 
     def _record(self, run: Run, batch: str | None) -> None:
         library = self.library
@@ -123,10 +119,8 @@ class Recorder:
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until every run submitted so far is recorded (or failed to be); False when
         ``timeout`` passed first."""
-        with self._lock:
-            pending = list(self._futures)
-        _, not_done = concurrent.futures.wait(pending, timeout=timeout)
-        return not not_done
+        last = self._last
+        return last is None or not concurrent.futures.wait([last], timeout=timeout).not_done
 
     def close(self) -> None:
         """Let the runs already submitted finish in the background; accept no more."""
