@@ -20,30 +20,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .. import _errors as errors
 from .._catalog import typo_of
 from .._constants import API_KEY_ENV, BASE_URL_ENV, OFFLINE_ENV
-from .._errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ClientClosedError,
-    CometError,
-    ContentPolicyError,
-    ImageDownloadError,
-    InvalidItemError,
-    InvalidParameterError,
-    LibraryError,
-    MissingAPIKeyError,
-    MissingDependencyError,
-    ModelUnavailableError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseError,
-    ServerError,
-)
 from .._types import EDIT_PARAMETERS, PARAMETERS
 from ._dom import escaped
 
@@ -227,11 +206,11 @@ _FILE_WORDS = {
 }
 
 
-def _refusal(exc: InvalidParameterError) -> Message:
+def _refusal(exc: errors.InvalidParameterError) -> Message:
     field = re.sub(r"\[.*$", "", exc.field)  # image[2], extra_body['seed']
     label = field_label(field)
     shown = _shown_value(exc.value)
-    prefix = f"Prompt {exc.index + 1}: " if isinstance(exc, InvalidItemError) else ""
+    prefix = f"Prompt {exc.index + 1}: " if isinstance(exc, errors.InvalidItemError) else ""
     details = (f"Parameter: {exc.field}", exc.message)
     if field in _FILE_WORDS:
         value = exc.value
@@ -259,36 +238,36 @@ def _refusal(exc: InvalidParameterError) -> Message:
 
 def panel_message(exc: BaseException) -> Message:
     """What the panel says about ``exc``: one line in its own terms, the facts in Details."""
-    if isinstance(exc, InvalidParameterError):
+    if isinstance(exc, errors.InvalidParameterError):
         return _refusal(exc)
-    if isinstance(exc, APIStatusError):
+    if isinstance(exc, errors.APIStatusError):
         return _status_message(exc)
-    if isinstance(exc, APIConnectionError):
+    if isinstance(exc, errors.APIConnectionError):
         return _connection_message(exc)
-    if isinstance(exc, ImageDownloadError):
+    if isinstance(exc, errors.ImageDownloadError):
         http = f"HTTP {exc.status_code}" if exc.status_code else ""
         return Message("An image could not be downloaded.", AGAIN, (exc.reason, http))
-    if isinstance(exc, ResponseError):
+    if isinstance(exc, errors.ResponseError):
         what, todo = _ANSWER_WORDS.get(exc.kind, ("The API's answer could not be used.", AGAIN))
         return Message(what, todo, (exc.reason,), exc.request_id)
-    if isinstance(exc, MissingAPIKeyError):
+    if isinstance(exc, errors.MissingAPIKeyError):
         return key_notice()
-    if isinstance(exc, ClientClosedError):
+    if isinstance(exc, errors.ClientClosedError):
         return Message("The panel's connection was closed.", "Run the panel's cell again.")
-    if isinstance(exc, MissingDependencyError):
+    if isinstance(exc, errors.MissingDependencyError):
         return Message(
             "A package this needs is not installed.",
             "Install it, restart the kernel, then try again.",
             (f"Missing package: {exc.package}", exc.install),
         )
-    if isinstance(exc, LibraryError):
+    if isinstance(exc, errors.LibraryError):
         return Message("The image library could not be read or written.", AGAIN, (exc.message,))
-    if isinstance(exc, CometError):
+    if isinstance(exc, errors.CometError):
         return Message("Something went wrong.", AGAIN, (exc.message,))
     return Message("Something went wrong in the panel.", AGAIN, (f"{type(exc).__name__}: {exc}",))
 
 
-def _status_message(exc: APIStatusError) -> Message:
+def _status_message(exc: errors.APIStatusError) -> Message:
     said = exc.server_message.strip()
     details = [f"HTTP {exc.status_code}"]
     if said:
@@ -296,35 +275,34 @@ def _status_message(exc: APIStatusError) -> Message:
     if exc.code:
         details.append(f"Code: {exc.code}")
     details += [f"{name}: {text}" for name, text in exc.invalid_params.items()]
-    if isinstance(exc, AuthenticationError):
+    if isinstance(exc, errors.AuthenticationError):
         what = "The API did not accept the key."
         todo = f"Check the key in {API_KEY_ENV}, restart the kernel and run the panel's cell again."
-    elif isinstance(exc, ModelUnavailableError):
+    elif isinstance(exc, errors.ModelUnavailableError):
         what = f"{exc.model or 'This model'} is not available for this key right now."
         instead = f" (try {exc.replacement})" if exc.replacement else ""
         todo = f"Pick another model{instead}, or try again later."
-    elif isinstance(exc, PermissionDeniedError):
+    elif isinstance(exc, errors.PermissionDeniedError):
         what = "This key may not use this model."
         todo = "Pick another model, or check the key's permissions with your provider."
-    elif isinstance(exc, ContentPolicyError):
+    elif isinstance(exc, errors.ContentPolicyError):
         what = "The provider refused the prompt."
         todo = "Rephrase the prompt and click Generate again."
-    elif isinstance(exc, NotFoundError):
+    elif isinstance(exc, errors.NotFoundError):
         what = "The API or the model was not found."
         todo = f"Check the model and {BASE_URL_ENV}."
-    elif isinstance(exc, RateLimitError):
+    elif isinstance(exc, errors.RateLimitError):
         what = "The API is rate limiting requests."
+        wait = "a moment"
         if exc.retry_after is not None:
             details.append(f"It asks to wait {_duration(exc.retry_after)}")
-        if exc.retry_after is not None and exc.max_retry_wait is not None:
-            wait = _duration(exc.retry_after)
-            todo = f"Wait {wait}, then click Generate again."
-        else:
-            todo = "Wait a moment, then click Generate again."
-    elif isinstance(exc, ServerError):
+            if exc.max_retry_wait is not None:
+                wait = _duration(exc.retry_after)
+        todo = f"Wait {wait}, then click Generate again."
+    elif isinstance(exc, errors.ServerError):
         what = "The provider failed."
         todo = _retry_words(exc)
-    elif isinstance(exc, BadRequestError):
+    elif isinstance(exc, errors.BadRequestError):
         named = [field_label(name) for name in exc.invalid_params]
         what = (
             f"The API refused {' and '.join(dict.fromkeys(named))}."
@@ -338,7 +316,7 @@ def _status_message(exc: APIStatusError) -> Message:
     return Message(what, todo, tuple(details), exc.request_id)
 
 
-def _connection_message(exc: APIConnectionError) -> Message:
+def _connection_message(exc: errors.APIConnectionError) -> Message:
     details = (f"Address: {exc.host}",) if exc.host else ()
     if not exc.sent:
         return Message(
@@ -346,7 +324,7 @@ def _connection_message(exc: APIConnectionError) -> Message:
             f"Check the network (and {BASE_URL_ENV}), then click Generate again.",
             details,
         )
-    if isinstance(exc, APITimeoutError):
+    if isinstance(exc, errors.APITimeoutError):
         waited = (f"Waited {exc.timeout:g} s for the answer",) if exc.timeout else ()
         return Message("The API did not answer in time.", _retry_words(exc), (*details, *waited))
     return Message(
@@ -356,14 +334,14 @@ def _connection_message(exc: APIConnectionError) -> Message:
     )
 
 
-def _retry_words(exc: CometError) -> str:
+def _retry_words(exc: errors.CometError) -> str:
     """What to do after a failure the client may or may not have retried."""
     if exc.billable and not exc.retries:
         return (
             "The provider may already have made (and billed) the image, so it was not retried:"
             " click Generate to try again."
         )
-    if not exc.retryable and isinstance(exc, APIStatusError):
+    if not exc.retryable and isinstance(exc, errors.APIStatusError):
         return "The same request would fail again: change the settings, then click Generate."
     if exc.retries:
         tries = plural(exc.retries + 1, "time")
@@ -385,7 +363,7 @@ def save_failed_html(exc: BaseException, written: int = 0) -> str:
     """Why Save did not work, in one line (the file system's words behind Details)."""
     done = f" ({plural(written, 'image')} written)" if written else ""
     line = f"Could not save: {_save_reason(exc)}{done}."
-    what = f"{type(exc).__name__}: {exc}" if not isinstance(exc, CometError) else exc.message
+    what = f"{type(exc).__name__}: {exc}" if not isinstance(exc, errors.CometError) else exc.message
     return f'<div class="cw-line">{escaped(line)}</div>{details_html([plain(what)])}'
 
 
