@@ -48,12 +48,15 @@ LIBRARY_CSS = f"""
 .cw-library {{ gap: 8px; width: 100%; }}
 .cw-library-where .widget-html-content {{ font-size: 12px; color: {_FG2};
   overflow-wrap: anywhere; white-space: normal; }}
-.cw-library-filters {{ flex-wrap: wrap; gap: 6px; align-items: center; }}
-.cw-library-filters > * {{ margin: 0 !important; }}
+.cw-library-filters, .cw-library-actions, .cw-library-confirm {{ flex-wrap: wrap; gap: 6px;
+  align-items: center; }}
+.cw-library-filters > *, .cw-library-actions > *, .cw-library-confirm > * {{
+  margin: 0 !important; }}
 .cw-panel .cw-library-search {{ flex: 1 1 220px; min-width: 160px; width: auto; }}
-.cw-panel .cw-library-model, .cw-panel .cw-library-collection {{ width: 170px; }}
-.cw-panel .cw-library-since, .cw-panel .cw-library-until {{ width: 170px; }}
-.cw-panel .cw-library-starred {{ width: auto; }}
+.cw-panel .cw-library-model, .cw-panel .cw-library-collection, .cw-panel .cw-library-since,
+.cw-panel .cw-library-until, .cw-panel .cw-library-collection-name {{ width: 170px; }}
+.cw-panel .cw-library-starred, .cw-panel .cw-library-actions button,
+.cw-panel .cw-library-confirm button {{ width: auto; }}
 .cw-library-grid {{ display: grid !important;
   grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); gap: 8px; width: 100%; }}
 .cw-library-grid > * {{ margin: 0 !important; }}
@@ -76,13 +79,6 @@ LIBRARY_CSS = f"""
 .cw-library-detail {{ border: 1px solid {_BORDER}; border-radius: 8px; padding: 8px; gap: 6px; }}
 .cw-library-info .widget-html-content {{ white-space: normal; overflow-wrap: anywhere; }}
 .cw-library-info .cw-detail {{ font-size: 12px; color: {_FG2}; }}
-.cw-library-actions {{ flex-wrap: wrap; gap: 6px; align-items: center; }}
-.cw-library-actions > * {{ margin: 0 !important; }}
-.cw-panel .cw-library-actions button {{ width: auto; }}
-.cw-panel .cw-library-collection-name {{ width: 170px; }}
-.cw-library-confirm {{ gap: 6px; align-items: center; flex-wrap: wrap; }}
-.cw-library-confirm > * {{ margin: 0 !important; }}
-.cw-panel .cw-library-confirm button {{ width: auto; }}
 .cw-library-confirm .widget-html-content {{ color: {_ERROR}; white-space: normal; }}
 """
 

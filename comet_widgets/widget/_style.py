@@ -228,9 +228,9 @@ CSS = f"""
 .cw-tile {{ border: 1px solid {_BORDER}; border-radius: 8px; padding: 8px; gap: 6px;
   background: {_BG}; min-width: 0; overflow: hidden; }}
 .cw-frame {{ position: relative; width: 100%; aspect-ratio: 1 / 1; border-radius: 6px;
-  overflow: hidden; align-items: center; justify-content: center; background: {_BG2}; }}
-.cw-checker, .cw-frame {{
-  background-color: {_BG2};
+  overflow: hidden; align-items: center; justify-content: center; }}
+/* a checkerboard under the pixels: transparency shows */
+.cw-frame, .cw-panel img.cw-lightbox-image {{ background-color: {_BG2};
   background-image: conic-gradient({_BORDER} 25%, transparent 0 50%, {_BORDER} 0 75%,
     transparent 0);
   background-size: 16px 16px; }}
@@ -260,10 +260,11 @@ CSS = f"""
 .cw-tile-actions {{ gap: 6px; flex-wrap: wrap; }}
 .cw-tile-actions > * {{ margin: 0 !important; }}
 .cw-panel .cw-tile-actions button {{ width: auto; flex: 1 1 auto; }}
-.cw-saved .widget-html-content, .cw-lightbox-saved .widget-html-content {{
-  font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
-  color: {_FG2}; }}
-.cw-panel .cw-saved a, .cw-lightbox a {{ color: {_BRAND}; text-decoration: underline; }}
+.cw-saved .widget-html-content, .cw-lightbox-saved .widget-html-content,
+.cw-selection-saved .widget-html-content {{ font-size: 12px; white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; color: {_FG2}; }}
+.cw-panel .cw-saved a, .cw-lightbox a, .cw-panel .cw-selection a,
+.cw-panel a.cw-download-link {{ color: {_BRAND}; text-decoration: underline; }}
 .cw-gallery.cw-running .cw-tile {{ border-style: dashed; }}
 {_TILE_CSS}
 
@@ -283,10 +284,7 @@ CSS = f"""
   width: 100%; overflow: hidden; background: none; }}
 .cw-panel img.cw-lightbox-image {{ position: absolute; inset: 0; margin: auto !important;
   max-width: 100%; max-height: 100%; width: auto !important; height: auto !important;
-  object-fit: contain; background-color: {_BG2};
-  background-image: conic-gradient({_BORDER} 25%, transparent 0 50%, {_BORDER} 0 75%,
-    transparent 0);
-  background-size: 16px 16px; }}
+  object-fit: contain; }}
 .cw-lightbox-caption .widget-html-content {{ white-space: normal; overflow-wrap: break-word;
   max-width: 100%; max-height: 5.5em; overflow: auto; }}
 .cw-lightbox-caption .cw-detail {{ color: {_FG2}; font-size: 12px; }}
@@ -311,10 +309,6 @@ CSS = f"""
   font-size: 12px; }}
 .cw-selection-count .widget-html-content {{ color: {_FG2}; font-weight: 600; }}
 .cw-selection > .cw-selection-saved {{ flex: 1 1 12em; min-width: 0; }}
-.cw-selection-saved .widget-html-content {{ font-size: 12px; white-space: nowrap;
-  overflow: hidden; text-overflow: ellipsis; color: {_FG2}; }}
-.cw-panel .cw-selection a, .cw-panel a.cw-download-link {{ color: {_BRAND};
-  text-decoration: underline; }}
 
 /* layout: controls beside results when the panel is wide, one column below */
 .cw-panel .cw-body {{ display: grid !important; grid-template-columns: minmax(0, 1fr);
