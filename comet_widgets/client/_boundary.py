@@ -204,12 +204,8 @@ async def _read(
         if declared and declared.isdigit() and int(declared) > limit:
             raise too_large
         chunks = _capped(response, limit, too_large)
-        content_type = media_type(response.headers.get("content-type", ""))
-        if (
-            stream is not None
-            and response.status_code == 200
-            and content_type == "text/event-stream"
-        ):
+        events = media_type(response.headers.get("content-type", "")) == "text/event-stream"
+        if stream is not None and response.status_code == 200 and events:
             try:
                 return response, b"", await stream(_headers(response.headers, secret), chunks)
             finally:

@@ -577,8 +577,8 @@ class AsyncImageClient:
         found: dict[str, ModelInfo] = {}
         for item in items if isinstance(items, list) else []:
             info = _model_info(item)
-            if info is not None and info.id not in found:
-                found[info.id] = info
+            if info is not None:
+                found.setdefault(info.id, info)
         models = [found[name] for name in sorted(found)]
         return [m for m in models if m.is_image_model] if image_only else models
 
@@ -588,11 +588,11 @@ class AsyncImageClient:
         payload: dict[str, Any],
         limiter: RequestLimiter,
         on_retry: Callable[[CometError, float], None] | None,
-        on_partial: OnPartial | None = None,
-        partials: list[PartialImage] | None = None,
+        on_partial: OnPartial | None,
+        partials: list[PartialImage],
         *,
-        uploads: EditFiles | None = None,
-        on_sent: Callable[[], None] | None = None,
+        uploads: EditFiles | None,
+        on_sent: Callable[[], None] | None,
     ) -> Generation:
         key = self._api_key()
         started = time.perf_counter()
@@ -605,12 +605,7 @@ class AsyncImageClient:
             try:
                 async with self._slots(limiter):
                     parsed, request_id, streamed = await self._post(
-                        payload,
-                        key,
-                        on_partial,
-                        [] if partials is None else partials,
-                        uploads,
-                        on_sent,
+                        payload, key, on_partial, partials, uploads, on_sent
                     )
                 break
             except CometError as error:
@@ -634,8 +629,7 @@ class AsyncImageClient:
                         f" The server asks to wait {hint:g} s, more than max_retry_wait"
                         f" ({self.retry_policy.max_retry_wait:g} s): not waiting; try again later."
                     )
-                    error.args = (error.message,)
-                    raise
+                    raise  # (scrub, on the way out, sets its args to the longer message)
                 if not self.retry_policy.should_retry(failure, attempt):
                     if failure == "billable" and not self.retry_policy.retry_billable:
                         error.message += (
@@ -643,7 +637,6 @@ class AsyncImageClient:
                             " have made the image); pass retry_billable=True to retry such"
                             " failures."
                         )
-                        error.args = (error.message,)
                     raise
                 delay = self.retry_policy.delay(attempt, hint)
                 logger.info(
@@ -705,8 +698,8 @@ class AsyncImageClient:
                 yield
 
     def _classify(self, error: CometError) -> tuple[Failure, float | None]:
+        """How to retry ``error``, and the server's wait hint (a ``RateLimitError``'s)."""
         if isinstance(error, APIStatusError):
-            hint = error.retry_after if isinstance(error, RateLimitError) else None
             failure = classify_status(
                 error.status_code,
                 model_unavailable=isinstance(error, ModelUnavailableError),
@@ -714,7 +707,7 @@ class AsyncImageClient:
             )
             if failure == "safe" and error.billable:
                 failure = "billable"  # an error event of a stream that had begun
-            return failure, hint
+            return failure, getattr(error, "retry_after", None)
         if isinstance(error, APIConnectionError):
             return ("billable" if error.sent else "safe"), None
         return "final", None

@@ -28,7 +28,7 @@ import jiter
 from httpx_sse import EventSource
 
 from .._errors import APIStatusError, ResponseError, redact, redact_bytes
-from ..images._results import GeneratedImage, PartialImage
+from ..images._results import PartialImage
 from ._wire import ParsedBody, decode_b64_image, error_from_response
 
 __all__ = ["OnPartial", "StreamEnded", "read_stream"]
@@ -81,8 +81,7 @@ def _stream_error(
     body = {"error": error if isinstance(error, dict) else fields}
     exc = error_from_response(status, headers, json.dumps(body).encode(), secret=secret)
     exc.message = exc.message.replace(f"HTTP {status}: ", "the stream sent an error event: ", 1)
-    exc.args = (exc.message,)
-    return exc
+    return exc  # (scrub, on its way out of the client, sets its args to the new message)
 
 
 async def read_stream(
@@ -163,18 +162,9 @@ async def read_stream(
                 await _deliver(on_partial, partial)
         elif kind == completed_type:
             index = len(parsed.images)
-            if isinstance(b64, str):
-                final = decode_b64_image(b64, index, max_pixels=max_pixels, request_id=request_id)
-            else:
-                error = ResponseError(
-                    f"image {index}: the completed event has no b64_json",
-                    request_id=request_id,
-                    kind="bad_image",
-                    index=index,
-                    reason="the completed event has no b64_json",
-                )
-                final = GeneratedImage(index=index, error=error)
-            parsed.images.append(final)
+            parsed.images.append(
+                decode_b64_image(b64, index, max_pixels=max_pixels, request_id=request_id)
+            )
             usage = document.get("usage")
             parsed.usage = usage if isinstance(usage, dict) else parsed.usage
             created = document.get("created_at")

@@ -69,23 +69,6 @@ class EditFiles:
         return params
 
 
-def _prepare_sync(
-    image: ImageInput | Sequence[ImageInput], mask: ImageInput | None, markup: ImageInput | None
-) -> EditFiles:
-    many = isinstance(image, (list, tuple))
-    items = list(image) if many else [image]
-    if not items:
-        raise InvalidParameterError(
-            "image", [], f"give one image or a list of them ({KINDS})", reason="no image to edit"
-        )
-    field = "image[]" if many else "image"
-    return EditFiles(
-        [input_file(item, field, number) for number, item in enumerate(items)],
-        mask=None if mask is None else mask_file(mask),
-        markup=None if markup is None else input_file(markup, "markup"),
-    )
-
-
 async def prepare(
     image: ImageInput | Sequence[ImageInput],
     mask: ImageInput | None = None,
@@ -99,10 +82,24 @@ async def prepare(
     there is no mask or markup does it run here: reading their headers takes microseconds, less
     than the hop to a thread and back (a GIF's frames, by contrast, are walked to the end).
     """
-    items = list(image) if isinstance(image, (list, tuple)) else [image]
+    many = isinstance(image, (list, tuple))
+    items = list(image) if many else [image]
+    if not items:
+        raise InvalidParameterError(
+            "image", [], f"give one image or a list of them ({KINDS})", reason="no image to edit"
+        )
+
+    def files() -> EditFiles:
+        field = "image[]" if many else "image"
+        return EditFiles(
+            [input_file(item, field, number) for number, item in enumerate(items)],
+            mask=None if mask is None else mask_file(mask),
+            markup=None if markup is None else input_file(markup, "markup"),
+        )
+
     if mask is None and markup is None and all(in_hand(item) for item in items):
-        return _prepare_sync(image, mask, markup)
-    return await asyncio.to_thread(_prepare_sync, image, mask, markup)
+        return files()
+    return await asyncio.to_thread(files)
 
 
 def _hash_sync(uploads: list[InputFile]) -> None:

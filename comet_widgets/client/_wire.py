@@ -80,7 +80,8 @@ def decode_b64_image(
     """Decode one ``b64_json`` item; a bad item becomes an image that records its error."""
     try:
         if not isinstance(text, str):
-            raise NotAnImage(f"b64_json is {type(text).__name__}, not a string")
+            kind = f"{type(text).__name__}, not a string"
+            raise NotAnImage("there is no b64_json" if text is None else f"b64_json is {kind}")
         data = pybase64.b64decode(text, validate=True)
         info = sniff(data, max_pixels=max_pixels)
     except (binascii.Error, ValueError) as exc:
