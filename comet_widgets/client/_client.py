@@ -82,7 +82,6 @@ from ._boundary import (
     StreamReader,
     exchange,
     secret_scope,
-    strip_userinfo,
 )
 from ._limits import RequestLimiter, check_number
 from ._retry import Failure, RetryPolicy, classify_status, parse_retry_after
@@ -869,24 +868,19 @@ class AsyncImageClient:
 
     # -- url mode ---------------------------------------------------------------------------
     async def _download_all(self, parsed: ParsedBody) -> None:
-        indexes = list(parsed.pending_urls)
+        pending = [(url, parsed.images[index]) for index, url in parsed.pending_urls.items()]
         results = await asyncio.gather(
-            *(self._download(parsed.pending_urls[i], i) for i in indexes), return_exceptions=True
+            *(self._download(url, image) for url, image in pending), return_exceptions=True
         )
-        for index, result in zip(indexes, results, strict=True):
-            image = parsed.images[index]
-            if image.url is not None:
-                image.url = strip_userinfo(image.url)
-            if isinstance(result, GeneratedImage):
-                image.data, image.format = result.data, result.format
-                image.width, image.height = result.width, result.height
-            elif isinstance(result, CometError):
+        for (_, image), result in zip(pending, results, strict=True):
+            if isinstance(result, CometError):
                 image.error = result
             elif isinstance(result, BaseException):
                 raise result
 
-    async def _download(self, url: str, index: int) -> GeneratedImage:
-        url = strip_userinfo(url)
+    async def _download(self, url: str, image: GeneratedImage) -> None:
+        """Fetch a url-mode image's bytes into ``image`` (``url`` has no user:password@)."""
+        index = image.index
         scheme = urlsplit(url).scheme
         if scheme not in ("http", "https"):
             reason = f"refusing to download a {scheme or 'schemeless'} URL (only http and https)"
@@ -917,8 +911,7 @@ class AsyncImageClient:
                     " (image URLs expire: the provider keeps them about an hour)"
                 )
             else:
-                data = answer.body
-                info = sniff(data, max_pixels=self.max_image_pixels)
+                info = sniff(answer.body, max_pixels=self.max_image_pixels)
         except BodyTooLarge:
             reason = f"larger than {MAX_IMAGE_BYTES:,} bytes; refused"
         except httpx.TooManyRedirects:
@@ -931,9 +924,9 @@ class AsyncImageClient:
             reason = str(exc)
         else:
             if status is None:
-                return GeneratedImage(
-                    index=index, data=data, format=info.format, width=info.width, height=info.height
-                )
+                image.data, image.format = answer.body, info.format
+                image.width, image.height = info.width, info.height
+                return
         raise ImageDownloadError(
             f"image {index}: {reason}", url=url, status_code=status, index=index, reason=reason
         )

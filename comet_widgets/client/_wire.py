@@ -31,7 +31,7 @@ from .._errors import (
 )
 from ..images._formats import NotAnImage, sniff
 from ..images._results import GeneratedImage
-from ._boundary import media_type
+from ._boundary import media_type, strip_userinfo
 
 __all__ = [
     "ParsedBody",
@@ -158,8 +158,9 @@ def parse_body(
                 item["b64_json"], index, max_pixels=max_pixels, request_id=request_id
             )
         elif isinstance(item.get("url"), str):
-            image = GeneratedImage(index=index, url=item["url"])
-            parsed.pending_urls[index] = item["url"]
+            url = strip_userinfo(item["url"])  # httpx would send a user:password@ as Basic auth
+            image = GeneratedImage(index=index, url=url)
+            parsed.pending_urls[index] = url
         else:
             error = ResponseError(
                 f"image {index} has neither 'url' nor 'b64_json'",
