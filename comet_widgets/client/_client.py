@@ -69,7 +69,6 @@ from .._errors import (
     ResponseError,
     key_from_env,
     missing_key,
-    redact,
     scrub,
 )
 from .._types import EditParams, ImageInput, ImageParams, Unpack, signed
@@ -557,7 +556,7 @@ class AsyncImageClient:
         )
         # aclose() ends it (and its connection) like a generation
         async with self._tracked("the client was closed while listing models"):
-            answer = await self._exchange(request, key, self.max_response_bytes, "the model list")
+            answer = await self._exchange(request, key, "the model list")
             if answer.status >= 400:
                 raise error_from_response(answer.status, answer.headers, answer.body, secret=key)
             try:
@@ -749,9 +748,7 @@ class AsyncImageClient:
                 edit=uploads is not None,
             )
         try:
-            answer = await self._exchange(
-                request, key, self.max_response_bytes, "the response", stream=reader
-            )
+            answer = await self._exchange(request, key, "the response", stream=reader)
         except StreamEnded:
             raise APIConnectionError(
                 f"the stream ended before its completed event ({len(partials)} partial image(s)"
@@ -805,19 +802,13 @@ class AsyncImageClient:
         return parse(), request_id, False
 
     async def _exchange(
-        self,
-        request: httpx.Request,
-        key: str,
-        limit: int,
-        what: str,
-        *,
-        stream: StreamReader | None = None,
+        self, request: httpx.Request, key: str, what: str, *, stream: StreamReader | None = None
     ) -> Answer:
         """One API request through the boundary (``_boundary.exchange``): the whole response
-        within one read timeout, the body within ``limit`` bytes, the key redacted. Failures
-        become typed ``CometError``s naming ``what`` was being read."""
+        within one read timeout, the body within ``max_response_bytes``, the key redacted.
+        Failures become typed ``CometError``s naming ``what`` was being read."""
         http = self._ensure_open()
-        read = self.timeout.read
+        read, limit = self.timeout.read, self.max_response_bytes
         try:
             return await exchange(
                 http, request, secret=key, limit=limit, timeout=read, stream=stream
@@ -841,7 +832,7 @@ class AsyncImageClient:
 
     def _connection_error(self, exc: httpx.HTTPError, doing: str) -> APIConnectionError:
         sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-        what = redact(str(exc) or type(exc).__name__, self.__key)
+        what = str(exc) or type(exc).__name__  # (redacted by scrub, like every error leaving)
         host = urlsplit(self.base_url).netloc
         advice = "try again" if sent else "check base_url and your network"
         if isinstance(exc, httpx.TimeoutException):

@@ -58,16 +58,6 @@ class StreamEnded(Exception):
     """The stream ended before any completed event."""
 
 
-async def _deliver(on_partial: OnPartial, partial: PartialImage) -> None:
-    """Call the user's callback; its failure is logged, not raised (the image is paid for)."""
-    try:
-        result = on_partial(partial)
-        if inspect.isawaitable(result):
-            await result
-    except Exception:
-        logger.warning("on_partial raised; the generation goes on", exc_info=True)
-
-
 def _stream_error(
     document: dict[str, Any], request_id: str | None, secret: str | None
 ) -> APIStatusError:
@@ -158,8 +148,12 @@ async def read_stream(
                 height=image.height,
             )
             partials.append(partial)
-            if on_partial is not None:
-                await _deliver(on_partial, partial)
+            try:
+                result = None if on_partial is None else on_partial(partial)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:  # logged, not raised: the image is paid for
+                logger.warning("on_partial raised; the generation goes on", exc_info=True)
         elif kind == completed_type:
             index = len(parsed.images)
             parsed.images.append(

@@ -62,10 +62,6 @@ class ParsedBody:
     error: CometError | None = None
 
 
-def _loads(body: bytes) -> Any:
-    return jiter.from_json(body, cache_mode="keys")
-
-
 def _describe_body(body: bytes, content_type: str) -> str:
     kind = media_type(content_type) or "no content type"
     head = body[:200].decode("utf-8", "replace")
@@ -109,7 +105,7 @@ def parse_body(
 ) -> ParsedBody:
     """Parse a 2xx answer. Raises ``ResponseError`` for anything that is not an image result."""
     try:
-        document = _loads(body)
+        document = jiter.from_json(body, cache_mode="keys")
     except ValueError:
         if media_type(content_type) == "text/event-stream":
             raise ResponseError(
@@ -243,7 +239,7 @@ def error_from_response(
         # (what is derived from it below is then clean too).
         body = redact(body.decode("utf-8", "replace"), secret).encode()
     try:
-        parsed = _loads(body) if body else None
+        parsed = jiter.from_json(body, cache_mode="keys") if body else None
     except ValueError:
         parsed = None
     if isinstance(parsed, dict):
