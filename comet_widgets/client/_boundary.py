@@ -3,10 +3,10 @@
 ``exchange`` sends a request and reads the whole response (status line, headers and body) within
 one deadline, refuses a body above a byte cap, and hands back an ``Answer`` in which the API key
 is already replaced by ``[redacted]`` wherever a server may have echoed it: in the body bytes
-(literally, JSON-escaped as ``\\u0073k-...`` or percent-encoded), in every header value (so in
-the request id) and in the final URL. Nothing downstream (parsing, errors, metadata, manifests,
-the panel, logs) ever sees the raw answer, so no later path can miss the key. Generations,
-model lists and image downloads use it; a new request path (streams, edits) should too.
+(literally, JSON-escaped as ``\\u0073k-...`` or percent-encoded) and in every header value (so
+in the request id). Nothing downstream (parsing, errors, metadata, manifests, the panel, logs)
+ever sees the raw answer, so no later path can miss the key. Generations, edits, streams, model
+lists and image downloads all read through it.
 
 Streams: with ``stream=`` an answer of type ``text/event-stream`` (status 200) is not collected;
 its chunks go to that reader as they arrive, under the same deadline and byte cap, and what the
@@ -99,7 +99,6 @@ class Answer:
     status: int
     headers: httpx.Headers
     body: bytes
-    url: str
     #: What the ``stream`` reader returned, for a streamed answer (``body`` is then empty).
     streamed: Any = None
 
@@ -254,6 +253,5 @@ async def exchange(
         status=response.status_code,
         headers=_headers(response.headers, secret),
         body=redact_bytes(body, secret) if redact_body else body,
-        url=redact(strip_userinfo(str(response.url)), secret) if secret else str(response.url),
         streamed=streamed,
     )
