@@ -155,23 +155,22 @@ def _user_stacklevel() -> int:
 
 def _check_key_sendable(key: str, source: str) -> None:
     """Refuse, before sending, a key that cannot travel in an HTTP header; never show it."""
-    problem = None
+    bad = next((i for i, c in enumerate(key) if not (c.isascii() and c.isprintable())), None)
     if key != key.strip():
         problem = "it starts or ends with a space or a line break (a copy-paste slip?)"
-    elif not key.isascii():
-        position = next(i for i, c in enumerate(key) if not c.isascii())
-        problem = f"it has a non-ASCII character (at position {position})"
-    elif not key.isprintable():
-        position = next(i for i, c in enumerate(key) if not c.isprintable())
-        problem = f"it has a control character such as a line break (at position {position})"
-    if problem is not None:
-        raise InvalidParameterError(
-            source,
-            f"<a key of {len(key)} characters>",
-            "use the key exactly as CometAPI shows it: printable ASCII, no spaces around it",
-            reason=f"the API key ({source}) cannot be sent in a header: {problem}; nothing was"
-            " sent",
-        )
+    elif bad is not None:
+        kind = "a control character such as a line break"
+        if not key[bad].isascii():
+            kind = "a non-ASCII character"
+        problem = f"it has {kind} (at position {bad})"
+    else:
+        return
+    raise InvalidParameterError(
+        source,
+        f"<a key of {len(key)} characters>",
+        "use the key exactly as CometAPI shows it: printable ASCII, no spaces around it",
+        reason=f"the API key ({source}) cannot be sent in a header: {problem}; nothing was sent",
+    )
 
 
 def _check_base_url(base_url: str) -> str:
