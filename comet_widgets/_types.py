@@ -64,7 +64,6 @@ __all__ = [
     "SvgReasoning",
     "Unpack",
     "choices",
-    "parameter_types",
     "scalar_kind",
     "signed",
 ]
@@ -246,16 +245,10 @@ HELP: Mapping[str, str] = {
 }
 
 
-def parameter_types(declaration: type = ImageParams) -> dict[str, Any]:
-    """The resolved type of every parameter of ``declaration`` (``ImageParams`` or
-    ``EditParams``), by name, in declaration order."""
-    return get_type_hints(declaration)
-
-
 #: The parameter names, in declaration order.
-PARAMETERS: tuple[str, ...] = tuple(parameter_types())
+PARAMETERS: tuple[str, ...] = tuple(get_type_hints(ImageParams))
 #: An edit's parameter names (``EditParams``), in declaration order.
-EDIT_PARAMETERS: tuple[str, ...] = tuple(parameter_types(EditParams))
+EDIT_PARAMETERS: tuple[str, ...] = tuple(get_type_hints(EditParams))
 #: The ``EditParams`` that are files (sent as multipart files, like ``image``).
 EDIT_FILES: tuple[str, ...] = ("mask", "markup")
 
@@ -282,7 +275,7 @@ def choices(
 
     With ``closed_only`` a parameter that also takes any string (``model``, ``size``) has none.
     """
-    annotation = parameter_types(declaration)[name]
+    annotation = get_type_hints(declaration)[name]
     if closed_only and not _is_closed(annotation):
         return ()
     return tuple(str(value) for value in _literals(annotation))
@@ -291,7 +284,7 @@ def choices(
 def scalar_kind(name: str, declaration: type = ImageParams) -> type | None:
     """``str``, ``int`` or ``bool`` for a parameter holding one such value (a ``Literal`` of
     strings is ``str``); None for an object (``svg``, ``extra_body``, a file)."""
-    annotation = parameter_types(declaration)[name]
+    annotation = get_type_hints(declaration)[name]
     kinds = set()
     for arg in get_args(annotation) or (annotation,):
         if arg is type(None):

@@ -33,7 +33,6 @@ from comet_widgets._types import (
     ImageRequest,
     Unpack,
     choices,
-    parameter_types,
     scalar_kind,
 )
 from comet_widgets.cli._parser import FLAGS, NOT_ON_COMMAND_LINE, build_parser, params_of
@@ -125,7 +124,7 @@ def test_signatures_equal_the_typed_parameter_set(
     assert list(name for name in keywords if name not in others) == list(PARAMETERS)
     assert set(keywords) - set(PARAMETERS) == others
     hints = get_type_hints(function)
-    declared = parameter_types()
+    declared = get_type_hints(ImageParams)
     for name in PARAMETERS:
         assert keywords[name].default == (DEFAULT_MODEL if name == "model" else None), name
         if function is build_payload:
@@ -197,7 +196,7 @@ def test_stream_false_is_accepted_everywhere_and_not_sent() -> None:
 
 def test_the_panel_traits_are_typed_parameters() -> None:
     traits = ImageGenerator.class_traits()
-    declared = parameter_types()
+    declared = get_type_hints(ImageParams)
     assert [name for name in PARAMS if name != "prompt"] == [
         name for name in PARAMETERS if name in PARAMS
     ]
