@@ -72,8 +72,8 @@ def _hold_one(value: object, field: str) -> Held:
 
 async def hold_inputs(items: Iterable[object]) -> tuple[list[object], dict[str, bytes]]:
     """``items`` with every in-memory ``image``/``mask`` value replaced by a ``Held`` (each
-    distinct object made bytes once, in one worker thread), and those bytes by hash. Items
-    without such values are passed on as they are (and then no thread is used)."""
+    distinct object made bytes once, in one worker thread), and those bytes by hash. A batch
+    without such values is passed on as it is (and then no thread is used)."""
     listed = list(items)
     wanted: dict[int, tuple[object, str]] = {}
     for item in listed:
@@ -87,21 +87,20 @@ async def hold_inputs(items: Iterable[object]) -> tuple[list[object], dict[str, 
     if not wanted:
         return listed, {}
 
-    def hold_all() -> dict[int, Held]:
-        return {key: _hold_one(value, field) for key, (value, field) in wanted.items()}
-
-    held = await asyncio.to_thread(hold_all)
+    made = await asyncio.to_thread(lambda: [_hold_one(*given) for given in wanted.values()])
+    held = dict(zip(wanted, made, strict=True))
 
     def swap(value: object) -> object:
         if isinstance(value, (list, tuple)):
             return [swap(one) for one in value]
         return held[id(value)] if _in_memory(value) else value
 
-    out: list[object] = []
-    for item in listed:
-        if isinstance(item, Mapping) and any(field in item for field in EDIT_INPUTS):
-            item = {k: swap(v) if k in EDIT_INPUTS else v for k, v in item.items()}
-        out.append(item)
+    out = [
+        {k: swap(v) if k in EDIT_INPUTS else v for k, v in item.items()}
+        if isinstance(item, Mapping)
+        else item
+        for item in listed
+    ]
     return out, {h.sha256: h.data for h in held.values() if h.refused is None}
 
 
@@ -137,15 +136,12 @@ def _file(value: object, field: str, seen: Seen) -> tuple[dict[str, str], EditIn
     return entry, dataclasses.replace(known, name=name)
 
 
-def edit_payload(
-    prompt: object, params: Mapping[str, Any], seen: Seen | None = None
-) -> dict[str, Any]:
+def edit_payload(prompt: object, params: Mapping[str, Any], seen: Seen) -> dict[str, Any]:
     """The request body of an edit item: its form fields (``build_edit_payload``) and its
     files, each as ``{"path" or "name", "sha256"}`` (``image`` a list of them). Every rule
     ``client.edit`` applies to the files is applied here, before anything is sent: they are
     images (``check_edit``: formats, sizes, counts, a mask's size and alpha). ``seen`` (one per
     batch) spares decoding a mask without alpha again for every item that shares it."""
-    seen = {} if seen is None else seen
     params = {k: v for k, v in params.items() if not (k in EDIT_FILES and v in (None, ""))}
     image = params.pop("image", None)
     if image is None:
@@ -194,7 +190,7 @@ async def edit_files(
     payload: dict[str, Any],
     *,
     limiter: RequestLimiter | None,
-    held: Mapping[str, bytes] | None = None,
+    held: Mapping[str, bytes],
     on_partial: Callable[[PartialImage], object] | None = None,
 ) -> Generation:
     """Run one planned edit item with ``client`` (an ``AsyncImageClient``); ``held`` has the
@@ -205,11 +201,10 @@ async def edit_files(
     body = dict(payload)
     images = body.pop("image")
     files = {name: body.pop(name) for name in EDIT_FILES if name in body}
-    kept = held or {}
-    paths = [_source(entry, "image", kept) for entry in images]
+    paths = [_source(entry, "image", held) for entry in images]
     prepared = await prepare(
         paths if len(paths) > 1 else paths[0],
-        **{name: _source(entry, name, kept) for name, entry in files.items()},
+        **{name: _source(entry, name, held) for name, entry in files.items()},
     )
     pairs = [
         *zip(images, prepared.images, strict=True),

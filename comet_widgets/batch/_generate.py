@@ -8,20 +8,11 @@ How a batch runs:
 2. Each item's key is the SHA-256 of its request body. Items with the same body are requested
    once and share the result (ask ``n=2`` for two variations of one prompt).
 3. With ``output_dir`` and ``resume``, keys already in the folder's manifests without an error
-   (and whose files still exist) are not requested again: they are rebuilt from the manifest.
-4. A fixed pool of ``concurrency`` workers pulls the remaining items from a queue; every request
-   goes through one shared ``RequestLimiter`` (concurrency cap, requests per minute, and the
-   pause a 429 answer sets, which holds back every worker).
-5. As each item finishes, its images are written (fsynced) and then one manifest line is
-   appended (fsynced), with the item's cost. A failed item records its error and the others
-   go on.
-6. With ``budget_usd``, an item starts only while what the batch has spent (resumed items
-   included) plus the estimates of the items in flight and its own stays within the budget;
-   an item that would pass it is not sent (``BatchItem.over_budget``), and a resume with a
-   larger budget sends it.
-
-Cancelling the task (Ctrl-C in the CLI) stops the workers; items that had already been answered
-are written to disk and to the manifest before the cancellation propagates.
+   (and whose files still exist) are rebuilt from the manifest, not requested again.
+4. ``BatchRun`` (``_run.py``) sends the rest through a pool of ``concurrency`` workers and one
+   shared ``RequestLimiter``, within ``budget_usd``, and writes each item's images (fsynced)
+   and then its manifest line (fsynced) as it finishes. A failed item records its error and
+   the others go on; on cancellation, answered items are written before it propagates.
 """
 
 from __future__ import annotations
@@ -79,7 +70,7 @@ def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
     return index, count
 
 
-def _split_item(item: object, index: int) -> tuple[object, dict[str, Any], dict[str, Any]]:
+def _split_item(item: object) -> tuple[object, dict[str, Any], dict[str, Any]]:
     if isinstance(item, str):
         return item, {}, {}
     if isinstance(item, Mapping):
@@ -104,7 +95,7 @@ def plan(items: Iterable[object], defaults: Mapping[str, Any]) -> list[Planned]:
     seen: Seen = {}
     for index, item in enumerate(items):
         try:
-            prompt, overrides, meta = _split_item(item, index)
+            prompt, overrides, meta = _split_item(item)
             params = {k: v for k, v in defaults.items() if v is not None} | overrides
             if any(name in params for name in EDIT_INPUTS):
                 payload = edit_payload(prompt, params, seen)

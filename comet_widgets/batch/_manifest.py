@@ -77,13 +77,6 @@ def relative_path(path: Path, root: Path) -> str:
     return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
 
 
-def _record_images(record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    images = record.get("images")
-    return (
-        [image for image in images if isinstance(image, dict)] if isinstance(images, list) else []
-    )
-
-
 def read_manifest(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The records of a manifest, in file order; ``[]`` when the file does not exist.
 
@@ -123,11 +116,6 @@ class ManifestLockedError(CometError):
     """Another process is running a batch on the same manifest (same folder, same shard)."""
 
 
-def lock_path(path: Path) -> Path:
-    """The lock file of a manifest (hidden, beside it; it names the process holding it)."""
-    return path.with_name(f".{path.name}.lock")
-
-
 def _acquire(path: Path) -> int | None:
     """Lock ``path``'s manifest for this process, or raise ``ManifestLockedError`` at once.
 
@@ -138,8 +126,8 @@ def _acquire(path: Path) -> int | None:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         return None
-    lock = lock_path(path)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    # hidden, beside the manifest; it names the process holding it
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -221,19 +209,16 @@ class ManifestWriter:
         """Write one record as one line, then flush and fsync."""
         line = (canonical_json(dict(record)) + "\n").encode("utf-8")
         with self._lock:
-            self._write(line)
-
-    def _write(self, data: bytes) -> None:
-        if self._handle is None:
-            raise InvalidParameterError(
-                "manifest",
-                str(self.path),
-                "a writer still open (a batch closes its own when it ends)",
-                reason=f"the manifest writer for {str(self.path)!r} is closed",
-            )
-        self._handle.write(data)
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+            if self._handle is None:
+                raise InvalidParameterError(
+                    "manifest",
+                    str(self.path),
+                    "a writer still open (a batch closes its own when it ends)",
+                    reason=f"the manifest writer for {str(self.path)!r} is closed",
+                )
+            self._handle.write(line)
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
 
     def close(self) -> None:
         with self._lock:
@@ -380,7 +365,10 @@ def _rebase(
     """The record with image paths relative to ``root`` (files copied there if asked)."""
     images = []
     copied = 0
-    for image in _record_images(record):
+    given = record.get("images")
+    for image in given if isinstance(given, list) else []:
+        if not isinstance(image, dict):
+            continue
         image = dict(image)
         if image.get("path"):
             where = source / str(image["path"])

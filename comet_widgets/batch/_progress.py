@@ -108,13 +108,6 @@ class Progress:
     def _wants(self, now: float) -> bool:
         return True
 
-    @property
-    def rate(self) -> float:
-        """Items finished per minute in this run (resumed items excluded)."""
-        elapsed = self._clock() - self._started
-        fresh = self.counts.succeeded + self.counts.failed
-        return fresh * 60.0 / elapsed if elapsed > 0 and fresh else 0.0
-
     def text(self) -> str:
         """``"12/40 · 10 ok · 1 failed · 1 resumed · 35.2/min · ETA 1m"``."""
         c = self.counts
@@ -123,13 +116,15 @@ class Progress:
             parts.append(f"{c.resumed} resumed")
         if c.over_budget:
             parts.append(f"{c.over_budget} over budget")
-        rate = self.rate
+        elapsed = self._clock() - self._started
+        # items finished per minute in this run (resumed ones excluded)
+        rate = (c.succeeded + c.failed) * 60.0 / elapsed if elapsed > 0 else 0.0
         if rate:
             parts.append(f"{rate:.1f}/min")
             remaining = c.total - c.done
             if remaining and not self.closed:
                 parts.append(f"ETA {duration(remaining * 60.0 / rate)}")
-        parts.append(duration(self._clock() - self._started))
+        parts.append(duration(elapsed))
         return " · ".join(parts)
 
     def _show(self, *, final: bool) -> None:  # pragma: no cover - overridden
@@ -177,13 +172,12 @@ class PlainProgress(Progress):
         total: int,
         *,
         stream: TextIO | None = None,
-        every: int | None = None,
         interval: float = PLAIN_INTERVAL,
         **options: Any,
     ) -> None:
         super().__init__(total, **options)
         self.stream = stream or sys.stderr
-        self.every = every or max(1, -(-total // 10))
+        self.every = max(1, -(-total // 10))
         self.interval = interval
         self._last_done = 0
 
@@ -218,7 +212,6 @@ def make_progress(
     total: int,
     *,
     stream: TextIO | None = None,
-    label: str = "batch",
 ) -> Progress | None:
     """The progress display for ``progress`` (``True``: pick by environment; ``False``: none)."""
     if progress is None or progress is False:
@@ -228,14 +221,14 @@ def make_progress(
     if progress is not True:
         if not callable(progress):
             raise InvalidCallError(f"progress must be a bool or a callable, got {progress!r}")
-        return CallbackProgress(progress, total, label=label)
+        return CallbackProgress(progress, total)
     if "ipykernel" in sys.modules:  # maybe a notebook: the widget folder draws the bar there
         from ..widget import _progress_bar
 
         if _progress_bar.in_notebook():
-            return WidgetProgress(total, label=label)
+            return WidgetProgress(total)
     out = stream or sys.stderr
     isatty = getattr(out, "isatty", None)
     if isatty is not None and isatty():
-        return TerminalProgress(total, stream=out, label=label)
-    return PlainProgress(total, stream=out, label=label)
+        return TerminalProgress(total, stream=out)
+    return PlainProgress(total, stream=out)

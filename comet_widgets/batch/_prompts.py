@@ -71,12 +71,10 @@ class PromptFile:
 
 def format_of(path: str | os.PathLike[str]) -> InputFormat:
     """The input format from a file's extension (``.txt`` and anything unknown: txt)."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        return "csv"
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
-    return "txt"
+    return _FORMATS.get(Path(path).suffix.lower(), "txt")
+
+
+_FORMATS: dict[str, InputFormat] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
 _NEWLINES = re.compile(r"\r\n|\r|\n")
@@ -131,11 +129,8 @@ def text_prompts(text: str) -> list[tuple[int, str]]:
 
 
 def _read_txt(text: str, name: str) -> PromptFile:
-    result = PromptFile()
-    for number, prompt in text_prompts(text):
-        result.items.append(prompt)
-        result.lines.append(number)
-    return result
+    found = text_prompts(text)
+    return PromptFile([prompt for _, prompt in found], [number for number, _ in found])
 
 
 def _read_jsonl(text: str, name: str) -> PromptFile:
@@ -210,8 +205,15 @@ def _read_csv(text: str, name: str) -> PromptFile:
                     item["prompt"] = value
                 elif role == "meta":
                     meta[key] = value
+                elif value and key in _INT_COLUMNS:
+                    try:
+                        item[key] = int(value)
+                    except ValueError:
+                        raise PromptFileError(
+                            f"{name} line {number}: {key} must be a whole number, got {value!r}"
+                        ) from None
                 elif value:
-                    item[key] = _cell_value(key, value, name, number)
+                    item[key] = value
             if meta:
                 item["meta"] = meta
             result.items.append(item)
@@ -219,14 +221,3 @@ def _read_csv(text: str, name: str) -> PromptFile:
     except csv.Error as exc:
         raise PromptFileError(f"{name} line {reader.line_num}: {exc}") from None
     return result
-
-
-def _cell_value(key: str, value: str, name: str, number: int) -> object:
-    if key not in _INT_COLUMNS:
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        raise PromptFileError(
-            f"{name} line {number}: {key} must be a whole number, got {value!r}"
-        ) from None

@@ -1,10 +1,9 @@
 """The engine of ``generate_many``: a worker pool over a queue, persisting as items finish.
 
-``generate_many`` (in ``_batch``) validates and plans; ``BatchRun`` executes the plan: it
-rebuilds resumed items from the folder's manifests, runs ``concurrency`` workers that pull items
-from one queue and send them through one shared ``RequestLimiter``, and for each answer saves the
-images (fsynced) in a thread, then appends the manifest line (fsynced). Answers received before
-a cancellation are still written before it propagates.
+``generate_many`` (``_generate.py``) validates and plans; ``BatchRun`` rebuilds resumed items
+from the folder's manifests, runs ``concurrency`` workers that pull items from one queue through
+one shared ``RequestLimiter``, and for each answer saves the images (fsynced) in a thread, then
+appends the manifest line (fsynced). Answers received before a cancellation are still written.
 
 With a budget, a worker admits an item only when what the batch has spent (the cost of the
 finished items, resumed ones included), plus the estimates of the items in flight, plus this
@@ -337,11 +336,9 @@ class BatchRun:
             await self._report(other, "succeeded" if other.ok else "failed")
 
     def _stem(self, item: BatchItem, generation: Generation) -> str:
-        """The images' names without ``-<image>.<ext>``: the input index and a slug of the
-        prompt (``00012-a-red-fox``). A name already taken in the folder (an earlier run's item
-        at this index with another body, or a ``--no-resume`` rerun) is never replaced: the
-        key's first 8 hex digits are added then. Resumed items keep the paths their manifest
-        rows name (earlier versions wrote ``00012-<key[:12]>``), so nothing is renamed."""
+        """The images' names without ``-<image>.<ext>``: ``00012-a-red-fox``. A name already taken
+        in the folder (another body at this index, a ``--no-resume`` rerun) is never replaced:
+        the key's first 8 hex digits are added then."""
         assert self.folder is not None
         stem = f"{item.index:05d}-{slug(item.prompt, 40)}"
         names = [
@@ -358,8 +355,8 @@ class BatchRun:
         exception: BaseException | None,
         elapsed: float,
     ) -> None:
-        """Record the outcome; with a folder, save the images, then append the manifest line
-        (in a thread then: it writes and fsyncs)."""
+        """Record the outcome; with a folder (in a thread), save the images, then append the
+        manifest line."""
         item.elapsed = elapsed
         item.exception = exception
         item.error = error_payload(exception) if exception is not None else None

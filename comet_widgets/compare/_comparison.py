@@ -95,9 +95,23 @@ class Comparison:
 
         Raises ``InvalidParameterError`` for a name that is not an axis, a value the axis lacks,
         or axes left out when several cells would match."""
-        found = self._grid.find(where)
+        axes = {axis.name: axis for axis in self._grid.axes}
+        for name in where:
+            if name not in axes:
+                raise InvalidParameterError(
+                    name,
+                    name,
+                    "one of the axes: " + (", ".join(axes) or "(none)"),
+                    reason=f"{name!r} is not an axis of this comparison",
+                )
+        spots = {name: axes[name].position(value) for name, value in where.items()}
+        found = [
+            cell
+            for cell in self._grid.cells
+            if all(axes[name].position(cell.where[name]) == at for name, at in spots.items())
+        ]
         if len(found) != 1:
-            missing = [axis.name for axis in self._grid.axes if axis.name not in where]
+            missing = [name for name in axes if name not in where]
             raise InvalidParameterError(
                 "where",
                 where,

@@ -174,29 +174,6 @@ class Grid:
             Cost(usd=0.0, basis="estimate"),
         )
 
-    def axis(self, name: str) -> Axis:
-        for axis in self.axes:
-            if axis.name == name:
-                return axis
-        raise InvalidParameterError(
-            name,
-            name,
-            "one of the axes: " + (", ".join(a.name for a in self.axes) or "(none)"),
-            reason=f"{name!r} is not an axis of this comparison",
-        )
-
-    def find(self, where: Mapping[str, object]) -> list[Cell]:
-        """The cells whose values match ``where`` (axis name -> value, or a prompt index)."""
-        wanted = {name: self.axis(name) for name in where}
-        positions = {name: axis.position(where[name]) for name, axis in wanted.items()}
-        found = []
-        for cell in self.cells:
-            if all(
-                wanted[name].position(cell.where[name]) == spot for name, spot in positions.items()
-            ):
-                found.append(cell)
-        return found
-
     def describe(self) -> str:
         """``"8 cells (2 not applicable), 6 to send: about $0.42"``."""
         refused = len(self.cells) - len(self.sendable)

@@ -54,13 +54,9 @@ class Geometry:
     def of(cls, grid: Grid) -> Geometry:
         by_name = {axis.name: axis for axis in grid.axes}
         order = [by_name[name] for name in grid.layout]
-        if len(order) == 1:
-            return cls(rows=None, columns=order[0], pages=())
-        return cls(
-            rows=order[0] if order else None,
-            columns=order[1] if len(order) > 1 else None,
-            pages=tuple(order[2:]),
-        )
+        if len(order) < 2:  # a single axis is the columns
+            return cls(rows=None, columns=order[0] if order else None, pages=())
+        return cls(rows=order[0], columns=order[1], pages=tuple(order[2:]))
 
     @property
     def size(self) -> tuple[int, int]:
