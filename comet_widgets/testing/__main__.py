@@ -9,6 +9,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from .._errors import MissingDependencyError
 from ._app import FakeAPI
@@ -55,14 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--latency must be 0 or more")
     if args.stream_interval < 0:
         parser.error("--stream-interval must be 0 or more")
-    image_bytes = None
-    if args.image_file is not None:
-        with open(args.image_file, "rb") as file:
-            image_bytes = file.read()
     app = FakeAPI(
         api_key=args.api_key,
         latency=args.latency,
-        image_bytes=image_bytes,
+        image_bytes=Path(args.image_file).read_bytes() if args.image_file else None,
         stream_interval=args.stream_interval,
         stream_refusal=args.refuse_stream,
     )

@@ -61,7 +61,6 @@ from ._faults import (
     check_whole,
     default_message,
     deliver,
-    send_failure,
     send_huge,
     send_malformed_document,
 )
@@ -204,12 +203,6 @@ class FakeAPI:
         self.stream_times: list[float] = []
         self.in_flight = 0
         self.reset()  # sets the knobs and the other counters
-
-    def __repr__(self) -> str:
-        return (
-            f"<FakeAPI generations={self.generation_count} successes={self.success_count}"
-            f" in_flight={self.in_flight} pending_faults={self.pending_faults}>"
-        )
 
     # -- knobs -------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -583,7 +576,12 @@ class FakeAPI:
         if self.latency > 0 and not await watcher.sleep(self.latency):
             return  # the client hung up: nobody to answer
         if isinstance(fault, Failure):
-            await send_failure(responder, fault, model)
+            if fault.body is None:
+                message = fault.message or default_message(fault.status, model)
+                raise Refusal(fault.status, message, code=fault.code, headers=fault.headers)
+            await responder.respond(  # the body verbatim (an HTML page by default)
+                fault.status, fault.body, content_type=fault.content_type, headers=fault.headers
+            )
         elif payload.get("stream") and self.stream_relay and not isinstance(fault, Malformed):
             kinds = EDIT_EVENTS if edit else GENERATION_EVENTS
             events = await self._bodies.build_stream(

@@ -124,23 +124,15 @@ async def read_body(receive: Receive) -> bytes | None:
 class Watcher:
     """Notices a client that hangs up while the fake sleeps or streams.
 
-    Only started when needed: it keeps a task waiting on ``receive()``, which (after the body
-    has been read) answers ``http.disconnect`` when the client goes away or the response ends.
+    Started by the first ``sleep``: it keeps a task waiting on ``receive()``, which (after the
+    body has been read) answers ``http.disconnect`` when the client goes away or the response
+    ends.
     """
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-
-    @property
-    def disconnected(self) -> bool:
-        self._ensure_started()
-        return self._event.is_set()
-
-    def _ensure_started(self) -> None:
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._watch())
 
     async def _watch(self) -> None:
         while True:
@@ -150,13 +142,15 @@ class Watcher:
                 return
 
     async def sleep(self, seconds: float) -> bool:
-        """Sleep ``seconds``; return False as soon as the client hangs up (True otherwise)."""
+        """Sleep ``seconds`` (0: let other tasks run); return False as soon as the client hangs
+        up (True otherwise)."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._watch())
         if seconds <= 0:
             await asyncio.sleep(0)
-            return not self._event.is_set()
-        self._ensure_started()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout=seconds)
+        else:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._event.wait(), timeout=seconds)
         return not self._event.is_set()
 
     async def aclose(self) -> None:

@@ -18,6 +18,8 @@ from email.parser import HeaderParser
 from email.utils import collapse_rfc2231_value
 from typing import Any
 
+from PIL import Image
+
 from .._catalog import EditInput, build_edit_payload, check_edit
 from .._constants import DEFAULT_EDIT_MODEL, MAX_IMAGE_PIXELS
 from .._errors import InvalidParameterError
@@ -181,8 +183,6 @@ def derive(
     """The edited image: ``image`` with the mask's transparent area replaced by the placeholder
     pattern for ``prompt`` (no mask: blended with it), resized to ``size`` when one is given,
     encoded as ``fmt`` (png, jpeg, webp, or gif: ``frames`` frames of ``frame_ms`` each)."""
-    from PIL import Image
-
     with Image.open(io.BytesIO(image)) as opened:
         base = opened.convert("RGBA")
     spec = images.ImageSpec(prompt, 0, base.width, base.height, fmt, frames=frames)

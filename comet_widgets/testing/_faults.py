@@ -6,7 +6,6 @@ then closes the socket mid-message.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ __all__ = [
     "check_whole",
     "default_message",
     "deliver",
-    "send_failure",
     "send_huge",
     "send_malformed_document",
 ]
@@ -126,7 +124,7 @@ class Failure:
     headers: tuple[tuple[str, str], ...] = ()
     #: Sent verbatim (with ``content_type``) instead of the JSON error body.
     body: bytes | None = None
-    content_type: str = "text/html; charset=utf-8"
+    content_type: str = HTML_TYPE
     #: How the request log names it: "fail" (fail_next) or "random" (fault_rates).
     source: str = "fail"
 
@@ -186,21 +184,6 @@ class UrlPlan:
     seconds: float = 0.0
     #: The URL put in the answer for ``non_http``.
     url: str = ""
-
-
-async def send_failure(responder: Responder, failure: Failure, model: str) -> None:
-    """Answer with an injected error (an error body in the responder's style, or
-    ``failure.body`` verbatim)."""
-    if failure.body is not None:
-        await responder.respond(
-            failure.status,
-            failure.body,
-            content_type=failure.content_type,
-            headers=failure.headers,
-        )
-        return
-    message = failure.message or default_message(failure.status, model)
-    await responder.error(failure.status, message, code=failure.code, headers=failure.headers)
 
 
 async def send_malformed_document(
@@ -275,7 +258,6 @@ async def send_huge(
         piece = _HUGE_CHUNK if remaining >= len(_HUGE_CHUNK) else _HUGE_CHUNK[:remaining]
         await responder.body(piece, more=True)
         remaining -= len(piece)
-        await asyncio.sleep(0)  # let the hang-up watcher run
-        if watcher.disconnected:
+        if not await watcher.sleep(0):  # lets the hang-up watcher run
             return
     await responder.body(tail)

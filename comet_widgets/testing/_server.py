@@ -64,12 +64,6 @@ class _QuietInjectedFaults(logging.Filter):
         return not isinstance(exc, InjectedDisconnect)
 
 
-def _quiet_uvicorn() -> None:
-    logger = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _QuietInjectedFaults) for f in logger.filters):
-        logger.addFilter(_QuietInjectedFaults())
-
-
 @contextlib.contextmanager
 def serve_fake(
     app: FakeAPI | None = None,
@@ -111,7 +105,9 @@ def serve_fake(
         timeout_keep_alive=75,
         timeout_graceful_shutdown=2,
     )
-    _quiet_uvicorn()  # after Config: it (re)configures uvicorn's loggers
+    logger = logging.getLogger("uvicorn.error")  # after Config: it (re)configures loggers
+    if not any(isinstance(f, _QuietInjectedFaults) for f in logger.filters):
+        logger.addFilter(_QuietInjectedFaults())
     server: Any = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="comet-fake-api", daemon=True

@@ -53,21 +53,6 @@ def image_event(kind: str, b64: bytes, fields: Mapping[str, Any]) -> bytes:
     return sse(kind, b'{"b64_json":"' + b64 + b'",' + rest[1:])
 
 
-def _broken_event(brk: StreamBreak, responder: Responder, partial: str) -> bytes | None:
-    """What a break sends in place of the next event (None: nothing more); ``partial``: the
-    stream's partial event type."""
-    if brk.kind == "error":
-        message = brk.message or "the upstream provider failed while generating the image"
-        error = responder.error_document(500, message, code=brk.code)
-        return sse(brk.event or "error", json.dumps({"type": "error", "error": error}).encode())
-    if brk.kind == "invalid_json":
-        return sse(brk.event or partial, b'{"type":"' + partial.encode() + b'","b64_js')
-    if brk.kind == "bad_event":
-        data = {"type": partial, "partial_image_index": "first", "created_at": 0}
-        return sse(brk.event or partial, json.dumps(data).encode())
-    return None
-
-
 async def send_stream(
     responder: Responder,
     watcher: Watcher,
@@ -97,12 +82,19 @@ async def send_stream(
         if sent_at is not None:
             sent_at.append(time.perf_counter())
         await responder.body(event, more=True)
-    if brk is not None:
-        if brk.kind == "cut":
-            raise InjectedDisconnect(f"the fake API cut the stream after {limit} event(s)")
-        broken = _broken_event(brk, responder, kinds[0])
-        if broken is not None:
-            if not await watcher.sleep(interval):
-                return
-            await responder.body(broken, more=True)
-    await responder.body(b"")
+    if brk is not None and brk.kind == "cut":
+        raise InjectedDisconnect(f"the fake API cut the stream after {limit} event(s)")
+    partial = kinds[0]
+    broken = b""  # "end_early": the stream just ends
+    if brk is not None and brk.kind == "error":
+        message = brk.message or "the upstream provider failed while generating the image"
+        error = responder.error_document(500, message, code=brk.code)
+        broken = sse(brk.event or "error", json.dumps({"type": "error", "error": error}).encode())
+    elif brk is not None and brk.kind == "invalid_json":
+        broken = sse(brk.event or partial, b'{"type":"' + partial.encode() + b'","b64_js')
+    elif brk is not None and brk.kind == "bad_event":
+        data = {"type": partial, "partial_image_index": "first", "created_at": 0}
+        broken = sse(brk.event or partial, json.dumps(data).encode())
+    if broken and not await watcher.sleep(interval):
+        return
+    await responder.body(broken)
