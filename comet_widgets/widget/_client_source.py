@@ -19,28 +19,11 @@ from ..testing import FAKE_API_KEY
 if TYPE_CHECKING:
     from ..testing._offline import OfflineClient
 
-__all__ = [
-    "OFFLINE_BANNER",
-    "ClientSource",
-    "missing_key_notice",
-]
+__all__ = ["OFFLINE_BANNER", "ClientSource"]
 
 OFFLINE_BANNER = (
     "Offline mode: images are local placeholders drawn by the fake API, not real generations."
 )
-
-
-def missing_key_notice() -> str:
-    """The package's "no API key" message with how to give the panel a key (plain text; the
-    panel escapes it)."""
-    text = missing_key(
-        "before starting Jupyter, or in the notebook without writing the key into it:"
-        f' import os, getpass; os.environ["{API_KEY_ENV}"] = getpass.getpass("CometAPI key: ").'
-        " Or give it a client:"
-        " ImageGenerator(client_factory=lambda: AsyncImageClient(api_key=...)),"
-        " or try it offline: ImageGenerator(offline=True)."
-    ).message
-    return text[:1].upper() + text[1:]
 
 
 @dataclass
@@ -64,10 +47,18 @@ class ClientSource:
         return self.offline or (self.needs_key and key_from_env() == FAKE_API_KEY)
 
     def missing_key(self) -> str | None:
-        """The notice to show when the default client would have no key, else None."""
-        if self.needs_key and key_from_env() is None:
-            return missing_key_notice()
-        return None
+        """When the default client would have no key, the package's "no API key" message with
+        how to give the panel a key (plain text; the panel escapes it), else None."""
+        if not self.needs_key or key_from_env() is not None:
+            return None
+        text = missing_key(
+            "before starting Jupyter, or in the notebook without writing the key into it:"
+            f' import os, getpass; os.environ["{API_KEY_ENV}"] = getpass.getpass("CometAPI key: ").'
+            " Or give it a client:"
+            " ImageGenerator(client_factory=lambda: AsyncImageClient(api_key=...)),"
+            " or try it offline: ImageGenerator(offline=True)."
+        ).message
+        return text[:1].upper() + text[1:]
 
     def get(self) -> AsyncImageClient:
         """The client, built on first call (call it on the private loop only)."""

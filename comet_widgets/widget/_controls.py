@@ -14,7 +14,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
@@ -71,6 +71,7 @@ ADVANCED = (
     "moderation",
 )
 _DEFAULT_LABEL = "default"
+W = TypeVar("W", bound=widgets.Widget)
 
 
 #: The sizes offered for a model the catalogue does not know: every size some model lists.
@@ -183,6 +184,16 @@ def _set_options(widget: widgets.Widget, options: tuple[Any, ...]) -> None:
         widget.options = options
 
 
+def _offer(dropdown: widgets.Widget, options: tuple[tuple[str, Any], ...], value: Any) -> None:
+    """Set a list's options and value; a value the list does not offer (one set from code
+    that the model refuses) is listed as "not accepted" (the message says why)."""
+    if value not in {offered for _label, offered in options}:
+        options += ((f"{value} (not accepted)", value),)
+    with dropdown.hold_sync():
+        _set_options(dropdown, options)
+        set_value(dropdown, value)
+
+
 class Controls:
     """The parameter controls and the Generate / Cancel buttons.
 
@@ -200,116 +211,88 @@ class Controls:
         #: The panel's lock: the controls' own clicks (More options) write holding it.
         self._lock = lock if lock is not None else contextlib.nullcontext()
         self._mirroring = threading.local()
-        wide = {"description_width": "initial"}
-        self.prompt = made(
+
+        def field(kind: type[W], name: str, label: str, **kwargs: Any) -> W:
+            """A labelled field, classes ``cw-<name>`` and ``cw-field``, as wide as it needs."""
+            layout = kwargs.pop("layout", None) or widgets.Layout(width="auto")
+            style = {"description_width": "initial"}
+            widget = made(kind, description=label, style=style, layout=layout, **kwargs)
+            return classed(widget, f"cw-{name.replace('_', '-')}", "cw-field")
+
+        self.prompt = field(
             widgets.Textarea,
-            description="Prompt",
+            "prompt",
+            "Prompt",
             placeholder="Describe the image: subject, setting, style, light...",
-            style=wide,
             layout=widgets.Layout(width="100%"),
         )
-        self.model = made(
-            widgets.Dropdown,
-            description="Model",
-            options=model_options(None),
-            value=CURRENT[0],
-            style=wide,
-            layout=widgets.Layout(width="auto"),
-        )
+        self.model = field(widgets.Dropdown, "model", "Model", options=model_options(None))
         #: Any other model id (shown when "Other…" is picked, or the model is not listed).
-        self.model_other = made(
-            widgets.Text,
-            placeholder="type a model id, then press Enter",
-            continuous_update=False,
-            layout=widgets.Layout(width="auto", display="none"),
+        self.model_other = classed(
+            made(
+                widgets.Text,
+                placeholder="type a model id, then press Enter",
+                continuous_update=False,
+                layout=widgets.Layout(width="auto", display="none"),
+            ),
+            "cw-model-other",
         )
-        self.size_choice = made(
-            widgets.Dropdown, description="Size", style=wide, layout=widgets.Layout(width="auto")
-        )
+        self.size_choice = field(widgets.Dropdown, "size", "Size")
         #: Any WIDTHxHEIGHT, for a model that takes free sizes ("Custom…" in the list).
-        self.size_custom = made(
-            widgets.Text,
-            placeholder="WIDTHxHEIGHT, e.g. 1280x720",
-            continuous_update=False,
-            layout=widgets.Layout(width="auto", display="none"),
+        self.size_custom = classed(
+            made(
+                widgets.Text,
+                placeholder="WIDTHxHEIGHT, e.g. 1280x720",
+                continuous_update=False,
+                layout=widgets.Layout(width="auto", display="none"),
+            ),
+            "cw-size-custom",
         )
-        #: Whether the person picked "Other…" / "Custom…" (kept until they pick a listed one).
-        self._other_open = self._custom_open = False
+        #: Whether the person opened the box ("Other…" / "Custom…"), by parameter: kept
+        #: until they pick a listed value.
+        self._open = {"model": False, "size": False}
         #: One line under the model control: its lifecycle, or that the key does not list it.
-        self.model_notice = made(widgets.HTML, layout=widgets.Layout(display="none"))
+        self.model_notice = classed(
+            made(widgets.HTML, layout=widgets.Layout(display="none")), "cw-model-notice"
+        )
         #: Quiet: why the key's live model list could not be fetched (the catalogue's is shown).
-        self.model_list_note = made(widgets.HTML, layout=widgets.Layout(display="none"))
+        self.model_list_note = classed(
+            made(widgets.HTML, layout=widgets.Layout(display="none")), "cw-model-list"
+        )
         #: The image models the key can use (None until the live list arrived, or if it failed).
         self.usable: frozenset[str] | None = None
-        # ``.cw-size`` is the list; ``cw-size-custom`` the WxH box under it.
-        self.size_box = classed(
-            made(widgets.Box, [self.size_choice, self.size_custom]), "cw-size-box"
-        )
-        self.n = made(
-            widgets.BoundedIntText,
-            value=1,
-            min=1,
-            max=10,
-            description="Images",
-            style=wide,
-            layout=widgets.Layout(width="auto"),
-        )
-        self.choices = {
-            name: made(
-                widgets.Dropdown,
-                description=LABELS[name],
-                style=wide,
-                layout=widgets.Layout(width="auto"),
-            )
-            for name in OPTIONAL
-        }
-        self.partial_images = made(
+        self.n = field(widgets.BoundedIntText, "n", "Images")
+        self.choices = {name: field(widgets.Dropdown, name, LABELS[name]) for name in OPTIONAL}
+        self.partial_images = field(
             widgets.Dropdown,
-            description="Previews",
-            options=(("none", 0), ("1", 1), ("2", 2), ("3", 3)),
-            value=0,
+            "partial_images",
+            "Previews",
             tooltip=f"Partial previews per image while it is made. {PARTIALS_HINT}.",
-            style=wide,
-            layout=widgets.Layout(width="auto"),
         )
-        self.partials_hint = made(widgets.HTML, f"<small>{PARTIALS_HINT}</small>")
+        self.partials_hint = classed(
+            made(widgets.HTML, f"<small>{PARTIALS_HINT}</small>"), "cw-partials-hint"
+        )
         self.partials_box = classed(
             made(widgets.VBox, [self.partial_images, self.partials_hint]), "cw-partials"
         )
-        self.partial_images.add_class("cw-field")
-        self.generate = made(
-            widgets.Button, description="Generate", button_style="primary", icon="paint-brush"
+        self.generate = classed(
+            made(
+                widgets.Button, description="Generate", button_style="primary", icon="paint-brush"
+            ),
+            "cw-generate",
         )
-        self.cancel = made(
-            widgets.Button,
-            description="Cancel",
-            button_style="warning",
-            icon="stop",
-            layout=widgets.Layout(display="none"),
+        self.cancel = classed(
+            made(
+                widgets.Button,
+                description="Cancel",
+                button_style="warning",
+                icon="stop",
+                layout=widgets.Layout(display="none"),
+            ),
+            "cw-cancel",
         )
-        classes: dict[str, widgets.Widget] = {
-            "cw-prompt": self.prompt,
-            "cw-model": self.model,
-            "cw-model-notice": self.model_notice,
-            "cw-model-list": self.model_list_note,
-            "cw-size": self.size_choice,
-            "cw-n": self.n,
-            "cw-partial-images": self.partial_images,
-            "cw-partials-hint": self.partials_hint,
-            "cw-generate": self.generate,
-            "cw-cancel": self.cancel,
-        }
-        classed(self.model_other, "cw-model-other")
-        classed(self.size_custom, "cw-size-custom")
-        for name, dropdown in self.choices.items():
-            classes["cw-" + name.replace("_", "-")] = dropdown
-        for css, widget in classes.items():
-            classed(widget, css)
-        for widget in (self.prompt, self.model, self.size_choice, self.n, *self.choices.values()):
-            widget.add_class("cw-field")
-
         #: The model's field: the model box, then room for notices about the model (e.g. a
-        #: retirement date) under it: append widgets to ``model_field.children``.
+        #: retirement date) under it.
         self.model_field = classed(
             made(
                 widgets.VBox,
@@ -317,11 +300,10 @@ class Controls:
             ),
             "cw-model-field",
         )
+        # ``.cw-size`` is the list; ``cw-size-custom`` the WxH box under it.
+        size_box = classed(made(widgets.Box, [self.size_choice, self.size_custom]), "cw-size-box")
         self.fields = classed(
-            made(
-                widgets.Box,
-                [self.model_field, self.size_box, self.n, self.choices["quality"]],
-            ),
+            made(widgets.Box, [self.model_field, size_box, self.n, self.choices["quality"]]),
             "cw-fields",
         )
         self.advanced = classed(
@@ -339,64 +321,50 @@ class Controls:
         )
         self.advanced_toggle.on_click(lambda _button: self._toggle())
         #: The control rows, top to bottom.
-        self.rows: list[widgets.Widget] = [
-            self.prompt,
-            self.fields,
-            self.advanced_toggle,
-            self.advanced,
-        ]
+        self.rows = [self.prompt, self.fields, self.advanced_toggle, self.advanced]
 
         self._watch(self.prompt, "prompt", str)
-        self.model.observe(self._on_model_pick, names="value")
+        self._watch(self.model, "model", str, box=self.model_other)
         self._watch(self.model_other, "model", lambda value: str(value).strip())
-        self.size_choice.observe(self._on_size_pick, names="value")
+        self._watch(self.size_choice, "size", str, box=self.size_custom)
         self._watch(self.size_custom, "size", lambda value: str(value).strip().lower())
         self._watch(self.n, "n", int)
         self._watch(self.partial_images, "partial_images", int)
         for name, dropdown in self.choices.items():
             self._watch(dropdown, name, lambda value: value or None)
 
-    @property
-    def folded(self) -> bool:
-        """Whether the advanced options are folded away."""
-        return bool(self.advanced.layout.display == "none")
-
     def _toggle(self) -> None:
+        """More options: fold or unfold the advanced options."""
         with self._lock:
-            self.fold(not self.folded)
-
-    def fold(self, folded: bool) -> None:
-        """Fold (or unfold) the advanced options."""
-        show(self.advanced, not folded)
-        self.advanced_toggle.icon = "caret-right" if folded else "caret-down"
+            folded = self.advanced.layout.display != "none"
+            show(self.advanced, not folded)
+            self.advanced_toggle.icon = "caret-right" if folded else "caret-down"
 
     def mark_next_run(self, running: bool) -> None:
         """While running, the controls say that a change applies to the next run."""
         for widget in (self.prompt, self.fields, self.advanced):
             set_class(widget, "cw-next-run", running)
 
-    def _on_model_pick(self, change: Mapping[str, Any]) -> None:
-        if getattr(self._mirroring, "active", False):
-            return
-        self._other_open = change["new"] == OTHER
-        if self._other_open:  # the box takes over; the model stays until a name is typed
-            show(self.model_other, True)
-            return
-        self._on_change("model", change["new"])
+    def _watch(
+        self,
+        widget: widgets.Widget,
+        name: str,
+        convert: Callable[[Any], Any],
+        *,
+        box: widgets.Widget | None = None,
+    ) -> None:
+        """A person's edit of ``widget`` is ``on_change(name, convert(value))``; in a list with
+        a ``box`` for any value, its "Other…" / "Custom…" entry opens the box instead (the
+        value stays until one is typed there)."""
 
-    def _on_size_pick(self, change: Mapping[str, Any]) -> None:
-        if getattr(self._mirroring, "active", False):
-            return
-        self._custom_open = change["new"] == OTHER
-        if self._custom_open:
-            show(self.size_custom, True)
-            return
-        self._on_change("size", change["new"])
-
-    def _watch(self, widget: widgets.Widget, name: str, convert: Callable[[Any], Any]) -> None:
         def changed(change: Mapping[str, Any]) -> None:
             if getattr(self._mirroring, "active", False):
                 return
+            if box is not None:
+                self._open[name] = change["new"] == OTHER
+                if self._open[name]:
+                    show(box, True)
+                    return
             self._on_change(name, convert(change["new"]))
 
         widget.observe(changed, names="value")
@@ -410,47 +378,38 @@ class Controls:
             self._mirroring.active = False
 
     def _show(self, values: Mapping[str, Any]) -> None:
-        spec = get_model(values["model"])
-        if self.prompt.value != values["prompt"]:
-            self.prompt.value = values["prompt"]
-        self._show_model(values["model"])
-        self._show_notice(values["model"])
-        self._show_size(spec, values["size"])
+        model = values["model"]
+        spec = get_model(model)
+        set_value(self.prompt, values["prompt"])
+        self._show_listed("model", self.model, self.model_other, model, self.model.options)
+        free = spec is None or spec.free_size
+        size = values["size"]
+        self._show_listed(
+            "size", self.size_choice, self.size_custom, size, size_options(spec, size), free=free
+        )
+        set_class(self.size_choice, "cw-size-free", free)
+        notice = spec.notice() if spec is not None else None
+        if notice is None and self.usable is not None and model and model not in self.usable:
+            notice = f"{model} is not in your key's model list; CometAPI may refuse it"
+        set_value(self.model_notice, f"<small>{escaped(notice)}</small>" if notice else "")
+        show(self.model_notice, notice is not None)
         self._show_n(spec, values["n"])
         for name, dropdown in self.choices.items():
-            value = values[name]
             allowed = allowed_values(spec, name)
-            options: tuple[tuple[str, str], ...] = (
-                (_DEFAULT_LABEL, ""),
-                *((_CHOICE_WORDS.get(v, v), v) for v in allowed),
-            )
-            if value is not None and value not in allowed:
-                options += ((f"{value} (not accepted)", value),)
-            with dropdown.hold_sync():
-                _set_options(dropdown, options)
-                if dropdown.value != (value or ""):
-                    dropdown.value = value or ""
-            show(dropdown, bool(allowed) or value is not None)
+            offered = ((_DEFAULT_LABEL, ""), *((_CHOICE_WORDS.get(v, v), v) for v in allowed))
+            _offer(dropdown, offered, values[name] or "")
+            show(dropdown, bool(allowed) or values[name] is not None)
         partials = values["partial_images"]
-        offered = (("none", 0), *((str(k), k) for k in (1, 2, 3)))
-        if partials not in (0, 1, 2, 3):
-            offered += ((f"{partials} (not accepted)", partials),)
-        with self.partial_images.hold_sync():
-            _set_options(self.partial_images, offered)
-            if self.partial_images.value != partials:
-                self.partial_images.value = partials
-        show(self.partials_box, streams(values["model"], values["output_format"]) or bool(partials))
+        _offer(self.partial_images, (("none", 0), *((str(k), k) for k in (1, 2, 3))), partials)
+        show(self.partials_box, streams(model, values["output_format"]) or bool(partials))
         chosen = sum(values[name] is not None for name in ADVANCED)
         label = f"More options ({chosen} set)" if chosen else "More options"
         if self.advanced_toggle.description != label:
             self.advanced_toggle.description = label
-        visible = any(w.layout.display != "none" for w in self._advanced())
+        visible = any(w.layout.display != "none" for w in self.advanced.children)
         show(self.advanced_toggle, visible)
         if not visible:
             show(self.advanced, False)
-
-    def _advanced(self) -> list[widgets.Widget]:
-        return [*(self.choices[name] for name in ADVANCED), self.partials_box]
 
     def set_live_models(self, models: list[ModelInfo] | None, error: Message | None = None) -> None:
         """Mark the models the key can use "✓ live" (and list the image models it adds); with
@@ -473,48 +432,27 @@ class Controls:
         finally:
             self._mirroring.active = False
 
-    def model_notice_text(self, model: str) -> str | None:
-        """The line under the model control for ``model``, or None."""
-        spec = get_model(model)
-        notice = spec.notice() if spec is not None else None
-        if notice is None and self.usable is not None and model and model not in self.usable:
-            notice = f"{model} is not in your key's model list; CometAPI may refuse it"
-        return notice
-
-    def _show_notice(self, model: str) -> None:
-        notice = self.model_notice_text(model)
-        text = f"<small>{escaped(notice)}</small>" if notice else ""
-        if self.model_notice.value != text:
-            self.model_notice.value = text
-        show(self.model_notice, notice is not None)
-
-    def _show_model(self, model: str) -> None:
-        listed = model != OTHER and model in {value for _label, value in self.model.options}
-        if listed and model != self.model_other.value:  # a listed model set since "Other…"
-            self._other_open = False
-        other = self._other_open or not listed
-        with self.model.hold_sync():
-            wanted = OTHER if other else model
-            if self.model.value != wanted:
-                self.model.value = wanted
-        set_value(self.model_other, model)
-        show(self.model_other, other)
-
-    def _show_size(self, spec: ModelSpec | None, size: str) -> None:
-        options = size_options(spec, size)
-        values = {value for _label, value in options}
-        free = spec is None or spec.free_size
-        if size in values and size != self.size_custom.value:  # a preset set since "Custom…"
-            self._custom_open = False
-        custom = free and (self._custom_open or size not in values or size == OTHER)
-        with self.size_choice.hold_sync():
-            _set_options(self.size_choice, options)
-            wanted = OTHER if custom else size
-            if self.size_choice.value != wanted:
-                self.size_choice.value = wanted
-        set_class(self.size_choice, "cw-size-free", free)
-        set_value(self.size_custom, size)
-        show(self.size_custom, custom)
+    def _show_listed(
+        self,
+        name: str,
+        dropdown: widgets.Widget,
+        box: widgets.Widget,
+        value: str,
+        options: tuple[tuple[str, str], ...],
+        *,
+        free: bool = True,
+    ) -> None:
+        """A list with a box for any value (``free``: the list takes values it does not
+        offer): the box shows once opened ("Other…", "Custom…") or for an unlisted value."""
+        listed = value != OTHER and value in {offered for _label, offered in options}
+        if listed and value != box.value:  # a listed value set since the box was opened
+            self._open[name] = False
+        boxed = free and (self._open[name] or not listed)
+        with dropdown.hold_sync():
+            _set_options(dropdown, options)
+            set_value(dropdown, OTHER if boxed else value)
+        set_value(box, value)
+        show(box, boxed)
 
     def _show_n(self, spec: ModelSpec | None, n: int) -> None:
         limit = spec.max_n if spec else 10
@@ -523,6 +461,5 @@ class Controls:
             # The current min is at most 1 and the new max at least 1: each step stays valid.
             self.n.max = max(limit, n)
             self.n.min = min(1, n)
-            if self.n.value != n:
-                self.n.value = n
+            set_value(self.n, n)
         self.n.disabled = limit == 1 and n == 1

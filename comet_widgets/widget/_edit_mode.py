@@ -88,12 +88,11 @@ class EditMode:
         new_first = None
         if (items[0].source if items else None) is not (before[0].source if before else None):
             self.code_mask = None
-            if items:
-                with self._mirror():
-                    self.area.show_inputs(items)
-                    self.area.set_first(items[0])
-                new_first = items[0]
-        self.area.show_inputs(items)
+            new_first = items[0] if items else None
+        with self._mirror():  # a new painter or first input clears the painted mask: not a stroke
+            self.area.show_inputs(items)
+            if new_first is not None:
+                self.area.set_first(new_first)
         self.show_mask_note()
         self._prepare()
         return new_first
@@ -130,7 +129,6 @@ class EditMode:
         problem = check(values)  # the generation rules apply to edits too
         if problem is not None:
             return problem
-        model = str(values["model"])
         try:
             # An edit's own rules (EditParams): a model that cannot edit, GIF with a mask...
             build_edit_payload(values["prompt"], {**edit_options(values), "mask": self.code_mask})
@@ -141,14 +139,12 @@ class EditMode:
                     "leave Style at default: edits take no style",
                     reason=f"style {values['style']!r} is not sent with an edit",
                 )
-            mask = self.code_mask
             mask_input = None
-            if mask is not None:
-                height, width = mask.shape
+            if self.code_mask is not None:
+                height, width = self.code_mask.shape
                 mask_input = EditInput("mask.png", "png", width, height, 0, alpha=True)
-            check_edit(
-                model, [item.for_catalogue(n) for n, item in enumerate(self.items)], mask_input
-            )
+            inputs = [item.for_catalogue(n) for n, item in enumerate(self.items)]
+            check_edit(str(values["model"]), inputs, mask_input)
         except InvalidParameterError as exc:
             return exc
         return None

@@ -42,10 +42,9 @@ def first_words(prompt: str) -> str:
     return text + ("…" if text != " ".join(words) else "")
 
 
-def history_label(generation: Generation, landed: float | None = None) -> str:
+def history_label(generation: Generation) -> str:
     """``'14:03:12 · dall-e-3 · A paper boat floating on calm water at…'``."""
-    stamp = generation.created or landed or time.time()
-    clock = time.strftime("%H:%M:%S", time.localtime(stamp))
+    clock = time.strftime("%H:%M:%S", time.localtime(generation.created or time.time()))
     prompt = " ".join(generation.prompt.split())
     if len(prompt) > _PROMPT_CHARS:
         prompt = prompt[: _PROMPT_CHARS - 1].rstrip() + "…"
@@ -56,10 +55,8 @@ def restored_params(generation: Generation, names: Sequence[str]) -> dict[str, A
     """The panel parameters a generation was made with (unset optional ones become ``None``)."""
     params: Mapping[str, Any] = generation.params
     values = {name: params.get(name) for name in names}
-    values["prompt"] = generation.prompt
-    values["model"] = generation.model
-    if "partial_images" in values:
-        values["partial_images"] = params.get("partial_images") or 0
+    values.update(prompt=generation.prompt, model=generation.model)
+    values["partial_images"] = params.get("partial_images") or 0
     return values
 
 

@@ -377,11 +377,6 @@ class EditArea:
         self.upload.observe(self._uploaded, names="value")
 
     @property
-    def has_painter(self) -> bool:
-        """Whether the painter extra is installed (the panel can paint at all)."""
-        return self._painter_class is not None
-
-    @property
     def cards(self) -> list[widgets.Widget]:
         """Every input card made, shown or kept for reuse (for closing)."""
         return [card.box for card in self._cards]
@@ -398,7 +393,7 @@ class EditArea:
     def show_inputs(self, items: Sequence[InputImage]) -> None:
         """Show the strip (hidden when empty) and the whole area in edit mode."""
         while len(self._cards) < len(items):
-            self._cards.append(_InputCard(self._remove))
+            self._cards.append(_InputCard(self._on_remove))
         for index, (card, item) in enumerate(zip(self._cards, items, strict=False)):
             card.load(index, item, len(items))
         children = tuple(card.box for card in self._cards[: len(items)])
@@ -419,10 +414,6 @@ class EditArea:
         set_class(self.upload, "cw-upload-more", bool(items))
         if items:
             self._show_painter(items[0])
-
-    def _remove(self, index: int) -> None:
-        if index >= 0:
-            self._on_remove(index)
 
     def _show_painter(self, first: InputImage) -> None:
         cls = self._painter_class

@@ -172,7 +172,7 @@ from .._errors import (
 )
 from ..images._results import GeneratedImage, Generation
 from . import _loop
-from ._batch_view import BatchView, batch_job, prompts_of
+from ._batch_view import batch_job, prompts_of, run_batch
 from ._client_source import ClientSource
 from ._compare_view import COMPARE, CompareView
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
@@ -313,8 +313,6 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 f"ImageGenerator() got unexpected keyword argument {names}; {allowed=}"
             )
         explicit = client is not None or client_factory is not None
-        if client is not None and client_factory is not None:
-            raise InvalidCallError("ImageGenerator(): pass client= or client_factory=, not both")
         if offline and explicit:
             raise InvalidCallError(
                 "ImageGenerator(offline=True) uses the fake API; do not pass a client"
@@ -370,7 +368,6 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self._static,
             self._lock,
         )
-        self._batches = BatchView(self._runner, self._lock)
         self._runner.on_run = self._record
         self._library_notice = classed(
             made(widgets.HTML, layout=widgets.Layout(display="none")),
@@ -620,6 +617,13 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         message = panel_message(problem)
         return message.button("Apply edit") if self.mode == "edit" else message
 
+    def _refused(self, problem: InvalidParameterError) -> InvalidParameterError:
+        """A run refused before anything was sent: the validation box says why (the status
+        and error say it too, with no second box); ``problem`` is then raised."""
+        self._runner.settle("error", describe(problem), from_validation=True)
+        self._view.show_validation(self._refusal(problem))
+        return problem
+
     # -- generating ------------------------------------------------------------------------
     @property
     def running(self) -> bool:
@@ -645,10 +649,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         try:
             payload = payload_of(self._values())
         except InvalidParameterError as exc:
-            # The validation box already says it: status and error only, no second box.
-            self._runner.settle("error", describe(exc), from_validation=True)
-            self._view.show_validation(self._refusal(exc))
-            raise
+            raise self._refused(exc) from None
         job = Job(payload)
         count = int(payload.get("n", 1))
         job.slots = count
@@ -688,9 +689,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         values = self._values()
         problem = self._editing.problem(values)
         if problem is not None:
-            self._runner.settle("error", describe(problem), from_validation=True)
-            self._view.show_validation(self._refusal(problem))
-            raise problem
+            raise self._refused(problem)
         mask = self.mask
         options = edit_options(values)
         job = Job({"edit": True, **options})
@@ -879,7 +878,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         defaults.update(options)
         job, counts = batch_job(items, int(defaults.get("n", 1)), editing)
         edit_of = self._editing.titles("Edits of") if editing else ("", "")
-        work = self._batches.run(job, items, counts, defaults, edit_of)
+        work = run_batch(self._runner, job, items, counts, defaults, edit_of)
         self._views.show(RESULTS)
         return PendingGeneration(self._runner.start(job, work))
 
@@ -891,9 +890,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         # The prompts are the items' (checked with them); the panel's own may be empty.
         problem = self._editing.problem({**values, "prompt": "each item's prompt"})
         if problem is not None:
-            self._runner.settle("error", describe(problem), from_validation=True)
-            self._view.show_validation(self._refusal(problem))
-            raise problem
+            raise self._refused(problem)
         sources = [item.source for item in self._editing.items]
         image: Any = sources if len(sources) > 1 else sources[0]
         mask = self.mask
@@ -916,11 +913,9 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
     # -- history ---------------------------------------------------------------------------
     @locked
     def _on_history(self, index: int) -> None:
-        if not 0 <= index < len(self._runner.runs):
-            return
-        chosen = self._runner.runs[index]
         if self.running:
             return  # the gallery shows the running job; the strip stays as it is
+        chosen = self._runner.runs[index]
         self._runner.show_run(chosen)
         self._views.show(RESULTS)
         self._history_view.select(index)
@@ -1100,7 +1095,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         if _loop.is_running():
             job = self._runner.job
             if job is not None and not job.settled:
-                _loop.call_soon(self._runner.cancel_on_loop, job)
+                _loop.call_soon(self._runner.cancel, job)
             if self._source.client is not None:
                 closing = self._source.aclose()
                 try:
@@ -1128,6 +1123,5 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             for model in owned(widget):  # Widget.close() leaves its layout and style open
                 model.close()
             widget.close()
-        for model in owned(self):
-            model.close()
+        self.layout.close()  # its own (``owned`` would take the ``style`` trait for a style)
         super().close()

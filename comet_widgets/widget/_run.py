@@ -84,19 +84,18 @@ class Run:
     mask: Any = None
 
     def entry(self, number: int) -> Entry:
-        first = next((p for p in self.previews if p.mini), None)
-        count = len(self.previews)
-        what = f"batch of {self.batch}" if self.batch else plural(count, "image")
-        tooltip = f"#{number} · {history_label(self.generations[0])}" if self.generations else ""
+        """Its history card (a run in the strip has at least one generation)."""
+        generation = self.generations[0]
+        what = f"batch of {self.batch}" if self.batch else plural(len(self.previews), "image")
         full = self.edit_title or self.edit_of
-        if self.edit_of:
-            tooltip = f"#{number} · {full} · {tooltip.partition(' · ')[2]}"
-        generation = self.generations[0] if self.generations else None
+        label = (
+            f"{full} · {history_label(generation)}" if self.edit_of else history_label(generation)
+        )
         return Entry(
-            first_words(generation.prompt) if generation is not None else "",
-            f"{generation.model} · {what}" if generation is not None else what,
-            tooltip,
-            first.mini if first else None,
+            first_words(generation.prompt),
+            f"{generation.model} · {what}",
+            f"#{number} · {label}",
+            next((p.mini for p in self.previews if p.mini), None),
             note=self.edit_of,
             note_title=full,
         )
@@ -184,8 +183,10 @@ class RunController:
             return None
 
     @locked
-    def cancel(self) -> None:
-        job = self.job
+    def cancel(self, job: Job | None = None) -> None:
+        """Settle ``job`` (by default the running one) as cancelled, from any thread; its task
+        is cancelled on the loop."""
+        job = job or self.job
         if job is not None and job.claim(cancel=True):
             self.settle("cancelled", "", job=job)
             _loop.call_soon(self._cancel_task, job)
@@ -197,14 +198,7 @@ class RunController:
 
     def _future_done(self, job: Job, future: concurrent.futures.Future[Any]) -> None:
         if future.cancelled():  # e.g. the cell awaiting it was interrupted
-            _loop.call_soon(self.cancel_on_loop, job)
-
-    @locked
-    def cancel_on_loop(self, job: Job) -> None:
-        if not job.claim(cancel=True):
-            return
-        self._cancel_task(job)
-        self.settle("cancelled", "", job=job)
+            self.cancel(job)
 
     async def call(
         self, job: Job, request: Request, *, previews: bool, edit: Run | None = None
@@ -242,7 +236,7 @@ class RunController:
         try:
             yield
         except asyncio.CancelledError:
-            self.cancel_on_loop(job)
+            self.cancel(job)
             raise
         except Exception as exc:
             with self._lock:
@@ -408,16 +402,17 @@ class RunController:
         *,
         job: Job | None = None,
         message: Message | None = None,
-        **flags: bool,
+        from_validation: bool = False,
+        shown: bool = False,
     ) -> None:
         """Set ``status`` and ``error`` and show them (from any thread; a job's from the loop).
 
         ``message`` is the error box's text; ``shown=True``: the problem is already shown
-        elsewhere (the key notice, a tile), so no error box.
+        elsewhere (the key notice, a tile, the validation box), so no error box.
         """
         if job is not None and job is not self.job:
             return
-        self.from_validation = flags.get("from_validation", False)
+        self.from_validation = from_validation
         running = status == "running"
         with self.panel.hold_trait_notifications():
             self.panel.set_trait("status", status)
@@ -425,25 +420,19 @@ class RunController:
         if running and job is not None:
             self.gallery.pending(job.slots, job.labels or None)
             self.view.show_stream_notice(None)  # said once, for the run that found it out
-        elif status in ("error", "cancelled") and job is not None:
-            self.gallery.settle()
-            if not self.gallery.shown:  # nothing of this run landed: back to what was shown
-                self.show_run(self.shown)
-        elif job is not None:
-            self.gallery.settle()
-        retries = job.retries if job is not None else []
-        if running and job is not None:
             self.show_progress(job, starting=True)
         else:
+            if job is not None:
+                self.gallery.settle()
+                if status != "done" and not self.gallery.shown:  # nothing of it landed
+                    self.show_run(self.shown)  # back to what was shown
+            retries = job.retries if job is not None else []
             text = status_text(status, self.panel.generation, retries)
-            if status == "done" and job is not None and job.summary:
-                text = job.summary
-            self.view.show_status(text)
+            self.view.show_status(job.summary if status == "done" and job and job.summary else text)
             # The elapsed time belongs to a run: its final time, or nothing.
             self.view.show_elapsed(job.elapsed if job is not None else None)
-        if message is None and error and not flags.get("shown") and status == "error":
-            failed = Message("Something went wrong.", AGAIN, (error,))
-            message = None if self.from_validation else failed
+        if message is None and error and not (shown or from_validation) and status == "error":
+            message = Message("Something went wrong.", AGAIN, (error,))
         if message is not None and self.panel.mode == "edit":  # the button says "Apply edit"
             message = message.button("Apply edit")
         self.view.show_error(message if status == "error" else None)

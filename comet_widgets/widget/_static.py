@@ -11,6 +11,7 @@ static HTML hides it (no image shown twice); where the widget cannot render, it 
 from __future__ import annotations
 
 import base64
+import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,17 +21,6 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 __all__ = ["StaticView"]
-
-
-def _small(rgb: Image) -> tuple[bytes, bytes]:
-    """The contact sheet as a 256-colour PNG and as a JPEG (for the HTML): a saved notebook
-    carries both, so both are kept small."""
-    import io
-
-    png, jpeg = io.BytesIO(), io.BytesIO()
-    rgb.quantize(256).save(png, format="PNG", optimize=True)
-    rgb.save(jpeg, format="JPEG", quality=80, optimize=True)
-    return png.getvalue(), jpeg.getvalue()
 
 
 class StaticView:
@@ -50,9 +40,12 @@ class StaticView:
                 "text/plain": "ImageGenerator: no images yet",
                 "text/html": f'{hide}<div class="cw-static {css}"></div>',
             }
-        png, jpeg = _small(sheet)
-        encoded = base64.b64encode(png).decode("ascii")
-        inline = base64.b64encode(jpeg).decode("ascii")
+        # A 256-colour PNG, and a JPEG for the HTML: a saved notebook carries both.
+        png, jpeg = io.BytesIO(), io.BytesIO()
+        sheet.quantize(256).save(png, format="PNG", optimize=True)
+        sheet.save(jpeg, format="JPEG", quality=80, optimize=True)
+        encoded = base64.b64encode(png.getvalue()).decode("ascii")
+        inline = base64.b64encode(jpeg.getvalue()).decode("ascii")
         items = "".join(f"<li>{escaped(c)}</li>" for c in captions)
         alt = escaped(captions[0] if captions else title)
         body = (
@@ -81,7 +74,3 @@ class StaticView:
         from IPython.display import update_display
 
         update_display(self._bundle, raw=True, display_id=self.display_id)  # type: ignore[no-untyped-call]
-
-    @property
-    def bundle(self) -> dict[str, Any]:
-        return dict(self._bundle)

@@ -365,5 +365,5 @@ async def test_closing_a_panel_closes_every_model_it_opened(make_panel: MakePane
     left = [registry._instances[m] for m in set(registry._instances) & opened]
     # Only the models every panel shares stay (one layout, one style per kind of widget).
     kinds = [type(w).__name__ for w in left]
-    assert len(set(kinds)) == len(kinds), kinds
+    assert len(set(kinds)) == len(kinds), sorted(kinds)
     assert all(kind == "Layout" or kind.endswith("Style") for kind in kinds), kinds
