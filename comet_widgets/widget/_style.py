@@ -238,16 +238,20 @@ CSS = f"""
 .cw-placeholder {{ width: 100%; height: 100%; margin: 0 !important; }}
 .cw-placeholder .widget-html-content {{ width: 100%; height: 100%; display: flex;
   flex-direction: column; align-items: center; justify-content: center; gap: 10px;
-  background: linear-gradient(100deg, {_BG2} 30%, {_BG} 50%, {_BG2} 70%);
-  background-size: 300% 100%; animation: cw-pulse 1.6s ease-in-out infinite; color: {_FG}; }}
+  position: relative; overflow: hidden; isolation: isolate; background: {_BG2}; color: {_FG}; }}
+/* The shimmer moves by transform, which the compositor animates: a moving background-position
+   restyled and repainted the tiles on the page's main thread every frame while they waited. */
+.cw-placeholder .widget-html-content::before {{ content: ""; position: absolute; inset: 0;
+  z-index: -1; background: linear-gradient(100deg, transparent 30%, {_BG} 50%, transparent 70%);
+  animation: cw-pulse 1.6s ease-in-out infinite; }}
 .cw-spinner {{ width: 28px; height: 28px; border-radius: 50%;
   border: 3px solid {_BORDER}; border-top-color: {_BRAND};
   animation: cw-spin .9s linear infinite; }}
 @keyframes cw-spin {{ to {{ transform: rotate(360deg); }} }}
-@keyframes cw-pulse {{ 0% {{ background-position: 100% 0; }}
-  100% {{ background-position: 0 0; }} }}
+@keyframes cw-pulse {{ from {{ transform: translateX(-100%); }}
+  to {{ transform: translateX(100%); }} }}
 @media (prefers-reduced-motion: reduce) {{
-  .cw-spinner, .cw-placeholder .widget-html-content {{ animation: none; }} }}
+  .cw-spinner, .cw-placeholder .widget-html-content::before {{ animation: none; }} }}
 .cw-image-error {{ width: 100%; height: 100%; margin: 0 !important; }}
 .cw-image-error .widget-html-content {{ width: 100%; height: 100%; padding: 12px;
   display: flex; flex-direction: column; justify-content: center; gap: 4px;
