@@ -526,7 +526,11 @@ class FakeAPI:
             # CometAPI's gateway needs the model to route: it answers before any provider.
             message = "model name is required"
             raise Refusal(400, message, code="missing_required_parameter", param="model")
-        payload = _validate(document)
+        # Checked like the real service does, by the client's own catalogue rules; unknown
+        # fields pass through as provider-specific ones, as to a gateway.
+        known = {key: value for key, value in document.items() if key in _KNOWN}
+        rest = {key: value for key, value in document.items() if key not in _KNOWN}
+        payload = build_payload(known.pop("prompt", None), **known, extra_body=rest or None)
         model = str(payload["model"])
         spec = get_model(model)
         if spec is not None and not spec.usable and not self.serve_retired:
@@ -673,11 +677,3 @@ def _code_of(refusal: InvalidParameterError) -> str:
     if refusal.value is None:
         return "missing_required_parameter"
     return "unsupported_parameter" if refusal.allowed.startswith("leave") else "invalid_value"
-
-
-def _validate(document: dict[str, Any]) -> dict[str, Any]:
-    """Check a request body like the real service: the client's own catalogue rules."""
-    known = {key: value for key, value in document.items() if key in _KNOWN}
-    rest = {key: value for key, value in document.items() if key not in _KNOWN}
-    prompt = known.pop("prompt", None)
-    return build_payload(prompt, **known, extra_body=rest or None)

@@ -3,8 +3,7 @@
 Each image is a flat colour chosen from a hash of (prompt, index) with the prompt written on it,
 so the same request always gives the same bytes and different prompts give different images.
 Flat colours compress to a few kilobytes even at 3840x2160, which keeps the fake fast.
-Also here: deliberately broken image bytes for fault tests (a decompression bomb header, a
-truncated PNG).
+Also here: a decompression bomb for fault tests (a tiny PNG declaring a huge image).
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ __all__ = [
     "encode",
     "parse_size",
     "render",
-    "truncate",
 ]
 
 #: What ``malform_next("not_an_image")`` sends instead of an image.
@@ -184,8 +182,3 @@ def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
         + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
         + _png_chunk(b"IEND", b"")
     )
-
-
-def truncate(data: bytes) -> bytes:
-    """The first half of ``data``: the header survives, the pixels do not."""
-    return data[: max(1, len(data) // 2)]

@@ -123,7 +123,13 @@ def serve_fake(
             time.sleep(0.005)
         yield FakeServer(app=app, host=host, port=int(sock.getsockname()[1]))
     finally:
-        _stop(server, thread)
+        server.should_exit = True
+        if thread.is_alive():
+            thread.join(_STOP_TIMEOUT)
+        if thread.is_alive():
+            # Requests still being answered (a client that never hangs up): stop waiting for them.
+            server.force_exit = True
+            thread.join(_STOP_TIMEOUT)
         sock.close()
 
 
@@ -140,14 +146,3 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise FakeServerError(f"the fake API cannot listen on {host}:{port}: {exc}") from exc
     return sock
-
-
-def _stop(server: Any, thread: threading.Thread) -> None:
-    server.should_exit = True
-    if not thread.is_alive():
-        return
-    thread.join(_STOP_TIMEOUT)
-    if thread.is_alive():
-        # Requests still being answered (a client that never hangs up): stop waiting for them.
-        server.force_exit = True
-        thread.join(_STOP_TIMEOUT)
