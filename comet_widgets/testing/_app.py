@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .._catalog import MODELS, PARAMETERS, build_payload, get_model, rules_for
+from .._catalog import MODELS, PARAMETERS, build_payload, get_model
 from .._cost import input_image_tokens
 from .._errors import InvalidParameterError
 from ..images._formats import sniff
@@ -550,22 +550,10 @@ class FakeAPI:
         payload.update(changes)  # made (and reported) as if asked: the request log keeps the ask
         image_bytes = self.image_bytes
         if edit and image_bytes is None:
-            rules = rules_for(model)
-            gpt = rules is not None and rules.family == "gpt-image"
-            fmt = str(payload.get("output_format") or "png") if gpt else "png"
             size = changes.get("size", document.get("size"))
             try:
                 # Decoding and compositing megapixels takes milliseconds: keep the loop serving.
-                image_bytes = await asyncio.to_thread(
-                    derive,
-                    str(payload["prompt"]),
-                    inputs[0],
-                    mask,
-                    size=size,
-                    fmt=fmt if fmt in ("png", "jpeg", "webp", "gif") else "png",
-                    frames=int(payload.get("frame_count") or 9),
-                    frame_ms=int(payload.get("frame_duration_ms") or 200),
-                )
+                image_bytes = await asyncio.to_thread(derive, payload, inputs[0], mask, size)
             except OSError as exc:  # an input Pillow cannot decode although its header is fine
                 message = f"image could not be decoded ({exc})"
                 raise Refusal(400, message, code="invalid_image", param="image") from None

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ._faults import MalformKind, UrlPlan
     from ._files import FileStore
 
-__all__ = ["REVISION", "ImageBodies"]
+__all__ = ["REVISION", "ImageBodies", "image_spec"]
 
 #: Appended to the prompt to make dall-e-3's ``revised_prompt``.
 REVISION = ", rendered in soft natural light."
@@ -161,7 +161,7 @@ class ImageBodies:
                 elif kind == "bomb":
                     data = images.bomb_png()
                 elif data is None:
-                    data = await _render(_image_spec(payload, index, width, height, gpt))
+                    data = await _render(image_spec(payload, index, width, height, gpt))
                 if kind == "truncated_png":  # the header survives, the pixels do not
                     data = data[: max(1, len(data) // 2)]
                 if b64_mode:
@@ -199,7 +199,7 @@ class ImageBodies:
         common = {"created_at": int(time.time()), **fields}
         events: list[bytes] = []
         for index in range(int(payload["n"])):
-            spec = _image_spec(payload, index, width, height, gpt=True)
+            spec = image_spec(payload, index, width, height, gpt=True)
             for number in range(partials):
                 coarse = replace(spec, block=coarseness(number, partials))
                 data = image_bytes if image_bytes is not None else await _render(coarse)
@@ -225,9 +225,11 @@ async def _render(spec: images.ImageSpec) -> bytes:
     return await asyncio.to_thread(images.render, spec)
 
 
-def _image_spec(
+def image_spec(
     payload: Mapping[str, Any], index: int, width: int, height: int, gpt: bool
 ) -> images.ImageSpec:
+    """The placeholder image ``index`` of a validated ``payload`` (``gpt``: for a GPT image
+    model, whose format, background and compression options it honours)."""
     fmt = (payload.get("output_format") or "png") if gpt else "png"
     return images.ImageSpec(
         prompt=str(payload["prompt"]),

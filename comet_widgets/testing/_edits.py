@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from email.message import Message
 from email.parser import HeaderParser
@@ -20,12 +21,13 @@ from typing import Any
 
 from PIL import Image
 
-from .._catalog import EditInput, build_edit_payload, check_edit
+from .._catalog import EditInput, build_edit_payload, check_edit, rules_for
 from .._constants import DEFAULT_EDIT_MODEL, MAX_IMAGE_PIXELS
 from .._errors import InvalidParameterError
 from .._types import EDIT_FILES, EDIT_PARAMETERS, PARAMETERS, EditParams, scalar_kind
 from ..images._formats import NotAnImage, has_alpha, sniff
 from . import _images as images
+from ._bodies import image_spec
 
 __all__ = ["EDITS_PATH", "FormPart", "derive", "parse_form", "validate_edit"]
 
@@ -170,23 +172,16 @@ def validate_edit(
     return document, inputs, overlays.get("mask")
 
 
-def derive(
-    prompt: str,
-    image: bytes,
-    mask: bytes | None,
-    *,
-    size: str | None,
-    fmt: str,
-    frames: int = 9,
-    frame_ms: int = 200,
-) -> bytes:
+def derive(payload: Mapping[str, Any], image: bytes, mask: bytes | None, size: str | None) -> bytes:
     """The edited image: ``image`` with the mask's transparent area replaced by the placeholder
-    pattern for ``prompt`` (no mask: blended with it), resized to ``size`` when one is given,
-    encoded as ``fmt`` (png, jpeg, webp, or gif: ``frames`` frames of ``frame_ms`` each)."""
+    pattern for the prompt (no mask: blended with it), resized to ``size`` when one is given,
+    encoded as ``payload`` asks (a GPT model's format, compression, frames; svg gives png)."""
     with Image.open(io.BytesIO(image)) as opened:
         base = opened.convert("RGBA")
-    spec = images.ImageSpec(prompt, 0, base.width, base.height, fmt, frames=frames)
-    pattern = images.draw(spec).convert("RGBA")
+    rules = rules_for(str(payload["model"]))
+    gpt = rules is not None and rules.family == "gpt-image"
+    spec = image_spec(payload, 0, base.width, base.height, gpt)
+    pattern = images.draw(replace(spec, transparent=False)).convert("RGBA")
     if mask is None:
         result = Image.blend(base, pattern, 0.5)
     else:
@@ -196,5 +191,4 @@ def derive(
         result = Image.composite(pattern, base, edit_here)
     if size and size != "auto" and images.parse_size(size) != result.size:
         result = result.resize(images.parse_size(size))
-    made = replace(spec, width=result.width, height=result.height, frame_ms=frame_ms)
-    return images.encode(result, made)
+    return images.encode(result, replace(spec, width=result.width, height=result.height))
