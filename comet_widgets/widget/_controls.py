@@ -30,6 +30,7 @@ from .._catalog import (
 from .._errors import InvalidParameterError
 from .._types import PARAMETERS, choices
 from ._dom import classed, escaped, made, set_class, set_value, show
+from ._gallery import button, clicked
 from ._partials import streams
 from ._words import LABELS, Message, details_html
 
@@ -275,21 +276,12 @@ class Controls:
         self.partials_box = classed(
             made(widgets.VBox, [self.partial_images, self.partials_hint]), "cw-partials"
         )
-        self.generate = classed(
-            made(
-                widgets.Button, description="Generate", button_style="primary", icon="paint-brush"
-            ),
-            "cw-generate",
+        self.generate = button(
+            "Generate", "cw-generate", button_style="primary", icon="paint-brush"
         )
-        self.cancel = classed(
-            made(
-                widgets.Button,
-                description="Cancel",
-                button_style="warning",
-                icon="stop",
-                layout=widgets.Layout(display="none"),
-            ),
-            "cw-cancel",
+        hidden = widgets.Layout(display="none")
+        self.cancel = button(
+            "Cancel", "cw-cancel", button_style="warning", icon="stop", layout=hidden
         )
         #: The model's field: the model box, then room for notices about the model (e.g. a
         #: retirement date) under it.
@@ -315,11 +307,8 @@ class Controls:
             "cw-fields",
             "cw-advanced",
         )
-        self.advanced_toggle = classed(
-            made(widgets.Button, description="More options", icon="caret-right"),
-            "cw-advanced-toggle",
-        )
-        self.advanced_toggle.on_click(lambda _button: self._toggle())
+        self.advanced_toggle = button("More options", "cw-advanced-toggle", icon="caret-right")
+        clicked(self.advanced_toggle, self._lock, self._toggle)
         #: The control rows, top to bottom.
         self.rows = [self.prompt, self.fields, self.advanced_toggle, self.advanced]
 
@@ -335,10 +324,9 @@ class Controls:
 
     def _toggle(self) -> None:
         """More options: fold or unfold the advanced options."""
-        with self._lock:
-            folded = self.advanced.layout.display != "none"
-            show(self.advanced, not folded)
-            self.advanced_toggle.icon = "caret-right" if folded else "caret-down"
+        folded = self.advanced.layout.display != "none"
+        show(self.advanced, not folded)
+        self.advanced_toggle.icon = "caret-right" if folded else "caret-down"
 
     def mark_next_run(self, running: bool) -> None:
         """While running, the controls say that a change applies to the next run."""

@@ -21,16 +21,23 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ._dom import classed, escaped, made, set_class, show
+from ._gallery import button
 
 if TYPE_CHECKING:
     from ..images._results import Generation
 
-__all__ = ["Entry", "HistoryStrip", "first_words", "history_label", "restored_params"]
+__all__ = ["Entry", "HistoryStrip", "first_words", "history_label", "restored_params", "shortened"]
 
 _PROMPT_CHARS = 60
 #: A card's prompt: at most this many words, and this many characters (two short lines).
 _CARD_WORDS = 7
 _CARD_CHARS = 44
+
+
+def shortened(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters ("…" where it was cut)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def first_words(prompt: str) -> str:
@@ -45,10 +52,7 @@ def first_words(prompt: str) -> str:
 def history_label(generation: Generation) -> str:
     """``'14:03:12 · dall-e-3 · A paper boat floating on calm water at…'``."""
     clock = time.strftime("%H:%M:%S", time.localtime(generation.created or time.time()))
-    prompt = " ".join(generation.prompt.split())
-    if len(prompt) > _PROMPT_CHARS:
-        prompt = prompt[: _PROMPT_CHARS - 1].rstrip() + "…"
-    return f"{clock} · {generation.model} · {prompt}"
+    return f"{clock} · {generation.model} · {shortened(generation.prompt, _PROMPT_CHARS)}"
 
 
 def restored_params(generation: Generation, names: Sequence[str]) -> dict[str, Any]:
@@ -77,37 +81,28 @@ class Entry:
     note_title: str = ""
 
 
-class _Card:
+def _card(index: int, entry: Entry, pick: Callable[[int], None]) -> widgets.VBox:
     """One run's card, built with its content: the page gets it in the messages that open
     its widgets, and nothing of it is sent again but its ``cw-selected`` class."""
-
-    def __init__(self, index: int, entry: Entry, pick: Callable[[int], None]) -> None:
-        self.index = index
-        hidden = {} if entry.thumb else {"layout": widgets.Layout(display="none")}
-        self.thumb = classed(
-            made(widgets.Image, value=entry.thumb or b"", format=entry.thumb_format, **hidden),
-            "cw-history-thumb",
-        )
-        note = (
-            f'<div class="cw-history-note" title="{escaped(entry.note_title or entry.note)}">'
-            f"{escaped(entry.note)}</div>"
-            if entry.note
-            else ""
-        )
-        label = (
-            f'<div class="cw-history-prompt">{escaped(entry.title)}</div>'
-            f'<div class="cw-history-meta">{escaped(entry.detail)}</div>{note}'
-        )
-        self.label = classed(made(widgets.HTML, label), "cw-history-label")
-        self.button = classed(
-            made(widgets.Button, description="", tooltip=entry.tooltip),
-            "cw-history-pick",
-        )
-        self.box = classed(
-            made(widgets.VBox, [self.thumb, self.label, self.button]),
-            "cw-history-item",
-        )
-        self.button.on_click(lambda _button: pick(self.index))
+    hidden = {} if entry.thumb else {"layout": widgets.Layout(display="none")}
+    thumb = classed(
+        made(widgets.Image, value=entry.thumb or b"", format=entry.thumb_format, **hidden),
+        "cw-history-thumb",
+    )
+    note = (
+        f'<div class="cw-history-note" title="{escaped(entry.note_title or entry.note)}">'
+        f"{escaped(entry.note)}</div>"
+        if entry.note
+        else ""
+    )
+    label = (
+        f'<div class="cw-history-prompt">{escaped(entry.title)}</div>'
+        f'<div class="cw-history-meta">{escaped(entry.detail)}</div>{note}'
+    )
+    picker = button("", "cw-history-pick", tooltip=entry.tooltip)
+    picker.on_click(lambda _button: pick(index))
+    parts = [thumb, classed(made(widgets.HTML, label), "cw-history-label"), picker]
+    return classed(made(widgets.VBox, parts), "cw-history-item")
 
 
 class HistoryStrip:
@@ -120,7 +115,7 @@ class HistoryStrip:
 
     def __init__(self, on_select: Callable[[int], None]) -> None:
         self._on_select = on_select
-        self._cards: list[_Card] = []
+        self._cards: list[widgets.VBox] = []
         self.title = classed(made(widgets.HTML, "History"), "cw-history-title")
         self.strip = classed(made(widgets.HBox), "cw-history")
         self.box = classed(
@@ -130,13 +125,13 @@ class HistoryStrip:
 
     def add(self, entry: Entry) -> None:
         """Show the session's next run first, marked as the one shown."""
-        card = _Card(len(self._cards), entry, self._on_select)
+        card = _card(len(self._cards), entry, self._on_select)
         self._cards.append(card)
-        self.strip.children = (card.box, *self.strip.children)
+        self.strip.children = (card, *self.strip.children)
         show(self.box, True)
-        self.select(card.index)
+        self.select(len(self._cards) - 1)
 
     def select(self, selected: int | None) -> None:
         """Mark run ``selected`` (counted from 0) as the one shown, or none."""
-        for card in self._cards:
-            set_class(card.box, "cw-selected", card.index == selected)
+        for index, card in enumerate(self._cards):
+            set_class(card, "cw-selected", index == selected)

@@ -22,6 +22,7 @@ front-end that cannot show custom widgets, the area says to set ``gen.mask`` fro
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import os
@@ -38,6 +39,8 @@ from .._errors import InvalidParameterError
 from ..images._formats import NotAnImage, has_alpha, sniff
 from ..images._results import GeneratedImage
 from ._dom import classed, escaped, made, set_class, set_value, show
+from ._gallery import button
+from ._history import shortened
 from ._traits import PixelList
 from ._words import plain
 
@@ -124,18 +127,13 @@ class InputImage:
         )
 
 
-def _short(text: str, limit: int = _NAME_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _generated_name(image: GeneratedImage, limit: int = _NAME_CHARS) -> str:
     generation = image.generation
     prompt = generation.prompt if generation is not None else ""
     total = len(generation.images) if generation is not None else 0
     of = f" of {total}" if total > 1 else ""
     what = f"image {image.index + 1}{of}"
-    return f"{what} from '{_short(prompt, limit)}'" if prompt else what
+    return f"{what} from '{shortened(prompt, limit)}'" if prompt else what
 
 
 def _decode(data: bytes, name: str, *, small: bool = True, field: str = "inputs") -> Any:
@@ -223,12 +221,11 @@ def prepare(pending: Sequence[InputImage], first: InputImage | None) -> tuple[li
     done = [with_thumbnail(item) for item in pending]
     url = ""
     if first is not None and not first.problem:
-        try:
+        # A failure is shown on its card (``problem``); the painter stays blank.
+        with contextlib.suppress(Exception):
             from ._painter import preview_of
 
             url = preview_of(first.source)[1]
-        except Exception:  # shown on its card (``problem``); the painter stays blank
-            url = ""
     return done, url
 
 
@@ -269,10 +266,7 @@ class _InputCard:
         self.index = -1
         self.thumb = classed(made(widgets.Image, format="jpeg"), "cw-input-thumb")
         self.label = classed(made(widgets.HTML), "cw-input-label")
-        self.remove = classed(
-            made(widgets.Button, description="", icon="times", tooltip="Remove this input"),
-            "cw-input-remove",
-        )
+        self.remove = button("", "cw-input-remove", icon="times", tooltip="Remove this input")
         self.box = classed(made(widgets.VBox, [self.thumb, self.remove, self.label]), "cw-input")
         self.remove.on_click(lambda _button: remove(self.index))
 
@@ -322,14 +316,11 @@ class EditArea:
         self._previewed = False
         self._painter_class = _painter_class()
         self.title = classed(made(widgets.HTML), "cw-edit-title")
-        self.back = classed(
-            made(
-                widgets.Button,
-                description="Back to generating",
-                icon="arrow-left",
-                tooltip="Clear the inputs and the mask; Generate makes new images again",
-            ),
+        self.back = button(
+            "Back to generating",
             "cw-back-to-generate",
+            icon="arrow-left",
+            tooltip="Clear the inputs and the mask; Generate makes new images again",
         )
         spacer = classed(made(widgets.Box), "cw-header-spacer")
         # The bar (what is edited, "Back to generating") sits above the prompt; the strip and

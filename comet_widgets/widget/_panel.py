@@ -191,7 +191,7 @@ from ._static import StaticView
 from ._status import StatusView, panel_message, plural
 from ._style import style_widget
 from ._traits import PathText, PixelList
-from ._views import RESULTS, ViewSlot
+from ._views import RESULTS, ViewSlot, tree
 from ._words import Message, field_label
 
 if TYPE_CHECKING:
@@ -384,43 +384,19 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
                 on_restore=self._restore_entry,
                 on_edit=self._edit_entry,
             )
-        self._controls.generate.on_click(self._on_generate_click)
-        self._controls.cancel.on_click(lambda _button: self.cancel())
-        view = self._view
-        self._actions = classed(
-            made(
-                widgets.HBox,
-                [
-                    self._controls.generate,
-                    self._estimate,
-                    self._controls.cancel,
-                    self._edit.upload,
-                    view.next_note,
-                ],
-            ),
-            "cw-actions-row",
-        )
+        controls, view, gallery = self._controls, self._view, self._gallery
+        controls.generate.on_click(self._on_generate_click)
+        controls.cancel.on_click(lambda _button: self.cancel())
         # Two columns from 900 px of panel (a container query in _style.py), one below:
         # the controls (in edit mode: what to change, then Apply edit, near the top), and the
         # results: edit mode's inputs and painter, then the views ("Results" and those added
         # with add_view), the history strip under both.
-        self._status_row = classed(made(widgets.HBox, [view.status, view.elapsed]), "cw-status-row")
-        results = classed(
-            made(
-                widgets.VBox,
-                [
-                    self._status_row,
-                    view.error,
-                    view.stream_notice,
-                    self._library_notice,
-                    self._gallery.selection.box,
-                    self._gallery.box,
-                    self._gallery.usage,
-                ],
-            ),
-            "cw-results",
-        )
-        self._views = ViewSlot(results, self._lock)
+        actions = [controls.generate, self._estimate, controls.cancel, self._edit.upload]
+        actions_row = classed(made(widgets.HBox, [*actions, view.next_note]), "cw-actions-row")
+        status_row = classed(made(widgets.HBox, [view.status, view.elapsed]), "cw-status-row")
+        results = [status_row, view.error, view.stream_notice, self._library_notice]
+        results += [gallery.selection.box, gallery.box, gallery.usage]
+        self._views = ViewSlot(classed(made(widgets.VBox, results), "cw-results"), self._lock)
         if self._library_view is not None:
             self.add_view(
                 "Library",
@@ -431,7 +407,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._compare = CompareView(
             self._runner,
             self._lock,
-            self._gallery.lightbox,
+            gallery.lightbox,
             values=self._values,
             check_key=self._check_key,
             on_use=self._use_settings,
@@ -442,35 +418,18 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             tooltip="Compare models, qualities, sizes or two prompts on one labelled grid",
             on_show=self._compare.refresh,
         )
-        self._columns = [
-            classed(
-                made(
-                    widgets.VBox,
-                    [self._edit.bar, *self._controls.rows, self._actions, view.validation],
-                ),
-                "cw-controls-column",
-            ),
+        controls_column = [self._edit.bar, *controls.rows, actions_row, view.validation]
+        columns = [
+            classed(made(widgets.VBox, controls_column), "cw-controls-column"),
             classed(made(widgets.VBox, [self._edit.box, self._views.box]), "cw-results-column"),
         ]
-        self._body = classed(made(widgets.Box, self._columns), "cw-body")
-        self._style = style_widget(LIBRARY_CSS)
+        body = classed(made(widgets.Box, columns), "cw-body")
         # The container its columns follow (see _style.py) holds everything but the lightbox:
         # a query container contains its fixed descendants, and the lightbox must cover the
         # notebook's view, not the panel.
-        self._main = classed(
-            made(
-                widgets.VBox,
-                [
-                    self._header.box,
-                    self._header.banner,
-                    view.notice,
-                    self._body,
-                    self._history_view.box,
-                ],
-            ),
-            "cw-main",
-        )
-        self.children = (self._style, self._main, self._gallery.lightbox.box)
+        main = [self._header.box, self._header.banner, view.notice, body, self._history_view.box]
+        main_box = classed(made(widgets.VBox, main), "cw-main")
+        self.children = (style_widget(LIBRARY_CSS), main_box, gallery.lightbox.box)
         self._closed = False
         # Model first (switching it adapts the defaults), then what was asked for, unadapted:
         # a refused value is shown with the catalogue's message rather than silently changed.
@@ -1111,15 +1070,9 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._recorder.close()
         # Every widget of the panel's tree, and those of its parts not in it now (tiles and
         # cards kept for reuse, a view not built or not shown): each closed once.
-        found: dict[int, widgets.Widget] = {}
-        todo = [*self.children, *self._edit.cards, *self._gallery.all, *self._views.all]
-        todo += [*self._compare.all, *(self._library_view.all if self._library_view else [])]
-        while todo:
-            widget = todo.pop()
-            if id(widget) not in found:
-                found[id(widget)] = widget
-                todo += getattr(widget, "children", ())
-        for widget in found.values():
+        parts = [*self.children, *self._edit.cards, *self._gallery.all, *self._views.all]
+        parts += [*self._compare.all, *(self._library_view.all if self._library_view else [])]
+        for widget in tree(*parts):
             for model in owned(widget):  # Widget.close() leaves its layout and style open
                 model.close()
             widget.close()

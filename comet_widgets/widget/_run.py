@@ -436,7 +436,7 @@ class RunController:
         if message is not None and self.panel.mode == "edit":  # the button says "Apply edit"
             message = message.button("Apply edit")
         self.view.show_error(message if status == "error" else None)
-        self.view.show_running(running)
+        show(self.view.next_note, running)
         self.controls.mark_next_run(running)
         show(self.controls.generate, not running)
         show(self.controls.cancel, running)

@@ -80,9 +80,6 @@ class StatusView:
     def show_elapsed(self, seconds: float | None) -> None:
         set_value(self.elapsed, "" if seconds is None else f"{seconds:.1f} s")
 
-    def show_running(self, running: bool) -> None:
-        show(self.next_note, running)
-
     def show_error(self, message: Message | None) -> None:
         set_value(self.error, message.html() if message else "")
         show(self.error, message is not None)
