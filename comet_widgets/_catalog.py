@@ -714,7 +714,6 @@ def build_payload(
         )
 
     payload: dict[str, Any] = {"model": model, "prompt": prompt}
-    name = spec.name if spec else model
 
     n = DEFAULT_N if n is None else n
     max_n = spec.max_n if spec else 10
@@ -741,10 +740,10 @@ def build_payload(
             raise InvalidParameterError(
                 "response_format",
                 response_format,
-                f"leave it unset: {name} always answers with base64 images",
-                reason=f"response_format is not supported by {name}",
+                f"leave it unset: {model} always answers with base64 images",
+                reason=f"response_format is not supported by {model}",
             )
-        _check_enum("response_format", response_format, allowed, name)
+        _check_enum("response_format", response_format, allowed, model)
         payload["response_format"] = response_format
     value: object  # each loop below checks parameters of different types
     for option, value, allowed_by in (
@@ -755,12 +754,12 @@ def build_payload(
             continue
         _check_type(option, value, str, f"a {option} name")
         if allowed_by is not None:  # an unknown model's own values pass (gateways differ)
-            _check_enum(option, value, allowed_by, name)
+            _check_enum(option, value, allowed_by, model)
         payload[option] = value
 
     def gpt_only(option: str, value: object) -> None:
         if spec and not spec.accepts(option):
-            _check_enum(option, value, (), name)
+            _check_enum(option, value, (), model)
 
     for option, value in (
         ("background", background),
@@ -771,7 +770,7 @@ def build_payload(
         if value is None:
             continue
         gpt_only(option, value)
-        _check_enum(option, value, _ENUMS[option], name)
+        _check_enum(option, value, _ENUMS[option], model)
         payload[option] = value
     fmt = payload.get("output_format")
     if output_compression is not None:
@@ -832,8 +831,8 @@ def build_payload(
         raise InvalidParameterError(
             field_name,
             value,
-            f"leave it unset (or 0) for {name}: only GPT image models stream partial images",
-            reason=f"{field_name} {value!r} is not supported by {name}",
+            f"leave it unset (or 0) for {model}: only GPT image models stream partial images",
+            reason=f"{field_name} {value!r} is not supported by {model}",
         )
     if streams and fmt in NO_STREAM_FORMATS:
         raise InvalidParameterError(
