@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from types import MappingProxyType
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from ._constants import DEFAULT_EDIT_MODEL, DEFAULT_MODEL, DEFAULT_N, DEFAULT_SIZE
 from ._errors import InvalidParameterError
@@ -86,6 +86,7 @@ __all__ = [
     "warn_lifecycle",
 ]
 
+_T = TypeVar("_T")
 Status = Literal["current", "deprecated", "shut down"]
 Family = Literal["dall-e", "gpt-image", "qwen"]
 
@@ -514,17 +515,17 @@ def _one_of(values: tuple[str, ...]) -> str:
     return "choose one of " + ", ".join(values)
 
 
-def _check_type(name: str, value: object, kind: type, allowed: str) -> None:
+def _check_type(name: str, value: object, kind: type[_T], allowed: str) -> _T:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise InvalidParameterError(
             name, value, allowed, reason=f"{name} must be {kind.__name__}, got {value!r}"
         )
+    return value
 
 
 def _check_int(name: str, value: object, low: int, high: int | None) -> int:
     allowed = f"a whole number from {low} to {high}" if high is not None else f"{low} or more"
-    _check_type(name, value, int, allowed)
-    assert isinstance(value, int)
+    value = _check_type(name, value, int, allowed)
     if value < low or (high is not None and value > high):
         raise InvalidParameterError(name, value, allowed, reason=f"{name} {value} is out of range")
     return value
@@ -608,8 +609,7 @@ def refuse_unknown(params: Mapping[str, object], known: tuple[str, ...] = PARAME
 
 
 def _check_model(model: object) -> None:
-    _check_type("model", model, str, "a model name such as 'gpt-image-2'")
-    assert isinstance(model, str)
+    model = _check_type("model", model, str, "a model name such as 'gpt-image-2'")
     if not model.strip():
         raise InvalidParameterError(
             "model", model, "a model name such as 'gpt-image-2'", reason="model must not be empty"
@@ -696,8 +696,7 @@ def build_payload(
     refuse_unknown(unknown)
     _check_model(model)
     spec = rules_for(model)
-    _check_type("prompt", prompt, str, "a non-empty text describing the image")
-    assert isinstance(prompt, str)
+    prompt = _check_type("prompt", prompt, str, "a non-empty text describing the image")
     if not prompt.strip():
         raise InvalidParameterError(
             "prompt",

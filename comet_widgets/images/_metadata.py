@@ -68,26 +68,9 @@ def _chunks(data: bytes) -> Iterator[tuple[int, int, bytes, bytes]]:
         pos = end
 
 
-def _without_own_text(data: bytes) -> bytes:
-    """``data`` without the text chunks ``add_png_text`` writes (so saving a saved image again
-    replaces its metadata instead of adding a second copy)."""
-    kept, end = [data[: len(_PNG_SIGNATURE)]], len(_PNG_SIGNATURE)
-    for start, end, kind, body in _chunks(data):
-        if not (kind == b"iTXt" and body.split(b"\x00", 1)[0] in _OWN_KEYS):
-            kept.append(data[start:end])
-    kept.append(data[end:])
-    return b"".join(kept)
-
-
 def add_png_text(data: bytes, metadata: Mapping[str, Any]) -> bytes:
     """Return ``data`` (a PNG) with the metadata chunks inserted just before ``IEND``, replacing
-    any this function wrote before."""
-    if not data.startswith(_PNG_SIGNATURE):
-        raise InvalidParameterError("data", data, _COMPLETE_PNG, reason="not a complete PNG")
-    data = _without_own_text(data)
-    end = data.rfind(b"IEND")
-    if end < 12:
-        raise InvalidParameterError("data", data, _COMPLETE_PNG, reason="not a complete PNG")
+    any this function wrote before (saving a saved image again adds no second copy)."""
     chunks = [_itxt(METADATA_KEY, json.dumps(dict(metadata), ensure_ascii=False, sort_keys=True))]
     readable = {
         "Title": metadata.get("prompt"),
@@ -95,8 +78,13 @@ def add_png_text(data: bytes, metadata: Mapping[str, Any]) -> bytes:
         "Software": metadata.get("software"),
     }
     chunks += [_itxt(key, str(value)) for key, value in readable.items() if value]
-    start_of_iend = end - 4  # the 4-byte length field precedes the chunk type
-    return data[:start_of_iend] + b"".join(chunks) + data[start_of_iend:]
+    kept = [data[: len(_PNG_SIGNATURE)]]
+    for start, end, kind, body in _chunks(data) if data.startswith(_PNG_SIGNATURE) else ():
+        if kind == b"IEND":
+            return b"".join([*kept, *chunks, data[start:]])
+        if not (kind == b"iTXt" and body.split(b"\x00", 1)[0] in _OWN_KEYS):
+            kept.append(data[start:end])
+    raise InvalidParameterError("data", data, _COMPLETE_PNG, reason="not a complete PNG")
 
 
 def _png_record(data: bytes) -> dict[str, Any] | None:

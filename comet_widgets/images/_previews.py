@@ -101,17 +101,15 @@ def gif_preview(data: bytes, *, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
     return buffer.getvalue()
 
 
-def sheet_image(
-    images: Sequence[Image], *, cell: int = 192, columns: int = 4, gap: int = 4
-) -> Image:
-    """A grid of ``images``, each fitted in a ``cell``-pixel square, on white."""
+def sheet_image(images: Sequence[Image], *, cell: int = 192, gap: int = 4) -> Image:
+    """A grid of ``images`` (up to 4 a row), each fitted in a ``cell``-pixel square, on white."""
     from PIL import Image as PILImage
 
     if not images:
         raise InvalidParameterError(
             "images", images, "at least one image", reason="no images for a contact sheet"
         )
-    columns = max(1, min(columns, len(images)))
+    columns = min(4, len(images))
     rows = -(-len(images) // columns)
     sheet = PILImage.new(
         "RGB", (columns * cell + (columns - 1) * gap, rows * cell + (rows - 1) * gap), "white"
@@ -124,12 +122,8 @@ def sheet_image(
     return sheet
 
 
-def contact_sheet(
-    images: Sequence[Image], *, cell: int = 192, columns: int = 4, gap: int = 4
-) -> bytes:
+def contact_sheet(images: Sequence[Image], *, cell: int = 192) -> bytes:
     """A small PNG grid of ``images`` (for a saved notebook's static fallback)."""
     buffer = io.BytesIO()
-    sheet_image(images, cell=cell, columns=columns, gap=gap).save(
-        buffer, format="PNG", optimize=True
-    )
+    sheet_image(images, cell=cell).save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
