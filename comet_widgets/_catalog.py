@@ -486,9 +486,7 @@ def get_model(name: str) -> ModelSpec | None:
 def typo_of(name: str) -> str | None:
     """The catalogue id ``name`` equals once case and separators (``-._`` and spaces) are
     ignored, when ``name`` itself is not in the catalogue (``DALL-E-3`` -> ``dall-e-3``)."""
-    if not isinstance(name, str) or name in MODELS:
-        return None
-    return _SQUASHED.get(_squash(name))
+    return None if name in MODELS else _SQUASHED.get(_squash(name))
 
 
 def rules_for(name: str) -> ModelSpec | None:
@@ -1109,7 +1107,7 @@ def check_edit(
             )
     first = images[0]
     for name, overlay, what in (
-        ("mask", mask, "a PNG whose fully transparent pixels mark the area to change"),
+        ("mask", mask, "a PNG whose fully transparent pixels mark where to edit, or a bool array"),
         ("markup", markup, "a PNG with transparent pixels and the marks that guide the edit"),
     ):
         if overlay is None:
@@ -1119,12 +1117,8 @@ def check_edit(
                 name, overlay.name, what, reason=f"the {name} {overlay.name} is {overlay.format}"
             )
         if not overlay.alpha:
-            alpha = "a PNG with an alpha channel (transparent = edit here), or a boolean array"
             raise InvalidParameterError(
-                name,
-                overlay.name,
-                alpha if name == "mask" else what,
-                reason=f"the {name} {overlay.name} has no alpha channel",
+                name, overlay.name, what, reason=f"the {name} {overlay.name} has no alpha channel"
             )
         if (overlay.width, overlay.height) != (first.width, first.height):
             raise InvalidParameterError(
