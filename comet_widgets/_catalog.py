@@ -986,15 +986,9 @@ _NOT_FOR_EDITS = {
 
 def build_edit_payload(prompt: object, params: Mapping[str, Any]) -> dict[str, Any]:
     """Validate the parameters of one edit (``EditParams``; the files ``mask`` and ``markup``
-    only for whether they are given) and return its form fields, without the files.
-
-    The generation rules apply to what edits share with generations; ``n`` and ``size`` left
-    unset are not sent (the API follows the input). Refused with ``InvalidParameterError``
-    naming the field, the value and what is allowed: a keyword ``EditParams`` does not declare
-    (``moderation``, ``style``, a typo), a model that cannot edit, an ``input_fidelity`` the
-    model does not take, a ``markup`` with a ``mask`` or for a model that takes none, a
-    ``mask`` with GIF output. The files themselves are checked by ``check_edit``.
-    """
+    only for whether they are given) and return its form fields, without the files (those are
+    ``check_edit``'s). The generation rules apply to what edits share with generations; ``n``
+    and ``size`` left unset are not sent (the API follows the input)."""
     for name, value in params.items():
         if name in _NOT_FOR_EDITS:
             raise InvalidParameterError(

@@ -189,7 +189,7 @@ class GeneratedImage:
     def metadata(self) -> dict[str, Any]:
         """The record written into saved files and read back by ``read_metadata``."""
         gen = self.generation
-        record: dict[str, Any] = {
+        return {
             "prompt": gen.prompt if gen else None,
             "revised_prompt": self.revised_prompt,
             "model": gen.model if gen else None,
@@ -205,7 +205,6 @@ class GeneratedImage:
             "mismatches": self.mismatches,
             "software": f"comet-widgets {__version__}",
         }
-        return record
 
     def default_filename(self) -> str:
         gen = self.generation
