@@ -41,7 +41,6 @@ __all__ = [
     "input_image_tokens",
     "merged_prices",
     "text_tokens",
-    "usage_tokens",
 ]
 
 #: Where a cost comes from: the answer's ``usage``, an estimate, or no known price.

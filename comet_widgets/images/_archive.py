@@ -15,7 +15,7 @@ from .._errors import CometError
 from ._metadata import add_png_text
 from ._results import GeneratedImage, numbered
 
-__all__ = ["METADATA_FILE", "archive_name", "zip_images"]
+__all__ = ["archive_name", "zip_images"]
 
 #: The provenance file inside the ZIP (the layout of Hugging Face's ``imagefolder``).
 METADATA_FILE = "metadata.jsonl"

@@ -29,7 +29,6 @@ from ._previews import transparent
 from ._results import GeneratedImage
 
 __all__ = [
-    "ARRAY_RULE",
     "KINDS",
     "InputFile",
     "array_image",
