@@ -541,15 +541,13 @@ def validate_size(size: str, spec: ModelSpec | None) -> None:
         return
     if size in spec.sizes:
         return
-    if spec.free_size:
-        _check_free_size(size, spec)
-        return
-    raise InvalidParameterError(
-        "size", size, _one_of(spec.sizes), reason=f"size {size!r} is not supported by {spec.name}"
-    )
-
-
-def _check_free_size(size: str, spec: ModelSpec) -> None:
+    if not spec.free_size:
+        raise InvalidParameterError(
+            "size",
+            size,
+            _one_of(spec.sizes),
+            reason=f"size {size!r} is not supported by {spec.name}",
+        )
     rule = (
         f"{spec.name} takes {', '.join(spec.sizes)} or any WIDTHxHEIGHT with both sides multiples"
         " of 16, the longer side at most 3840, a ratio of at most 3:1 and 655,360 to 8,294,400"
