@@ -108,10 +108,9 @@ class Answer:
         return value
 
 
-#: The keys whose records are being made in this context: the requesting client's (two when a
-#: request runs inside another client's, which no path of the package does, but it is cheap).
-_SCOPE: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
-    "comet_widgets_secrets", default=()
+#: The key of the client whose request makes the records in this context.
+_SCOPE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "comet_widgets_key", default=None
 )
 
 
@@ -120,19 +119,17 @@ class _SecretFilter(logging.Filter):
     they are, without even being formatted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        secrets = _SCOPE.get()
-        if not secrets:
+        secret = _SCOPE.get()
+        if not secret:
             return True
         try:
             message = record.getMessage()
         except Exception:  # a broken record: let logging report it as it would
             return True
-        scrubbed = message
-        for secret in secrets:
-            if secret in scrubbed or "\\" in scrubbed or "%" in scrubbed:
-                scrubbed = redact(scrubbed, secret)
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, ()
+        if secret in message or "\\" in message or "%" in message:
+            scrubbed = redact(message, secret)
+            if scrubbed != message:
+                record.msg, record.args = scrubbed, ()
         return True
 
 
@@ -148,8 +145,7 @@ def secret_scope(secret: str | None) -> Iterator[None]:
     if not secret:
         yield
         return
-    scope = _SCOPE.get()
-    token = _SCOPE.set(scope if secret in scope else (*scope, secret))
+    token = _SCOPE.set(secret)
     try:
         yield
     finally:
