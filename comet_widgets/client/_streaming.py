@@ -68,7 +68,7 @@ def _stream_error(
     if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
         status = _ERROR_STATUS.get(code, 500) if isinstance(code, str) else 500
     headers = {"x-request-id": request_id} if request_id else {}
-    body = {"error": error if isinstance(error, dict) else fields}
+    body = {"error": fields}
     exc = error_from_response(status, headers, json.dumps(body).encode(), secret=secret)
     exc.message = exc.message.replace(f"HTTP {status}: ", "the stream sent an error event: ", 1)
     return exc  # (scrub, on its way out of the client, sets its args to the new message)

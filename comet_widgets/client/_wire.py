@@ -8,6 +8,7 @@ times faster than the standard library (see bench/RESULTS.md).
 from __future__ import annotations
 
 import binascii
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -238,14 +239,12 @@ def error_from_response(
         # A gateway may echo the request's headers back: scrub before anything reads the body
         # (what is derived from it below is then clean too).
         body = redact(body.decode("utf-8", "replace"), secret).encode()
-    try:
-        parsed = jiter.from_json(body, cache_mode="keys") if body else None
-    except ValueError:
-        parsed = None
+        with contextlib.suppress(ValueError):
+            parsed = jiter.from_json(body, cache_mode="keys")
     if isinstance(parsed, dict):
         err = parsed.get("error", parsed)
         if isinstance(err, dict):
-            message, fields = str(err.get("message") or ""), {}
+            message = str(err.get("message") or "")
             if not message:
                 message, fields = _problem_text(err)
             elif isinstance(err.get("param"), str) and err["param"]:
