@@ -200,36 +200,46 @@ def edit_params_of(args: argparse.Namespace) -> dict[str, Any]:
     return params_of(args, EDIT_FLAGS)
 
 
-def _add_output(parser: argparse.ArgumentParser) -> None:
-    """Where ``generate`` and ``edit`` save their images: ``-o DIR`` and ``--sidecar``."""
+def _add_output(parser: argparse.ArgumentParser, what: str = "") -> None:
+    """``-o DIR``, ``--quiet`` and (but for ``compare``) ``--sidecar``. With ``what`` ("item":
+    ``batch``, "cell": ``compare``), a run of many: ``-o`` is required, and the run's
+    ``--concurrency``, ``--budget`` and ``--no-resume``."""
     parser.add_argument(
         "-o",
         "--output",
-        default=DEFAULT_OUTPUT_DIR,
+        required=bool(what),
+        default=None if what else DEFAULT_OUTPUT_DIR,
         metavar="DIR",
-        help="folder (default: %(default)s)",
+        help="output folder (holds the manifest)" if what else "folder (default: %(default)s)",
     )
-    parser.add_argument(
-        "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
-    )
+    quiet = "no spinner while waiting (there is none when stderr is not a terminal)"
     parser.add_argument(
         "-q",
         "--quiet",
+        "--no-progress",
         action="store_true",
-        help="no spinner while waiting (there is none when stderr is not a terminal)",
+        help="no progress bar or lines" if what else quiet,
     )
-
-
-def _add_connection(parser: argparse.ArgumentParser) -> None:
+    if what != "cell":
+        parser.add_argument(
+            "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
+        )
+    if not what:
+        return
     parser.add_argument(
-        "--offline",
-        action="store_true",
-        default=offline_from_env(),
-        help=f"use the built-in fake API (no key, no network; also when ${OFFLINE_ENV}=1)",
+        "--concurrency",
+        type=int,
+        default=4,
+        metavar="K",
+        help="requests in flight (default: %(default)s; keep it at 16 or below)",
     )
     parser.add_argument(
-        "--base-url", metavar="URL", help=f"API address (default: ${BASE_URL_ENV} or CometAPI)"
+        "--budget",
+        type=float,
+        metavar="USD",
+        help=f"send no {what} that would take the run's cost past USD",
     )
+    parser.add_argument("--no-resume", action="store_true", help=f"request every {what} again")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -248,65 +258,71 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    gen = commands.add_parser(
+    def command(
+        name: str, summary: str, description: str, epilog: str, *, api: bool = True, **more: Any
+    ) -> argparse.ArgumentParser:
+        """A subcommand with ``--debug``; with ``api``, ``--offline`` and ``--base-url``."""
+        sub = commands.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=epilog,
+            formatter_class=_formatter,
+            parents=[common],
+            **more,
+        )
+        if api:
+            sub.add_argument(
+                "--offline",
+                action="store_true",
+                default=offline_from_env(),
+                help=f"use the built-in fake API (no key, no network; also when ${OFFLINE_ENV}=1)",
+            )
+            sub.add_argument(
+                "--base-url",
+                metavar="URL",
+                help=f"API address (default: ${BASE_URL_ENV} or CometAPI)",
+            )
+        return sub
+
+    gen = command(
         "generate",
-        help="generate images for one prompt and save them with their metadata",
-        description="Generate images for one prompt; save them with their metadata.",
-        epilog=_GENERATE_EPILOG,
-        formatter_class=_formatter,
-        parents=[common],
+        "generate images for one prompt and save them with their metadata",
+        "Generate images for one prompt; save them with their metadata.",
+        _GENERATE_EPILOG,
     )
     gen.add_argument("prompt", help="what the image should show")
     _add_output(gen)
     _add_params(gen, defaults=False)
-    _add_connection(gen)
 
-    edit = commands.add_parser(
+    edit = command(
         "edit",
-        help="edit one or more images as a prompt says (optionally only where a mask allows)",
-        description=(
-            "Edit images with POST /images/edits and save the results with their metadata."
-            " The mask is a PNG whose transparent pixels mark the area to change, or a"
-            " black-and-white image where white means 'edit here'."
-        ),
-        epilog=(
-            "example:\n  comet-images edit photo.png 'make it winter' --mask mask.png -o out/\n"
-            "  comet-images edit cat1.png cat2.png 'both cats on one sofa' --offline\n"
-            "  comet-images edit room.png 'a lamp where I drew' --markup marks.png"
-            " -m gpt-image-2.5-flare"
-        ),
-        formatter_class=_formatter,
-        parents=[common],
+        "edit one or more images as a prompt says (optionally only where a mask allows)",
+        "Edit images with POST /images/edits and save the results with their metadata."
+        " The mask is a PNG whose transparent pixels mark the area to change, or a"
+        " black-and-white image where white means 'edit here'.",
+        "example:\n  comet-images edit photo.png 'make it winter' --mask mask.png -o out/\n"
+        "  comet-images edit cat1.png cat2.png 'both cats on one sofa' --offline\n"
+        "  comet-images edit room.png 'a lamp where I drew' --markup marks.png"
+        " -m gpt-image-2.5-flare",
     )
     edit.add_argument("image", nargs="+", help="the image file(s) to edit (then the prompt)")
     edit.add_argument("prompt", help="what to change")
     _add_output(edit)
     _add_params(edit, defaults=False, edit=True)
-    _add_connection(edit)
 
-    batch = commands.add_parser(
+    batch = command(
         "batch",
-        help="generate a dataset from a .txt/.csv/.jsonl prompt file (resumable)",
-        description="Generate images for every prompt of a file into a folder, resumably.",
-        epilog=_BATCH_EPILOG,
-        formatter_class=_formatter,
-        parents=[common],
+        "generate a dataset from a .txt/.csv/.jsonl prompt file (resumable)",
+        "Generate images for every prompt of a file into a folder, resumably.",
+        _BATCH_EPILOG,
     )
     batch.add_argument("file", help="prompt file (.txt, .csv, .jsonl) or '-' for stdin")
-    batch.add_argument(
-        "-o", "--output", required=True, metavar="DIR", help="output folder (holds the manifest)"
-    )
+    _add_output(batch, "item")
     batch.add_argument(
         "--input-format",
         choices=("txt", "csv", "jsonl"),
         help="how to read FILE (default: from its extension)",
-    )
-    batch.add_argument(
-        "--concurrency",
-        type=int,
-        default=4,
-        metavar="K",
-        help="requests in flight (default: %(default)s; keep it at 16 or below)",
     )
     batch.add_argument(
         "--rpm",
@@ -318,29 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--shard", metavar="i/k", help="only items whose index %% k == i (one shard per process)"
     )
-    batch.add_argument("--no-resume", action="store_true", help="request every item again")
-    batch.add_argument(
-        "--sidecar", action="store_true", help="write <file>.json metadata for PNG too"
-    )
-    batch.add_argument(
-        "-q", "--quiet", "--no-progress", action="store_true", help="no progress bar or lines"
-    )
-    batch.add_argument(
-        "--budget",
-        type=float,
-        metavar="USD",
-        help="send no item that would take the batch's cost past USD (see below)",
-    )
     _add_params(batch, defaults=True)
-    _add_connection(batch)
 
-    models = commands.add_parser(
+    models = command(
         "models",
-        help="list the model catalogue (or, with --live, the API's model list)",
-        description="Show what each known model accepts, or the live model list.",
-        epilog=_MODELS_EPILOG,
-        formatter_class=_formatter,
-        parents=[common],
+        "list the model catalogue (or, with --live, the API's model list)",
+        "Show what each known model accepts, or the live model list.",
+        _MODELS_EPILOG,
     )
     models.add_argument("--live", action="store_true", help="ask the API (needs a key)")
     models.add_argument(
@@ -348,16 +348,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="every field on one line per model (default: fit 100 columns, long fields wrapped)",
     )
-    _add_connection(models)
 
-    serve = commands.add_parser(
+    serve = command(
         "serve-fake",
-        help="run the offline fake API on loopback (for demos and tests)",
-        description="Run the offline fake of the image API until Ctrl-C.",
-        epilog=f"example:\n  {PROG} serve-fake --port 8765\n"
+        "run the offline fake API on loopback (for demos and tests)",
+        "Run the offline fake of the image API until Ctrl-C.",
+        f"example:\n  {PROG} serve-fake --port 8765\n"
         f"  {BASE_URL_ENV}=http://127.0.0.1:8765/v1 {API_KEY_ENV}=<the printed key> {PROG} ...",
-        formatter_class=_formatter,
-        parents=[common],
+        api=False,
     )
     serve.add_argument(
         "--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)"
@@ -367,13 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--latency", type=float, default=0.0, metavar="S", help="seconds per generation (demos)"
     )
 
-    merge = commands.add_parser(
+    merge = command(
         "merge",
-        help="join batch manifests (e.g. of shards) into one",
-        description="Join batch manifests into one manifest.",
-        epilog=_MERGE_EPILOG,
-        formatter_class=_formatter,
-        parents=[common],
+        "join batch manifests (e.g. of shards) into one",
+        "Join batch manifests into one manifest.",
+        _MERGE_EPILOG,
+        api=False,
         usage=f"{PROG} merge [-h] [--copy] (OUT IN [IN ...] | -o DIR IN [IN ...])",
     )
     merge.add_argument("paths", nargs="+", metavar="PATH", help="OUT then inputs, or inputs")
@@ -381,8 +378,35 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="DIR", help="output folder (writes DIR/manifest.jsonl)"
     )
     merge.add_argument("--copy", action="store_true", help="copy the image files next to OUT")
-    _add_library(commands, common)
-    _add_compare(commands, common)
+
+    library = command(
+        "library",
+        "search, show, export, import or rebuild the image library",
+        "The image library: every recorded image with its provenance.",
+        _LIBRARY_EPILOG,
+        api=False,
+    )
+    _add_library(library, common)
+
+    compare = command(
+        "compare",
+        "compare prompts, models, qualities, sizes...: a labelled sheet, images and a CSV",
+        "Generate the product of parameter axes and draw it as a labelled grid.",
+        _COMPARE_EPILOG,
+    )
+    compare.add_argument("prompt", nargs="+", help="the prompt (several: the prompt axis)")
+    _add_output(compare, "cell")
+    compare.add_argument(
+        "--layout", nargs="+", metavar="AXIS", help="the axes as rows, columns, then sheets"
+    )
+    compare.add_argument(
+        "--max-cells",
+        type=int,
+        default=COMPARE_MAX_CELLS,
+        metavar="N",
+        help="refuse a grid of more cells (default: %(default)s)",
+    )
+    _add_params(compare, defaults=False, axes=True)
     return parser
 
 
@@ -397,19 +421,11 @@ examples:
 The library is --library DIR, else ${LIBRARY_ENV}, else the user's data directory."""
 
 
-def _add_library(commands: Any, common: argparse.ArgumentParser) -> None:
+def _add_library(library: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
     """``library search|show|export|import|rebuild``: the image library (``Library``)."""
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument(
         "--library", metavar="DIR", help=f"the library folder (default: ${LIBRARY_ENV} or data dir)"
-    )
-    library = commands.add_parser(
-        "library",
-        help="search, show, export, import or rebuild the image library",
-        description="The image library: every recorded image with its provenance.",
-        epilog=_LIBRARY_EPILOG,
-        formatter_class=_formatter,
-        parents=[common],
     )
     actions = library.add_subparsers(dest="action", metavar="ACTION", required=True)
     found = argparse.ArgumentParser(add_help=False)
@@ -457,40 +473,6 @@ examples:
   {PROG} compare "a red fox" --model gpt-image-2 gpt-image-2.5-flare --quality low high -o out/
   {PROG} compare "a fox" "a lighthouse" -m gpt-image-2 -s 1024x1024 1536x1024 -o sizes/
   {PROG} compare "a red fox" --quality low medium high --budget 0.50 -o fox/ --offline"""
-
-
-def _add_compare(commands: Any, common: argparse.ArgumentParser) -> None:
-    """``compare``: the product of parameter axes as a labelled sheet, its images and a CSV."""
-    cmp = commands.add_parser(
-        "compare",
-        help="compare prompts, models, qualities, sizes...: a labelled sheet, images and a CSV",
-        description="Generate the product of parameter axes and draw it as a labelled grid.",
-        epilog=_COMPARE_EPILOG,
-        formatter_class=_formatter,
-        parents=[common],
-    )
-    cmp.add_argument("prompt", nargs="+", help="the prompt (several: the prompt axis)")
-    cmp.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
-    cmp.add_argument(
-        "--layout", nargs="+", metavar="AXIS", help="the axes as rows, columns, then sheets"
-    )
-    cmp.add_argument(
-        "--max-cells",
-        type=int,
-        default=COMPARE_MAX_CELLS,
-        metavar="N",
-        help="refuse a grid of more cells (default: %(default)s)",
-    )
-    cmp.add_argument(
-        "--budget", type=float, metavar="USD", help="send no cell that would pass USD in all"
-    )
-    cmp.add_argument(
-        "--concurrency", type=int, default=4, metavar="K", help="requests in flight (default: 4)"
-    )
-    cmp.add_argument("--no-resume", action="store_true", help="request every cell again")
-    cmp.add_argument("-q", "--quiet", action="store_true", help="no progress bar or lines")
-    _add_params(cmp, defaults=False, axes=True)
-    _add_connection(cmp)
 
 
 def compare_axes_of(args: argparse.Namespace) -> dict[str, Any]:
