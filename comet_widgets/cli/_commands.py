@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,23 +31,8 @@ from ._waiting import waiting
 if TYPE_CHECKING:
     from ..client._client import AsyncImageClient
     from ..images._results import Generation
-    from ..library._library import Library
 
-__all__ = [
-    "COMMANDS",
-    "UsageError",
-    "cmd_batch",
-    "cmd_compare",
-    "cmd_edit",
-    "cmd_generate",
-    "cmd_library",
-    "cmd_merge",
-    "cmd_models",
-    "cmd_serve_fake",
-    "err",
-    "out",
-    "redact_line",
-]
+__all__ = ["COMMANDS", "UsageError", "err", "out", "redact_line"]
 
 
 class UsageError(Exception):
@@ -63,18 +49,15 @@ def _require_key(args: argparse.Namespace) -> None:
         )
 
 
-@asynccontextmanager
-async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncImageClient]:
+def _client(args: argparse.Namespace) -> AbstractAsyncContextManager[AsyncImageClient]:
+    """The API's client; with ``--offline``, one on the built-in fake (in this process)."""
     if args.offline:
         from ..testing._offline import OfflineClient
 
-        async with OfflineClient() as client:
-            yield client
-        return
+        return OfflineClient()
     from ..client._client import AsyncImageClient
 
-    async with AsyncImageClient(base_url=args.base_url) as client:
-        yield client
+    return AsyncImageClient(base_url=args.base_url)
 
 
 def out(text: str) -> None:
@@ -122,25 +105,33 @@ def _check_run(args: argparse.Namespace) -> None:
         raise UsageError(f"--budget must be a number of USD, 0 or more, got {args.budget}")
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM (a job scheduler stopping us) ends the running batch like Ctrl-C: what finished
-    is kept in its folder."""
+async def _run_many(args: argparse.Namespace, run: Any, first: Any, **options: Any) -> Any:
+    """``batch`` and ``compare``: ``run`` (``generate_many`` or ``compare``) over one client,
+    with the options both take alike. SIGTERM (a job scheduler stopping us) ends the run like
+    Ctrl-C: what finished is kept in its folder."""
     task = asyncio.current_task()
     if task is not None and sys.platform != "win32":
         import signal
 
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    async with _client(args) as client:
+        return await run(
+            first,
+            client=client,
+            concurrency=args.concurrency,
+            output_dir=args.output,
+            resume=not args.no_resume,
+            progress=not args.quiet,
+            budget_usd=args.budget,
+            **options,
+        )
 
 
-def _run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The options ``batch`` and ``compare`` pass alike to their library calls."""
-    return {
-        "concurrency": args.concurrency,
-        "output_dir": args.output,
-        "resume": not args.no_resume,
-        "progress": not args.quiet,
-        "budget_usd": args.budget,
-    }
+async def _waited(args: argparse.Namespace, label: str, call: Any) -> Generation:
+    """``call(client)`` (a generation or an edit), a spinner and ``label`` shown meanwhile."""
+    async with _client(args) as client, waiting(redact_line(label), quiet=args.quiet):
+        result: Generation = await call(client)
+        return result
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -153,39 +144,25 @@ def cmd_generate(args: argparse.Namespace) -> int:
     _check_output(Path(args.output))
     _require_key(args)
     err(_estimate_line([payload]))
-    generation = asyncio.run(_generate(args, payload))
-    return _save_all(generation, args)
-
-
-async def _generate(args: argparse.Namespace, payload: dict[str, Any]) -> Generation:
     label = f"generating {payload.get('n') or 1} image(s) with {payload['model']}"
-    async with _client(args) as client, waiting(redact_line(label), quiet=args.quiet):
-        return await client.generate_payload(payload)
+    return _save_all(asyncio.run(_waited(args, label, lambda c: c.generate_payload(payload))), args)
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
     from .._catalog import build_edit_payload
 
-    params = edit_params_of(args)
+    params = edit_params_of(args)  # --mask and --markup: paths, as client.edit takes them
     body = build_edit_payload(args.prompt, params)  # refused now, before the key or the network
-    files = {name: Path(params.pop(name)) for name in EDIT_FILES if name in params}
-    for path in [*args.image, *files.values()]:
+    for path in [*args.image, *(params[name] for name in EDIT_FILES if name in params)]:
         if not Path(path).is_file():
             raise UsageError(f"no such image file: {path}")
     _check_output(Path(args.output))
     _require_key(args)
     err(_estimate_line([{**body, "image": args.image}]))
-    generation = asyncio.run(_edit(args, {**params, **files}, body["model"]))
-    return _save_all(generation, args)
-
-
-async def _edit(args: argparse.Namespace, params: dict[str, Any], model: str) -> Generation:
-    images = [Path(p) for p in args.image]
-    label = f"editing {len(images)} image(s) with {model}"
-    async with _client(args) as client, waiting(redact_line(label), quiet=args.quiet):
-        return await client.edit(
-            args.prompt, image=images[0] if len(images) == 1 else images, **params
-        )
+    label = f"editing {len(args.image)} image(s) with {body['model']}"
+    image = args.image[0] if len(args.image) == 1 else args.image
+    edit = _waited(args, label, lambda c: c.edit(args.prompt, image=image, **params))
+    return _save_all(asyncio.run(edit), args)
 
 
 def _save_all(generation: Generation, args: argparse.Namespace) -> int:
@@ -260,22 +237,19 @@ def _estimate_line(bodies: list[dict[str, Any]], resumed: str = "") -> str:
 
 def _resolve_inputs(items: list[Any], folder: Path) -> None:
     """Edit items' relative ``image``/``mask``/``markup`` paths are read from the prompt file's
-    folder."""
+    folder (``a.png|b.png``: several images)."""
     for item in items:
-        if not isinstance(item, dict):
-            continue
-        for name in ("image", *EDIT_FILES):
+        for name in ("image", *EDIT_FILES) if isinstance(item, dict) else ():
             value = item.get(name)
-            if isinstance(value, str) and value:
-                parts = [p.strip() for p in value.split("|") if p.strip()]
-                resolved = [str(p if Path(p).is_absolute() else folder / p) for p in parts]
-                item[name] = resolved if len(resolved) > 1 else resolved[0]
+            if isinstance(value, str) and value.strip():
+                parts = [str(folder / p.strip()) for p in value.split("|") if p.strip()]
+                item[name] = parts if len(parts) > 1 else parts[0]
             elif isinstance(value, list):
-                item[name] = [str(p if Path(p).is_absolute() else folder / p) for p in value]
+                item[name] = [str(folder / p) for p in value]
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from ..batch._generate import InvalidItemError, parse_shard, plan
+    from ..batch._generate import InvalidItemError, generate_many, parse_shard, plan
     from ..batch._manifest import MANIFEST_NAME, manifest_files, shard_manifest_name
     from ..batch._prompts import read_prompts
 
@@ -296,32 +270,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
     done = f"; items already done in {args.output} are not sent again" if resumed else ""
     err(_estimate_line([p.payload for p in planned], done))
     _require_key(args)
-    return asyncio.run(_batch(args, prompts.items, params, shard))
-
-
-async def _batch(
-    args: argparse.Namespace, items: list[Any], params: dict[str, Any], shard: Any
-) -> int:
-    from ..batch._generate import generate_many
-
-    _stop_on_sigterm()
-    async with _client(args) as client:
-        results = await generate_many(
-            items,
-            client=client,
-            **params,
-            **_run_options(args),
-            requests_per_minute=args.rpm,
-            sidecar=args.sidecar,
-            shard=shard,
-        )
+    options = {"requests_per_minute": args.rpm, "sidecar": args.sidecar, "shard": shard}
+    results = asyncio.run(_run_many(args, generate_many, prompts.items, **params, **options))
     out(results.summary())
     return 1 if results.failed else 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from ..batch._manifest import MANIFEST_NAME, manifest_files
-    from ..compare._compare import SHEET_NAME, TABLE_NAME
+    from ..compare._compare import SHEET_NAME, TABLE_NAME, compare
     from ..compare._grid import plan_grid
 
     _check_run(args)
@@ -336,28 +293,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     budget = f" (budget ${args.budget:g})" if args.budget is not None else ""
     err(f"compare: {grid.describe()}{budget}{done}")
     _require_key(args)
-    return asyncio.run(_compare(args, prompts, axes))
-
-
-async def _compare(args: argparse.Namespace, prompts: Any, axes: dict[str, Any]) -> int:
-    from ..compare._compare import SHEET_NAME, TABLE_NAME, compare
-
-    _stop_on_sigterm()
-    async with _client(args) as client:
-        grid = await compare(
-            prompts,
-            client=client,
-            max_cells=args.max_cells,
-            layout=args.layout,
-            **_run_options(args),
-            quiet=True,
-            **axes,
-        )
+    options = {"max_cells": args.max_cells, "layout": args.layout, "quiet": True}
+    grid = asyncio.run(_run_many(args, compare, prompts, **options, **axes))
     for cell in grid.cells:
         if cell.status != "ok":
             err(f"{cell.status}: {cell.label()}: {cell.error}")
-    out(str(Path(args.output) / SHEET_NAME))
-    out(str(Path(args.output) / TABLE_NAME))
+    out(str(folder / SHEET_NAME))
+    out(str(folder / TABLE_NAME))
     out(grid.summary())
     return 1 if any(cell.status == "failed" for cell in grid.cells) else 0
 
@@ -481,42 +423,37 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_library(args: argparse.Namespace) -> int:
-    from ..library._library import Library
-
-    lib = Library(args.library)
-    try:
-        _library_action(lib, args)
-    finally:
-        lib.close()  # folds the write-ahead log into the database file
-    return 0
-
-
-def _library_action(lib: Library, args: argparse.Namespace) -> None:
     import json
+
+    from ..library._library import Library
 
     names = ("model", "since", "until", "starred", "collection")
     filters: dict[str, Any] = {key: getattr(args, key, None) for key in names}
-    if args.action == "search":
-        hits = lib.search(args.text, **filters, limit=args.limit, offset=args.offset)
-        rows = [
-            (str(e.id), e.created.strftime("%Y-%m-%d %H:%M"), str(e.model), e.prompt) for e in hits
-        ]
-        if rows:
-            _table([("ID", "CREATED (UTC)", "MODEL", "PROMPT"), *rows])
-        err(f"{len(hits)} of {len(lib)} entries ({lib.path})")
-    elif args.action == "show":
-        record = lib.get(args.id).as_record()
-        out(json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True))
-    elif args.action == "export":
-        chosen = lib.search(args.text, **filters, limit=len(lib))
-        out(str(lib.export(chosen, args.path)))
-        err(f"exported {len(chosen)} entries")
-    elif args.action == "import":
-        if not Path(args.folder).is_dir():
-            raise UsageError(f"{args.folder} is not a folder")
-        out(f"recorded {len(lib.import_batch(args.folder))} image(s) in {lib.path}")
-    else:
-        out(f"rebuilt {lib.path}: {lib.rebuild()} entries")
+    # closing() at the end folds the write-ahead log into the database file
+    with contextlib.closing(Library(args.library)) as lib:
+        if args.action == "search":
+            hits = lib.search(args.text, **filters, limit=args.limit, offset=args.offset)
+            rows = [
+                (str(e.id), e.created.strftime("%Y-%m-%d %H:%M"), str(e.model), e.prompt)
+                for e in hits
+            ]
+            if rows:
+                _table([("ID", "CREATED (UTC)", "MODEL", "PROMPT"), *rows])
+            err(f"{len(hits)} of {len(lib)} entries ({lib.path})")
+        elif args.action == "show":
+            record = lib.get(args.id).as_record()
+            out(json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True))
+        elif args.action == "export":
+            chosen = lib.search(args.text, **filters, limit=len(lib))
+            out(str(lib.export(chosen, args.path)))
+            err(f"exported {len(chosen)} entries")
+        elif args.action == "import":
+            if not Path(args.folder).is_dir():
+                raise UsageError(f"{args.folder} is not a folder")
+            out(f"recorded {len(lib.import_batch(args.folder))} image(s) in {lib.path}")
+        else:
+            out(f"rebuilt {lib.path}: {lib.rebuild()} entries")
+    return 0
 
 
 #: Each subcommand's name (as ``build_parser`` declares it) and what runs it.

@@ -1,13 +1,10 @@
-"""``comet-images``: generate images, run resumable batches, list models, serve the fake API.
+"""``comet-images``: the entry point (``[project.scripts]``).
 
-This is the entry point (``[project.scripts]``): it parses the command line (``_parser``), runs
-the subcommand (``_commands``) and turns what went wrong into one line and an exit code.
-Every subcommand imports what it needs when it runs: ``comet-images --help`` loads neither httpx
-nor Pillow nor ipywidgets. Errors print one ``error: ...`` line on stderr (a traceback only with
-``--debug``) and exit non-zero: 2 for usage and input errors (nothing was sent), 1 for API
-failures and failed batch items, 130 when interrupted. The API key is read from
-``COMETAPI_KEY`` only (never from the command line, where ``ps`` would show it) and is never
-printed: every message is passed through ``redact`` before it is written.
+It parses the command line (``_parser``), runs the subcommand (``_commands``) and turns what
+went wrong into one ``error: ...`` line on stderr (a traceback only with ``--debug``) and an exit
+code: 2 for usage and input errors (nothing was sent), 1 for API failures and failed batch
+items, 130 when interrupted. The API key is read from ``COMETAPI_KEY`` only (never from the
+command line, where ``ps`` would show it).
 """
 
 from __future__ import annotations
@@ -21,20 +18,6 @@ from ._commands import COMMANDS, UsageError, err, redact_line
 from ._parser import build_parser
 
 __all__ = ["main"]
-
-
-def _exit_code(exc: BaseException) -> int:
-    from .._errors import InvalidParameterError, MissingAPIKeyError
-    from ..batch._prompts import PromptFileError
-
-    usage: tuple[type[BaseException], ...] = (
-        UsageError,
-        InvalidParameterError,
-        MissingAPIKeyError,
-        PromptFileError,
-        FileNotFoundError,
-    )
-    return 2 if isinstance(exc, usage) else 1
 
 
 def _debug_logging() -> None:
@@ -84,23 +67,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         err(f"interrupted: finished items are saved{hint}")
         return 130
     except Exception as exc:
-        from .._errors import describe
+        from .._errors import CometError, InvalidParameterError, MissingAPIKeyError, describe
+        from ..batch._prompts import PromptFileError
 
         if args.debug:
             import traceback
 
             err("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
-        message = str(exc) if isinstance(exc, (UsageError, OSError)) else describe(exc)
-        err(f"error: {message}")
-        if not args.debug and not isinstance(exc, (UsageError, OSError)) and not _is_comet(exc):
+        plain = isinstance(exc, (UsageError, OSError))
+        err(f"error: {exc if plain else describe(exc)}")
+        if not args.debug and not plain and not isinstance(exc, CometError):
             err("(an unexpected error: rerun with --debug for the traceback)")
-        return _exit_code(exc)
-
-
-def _is_comet(exc: BaseException) -> bool:
-    from .._errors import CometError
-
-    return isinstance(exc, CometError)
+        usage = (UsageError, InvalidParameterError, MissingAPIKeyError, PromptFileError)
+        return 2 if isinstance(exc, (*usage, FileNotFoundError)) else 1
 
 
 if __name__ == "__main__":

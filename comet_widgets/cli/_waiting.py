@@ -31,11 +31,9 @@ CLEAR = "\r\x1b[K"
 
 
 @asynccontextmanager
-async def waiting(
-    label: str, *, quiet: bool = False, stream: TextIO | None = None
-) -> AsyncIterator[None]:
-    """Show ``label`` and the time elapsed on ``stream`` (stderr) while the body runs."""
-    out = stream or sys.stderr
+async def waiting(label: str, *, quiet: bool = False) -> AsyncIterator[None]:
+    """Show ``label`` and the time elapsed on stderr while the body runs."""
+    out = sys.stderr
     if quiet or not out.isatty():
         yield
         return
