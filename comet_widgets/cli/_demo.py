@@ -1,21 +1,15 @@
 """``make demo``: JupyterLab on the quickstart notebook; ``--script``: one image from the shell.
 
-With ``COMETAPI_KEY`` set both use the real API (or ``COMETAPI_BASE_URL``). Without it the demo
-starts the offline fake API on loopback in this process first, so it runs with no key and no
-network: JupyterLab's kernels get ``COMETAPI_BASE_URL`` pointing at the fake and its key (the
-panel then shows its offline banner). That fake takes ``DEMO_SECONDS_PER_IMAGE`` per image, as a
-real model takes its time, so a newcomer sees the placeholders, the previews (when asked for)
-and has time to press Cancel.
+With ``COMETAPI_KEY`` set both use the real API (or ``COMETAPI_BASE_URL``); without it, the
+offline fake API on loopback in this process (``backend``), paced like a real model so that a
+newcomer sees the placeholders, the previews and has time to press Cancel.
 
 JupyterLab listens on 127.0.0.1 only, on a free port, with a fresh token printed in the URL. It
 works on copies of the notebooks in a scratch folder (removed on exit), so its autosave never
-writes into the repository's tracked notebooks, and its news toast is off. Images saved in it
-(the panel's Save, ``gen.save()``, ``Generation.save()``: ``comet-images/`` by default) go to
-the checkout's ``comet-images/`` (ignored by git), which outlives the scratch copy: the demo says
-where when it starts and when it stops. Offline, the panel records its runs into
-``comet-images/library`` too (unless ``COMET_WIDGETS_LIBRARY`` says where), never into the
-user's own library. Ctrl-C (or SIGTERM) stops JupyterLab, its kernels and
-the fake.
+writes into the repository's tracked notebooks, and its news toast is off. Images saved in it go
+to the checkout's ``comet-images/`` (ignored by git), which outlives the scratch copy: the demo
+says where when it starts and when it stops. Ctrl-C (or SIGTERM) stops JupyterLab, its kernels
+and the fake.
 """
 
 from __future__ import annotations
@@ -36,7 +30,7 @@ import time
 import urllib.error
 import urllib.request
 import webbrowser
-from collections.abc import Iterator, Sequence
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -67,23 +61,12 @@ _READY_TIMEOUT = 90.0
 _STOP_TIMEOUT = 15.0
 
 
-@contextlib.contextmanager
-def backend() -> Iterator[tuple[str | None, str | None, str]]:
-    """Yield ``(api_key, base_url, label)``: the real API with a key, else the fake on loopback."""
-    if key_from_env() is not None:
-        yield None, os.environ.get(BASE_URL_ENV), "CometAPI"
-        return
-    from ..testing import FAKE_API_KEY, serve_fake
-
-    with serve_fake() as server:
-        yield FAKE_API_KEY, server.base_url, f"the offline fake API at {server.base_url}"
-
-
-async def generate_one(api_key: str | None, base_url: str | None) -> int:
+async def generate_one() -> int:
+    """One image from the API the environment names, saved, and what it came with."""
     from .. import AsyncImageClient, read_metadata
     from ._commands import out  # server text (a revised prompt, a request id) escaped
 
-    async with AsyncImageClient(api_key=api_key, base_url=base_url) as client:
+    async with AsyncImageClient() as client:
         generation = await client.generate(SEED_PROMPT, model=DEFAULT_MODEL, size="1024x1024")
     image = generation.images[0]
     path = image.save()  # into ./comet-images/ (a bare "comet-images" would name a file)
@@ -104,12 +87,22 @@ def demo_fake() -> FakeAPI:
     return FakeAPI(seconds_per_image=DEMO_SECONDS_PER_IMAGE)
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def backend(stack: contextlib.ExitStack, env: MutableMapping[str, str], images: Path) -> str:
+    """Point ``env`` at the API: the real one with a key, else the demo's fake on loopback
+    (kept running by ``stack``; what is recorded goes to ``images/library``, not the user's
+    own library). Returns what makes the images, to say so."""
+    if key_from_env() is not None:
+        return f"CometAPI ({env.get(BASE_URL_ENV) or 'the default base URL'})"
+    from ..testing import FAKE_API_KEY, serve_fake
+
+    server = stack.enter_context(serve_fake(demo_fake()))
+    env[API_KEY_ENV] = FAKE_API_KEY
+    env[BASE_URL_ENV] = server.base_url
+    env.setdefault(LIBRARY_ENV, str(images / "library"))
+    return (
+        f"the offline fake API at {server.base_url} (placeholder images, about"
+        f" {DEMO_SECONDS_PER_IMAGE:g} s each; set {API_KEY_ENV} for real ones)"
+    )
 
 
 def scratch_copy(source: Path, scratch: Path, images: Path) -> Path:
@@ -216,16 +209,16 @@ def run_lab(*, port: int = 0, open_browser: bool = False, root: Path | None = No
     source = root or (_REPO if (_REPO / QUICKSTART).is_file() else Path.cwd())
     images = (source / DEFAULT_OUTPUT_DIR).resolve()
     images.mkdir(exist_ok=True)
-    try:
-        return _serve(source, images, port or free_port(), open_browser)
-    finally:
-        print(f"comet-widgets demo: the images saved in it are in {images}", flush=True)
-
-
-def _serve(source: Path, images: Path, port: int, open_browser: bool) -> int:
+    if not port:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:  # one free right now
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
     token = secrets.token_hex(24)
     signal.signal(signal.SIGTERM, _terminated)
     with contextlib.ExitStack() as stack:
+        # Said last, once JupyterLab and the fake have stopped, however the demo ended.
+        done = f"comet-widgets demo: the images saved in it are in {images}"
+        stack.callback(print, done, flush=True)
         scratch = Path(
             stack.enter_context(
                 tempfile.TemporaryDirectory(prefix="comet-demo-", ignore_cleanup_errors=True)
@@ -234,20 +227,7 @@ def _serve(source: Path, images: Path, port: int, open_browser: bool) -> int:
         root = scratch_copy(source, scratch, images)
         settings = app_settings(scratch)
         env = dict(os.environ)
-        if env.get(API_KEY_ENV):
-            label = f"CometAPI ({env.get(BASE_URL_ENV) or 'the default base URL'})"
-        else:
-            from ..testing import FAKE_API_KEY, serve_fake
-
-            server = stack.enter_context(serve_fake(demo_fake()))
-            env[API_KEY_ENV] = FAKE_API_KEY
-            env[BASE_URL_ENV] = server.base_url
-            # The fake's placeholders go to a library beside them, not the user's own.
-            env.setdefault(LIBRARY_ENV, str(images / "library"))
-            label = (
-                f"the offline fake API at {server.base_url} (placeholder images, about"
-                f" {DEMO_SECONDS_PER_IMAGE:g} s each; set {API_KEY_ENV} for real ones)"
-            )
+        label = backend(stack, env, images)
         process = subprocess.Popen(
             lab_command(port=port, token=token, root=root, settings=settings),
             env=env,
@@ -289,9 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.script:
         return run_lab(port=args.port, open_browser=args.browser, root=args.root)
-    with backend() as (api_key, base_url, label):
+    with contextlib.ExitStack() as stack:
+        label = backend(stack, os.environ, Path(DEFAULT_OUTPUT_DIR))
         print(f"comet-widgets demo: generating with {label}")
-        return asyncio.run(generate_one(api_key, base_url))
+        return asyncio.run(generate_one())
 
 
 if __name__ == "__main__":
