@@ -47,10 +47,6 @@ def default_library_path() -> Path:
     return Path(platformdirs.user_data_dir("comet-widgets", appauthor=False)) / "library"
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
@@ -253,7 +249,7 @@ class Library:
         input_hashes = []
         try:
             for blob in blobs:
-                sha = _sha256(blob)
+                sha = hashlib.sha256(blob).hexdigest()
                 input_hashes.append(sha)
                 if not self.input_path(sha).is_file():
                     write_file(self.input_path(sha), blob)
@@ -278,7 +274,7 @@ class Library:
     ) -> tuple[dict[str, Any], bytes]:
         """Write one image's file (once per content) and return its row and thumbnail."""
         data = image._require_data()
-        sha = _sha256(data)
+        sha = hashlib.sha256(data).hexdigest()
         ext = EXTENSIONS[image.format] if image.format else ".bin"
         record = image.metadata | {_RECORD_KEY: own | {"sha256": sha, "ext": ext}}
         target = self.image_path(sha, ext)
@@ -318,24 +314,20 @@ class Library:
         manifests = manifest_files(root)
         if not manifests:
             raise LibraryError(f"{root} holds no batch manifest (manifest.jsonl)", path=root)
+        with self._store.read() as db:  # request ids recorded (none is NULL or "")
+            rows = db.execute("SELECT DISTINCT request_id FROM entries WHERE request_id != ''")
+            known = {row[0] for row in rows}
         added: list[LibraryEntry] = []
         for manifest in manifests:
             for record in read_manifest(manifest):
                 generation = generation_from_record(record, root)
-                if generation is None or self._known(generation):
+                if generation is None or generation.request_id in known:
                     continue
+                if generation.request_id:
+                    known.add(generation.request_id)
                 generation.elapsed = float(record.get("elapsed") or 0.0)
                 added += self.add(generation, batch=root.name, item=record.get("index"))
         return added
-
-    def _known(self, generation: Generation) -> bool:
-        if not generation.request_id:
-            return False
-        with self._store.read() as db:
-            found = db.execute(
-                "SELECT 1 FROM entries WHERE request_id = ? LIMIT 1", (generation.request_id,)
-            ).fetchone()
-        return found is not None
 
     def rebuild(self) -> int:
         """Recreate the database from the image files (each carries its provenance); returns
@@ -541,16 +533,12 @@ class Library:
             raise MissingDependencyError(
                 "Library.to_pandas()", "pandas", "pip install pandas"
             ) from exc
-        chosen = list(entries) if entries is not None else self._all()
-        frame = pd.DataFrame.from_records([e.as_record() for e in chosen])
+        if entries is None:
+            entries = self.search(limit=len(self))[::-1]  # all of it, oldest first
+        frame = pd.DataFrame.from_records([e.as_record() for e in entries])
         if len(frame):
             frame["created"] = pd.to_datetime(frame["created"])
         return frame
-
-    def _all(self) -> list[LibraryEntry]:
-        with self._store.read() as db:
-            ids = [row[0] for row in db.execute("SELECT id FROM entries ORDER BY id")]
-        return self._entries(ids)
 
     def export(self, entries: Iterable[LibraryEntry], path: str | os.PathLike[str]) -> Path:
         """Write the entries' images and a ``metadata.jsonl`` (one JSON line per image, its
