@@ -67,6 +67,13 @@ def run(
     return done
 
 
+def refused(done: subprocess.CompletedProcess[str], fake: FakeAPI, words: str) -> None:
+    """``done`` was refused as a usage error (exit 2) that says ``words``; nothing was sent."""
+    assert done.returncode == 2, done.stderr
+    assert words in done.stderr
+    assert fake.requests == []
+
+
 def generations(fake: FakeAPI) -> list[Any]:
     return [r for r in fake.requests if r.path.endswith("/images/generations")]
 
@@ -280,18 +287,8 @@ def test_batch_csv_columns_set_parameters_and_labels(
     (tmp_path / "p.csv").write_text(
         'prompt,size,subject\na fox,512x512,fox\n"a whale, at dusk",,whale\n'
     )
-    done = run(
-        "batch",
-        "p.csv",
-        "-o",
-        "out",
-        "-m",
-        "dall-e-2",
-        "-s",
-        "256x256",
-        cwd=tmp_path,
-        server=fake_server,
-    )
+    args = ("batch", "p.csv", "-o", "out", "-m", "dall-e-2", "-s", "256x256")
+    done = run(*args, cwd=tmp_path, server=fake_server)
     assert done.returncode == 0, done.stderr
     lines = sorted(read_manifest(tmp_path / "out" / MANIFEST_NAME), key=lambda r: r["index"])
     assert [(r["prompt"], r["size"], r["meta"]) for r in lines] == [
@@ -309,18 +306,8 @@ def test_batch_jsonl_with_a_failed_item_exits_1(
         '{"prompt": "first", "meta": {"id": 1}}\n"second"\n{"prompt": "third", "n": 2}\n'
     )
     fake.fail_next(1, 500)
-    done = run(
-        "batch",
-        "p.jsonl",
-        "-o",
-        "out",
-        "-m",
-        "dall-e-2",
-        "--concurrency",
-        "1",
-        cwd=tmp_path,
-        server=fake_server,
-    )
+    args = ("batch", "p.jsonl", "-o", "out", "-m", "dall-e-2", "--concurrency", "1")
+    done = run(*args, cwd=tmp_path, server=fake_server)
     assert done.returncode == 1
     assert "3 item(s): 2 ok, 1 failed; 3 image(s)" in done.stdout
     assert "failed: item 0: HTTP 500" in done.stdout
@@ -634,12 +621,8 @@ def test_edit_refuses_a_model_that_cannot_edit_before_sending(
 ) -> None:
     Image.new("RGB", (64, 64)).save(tmp_path / "photo.png")
     done = run("edit", "photo.png", "x", "-m", "dall-e-3", cwd=tmp_path, server=fake_server)
-    assert done.returncode == 2
-    assert "dall-e-3 cannot edit" in done.stderr
-    missing = run("edit", "nope.png", "x", cwd=tmp_path, server=fake_server)
-    assert missing.returncode == 2
-    assert "nope.png" in missing.stderr
-    assert fake.requests == []
+    refused(done, fake, "dall-e-3 cannot edit")
+    refused(run("edit", "nope.png", "x", cwd=tmp_path, server=fake_server), fake, "nope.png")
 
 
 @pytest.mark.slow
