@@ -33,6 +33,7 @@ Stable CSS classes (for styling and browser tests):
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import itertools
 import re
@@ -64,6 +65,12 @@ MAX_AXES = 3
 MODELS = tuple(name for name in CURRENT if not re.search(r"\d{4}-\d{2}-\d{2}$", name))
 QUALITIES = ("low", "medium", "high", "xhigh", "max")
 SIZES = ("1024x1024", "1536x1024", "1024x1536")
+#: The rows of choices: the parameter, the row's title, its choices.
+_PICKERS = (
+    ("model", "Models", MODELS),
+    ("quality", "Qualities", QUALITIES),
+    ("size", "Sizes", SIZES),
+)
 _STATES = {
     "pending": "cw-compare-pending",
     "ok": "cw-compare-ok",
@@ -121,7 +128,6 @@ class CompareView:
         self._values = values
         self._check_key = check_key
         self._on_use = on_use
-        self._seeded = False
         self.grid: Grid | None = None
         self._tiles: dict[int, _Tile] = {}
         self._previews: dict[int, Preview] = {}
@@ -134,9 +140,11 @@ class CompareView:
         if self._built:
             return
         self._built = True
-        self.models = self._choices(MODELS)
-        self.qualities = self._choices(QUALITIES)
-        self.sizes = self._choices(SIZES)
+        values = self._values()  # the panel's own model, quality and size start ticked
+        self._pickers = {
+            name: {choice: self._choice(choice, choice == str(values.get(name))) for choice in row}
+            for name, _, row in _PICKERS
+        }
         self.prompt2 = classed(
             made(
                 widgets.Text,
@@ -148,12 +156,7 @@ class CompareView:
             "cw-compare-prompt2",
         )
         self.prompt2.observe(self._changed, names="value")
-        pick = [
-            self._group("Models", self.models, "cw-compare-models"),
-            self._group("Qualities", self.qualities, "cw-compare-qualities"),
-            self._group("Sizes", self.sizes, "cw-compare-sizes"),
-            self.prompt2,
-        ]
+        pick = [self._group(title, self._pickers[name]) for name, title, _ in _PICKERS]
         self.summary = classed(made(widgets.HTML), "cw-compare-summary")
         tip = "Generate every cell of the grid (cells a model refuses are not sent)"
         self.run_button = button(
@@ -166,7 +169,7 @@ class CompareView:
         self.box.children = tuple(
             [
                 self._style,
-                classed(made(widgets.VBox, pick), "cw-compare-pick"),
+                classed(made(widgets.VBox, [*pick, self.prompt2]), "cw-compare-pick"),
                 classed(made(widgets.HBox, [self.run_button, self.summary]), "cw-compare-actions"),
                 self.note,
                 self.grid_box,
@@ -174,29 +177,26 @@ class CompareView:
         )
 
     # -- the pickers -------------------------------------------------------------------------
-    def _choices(self, names: tuple[str, ...]) -> dict[str, widgets.Checkbox]:
-        boxes = {
-            name: classed(
-                made(
-                    widgets.Checkbox,
-                    value=False,
-                    description=name,
-                    indent=False,
-                    layout=widgets.Layout(width="auto"),
-                ),
-                "cw-compare-choice",
-            )
-            for name in names
-        }
-        for box in boxes.values():
-            box.observe(self._changed, names="value")
-        return boxes
+    def _choice(self, name: str, ticked: bool) -> widgets.Checkbox:
+        box = classed(
+            made(
+                widgets.Checkbox,
+                value=ticked,
+                description=name,
+                indent=False,
+                layout=widgets.Layout(width="auto"),
+            ),
+            "cw-compare-choice",
+        )
+        box.observe(self._changed, names="value")
+        return box
 
     @staticmethod
-    def _group(title: str, boxes: dict[str, widgets.Checkbox], css: str) -> widgets.Widget:
+    def _group(title: str, boxes: dict[str, widgets.Checkbox]) -> widgets.Widget:
+        """A row of choices (``cw-compare-models``, ``-qualities``, ``-sizes``)."""
         label = made(widgets.HTML, f"<b>{escaped(title)}</b>", layout=widgets.Layout(width="90px"))
         row = classed(made(widgets.HBox, list(boxes.values())), "cw-compare-choices")
-        return classed(made(widgets.HBox, [label, row]), css)
+        return classed(made(widgets.HBox, [label, row]), f"cw-compare-{title.lower()}")
 
     def _changed(self, _change: Any) -> None:
         with self._lock:
@@ -206,39 +206,17 @@ class CompareView:
     def all(self) -> list[widgets.Widget]:
         return tree(self.box)
 
-    def _picked(self, boxes: dict[str, widgets.Checkbox]) -> list[str]:
-        return [name for name, box in boxes.items() if box.value]
-
-    def seed(self) -> None:
-        """The first time the view is shown: tick the panel's own model, quality and size."""
-        if self._seeded:
-            return
-        self._seeded = True
-        values = self._values()
-        for boxes, name in (
-            (self.models, "model"),
-            (self.qualities, "quality"),
-            (self.sizes, "size"),
-        ):
-            box = boxes.get(str(values.get(name)))
-            if box is not None:
-                box.value = True
-
     def plan(self) -> Grid:
         """The grid the current choices make (raises ``InvalidParameterError``)."""
         values = self._values()
-        fixed = {
+        axes: dict[str, Any] = {
             name: value
             for name, value in values.items()
             if name not in ("prompt", "model", "quality", "size", "partial_images")
             and value is not None
         }
-        axes: dict[str, Any] = dict(fixed)
-        for name, picked in (
-            ("model", self._picked(self.models)),
-            ("quality", self._picked(self.qualities)),
-            ("size", self._picked(self.sizes)),
-        ):
+        for name, boxes in self._pickers.items():
+            picked = [choice for choice, box in boxes.items() if box.value]
             if len(picked) > 1:
                 axes[name] = picked
             elif picked:
@@ -268,7 +246,6 @@ class CompareView:
     def refresh(self) -> None:
         """The summary line (cells and estimate, or why it cannot run) and the button."""
         self._build()
-        self.seed()
         try:
             grid = self.plan()
         except InvalidParameterError as exc:
@@ -360,9 +337,7 @@ class CompareView:
             batch=len(grid.sendable),
         )
         failed = [c for c in grid.cells if c.status == "failed"]
-        counts: dict[str, int] = {}
-        for cell in grid.cells:
-            counts[cell.status] = counts.get(cell.status, 0) + 1
+        counts = collections.Counter(cell.status for cell in grid.cells)
         job.summary = "Done: comparison of " + ", ".join(
             f"{n} {status}" for status, n in counts.items()
         )

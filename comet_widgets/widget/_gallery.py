@@ -47,7 +47,6 @@ __all__ = [
     "Lightbox",
     "Preview",
     "Tile",
-    "cost_words",
     "format_usage",
     "make_previews",
     "mismatch_text",
@@ -161,25 +160,23 @@ def _mismatch_html(preview: Preview) -> str:
     return f'<div class="cw-mismatch"{title}>{escaped(preview.mismatch)}</div>'
 
 
-def cost_words(cost: Cost) -> str:
-    """A cost with its basis in words when it is not the answer's own usage: '$0.0052',
-    'about $0.05 (estimated: no usage in the answer)', 'unpriced (no known price)'."""
-    if cost.basis == "estimate":
-        return f"{cost} (estimated: no usage in the answer)"
-    if cost.basis == "unpriced":
-        return f"{cost} (no known price for this model)"
-    return str(cost)
+#: A cost's basis in words, when it is not the answer's own usage.
+_BASIS_WORDS = {
+    "estimate": " (estimated: no usage in the answer)",
+    "unpriced": " (no known price for this model)",
+}
 
 
 def format_usage(usage: dict[str, Any] | None, cost: Cost | None = None, session: str = "") -> str:
     """'Cost: $0.0052 · Usage: 50 input tokens · 4,160 output tokens · 4,210 total tokens ·
-    this session: $0.42' (the parts there are: the usage's top-level counts)."""
+    this session: $0.42' (the parts there are: the usage's top-level counts; an estimated or
+    unpriced cost says so)."""
     tokens = [
         f"{value:,} {key.replace('_', ' ')}"
         for key, value in (usage or {}).items()
         if isinstance(value, int) and not isinstance(value, bool)
     ]
-    parts = [f"Cost: {cost_words(cost)}"] if cost is not None else []
+    parts = [f"Cost: {cost}{_BASIS_WORDS.get(cost.basis, '')}"] if cost is not None else []
     parts += ["Usage: " + " · ".join(tokens)] if tokens else []
     parts += [f"this session: {session}"] if session else []
     return " · ".join(parts)
@@ -652,14 +649,12 @@ class Gallery:
 
     def pick(self, position: int, selected: bool) -> None:
         """A click on a tile's Select box: select or unselect it (it becomes the anchor)."""
-        if not self._selectable(position):
-            self._mark()
-            return
-        if selected:
-            self.chosen.add(position)
-        else:
-            self.chosen.discard(position)
-        self.anchor = position
+        if self._selectable(position):
+            if selected:
+                self.chosen.add(position)
+            else:
+                self.chosen.discard(position)
+            self.anchor = position
         self._mark()
 
     def pick_range(self, position: int) -> None:

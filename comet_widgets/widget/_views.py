@@ -47,8 +47,8 @@ class ViewSlot:
 
     def __init__(self, results: widgets.Widget, lock: Any) -> None:
         self._lock = lock
-        self._boxes: dict[str, widgets.Box] = {}
-        self._on_show: dict[str, Callable[[], None] | None] = {}
+        #: Each view's box, and what it calls when it is shown.
+        self._views: dict[str, tuple[widgets.Box, Callable[[], None] | None]] = {}
         self.switch = classed(
             made(
                 widgets.ToggleButtons,
@@ -66,11 +66,11 @@ class ViewSlot:
 
     @property
     def all(self) -> list[widgets.Widget]:
-        return [self.switch, self.stack, self.box, *self._boxes.values()]
+        return [self.switch, self.stack, self.box, *(box for box, _ in self._views.values())]
 
     @property
     def titles(self) -> list[str]:
-        return list(self._boxes)
+        return list(self._views)
 
     @property
     def current(self) -> str:
@@ -78,10 +78,9 @@ class ViewSlot:
 
     def _add(self, title: str, view: widgets.Widget, on_show: Callable[[], None] | None) -> None:
         box = classed(made(widgets.VBox, [view]), "cw-view", f"cw-view-{_slug(title)}")
-        if self._boxes:
+        if self._views:
             show(box, False)
-        self._boxes[title] = box
-        self._on_show[title] = on_show
+        self._views[title] = (box, on_show)
         self.stack.children = (*self.stack.children, box)
 
     def add(
@@ -93,7 +92,7 @@ class ViewSlot:
                 f"add_view() takes an ipywidgets widget, not {type(view).__name__}"
             )
         title = str(title).strip()
-        if not title or title in self._boxes:
+        if not title or title in self._views:
             raise InvalidParameterError(
                 "title",
                 title,
@@ -110,7 +109,7 @@ class ViewSlot:
 
     def show(self, title: str) -> None:
         """Show the view ``title`` (``ValueError`` when there is none of that title)."""
-        if title not in self._boxes:
+        if title not in self._views:
             raise InvalidParameterError(
                 "title",
                 title,
@@ -127,8 +126,8 @@ class ViewSlot:
             self._show(str(change["new"]))
 
     def _show(self, title: str) -> None:
-        for name, box in self._boxes.items():
+        for name, (box, _) in self._views.items():
             show(box, name == title)
-        on_show = self._on_show.get(title)
+        on_show = self._views[title][1]
         if on_show is not None:
             on_show()
