@@ -39,14 +39,12 @@ except ImportError as exc:  # the gallery then goes without the bridge (buttons 
 
 __all__ = ["PageBridge"]
 
-_ESM = Path(__file__).with_name("_bridge.js")
-
 
 class PageBridge(anywidget.AnyWidget):
     """The gallery's front-end helper (class ``cw-bridge``); ``on_range(position)`` is what a
     Shift+click on a tile's Select box calls."""
 
-    _esm = _ESM
+    _esm = Path(__file__).with_name("_bridge.js")
     #: The position of the tile the lightbox was opened from (focus goes back to it).
     origin = traitlets.Int(0).tag(sync=True)
     #: Set True by the front-end once it has drawn the bridge.

@@ -250,8 +250,7 @@ class Tile:
         self.placeholder = classed(made(widgets.HTML), "cw-placeholder")
         self.failure = classed(made(widgets.HTML), "cw-image-error")
         self.select = classed(
-            made(widgets.Checkbox, value=False, description="Select", indent=False),
-            "cw-select",
+            made(widgets.Checkbox, description="Select", indent=False), "cw-select"
         )
         self.frame = classed(
             made(widgets.Box, [self.thumb, self.placeholder, self.failure, self.select]),

@@ -70,15 +70,11 @@ LIBRARY_CSS = f"""
   white-space: normal; overflow-wrap: anywhere; overflow: hidden; display: -webkit-box;
   -webkit-box-orient: vertical; -webkit-line-clamp: 3; }}
 .cw-library-caption .cw-library-star-mark {{ color: {_BRAND}; }}
-.cw-panel button.cw-library-pick {{ position: absolute; inset: 0; width: 100%; height: 100%;
-  margin: 0; padding: 0; opacity: 0; cursor: pointer; }}
-.cw-panel button.cw-library-pick:focus-visible {{ opacity: .25; }}
 .cw-library-pager {{ align-items: center; gap: 8px; }}
 .cw-library-page .widget-html-content {{ font-size: 12px; color: {_FG2}; }}
 .cw-library-empty .widget-html-content {{ color: {_FG2}; white-space: normal; }}
 .cw-library-detail {{ border: 1px solid {_BORDER}; border-radius: 8px; padding: 8px; gap: 6px; }}
 .cw-library-info .widget-html-content {{ white-space: normal; overflow-wrap: anywhere; }}
-.cw-library-info .cw-detail {{ font-size: 12px; color: {_FG2}; }}
 .cw-library-confirm .widget-html-content {{ color: {_ERROR}; white-space: normal; }}
 """
 
@@ -99,17 +95,15 @@ def _thumb_format(data: bytes) -> str:
 
 def entry_params(entry: LibraryEntry, names: tuple[str, ...]) -> dict[str, Any]:
     """The panel parameters an entry was made with (unset optional ones become ``None``)."""
-    params = entry.params
-    values: dict[str, Any] = {name: params.get(name) for name in names}
+    values: dict[str, Any] = {name: entry.params.get(name) for name in names}
     values["prompt"] = entry.prompt
     if entry.model:
         values["model"] = entry.model
-    if "n" in values and values["n"] is None:
-        values.pop("n")  # not sent: the panel keeps its own
-    if "size" in values and values["size"] is None:
-        values.pop("size")
+    for name in ("n", "size"):
+        if name in values and values[name] is None:
+            values.pop(name)  # not sent: the panel keeps its own
     if "partial_images" in values:
-        values["partial_images"] = params.get("partial_images") or 0
+        values["partial_images"] = values["partial_images"] or 0
     return values
 
 
@@ -236,12 +230,7 @@ class LibraryView:
             made(widgets.HTML, escaped(f"Library: {library.path}")), "cw-library-where"
         )
         self.search = classed(
-            made(
-                widgets.Text,
-                placeholder="Search prompts (Enter)",
-                continuous_update=False,
-                description="",
-            ),
+            made(widgets.Text, placeholder="Search prompts (Enter)", continuous_update=False),
             "cw-library-search",
         )
         self.model = classed(

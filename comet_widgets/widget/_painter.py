@@ -40,7 +40,6 @@ __all__ = ["MaskPainter"]
 
 PREVIEW_SIDE = 512
 
-_ESM = Path(__file__).with_name("_painter.js")
 _PNG_URL = "data:image/png;base64,"
 
 
@@ -99,7 +98,7 @@ class MaskPainter(anywidget.AnyWidget):
     shown it.
     """
 
-    _esm = _ESM
+    _esm = Path(__file__).with_name("_painter.js")
     _image = traitlets.Unicode("").tag(sync=True)
     _mask_png = traitlets.Unicode("").tag(sync=True)
     brush_size = traitlets.Int(32).tag(sync=True)

@@ -28,12 +28,7 @@ _OK = "var(--jp-success-color1, #388e3c)"
 
 
 #: A gallery tile's states, each a CSS class on the tile (``Tile._state`` sets exactly one).
-TILE_STATES = {
-    "pending": "cw-tile-pending",
-    "partial": "cw-tile-partial",
-    "image": "cw-tile-image",
-    "failed": "cw-tile-failed",
-}
+TILE_STATES = {state: f"cw-tile-{state}" for state in ("pending", "partial", "image", "failed")}
 #: What each state hides of its tile's parts (a part not listed is shown; ``cw-saved`` is
 #: also hidden by its own layout until something is saved).
 _TILE_HIDES = {
@@ -71,9 +66,8 @@ CSS = f"""
    window's); not the panel itself, whose lightbox must not be contained (a query container
    is the containing block of its position: fixed descendants) */
 .cw-main {{ container-type: inline-size; container-name: cw-panel; gap: 10px; }}
-.cw-main > * {{ margin: 0 !important; max-width: 100%; min-width: 0; }}
+.cw-main > *, .cw-panel > * {{ margin: 0 !important; max-width: 100%; min-width: 0; }}
 .cw-panel * {{ box-sizing: border-box; }}
-.cw-panel > * {{ margin: 0 !important; max-width: 100%; min-width: 0; }}
 .cw-panel .widget-html-content {{ color: {_FG}; line-height: 1.4; font-size: inherit; }}
 .cw-panel .widget-label {{ color: {_FG}; }}
 .cw-panel .cw-stylesheet {{ display: none !important; }}
@@ -158,6 +152,9 @@ CSS = f"""
 .cw-panel .cw-details .cw-rid {{ font-family: var(--jp-code-font-family, monospace);
   color: {_FG}; }}
 .cw-image-error .cw-details {{ font-size: 11px; }}
+/* a caption's second line: the model, the size, where it comes from */
+.cw-caption .cw-detail, .cw-lightbox-caption .cw-detail, .cw-edit-area .cw-detail,
+.cw-library-info .cw-detail {{ color: {_FG2}; font-size: 12px; }}
 .cw-panel .widget-html-content:has(> .cw-details) {{ white-space: normal; overflow: visible; }}
 /* choices: the "Other…" model box and the "Custom…" WxH box under their lists */
 .cw-panel .cw-model-other, .cw-panel .cw-size-custom {{ width: 100% !important;
@@ -174,7 +171,6 @@ CSS = f"""
   padding: 6px 10px; border: 1px solid {_tint(_BRAND, 45)}; background: {_tint(_BRAND, 5)}; }}
 .cw-edit-bar > * {{ margin: 0 !important; }}
 .cw-edit-area .widget-html-content {{ white-space: normal; overflow-wrap: break-word; }}
-.cw-edit-area .cw-detail {{ color: {_FG2}; font-size: 12px; }}
 .cw-panel button.cw-back-to-generate {{ width: auto; }}
 .cw-inputs {{ gap: 8px; overflow-x: auto; overflow-y: hidden; flex-wrap: nowrap;
   padding: 2px 0 4px; }}
@@ -259,7 +255,6 @@ CSS = f"""
   color: {_FG}; overflow: auto; }}
 .cw-caption .widget-html-content {{ white-space: normal; overflow-wrap: break-word;
   line-height: 1.35; }}
-.cw-caption .cw-detail {{ color: {_FG2}; font-size: 12px; }}
 .cw-mismatch {{ font-size: 12px; border-left: 3px solid {_WARN}; padding-left: 6px; }}
 .cw-tile-actions {{ gap: 6px; flex-wrap: wrap; }}
 .cw-tile-actions > * {{ margin: 0 !important; }}
@@ -291,7 +286,6 @@ CSS = f"""
   object-fit: contain; }}
 .cw-lightbox-caption .widget-html-content {{ white-space: normal; overflow-wrap: break-word;
   max-width: 100%; max-height: 5.5em; overflow: auto; }}
-.cw-lightbox-caption .cw-detail {{ color: {_FG2}; font-size: 12px; }}
 .cw-lightbox-actions > .cw-lightbox-saved {{ flex: 1 1 0; min-width: 0; }}
 .cw-panel .cw-lightbox button {{ width: auto; }}
 .cw-panel .cw-lightbox button:focus-visible {{ outline: 2px solid {_BRAND};
@@ -369,9 +363,11 @@ CSS = f"""
 .cw-history-prompt {{ font-weight: 600; overflow-wrap: anywhere; overflow: hidden;
   display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; }}
 .cw-history-meta {{ color: {_FG2}; font-size: 11px; overflow-wrap: anywhere; }}
-.cw-panel button.cw-history-pick {{ position: absolute; inset: 0; width: 100%; height: 100%;
-  margin: 0; padding: 0; opacity: 0; cursor: pointer; }}
-.cw-panel button.cw-history-pick:focus-visible {{ opacity: .25; }}
+/* the history's and the Library view's cards: a transparent button over the card picks it */
+.cw-panel button.cw-history-pick, .cw-panel button.cw-library-pick {{ position: absolute;
+  inset: 0; width: 100%; height: 100%; margin: 0; padding: 0; opacity: 0; cursor: pointer; }}
+.cw-panel button.cw-history-pick:focus-visible,
+.cw-panel button.cw-library-pick:focus-visible {{ opacity: .25; }}
 """
 
 

@@ -303,12 +303,8 @@ def _status_message(exc: errors.APIStatusError) -> Message:
         what = "The provider failed."
         todo = _retry_words(exc)
     elif isinstance(exc, errors.BadRequestError):
-        named = [field_label(name) for name in exc.invalid_params]
-        what = (
-            f"The API refused {' and '.join(dict.fromkeys(named))}."
-            if named
-            else "The API refused the request."
-        )
+        named = dict.fromkeys(field_label(name) for name in exc.invalid_params)
+        what = f"The API refused {' and '.join(named) or 'the request'}."
         todo = "Change the settings, then click Generate again."
     else:
         what = "The API answered with an error."
@@ -370,7 +366,7 @@ def save_failed_html(exc: BaseException, written: int = 0) -> str:
 def _duration(seconds: float) -> str:
     """``'45 s'``, ``'2 min'`` (rounded up), ``'1 h 30 min'``."""
     if seconds < 90:
-        return f"{seconds:g} s" if seconds != int(seconds) else f"{int(seconds)} s"
+        return f"{seconds:g} s"
     minutes = -(-int(seconds) // 60)
     if minutes < 90:
         return f"{minutes} min"
