@@ -197,15 +197,20 @@ def saved_html(path: Path) -> str:
     return f'Saved <a href="{href}" target="_blank" title="{title}">{shown}</a>'
 
 
-def _save(preview: Preview, output_dir: str) -> str:
-    """Save one image; the HTML to show (the link, or why it failed)."""
+def _save(previews: list[Preview], output_dir: str, *, several: bool = False) -> str:
+    """Save these images (each with its metadata); the HTML to show: a link to the file, or
+    for ``several`` how many and the folder, or why it failed."""
+    folder = Path(output_dir)
+    written: list[Path] = []
     try:
-        folder = Path(output_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        path = preview.image.save(folder)
-    except Exception as exc:  # shown where the click was: a failed save must not break things
-        return save_failed_html(exc)
-    return saved_html(path)
+        for preview in previews:
+            written.append(preview.image.save(folder))
+    except Exception as exc:  # said where the click was; what was written stays written
+        return save_failed_html(exc, len(written))
+    if not several:
+        return saved_html(written[0])
+    return saved_html(folder).replace("Saved ", f"Saved {plural(len(written), 'image')} in ", 1)
 
 
 def button(description: str, *classes: str, **options: Any) -> widgets.Button:
@@ -363,7 +368,7 @@ class Tile:
 
     def _on_save(self) -> None:
         if self.preview is not None:
-            set_value(self.saved, _save(self.preview, self.gallery.output_dir()))
+            set_value(self.saved, _save([self.preview], self.gallery.output_dir()))
             show(self.saved, True)
 
     def _on_edit(self) -> None:
@@ -475,7 +480,7 @@ class Lightbox:
 
     def _on_save(self) -> None:
         if self.items:
-            set_value(self.saved, _save(self.items[self.index], self.output_dir()))
+            set_value(self.saved, _save([self.items[self.index]], self.output_dir()))
 
     def _on_download(self) -> None:
         if self.items and self.deliver is not None:
@@ -544,22 +549,9 @@ class SelectionBar:
 
     def _on_save(self) -> None:
         chosen = self.gallery.selected()
-        if not chosen:
-            return
-        folder = Path(self.gallery.output_dir())
-        written: list[Path] = []
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            for preview in chosen:
-                written.append(preview.image.save(folder))
-        except Exception as exc:  # said where the click was; what was written stays written
-            text = save_failed_html(exc, len(written))
-        else:
-            text = saved_html(folder).replace(
-                "Saved ", f"Saved {plural(len(written), 'image')} in ", 1
-            )
-        set_value(self.saved, text)
-        show(self.saved, True)
+        if chosen:
+            set_value(self.saved, _save(chosen, self.gallery.output_dir(), several=True))
+            show(self.saved, True)
 
     def _on_download(self) -> None:
         from ..images._archive import archive_name, zip_images

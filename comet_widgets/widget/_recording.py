@@ -98,11 +98,9 @@ class Recorder:
                 return
             if self._executor is None:
                 self._executor = concurrent.futures.ThreadPoolExecutor(1, "comet-library")
-            self._last = self._executor.submit(self._record, run, batch)
+            self._last = self._executor.submit(self._record, self.library, run, batch)
 
-    def _record(self, run: Run, batch: str | None) -> None:
-        library = self.library
-        assert library is not None
+    def _record(self, library: Library, run: Run, batch: str | None) -> None:
         with self._after:
             pass  # the landing that submitted this run has ended: record it now
         entries: list[LibraryEntry] = []
