@@ -83,8 +83,8 @@ def gpt_fields(
         "background": "transparent" if payload.get("background") == "transparent" else "opaque",
         "output_format": payload.get("output_format") or "png",
         "quality": quality,
+        "size": f"{width}x{height}",
     }
-    fields["size"] = f"{width}x{height}"
     text = text_tokens(str(payload["prompt"]))
     per_image = image_tokens(quality, width, height)
     if fields["output_format"] == "gif":

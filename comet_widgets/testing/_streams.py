@@ -59,9 +59,9 @@ async def send_stream(
     events: Sequence[bytes],
     *,
     interval: float,
-    brk: StreamBreak | None = None,
-    sent_at: list[float] | None = None,
-    kinds: tuple[str, str] = GENERATION_EVENTS,
+    brk: StreamBreak | None,
+    sent_at: list[float],
+    kinds: tuple[str, str],
 ) -> None:
     """Send ``events`` (of the event types ``kinds``) as a ``text/event-stream``, each after
     ``interval`` seconds.
@@ -79,8 +79,7 @@ async def send_stream(
     for event in events[:limit]:
         if not await watcher.sleep(interval):
             return  # the client hung up
-        if sent_at is not None:
-            sent_at.append(time.perf_counter())
+        sent_at.append(time.perf_counter())
         await responder.body(event, more=True)
     if brk is not None and brk.kind == "cut":
         raise InjectedDisconnect(f"the fake API cut the stream after {limit} event(s)")
