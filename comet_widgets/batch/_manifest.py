@@ -1,13 +1,11 @@
 """The batch manifest: one JSON line per finished item, the unit of resumption and merging.
 
-``manifest.jsonl`` lives in a batch's output directory. Every finished item (success or failure)
-appends one line, written with a single ``write`` then flushed and fsynced, so a killed process
-leaves at most one torn last line: readers ignore it, and the next run's writer moves it aside
-(``repair_tail``). A writer holds a lock on its manifest for the life of a batch
-(``ManifestLockedError`` for a second one). An item is identified by its
-``key``: the SHA-256 of the canonical JSON of the whole request body (prompt and every
-parameter), so the same prompt at another size is another item. Paths in a record are relative
-to the manifest's directory (POSIX separators), so a dataset folder can be moved as a whole.
+Every finished item (success or failure) appends one line to ``manifest.jsonl`` in the batch's
+folder, with a single ``write`` then flushed and fsynced, so a killed process leaves at most one
+torn last line: readers ignore it, and the next run's writer moves it aside (``repair_tail``).
+A writer locks its manifest for the life of a batch (``ManifestLockedError`` for a second one).
+An item's ``key`` is the SHA-256 of the canonical JSON of its whole request body. Paths in a
+record are relative to the manifest's folder (POSIX), so a dataset folder can be moved whole.
 
 This module is plain JSON and files: no HTTP, no Pillow.
 """
@@ -60,10 +58,8 @@ def shard_manifest_name(index: int, count: int) -> str:
 
 
 def canonical_json(value: object) -> str:
-    """JSON with sorted keys and no spaces: equal values give equal text.
-
-    Raises ``TypeError`` for values JSON cannot hold.
-    """
+    """JSON with sorted keys and no spaces: equal values give equal text (``TypeError`` for
+    values JSON cannot hold)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -117,11 +113,8 @@ class ManifestLockedError(CometError):
 
 
 def _acquire(path: Path) -> int | None:
-    """Lock ``path``'s manifest for this process, or raise ``ManifestLockedError`` at once.
-
-    Returns the lock file's descriptor (the lock lasts until it is closed), or None where
-    ``fcntl`` does not exist (Windows: no lock).
-    """
+    """Lock ``path``'s manifest for this process, or raise ``ManifestLockedError`` at once;
+    the lock file's descriptor (locked until closed), or None without ``fcntl`` (Windows)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
@@ -144,13 +137,9 @@ def _acquire(path: Path) -> int | None:
 
 
 def repair_tail(path: Path) -> Path | None:
-    """Move a torn last line (a crash in the middle of a write) out of the manifest.
-
-    The valid lines stay; the torn bytes go to ``<manifest>.torn-<time>`` beside it, so that
-    ``pandas.read_json(..., lines=True)`` loads the manifest again. Returns where they went
-    (None when the manifest was whole). A last line that is a whole record without its newline
-    just gets the newline.
-    """
+    """Move a torn last line (a crash in the middle of a write) to ``<manifest>.torn-<time>``
+    beside it, so that ``pandas.read_json(..., lines=True)`` loads the manifest again; return
+    where it went (None when the manifest was whole). A whole last record gets its newline."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -181,12 +170,9 @@ def repair_tail(path: Path) -> Path | None:
 
 
 class ManifestWriter:
-    """Appends records to a manifest, one fsynced line each; safe to call from threads.
-
-    It holds a lock on the manifest for its lifetime: a second writer of the same manifest (a
-    second process resuming the same folder) fails at once with ``ManifestLockedError``. A
-    torn last line left by a crash is moved aside first (with a warning saying where).
-    """
+    """Appends records to a manifest, one fsynced line each; safe to call from threads. It
+    locks the manifest for its lifetime (``_acquire``) and first moves a torn last line aside
+    (``repair_tail``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -279,11 +265,8 @@ class MergeReport:
 
 
 def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Manifest files named by ``inputs``: files as given, directories by their manifests.
-
-    Each file appears once, in the order given. Raises ``FileNotFoundError`` for a missing
-    input or a directory without manifests.
-    """
+    """Manifest files named by ``inputs`` (directories by their manifests), each once, in the
+    order given; ``FileNotFoundError`` for a missing input or a directory without manifests."""
     found: dict[Path, Path] = {}
     for item in inputs:
         path = Path(item)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
@@ -67,18 +67,14 @@ class StoredImage(GeneratedImage):
     The file holds the bytes as received plus, for PNG, the metadata text chunks.
     """
 
-    __slots__ = ("path",)
-
     def __init__(self, *, path: Path, **fields: Any) -> None:
         self.path = path
         super().__init__(**fields)
 
     @classmethod
     def of(cls, source: Any, path: Path, **fields: Any) -> StoredImage:
-        """The image ``source`` describes, stored at ``path``: ``source`` is anything with
-        ``index``, ``format``, ``width``, ``height`` and ``revised_prompt`` (a
-        ``GeneratedImage``, a library entry) or a manifest row's dict of them; ``fields``
-        add to or override them (``url``, ``generation``)."""
+        """The image ``source`` (a ``GeneratedImage``, a library entry or a manifest row's dict)
+        describes, stored at ``path``; ``fields`` add to or override its ``_DESCRIBED``."""
         get = source.get if isinstance(source, dict) else lambda name: getattr(source, name)
         described = {name: get(name) for name in _DESCRIBED}
         return cls(path=path, **{**described, **fields})
@@ -146,25 +142,17 @@ class BatchItem:
         return f"<BatchItem #{self.index} {self.prompt[:40]!r} {state}{resumed}>"
 
 
+@dataclass(eq=False, repr=False)
 class BatchResults(Sequence[BatchItem]):
     """The items of a batch in input order (a ``Sequence`` of ``BatchItem``)."""
 
-    def __init__(
-        self,
-        items: Sequence[BatchItem],
-        *,
-        output_dir: Path | None = None,
-        manifest: Path | None = None,
-        elapsed: float = 0.0,
-        shard: tuple[int, int] | None = None,
-        budget_usd: float | None = None,
-    ) -> None:
-        self._items = list(items)
-        self.output_dir = output_dir
-        self.manifest = manifest
-        self.elapsed = elapsed
-        self.shard = shard
-        self.budget_usd = budget_usd
+    _items: list[BatchItem]
+    _: KW_ONLY
+    output_dir: Path | None = None
+    manifest: Path | None = None
+    elapsed: float = 0.0
+    shard: tuple[int, int] | None = None
+    budget_usd: float | None = None
 
     @overload
     def __getitem__(self, index: int) -> BatchItem: ...

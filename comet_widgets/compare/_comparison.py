@@ -7,6 +7,7 @@ import csv
 import io
 import os
 from collections import Counter
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ RECORD_COLUMNS = (
 )
 
 
+@dataclass(eq=False, repr=False)
 class Comparison:
     """The cells of a comparison (``compare``), their labelled contact sheet and their data.
 
@@ -46,19 +48,12 @@ class Comparison:
     writes the sheet as a PNG with the same provenance metadata as generated images.
     """
 
-    def __init__(
-        self,
-        grid: Grid,
-        *,
-        output_dir: Path | None = None,
-        budget_usd: float | None = None,
-        elapsed: float = 0.0,
-    ) -> None:
-        self._grid = grid
-        self.output_dir = output_dir
-        self.budget_usd = budget_usd
-        self.elapsed = elapsed
-        self._sheets: list[tuple[str, Image]] | None = None
+    _grid: Grid
+    _: KW_ONLY
+    output_dir: Path | None = None
+    budget_usd: float | None = None
+    elapsed: float = 0.0
+    _sheets: list[tuple[str, Image]] | None = field(default=None, init=False)
 
     # -- structure ---------------------------------------------------------------------------
     @property

@@ -118,12 +118,7 @@ class Cell:
 
     @property
     def elapsed(self) -> float | None:
-        if self.item is None:
-            return None
-        if self.item.elapsed is not None:
-            return self.item.elapsed
-        generation = self.generation
-        return generation.elapsed if generation is not None else None
+        return self.item.elapsed if self.item is not None else None
 
     @property
     def tokens(self) -> int | None:
@@ -184,9 +179,9 @@ class Grid:
         )
 
 
-def _values(name: str, given: object) -> tuple[Any, ...]:
-    """An axis's values (a list or tuple), each once; refuses an empty one."""
-    values = tuple(given) if isinstance(given, (list, tuple)) else (given,)
+def _values(name: str, given: list[Any] | tuple[Any, ...]) -> tuple[Any, ...]:
+    """An axis's values, each once; refuses an empty one."""
+    values = tuple(given)
     if not values:
         raise InvalidParameterError(
             name,
@@ -240,21 +235,18 @@ def plan_grid(
     if isinstance(max_cells, bool) or not isinstance(max_cells, int) or max_cells < 1:
         raise InvalidParameterError("max_cells", max_cells, "a whole number of 1 or more")
     refuse_unknown(axes)
-    if isinstance(prompts, str):
-        fixed: dict[str, Any] = {PROMPT_AXIS: prompts}
-        varying: list[Axis] = []
-    elif isinstance(prompts, Iterable):
-        fixed = {}
-        varying = [Axis(PROMPT_AXIS, _values(PROMPT_AXIS, list(prompts)))]
-    else:
+    if not isinstance(prompts, Iterable):
         raise InvalidParameterError(
             "prompts", prompts, "a prompt, or a list of prompts to compare", reason="bad prompts"
         )
-    for name, given in axes.items():
-        if isinstance(given, (list, tuple)):
-            varying.append(Axis(name, _values(name, given)))
+    fixed: dict[str, Any] = {}
+    varying: list[Axis] = []
+    given = prompts if isinstance(prompts, str) else list(prompts)
+    for name, value in {PROMPT_AXIS: given, **axes}.items():  # the prompt axis comes first
+        if isinstance(value, (list, tuple)):
+            varying.append(Axis(name, _values(name, value)))
         else:
-            fixed[name] = given
+            fixed[name] = value
     count = math.prod(len(axis.values) for axis in varying)
     if count > max_cells:
         sizes = " x ".join(f"{len(a.values)} {a.name}" for a in varying)
@@ -269,8 +261,8 @@ def plan_grid(
     refusals: dict[int, InvalidParameterError] = {}
     for index, combination in enumerate(itertools.product(*(a.values for a in varying))):
         where = {axis.name: value for axis, value in zip(varying, combination, strict=True)}
-        given = {**fixed, **where}
-        params = {k: v for k, v in given.items() if v is not None or k == PROMPT_AXIS}
+        merged = {**fixed, **where}
+        params = {k: v for k, v in merged.items() if v is not None or k == PROMPT_AXIS}
         cell = Cell(index=index, where=where, params=params)
         body = {name: value for name, value in params.items() if name != PROMPT_AXIS}
         try:
