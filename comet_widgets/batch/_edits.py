@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from ..client._limits import RequestLimiter
     from ..images._results import Generation, PartialImage
 
-__all__ = ["EDIT_INPUTS", "Held", "Seen", "edit_files", "edit_payload", "hold_inputs"]
+__all__ = ["EDIT_INPUTS", "Seen", "edit_files", "edit_payload", "hold_inputs"]
 
 #: The fields of an edit item that are files (any one makes the item an edit).
 EDIT_INPUTS = ("image", *EDIT_FILES)

@@ -42,7 +42,6 @@ __all__ = [
     "merge_manifests",
     "read_manifest",
     "relative_path",
-    "repair_tail",
     "shard_manifest_name",
 ]
 

@@ -22,7 +22,6 @@ from .._errors import InvalidCallError
 
 __all__ = [
     "CallbackProgress",
-    "Counts",
     "PlainProgress",
     "Progress",
     "ProgressCallback",

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from .._errors import CometError
 from .._types import EDIT_FILES, EDIT_PARAMETERS, PARAMETERS, EditParams, scalar_kind
 
-__all__ = ["PromptFile", "PromptFileError", "read_prompts", "split_lines", "text_prompts"]
+__all__ = ["PromptFileError", "read_prompts", "text_prompts"]
 
 InputFormat = Literal["txt", "csv", "jsonl"]
 

@@ -21,7 +21,7 @@ from ._sheet import Geometry, draw_sheets, stack
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-__all__ = ["RECORD_COLUMNS", "Comparison"]
+__all__ = ["Comparison"]
 
 #: The columns of ``to_records()``/``to_pandas()`` after the axes' own (one per axis).
 RECORD_COLUMNS = (

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..batch._results import BatchItem
     from ..images._results import Generation
 
-__all__ = ["Axis", "Cell", "CellStatus", "Grid", "plan_grid"]
+__all__ = ["Axis", "Cell", "Grid", "plan_grid"]
 
 #: What became of a cell: ``pending`` before its answer lands.
 CellStatus = Literal["pending", "ok", "failed", "not applicable", "over budget"]
@@ -223,14 +223,10 @@ def plan_grid(
     layout: Sequence[str] | None = None,
     prices: Mapping[str, Price] | None = None,
 ) -> Grid:
-    """Check the comparison and lay out its cells; nothing is sent.
+    """Check the comparison (see the module docstring) and lay out its cells; nothing is sent.
 
-    ``prompts``: one prompt (fixed) or a list (the ``prompt`` axis). ``axes``: generation
-    parameters, each a list (an axis) or a single value. Returns the ``Grid`` with each cell's
-    payload and estimate, or with ``status="not applicable"`` and the catalogue's reason.
-    Raises ``InvalidParameterError`` for an unknown name, an axis with no values or a repeated
-    value, more than ``max_cells`` cells, a bad ``layout``, a value refused on every cell it is
-    in, or a grid with no cell to send.
+    ``prompts`` and each of ``axes`` is one value (fixed) or a list (an axis). Each cell of the
+    returned ``Grid`` has its payload and estimate, or ``status="not applicable"`` and why.
     """
     if isinstance(max_cells, bool) or not isinstance(max_cells, int) or max_cells < 1:
         raise InvalidParameterError("max_cells", max_cells, "a whole number of 1 or more")

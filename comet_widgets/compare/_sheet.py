@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from PIL.ImageDraw import ImageDraw
     from PIL.ImageFont import FreeTypeFont, ImageFont
 
-__all__ = ["GAP", "ROW_HEADER", "Geometry", "draw_sheets", "ok_summary", "stack"]
+__all__ = ["Geometry", "draw_sheets", "ok_summary", "stack"]
 
 GAP = 6
 #: The width of the row header column (when there is a row axis).
