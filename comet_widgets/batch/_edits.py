@@ -1,24 +1,18 @@
 """Edit items of a batch: ``{"prompt": ..., "image": path(s) or image(s), "mask": ...}``.
 
-An item is an edit when it has an ``image`` (or a ``mask`` or ``markup``: refused without an
-image); its other fields are ``EditParams`` (``_types.py``), validated by
-``build_edit_payload`` like ``client.edit``'s keywords, and ``mask``/``markup`` are files like
-``image``.
+An item is an edit when it has an ``image`` (a ``mask`` or ``markup`` without one is refused);
+its other fields are ``EditParams``, validated by ``build_edit_payload`` like ``client.edit``'s.
 
 At planning time each input file is read once: for its SHA-256, which goes into the item's
-request body (as ``{"path", "sha256"}``), so the manifest key changes when an input does and a
-resumed batch never reuses a result made from other bytes; and for every rule ``client.edit``
-applies to its files (what they are, their sizes, how many: ``check_edit``), so a batch refuses
-a bad item before it sends any (its header is read; nothing decoded is kept). At run time the
-files are read again, checked against those hashes and sent through ``AsyncImageClient.edit``'s
-upload path.
+request body (``{"path", "sha256"}``), so a resumed batch never reuses a result made from other
+bytes; and for every rule ``client.edit`` applies to its files (``check_edit``), so a bad item
+is refused before anything is sent. At run time the files are read again, checked against those
+hashes and sent through ``AsyncImageClient.edit``'s upload path.
 
-Inputs held in memory (a PIL image, an array, bytes, a ``GeneratedImage``: what
-``client.edit`` takes; the panel's batches in edit mode pass its inputs so) are made bytes once
-per batch, before planning and in a worker thread (``hold_inputs``; an image or array is
-encoded as PNG once however many items share it). Their body entry is ``{"name", "sha256"}``
-(never the bytes, which stay in memory for the run: the manifest and the key see the hash
-only), so resume works for them as for files.
+Inputs held in memory (a PIL image, an array, bytes, a ``GeneratedImage``; the panel's edit
+batches) are made bytes once per batch, in a worker thread, before planning (``hold_inputs``).
+Their body entry is ``{"name", "sha256"}``: the bytes stay in memory for the run, the manifest
+and the key see the hash only, so resume works for them as for files.
 """
 
 from __future__ import annotations

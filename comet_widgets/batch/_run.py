@@ -20,7 +20,7 @@ import inspect
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -92,42 +92,34 @@ TICK = 1.0
 _BUDGET_SLACK = 1e-9
 
 
+@dataclass(eq=False, repr=False)
 class BatchRun:
     """One execution of a planned batch."""
 
-    def __init__(
-        self,
-        planned: list[Planned],
-        *,
-        folder: Path | None,
-        shard: tuple[int, int] | None,
-        resume: bool,
-        sidecar: bool,
-        limiter: RequestLimiter,
-        on_result: Callable[[BatchItem], object] | None,
-        on_partial: Callable[[int, PartialImage], object] | None,
-        held: Mapping[str, bytes],
-        prices: Mapping[str, Price] | None,
-        budget: float | None,
-    ) -> None:
-        self.prices = prices
-        self.budget = budget
+    planned: InitVar[list[Planned]]
+    _: KW_ONLY
+    folder: Path | None
+    shard: tuple[int, int] | None
+    resume: bool
+    sidecar: bool
+    limiter: RequestLimiter
+    on_result: Callable[[BatchItem], object] | None
+    on_partial: Callable[[int, PartialImage], object] | None
+    #: The bytes of in-memory edit inputs, by hash (``_edits.hold_inputs``).
+    held: Mapping[str, bytes]
+    prices: Mapping[str, Price] | None
+    budget: float | None
+    #: USD spent by finished (and resumed) requests, and estimated for those in flight.
+    spent: float = field(default=0.0, init=False)
+    reserved: float = field(default=0.0, init=False)
+    #: Counted apart: float sums of estimates need not return to 0.0.
+    in_flight: int = field(default=0, init=False)
+    writer: ManifestWriter | None = field(default=None, init=False)
+    progress: Progress | None = field(default=None, init=False)
+
+    def __post_init__(self, planned: list[Planned]) -> None:
         #: Each item's estimated cost, by input index.
-        self.estimates = {p.index: estimate_payload(p.payload, prices=prices) for p in planned}
-        #: USD spent by finished (and resumed) requests, and estimated for those in flight.
-        self.spent = 0.0
-        self.reserved = 0.0
-        self.in_flight = 0  # counted apart: float sums of estimates need not return to 0.0
-        self._room = asyncio.Condition()
-        #: The bytes of in-memory edit inputs, by hash (``_edits.hold_inputs``).
-        self.held = held
-        self.folder = folder
-        self.shard = shard
-        self.resume = resume
-        self.sidecar = sidecar
-        self.limiter = limiter
-        self.on_result = on_result
-        self.on_partial = on_partial
+        self.estimates = {p.index: estimate_payload(p.payload, prices=self.prices) for p in planned}
         self.items: dict[int, BatchItem] = {}
         # key -> indexes of every item with that body, the first one requested
         self.by_key: dict[str, list[int]] = {}
@@ -137,10 +129,9 @@ class BatchRun:
                 p.index, p.payload["prompt"], params, p.key, meta=p.meta
             )
             self.by_key.setdefault(p.key, []).append(p.index)
-        name = shard_manifest_name(*shard) if shard else MANIFEST_NAME
-        self.manifest = folder / name if folder is not None else None
-        self.writer: ManifestWriter | None = None
-        self.progress: Progress | None = None
+        name = shard_manifest_name(*self.shard) if self.shard else MANIFEST_NAME
+        self.manifest = self.folder / name if self.folder is not None else None
+        self._room = asyncio.Condition()
         self._persisting: set[asyncio.Future[None]] = set()
 
     async def execute(
