@@ -53,7 +53,7 @@ class Comparison:
     output_dir: Path | None = None
     budget_usd: float | None = None
     elapsed: float = 0.0
-    _sheets: list[tuple[str, Image]] | None = field(default=None, init=False)
+    _sheets: list[Image] | None = field(default=None, init=False)
 
     # -- structure ---------------------------------------------------------------------------
     @property
@@ -179,17 +179,15 @@ class Comparison:
         return ["cell", *(axis.name for axis in self._grid.axes), *RECORD_COLUMNS]
 
     # -- the picture -------------------------------------------------------------------------
-    def render(self) -> None:
+    def render(self) -> list[Image]:
         """Draw the sheets now (``compare`` does it in a thread, so showing them is instant)."""
         self._sheets = draw_sheets(self._grid)
+        return self._sheets
 
     @property
     def sheets(self) -> list[Image]:
         """One sheet per combination of the sheet axes (one sheet for two axes or fewer)."""
-        if self._sheets is None:
-            self.render()
-        assert self._sheets is not None
-        return [sheet for _, sheet in self._sheets]
+        return list(self._sheets if self._sheets is not None else self.render())
 
     @property
     def image(self) -> Image:

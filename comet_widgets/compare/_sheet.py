@@ -158,8 +158,8 @@ def _draw_cell(sheet: Image, draw: ImageDraw, cell: Cell, x: int, y: int) -> Non
     _text(draw, (x, y + side + 2), caption, side, 1, fill=_MUTED, center=True)
 
 
-def draw_sheets(grid: Grid) -> list[tuple[str, Image]]:
-    """One ``(title, sheet)`` per combination of the sheet axes (a single one without them)."""
+def draw_sheets(grid: Grid) -> list[Image]:
+    """One sheet per combination of the sheet axes (a single one without them)."""
     from PIL import Image as PILImage
     from PIL import ImageDraw
 
@@ -207,7 +207,7 @@ def draw_sheets(grid: Grid) -> list[tuple[str, Image]]:
                 else 0
             )
             _draw_cell(sheet, draw, cell, left + GAP + c * pitch_x, top + GAP + r * pitch_y)
-        sheets.append((title, sheet))
+        sheets.append(sheet)
     return sheets
 
 
