@@ -417,21 +417,17 @@ class Library:
                 like = "LIKE ? ESCAPE '\\'"
                 where.append(f"(entries.prompt {like} OR entries.revised_prompt {like})")
                 args += [pattern, pattern]
-        if model is not None:
-            where.append("entries.model = ?")
-            args.append(model)
-        if since is not None:
-            where.append("entries.created >= ?")
-            args.append(_timestamp(since, "since"))
-        if until is not None:
-            where.append("entries.created <= ?")
-            args.append(_timestamp(until, "until"))
-        if starred is not None:
-            where.append("entries.starred = ?")
-            args.append(int(bool(starred)))
-        if collection is not None:
-            where.append("entries.id IN (SELECT entry FROM collections WHERE name = ?)")
-            args.append(collection)
+        filters = {
+            "entries.model = ?": model,
+            "entries.created >= ?": None if since is None else _timestamp(since, "since"),
+            "entries.created <= ?": None if until is None else _timestamp(until, "until"),
+            "entries.starred = ?": None if starred is None else int(bool(starred)),
+            "entries.id IN (SELECT entry FROM collections WHERE name = ?)": collection,
+        }
+        for condition, given in filters.items():
+            if given is not None:
+                where.append(condition)
+                args.append(given)
         clause = " WHERE " + " AND ".join(where) if where else ""
         query = f"SELECT entries.* FROM {source}{clause} ORDER BY {order} DESC LIMIT ? OFFSET ?"
         with self._store.read() as db:
@@ -464,17 +460,18 @@ class Library:
     @property
     def collections(self) -> dict[str, int]:
         """Each collection's name and how many entries it holds."""
-        with self._store.read() as db:
-            rows = db.execute("SELECT name, count(*) FROM collections GROUP BY name ORDER BY name")
-            return dict(rows.fetchall())
+        return self._counts("name", "collections")
 
     @property
     def models(self) -> dict[str, int]:
         """Each model's name and how many entries it made (for a filter's choices)."""
+        return self._counts("model", "entries")
+
+    def _counts(self, column: str, table: str) -> dict[str, int]:
         with self._store.read() as db:
             rows = db.execute(
-                "SELECT model, count(*) FROM entries WHERE model IS NOT NULL GROUP BY model"
-                " ORDER BY model"
+                f"SELECT {column}, count(*) FROM {table} WHERE {column} IS NOT NULL"
+                f" GROUP BY {column} ORDER BY {column}"
             )
             return dict(rows.fetchall())
 
