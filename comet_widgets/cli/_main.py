@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from ._commands import COMMANDS, UsageError, err, redact_line
@@ -35,27 +36,20 @@ def _debug_logging() -> None:
     logging.getLogger("comet_widgets").setLevel(logging.DEBUG)
 
 
-def _show_warnings_as_lines() -> None:
-    """Warnings (a retired model, plain http) as one ``warning: ...`` line on stderr, not
-    Python's two-line ``file:line: Category: ...`` form."""
-    import warnings
-
-    def show(message: Warning | str, *_args: object, **_kwargs: object) -> None:
-        err(f"warning: {message}")
-
-    warnings.showwarning = show
+def _warning_line(message: Warning | str, *_args: object, **_kwargs: object) -> None:
+    """``warnings.showwarning``: a warning (a retired model, plain http) as one ``warning: ...``
+    line on stderr, not Python's two-line ``file:line: Category: ...`` form."""
+    err(f"warning: {message}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``comet-images``; return the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.debug:
         _debug_logging()
-    _show_warnings_as_lines()
+    warnings.showwarning = _warning_line
     try:
-        code: int = COMMANDS[args.command](args)
-        return code
+        return COMMANDS[args.command](args)
     except BrokenPipeError:
         # stdout closed early (e.g. piped into head): no traceback at interpreter exit either
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -423,7 +423,7 @@ The library is --library DIR, else ${LIBRARY_ENV}, else the user's data director
 
 def _add_library(library: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
     """``library search|show|export|import|rebuild``: the image library (``Library``)."""
-    where = argparse.ArgumentParser(add_help=False)
+    where = argparse.ArgumentParser(add_help=False, parents=[common])  # every action takes it
     where.add_argument(
         "--library", metavar="DIR", help=f"the library folder (default: ${LIBRARY_ENV} or data dir)"
     )
@@ -435,29 +435,25 @@ def _add_library(library: argparse.ArgumentParser, common: argparse.ArgumentPars
     found.add_argument("--until", metavar="DATE", help="created on or before (ISO 8601)")
     found.add_argument("--starred", action="store_true", default=None, help="only starred")
     found.add_argument("--collection", metavar="NAME", help="only this collection")
-    search = actions.add_parser(
-        "search", help="list entries, newest first", parents=[common, where, found]
-    )
+    search = actions.add_parser("search", help="list entries, newest first", parents=[where, found])
     search.add_argument(
         "--limit", type=int, default=LIBRARY_PAGE_SIZE, help="how many (default: %(default)s)"
     )
     search.add_argument("--offset", type=int, default=0, help="skip this many (default: 0)")
-    show = actions.add_parser(
-        "show", help="one entry's provenance, as JSON", parents=[common, where]
-    )
+    show = actions.add_parser("show", help="one entry's provenance, as JSON", parents=[where])
     show.add_argument("id", type=int, help="the entry's id (search lists it)")
     export = actions.add_parser(
         "export",
         help="write entries (all, or those found) to a ZIP or a dataset folder",
-        parents=[common, where, found],
+        parents=[where, found],
     )
     export.add_argument("path", metavar="OUT", help="a .zip file, or a folder")
     imports = actions.add_parser(
-        "import", help="record a batch output folder (its manifest)", parents=[common, where]
+        "import", help="record a batch output folder (its manifest)", parents=[where]
     )
     imports.add_argument("folder", metavar="DIR", help="the folder generate_many/batch wrote")
     actions.add_parser(
-        "rebuild", help="recreate the database from the image files", parents=[common, where]
+        "rebuild", help="recreate the database from the image files", parents=[where]
     )
 
 
