@@ -246,11 +246,9 @@ class Library:
         for blob in blobs:
             if not isinstance(blob, (bytes, bytearray)):
                 raise InvalidParameterError("inputs", blob, "the bytes of each file the edit sent")
-        input_hashes = []
+        input_hashes = [hashlib.sha256(blob).hexdigest() for blob in blobs]
         try:
-            for blob in blobs:
-                sha = hashlib.sha256(blob).hexdigest()
-                input_hashes.append(sha)
+            for sha, blob in zip(input_hashes, blobs, strict=True):
                 if not self.input_path(sha).is_file():
                     write_file(self.input_path(sha), blob)
             own = {
