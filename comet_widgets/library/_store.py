@@ -142,15 +142,13 @@ class Store:
                 " Library(path) or set COMET_WIDGETS_LIBRARY to a folder you can write",
                 path=self.root,
             ) from exc
-        try:
-            connection = sqlite3.connect(
-                self.database,
-                timeout=LIBRARY_BUSY_TIMEOUT,
-                isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
-                check_same_thread=False,  # guarded by self._lock instead
-            )
-        except sqlite3.Error as exc:
-            raise self._error("cannot open", exc) from exc
+        # Its sqlite3.Error, as any other, is made a LibraryError by read() and write().
+        connection = sqlite3.connect(
+            self.database,
+            timeout=LIBRARY_BUSY_TIMEOUT,
+            isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
+            check_same_thread=False,  # guarded by self._lock instead
+        )
         connection.row_factory = sqlite3.Row
         try:
             self._prepare(connection)
@@ -182,19 +180,13 @@ class Store:
                 " Upgrade: pip install -U comet-widgets",
                 path=self.database,
             )
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints
-            connection.execute("PRAGMA foreign_keys=ON")
-            if version < SCHEMA_VERSION:
-                self._create(connection)
-            self.fts = bool(
-                connection.execute(
-                    "SELECT 1 FROM sqlite_master WHERE name = 'entries_fts'"
-                ).fetchone()
-            )
-        except sqlite3.DatabaseError as exc:
-            raise self._error("cannot prepare", exc) from exc
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints
+        connection.execute("PRAGMA foreign_keys=ON")
+        if version < SCHEMA_VERSION:
+            self._create(connection)
+        fts = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'entries_fts'")
+        self.fts = fts.fetchone() is not None
 
     def _create(self, connection: sqlite3.Connection) -> None:
         with _transaction(connection):
