@@ -128,7 +128,6 @@ class CompareView:
         self._values = values
         self._check_key = check_key
         self._on_use = on_use
-        self.grid: Grid | None = None
         self._tiles: dict[int, _Tile] = {}
         self._previews: dict[int, Preview] = {}
         self.box = classed(made(widgets.VBox), "cw-compare")
@@ -266,12 +265,10 @@ class CompareView:
         except CometError as exc:
             set_value(self.summary, escaped(exc.message))
             return
-        self.grid = grid
         self._draw(grid)
-        sent = len(grid.sendable)
         job = Job({"compare": len(grid.cells)})
         job.slots = 0
-        job.what = f"Comparing {plural(sent, 'cell')}"
+        job.what = f"Comparing {plural(len(grid.sendable), 'cell')}"
         set_value(self.note, "")
         self.run_button.disabled = True
         self.runner.start(job, self._work(job, grid))

@@ -30,6 +30,7 @@ from .._errors import CometError, LibraryError
 from ..images._results import GeneratedImage, Generation
 from ._dom import classed, escaped, made, set_class, set_value, show
 from ._gallery import Lightbox, Preview, button
+from ._history import shortened
 from ._status import plural
 from ._style import _BORDER, _BRAND, _ERROR, _FG2, _tint
 from ._views import tree
@@ -77,11 +78,6 @@ LIBRARY_CSS = f"""
 .cw-library-info .widget-html-content {{ white-space: normal; overflow-wrap: anywhere; }}
 .cw-library-confirm .widget-html-content {{ color: {_ERROR}; white-space: normal; }}
 """
-
-
-def _short(text: str, limit: int = _PROMPT_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _thumb_format(data: bytes) -> str:
@@ -175,7 +171,7 @@ class _Card:
         when = entry.created.astimezone().strftime("%d %b %Y %H:%M")
         set_value(
             self.caption,
-            f"{star}{escaped(_short(entry.prompt))}"
+            f"{star}{escaped(shortened(entry.prompt, _PROMPT_CHARS))}"
             f'<br><span class="cw-detail">{escaped(entry.model or "?")} · {when}{gone}</span>',
         )
         tooltip = f"#{entry.id} · {when} · {entry.model} · {entry.prompt}"
