@@ -12,9 +12,10 @@ from .._errors import failure_summary
 from ..batch._prompts import text_prompts
 from ..images._results import Generation, PartialImage
 from ._gallery import Preview, make_previews
+from ._history import Run
 from ._partials import PartialPreviews
 from ._pending import Job
-from ._run import Run, RunController, locked
+from ._run import RunController, locked
 from ._status import Message, panel_message, plural
 
 if TYPE_CHECKING:

@@ -35,18 +35,13 @@ from ._partials import streams
 from ._words import LABELS, Message, details_html
 
 __all__ = [
-    "ADVANCED",
-    "LABELS",
     "OPTIONAL",
     "PARAMS",
     "PARTIALS_HINT",
     "Controls",
     "adapt_to_model",
-    "allowed_values",
     "check",
-    "model_options",
     "payload_of",
-    "size_options",
 ]
 
 #: Parameters that may be left unset (``None``: not sent, the API's default applies), shown as

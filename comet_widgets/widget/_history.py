@@ -15,29 +15,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from ._dom import classed, escaped, made, set_class, show
 from ._gallery import button
+from ._inputs import InputImage, shortened
+from ._status import plural
 
 if TYPE_CHECKING:
     from ..images._results import Generation
+    from ._gallery import Preview
 
-__all__ = ["Entry", "HistoryStrip", "first_words", "history_label", "restored_params", "shortened"]
+__all__ = ["HistoryStrip", "Run", "first_words", "history_label", "restored_params"]
 
 _PROMPT_CHARS = 60
 #: A card's prompt: at most this many words, and this many characters (two short lines).
 _CARD_WORDS = 7
 _CARD_CHARS = 44
-
-
-def shortened(text: str, limit: int) -> str:
-    """``text`` on one line, cut to ``limit`` characters ("…" where it was cut)."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def first_words(prompt: str) -> str:
@@ -64,42 +61,42 @@ def restored_params(generation: Generation, names: Sequence[str]) -> dict[str, A
     return values
 
 
-@dataclass(frozen=True)
-class Entry:
-    """What one card shows."""
+@dataclass(eq=False)
+class Run:
+    """One entry of the history strip: a generation, or a panel batch in input order."""
 
-    #: The prompt's first words (``first_words``).
-    title: str
-    #: The model and the count: "gpt-image-2 · 4 images", "dall-e-2 · batch of 3".
-    detail: str
-    tooltip: str
-    thumb: bytes | None
-    thumb_format: str = "jpeg"
-    #: A second line: what an edit edited ("Edit of image 2 from 'A paper boat…'").
-    note: str = ""
-    #: The note's tooltip: the same in full (default: the note).
-    note_title: str = ""
+    generations: list[Generation]
+    previews: list[Preview]
+    batch: int = 0  # the number of prompts, for a batch
+    items: list[int] = field(default_factory=list)  # a batch's: each generation's item index
+    #: An edit's: "Edit of image 2 from 'A paper boat…'", its inputs and mask (to restore).
+    edit_of: str = ""
+    edit_title: str = ""  # the same in full, for its tooltip
+    inputs: list[InputImage] = field(default_factory=list)
+    mask: Any = None
 
 
-def _card(index: int, entry: Entry, pick: Callable[[int], None]) -> widgets.VBox:
-    """One run's card, built with its content: the page gets it in the messages that open
-    its widgets, and nothing of it is sent again but its ``cw-selected`` class."""
-    hidden = {} if entry.thumb else {"layout": widgets.Layout(display="none")}
+def _card(index: int, run: Run, pick: Callable[[int], None]) -> widgets.VBox:
+    """Run ``index``'s card, built with its content: the page gets it in the messages that
+    open its widgets, and nothing of it is sent again but its ``cw-selected`` class."""
+    generation = run.generations[0]  # a run in the strip has at least one
+    mini = next((p.mini for p in run.previews if p.mini), None)
+    hidden = {} if mini else {"layout": widgets.Layout(display="none")}
     thumb = classed(
-        made(widgets.Image, value=entry.thumb or b"", format=entry.thumb_format, **hidden),
-        "cw-history-thumb",
+        made(widgets.Image, value=mini or b"", format="jpeg", **hidden), "cw-history-thumb"
     )
-    note = (
-        f'<div class="cw-history-note" title="{escaped(entry.note_title or entry.note)}">'
-        f"{escaped(entry.note)}</div>"
-        if entry.note
-        else ""
-    )
+    what = f"batch of {run.batch}" if run.batch else plural(len(run.previews), "image")
+    tooltip = history_label(generation)
+    note = ""
+    if run.edit_of:  # what it edited; in full where the pointer rests
+        full = run.edit_title or run.edit_of
+        tooltip = f"{full} · {tooltip}"
+        note = f'<div class="cw-history-note" title="{escaped(full)}">{escaped(run.edit_of)}</div>'
     label = (
-        f'<div class="cw-history-prompt">{escaped(entry.title)}</div>'
-        f'<div class="cw-history-meta">{escaped(entry.detail)}</div>{note}'
+        f'<div class="cw-history-prompt">{escaped(first_words(generation.prompt))}</div>'
+        f'<div class="cw-history-meta">{escaped(generation.model)} · {escaped(what)}</div>{note}'
     )
-    picker = button("", "cw-history-pick", tooltip=entry.tooltip)
+    picker = button("", "cw-history-pick", tooltip=f"#{index + 1} · {tooltip}")
     picker.on_click(lambda _button: pick(index))
     parts = [thumb, classed(made(widgets.HTML, label), "cw-history-label"), picker]
     return classed(made(widgets.VBox, parts), "cw-history-item")
@@ -123,9 +120,9 @@ class HistoryStrip:
             "cw-history-box",
         )
 
-    def add(self, entry: Entry) -> None:
+    def add(self, run: Run) -> None:
         """Show the session's next run first, marked as the one shown."""
-        card = _card(len(self._cards), entry, self._on_select)
+        card = _card(len(self._cards), run, self._on_select)
         self._cards.append(card)
         self.strip.children = (card, *self.strip.children)
         show(self.box, True)

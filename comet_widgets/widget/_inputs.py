@@ -40,14 +40,10 @@ from ..images._formats import NotAnImage, has_alpha, sniff
 from ..images._results import GeneratedImage
 from ._dom import classed, escaped, made, set_class, set_value, show
 from ._gallery import button
-from ._history import shortened
 from ._traits import PixelList
 from ._words import plain
 
 __all__ = [
-    "INPUT_THUMB_SIDE",
-    "NO_PAINTER",
-    "PAINTER_NOTICE",
     "EditArea",
     "InputImage",
     "InputList",
@@ -55,7 +51,7 @@ __all__ = [
     "describe_input",
     "mask_array",
     "prepare",
-    "with_thumbnail",
+    "shortened",
 ]
 
 #: The input strip's thumbnails: the longest side, in pixels.
@@ -125,6 +121,12 @@ class InputImage:
             self.size,
             alpha=self.alpha,
         )
+
+
+def shortened(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters ("…" where it was cut)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _generated_name(image: GeneratedImage, limit: int = _NAME_CHARS) -> str:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from .._errors import StateError
 
-__all__ = ["call_soon", "get_loop", "in_loop_thread", "is_running", "run", "submit"]
+__all__ = ["call_soon", "get_loop", "in_loop_thread", "is_running", "submit"]
 
 T = TypeVar("T")
 
@@ -85,18 +85,6 @@ def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
 def call_soon(callback: Callable[..., object], *args: object) -> None:
     """Call ``callback(*args)`` on the private loop's thread, soon (thread-safe)."""
     get_loop().call_soon_threadsafe(callback, *args)
-
-
-def run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-    """Run ``coro`` on the private loop and block the calling thread until it ends.
-
-    For scripts and tests only: never call it from the private loop itself (it would deadlock)
-    nor from a notebook cell (use ``await``).
-    """
-    if in_loop_thread():
-        coro.close()
-        raise StateError("run() called from the private loop itself; await the coroutine")
-    return submit(coro).result(timeout)
 
 
 @atexit.register

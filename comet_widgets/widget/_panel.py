@@ -15,122 +15,82 @@ Stable CSS classes, for styling and browser tests (``cw-*``):
 
 ======================== =======================================================
 ``cw-panel``             the whole panel (a card; also a unique ``cw-id-...``)
-``cw-header``            its header: ``cw-title``, ``cw-badge`` (``cw-offline``,
-                         ``cw-online`` or ``cw-local``)
-``cw-offline-banner``    the offline-mode line under the header
+``cw-header``            ``cw-title`` and ``cw-badge`` (``cw-offline``, ``cw-online`` or
+                         ``cw-local``); ``cw-offline-banner`` under it in offline mode
 ``cw-key-notice``        how to set ``COMETAPI_KEY``, in words (shown when there is no key)
-``cw-body``              the panel's two columns (one below 900 px of panel, a container
-                         query): ``cw-controls-column`` (the fields and Generate) and
-                         ``cw-results-column`` (edit mode's ``cw-edit-area``, then
-                         ``cw-results-views``: the switch ``cw-view-switch``, shown once a
-                         view is added with ``add_view``, and each view's ``cw-view`` box;
-                         the first, ``cw-view-results``, holds ``cw-results``: the status row
-                         ``cw-status-row``, the messages of the run, the gallery, the usage)
-``cw-prompt``            the prompt field (label "Prompt")
+``cw-body``              two columns (one below 900 px of panel): ``cw-controls-column`` and
+                         ``cw-results-column`` (``cw-edit-area``, then ``cw-results-views``:
+                         the switch ``cw-view-switch`` and each view's ``cw-view`` box; the
+                         first, ``cw-view-results``, holds ``cw-results``: ``cw-status-row``,
+                         the messages, the gallery and the usage)
+``cw-prompt``            the prompt field
 ``cw-fields``            the row of fields; each field is also ``cw-field``
-``cw-model``             the Model list: the catalogue's current models, then its deprecated
-                         and shut-down ones (status in the label), then other image models
-                         the key lists; those the key can use are marked "✓ live"; "Other…"
-                         reveals ``cw-model-other``, a box for any model id (Enter applies).
-                         Inside ``cw-model-field`` with ``cw-model-notice`` (a deprecated
-                         or shut-down model's notice, or that the key's list lacks it) and
-                         ``cw-model-list`` (one quiet line: the key's model list could not
-                         be fetched; the reason behind ``cw-details``)
-``cw-size``              the Size list: the model's presets (``cw-size-free`` too when it
-                         takes any WxH: then "Custom…" reveals ``cw-size-custom``, a WxH box)
-``cw-n``                 the number of images ("Images")
-``cw-quality``           "Quality"; hidden when the model has none
+``cw-model``             the Model list ("✓ live": the key can use it); "Other…" reveals
+                         ``cw-model-other`` (any model id). In ``cw-model-field`` with
+                         ``cw-model-notice`` (a deprecated, shut-down or unlisted model) and
+                         ``cw-model-list`` (the key's model list could not be fetched)
+``cw-size``              the Size list; ``cw-size-free`` when "Custom…" reveals
+                         ``cw-size-custom``, a WxH box
+``cw-n``                 "Images"; ``cw-quality``: "Quality" (hidden when the model has none)
 ``cw-advanced-toggle``   "More options": unfolds ``cw-advanced`` with ``cw-style``,
-                         ``cw-background``, ``cw-output-format`` ("File type"),
-                         ``cw-response-format`` ("Return as: link / inline data"),
-                         ``cw-complexity`` ("Planning effort"), ``cw-moderation`` and
-                         ``cw-partials``: ``cw-partial-images`` ("Previews", none by
-                         default) with ``cw-partials-hint`` (what previews cost)
-``cw-next-run``          on the fields while running: changes apply to the next run
-                         (``cw-next-note`` says so)
-``cw-generate``          the Generate button ("Apply edit" in edit mode; hidden while running)
-``cw-estimate``          beside it: what the next click will likely cost ("about $0.05";
-                         "unpriced" for a model without a known price)
-``cw-cancel``            the Cancel button (shown while running)
-``cw-status``            the status line ("Generating 4 images...", "retrying in 3 s",
-                         "Done: 2 of 3 images; image 2 failed", "Cancelled"...)
-``cw-elapsed``           the elapsed seconds of the running (or last) run
-``cw-message``           a message box: ``cw-validation`` (a refused parameter),
-                         ``cw-error`` (the last error). Each says one line (``cw-line``:
-                         ``cw-what``, what happened, and ``cw-todo``, what to do, in the
-                         panel's labels) and holds the technical facts (the API's message,
-                         HTTP status, parameter names; ``cw-rid`` the request id) behind a
-                         "Details" toggle, ``cw-details`` (a failed tile's too),
-                         ``cw-stream-notice`` (quiet, once per model: previews were asked
-                         for and this gateway does not stream the model, so they are off)
-``cw-gallery``           the grid of ``cw-tile``: ``cw-frame`` holding ``cw-thumb``,
-                         ``cw-placeholder`` (while running) or ``cw-image-error``;
-                         the tile's state class (``cw-tile-pending``, ``cw-tile-partial``,
-                         ``cw-tile-image``, ``cw-tile-failed``) says which the stylesheet shows;
-                         ``cw-caption`` (with ``cw-mismatch`` when what came back
-                         differs from what was asked: "asked 1536x1024, got 1024x1024";
-                         in ``cw-lightbox-caption`` too), ``cw-tile-actions``
-                         (``cw-full-size`` "View", ``cw-save``) and ``cw-saved`` (a link
-                         to the file written)
-``cw-usage``             the shown run's cost ("Cost: $0.0052", its basis in words when it
-                         is an estimate), its token usage and the session's total
-                         ("this session: $0.42", ``gen.spent_usd``)
-``cw-history``           the history strip of ``cw-history-item`` cards (newest first;
-                         ``cw-history-pick`` takes the click, ``cw-selected`` marks one)
-``cw-lightbox``          the full-size overlay: ``cw-lightbox-image``,
-                         ``cw-lightbox-count``, ``cw-lightbox-caption``,
-                         ``cw-lightbox-prev``, ``cw-lightbox-next``, ``cw-lightbox-save``,
-                         ``cw-lightbox-download`` (the original file), ``cw-lightbox-edit``,
-                         ``cw-lightbox-saved``, ``cw-lightbox-close``; with the ``painter``
-                         extra, ``cw-bridge`` in it gives it keys (Esc closes, Left/Right
-                         page, Tab stays inside; focus goes back to the tile after)
-``cw-select``            a tile's Select box (Shift+click: the range from the last one
-                         clicked); a selected tile is ``cw-tile-selected``
-``cw-selection``         the row over the tiles: ``cw-selection-count`` ("2 of 4
-                         selected"), ``cw-select-all``, ``cw-select-none``,
-                         ``cw-save-selected`` (each with its metadata, in ``output_dir``),
-                         ``cw-download-selected`` (one ZIP: the images and a
-                         ``metadata.jsonl``), ``cw-selection-saved`` (what it did; a
-                         ``cw-download-link`` to click where the bridge cannot download)
-``cw-edit``              a tile's Edit button (and ``cw-lightbox-edit``): that image becomes
-                         the input and the panel switches to edit mode
-``cw-upload``            "Upload to edit" / "Add images" (a ``FileUpload``: png, jpeg, webp)
-``cw-edit-bar``          edit mode's bar above the prompt (hidden when generating):
-                         ``cw-edit-title`` and ``cw-back-to-generate``
-``cw-edit-area``         edit mode's box (hidden when generating): the input strip
-                         ``cw-inputs`` of ``cw-input`` cards (``cw-input-thumb``,
-                         ``cw-input-label``, ``cw-input-remove``; ``cw-input-pending``
-                         while its thumbnail is made, off the kernel's thread); the mask area
-                         ``cw-mask-area`` with ``cw-mask-painter`` (the painter, over the first
-                         input), ``cw-painter-notice`` (painting cannot work here: set
-                         ``gen.mask`` from code) and ``cw-mask-note`` (what the mask covers)
-``cw-history-note``      on an edit's history card: "Edit of image 2 from '...'"
-``cw-library-notice``    quiet, under the messages: the library could not record the last
-                         run, and why (the run is in the panel all the same)
-``cw-library``           the Library view (in ``cw-view-library``; "Library" in the view
-                         switch, whose tooltip says where the library is; none with
-                         ``library=False``):
-                         ``cw-library-where`` (the folder, how many images),
-                         ``cw-library-filters`` with ``cw-library-search`` (words of the
-                         prompts; Enter searches), ``cw-library-model``, ``cw-library-since``,
-                         ``cw-library-until``, ``cw-library-starred``, ``cw-library-collection``;
-                         ``cw-library-error`` (the library cannot be read, and what to do),
-                         ``cw-library-empty``; the grid ``cw-library-grid`` of
-                         ``cw-library-item`` cards, newest first (``cw-library-thumb``,
-                         ``cw-library-caption``, ``cw-library-pick`` takes the click,
-                         ``cw-selected`` marks the chosen one); ``cw-library-pager`` with
-                         ``cw-library-prev`` ("Newer"), ``cw-library-page``,
-                         ``cw-library-next`` ("Older"); ``cw-library-detail``, the chosen
-                         entry: ``cw-library-info`` and ``cw-library-actions`` with
-                         ``cw-library-view`` (the lightbox), ``cw-library-restore``,
-                         ``cw-library-edit``, ``cw-library-star``,
-                         ``cw-library-collection-name`` with ``cw-library-add``,
-                         ``cw-library-delete``, which asks first in ``cw-library-confirm``
+                         ``cw-background``, ``cw-output-format``, ``cw-response-format``,
+                         ``cw-complexity``, ``cw-moderation`` and ``cw-partials``
+                         (``cw-partial-images``, "Previews", with ``cw-partials-hint``)
+``cw-next-run``          on the fields while running (``cw-next-note`` says changes apply to
+                         the next run)
+``cw-generate``          Generate ("Apply edit" in edit mode; hidden while running), with
+                         ``cw-estimate`` (what the click will likely cost) and ``cw-cancel``
+``cw-status``            the status line; ``cw-elapsed``: the run's elapsed seconds
+``cw-message``           a message box: ``cw-validation`` (a refused parameter), ``cw-error``
+                         (the last error), ``cw-stream-notice`` (quiet: previews are off for a
+                         model this gateway does not stream). One line, ``cw-line``
+                         (``cw-what`` and ``cw-todo``), then the facts (``cw-rid``: the request
+                         id) behind the "Details" toggle ``cw-details`` (a failed tile's too)
+``cw-gallery``           the grid of ``cw-tile`` (state: ``cw-tile-pending``, ``cw-tile-partial``,
+                         ``cw-tile-image`` or ``cw-tile-failed``): ``cw-frame`` with
+                         ``cw-thumb``, ``cw-placeholder`` or ``cw-image-error``; ``cw-caption``
+                         (``cw-mismatch``: "asked 1536x1024, got 1024x1024"),
+                         ``cw-tile-actions`` (``cw-full-size`` "View", ``cw-save``), ``cw-saved``
+``cw-usage``             the shown run's cost and tokens, and the session's total
+``cw-history``           the strip of ``cw-history-item`` cards, newest first
+                         (``cw-history-pick`` takes the click, ``cw-selected`` marks one;
+                         ``cw-history-note`` on an edit's: "Edit of image 2 from '...'")
+``cw-lightbox``          the full-size overlay: ``cw-lightbox-image``, ``cw-lightbox-count``,
+                         ``cw-lightbox-caption``, ``cw-lightbox-prev``, ``cw-lightbox-next``,
+                         ``cw-lightbox-save``, ``cw-lightbox-download``, ``cw-lightbox-edit``,
+                         ``cw-lightbox-saved``, ``cw-lightbox-close``; ``cw-bridge`` (the
+                         ``painter`` extra) gives it keys
+``cw-select``            a tile's Select box (a selected tile is ``cw-tile-selected``) and the
+                         row ``cw-selection``: ``cw-selection-count``, ``cw-select-all``,
+                         ``cw-select-none``, ``cw-save-selected``, ``cw-download-selected``
+                         (one ZIP), ``cw-selection-saved`` (with a ``cw-download-link``)
+``cw-edit``              a tile's Edit button: the image becomes the input (edit mode)
+``cw-upload``            "Upload to edit" / "Add images" (png, jpeg, webp)
+``cw-edit-bar``          edit mode's bar above the prompt: ``cw-edit-title``,
+                         ``cw-back-to-generate``
+``cw-edit-area``         edit mode's box: the strip ``cw-inputs`` of ``cw-input`` cards
+                         (``cw-input-thumb``, ``cw-input-label``, ``cw-input-remove``;
+                         ``cw-input-pending`` until its thumbnail is made) and ``cw-mask-area``:
+                         ``cw-mask-painter``, ``cw-painter-notice`` (painting cannot work here)
+                         and ``cw-mask-note`` (what the mask covers)
+``cw-library-notice``    quiet: the library could not record the last run, and why
+``cw-library``           the Library view (``cw-view-library``; none with ``library=False``):
+                         ``cw-library-where``; ``cw-library-filters`` with
+                         ``cw-library-search``, ``cw-library-model``, ``cw-library-since``,
+                         ``cw-library-until``, ``cw-library-starred``,
+                         ``cw-library-collection``; ``cw-library-error``,
+                         ``cw-library-empty``; ``cw-library-grid`` of ``cw-library-item``
+                         cards (``cw-library-thumb``, ``cw-library-caption``,
+                         ``cw-library-pick``, ``cw-selected``); ``cw-library-pager``
+                         (``cw-library-prev``, ``cw-library-page``, ``cw-library-next``);
+                         ``cw-library-detail``: ``cw-library-info``, ``cw-library-actions``
+                         (``cw-library-view``, ``cw-library-restore``, ``cw-library-edit``,
+                         ``cw-library-star``, ``cw-library-collection-name``,
+                         ``cw-library-add``, ``cw-library-delete``), ``cw-library-confirm``
                          (``cw-library-confirm-text``, ``cw-library-confirm-delete``,
-                         ``cw-library-keep``); ``cw-library-said`` (what an action did)
-``cw-compare``           the Compare view, behind the switch's "Compare" (its parts' classes
-                         are listed in ``_compare_view.py``)
-``cw-static``            not in the panel: its static view, an output of its own under it
+                         ``cw-library-keep``), ``cw-library-said``
+``cw-compare``           the Compare view (its classes are listed in ``_compare_view.py``)
+``cw-static``            not in the panel: its static view, an output under it
                          (``_static.py``; hidden where the live panel is on the page)
 ======================== =======================================================
 """
@@ -180,13 +140,13 @@ from ._dom import classed, escaped, made, owned, set_value, show
 from ._edit_mode import EditMode, edit_options, input_size
 from ._gallery import Gallery, Preview
 from ._header import Header
-from ._history import HistoryStrip, restored_params
+from ._history import HistoryStrip, Run, restored_params
 from ._inputs import EditArea, InputList
 from ._library_view import LIBRARY_CSS, LibraryView, entry_params, entry_preview
 from ._partials import streams
 from ._pending import Job, PendingGeneration
 from ._recording import Recorder, library_of
-from ._run import SHEET_CELL, Run, RunController, locked
+from ._run import SHEET_CELL, RunController, locked
 from ._static import StaticView
 from ._status import StatusView, panel_message, plural
 from ._style import style_widget
@@ -609,10 +569,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             payload = payload_of(self._values())
         except InvalidParameterError as exc:
             raise self._refused(exc) from None
-        job = Job(payload)
         count = int(payload.get("n", 1))
-        job.slots = count
-        job.what = f"Generating {plural(count, 'image')}"
+        job = Job(payload, what=f"Generating {plural(count, 'image')}", slots=count)
 
         def request(client: AsyncImageClient, on_partial: Any, on_retry: Any) -> Any:
             return client.generate_payload(payload, on_retry=on_retry, on_partial=on_partial)
@@ -651,9 +609,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             raise self._refused(problem)
         mask = self.mask
         options = edit_options(values)
-        job = Job({"edit": True, **options})
-        job.slots = int(values["n"])
-        job.what = self._editing.titles("Editing")[0]
+        what = self._editing.titles("Editing")[0]
+        job = Job({"edit": True, **options}, what=what, slots=int(values["n"]))
         edit_of = self._editing.titles("Edit of")
         sources = [item.source for item in items]
         image = sources if len(sources) > 1 else sources[0]
@@ -735,10 +692,15 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         """Edit on a tile or in the lightbox: that image becomes the input (edit mode), and
         the prompt field, empty, waits for what to change."""
         if preview.image.ok:
-            entering = self.mode == "generate"
-            self.inputs = [preview.image]
-            if entering:
-                self.prompt = ""
+            self._take_inputs([preview.image])
+
+    def _take_inputs(self, inputs: list[Any]) -> None:
+        """``inputs`` become the inputs; entering edit mode empties the prompt field, which
+        then waits for what to change."""
+        entering = self.mode == "generate"
+        self.inputs = inputs
+        if entering:
+            self.prompt = ""
 
     @locked
     def _remove_input(self, index: int) -> None:
@@ -755,11 +717,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         for name, data in files:
             self._editing.upload_names[id(data)] = name
             added.append(data)
-        entering = self.mode == "generate"
         try:
-            self.inputs = [*self.inputs, *added]
-            if entering:
-                self.prompt = ""  # the field waits for what to change (see _on_edit_image)
+            self._take_inputs([*self.inputs, *added])
         except CometError as exc:  # a file that is not an image: said where the click was
             for data in added:
                 self._editing.upload_names.pop(id(data), None)

@@ -23,19 +23,18 @@ from ._controls import Controls
 from ._dom import show
 from ._gallery import Gallery, Preview, make_previews
 from ._header import Header
-from ._history import Entry, HistoryStrip, first_words, history_label
-from ._inputs import InputImage
+from ._history import HistoryStrip, Run
 from ._partials import PartialPreviews
 from ._pending import Job
 from ._static import StaticView
-from ._status import Message, StatusView, count_text, panel_message, plural, status_text
+from ._status import Message, StatusView, count_text, panel_message, status_text
 from ._words import AGAIN
 
 if TYPE_CHECKING:
     from .._cost import Cost
     from ..client._client import AsyncImageClient
 
-__all__ = ["SHEET_CELL", "Run", "RunController", "locked"]
+__all__ = ["SHEET_CELL", "Run", "RunController", "locked"]  # Run: the history's, for the views
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,38 +66,6 @@ def locked(method: F) -> F:
             return method(self, *args, **kwargs)
 
     return cast(F, run)
-
-
-@dataclass(eq=False)
-class Run:
-    """One entry of the history strip: a generation, or a panel batch in input order."""
-
-    generations: list[Generation]
-    previews: list[Preview]
-    batch: int = 0  # the number of prompts, for a batch
-    items: list[int] = field(default_factory=list)  # a batch's: each generation's item index
-    #: An edit's: "Edit of image 2 from 'A paper boat…'", its inputs and mask (to restore).
-    edit_of: str = ""
-    edit_title: str = ""  # the same in full, for its tooltip
-    inputs: list[InputImage] = field(default_factory=list)
-    mask: Any = None
-
-    def entry(self, number: int) -> Entry:
-        """Its history card (a run in the strip has at least one generation)."""
-        generation = self.generations[0]
-        what = f"batch of {self.batch}" if self.batch else plural(len(self.previews), "image")
-        full = self.edit_title or self.edit_of
-        label = (
-            f"{full} · {history_label(generation)}" if self.edit_of else history_label(generation)
-        )
-        return Entry(
-            first_words(generation.prompt),
-            f"{generation.model} · {what}",
-            f"#{number} · {label}",
-            next((p.mini for p in self.previews if p.mini), None),
-            note=self.edit_of,
-            note_title=full,
-        )
 
 
 @dataclass(eq=False)
@@ -331,7 +298,7 @@ class RunController:
         """Show a finished run: gallery, history strip and the static view."""
         self.runs.append(run)
         self.show_run(run)
-        self.history.add(run.entry(len(self.runs)))
+        self.history.add(run)
         self._update_static(run)
         if run.generations:
             self.header.saw_request_id(run.generations[-1].request_id)

@@ -87,7 +87,7 @@ def make_panel(app: FakeAPI, output_dir: Path) -> Iterator[MakePanel]:
     for panel in panels:
         panel.close()
     for http in transports:
-        _loop.run(http.aclose(), timeout=5)
+        _loop.submit(http.aclose()).result(timeout=5)
 
 
 @pytest.fixture
