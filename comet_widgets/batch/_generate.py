@@ -58,11 +58,7 @@ def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
         return None
     allowed = "write it as 'i/k' with 0 <= i < k, e.g. '0/4' (items whose index % k == i)"
     try:
-        if isinstance(shard, str):
-            first, _, second = shard.partition("/")
-            index, count = int(first), int(second)
-        else:
-            index, count = (int(part) for part in shard)
+        index, count = map(int, shard.split("/") if isinstance(shard, str) else shard)
     except (TypeError, ValueError):
         raise InvalidParameterError("shard", shard, allowed) from None
     if not 0 <= index < count:

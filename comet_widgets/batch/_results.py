@@ -16,7 +16,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
-from .._cost import Basis, Cost
+from .._cost import Cost
 from .._errors import MissingDependencyError
 from ..images._results import GeneratedImage, Generation
 from ._manifest import MANIFEST_VERSION, relative_path
@@ -349,11 +349,10 @@ def cost_from_record(record: dict[str, Any]) -> Cost | None:
     usd = saved.get("usd")
     if isinstance(usd, bool) or not isinstance(usd, (int, float)) or not 0 <= usd < 1e9:
         return None
-    basis: Basis = saved["basis"]
     breakdown, tokens = saved.get("breakdown"), saved.get("tokens")
     return Cost(
         usd=float(usd),
-        basis=basis,
+        basis=saved["basis"],
         breakdown=breakdown if isinstance(breakdown, dict) else {},
         tokens=tokens if isinstance(tokens, dict) else {},
     )

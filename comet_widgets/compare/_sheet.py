@@ -214,13 +214,12 @@ def draw_sheets(grid: Grid) -> list[Image]:
 def stack(sheets: Sequence[Image]) -> Image:
     """The sheets one under the other (the first alone when there is one)."""
     from PIL import Image as PILImage
+    from PIL import ImageDraw
 
     if len(sheets) == 1:
         return sheets[0]
     width = max(sheet.width for sheet in sheets)
     whole = PILImage.new("RGB", (width, sum(sheet.height for sheet in sheets)), _BACKGROUND)
-    from PIL import ImageDraw
-
     draw = ImageDraw.Draw(whole)
     y = 0
     for sheet in sheets:
