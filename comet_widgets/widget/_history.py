@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..images._results import Generation
     from ._gallery import Preview
 
-__all__ = ["HistoryStrip", "Run", "first_words", "history_label", "restored_params"]
+__all__ = ["HistoryStrip", "Run", "first_words", "history_label", "restored_params", "shortened"]
 
 _PROMPT_CHARS = 60
 #: A card's prompt: at most this many words, and this many characters (two short lines).
