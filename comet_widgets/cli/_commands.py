@@ -85,10 +85,8 @@ def _check_output(folder: Path, *names: str) -> None:
     """Refuse, before anything is sent, an output folder the results could not be written in:
     a file in its place or on its way, a folder without write permission, or one of ``names``
     (files a command writes there under fixed names) that is a folder."""
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"-o {folder} is a file: give a folder (it is made when missing)")
     existing = next(p for p in (folder, *folder.parents) if p.exists())
-    if not existing.is_dir():
+    if not existing.is_dir():  # -o itself, or a folder on its way (folders are made)
         raise UsageError(f"-o {folder}: {existing} is a file where a folder is needed")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"-o {folder}: cannot write in {existing} (permission denied)")
