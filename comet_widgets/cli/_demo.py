@@ -105,8 +105,8 @@ def backend(stack: contextlib.ExitStack, env: MutableMapping[str, str], images: 
     )
 
 
-def scratch_copy(source: Path, scratch: Path, images: Path) -> Path:
-    """Copy the notebooks under ``source`` into ``scratch/notebooks``; return the served root.
+def scratch_copy(source: Path, scratch: Path, images: Path) -> None:
+    """Copy the notebooks under ``source`` into ``scratch/notebooks`` (the served root).
 
     ``comet-images`` in both folders (a kernel saves there, relative to its notebook's folder)
     is a link to ``images``, so what is saved outlives the scratch copy.
@@ -117,7 +117,6 @@ def scratch_copy(source: Path, scratch: Path, images: Path) -> Path:
         shutil.copyfile(notebook, target / notebook.name)
     for folder in (scratch, target):
         (folder / DEFAULT_OUTPUT_DIR).symlink_to(images, target_is_directory=True)
-    return scratch
 
 
 def app_settings(scratch: Path) -> Path:
@@ -143,7 +142,7 @@ def app_settings(scratch: Path) -> Path:
     return target
 
 
-def lab_command(*, port: int, token: str, root: Path, settings: Path | None = None) -> list[str]:
+def lab_command(*, port: int, token: str, root: Path, settings: Path) -> list[str]:
     """The JupyterLab command line: loopback only, this interpreter, no browser of its own."""
     command = [
         sys.executable,
@@ -162,9 +161,8 @@ def lab_command(*, port: int, token: str, root: Path, settings: Path | None = No
         # jupyter-server's own "ServerApp.token config is deprecated" at everyone who runs the
         # demo (its token is given the current way, IdentityProvider.token).
         "--ServerApp.jpserver_extensions=voila.server_extension=False",
+        f"--LabApp.app_settings_dir={settings}",
     ]
-    if settings is not None:
-        command.append(f"--LabApp.app_settings_dir={settings}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     return command
@@ -224,19 +222,19 @@ def run_lab(*, port: int = 0, open_browser: bool = False, root: Path | None = No
                 tempfile.TemporaryDirectory(prefix="comet-demo-", ignore_cleanup_errors=True)
             )
         )
-        root = scratch_copy(source, scratch, images)
+        scratch_copy(source, scratch, images)
         settings = app_settings(scratch)
         env = dict(os.environ)
         label = backend(stack, env, images)
         process = subprocess.Popen(
-            lab_command(port=port, token=token, root=root, settings=settings),
+            lab_command(port=port, token=token, root=scratch, settings=settings),
             env=env,
-            cwd=root,
+            cwd=scratch,
             start_new_session=True,  # Ctrl-C reaches this process only; it stops the server
         )
         stack.callback(_stop, process)
         url = f"http://127.0.0.1:{port}/lab/tree/{QUICKSTART}?token={token}"
-        print(f"comet-widgets demo: JupyterLab on {root / QUICKSTART}", flush=True)
+        print(f"comet-widgets demo: JupyterLab on {scratch / QUICKSTART}", flush=True)
         print(f"  a scratch copy of {source / 'notebooks'} (removed on exit)", flush=True)
         print(f"  images from: {label}", flush=True)
         print(f"  images you save go to: {images}", flush=True)
