@@ -15,7 +15,6 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 from .._errors import InvalidCallError
@@ -39,22 +38,6 @@ MIN_INTERVAL = 0.25  # seconds between two displays: at most four updates a seco
 PLAIN_INTERVAL = 5.0  # a plain line at least this often while items finish
 
 
-@dataclass
-class Counts:
-    """Where a batch stands."""
-
-    total: int
-    succeeded: int = 0
-    failed: int = 0
-    resumed: int = 0
-    #: Items not sent because they would have passed ``budget_usd``.
-    over_budget: int = 0
-
-    @property
-    def done(self) -> int:
-        return self.succeeded + self.failed + self.resumed + self.over_budget
-
-
 def duration(seconds: float) -> str:
     """``42s``, ``3m07s``, ``2h05m``: a duration as the progress lines show it."""
     seconds = int(seconds)
@@ -76,7 +59,9 @@ class Progress:
         clock: Callable[[], float] = time.monotonic,
         min_interval: float = MIN_INTERVAL,
     ) -> None:
-        self.counts = Counts(total)
+        self.total = total
+        #: Where the batch stands (over budget: not sent, it would have passed ``budget_usd``).
+        self.succeeded = self.failed = self.resumed = self.over_budget = 0
         self.label = label
         self._clock = clock
         self._min_interval = min_interval
@@ -88,15 +73,19 @@ class Progress:
         self, *, succeeded: int = 0, failed: int = 0, resumed: int = 0, over_budget: int = 0
     ) -> None:
         """Add finished items and redraw if the last display is old enough."""
-        self.counts.succeeded += succeeded
-        self.counts.failed += failed
-        self.counts.resumed += resumed
-        self.counts.over_budget += over_budget
+        self.succeeded += succeeded
+        self.failed += failed
+        self.resumed += resumed
+        self.over_budget += over_budget
         now = self._clock()
         due = self._last_shown is None or now - self._last_shown >= self._min_interval
         if due and self._wants(now):
             self._last_shown = now
             self._show(final=False)
+
+    @property
+    def done(self) -> int:
+        return self.succeeded + self.failed + self.resumed + self.over_budget
 
     def close(self) -> None:
         """Show the final state once."""
@@ -109,18 +98,17 @@ class Progress:
 
     def text(self) -> str:
         """``"12/40 · 10 ok · 1 failed · 1 resumed · 35.2/min · ETA 1m"``."""
-        c = self.counts
-        parts = [f"{c.done}/{c.total}", f"{c.succeeded} ok", f"{c.failed} failed"]
-        if c.resumed:
-            parts.append(f"{c.resumed} resumed")
-        if c.over_budget:
-            parts.append(f"{c.over_budget} over budget")
+        parts = [f"{self.done}/{self.total}", f"{self.succeeded} ok", f"{self.failed} failed"]
+        if self.resumed:
+            parts.append(f"{self.resumed} resumed")
+        if self.over_budget:
+            parts.append(f"{self.over_budget} over budget")
         elapsed = self._clock() - self._started
         # items finished per minute in this run (resumed ones excluded)
-        rate = (c.succeeded + c.failed) * 60.0 / elapsed if elapsed > 0 else 0.0
+        rate = (self.succeeded + self.failed) * 60.0 / elapsed if elapsed > 0 else 0.0
         if rate:
             parts.append(f"{rate:.1f}/min")
-            remaining = c.total - c.done
+            remaining = self.total - self.done
             if remaining and not self.closed:
                 parts.append(f"ETA {duration(remaining * 60.0 / rate)}")
         parts.append(duration(elapsed))
@@ -138,8 +126,7 @@ class CallbackProgress(Progress):
         self.callback = callback
 
     def _show(self, *, final: bool) -> None:
-        c = self.counts
-        self.callback(c.done, c.failed, c.total)
+        self.callback(self.done, self.failed, self.total)
 
 
 class TerminalProgress(Progress):
@@ -151,10 +138,9 @@ class TerminalProgress(Progress):
         self._width = 0
 
     def _show(self, *, final: bool) -> None:
-        c = self.counts
         columns = shutil.get_terminal_size((80, 24)).columns
         cells = 20
-        filled = cells * c.done // c.total if c.total else cells
+        filled = cells * self.done // self.total if self.total else cells
         line = f"{self.label} [{'#' * filled}{'.' * (cells - filled)}] {self.text()}"
         line = line[: max(10, columns - 1)]  # a wrapped line cannot be redrawn with \r
         pad = " " * max(0, self._width - len(line))
@@ -181,13 +167,13 @@ class PlainProgress(Progress):
         self._last_done = 0
 
     def _wants(self, now: float) -> bool:
-        done = self.counts.done
+        done = self.done
         crossed = done // self.every > self._last_done // self.every
         late = self._last_shown is None or now - self._last_shown >= self.interval
         return done > self._last_done and (crossed or late)
 
     def _show(self, *, final: bool) -> None:
-        self._last_done = self.counts.done
+        self._last_done = self.done
         prefix = f"{self.label} done" if final else self.label
         self.stream.write(f"{prefix}: {self.text()}\n")
         self.stream.flush()
@@ -203,7 +189,7 @@ class WidgetProgress(Progress):
         self.bar = ProgressBar(total, label=self.label, text=self.text())
 
     def _show(self, *, final: bool) -> None:
-        self.bar.show(self.counts.done, self.text(), final=final, failed=self.counts.failed)
+        self.bar.show(self.done, self.text(), final=final, failed=self.failed)
 
 
 def make_progress(

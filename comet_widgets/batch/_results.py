@@ -75,8 +75,10 @@ class StoredImage(GeneratedImage):
     def of(cls, source: Any, path: Path, **fields: Any) -> StoredImage:
         """The image ``source`` (a ``GeneratedImage``, a library entry or a manifest row's dict)
         describes, stored at ``path``; ``fields`` add to or override its ``_DESCRIBED``."""
-        get = source.get if isinstance(source, dict) else lambda name: getattr(source, name)
-        described = {name: get(name) for name in _DESCRIBED}
+        described = {
+            name: source.get(name) if isinstance(source, dict) else getattr(source, name)
+            for name in _DESCRIBED
+        }
         return cls(path=path, **{**described, **fields})
 
     @property
