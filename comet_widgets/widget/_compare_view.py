@@ -49,7 +49,7 @@ from ..compare._compare import fill_cell, run_grid
 from ..compare._grid import Cell, Grid, label_of, plan_grid
 from ..compare._sheet import Geometry, ok_summary
 from ._dom import classed, escaped, made, owned, set_state, set_value, show
-from ._gallery import Lightbox, Preview, button, clicked, make_previews
+from ._gallery import Lightbox, Preview, button, clicked, make_previews, set_image
 from ._pending import Job
 from ._run import Run, RunController, locked
 from ._status import plural
@@ -417,9 +417,7 @@ class CompareView:
         set_state(tile.box, _STATES.values(), _STATES[cell.status])
         preview = self._previews.get(cell.index)
         if cell.status == "ok" and preview is not None and preview.data is not None:
-            with tile.thumb.hold_sync():
-                tile.thumb.format = preview.format or "jpeg"
-                tile.thumb.value = preview.data
+            set_image(tile.thumb, preview.data, preview.format or "jpeg")
         show(tile.thumb, cell.status == "ok" and preview is not None)
         show(tile.view, cell.status == "ok" and preview is not None)
         show(tile.use, cell.status != "not applicable")

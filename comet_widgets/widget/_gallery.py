@@ -6,7 +6,7 @@ them (and dropped when it closes). Tiles are reused from one generation to the n
 widget state holds one set of thumbnails, not every set ever shown.
 
 A ``Tile`` is one slot of the grid: ``pending()`` (a pulsing placeholder with the elapsed
-time), ``set_image()`` (any image bytes, e.g. a partial image while streaming), ``load()`` (a
+time), ``show_partial()`` (a partial image while streaming), ``load()`` (a
 finished image or its failure). Its ``actions`` row holds View and Save, and Edit (``cw-edit``;
 ``cw-lightbox-edit`` in the lightbox) when the gallery has an ``on_edit``. Images are numbered
 as a person counts: "Image 2 of 3".
@@ -214,6 +214,16 @@ def button(description: str, *classes: str, **options: Any) -> widgets.Button:
     return classed(made(widgets.Button, description=description, **options), *classes)
 
 
+def set_image(image: widgets.Image, data: bytes, fmt: str) -> None:
+    """Show ``data`` (of the ``widgets.Image`` format ``fmt``) in ``image``: one message, none
+    for what it already holds."""
+    with image.hold_sync():
+        if image.format != fmt:
+            image.format = fmt
+        if image.value != data:
+            image.value = data
+
+
 def clicked(
     target: widgets.Button,
     lock: AbstractContextManager[Any],
@@ -296,20 +306,13 @@ class Tile:
             f"<div>{escaped(self._label)}</div><div>{seconds:.1f} s</div>",
         )
 
-    def set_image(self, data: bytes, fmt: str) -> None:
-        """Put these image bytes in the frame (a thumbnail, or a partial image)."""
-        with self.thumb.hold_sync():
-            if self.thumb.format != fmt:
-                self.thumb.format = fmt
-            self.thumb.value = data
-
     def load(self, preview: Preview) -> None:
         """Show a finished image, or why it failed ("Image 2 of 3 failed: ...")."""
         self.preview = preview
         ok = preview.data is not None
         number = f"Image {preview.image.index + 1} of {preview.total}"
         if preview.data is not None:
-            self.set_image(preview.data, preview.format or "jpeg")
+            set_image(self.thumb, preview.data, preview.format or "jpeg")
         else:
             if self.thumb.value:  # saved widget state keeps no stale image under a failure
                 self.thumb.value = b""
@@ -340,7 +343,7 @@ class Tile:
         """A running generation's latest partial preview of this image: shown in the frame,
         the caption says it is a preview."""
         self.preview = None
-        self.set_image(data, fmt)
+        set_image(self.thumb, data, fmt)
         self._label = f"Image {index + 1}: preview"
         set_value(self.caption, f'<span class="cw-detail">{escaped(self._label)}</span>')
         self._state("partial")
@@ -450,9 +453,8 @@ class Lightbox:
         self.index = index
         preview = self.items[index]
         image = preview.image
-        with self.image.hold_sync():
-            self.image.format = "svg+xml" if image.format == "svg" else image.format or "png"
-            self.image.value = image.data or b""
+        fmt = "svg+xml" if image.format == "svg" else image.format or "png"
+        set_image(self.image, image.data or b"", fmt)
         total = len(self.items)
         set_value(self.count, escaped(f"Image {index + 1} of {total}"))
         size = f"{len(image.data or b''):,} bytes"
@@ -649,17 +651,15 @@ class Gallery:
         with self.lock:
             if not self._selectable(position):
                 return
-            start = position if self.anchor is None else self.anchor
-            low, high = sorted((start, position))
-            self.chosen.update(i for i in range(low, high + 1) if self._selectable(i))
-            self.anchor = position if self.anchor is None else self.anchor
+            if self.anchor is None:
+                self.anchor = position
+            low, high = sorted((self.anchor, position))
+            self.chosen.update(range(low, high + 1))  # _mark keeps the images among them
             self._mark()
 
     def select_all(self, selected: bool) -> None:
         """Select every image on show (or none)."""
-        self.chosen = (
-            {i for i in range(len(self.slots)) if self._selectable(i)} if selected else set()
-        )
+        self.chosen = set(range(len(self.slots))) if selected else set()  # _mark drops failures
         self.anchor = None
         self._mark()
 

@@ -29,7 +29,7 @@ from .._constants import LIBRARY_VIEW_PAGE
 from .._errors import CometError, LibraryError
 from ..images._results import GeneratedImage, Generation
 from ._dom import classed, escaped, made, set_class, set_value, show
-from ._gallery import Lightbox, Preview, button
+from ._gallery import Lightbox, Preview, button, set_image
 from ._history import shortened
 from ._status import plural
 from ._style import _BORDER, _BRAND, _ERROR, _FG2, _tint
@@ -160,12 +160,7 @@ class _Card:
 
     def load(self, entry: LibraryEntry, thumb: bytes, selected: bool) -> None:
         self.entry = entry
-        with self.thumb.hold_sync():
-            fmt = _thumb_format(thumb) if thumb else "png"
-            if self.thumb.format != fmt:
-                self.thumb.format = fmt
-            if self.thumb.value != thumb:
-                self.thumb.value = thumb
+        set_image(self.thumb, thumb, _thumb_format(thumb) if thumb else "png")
         star = '<span class="cw-library-star-mark">★</span> ' if entry.starred else ""
         gone = " · file missing" if entry.missing else ""
         when = entry.created.astimezone().strftime("%d %b %Y %H:%M")
@@ -246,13 +241,8 @@ class LibraryView:
             made(widgets.Dropdown, options=[_ALL_COLLECTIONS], value=_ALL_COLLECTIONS),
             "cw-library-collection",
         )
-        self.filters = classed(
-            made(
-                widgets.HBox,
-                [self.search, self.model, self.since, self.until, self.starred, self.collection],
-            ),
-            "cw-library-filters",
-        )
+        filters = [self.search, self.model, self.since, self.until, self.starred, self.collection]
+        self.filters = classed(made(widgets.HBox, filters), "cw-library-filters")
         self.grid = classed(made(widgets.Box, []), "cw-library-grid")
         self.empty = classed(
             made(widgets.HTML, layout=widgets.Layout(display="none")), "cw-library-empty"
@@ -315,9 +305,8 @@ class LibraryView:
             self.pager,
             self.detail,
         )
-        for control in (self.model, self.since, self.until, self.starred, self.collection):
+        for control in filters:
             control.observe(lambda _change: self.refresh(page=0), names="value")
-        self.search.observe(lambda _change: self.refresh(page=0), names="value")
         self.previous.on_click(lambda _button: self.refresh(page=self.page - 1))
         self.next.on_click(lambda _button: self.refresh(page=self.page + 1))
         self.view.on_click(lambda _button: self._act(self._view))
