@@ -1,4 +1,4 @@
-"""Where the panel's client comes from: given, built by a factory, the offline fake, or the default.
+"""Where the panel's client comes from: built by a factory, the offline fake, or the default.
 
 Every client the panel builds is built on the private loop (``_loop``) and only ever used there:
 an ``httpx`` connection pool belongs to the loop that opened it. Nothing here runs at import

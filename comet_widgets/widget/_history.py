@@ -1,14 +1,9 @@
 """The history strip: one card per run of the session (a generation, an edit or a batch),
 newest first, scrolling sideways; clicking one calls ``on_select(index)`` and the panel shows
-it and restores its parameters.
-
-Each card (``cw-history-item``) shows the run's first image (at most 96 px) and a label
-(``cw-history-label``) that says what the run was: the prompt's first words
-(``cw-history-prompt``), then the model and the count (``cw-history-meta``:
-"gpt-image-2 · 4 images", "batch of 3"). A transparent button over the whole card
-(``cw-history-pick``) takes the click; its tooltip has the run's number, time, model and whole
-prompt. An edit's card also says what it edited (``cw-history-note``: "Edit of image 2 from
-'A paper boat…'"). The chosen one is marked ``cw-selected``.
+it and restores its parameters. A card shows the run's first image (at most 96 px), the
+prompt's first words, the model and the count ("gpt-image-2 · 4 images", "batch of 3") and,
+for an edit, what it edited; its transparent button (``cw-history-pick``) takes the click,
+with the run's number, time, model and whole prompt in its tooltip.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from ..images._results import GeneratedImage
 from ._dom import classed, escaped, made, set_class, set_value, show
 from ._gallery import button
 from ._traits import PixelList
-from ._words import plain
+from ._words import plain, plural
 
 __all__ = [
     "EditArea",
@@ -254,15 +254,6 @@ def mask_array(value: Any) -> Any:
         return np.asarray(pil.convert("L")) > 127
 
 
-def _painter_class() -> Any:
-    """``MaskPainter``, or None without the ``painter`` extra."""
-    try:
-        from ._painter import MaskPainter
-    except ImportError:
-        return None
-    return MaskPainter
-
-
 class _InputCard:
     def __init__(self, remove: Callable[[int], None]) -> None:
         self.index = -1
@@ -316,7 +307,12 @@ class EditArea:
         #: What the painter paints over (the first input's ``source``).
         self._painting: Any = None
         self._previewed = False
-        self._painter_class = _painter_class()
+        #: ``MaskPainter``; None without the ``painter`` extra (anywidget).
+        self._painter_class: Any = None
+        with contextlib.suppress(ImportError):
+            from ._painter import MaskPainter
+
+            self._painter_class = MaskPainter
         self.title = classed(made(widgets.HTML), "cw-edit-title")
         self.back = button(
             "Back to generating",
@@ -392,14 +388,12 @@ class EditArea:
         children = tuple(card.box for card in self._cards[: len(items)])
         if tuple(self.strip.children) != children:
             self.strip.children = children
-        show(self.strip, bool(items))
-        show(self.box, bool(items))
-        show(self.bar, bool(items))
-        count = len(items)
-        what = "Editing 1 image" if count == 1 else f"Editing {count} images"
+        for part in (self.strip, self.box, self.bar):
+            show(part, bool(items))
+        what = f"Editing {plural(len(items), 'image')}"
         hint = (
             "say what to change in the prompt, then Apply edit"
-            if count == 1
+            if len(items) == 1
             else "the first is the one the mask applies to"
         )
         set_value(self.title, f"<b>{what}</b> <span class='cw-detail'>{escaped(hint)}</span>")

@@ -837,7 +837,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._runner.show_run(chosen)
         self._views.show(RESULTS)
         self._history_view.select(index)
-        if chosen.generations and not chosen.batch:
+        if not chosen.batch:
             # An edit brings back its inputs (with their names) and mask; a generation goes
             # back to generating.
             for item in chosen.inputs:
@@ -845,13 +845,10 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
             self.inputs = [item.source for item in chosen.inputs]
             if chosen.mask is not None:
                 self.mask = chosen.mask
-        if chosen.generations:
-            self._set_params(restored_params(chosen.generations[0], PARAMS))
+        self._set_params(restored_params(chosen.generations[0], PARAMS))
         self._refresh()
-        count = len(chosen.previews)
-        self._view.show_status(
-            f"Showing run {index + 1} of {len(self._runner.runs)}: {plural(count, 'image')}"
-        )
+        count = plural(len(chosen.previews), "image")
+        self._view.show_status(f"Showing run {index + 1} of {len(self._runner.runs)}: {count}")
         self._view.show_elapsed(None)
         self._view.show_error(None)
 
@@ -996,11 +993,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         return bundle
 
     def __repr__(self) -> str:
-        count = len(self.history)
-        return (
-            f"<ImageGenerator model={self.model!r} status={self.status!r}"
-            f" {count} generation{'' if count == 1 else 's'}>"
-        )
+        count = plural(len(self.history), "generation")
+        return f"<ImageGenerator model={self.model!r} status={self.status!r} {count}>"
 
     def close(self) -> None:
         """Cancel any running generation, close the controls and the client this panel built."""

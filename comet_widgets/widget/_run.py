@@ -11,7 +11,7 @@ import contextlib
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial, wraps
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -268,10 +268,8 @@ class RunController:
             first = failed[0]
             reason = describe(first.error) if first.error else "no image data"
             error = f"{count_text(generation)}: {reason}"
-        run = Run([generation], previews)
-        if edit is not None:
-            run.edit_of, run.edit_title = edit.edit_of, edit.edit_title
-            run.inputs, run.mask = edit.inputs, edit.mask
+        # An edit's run was made when it started (what it edits), without its results.
+        run = replace(edit or Run([], []), generations=[generation], previews=previews)
         # Every observer fires after all of these are set, so each sees a consistent panel.
         with self.panel.hold_trait_notifications():
             self.add_run(run)
@@ -300,8 +298,7 @@ class RunController:
         self.show_run(run)
         self.history.add(run)
         self._update_static(run)
-        if run.generations:
-            self.header.saw_request_id(run.generations[-1].request_id)
+        self.header.saw_request_id(run.generations[-1].request_id)
         if self.on_run is not None:
             self.on_run(run)
 
@@ -312,7 +309,7 @@ class RunController:
             return
         usage = run.generations[0].usage if len(run.generations) == 1 else None
         costs = [generation.cost for generation in run.generations]
-        cost = sum(costs[1:], costs[0]) if costs else None
+        cost = sum(costs[1:], costs[0])
         self.gallery.show(run.previews, usage, cost, self._session_text())
 
     def _session_text(self) -> str:
