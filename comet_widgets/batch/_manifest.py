@@ -365,7 +365,5 @@ def _rebase(
                 copied += 1
             image["path"] = relative_path(where, root)
         images.append(image)
-    rebased = dict(record)
-    rebased["images"] = images
-    rebased["paths"] = [image["path"] for image in images if image.get("path")]
-    return rebased, copied
+    paths = [image["path"] for image in images if image.get("path")]
+    return {**record, "images": images, "paths": paths}, copied

@@ -98,8 +98,7 @@ def read_prompts(
             text = Path(path).read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
             raise PromptFileError(f"{name} is not UTF-8 text ({exc.reason})") from None
-    reader = {"txt": _read_txt, "csv": _read_csv, "jsonl": _read_jsonl}[kind]
-    result = reader(text, name)
+    result = {"txt": _read_txt, "csv": _read_csv, "jsonl": _read_jsonl}[kind](text, name)
     if not result.items:
         raise PromptFileError(f"{name} holds no prompts")
     return result
