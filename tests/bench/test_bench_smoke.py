@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -40,20 +41,24 @@ NUMBER = re.compile(r"\d+(\.\d+)?")
 @pytest.mark.timeout(300)
 def test_the_suite_runs_once_and_reports_every_section(tmp_path: Path) -> None:
     report = tmp_path / "RESULTS.md"
-    # Its servers' folders under tmp_path (TMPDIR): stop_server finds whatever it leaves.
-    process = start_server(
-        [sys.executable, "-m", "bench", "--smoke", "--out", str(report)],
-        cwd=REPO,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        # JupyterLab and Chromium start once for the browser section.
-        _, stderr = process.communicate(timeout=270)
-    finally:
-        stop_server(process, tmp_path)
+    # Its servers' folders under one TMPDIR, where stop_server finds whatever it leaves. A short
+    # one: Chromium's socket path under pytest's tmp_path (pytest-of-root/pytest-377/popen-gw1/
+    # test_the_suite_..._r0/org.chromium.Chromium.XXXXXX/SingletonSocket) passes the 107-byte
+    # limit of a Unix socket once pytest has counted its runs past 99, and Chromium aborts.
+    with tempfile.TemporaryDirectory(prefix="cw-bench-") as folder:
+        process = start_server(
+            [sys.executable, "-m", "bench", "--smoke", "--out", str(report)],
+            cwd=REPO,
+            env={**os.environ, "TMPDIR": folder},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            # JupyterLab and Chromium start once for the browser section.
+            _, stderr = process.communicate(timeout=270)
+        finally:
+            stop_server(process, Path(folder))
     assert process.returncode == 0, stderr[-4000:]
     text = report.read_text()
     assert text.startswith("# Benchmark results (SMOKE RUN")
