@@ -134,7 +134,20 @@ def _overhead(r: Report, data: dict[str, Any]) -> None:
     vs_httpx = b64["ours"]["median"] / b64["httpx"]["median"]
     vs_sdk = b64["ours"]["median"] / b64["sdk"]["median"]
     r.target("per call (b64) vs httpx baseline", f"{vs_httpx:.2f}x", "<= 0.6x", vs_httpx <= 0.6)
-    r.target("per call (b64) vs openai SDK", f"{vs_sdk:.2f}x", "<= 0.5x", vs_sdk <= 0.5)
+    why = (
+        "Over plain http, ours reads the body through httpx's own transport, 64 KiB a socket"
+        " read, as the httpx baseline does: the transport copy that read 1 MiB at a time (and met"
+        " this target) was removed for issue 21, since it gained nothing over https, the default"
+        " base URL."
+    )
+    if "https" in data:
+        tls = data["https"]["ms"]
+        ours = tls["ours"]["median"]
+        why += (
+            f" Over https in this run ours is {ours / tls['sdk']['median']:.2f}x of the SDK and"
+            f" {ours / tls['httpx']['median']:.2f}x of the httpx baseline."
+        )
+    r.target("per call (b64) vs openai SDK", f"{vs_sdk:.2f}x", "<= 0.5x", vs_sdk <= 0.5, why)
 
 
 def _batch(r: Report, data: dict[str, Any]) -> None:
