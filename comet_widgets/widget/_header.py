@@ -66,4 +66,4 @@ class Header:
     def saw_request_id(self, request_id: str | None) -> None:
         """An answer arrived: the fake's ids turn the badge to "Offline"."""
         if not self.offline and request_id and request_id.startswith(REQUEST_ID_PREFIX):
-            self._show_badge("cw-offline", "Offline · fake API", OFFLINE_BANNER)
+            self._show_badge(*badge_of(offline=True, base_url=None))

@@ -1,23 +1,19 @@
 """Edit mode's parts of the panel: the input strip, the upload control and the mask painter.
 
-An edit needs images to change (``gen.inputs``) and optionally where to change them
-(``gen.mask``). This module turns what a user holds (a PIL image, a numpy array, bytes, a path,
-a ``GeneratedImage``: the kinds ``client.edit`` accepts) into ``InputImage`` records: a name for
-people, the size and format the catalogue's edit rules need, and a small thumbnail (at most
-``INPUT_THUMB_SIDE`` px, JPEG unless transparent). ``check_input`` is cheap (the kind, the
-header's size and format: microseconds; a path is read) and runs where ``gen.inputs`` is set,
-so a bad input is refused at once; decoding for the thumbnail (``with_thumbnail``) and the
-painter's preview takes tens of milliseconds for 1024 px and hundreds for a large PNG photo,
-so the panel does it in a worker thread and the cards and painter fill in when it is done.
-Only those thumbnails, and the painter's <= 512 px preview and mask PNG, ever go to the
-browser: the inputs themselves stay in the kernel and are read, encoded and sent by
-``client.edit`` on the panel's loop.
+``check_input`` turns what a user holds (the kinds ``client.edit`` accepts: a PIL image, a
+numpy array, bytes, a path, a ``GeneratedImage``) into an ``InputImage``: a name for people and
+the size and format the catalogue's edit rules need. It is cheap (the kind and the header: no
+decoding; a path is read) and runs where ``gen.inputs`` is set, so a bad input is refused at
+once. Decoding for the thumbnail (``INPUT_THUMB_SIDE`` px) and the painter's preview takes tens
+of milliseconds for 1024 px and hundreds for a large PNG photo, so the panel does it in a worker
+thread and the cards and painter fill in after. Only those thumbnails, and the painter's
+<= 512 px preview and mask PNG, go to the browser: the inputs stay in the kernel, read and sent
+by ``client.edit`` on the panel's loop.
 
-``EditArea`` owns the widgets: the strip of ``cw-input`` cards (each with ``cw-input-remove``),
-"Back to generating", the upload control (core ``FileUpload``; its value is read once and
-cleared, so no uploaded file stays in widget state) and the mask area. The painter is the
-package's ``MaskPainter`` (anywidget, the ``painter`` extra); without the extra, or in a
-front-end that cannot show custom widgets, the area says to set ``gen.mask`` from code.
+``EditArea`` owns the widgets: the ``cw-input`` cards, "Back to generating", the upload control
+(core ``FileUpload``, read once and cleared: no uploaded file stays in widget state) and the
+mask area with the package's ``MaskPainter`` (anywidget, the ``painter`` extra); without it, or
+in a front-end that cannot show custom widgets, the area says to set ``gen.mask`` from code.
 """
 
 from __future__ import annotations
@@ -39,7 +35,7 @@ from .._errors import InvalidParameterError
 from ..images._formats import NotAnImage, has_alpha, sniff
 from ..images._results import GeneratedImage
 from ._dom import classed, escaped, made, set_class, set_value, show
-from ._gallery import button
+from ._gallery import button, set_image
 from ._traits import PixelList
 from ._words import plain, plural
 
@@ -265,10 +261,7 @@ class _InputCard:
 
     def load(self, index: int, item: InputImage, total: int) -> None:
         self.index = index
-        if bytes(self.thumb.value) != item.thumb:
-            with self.thumb.hold_sync():
-                self.thumb.format = item.thumb_format
-                self.thumb.value = item.thumb
+        set_image(self.thumb, item.thumb, item.thumb_format)
         set_class(self.box, "cw-input-pending", not item.thumb and not item.problem)
         first = " · mask" if index == 0 and total > 1 else ""
         problem = ""
