@@ -32,7 +32,7 @@ from .._errors import (
     missing_key,
 )
 from .._types import ImageParams, ImageRequest, Unpack, signed
-from ..client._limits import RequestLimiter
+from ..client._limits import RequestLimiter, check_number
 from ..images._results import PartialImage
 from ._edits import EDIT_INPUTS, Seen, edit_payload, hold_inputs
 from ._manifest import item_key
@@ -185,13 +185,9 @@ async def generate_many(
     """
     refuse_unknown(params)
     defaults: dict[str, Any] = {"model": DEFAULT_MODEL, **params}
-    from ..client._client import check_number
-
     if budget_usd is not None:
         check_number("budget_usd", budget_usd, whole=False, minimum=0)
-    check_number("concurrency", concurrency, whole=True, minimum=1)
-    if requests_per_minute is not None:
-        check_number("requests_per_minute", requests_per_minute, whole=False, minimum=0, above=True)
+    limiter = RequestLimiter(concurrency=concurrency, requests_per_minute=requests_per_minute)
     if resume and output_dir is None:
         raise InvalidParameterError(
             "resume", resume, "give output_dir=...: the manifest there is what resume reads"
@@ -209,7 +205,7 @@ async def generate_many(
         shard=shard_spec,
         resume=output_dir is not None if resume is None else resume,
         sidecar=sidecar,
-        limiter=RequestLimiter(concurrency=concurrency, requests_per_minute=requests_per_minute),
+        limiter=limiter,
         on_result=on_result,
         on_partial=on_partial,
         held=held,

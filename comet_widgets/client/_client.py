@@ -88,7 +88,7 @@ from ._streaming import OnPartial, StreamEnded, read_stream
 from ._uploads import EditFiles, Hashing, form_data, prepare, when_sent
 from ._wire import ParsedBody, error_from_response, first_error, parse_body, refuses_streaming
 
-__all__ = ["AsyncImageClient", "InsecureTransportWarning", "check_number"]
+__all__ = ["AsyncImageClient", "InsecureTransportWarning"]
 
 logger = logging.getLogger("comet_widgets")
 
