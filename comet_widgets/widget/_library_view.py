@@ -458,25 +458,22 @@ class LibraryView:
         cost = f" · {entry.cost}" if entry.cost.usd is not None else ""
         rid = f" · request id {entry.request_id}" if entry.request_id else ""
         what = "edit" if entry.input_hashes else "generation"
-        revised = (
-            f'<div class="cw-detail">Revised: {escaped(entry.revised_prompt)}</div>'
-            if entry.revised_prompt and entry.revised_prompt != entry.prompt
-            else ""
-        )
-        gone = (
-            '<div class="cw-detail">The image file was deleted; its thumbnail and provenance'
-            " remain.</div>"
-            if entry.missing
-            else ""
-        )
-        set_value(
-            self.info,
-            f"<div>{escaped(entry.prompt)}</div>{revised}"
+        missing = entry.missing  # (a look at the disk: once)
+        lines = [f"<div>{escaped(entry.prompt)}</div>"]
+        if entry.revised_prompt and entry.revised_prompt != entry.prompt:
+            lines.append(f'<div class="cw-detail">Revised: {escaped(entry.revised_prompt)}</div>')
+        lines.append(
             f'<div class="cw-detail">#{entry.id} · {what} · {escaped(entry.model or "?")} · {dims}'
-            f" · {when}{escaped(cost)}{escaped(rid)}</div>{gone}",
+            f" · {when}{escaped(cost)}{escaped(rid)}</div>"
         )
-        self.view.disabled = entry.missing
-        self.edit.disabled = entry.missing or entry.format == "svg"
+        if missing:
+            lines.append(
+                '<div class="cw-detail">The image file was deleted; its thumbnail and provenance'
+                " remain.</div>"
+            )
+        set_value(self.info, "".join(lines))
+        self.view.disabled = missing
+        self.edit.disabled = missing or entry.format == "svg"
         self._show_star(entry.starred)
 
     def _show_star(self, starred: bool) -> None:

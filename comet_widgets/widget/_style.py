@@ -231,7 +231,7 @@ CSS = f"""
     transparent 0);
   background-size: 16px 16px; }}
 .cw-panel img.cw-thumb {{ width: 100%; height: 100%; object-fit: contain; margin: 0; }}
-.cw-placeholder {{ width: 100%; height: 100%; margin: 0 !important; }}
+.cw-placeholder, .cw-image-error {{ width: 100%; height: 100%; margin: 0 !important; }}
 .cw-placeholder .widget-html-content {{ width: 100%; height: 100%; display: flex;
   flex-direction: column; align-items: center; justify-content: center; gap: 10px;
   position: relative; overflow: hidden; isolation: isolate; background: {_BG2}; color: {_FG}; }}
@@ -248,7 +248,6 @@ CSS = f"""
   to {{ transform: translateX(100%); }} }}
 @media (prefers-reduced-motion: reduce) {{
   .cw-spinner, .cw-placeholder .widget-html-content::before {{ animation: none; }} }}
-.cw-image-error {{ width: 100%; height: 100%; margin: 0 !important; }}
 .cw-image-error .widget-html-content {{ width: 100%; height: 100%; padding: 12px;
   display: flex; flex-direction: column; justify-content: center; gap: 4px;
   white-space: normal; overflow-wrap: break-word; background: {_tint(_ERROR, 10)};
