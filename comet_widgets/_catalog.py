@@ -57,6 +57,7 @@ __all__ = [
     "CURRENT",
     "EDIT_MODELS",
     "GPT_OPTIONS",
+    "KINDS",
     "MODELS",
     "OUTPUT_TOKENS",
     "PARAMETERS",
@@ -105,6 +106,8 @@ GPT_OPTIONS = (
 NO_STREAM_FORMATS = frozenset({"gif", "svg"})
 #: ``partial_images`` accepts 0 to this many partial previews per image.
 MAX_PARTIAL_IMAGES = 3
+#: What an image input may be, for error messages.
+KINDS = "a PIL.Image, a numpy array, bytes, a file path or a GeneratedImage"
 
 #: The source most facts below come from (the SDK the dev extras install).
 SDK = "openai SDK 3.57, types/image_generate_params.py"
@@ -1062,7 +1065,7 @@ def check_edit(
     rules = edit_rules_for(model)
     if not images:
         raise InvalidParameterError(
-            "image", [], "give one image or a list of images", reason="no image to edit"
+            "image", [], f"give one image or a list of them ({KINDS})", reason="no image to edit"
         )
     limit = rules.max_images if rules else 16
     if len(images) > limit:

@@ -20,9 +20,8 @@ from typing import Any
 import httpx
 
 from .._catalog import check_edit
-from .._errors import InvalidParameterError
 from .._types import ImageInput
-from ..images._inputs import KINDS, InputFile, in_hand, input_file, mask_file
+from ..images._inputs import InputFile, in_hand, input_file, mask_file
 
 __all__ = [
     "EditFiles",
@@ -84,10 +83,6 @@ async def prepare(
     """
     many = isinstance(image, (list, tuple))
     items = list(image) if many else [image]
-    if not items:
-        raise InvalidParameterError(
-            "image", [], f"give one image or a list of them ({KINDS})", reason="no image to edit"
-        )
 
     def files() -> EditFiles:
         field = "image[]" if many else "image"

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .._catalog import EditInput
+from .._catalog import KINDS, EditInput
 from .._constants import MAX_IMAGE_PIXELS
 from .._errors import CometError, InvalidParameterError
 from .._types import ImageInput
@@ -29,7 +29,6 @@ from ._previews import transparent
 from ._results import GeneratedImage
 
 __all__ = [
-    "KINDS",
     "InputFile",
     "array_image",
     "check_array",
@@ -44,9 +43,6 @@ __all__ = [
     "to_bytes",
     "transparent",
 ]
-
-#: What an image input may be, for error messages.
-KINDS = "a PIL.Image, a numpy array, bytes, a file path or a GeneratedImage"
 
 
 @dataclass
