@@ -507,10 +507,7 @@ class FakeAPI:
         inputs: list[bytes] = []
         mask: bytes | None = None
         if edit:
-            try:
-                parts, files = parse_form(request.body, request.headers.get("content-type", ""))
-            except ValueError as exc:
-                raise Refusal(400, str(exc), code="invalid_request_body") from None
+            parts, files = parse_form(request.body, request.headers.get("content-type", ""))
             record.form = parts
             document, inputs, mask = validate_edit(parts, files)
         else:

@@ -27,6 +27,7 @@ from .._errors import InvalidParameterError
 from .._types import EDIT_FILES, EDIT_PARAMETERS, PARAMETERS, EditParams, scalar_kind
 from ..images._formats import NotAnImage, has_alpha, sniff
 from . import _images as images
+from ._asgi import Refusal
 from ._bodies import image_spec
 
 __all__ = ["EDITS_PATH", "FormPart", "derive", "parse_form", "validate_edit"]
@@ -36,6 +37,8 @@ EDITS_PATH = "/v1/images/edits"
 #: Form fields sent as text that the catalogue checks as numbers or booleans.
 _INTS = tuple(name for name in EDIT_PARAMETERS if scalar_kind(name, EditParams) is int)
 _BOOLS = tuple(name for name in EDIT_PARAMETERS if scalar_kind(name, EditParams) is bool)
+#: The error code of a body that is not a well-formed multipart form.
+_BAD_BODY = "invalid_request_body"
 
 
 @dataclass(frozen=True)
@@ -64,17 +67,19 @@ def _params(value: str, header: str) -> tuple[str, dict[str, str]]:
 def parse_form(body: bytes, content_type: str) -> tuple[list[FormPart], dict[str, list[bytes]]]:
     """The parts of a ``multipart/form-data`` body and the files' bytes by field name.
 
-    Raises ``ValueError`` with a message for a body that is not multipart or is malformed.
+    Refuses a body that is not multipart or is malformed (a 400 ``invalid_request_body``).
     """
     kind, options = _params(content_type, "content-type")
     if kind != "multipart/form-data" or not options.get("boundary"):
-        raise ValueError(
-            f"expected a multipart/form-data body with a boundary, got {content_type or 'none'!r}"
+        raise Refusal(
+            400,
+            f"expected a multipart/form-data body with a boundary, got {content_type or 'none'!r}",
+            code=_BAD_BODY,
         )
     delimiter = b"--" + options["boundary"].encode("latin-1")
     first = body.find(delimiter)
     if first < 0:
-        raise ValueError("malformed multipart body: the boundary never appears")
+        raise Refusal(400, "malformed multipart body: the boundary never appears", code=_BAD_BODY)
     parts: list[FormPart] = []
     files: dict[str, list[bytes]] = {}
     # Each piece after a delimiter is CRLF, a part's headers, a blank line and its data (up to
@@ -82,11 +87,15 @@ def parse_form(body: bytes, content_type: str) -> tuple[list[FormPart], dict[str
     # Leading spaces and tabs are RFC 2046's transport padding.
     *pieces, last = body[first + len(delimiter) :].split(b"\r\n" + delimiter)
     if not last.lstrip(b" \t").startswith(b"--"):
-        raise ValueError("malformed multipart body: it ends before the closing boundary")
+        raise Refusal(
+            400, "malformed multipart body: it ends before the closing boundary", code=_BAD_BODY
+        )
     for piece in (piece.lstrip(b" \t") for piece in pieces):
         blank = piece.find(b"\r\n\r\n")
         if not piece.startswith(b"\r\n") or blank < 0:
-            raise ValueError("malformed multipart body: a part has no header block")
+            raise Refusal(
+                400, "malformed multipart body: a part has no header block", code=_BAD_BODY
+            )
         headers = HeaderParser().parsestr(piece[2 : blank + 2].decode("utf-8", "replace"))
         _, disposition = _params(headers.get("content-disposition", ""), "content-disposition")
         name = disposition.get("name", "")

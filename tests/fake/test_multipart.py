@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from comet_widgets.testing._asgi import Refusal
 from comet_widgets.testing._edits import parse_form
 
 #: Bytes that trip a naive parser: line breaks, boundary-like runs, a blank line, NULs.
@@ -81,8 +82,10 @@ GOOD, GOOD_TYPE = encode({"prompt": "x"}, [("image", ("a.png", b"data", "image/p
     ids=["json", "no-boundary", "other-boundary", "no-closing", "cut-in-half", "no-header-block"],
 )
 def test_malformed_bodies_are_refused(body: bytes, content_type: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(Refusal) as refused:
         parse_form(body, content_type)
+    assert (refused.value.status, refused.value.code) == (400, "invalid_request_body")
+    assert message in refused.value.message
 
 
 @pytest.mark.slow

@@ -65,22 +65,6 @@ ALLOWED: dict[tuple[str, str], str] = {
         " turns it into an InvalidParameterError naming the input (image, mask, inputs); a"
         " CometError would pass through readable() naming the wrong field"
     ),
-    ("testing/_edits.py", "raise ValueError("): (
-        "caught: parse_form's one caller, the fake's edits route (testing/_app.py), answers"
-        " its ValueError with a 400 invalid_request_body"
-    ),
-    (
-        "testing/_edits.py",
-        'raise ValueError("malformed multipart body: the boundary never appears")',
-    ): ("caught: as above (parse_form -> a 400 from the fake)"),
-    (
-        "testing/_edits.py",
-        'raise ValueError("malformed multipart body: it ends before the closing boundary")',
-    ): "caught: as above (parse_form -> a 400 from the fake)",
-    (
-        "testing/_edits.py",
-        'raise ValueError("malformed multipart body: a part has no header block")',
-    ): ("caught: as above (parse_form -> a 400 from the fake)"),
 }
 
 _BUILTIN_ERRORS = frozenset(
