@@ -407,7 +407,21 @@ class FakeAPI:
         path = request.path
         if path in (GENERATIONS_PATH, EDITS_PATH):
             check_method(request, "POST")
-            await self._generation(request, record, responder, watcher, edit=path == EDITS_PATH)
+            edit = path == EDITS_PATH
+            with self._lock:
+                if edit:
+                    self.edit_count += 1
+                else:
+                    self.generation_count += 1
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                await self._generate(request, record, responder, watcher, edit=edit)
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+                    if responder.status == 200:
+                        self.success_count += 1
         elif path == MODELS_PATH or path.startswith(MODELS_PATH + "/"):
             check_method(request, "GET")
             self._authorize(request, record)
@@ -470,30 +484,6 @@ class FakeAPI:
         raise Refusal(401, problem, code="invalid_api_key")
 
     # -- generations -------------------------------------------------------------------------
-    async def _generation(
-        self,
-        request: Request,
-        record: RecordedRequest,
-        responder: Responder,
-        watcher: Watcher,
-        *,
-        edit: bool,
-    ) -> None:
-        with self._lock:
-            if edit:
-                self.edit_count += 1
-            else:
-                self.generation_count += 1
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            await self._generate(request, record, responder, watcher, edit=edit)
-        finally:
-            with self._lock:
-                self.in_flight -= 1
-                if responder.status == 200:
-                    self.success_count += 1
-
     async def _generate(
         self,
         request: Request,
