@@ -293,6 +293,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._source = ClientSource(factory=client_factory, offline=offline)
         self._sheets: dict[Generation, bytes] = {}
         self._adapting = self._batching = False
+        self._given_views: list[widgets.Widget] = []
         #: Generate mode's prompt and image count while in edit mode (restored on leaving it).
         self._generating: dict[str, Any] = {}
         super().__init__(layout=widgets.Layout(width="100%"))
@@ -358,7 +359,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         results += [gallery.selection.box, gallery.box, gallery.usage]
         self._views = ViewSlot(classed(made(widgets.VBox, results), "cw-results"), self._lock)
         if self._library_view is not None:
-            self.add_view(
+            self._views.add(
                 "Library",
                 self._library_view.box,
                 tooltip=f"Every run of this panel, kept in {self._library_view.library.path}",
@@ -941,6 +942,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         taken title.
         """
         self._views.add(title, view, tooltip=tooltip, on_show=on_show)
+        self._given_views.append(view)
 
     @locked
     def show_view(self, title: str) -> None:
@@ -1025,7 +1027,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         # cards kept for reuse, a view not built or not shown): each closed once.
         parts = [*self.children, *self._edit.cards, *self._gallery.all, *self._views.all]
         parts += [*self._compare.all, *(self._library_view.all if self._library_view else [])]
-        for widget in tree(*parts):
+        given = set(tree(*self._given_views))  # add_view's: the caller's to close
+        for widget in (widget for widget in tree(*parts) if widget not in given):
             for model in owned(widget):  # Widget.close() leaves its layout and style open
                 model.close()
             widget.close()

@@ -82,6 +82,10 @@ async def test_a_view_added_beside_results_is_switched_to_and_back(
         panel.add_view("My library", ipywidgets.HTML())
     with pytest.raises(TypeError, match="ipywidgets widget"):
         panel.add_view("Other", "not a widget")  # type: ignore[arg-type]
+    panel.close()  # the panel closes its own widgets, not the view it was given
+    assert box.comm is None
+    assert library.comm is not None
+    library.close()
 
 
 async def test_edit_mode_and_back_restores_generate_modes_prompt_and_count(
