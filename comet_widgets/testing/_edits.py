@@ -37,8 +37,6 @@ EDITS_PATH = "/v1/images/edits"
 #: Form fields sent as text that the catalogue checks as numbers or booleans.
 _INTS = tuple(name for name in EDIT_PARAMETERS if scalar_kind(name, EditParams) is int)
 _BOOLS = tuple(name for name in EDIT_PARAMETERS if scalar_kind(name, EditParams) is bool)
-#: The error code of a body that is not a well-formed multipart form.
-_BAD_BODY = "invalid_request_body"
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,10 @@ def _params(value: str, header: str) -> tuple[str, dict[str, str]]:
     }
 
 
+def _malformed(message: str) -> Refusal:
+    return Refusal(400, message, code="invalid_request_body")
+
+
 def parse_form(body: bytes, content_type: str) -> tuple[list[FormPart], dict[str, list[bytes]]]:
     """The parts of a ``multipart/form-data`` body and the files' bytes by field name.
 
@@ -71,15 +73,13 @@ def parse_form(body: bytes, content_type: str) -> tuple[list[FormPart], dict[str
     """
     kind, options = _params(content_type, "content-type")
     if kind != "multipart/form-data" or not options.get("boundary"):
-        raise Refusal(
-            400,
-            f"expected a multipart/form-data body with a boundary, got {content_type or 'none'!r}",
-            code=_BAD_BODY,
+        raise _malformed(
+            f"expected a multipart/form-data body with a boundary, got {content_type or 'none'!r}"
         )
     delimiter = b"--" + options["boundary"].encode("latin-1")
     first = body.find(delimiter)
     if first < 0:
-        raise Refusal(400, "malformed multipart body: the boundary never appears", code=_BAD_BODY)
+        raise _malformed("malformed multipart body: the boundary never appears")
     parts: list[FormPart] = []
     files: dict[str, list[bytes]] = {}
     # Each piece after a delimiter is CRLF, a part's headers, a blank line and its data (up to
@@ -87,15 +87,11 @@ def parse_form(body: bytes, content_type: str) -> tuple[list[FormPart], dict[str
     # Leading spaces and tabs are RFC 2046's transport padding.
     *pieces, last = body[first + len(delimiter) :].split(b"\r\n" + delimiter)
     if not last.lstrip(b" \t").startswith(b"--"):
-        raise Refusal(
-            400, "malformed multipart body: it ends before the closing boundary", code=_BAD_BODY
-        )
+        raise _malformed("malformed multipart body: it ends before the closing boundary")
     for piece in (piece.lstrip(b" \t") for piece in pieces):
         blank = piece.find(b"\r\n\r\n")
         if not piece.startswith(b"\r\n") or blank < 0:
-            raise Refusal(
-                400, "malformed multipart body: a part has no header block", code=_BAD_BODY
-            )
+            raise _malformed("malformed multipart body: a part has no header block")
         headers = HeaderParser().parsestr(piece[2 : blank + 2].decode("utf-8", "replace"))
         _, disposition = _params(headers.get("content-disposition", ""), "content-disposition")
         name = disposition.get("name", "")
