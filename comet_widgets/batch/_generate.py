@@ -187,6 +187,8 @@ async def generate_many(
     defaults: dict[str, Any] = {"model": DEFAULT_MODEL, **params}
     if budget_usd is not None:
         check_number("budget_usd", budget_usd, whole=False, minimum=0)
+    # Checked here too: the limiter takes None as "no cap", which a batch must not.
+    check_number("concurrency", concurrency, whole=True, minimum=1)
     limiter = RequestLimiter(concurrency=concurrency, requests_per_minute=requests_per_minute)
     if resume and output_dir is None:
         raise InvalidParameterError(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from comet_widgets import AsyncImageClient, generate_many, read_metadata
-from comet_widgets._errors import AuthenticationError, MissingAPIKeyError
+from comet_widgets._errors import AuthenticationError, InvalidParameterError, MissingAPIKeyError
 from comet_widgets.batch._generate import BatchError, InvalidItemError
 from comet_widgets.batch._manifest import MANIFEST_NAME, merge_manifests, read_manifest
 from comet_widgets.batch._results import COLUMNS, StoredImage
@@ -256,6 +256,15 @@ async def test_an_invalid_item_refuses_the_whole_batch_before_any_request(
     assert isinstance(error, ValueError)
     assert fake.generation_count == 0
     assert not out.exists()
+
+
+@pytest.mark.parametrize("concurrency", [None, 0, 1.5, "8"])
+async def test_a_bad_concurrency_is_refused_before_any_request(
+    client: AsyncImageClient, fake: FakeAPI, concurrency: Any
+) -> None:
+    with pytest.raises(InvalidParameterError, match="concurrency"):
+        await generate_many(["a fox"], client=client, **CHEAP, concurrency=concurrency)
+    assert fake.generation_count == 0
 
 
 async def test_identical_items_are_requested_once(
