@@ -53,9 +53,10 @@ from ._gallery import Lightbox, Preview, button, clicked, make_previews, set_ima
 from ._pending import Job
 from ._run import Run, RunController, locked
 from ._status import plural
+from ._style import _BG, _BG2, _BORDER, _ERROR, _FG2, _WARN, _tint
 from ._views import tree
 
-__all__ = ["COMPARE", "CompareView"]
+__all__ = ["COMPARE", "COMPARE_CSS", "CompareView"]
 
 #: The view's title (its switch button).
 COMPARE = "Compare"
@@ -78,20 +79,20 @@ _STATES = {
     "not applicable": "cw-compare-na",
     "over budget": "cw-compare-over-budget",
 }
-_CSS = """
-.cw-compare-choices { flex-wrap: wrap; gap: 0 12px; }
-.cw-compare-choice { width: auto; }
-.cw-compare-sheet-grid { display: grid; gap: 6px; align-items: start; }
-.cw-compare-col-label, .cw-compare-row-label { font-weight: 600; overflow-wrap: anywhere; }
-.cw-compare-cell { border: 1px solid var(--jp-border-color2, #ddd); border-radius: 6px;
-  padding: 4px; min-height: 120px; }
-.cw-compare-pending .cw-compare-frame { background: repeating-linear-gradient(45deg,
-  #f3f3f7, #f3f3f7 8px, #e9e9f1 8px, #e9e9f1 16px); min-height: 100px; border-radius: 4px; }
-.cw-compare-na { background: #eee; }
-.cw-compare-failed { background: #fde2e2; }
-.cw-compare-over-budget { background: #fff3cd; }
-.cw-compare-thumb img, .cw-compare-thumb { width: 100%; height: auto; }
-.cw-compare-caption { font-size: 12px; color: #555; }
+COMPARE_CSS = f"""
+.cw-compare-choices {{ flex-wrap: wrap; gap: 0 12px; }}
+.cw-compare-choice {{ width: auto; }}
+.cw-compare-sheet-grid {{ display: grid; gap: 6px; align-items: start; }}
+.cw-compare-col-label, .cw-compare-row-label {{ font-weight: 600; overflow-wrap: anywhere; }}
+.cw-compare-cell {{ border: 1px solid {_BORDER}; border-radius: 6px; padding: 4px;
+  min-height: 120px; }}
+.cw-compare-pending .cw-compare-frame {{ background: repeating-linear-gradient(45deg,
+  {_BG2}, {_BG2} 8px, {_BG} 8px, {_BG} 16px); min-height: 100px; border-radius: 4px; }}
+.cw-compare-na {{ background: {_BG2}; }}
+.cw-compare-failed {{ background: {_tint(_ERROR, 14)}; }}
+.cw-compare-over-budget {{ background: {_tint(_WARN, 16)}; }}
+.cw-compare-thumb img, .cw-compare-thumb {{ width: 100%; height: auto; }}
+.cw-compare-caption {{ font-size: 12px; color: {_FG2}; }}
 """
 
 
@@ -164,10 +165,8 @@ class CompareView:
         clicked(self.run_button, self._lock, self.start)
         self.note = classed(made(widgets.HTML), "cw-compare-note")
         self.grid_box = classed(made(widgets.VBox), "cw-compare-grid")
-        self._style = classed(made(widgets.HTML, f"<style>{_CSS}</style>"), "cw-compare-style")
         self.box.children = tuple(
             [
-                self._style,
                 classed(made(widgets.VBox, [*pick, self.prompt2]), "cw-compare-pick"),
                 classed(made(widgets.HBox, [self.run_button, self.summary]), "cw-compare-actions"),
                 self.note,

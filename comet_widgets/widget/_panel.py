@@ -134,7 +134,7 @@ from ..images._results import GeneratedImage, Generation
 from . import _loop
 from ._batch_view import batch_job, prompts_of, run_batch
 from ._client_source import ClientSource
-from ._compare_view import COMPARE, CompareView
+from ._compare_view import COMPARE, COMPARE_CSS, CompareView
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
 from ._dom import classed, escaped, made, owned, set_value, show
 from ._edit_mode import EditMode, edit_options, input_size
@@ -390,7 +390,7 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         # notebook's view, not the panel.
         main = [self._header.box, self._header.banner, view.notice, body, self._history_view.box]
         main_box = classed(made(widgets.VBox, main), "cw-main")
-        self.children = (style_widget(LIBRARY_CSS), main_box, gallery.lightbox.box)
+        self.children = (style_widget(LIBRARY_CSS, COMPARE_CSS), main_box, gallery.lightbox.box)
         self._closed = False
         # Model first (switching it adapts the defaults), then what was asked for, unadapted:
         # a refused value is shown with the catalogue's message rather than silently changed.

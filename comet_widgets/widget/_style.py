@@ -372,5 +372,5 @@ CSS = f"""
 
 def style_widget(*extra: str) -> widgets.HTML:
     """The ``<style>`` element (an invisible HTML widget of class ``cw-stylesheet``), with the
-    ``extra`` rules of views that bring their own (the Library view's)."""
+    ``extra`` rules of views that bring their own (the Library and Compare views)."""
     return classed(made(widgets.HTML, f"<style>{CSS}{''.join(extra)}</style>"), "cw-stylesheet")
