@@ -50,8 +50,9 @@ from ..compare._grid import Cell, Grid, label_of, plan_grid
 from ..compare._sheet import Geometry, ok_summary
 from ._dom import classed, escaped, made, owned, set_state, set_value, show
 from ._gallery import Lightbox, Preview, button, clicked, make_previews, set_image
+from ._history import Run
 from ._pending import Job
-from ._run import Run, RunController, locked
+from ._run import RunController, locked
 from ._status import plural
 from ._style import _BG, _BG2, _BORDER, _ERROR, _FG2, _WARN, _tint
 from ._views import tree
@@ -199,10 +200,6 @@ class CompareView:
     def _changed(self, _change: Any) -> None:
         with self._lock:
             self.refresh()
-
-    @property
-    def all(self) -> list[widgets.Widget]:
-        return tree(self.box)
 
     def plan(self) -> Grid:
         """The grid the current choices make (raises ``InvalidParameterError``)."""

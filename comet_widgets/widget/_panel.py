@@ -1025,8 +1025,8 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         self._recorder.close()
         # Every widget of the panel's tree, and those of its parts not in it now (tiles and
         # cards kept for reuse, a view not built or not shown): each closed once.
-        parts = [*self.children, *self._edit.cards, *self._gallery.all, *self._views.all]
-        parts += [*self._compare.all, *(self._library_view.all if self._library_view else [])]
+        parts = [*self.children, *self._edit.cards, *self._gallery.all]
+        parts += self._library_view.all if self._library_view else []
         given = set(tree(*self._given_views))  # add_view's: the caller's to close
         for widget in (widget for widget in tree(*parts) if widget not in given):
             for model in owned(widget):  # Widget.close() leaves its layout and style open

@@ -24,7 +24,7 @@ from .._errors import InvalidParameterError
 from ..library._library import Library, LibraryEntry
 
 if TYPE_CHECKING:
-    from ._run import Run
+    from ._history import Run
 
 __all__ = ["Recorder", "library_of"]
 

@@ -1,6 +1,6 @@
 """The panel's run controller: start, tick, progress, partials, land, settle and cancel.
 
-Also ``locked`` (the panel lock's decorator) and ``Run`` (one entry of the history strip).
+Also ``locked`` (the panel lock's decorator).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .._cost import Cost
     from ..client._client import AsyncImageClient
 
-__all__ = ["SHEET_CELL", "Run", "RunController", "locked"]  # Run: the history's, for the views
+__all__ = ["SHEET_CELL", "RunController", "locked"]
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

@@ -65,10 +65,6 @@ class ViewSlot:
         self.switch.observe(self._picked, names="value")
 
     @property
-    def all(self) -> list[widgets.Widget]:
-        return [self.switch, self.stack, self.box, *(box for box, _ in self._views.values())]
-
-    @property
     def titles(self) -> list[str]:
         return list(self._views)
 
