@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .._constants import API_KEY_ENV
 from .._errors import key_from_env, missing_key, redact
 from .._types import EDIT_FILES
-from ._parser import compare_axes_of, edit_params_of, params_of
+from ._parser import EDIT_FLAGS, compare_axes_of, params_of
 from ._waiting import waiting
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_edit(args: argparse.Namespace) -> int:
     from .._catalog import build_edit_payload
 
-    params = edit_params_of(args)  # --mask and --markup: paths, as client.edit takes them
+    params = params_of(args, EDIT_FLAGS)  # --mask and --markup: paths, as client.edit takes them
     body = build_edit_payload(args.prompt, params)  # refused now, before the key or the network
     for path in [*args.image, *(params[name] for name in EDIT_FILES if name in params)]:
         if not Path(path).is_file():
@@ -412,11 +412,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
             raise UsageError("merge needs OUT and at least one input (or -o DIR and inputs)")
         first = Path(paths.pop(0))
         output = first if first.suffix == ".jsonl" else first / MANIFEST_NAME
-    try:
-        report = merge_manifests(paths, output, copy=args.copy)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
-    out(str(report))
+    out(str(merge_manifests(paths, output, copy=args.copy)))
     return 0
 
 

@@ -4,7 +4,7 @@ image parameters and back.
 The generation flags are derived from ``ImageParams`` in ``_types.py`` (names, types, allowed
 values, help), and :func:`params_of` reads them back into parameters, so both directions of
 the mapping live here and a test over ``PARAMETERS`` catches drift; the ``edit`` flags are
-derived from ``EditParams`` the same way (``edit_params_of``). Building the parser imports
+derived from ``EditParams`` the same way (``EDIT_FLAGS``). Building the parser imports
 no HTTP, imaging or Jupyter package: ``comet-images --help`` stays light. What each subcommand
 does is in ``_commands``; running one and turning its errors into exit codes is ``_main``.
 """
@@ -46,7 +46,6 @@ __all__ = [
     "PROG",
     "build_parser",
     "compare_axes_of",
-    "edit_params_of",
     "params_of",
 ]
 
@@ -193,11 +192,6 @@ def params_of(args: argparse.Namespace, names: tuple[str, ...] = PARAMETERS) -> 
             svg["reasoning"] = {"effort": args.svg_effort}
         params["svg"] = svg
     return params
-
-
-def edit_params_of(args: argparse.Namespace) -> dict[str, Any]:
-    """The edit parameters given on the command line (``--mask``/``--markup``: paths)."""
-    return params_of(args, EDIT_FLAGS)
 
 
 def _add_output(parser: argparse.ArgumentParser, what: str = "") -> None:

@@ -25,7 +25,7 @@ from comet_widgets.cli._parser import (
     FLAGS,
     NOT_ON_COMMAND_LINE,
     build_parser,
-    edit_params_of,
+    params_of,
 )
 from comet_widgets.testing import FakeAPI
 from tests.helpers import PHOTO, png
@@ -136,7 +136,7 @@ def test_the_cli_edit_flags_give_the_same_form(case: dict[str, Any], tmp_path: P
             args += ["--" + name, str(tmp_path / name)]
         elif name not in NOT_ON_COMMAND_LINE:
             args += [FLAGS.get(name, ("--" + name.replace("_", "-"),))[0], str(value)]
-    params = edit_params_of(build_parser().parse_args(args))
+    params = params_of(build_parser().parse_args(args), EDIT_FLAGS)
     expected = {k: v for k, v in case.items() if k not in NOT_ON_COMMAND_LINE or k == "svg"}
     assert set(params) == set(expected)
     assert build_edit_payload("x", params) == build_edit_payload("x", expected)

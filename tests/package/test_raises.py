@@ -46,8 +46,8 @@ ALLOWED: dict[tuple[str, str], str] = {
         "the demo's SIGTERM handler: stops JupyterLab as Ctrl-C does; an interrupt, not an error"
     ),
     ("batch/_manifest.py", 'raise FileNotFoundError(f"{path} holds no manifest*.jsonl")'): (
-        "caught: expand_inputs serves merge_manifests, whose one caller (the CLI's merge,"
-        " cli/_commands.py) turns FileNotFoundError into its usage error"
+        "caught: expand_inputs serves merge_manifests, whose one caller (the CLI's merge)"
+        " lets it reach cli/_main.py, which prints it and exits 2 as for a usage error"
     ),
     ("batch/_manifest.py", 'raise FileNotFoundError(f"{path} does not exist")'): (
         "caught: as above (expand_inputs -> merge_manifests -> the CLI's merge command)"
