@@ -329,16 +329,17 @@ def record_of(item: BatchItem, root: Path | None) -> dict[str, Any]:
 _NOTHING = Cost(usd=0.0, basis="usage")
 
 
-def data_frame(records: list[dict[str, Any]], columns: list[str], what: str) -> Any:
-    """``records`` as a ``pandas.DataFrame`` with ``columns``; ``MissingDependencyError``
-    naming ``what`` (the method called) when pandas is missing."""
+def data_frame(
+    records: list[dict[str, Any]], columns: list[str] | None, what: str, instead: str = ""
+) -> Any:
+    """``records`` as a ``pandas.DataFrame`` with ``columns`` (None: the records' keys);
+    ``MissingDependencyError`` naming ``what`` (the method called) when pandas is missing."""
     try:
         # pandas ships no type stubs; the return type is documented instead.
         import pandas as pd  # type: ignore[import-untyped, unused-ignore]
     except ImportError as exc:
-        raise MissingDependencyError(
-            what, "pandas", "pip install pandas (or use to_records(), a list of dicts)"
-        ) from exc
+        instead = instead or "use to_records(), a list of dicts"
+        raise MissingDependencyError(what, "pandas", f"pip install pandas (or {instead})") from exc
     return pd.DataFrame.from_records(records, columns=columns)
 
 

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._constants import LIBRARY_ENV, LIBRARY_PAGE_SIZE, LIBRARY_THUMBNAIL_SIDE
 from .._cost import Cost
-from .._errors import InvalidParameterError, LibraryError, MissingDependencyError
+from .._errors import InvalidParameterError, LibraryError
+from ..batch._results import data_frame
 from ..images._formats import EXTENSIONS, ImageFormat
 from ..images._metadata import add_png_text, read_metadata, sidecar_path, write_file
 from ..images._results import GeneratedImage, Generation
@@ -522,17 +523,12 @@ class Library:
         """A ``pandas.DataFrame``, one row per image (all of the library, or ``entries``), with
         the provenance columns of ``LibraryEntry.as_record``. Needs pandas
         (``MissingDependencyError`` otherwise)."""
-        try:
-            import pandas as pd  # type: ignore[import-untyped, unused-ignore]
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "Library.to_pandas()", "pandas", "pip install pandas"
-            ) from exc
         if entries is None:
             entries = self.search(limit=len(self))[::-1]  # all of it, oldest first
-        frame = pd.DataFrame.from_records([e.as_record() for e in entries])
+        records = [e.as_record() for e in entries]
+        frame = data_frame(records, None, "Library.to_pandas()", "use each entry's as_record()")
         if len(frame):
-            frame["created"] = pd.to_datetime(frame["created"])
+            frame["created"] = frame["created"].astype("datetime64[ns, UTC]")
         return frame
 
     def export(self, entries: Iterable[LibraryEntry], path: str | os.PathLike[str]) -> Path:
