@@ -136,6 +136,7 @@ async def generate_many(
     on_partial: Callable[[int, PartialImage], object] | None = None,
     shard: str | tuple[int, int] | None = None,
     budget_usd: float | None = None,
+    on_plan: Callable[[list[dict[str, Any]]], object] | None = None,
     **params: Unpack[ImageParams],
 ) -> BatchResults:
     """Generate images for many prompts; return a ``BatchResults`` in input order.
@@ -166,7 +167,9 @@ async def generate_many(
     an exception it raises stops the batch. With ``partial_images`` (GPT image models)
     ``on_partial(index, partial)`` receives each item's partial previews as they arrive, with
     the item's input index; partials are never written or recorded. ``shard="i/k"`` keeps the
-    items whose input index % k == i.
+    items whose input index % k == i. ``on_plan(bodies)`` is called once every item is
+    checked, before anything is sent, with the request bodies of the items to run (e.g. to
+    show an estimate); an exception it raises stops the batch with nothing sent.
 
     ``budget_usd`` caps what the batch spends, in USD, counting what earlier runs of the same
     ``output_dir`` spent on the items resumed: before each item starts, its estimate
@@ -199,6 +202,8 @@ async def generate_many(
     planned = plan(listed, defaults)
     if shard_spec is not None:
         planned = [p for p in planned if p.index % shard_spec[1] == shard_spec[0]]
+    if on_plan is not None:
+        on_plan([p.payload for p in planned])
     folder = Path(output_dir) if output_dir is not None else None
     prices = getattr(client, "prices", None)  # an AsyncImageClient's; else PRICES
     run = BatchRun(

@@ -247,29 +247,31 @@ def _resolve_inputs(items: list[Any], folder: Path) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from ..batch._generate import InvalidItemError, generate_many, parse_shard, plan
+    from ..batch._generate import InvalidItemError, generate_many, parse_shard
     from ..batch._manifest import MANIFEST_NAME, manifest_files, shard_manifest_name
     from ..batch._prompts import read_prompts
 
     _check_run(args)
     prompts = read_prompts(args.file, input_format=args.input_format)
     _resolve_inputs(prompts.items, Path(args.file).parent)
-    params = params_of(args)
     shard = parse_shard(args.shard)
+
+    def planned(bodies: list[dict[str, Any]]) -> None:
+        """Every item checked (before the key or the network): the estimate, then send."""
+        _check_output(Path(args.output), shard_manifest_name(*shard) if shard else MANIFEST_NAME)
+        folder = Path(args.output)
+        resumed = not args.no_resume and folder.is_dir() and manifest_files(folder)
+        done = f"; items already done in {args.output} are not sent again" if resumed else ""
+        err(_estimate_line(bodies, done))
+        _require_key(args)
+
+    params = params_of(args)
+    options = {"requests_per_minute": args.rpm, "sidecar": args.sidecar, "on_plan": planned}
     try:
-        planned = plan(prompts.items, params)  # checked before the key, the network or a file
+        run = _run_many(args, generate_many, prompts.items, shard=shard, **params, **options)
+        results = asyncio.run(run)
     except InvalidItemError as exc:
         raise UsageError(f"{args.file} {prompts.where(exc.index)}: {exc.message}") from None
-    if shard is not None:
-        planned = [p for p in planned if p.index % shard[1] == shard[0]]
-    _check_output(Path(args.output), shard_manifest_name(*shard) if shard else MANIFEST_NAME)
-    folder = Path(args.output)
-    resumed = not args.no_resume and folder.is_dir() and manifest_files(folder)
-    done = f"; items already done in {args.output} are not sent again" if resumed else ""
-    err(_estimate_line([p.payload for p in planned], done))
-    _require_key(args)
-    options = {"requests_per_minute": args.rpm, "sidecar": args.sidecar, "shard": shard}
-    results = asyncio.run(_run_many(args, generate_many, prompts.items, **params, **options))
     out(results.summary())
     return 1 if results.failed else 0
 

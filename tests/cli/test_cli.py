@@ -650,6 +650,32 @@ def test_batch_reads_an_image_column(
     assert len(list((tmp_path / "out").glob("*.png"))) == 2
 
 
+def test_a_batch_reads_its_edit_input_once_before_the_estimate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The items are checked once: the estimate comes from that check, and an edit's input
+    file is read once for it (with --budget 0 nothing is sent, so nothing reads it again)."""
+    Image.new("RGB", (64, 64), (9, 9, 9)).save(tmp_path / "a.png")
+    (tmp_path / "edits.csv").write_text("prompt,image\nmake it winter,a.png\n")
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path: Any, *args: Any, **kwargs: Any) -> int:
+        if Path(path).name == "a.png":
+            opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    out = tmp_path / "out"
+    argv = ["batch", str(tmp_path / "edits.csv"), "-o", str(out), "--offline", "--budget", "0"]
+    assert main([*argv, "--model", "gpt-image-2", "--no-progress"]) == 0
+    printed = capsys.readouterr()
+    assert printed.err.startswith("estimate: 1 image(s) of gpt-image-2")
+    assert opened == [str(tmp_path / "a.png")]
+    assert "over budget" in printed.out
+    assert not list(out.glob("*.png"))
+
+
 @pytest.mark.slow
 def test_a_retired_model_warns_in_one_line_and_names_the_replacement(tmp_path: Path) -> None:
     """Offline, the built-in fake behaves like today's gateway: dall-e-3 is not routed."""

@@ -53,6 +53,7 @@ BATCH_OPTIONS = {
     "on_partial",
     "shard",
     "budget_usd",
+    "on_plan",
 }
 
 #: Valid parameter sets that together give every parameter a value (stream: partial_images
