@@ -278,7 +278,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from ..batch._manifest import MANIFEST_NAME, manifest_files
-    from ..compare._compare import SHEET_NAME, TABLE_NAME, compare
+    from ..compare._compare import SHEET_NAME, TABLE_NAME, compare_grid
     from ..compare._grid import plan_grid
 
     _check_run(args)
@@ -293,15 +293,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     budget = f" (budget ${args.budget:g})" if args.budget is not None else ""
     err(f"compare: {grid.describe()}{budget}{done}")
     _require_key(args)
-    options = {"max_cells": args.max_cells, "layout": args.layout, "quiet": True}
-    grid = asyncio.run(_run_many(args, compare, prompts, **options, **axes))
-    for cell in grid.cells:
+    comparison = asyncio.run(_run_many(args, compare_grid, grid))
+    for cell in comparison.cells:
         if cell.status != "ok":
             err(f"{cell.status}: {cell.label()}: {cell.error}")
     out(str(folder / SHEET_NAME))
     out(str(folder / TABLE_NAME))
-    out(grid.summary())
-    return 1 if any(cell.status == "failed" for cell in grid.cells) else 0
+    out(comparison.summary())
+    return 1 if any(cell.status == "failed" for cell in comparison.cells) else 0
 
 
 def _status(spec: Any) -> str:

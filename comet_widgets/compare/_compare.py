@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..batch._run import PayloadClient
     from ..library._library import Library
 
-__all__ = ["SHEET_NAME", "TABLE_NAME", "compare", "fill_cell", "run_grid"]
+__all__ = ["SHEET_NAME", "TABLE_NAME", "compare", "compare_grid", "fill_cell", "run_grid"]
 
 #: What ``compare(output_dir=...)`` writes beside the images and the manifest.
 SHEET_NAME = "comparison.png"
@@ -127,19 +127,33 @@ async def compare(
     if not quiet:
         budget = f" (budget ${budget_usd:g})" if budget_usd is not None else ""
         print(f"compare: {grid.describe()}{budget}")
-    folder = Path(output_dir) if output_dir is not None else None
-    started = time.monotonic()
-    await run_grid(
+    return await compare_grid(
         grid,
         client=client,
         on_cell=on_cell,
+        library=library,
         budget_usd=budget_usd,
-        output_dir=folder,
+        output_dir=output_dir,
         resume=resume,
         concurrency=concurrency,
         requests_per_minute=requests_per_minute,
         progress=progress,
     )
+
+
+async def compare_grid(
+    grid: Grid,
+    *,
+    output_dir: str | os.PathLike[str] | None = None,
+    budget_usd: float | None = None,
+    library: Library | None = None,
+    **batch: Any,
+) -> Comparison:
+    """``compare`` of a grid already planned (``plan_grid``): run its cells (``run_grid``;
+    ``batch`` are its options), then draw the sheet and write it and the CSV."""
+    folder = Path(output_dir) if output_dir is not None else None
+    started = time.monotonic()
+    await run_grid(grid, budget_usd=budget_usd, output_dir=folder, **batch)
     comparison = Comparison(
         grid, output_dir=folder, budget_usd=budget_usd, elapsed=time.monotonic() - started
     )
