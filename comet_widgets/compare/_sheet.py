@@ -58,6 +58,17 @@ class Geometry:
             return cls(rows=None, columns=order[0] if order else None, pages=())
         return cls(rows=order[0], columns=order[1], pages=tuple(order[2:]))
 
+    def sheets(self, grid: Grid) -> list[tuple[tuple[int, ...], dict[tuple[int, int], Cell]]]:
+        """Each sheet (its index on each sheet axis, in order) and its cells by (row, column)
+        (by position: values may be unhashable, a dict)."""
+        pages: dict[tuple[int, ...], dict[tuple[int, int], Cell]] = {}
+        for cell in grid.cells:
+            page = tuple(axis.position(cell.where[axis.name]) for axis in self.pages)
+            r = self.rows.position(cell.where[self.rows.name]) if self.rows else 0
+            c = self.columns.position(cell.where[self.columns.name]) if self.columns else 0
+            pages.setdefault(page, {})[r, c] = cell
+        return sorted(pages.items())
+
     @property
     def size(self) -> tuple[int, int]:
         """One sheet's ``(width, height)`` in pixels."""
@@ -165,17 +176,12 @@ def draw_sheets(grid: Grid) -> list[Image]:
 
     geometry = Geometry.of(grid)
     fixed = [f"{name} {label_of(value)}" for name, value in grid.fixed.items() if value is not None]
-    # each page's cells, by their index on each sheet axis (values may be unhashable: a dict)
-    pages: dict[tuple[int, ...], list[Cell]] = {}
-    for cell in grid.cells:
-        page = tuple(axis.position(cell.where[axis.name]) for axis in geometry.pages)
-        pages.setdefault(page, []).append(cell)
     left = ROW_HEADER if geometry.rows else 0
     top = _TITLE + (_COLUMN_HEADER if geometry.columns else 0)
     pitch_x = COMPARE_CELL_SIDE + GAP
     pitch_y = COMPARE_CELL_SIDE + _CAPTION + GAP
     sheets = []
-    for page, cells in sorted(pages.items()):
+    for page, cells in geometry.sheets(grid):
         title = ", ".join(
             f"{axis.name} = {axis.labels[spot]}"
             for axis, spot in zip(geometry.pages, page, strict=True)
@@ -199,13 +205,7 @@ def draw_sheets(grid: Grid) -> list[Image]:
             for r, label in enumerate(geometry.rows.labels):
                 y = top + GAP + r * pitch_y
                 _text(draw, (GAP, y + 4), label, ROW_HEADER - 2 * GAP, 10)
-        for cell in cells:
-            r = geometry.rows.position(cell.where[geometry.rows.name]) if geometry.rows else 0
-            c = (
-                geometry.columns.position(cell.where[geometry.columns.name])
-                if geometry.columns
-                else 0
-            )
+        for (r, c), cell in cells.items():
             _draw_cell(sheet, draw, cell, left + GAP + c * pitch_x, top + GAP + r * pitch_y)
         sheets.append(sheet)
     return sheets

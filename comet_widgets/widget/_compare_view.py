@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
-import itertools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -347,15 +346,10 @@ class CompareView:
         self._tiles, self._previews = {}, {}
         geometry = Geometry.of(grid)
         rows, columns, pages = geometry.rows, geometry.columns, geometry.pages
-        by_place = {
-            tuple(axis.position(cell.where[axis.name]) for axis in grid.axes): cell
-            for cell in grid.cells
-        }
         count = len(columns.values) if columns else 1
         template = ("minmax(80px, 140px) " if rows else "") + f"repeat({count}, minmax(0, 1fr))"
         sheets: list[widgets.Widget] = []
-        for page in itertools.product(*(range(len(axis.values)) for axis in pages)):
-            place = {axis.name: spot for axis, spot in zip(pages, page, strict=True)}
+        for page, cells in geometry.sheets(grid):
             children: list[widgets.Widget] = []
             if rows and columns:
                 children.append(_label(f"{rows.name} \u2193 {columns.name} \u2192", "corner"))
@@ -364,11 +358,7 @@ class CompareView:
             for r in range(len(rows.values) if rows else 1):
                 if rows:
                     children.append(_label(f"{rows.name}: {rows.labels[r]}", "row-label"))
-                    place[rows.name] = r
-                for c in range(count):
-                    if columns:
-                        place[columns.name] = c
-                    children.append(self._tile(by_place[tuple(place[a.name] for a in grid.axes)]))
+                children += [self._tile(cells[r, c]) for c in range(count)]
             layout = widgets.Layout(grid_template_columns=template, width="100%")
             body = classed(made(widgets.GridBox, children, layout=layout), "cw-compare-sheet-grid")
             title = ", ".join(
