@@ -47,14 +47,13 @@ from .._errors import CometError, InvalidParameterError
 from ..compare._compare import fill_cell, run_grid
 from ..compare._grid import Cell, Grid, label_of, plan_grid
 from ..compare._sheet import Geometry, ok_summary
-from ._dom import classed, escaped, made, owned, set_state, set_value, show
+from ._dom import classed, dispose, escaped, made, set_state, set_value, show
 from ._gallery import Lightbox, Preview, button, clicked, make_previews, set_image
 from ._history import Run
 from ._pending import Job
 from ._run import RunController, locked
 from ._status import plural
 from ._style import _BG, _BG2, _BORDER, _ERROR, _FG2, _WARN, _tint
-from ._views import tree
 
 __all__ = ["COMPARE", "COMPARE_CSS", "CompareView"]
 
@@ -369,10 +368,7 @@ class CompareView:
         old = self.grid_box.children
         self.grid_box.children = tuple(sheets)
         # The replaced grid's widgets are closed, their own layouts too: no comm outlives it.
-        for widget in tree(*old):
-            for model in owned(widget):
-                model.close()
-            widget.close()
+        dispose(*old)
 
     def _tile(self, cell: Cell) -> widgets.Widget:
         thumb = classed(made(widgets.Image, format="jpeg"), "cw-compare-thumb")

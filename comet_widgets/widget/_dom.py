@@ -1,5 +1,5 @@
 """The views' small DOM helpers, in one place: show or hide a widget, set a value, CSS classes,
-escape text for HTML.
+escape text for HTML, close what a view made.
 
 Each helper sends a message to the browser only when something changes (every assignment of a
 synced trait is a websocket message, and the panel updates its views often while running).
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import ipywidgets as widgets
 from ipywidgets.widgets.widget_description import DescriptionWidget
 
-__all__ = ["classed", "escaped", "made", "owned", "set_class", "set_state", "set_value", "show"]
+__all__ = ["classed", "dispose", "escaped", "made", "set_class", "set_state", "set_value", "show"]
 
 W = TypeVar("W", bound=widgets.Widget)
 
@@ -55,11 +55,28 @@ def made(kind: type[W], *args: Any, **kwargs: Any) -> W:
     return widget
 
 
-def owned(widget: widgets.Widget) -> list[widgets.Widget]:
-    """The widget's layout and style models when they are its own (to close with it)."""
+def dispose(*roots: widgets.Widget, keep: Iterable[widgets.Widget] = ()) -> None:
+    """Close these widgets and every widget in them but those in ``keep``'s trees, with their
+    own layouts and styles (``Widget.close`` leaves those open; the shared ones stay)."""
+    kept = set(_tree(*keep))
     sharing = {id(model) for model in _SHARED.values()}
-    found = [getattr(widget, name, None) for name in ("layout", "style")]
-    return [model for model in found if model is not None and id(model) not in sharing]
+    for widget in (widget for widget in _tree(*roots) if widget not in kept):
+        for model in (getattr(widget, name, None) for name in ("layout", "style")):
+            if model is not None and id(model) not in sharing:
+                model.close()
+        widget.close()
+
+
+def _tree(*roots: widgets.Widget) -> list[widgets.Widget]:
+    """These widgets and every widget in them (a box's children, theirs...), each once."""
+    found: dict[widgets.Widget, None] = {}
+    stack = list(roots)
+    while stack:
+        widget = stack.pop()
+        if widget not in found:
+            found[widget] = None
+            stack += widget.children if isinstance(widget, widgets.Box) else ()
+    return list(found)
 
 
 def show(widget: widgets.Widget, visible: bool, *, display: str = "") -> None:
@@ -72,10 +89,10 @@ def show(widget: widgets.Widget, visible: bool, *, display: str = "") -> None:
         widget.layout.display = value
 
 
-def set_value(widget: widgets.Widget, value: Any) -> None:
-    """Set ``widget.value`` unless it already holds ``value``."""
-    if widget.value != value:
-        widget.value = value
+def set_value(widget: widgets.Widget, value: Any, *, trait: str = "value") -> None:
+    """Set ``widget.value`` (or another ``trait``) unless it already holds ``value``."""
+    if getattr(widget, trait) != value:
+        setattr(widget, trait, value)
 
 
 def set_class(widget: widgets.Widget, css: str, on: bool) -> None:

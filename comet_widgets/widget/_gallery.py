@@ -33,7 +33,6 @@ from .._constants import THUMBNAIL_MAX_SIDE
 from ._dom import classed, escaped, made, set_class, set_state, set_value, show
 from ._status import panel_message, plural
 from ._style import TILE_STATES
-from ._views import tree
 from ._words import Message, details_html, plain, save_failed_html
 
 if TYPE_CHECKING:
@@ -604,8 +603,8 @@ class Gallery:
 
     @property
     def all(self) -> list[widgets.Widget]:
-        """Every widget this object created (for closing)."""
-        return tree(self.box, self.usage, self.lightbox.box, self.selection.box)
+        """The boxes holding every widget this object created (for closing)."""
+        return [self.box, self.usage, self.lightbox.box, self.selection.box]
 
     # -- the lightbox and downloads ---------------------------------------------------------
     def open(self, position: int) -> None:

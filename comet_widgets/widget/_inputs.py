@@ -272,9 +272,7 @@ class _InputCard:
             f'<span title="{escaped(item.full_name)}">{escaped(item.name)}</span>'
             f'<span class="cw-detail">{item.width}x{item.height}{escaped(first)}{problem}</span>',
         )
-        tooltip = f"Remove {item.full_name}"
-        if self.remove.tooltip != tooltip:
-            self.remove.tooltip = tooltip
+        set_value(self.remove, f"Remove {item.full_name}", trait="tooltip")
 
 
 class EditArea:

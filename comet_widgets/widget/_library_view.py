@@ -33,7 +33,6 @@ from ._gallery import Lightbox, Preview, button, set_image
 from ._history import shortened
 from ._status import plural
 from ._style import _BORDER, _BRAND, _ERROR, _FG2, _tint
-from ._views import tree
 from ._words import panel_message
 
 if TYPE_CHECKING:
@@ -169,9 +168,8 @@ class _Card:
             f"{star}{escaped(shortened(entry.prompt, _PROMPT_CHARS))}"
             f'<br><span class="cw-detail">{escaped(entry.model or "?")} · {when}{gone}</span>',
         )
-        tooltip = f"#{entry.id} · {when} · {entry.model} · {entry.prompt}"
-        if self.pick.tooltip != tooltip:
-            self.pick.tooltip = tooltip
+        tip = f"#{entry.id} · {when} · {entry.model} · {entry.prompt}"
+        set_value(self.pick, tip, trait="tooltip")
         set_class(self.box, "cw-selected", selected)
 
 
@@ -320,8 +318,8 @@ class LibraryView:
 
     @property
     def all(self) -> list[widgets.Widget]:
-        """Every widget this view made (for closing): cards off the page too."""
-        return tree(self.box, *(card.box for card in self.cards))
+        """The boxes holding every widget this view made (for closing): cards off the page too."""
+        return [self.box, *(card.box for card in self.cards)]
 
     # -- reading ------------------------------------------------------------------------------
     def _query(self) -> dict[str, Any]:

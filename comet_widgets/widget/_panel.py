@@ -136,7 +136,7 @@ from ._batch_view import batch_job, prompts_of, run_batch
 from ._client_source import ClientSource
 from ._compare_view import COMPARE, COMPARE_CSS, CompareView
 from ._controls import PARAMS, Controls, adapt_to_model, check, payload_of
-from ._dom import classed, escaped, made, owned, set_value, show
+from ._dom import classed, dispose, escaped, made, set_value, show
 from ._edit_mode import EditMode, edit_options, input_size
 from ._gallery import Gallery, Preview
 from ._header import Header
@@ -151,7 +151,7 @@ from ._static import StaticView
 from ._status import StatusView, panel_message, plural
 from ._style import style_widget
 from ._traits import PathText, PixelList
-from ._views import RESULTS, ViewSlot, tree
+from ._views import RESULTS, ViewSlot
 from ._words import Message, field_label
 
 if TYPE_CHECKING:
@@ -1027,10 +1027,6 @@ class ImageGenerator(widgets.VBox):  # type: ignore[misc]  # ipywidgets: no hint
         # cards kept for reuse, a view not built or not shown): each closed once.
         parts = [*self.children, *self._edit.cards, *self._gallery.all]
         parts += self._library_view.all if self._library_view else []
-        given = set(tree(*self._given_views))  # add_view's: the caller's to close
-        for widget in (widget for widget in tree(*parts) if widget not in given):
-            for model in owned(widget):  # Widget.close() leaves its layout and style open
-                model.close()
-            widget.close()
-        self.layout.close()  # its own (``owned`` would take the ``style`` trait for a style)
+        dispose(*parts, keep=self._given_views)  # add_view's: the caller's to close
+        self.layout.close()  # its own (``dispose`` would take the ``style`` trait for a style)
         super().close()

@@ -19,23 +19,10 @@ import ipywidgets as widgets
 from .._errors import InvalidCallError, InvalidParameterError
 from ._dom import classed, made, show
 
-__all__ = ["RESULTS", "ViewSlot", "tree"]
+__all__ = ["RESULTS", "ViewSlot"]
 
 #: The first view's title: the gallery of the run shown, its status line and its usage.
 RESULTS = "Results"
-
-
-def tree(*roots: widgets.Widget) -> list[widgets.Widget]:
-    """These widgets and every widget in them (a box's children, theirs...), each once: what a
-    view made, for closing."""
-    found: dict[widgets.Widget, None] = {}
-    stack = list(roots)
-    while stack:
-        widget = stack.pop()
-        if widget not in found:
-            found[widget] = None
-            stack += widget.children if isinstance(widget, widgets.Box) else ()
-    return list(found)
 
 
 def _slug(title: str) -> str:
