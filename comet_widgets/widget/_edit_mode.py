@@ -130,15 +130,11 @@ class EditMode:
         if problem is not None:
             return problem
         try:
-            # An edit's own rules (EditParams): a model that cannot edit, GIF with a mask...
-            build_edit_payload(values["prompt"], {**edit_options(values), "mask": self.code_mask})
-            if values["style"] is not None:
-                raise InvalidParameterError(
-                    "style",
-                    values["style"],
-                    "leave Style at default: edits take no style",
-                    reason=f"style {values['style']!r} is not sent with an edit",
-                )
+            # An edit's own rules (EditParams): a model that cannot edit, GIF with a mask, a
+            # style (edits take none: the catalogue refuses it while set)...
+            style = {} if values["style"] is None else {"style": values["style"]}
+            options = {**edit_options(values), **style, "mask": self.code_mask}
+            build_edit_payload(values["prompt"], options)
             mask_input = None
             if self.code_mask is not None:
                 height, width = self.code_mask.shape
