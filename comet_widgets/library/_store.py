@@ -159,11 +159,12 @@ class Store:
 
     def _prepare(self, connection: sqlite3.Connection) -> None:
         try:
-            version, app = (
-                connection.execute("PRAGMA user_version").fetchone()[0],
-                connection.execute("PRAGMA application_id").fetchone()[0],
-            )
-            tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            # One statement, so one snapshot: another process may be creating it meanwhile.
+            version, app, tables = connection.execute(
+                "SELECT (SELECT user_version FROM pragma_user_version),"
+                " (SELECT application_id FROM pragma_application_id),"
+                " (SELECT count(*) FROM sqlite_master)"
+            ).fetchone()
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from exc
         if tables and app != APPLICATION_ID:
@@ -180,7 +181,17 @@ class Store:
                 " Upgrade: pip install -U comet-widgets",
                 path=self.database,
             )
-        connection.execute("PRAGMA journal_mode=WAL")
+        # Turning a new database to WAL takes an exclusive lock without SQLite's busy handler:
+        # while another process reads or creates it at the same moment, this waits for it here.
+        deadline = time.monotonic() + LIBRARY_BUSY_TIMEOUT
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
         connection.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints
         connection.execute("PRAGMA foreign_keys=ON")
         if version < SCHEMA_VERSION:

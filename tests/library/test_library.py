@@ -416,3 +416,33 @@ def test_a_damaged_image_is_kept_without_a_thumbnail(tmp_path: Path) -> None:
     assert entry.thumbnail == b""
     assert lib.rebuild() == 1  # its provenance is in the sidecar
     assert lib.search("cut")[0].thumbnail == b""
+
+
+def test_libraries_opening_one_new_database_at_once_all_open(tmp_path: Path) -> None:
+    """Several kernels opening one new library together each open it. Two races failed one:
+    turning the new database to WAL takes an exclusive lock, and SQLite answers 'database is
+    locked' at once (no busy wait) to the opener that would deadlock; and an opener that read
+    the application id before another's creation committed, and the table count after it, took
+    the library for another program's database."""
+    import threading
+
+    failures: list[BaseException] = []
+    for attempt in range(50):
+        folder = tmp_path / str(attempt)
+        start = threading.Barrier(6)
+
+        def open_it(folder: Path = folder, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                library = Library(folder)
+                len(library)
+                library.close()
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
