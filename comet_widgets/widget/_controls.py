@@ -215,6 +215,14 @@ class Controls:
             widget = made(kind, description=label, style=style, layout=layout, **kwargs)
             return classed(widget, f"cw-{name.replace('_', '-')}", "cw-field")
 
+        def free_text(name: str, placeholder: str) -> widgets.Text:
+            """A hidden box for a value the list lacks (class ``cw-<name>``), sent on Enter."""
+            layout = widgets.Layout(width="auto", display="none")
+            text = made(
+                widgets.Text, placeholder=placeholder, continuous_update=False, layout=layout
+            )
+            return classed(text, f"cw-{name}")
+
         self.prompt = field(
             widgets.Textarea,
             "prompt",
@@ -224,26 +232,10 @@ class Controls:
         )
         self.model = field(widgets.Dropdown, "model", "Model", options=model_options(None))
         #: Any other model id (shown when "Other…" is picked, or the model is not listed).
-        self.model_other = classed(
-            made(
-                widgets.Text,
-                placeholder="type a model id, then press Enter",
-                continuous_update=False,
-                layout=widgets.Layout(width="auto", display="none"),
-            ),
-            "cw-model-other",
-        )
+        self.model_other = free_text("model-other", "type a model id, then press Enter")
         self.size_choice = field(widgets.Dropdown, "size", "Size")
         #: Any WIDTHxHEIGHT, for a model that takes free sizes ("Custom…" in the list).
-        self.size_custom = classed(
-            made(
-                widgets.Text,
-                placeholder="WIDTHxHEIGHT, e.g. 1280x720",
-                continuous_update=False,
-                layout=widgets.Layout(width="auto", display="none"),
-            ),
-            "cw-size-custom",
-        )
+        self.size_custom = free_text("size-custom", "WIDTHxHEIGHT, e.g. 1280x720")
         #: Whether the person opened the box ("Other…" / "Custom…"), by parameter: kept
         #: until they pick a listed value.
         self._open = {"model": False, "size": False}
