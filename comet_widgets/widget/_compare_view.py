@@ -42,7 +42,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._catalog import CURRENT
-from .._constants import COMPARE_MAX_CELLS
+from .._catalog import MODELS as CATALOGUE
+from .._constants import COMPARE_MAX_CELLS, DEFAULT_MODEL
 from .._errors import CometError, InvalidParameterError
 from ..compare._compare import fill_cell, run_grid
 from ..compare._grid import Cell, Grid, label_of, plan_grid
@@ -61,10 +62,11 @@ __all__ = ["COMPARE", "COMPARE_CSS", "CompareView"]
 COMPARE = "Compare"
 #: The most axes the view runs (a fourth would make the grid unreadable in a panel).
 MAX_AXES = 3
-#: The panel's choices offered as axes.
+#: The choices offered as axes, from the catalogue: the current models (not dated snapshots),
+#: every quality one of them takes, the default model's preset sizes ("auto" is no axis value).
 MODELS = tuple(name for name in CURRENT if not re.search(r"\d{4}-\d{2}-\d{2}$", name))
-QUALITIES = ("low", "medium", "high", "xhigh", "max")
-SIZES = ("1024x1024", "1536x1024", "1024x1536")
+QUALITIES = tuple(dict.fromkeys(q for m in MODELS for q in CATALOGUE[m].qualities if q != "auto"))
+SIZES = tuple(size for size in CATALOGUE[DEFAULT_MODEL].sizes if size != "auto")
 #: The rows of choices: the parameter, the row's title, its choices.
 _PICKERS = (
     ("model", "Models", MODELS),

@@ -22,7 +22,7 @@ PANEL_CELL = 1
 
 
 def test_the_tile_shows_a_partial_before_the_final_image(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI
+    lab_notebook: Any, panel_on: Any, fake: FakeAPI, screenshot: Any
 ) -> None:
     notebook = lab_notebook()
     notebook.run_cell(PANEL_CELL)
@@ -42,6 +42,7 @@ def test_the_tile_shows_a_partial_before_the_final_image(
     assert partial
     assert not panel.status.inner_text().lower().startswith("done")
     assert len(fake.stream_times) < 3  # the completed event has not been sent yet
+    screenshot(panel.root, "streaming-partial.png")
 
     expect(panel.status).to_have_text(re.compile(r"^done", re.I), timeout=20_000)
     panel.wait_decoded(1)

@@ -11,7 +11,7 @@ import ipywidgets
 import pytest
 from widget_parts import part, parts, shown
 
-from comet_widgets import ImageGenerator, estimate_cost
+from comet_widgets import MODELS, ImageGenerator, estimate_cost
 from comet_widgets.testing import FakeAPI
 
 MakePanel = Callable[..., ImageGenerator]
@@ -34,6 +34,24 @@ def state(cell: ipywidgets.Widget) -> str:
 
 def open_compare(panel: ImageGenerator) -> None:
     part(panel, "cw-view-switch").value = "Compare"  # a click on the switch
+
+
+def test_the_choices_are_the_catalogues(make_panel: MakePanel) -> None:
+    """The view offers the current models, every quality one of them takes and the default
+    model's preset sizes, as the catalogue lists them (nothing hand-kept to go stale)."""
+    panel = make_panel()
+    open_compare(panel)
+
+    def offered(group: str) -> list[str]:
+        return [box.description for box in parts(part(panel, group), "cw-compare-choice")]
+
+    models = offered("cw-compare-models")
+    assert models
+    assert all(MODELS[m].status == "current" for m in models)
+    takes = {q for m in models for q in MODELS[m].qualities} - {"auto"}
+    assert sorted(offered("cw-compare-qualities")) == sorted(takes)
+    sizes = offered("cw-compare-sizes")
+    assert sizes == [s for s in MODELS[panel.model].sizes if s != "auto"]
 
 
 def test_the_view_counts_the_cells_and_estimates_them_before_anything_is_sent(
