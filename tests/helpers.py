@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
-from comet_widgets.batch._manifest import read_manifest
+from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
 from comet_widgets.testing import FAKE_API_KEY, FakeAPI, FakeServer
 
 SIDE = 64
@@ -114,23 +114,18 @@ def images_answered(fake: FakeAPI) -> list[Any]:
 
 
 def kill_once_recorded(
-    command: Sequence[str],
-    *,
-    cwd: Path,
-    server: FakeServer,
-    fake: FakeAPI,
-    manifest: Path,
-    lines: int,
-    hold: int,
-) -> None:
-    """Run ``command`` (a batch or a comparison writing ``manifest``) against ``fake``, and
-    SIGKILL it once ``manifest`` has ``lines`` lines and every image answered is in it.
+    command: Sequence[str], *, cwd: Path, server: FakeServer, out: Path, lines: int, hold: int
+) -> list[dict[str, Any]]:
+    """Run ``command`` (a batch or a comparison writing its manifest into ``out``) against
+    ``server``, SIGKILL it once the manifest has ``lines`` lines and every image answered is in
+    it, and return the manifest's lines as the kill left them.
 
     From ``lines`` on, the next ``hold`` answers are held (headers, then a body that never
     comes): the kill must not land between an image answer and its manifest line (that image
     would be requested and paid again, rightly). Returns once the fake has finished with every
     request (the held ones end when it sees the hang-up), so its log is complete.
     """
+    fake, manifest = server.app, out / MANIFEST_NAME
     process = start_against(server, command, cwd=cwd, output=subprocess.DEVNULL)
     try:
         wait_until(lambda: len(read_manifest(manifest)) >= lines, "manifest lines", process)
@@ -151,3 +146,4 @@ def kill_once_recorded(
     while fake.in_flight or any(r.finished is None for r in fake.requests):
         assert time.monotonic() < deadline, f"the fake is still busy: {fake!r}"
         time.sleep(0.005)
+    return read_manifest(manifest)

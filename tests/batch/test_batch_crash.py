@@ -42,18 +42,10 @@ def test_sigkill_mid_batch_then_resume_does_every_prompt_exactly_once(
 ) -> None:
     (tmp_path / "prompts.txt").write_text("\n".join(PROMPTS) + "\n")
     out = tmp_path / "out"
-    manifest = out / MANIFEST_NAME
     fake.latency = 0.4
-    kill_once_recorded(
-        command(out),
-        cwd=tmp_path,
-        server=fake_server,
-        fake=fake,
-        manifest=manifest,
-        lines=3,
-        hold=len(PROMPTS),
+    before = kill_once_recorded(
+        command(out), cwd=tmp_path, server=fake_server, out=out, lines=3, hold=len(PROMPTS)
     )
-    before = read_manifest(manifest)
     assert 3 <= len(before) < len(PROMPTS)
     first_run = successes_per_prompt(fake)
     assert sum(first_run.values()) == len(before)
@@ -64,7 +56,7 @@ def test_sigkill_mid_batch_then_resume_does_every_prompt_exactly_once(
     assert f"{len(PROMPTS)} ok ({len(before)} resumed)" in done.stdout
     assert fake.generation_count == len(PROMPTS) - len(before)
 
-    after = read_manifest(manifest)
+    after = read_manifest(out / MANIFEST_NAME)
     assert Counter(r["prompt"] for r in after if r["error"] is None) == Counter(PROMPTS)
     assert all(r["error"] is None for r in after)
     for record in after:

@@ -14,7 +14,6 @@ from PIL import Image
 from test_cli import refused, run
 
 from comet_widgets import read_metadata
-from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
 from comet_widgets.testing import FakeAPI, FakeServer
 from tests.helpers import fake_env, images_answered, kill_once_recorded, run_captured
 
@@ -141,18 +140,10 @@ def test_a_killed_comparison_resumes_without_paying_any_cell_twice(
     fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    manifest = out / MANIFEST_NAME
     fake.latency = 0.3
-    kill_once_recorded(
-        command(out),
-        cwd=tmp_path,
-        server=fake_server,
-        fake=fake,
-        manifest=manifest,
-        lines=2,
-        hold=9,
+    before = len(
+        kill_once_recorded(command(out), cwd=tmp_path, server=fake_server, out=out, lines=2, hold=9)
     )
-    before = len(read_manifest(manifest))
     assert 2 <= before < 9
     assert not (out / "comparison.png").exists()  # it is written at the end
     first = answered(fake)
