@@ -70,6 +70,26 @@ def fill(library: Library, count: int, model: str = "gpt-image-2") -> None:
         library.add(generation)
 
 
+@pytest.fixture
+def library(tmp_path: Path) -> Library:
+    """A new, empty library."""
+    return Library(tmp_path / "lib")
+
+
+def browse(make_panel: MakePanel, library: Library) -> ImageGenerator:
+    """A panel recording into ``library``, its Library view open."""
+    panel = make_panel(library=library)
+    open_library(panel)
+    return panel
+
+
+@pytest.fixture
+def panel(make_panel: MakePanel, library: Library) -> ImageGenerator:
+    """A panel with its Library view open on ``library``, filled with three runs (``fill``)."""
+    fill(library, 3)
+    return browse(make_panel, library)
+
+
 async def two_runs(make_panel: MakePanel, wait_until: WaitUntil) -> ImageGenerator:
     panel = make_panel(prompt="A red kite over the dunes", model="dall-e-2", n=2, size="512x512")
     await panel.generate()
@@ -121,11 +141,9 @@ async def test_a_new_run_appears_in_the_open_view(
     assert captions(panel)[0].startswith("A whale in the sky")
 
 
-def test_pages_of_a_large_library(make_panel: MakePanel, tmp_path: Path) -> None:
-    library = Library(tmp_path / "big")
+def test_pages_of_a_large_library(make_panel: MakePanel, library: Library) -> None:
     fill(library, LIBRARY_VIEW_PAGE + 5)
-    panel = make_panel(library=library)
-    open_library(panel)
+    panel = browse(make_panel, library)
     assert len(cards(panel)) == LIBRARY_VIEW_PAGE
     assert captions(panel)[0].startswith(f"entry {LIBRARY_VIEW_PAGE + 4} ")
     assert text(panel, "cw-library-page") == f"Page 1 · 1–{LIBRARY_VIEW_PAGE}"
@@ -141,12 +159,10 @@ def test_pages_of_a_large_library(make_panel: MakePanel, tmp_path: Path) -> None
     assert len(cards(panel)) == LIBRARY_VIEW_PAGE
 
 
-def test_search_and_filters(make_panel: MakePanel, tmp_path: Path) -> None:
-    library = Library(tmp_path / "lib")
+def test_search_and_filters(make_panel: MakePanel, library: Library) -> None:
     fill(library, 6)
     fill(library, 2, model="dall-e-3")
-    panel = make_panel(library=library)
-    open_library(panel)
+    panel = browse(make_panel, library)
     assert len(cards(panel)) == 8
     part(panel, "cw-library-search").value = "kite"
     assert len(cards(panel)) == 4  # entries 1, 3, 5 and the dall-e-3 one
@@ -170,11 +186,7 @@ def test_search_and_filters(make_panel: MakePanel, tmp_path: Path) -> None:
     assert len(cards(panel)) == 8
 
 
-def test_star_collections_and_the_starred_filter(make_panel: MakePanel, tmp_path: Path) -> None:
-    library = Library(tmp_path / "lib")
-    fill(library, 3)
-    panel = make_panel(library=library)
-    open_library(panel)
+def test_star_collections_and_the_starred_filter(library: Library, panel: ImageGenerator) -> None:
     assert not shown(part(panel, "cw-library-detail"), within=panel)
     choose(panel, 1)
     assert shown(part(panel, "cw-library-detail"), within=panel)
@@ -197,11 +209,7 @@ def test_star_collections_and_the_starred_filter(make_panel: MakePanel, tmp_path
     assert len(cards(panel)) == 1
 
 
-def test_delete_asks_first(make_panel: MakePanel, tmp_path: Path) -> None:
-    library = Library(tmp_path / "lib")
-    fill(library, 3)
-    panel = make_panel(library=library)
-    open_library(panel)
+def test_delete_asks_first(library: Library, panel: ImageGenerator) -> None:
     choose(panel, 0)
     chosen = library.search()[0]
     part(panel, "cw-library-delete").click()
