@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import numpy as np
@@ -163,24 +164,20 @@ def executed(request: pytest.FixtureRequest, run_notebook: Callable[[Path], Exec
     return run_notebook(request.param)
 
 
-@pytest.fixture
-def quickstart(run_notebook: Callable[[Path], Executed]) -> Executed:
-    return run_notebook(QUICKSTART)
+def notebook_fixture(path: Path) -> Any:
+    """A fixture giving the notebook at ``path``, executed (once: ``run_notebook``)."""
+
+    @pytest.fixture
+    def executed_notebook(run_notebook: Callable[[Path], Executed]) -> Executed:
+        return run_notebook(path)
+
+    return executed_notebook
 
 
-@pytest.fixture
-def edits(run_notebook: Callable[[Path], Executed]) -> Executed:
-    return run_notebook(EDITS)
-
-
-@pytest.fixture
-def compared(run_notebook: Callable[[Path], Executed]) -> Executed:
-    return run_notebook(COMPARE)
-
-
-@pytest.fixture
-def library(run_notebook: Callable[[Path], Executed]) -> Executed:
-    return run_notebook(LIBRARY)
+quickstart = notebook_fixture(QUICKSTART)
+edits = notebook_fixture(EDITS)
+compared = notebook_fixture(COMPARE)
+library = notebook_fixture(LIBRARY)
 
 
 def test_there_are_notebooks() -> None:
