@@ -4,6 +4,7 @@ slowly), cleared at the end, whatever the end; nothing of it off a terminal or w
 
 from __future__ import annotations
 
+import functools
 import os
 import pty
 import re
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,13 +70,25 @@ class Terminal:
             time.sleep(0.05)
         raise AssertionError(f"{pattern.pattern!r} never shown; stderr: {self.stderr!r}")
 
-    def finish(self) -> tuple[int, str, str]:
+    def finish(self, code: int) -> tuple[str, str]:
+        """Wait for the end, check it exited ``code`` with the key shown nowhere; its stdout and
+        what the terminal showed."""
         stdout, _ = self.process.communicate(timeout=60)
-        out, code = stdout.decode(), self.process.returncode
+        out = stdout.decode()
         self.reader.join(timeout=10)
         os.close(self.leader)
         assert KEY not in out + self.stderr
-        return code, out, self.stderr
+        assert self.process.returncode == code, self.stderr
+        return out, self.stderr
+
+
+Start = Callable[..., Terminal]
+
+
+@pytest.fixture
+def start(fake_server: FakeServer, tmp_path: Path) -> Start:
+    """``start(*args)``: the CLI in a ``Terminal``, in tmp_path, against the fake."""
+    return functools.partial(Terminal, cwd=tmp_path, server=fake_server)
 
 
 def spinner_then_cleared(stderr: str) -> tuple[list[int], str, str]:
@@ -89,12 +103,10 @@ def spinner_then_cleared(stderr: str) -> tuple[list[int], str, str]:
 
 @pytest.mark.slow
 def test_generate_shows_the_seconds_elapsed_and_clears_the_line(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+    start: Start, fake: FakeAPI
 ) -> None:
     fake.seconds_per_image = 2.5
-    terminal = Terminal("generate", "a red fox", *LOW, cwd=tmp_path, server=fake_server)
-    code, out, stderr = terminal.finish()
-    assert code == 0, stderr
+    out, stderr = start("generate", "a red fox", *LOW).finish(0)
     seconds, before, after = spinner_then_cleared(stderr)
     assert seconds[0] == 0
     assert max(seconds) >= 2  # counted while waiting, redrawn in place
@@ -107,14 +119,10 @@ def test_generate_shows_the_seconds_elapsed_and_clears_the_line(
 
 
 @pytest.mark.slow
-def test_edit_shows_the_spinner_too(fake_server: FakeServer, fake: FakeAPI, tmp_path: Path) -> None:
+def test_edit_shows_the_spinner_too(start: Start, fake: FakeAPI, tmp_path: Path) -> None:
     Image.new("RGB", (64, 64), (200, 10, 10)).save(tmp_path / "photo.png")
     fake.seconds_per_image = 1.5
-    terminal = Terminal(
-        "edit", "photo.png", "make it winter", "-m", "gpt-image-2", cwd=tmp_path, server=fake_server
-    )
-    code, _, stderr = terminal.finish()
-    assert code == 0, stderr
+    _, stderr = start("edit", "photo.png", "make it winter", "-m", "gpt-image-2").finish(0)
     seconds, before, after = spinner_then_cleared(stderr)
     assert "editing" in stderr
     assert max(seconds) >= 1
@@ -123,28 +131,21 @@ def test_edit_shows_the_spinner_too(fake_server: FakeServer, fake: FakeAPI, tmp_
 
 
 @pytest.mark.slow
-def test_a_failure_clears_the_line_before_its_error(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
-) -> None:
+def test_a_failure_clears_the_line_before_its_error(start: Start, fake: FakeAPI) -> None:
     fake.latency = 1.2
     fake.fail_next(1, 400, message="no such thing")
-    terminal = Terminal("generate", "a red fox", *LOW, cwd=tmp_path, server=fake_server)
-    code, _, stderr = terminal.finish()
-    assert code == 1
+    _, stderr = start("generate", "a red fox", *LOW).finish(1)
     _, _, after = spinner_then_cleared(stderr)
     assert after.startswith("error: HTTP 400")
 
 
 @pytest.mark.slow
-def test_ctrl_c_clears_the_line_and_exits_130(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
-) -> None:
+def test_ctrl_c_clears_the_line_and_exits_130(start: Start, fake: FakeAPI) -> None:
     fake.seconds_per_image = 30.0
-    terminal = Terminal("generate", "a red fox", *LOW, cwd=tmp_path, server=fake_server)
+    terminal = start("generate", "a red fox", *LOW)
     terminal.wait_for(re.compile(r"\r[|/\\-] 1s generating"))
     terminal.process.send_signal(signal.SIGINT)
-    code, _, stderr = terminal.finish()
-    assert code == 130
+    _, stderr = terminal.finish(130)
     _, _, after = spinner_then_cleared(stderr)
     assert after.startswith("interrupted")
     assert "Traceback" not in stderr
@@ -152,14 +153,12 @@ def test_ctrl_c_clears_the_line_and_exits_130(
 
 @pytest.mark.slow
 def test_no_spinner_off_a_terminal_nor_with_quiet(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+    start: Start, fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
 ) -> None:
     fake.seconds_per_image = 1.2
     piped = run("generate", "a red fox", *LOW, cwd=tmp_path, server=fake_server)
     assert piped.returncode == 0, piped.stderr
-    terminal = Terminal("generate", "a red fox", *LOW, "--quiet", cwd=tmp_path, server=fake_server)
-    code, _, stderr = terminal.finish()
-    assert code == 0, stderr
+    _, stderr = start("generate", "a red fox", *LOW, "--quiet").finish(0)
     for printed in (piped.stderr, stderr):  # no spinner: only the estimate and cost lines
         assert "\r" not in printed
         assert "\x1b" not in printed
@@ -168,13 +167,11 @@ def test_no_spinner_off_a_terminal_nor_with_quiet(
 
 @pytest.mark.slow
 def test_a_batch_bar_counts_the_seconds_while_an_item_is_in_flight(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+    start: Start, fake: FakeAPI, tmp_path: Path
 ) -> None:
     (tmp_path / "p.txt").write_text("a red fox\n")
     fake.seconds_per_image = 3.5
-    terminal = Terminal("batch", "p.txt", "-o", "out", *LOW, cwd=tmp_path, server=fake_server)
-    code, out, stderr = terminal.finish()
-    assert code == 0, stderr
+    out, stderr = start("batch", "p.txt", "-o", "out", *LOW).finish(0)
     waiting = re.findall(r"\rbatch \[\.+\] 0/1 · 0 ok · 0 failed · (\d+)s", stderr)
     assert [int(s) for s in waiting][-1] >= 3  # redrawn while nothing finished
     assert "1/1 · 1 ok" in stderr
