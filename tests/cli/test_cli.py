@@ -11,6 +11,7 @@ import resource
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,10 @@ def run(
     assert KEY not in done.stdout
     assert KEY not in done.stderr
     return done
+
+
+#: ``run`` in tmp_path against the fake (the ``cli`` fixture).
+Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def refused(done: subprocess.CompletedProcess[str], fake: FakeAPI, words: str) -> None:
@@ -128,20 +133,8 @@ def test_help_starts_fast_and_imports_nothing_heavy(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_generate_prints_paths_and_revised_prompts(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
-) -> None:
-    done = run(
-        "generate",
-        "a paper boat",
-        "-m",
-        "dall-e-3",
-        "-o",
-        "boats",
-        "--sidecar",
-        cwd=tmp_path,
-        server=fake_server,
-    )
+def test_generate_prints_paths_and_revised_prompts(cli: Cli, fake: FakeAPI, tmp_path: Path) -> None:
+    done = cli("generate", "a paper boat", "-m", "dall-e-3", "-o", "boats", "--sidecar")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("boats/")
@@ -156,29 +149,16 @@ def test_generate_prints_paths_and_revised_prompts(
         "n": 1,
         "size": "1024x1024",
     }
-    done = run(
-        "generate",
-        "two owls",
-        "-m",
-        "dall-e-2",
-        "-s",
-        "256x256",
-        "-n",
-        "2",
-        "--format",
-        "b64_json",
-        cwd=tmp_path,
-        server=fake_server,
+    done = cli(
+        "generate", "two owls", "-m", "dall-e-2", "-s", "256x256", "-n", "2", "--format", "b64_json"
     )
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 2  # dall-e-2 does not revise prompts
 
 
 @pytest.mark.slow
-def test_generate_refuses_bad_input_before_the_key_or_the_network(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
-) -> None:
-    done = run("generate", "a boat", "-s", "7x7", cwd=tmp_path, server=fake_server, key=False)
+def test_generate_refuses_bad_input_before_the_key_or_the_network(cli: Cli, fake: FakeAPI) -> None:
+    done = cli("generate", "a boat", "-s", "7x7", key=False)
     assert done.returncode == 2
     assert done.stderr.startswith("error: size '7x7' is malformed; gpt-image-2 takes")
     assert len(done.stderr.splitlines()) == 1
@@ -187,9 +167,9 @@ def test_generate_refuses_bad_input_before_the_key_or_the_network(
 
 
 @pytest.mark.slow
-def test_without_a_key_one_line_says_what_to_do(fake_server: FakeServer, tmp_path: Path) -> None:
+def test_without_a_key_one_line_says_what_to_do(cli: Cli) -> None:
     for args in (("generate", "a boat"), ("models", "--live")):
-        done = run(*args, cwd=tmp_path, server=fake_server, key=False)
+        done = cli(*args, key=False)
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1
         assert "COMETAPI_KEY" in done.stderr
@@ -198,15 +178,15 @@ def test_without_a_key_one_line_says_what_to_do(fake_server: FakeServer, tmp_pat
 
 @pytest.mark.slow
 def test_api_errors_are_one_redacted_line_and_a_traceback_only_with_debug(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+    cli: Cli, fake: FakeAPI
 ) -> None:
     fake.fail_next(2, 400, message=f"invalid request from key {KEY}")
-    done = run("generate", "a boat", cwd=tmp_path, server=fake_server)
+    done = cli("generate", "a boat")
     assert done.returncode == 1
     estimate, error = done.stderr.splitlines()  # the estimate before sending, then one line
     assert estimate.startswith("estimate: 1 image(s) of gpt-image-2")
     assert error.startswith("error: HTTP 400: invalid request from key [redacted]")
-    done = run("--debug", "generate", "a boat", cwd=tmp_path, server=fake_server)
+    done = cli("--debug", "generate", "a boat")
     assert done.returncode == 1
     assert "Traceback" in done.stderr
     assert "BadRequestError" in done.stderr
@@ -253,11 +233,11 @@ def test_cometapi_offline_is_the_clis_offline_too(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_batch_txt_plain_progress_lines_summary_and_resume(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+    cli: Cli, fake: FakeAPI, tmp_path: Path
 ) -> None:
     (tmp_path / "p.txt").write_text("# six prompts\n" + "".join(f"tile {i}\n" for i in range(6)))
     args = ("batch", "p.txt", "-o", "out", "-m", "dall-e-2", "-s", "256x256", "--concurrency", "2")
-    done = run(*args, cwd=tmp_path, server=fake_server)
+    done = cli(*args)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("6 item(s): 6 ok, 0 failed; 6 image(s)")
     assert "manifest: out/manifest.jsonl" in done.stdout
@@ -269,11 +249,11 @@ def test_batch_txt_plain_progress_lines_summary_and_resume(
     assert lines[-1].startswith("batch done: 6/6 · 6 ok · 0 failed")
     assert len(read_manifest(tmp_path / "out" / MANIFEST_NAME)) == 6
     assert fake.generation_count == 6
-    done = run(*args, cwd=tmp_path, server=fake_server)
+    done = cli(*args)
     assert done.returncode == 0
     assert "6 ok (6 resumed)" in done.stdout
     assert fake.generation_count == 6  # nothing requested again
-    done = run(*args, "--no-resume", "--quiet", cwd=tmp_path, server=fake_server)
+    done = cli(*args, "--no-resume", "--quiet")
     assert done.returncode == 0
     assert done.stderr.startswith("estimate: ")  # the one line left on stderr
     assert done.stderr.count("\n") == 1
@@ -281,14 +261,12 @@ def test_batch_txt_plain_progress_lines_summary_and_resume(
 
 
 @pytest.mark.slow
-def test_batch_csv_columns_set_parameters_and_labels(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
-) -> None:
+def test_batch_csv_columns_set_parameters_and_labels(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "p.csv").write_text(
         'prompt,size,subject\na fox,512x512,fox\n"a whale, at dusk",,whale\n'
     )
     args = ("batch", "p.csv", "-o", "out", "-m", "dall-e-2", "-s", "256x256")
-    done = run(*args, cwd=tmp_path, server=fake_server)
+    done = cli(*args)
     assert done.returncode == 0, done.stderr
     lines = sorted(read_manifest(tmp_path / "out" / MANIFEST_NAME), key=lambda r: r["index"])
     assert [(r["prompt"], r["size"], r["meta"]) for r in lines] == [
@@ -299,33 +277,31 @@ def test_batch_csv_columns_set_parameters_and_labels(
 
 
 @pytest.mark.slow
-def test_batch_jsonl_with_a_failed_item_exits_1(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
-) -> None:
+def test_batch_jsonl_with_a_failed_item_exits_1(cli: Cli, fake: FakeAPI, tmp_path: Path) -> None:
     (tmp_path / "p.jsonl").write_text(
         '{"prompt": "first", "meta": {"id": 1}}\n"second"\n{"prompt": "third", "n": 2}\n'
     )
     fake.fail_next(1, 500)
     args = ("batch", "p.jsonl", "-o", "out", "-m", "dall-e-2", "--concurrency", "1")
-    done = run(*args, cwd=tmp_path, server=fake_server)
+    done = cli(*args)
     assert done.returncode == 1
     assert "3 item(s): 2 ok, 1 failed; 3 image(s)" in done.stdout
     assert "failed: item 0: HTTP 500" in done.stdout
-    done = run("batch", "p.jsonl", "-o", "out", "-m", "dall-e-2", cwd=tmp_path, server=fake_server)
+    done = cli("batch", "p.jsonl", "-o", "out", "-m", "dall-e-2")
     assert done.returncode == 0  # the failed item is retried on resume
     assert "3 ok (2 resumed)" in done.stdout
 
 
 @pytest.mark.slow
 def test_a_batch_whose_items_ask_for_previews_lands_from_a_gateway_that_refuses_streams(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+    cli: Cli, fake: FakeAPI, tmp_path: Path
 ) -> None:
     (tmp_path / "p.jsonl").write_text(
         '{"prompt": "a fox", "partial_images": 2}\n{"prompt": "a whale", "partial_images": 1}\n'
     )
     fake.stream_refusal = "comet"
     args = ("batch", "p.jsonl", "-o", "out", "-m", "gpt-image-2", "--concurrency", "1")
-    done = run(*args, cwd=tmp_path, server=fake_server)
+    done = cli(*args)
     assert done.returncode == 0, done.stderr
     assert "2 item(s): 2 ok" in done.stdout
     asked = [bool(r.json.get("stream")) for r in generations(fake)]
@@ -334,69 +310,46 @@ def test_a_batch_whose_items_ask_for_previews_lands_from_a_gateway_that_refuses_
 
 @pytest.mark.slow
 def test_batch_input_errors_exit_2_naming_the_line_and_send_nothing(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+    cli: Cli, fake: FakeAPI, tmp_path: Path
 ) -> None:
     (tmp_path / "p.txt").write_text("fine\n\nalso fine\n" + "x" * 1200 + "\n")
-    done = run("batch", "p.txt", "-o", "out", "-m", "dall-e-2", cwd=tmp_path, server=fake_server)
+    done = cli("batch", "p.txt", "-o", "out", "-m", "dall-e-2")
     assert done.returncode == 2
     assert done.stderr.startswith("error: p.txt line 4: item 2: prompt is 1200 characters")
     assert "nothing was sent" in done.stderr
     (tmp_path / "p.csv").write_text("prompt,szie\na,b\n")
-    done = run("batch", "p.csv", "-o", "out", cwd=tmp_path, server=fake_server)
+    done = cli("batch", "p.csv", "-o", "out")
     assert done.returncode == 2
     assert "misspelt 'size'" in done.stderr
-    done = run("batch", "missing.txt", "-o", "out", cwd=tmp_path, server=fake_server)
+    done = cli("batch", "missing.txt", "-o", "out")
     assert done.returncode == 2
     assert done.stderr.startswith("error: [Errno 2]")
-    done = run("batch", "p.txt", "-o", "out", "--shard", "3/2", cwd=tmp_path, server=fake_server)
+    done = cli("batch", "p.txt", "-o", "out", "--shard", "3/2")
     assert done.returncode == 2
     assert "shard" in done.stderr
-    done = run("batch", "p.txt", cwd=tmp_path, server=fake_server)  # -o is required
+    done = cli("batch", "p.txt")  # -o is required
     assert done.returncode == 2
     assert fake.generation_count == 0
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
-def test_batch_reads_stdin(fake_server: FakeServer, tmp_path: Path) -> None:
-    done = run(
-        "batch",
-        "-",
-        "-o",
-        "out",
-        "-m",
-        "dall-e-2",
-        "--no-progress",
-        cwd=tmp_path,
-        server=fake_server,
-        stdin="one\ntwo\n",
-    )
+def test_batch_reads_stdin(cli: Cli) -> None:
+    done = cli("batch", "-", "-o", "out", "-m", "dall-e-2", "--no-progress", stdin="one\ntwo\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("2 item(s): 2 ok")
 
 
 @pytest.mark.slow
-def test_shards_in_processes_then_merge_equal_an_unsharded_run(
-    fake_server: FakeServer, tmp_path: Path
-) -> None:
+def test_shards_in_processes_then_merge_equal_an_unsharded_run(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "p.txt").write_text("".join(f"shard me {i}\n" for i in range(7)))
     common = ("-m", "dall-e-2", "-s", "256x256", "--no-progress")
     for shard in ("0/2", "1/2"):
-        done = run(
-            "batch",
-            "p.txt",
-            "-o",
-            f"part{shard[0]}",
-            "--shard",
-            shard,
-            *common,
-            cwd=tmp_path,
-            server=fake_server,
-        )
+        done = cli("batch", "p.txt", "-o", f"part{shard[0]}", "--shard", shard, *common)
         assert done.returncode == 0, done.stderr
         assert "(shard " in done.stdout
     assert (tmp_path / "part0" / "manifest.shard-0-of-2.jsonl").is_file()
-    done = run("batch", "p.txt", "-o", "whole", *common, cwd=tmp_path, server=fake_server)
+    done = cli("batch", "p.txt", "-o", "whole", *common)
     assert done.returncode == 0
     done = run("merge", "-o", "merged", "part0", "part1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -460,9 +413,7 @@ def test_models_fits_100_columns_and_wide_shows_everything(
 
 
 @pytest.mark.slow
-def test_models_catalogue_and_live_list(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
-) -> None:
+def test_models_catalogue_and_live_list(cli: Cli, fake: FakeAPI, tmp_path: Path) -> None:
     done = run("models", "--wide", cwd=tmp_path, key=False)
     assert done.returncode == 0
     header, *rows = done.stdout.splitlines()
@@ -479,7 +430,7 @@ def test_models_catalogue_and_live_list(
     assert "shut down 2026-12-01; try gpt-image-2" in next(
         r for r in rows if r.startswith("gpt-image-1.5")
     )
-    done = run("models", "--live", "--wide", cwd=tmp_path, server=fake_server)
+    done = cli("models", "--live", "--wide")
     assert done.returncode == 0, done.stderr
     live = [line.split() for line in done.stdout.splitlines()]
     assert live[0] == ["model", "status", "your", "key"]
@@ -584,14 +535,12 @@ def edits(fake: FakeAPI) -> list[object]:
 
 
 @pytest.mark.slow
-def test_edit_with_a_mask_saves_the_result(
-    tmp_path: Path, fake_server: FakeServer, fake: FakeAPI
-) -> None:
+def test_edit_with_a_mask_saves_the_result(cli: Cli, tmp_path: Path, fake: FakeAPI) -> None:
     Image.new("RGB", (64, 64), (200, 10, 10)).save(tmp_path / "photo.png")
     white_left = np.zeros((64, 64), dtype=np.uint8)
     white_left[:, :32] = 255
     Image.fromarray(white_left).save(tmp_path / "mask.png")
-    done = run(
+    done = cli(
         "edit",
         "photo.png",
         "make it winter",
@@ -601,8 +550,6 @@ def test_edit_with_a_mask_saves_the_result(
         "out",
         "-m",
         "gpt-image-1.5",
-        cwd=tmp_path,
-        server=fake_server,
     )
     assert done.returncode == 0, done.stderr
     saved = [Path(tmp_path / line) for line in done.stdout.splitlines() if line.endswith(".png")]
@@ -617,34 +564,23 @@ def test_edit_with_a_mask_saves_the_result(
 
 @pytest.mark.slow
 def test_edit_refuses_a_model_that_cannot_edit_before_sending(
-    tmp_path: Path, fake_server: FakeServer, fake: FakeAPI
+    cli: Cli, tmp_path: Path, fake: FakeAPI
 ) -> None:
     Image.new("RGB", (64, 64)).save(tmp_path / "photo.png")
-    done = run("edit", "photo.png", "x", "-m", "dall-e-3", cwd=tmp_path, server=fake_server)
+    done = cli("edit", "photo.png", "x", "-m", "dall-e-3")
     refused(done, fake, "dall-e-3 cannot edit")
-    refused(run("edit", "nope.png", "x", cwd=tmp_path, server=fake_server), fake, "nope.png")
+    refused(cli("edit", "nope.png", "x"), fake, "nope.png")
 
 
 @pytest.mark.slow
-def test_batch_reads_an_image_column(
-    tmp_path: Path, fake_server: FakeServer, fake: FakeAPI
-) -> None:
+def test_batch_reads_an_image_column(cli: Cli, tmp_path: Path, fake: FakeAPI) -> None:
     (tmp_path / "in").mkdir()
     for name in ("a", "b"):
         Image.new("RGB", (64, 64), (9, 9, 9)).save(tmp_path / "in" / f"{name}.png")
     (tmp_path / "in" / "edits.csv").write_text(
         "prompt,image\nmake it winter,a.png\nmake it spring,b.png\n"
     )
-    done = run(
-        "batch",
-        "in/edits.csv",
-        "-o",
-        "out",
-        "--model",
-        "gpt-image-2",
-        cwd=tmp_path,
-        server=fake_server,
-    )
+    done = cli("batch", "in/edits.csv", "-o", "out", "--model", "gpt-image-2")
     assert done.returncode == 0, done.stderr
     assert len(edits(fake)) == 2
     assert len(list((tmp_path / "out").glob("*.png"))) == 2

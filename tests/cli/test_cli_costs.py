@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from test_cli import refused, run
+from test_cli import Cli, refused
 
 from comet_widgets import PRICES, estimate_cost, read_metadata
 from comet_widgets.batch._manifest import MANIFEST_NAME, read_manifest
-from comet_widgets.testing import FakeAPI, FakeServer
+from comet_widgets.testing import FakeAPI
 
 LOW = ("-m", "gpt-image-2", "--quality", "low", "-s", "1024x1024")
 PROMPTS = [f"a paper boat, number {i}" for i in range(4)]
@@ -31,12 +31,10 @@ def priced(usage: dict[str, int]) -> float:
 
 @pytest.mark.slow
 def test_a_batch_prints_its_estimate_with_the_prices_source_and_date(
-    fake_server: FakeServer, tmp_path: Path
+    cli: Cli, tmp_path: Path
 ) -> None:
     (tmp_path / "p.txt").write_text("\n".join(PROMPTS) + "\n")
-    done = run(
-        "batch", "p.txt", "-o", "out", *LOW, "--no-progress", cwd=tmp_path, server=fake_server
-    )
+    done = cli("batch", "p.txt", "-o", "out", *LOW, "--no-progress")
     assert done.returncode == 0, done.stderr
     total = sum(estimate_cost(prompt=p, quality="low", size="1024x1024") for p in PROMPTS)
     price = PRICES["gpt-image-2"]
@@ -51,18 +49,18 @@ def test_a_batch_prints_its_estimate_with_the_prices_source_and_date(
 
 @pytest.mark.slow
 def test_budget_stops_the_batch_and_a_larger_one_continues_it(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
+    cli: Cli, fake: FakeAPI, tmp_path: Path
 ) -> None:
     (tmp_path / "p.txt").write_text("\n".join(PROMPTS) + "\n")
     args = ("batch", "p.txt", "-o", "out", *LOW, "--no-progress", "--concurrency", "1")
-    done = run(*args, "--budget", str(2.5 * each()), cwd=tmp_path, server=fake_server)
+    done = cli(*args, "--budget", str(2.5 * each()))
     assert done.returncode == 0, done.stderr
     assert "2 ok, 0 failed, 2 over budget (not sent)" in done.stdout
     assert fake.generation_count == 2
     rows = read_manifest(tmp_path / "out" / MANIFEST_NAME)
     spent = sum(row["cost"]["usd"] for row in rows)
     assert f"cost: ${spent:.4f} (budget $" in done.stdout
-    done = run(*args, "--budget", str(4.5 * each()), cwd=tmp_path, server=fake_server)
+    done = cli(*args, "--budget", str(4.5 * each()))
     assert done.returncode == 0, done.stderr
     assert "4 ok (2 resumed), 0 failed;" in done.stdout
     assert "items already done in out are not sent again" in done.stderr
@@ -72,18 +70,16 @@ def test_budget_stops_the_batch_and_a_larger_one_continues_it(
 @pytest.mark.slow
 @pytest.mark.parametrize("budget", ["-1", "nan", "inf", "lots"])
 def test_a_bad_budget_is_refused_before_anything_is_sent(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path, budget: str
+    cli: Cli, fake: FakeAPI, tmp_path: Path, budget: str
 ) -> None:
     (tmp_path / "p.txt").write_text("a boat\n")
-    done = run("batch", "p.txt", "-o", "out", "--budget", budget, cwd=tmp_path, server=fake_server)
+    done = cli("batch", "p.txt", "-o", "out", "--budget", budget)
     refused(done, fake, "--budget")
 
 
 @pytest.mark.slow
-def test_generate_and_edit_print_what_they_cost(
-    fake_server: FakeServer, fake: FakeAPI, tmp_path: Path
-) -> None:
-    done = run("generate", "a paper boat", *LOW, "-o", "boats", cwd=tmp_path, server=fake_server)
+def test_generate_and_edit_print_what_they_cost(cli: Cli, tmp_path: Path) -> None:
+    done = cli("generate", "a paper boat", *LOW, "-o", "boats")
     assert done.returncode == 0, done.stderr
     usage = read_metadata(tmp_path / done.stdout.splitlines()[0])["usage"]
     text = usage["input_tokens_details"]["text_tokens"]
@@ -96,7 +92,7 @@ def test_generate_and_edit_print_what_they_cost(
         f" {usage['output_tokens']} output tokens)\n"
     )
     Image.new("RGB", (1024, 1024), (200, 10, 10)).save(tmp_path / "photo.png")
-    done = run("edit", "photo.png", "make it winter", "-o", "out", cwd=tmp_path, server=fake_server)
+    done = cli("edit", "photo.png", "make it winter", "-o", "out")
     assert done.returncode == 0, done.stderr
     usage = read_metadata(tmp_path / done.stdout.splitlines()[0])["usage"]
     assert usage["input_tokens_details"]["image_tokens"] == 765  # four tiles of 512
@@ -110,10 +106,8 @@ def test_generate_and_edit_print_what_they_cost(
 
 
 @pytest.mark.slow
-def test_a_model_without_a_price_says_so(fake_server: FakeServer, tmp_path: Path) -> None:
-    done = run(
-        "generate", "a boat", "-m", "dall-e-2", "-s", "256x256", cwd=tmp_path, server=fake_server
-    )
+def test_a_model_without_a_price_says_so(cli: Cli) -> None:
+    done = cli("generate", "a boat", "-m", "dall-e-2", "-s", "256x256")
     assert done.returncode == 0, done.stderr
     assert done.stderr.endswith("cost: unpriced (no known price for dall-e-2)\n")
 
