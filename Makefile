@@ -33,7 +33,7 @@ demo-script: $(STAMP)
 	$(BIN)/python -m comet_widgets.cli._demo --script
 
 lint: $(STAMP)
-	$(BIN)/ruff check comet_widgets tests bench
+	$(BIN)/ruff check comet_widgets tests bench notebooks
 	$(BIN)/ruff format --check comet_widgets tests bench
 
 typecheck: $(STAMP)
