@@ -10,6 +10,9 @@ The browser is Debian's Chromium (``/usr/bin/chromium``; ``playwright install`` 
 one per session, a new context per test, and every request that is not to loopback aborted.
 Without Chromium the tests skip locally and fail when ``CI`` is set.
 
+A test in JupyterLab opens the panel with ``lab_panel`` (a copy of a notebook, its panel cell
+run, the panel "Ready") and works it through the ``Panel`` locators of its documented classes.
+
 The browser, the servers and the fake are package-scoped (this folder is a package for that):
 they end when the last browser test has run, before the rest of the suite. That matters: while
 Playwright's sync API is open, the main thread looks as if an event loop were running, and every
@@ -669,8 +672,44 @@ class Panel:
 
 @pytest.fixture
 def panel_on() -> Any:
-    """``panel_on(page_or_locator)`` -> ``Panel`` (tests do not import this conftest)."""
+    """``panel_on(page_or_locator)`` -> ``Panel``, for a panel that ``lab_panel`` did not open."""
     return Panel
+
+
+#: The panel's cell in panel.ipynb and panel_edit.ipynb (cell 0 is their markdown).
+PANEL_CELL = 1
+
+
+@pytest.fixture
+def lab_panel(lab_notebook: Any) -> Any:
+    """``lab_panel(source, *, theme=None, viewport=None)`` -> ``(LabNotebook, Panel)``.
+
+    Opens a copy of ``source`` (panel.ipynb unless told) with ``lab_notebook``, switches to
+    ``theme`` ("light" or "dark") and sizes the page to ``viewport`` (width, height) when
+    given, runs ``PANEL_CELL``, and returns once its panel is visible and says "Ready".
+    """
+
+    def open_panel(
+        source: Path = TEST_NOTEBOOK,
+        *,
+        theme: str | None = None,
+        viewport: tuple[int, int] | None = None,
+    ) -> tuple[LabNotebook, Panel]:
+        from playwright.sync_api import expect
+
+        notebook = lab_notebook(source)
+        if theme is not None:
+            notebook.set_theme(theme)
+        if viewport is not None:
+            width, height = viewport
+            notebook.page.set_viewport_size({"width": width, "height": height})
+        notebook.run_cell(PANEL_CELL)
+        panel = Panel(notebook.cell(PANEL_CELL))
+        expect(panel.root).to_be_visible(timeout=30_000)
+        expect(panel.status).to_have_text("Ready", timeout=30_000)
+        return notebook, panel
+
+    return open_panel
 
 
 @pytest.fixture

@@ -25,10 +25,10 @@ from playwright.sync_api import expect
 
 from comet_widgets.testing import FakeAPI
 
+from .conftest import HERE, PANEL_CELL
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
 
-HERE = Path(__file__).resolve().parent
-PANEL_CELL = 1
 SELECTED_CELL = 3
 SETUP_CELL = 4
 PROMPT = "Four paper boats on a pond at dawn"
@@ -51,12 +51,8 @@ def _notebook(tmp_path: Path) -> Path:
     return path
 
 
-def _open_with_images(lab_notebook: Any, panel_on: Any, tmp_path: Path, theme: str) -> Any:
-    notebook = lab_notebook(_notebook(tmp_path))
-    notebook.set_theme(theme)
-    notebook.run_cell(PANEL_CELL)
-    panel = panel_on(notebook.cell(PANEL_CELL))
-    expect(panel.status).to_have_text("Ready", timeout=30_000)
+def _open_with_images(lab_panel: Any, tmp_path: Path, theme: str) -> Any:
+    notebook, panel = lab_panel(_notebook(tmp_path), theme=theme)
     notebook.run_cell(SETUP_CELL)  # four images of PROMPT, the panel's model and size
     expect(panel.prompt).to_have_value(PROMPT)
     panel.generate()
@@ -68,8 +64,7 @@ def _open_with_images(lab_notebook: Any, panel_on: Any, tmp_path: Path, theme: s
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_lightbox_keys_focus_and_size_and_selecting_a_range(
-    lab_notebook: Any,
-    panel_on: Any,
+    lab_panel: Any,
     fake: FakeAPI,
     tmp_path: Path,
     whole_screenshot: Any,
@@ -77,7 +72,7 @@ def test_lightbox_keys_focus_and_size_and_selecting_a_range(
 ) -> None:
     from .conftest import ARTIFACTS, record_artifact
 
-    notebook, panel = _open_with_images(lab_notebook, panel_on, tmp_path, theme)
+    notebook, panel = _open_with_images(lab_panel, tmp_path, theme)
     page = notebook.page
     tiles = panel.root.locator(".cw-gallery > .cw-tile")
 
@@ -166,9 +161,9 @@ def test_lightbox_keys_focus_and_size_and_selecting_a_range(
 
 
 def test_downloads_a_zip_of_the_selected_and_the_original_of_one(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI, tmp_path: Path
+    lab_panel: Any, fake: FakeAPI, tmp_path: Path
 ) -> None:
-    notebook, panel = _open_with_images(lab_notebook, panel_on, tmp_path, "light")
+    notebook, panel = _open_with_images(lab_panel, tmp_path, "light")
     page = notebook.page
     tiles = panel.root.locator(".cw-gallery > .cw-tile")
     tiles.nth(1).locator(".cw-select input").click()

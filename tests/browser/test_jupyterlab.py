@@ -20,21 +20,12 @@ from playwright.sync_api import expect
 from comet_widgets.testing import FakeAPI
 from comet_widgets.testing._bodies import REVISION
 
+from .conftest import PANEL_CELL
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
 
-PANEL_CELL = 1
 PRINT_CELL = 2
 QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "01-quickstart.ipynb"
-
-
-def open_panel(lab_notebook: Any, panel_on: Any) -> tuple[Any, Any]:
-    """Open a copy of the test notebook, run its panel cell; the notebook and its Panel."""
-    notebook = lab_notebook()
-    notebook.run_cell(PANEL_CELL)
-    panel = panel_on(notebook.cell(PANEL_CELL))
-    expect(panel.root).to_be_visible(timeout=30_000)
-    expect(panel.status).to_have_text("Ready")
-    return notebook, panel
 
 
 def generation_requests(fake: FakeAPI) -> list[Any]:
@@ -56,11 +47,9 @@ def generate(panel: Any, prompt: str, *, images: int = 1) -> None:
     panel.wait_decoded(images)
 
 
-def test_generate_shows_image_caption_and_done(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI
-) -> None:
+def test_generate_shows_image_caption_and_done(lab_panel: Any, fake: FakeAPI) -> None:
     """Scenario 1: type a prompt, Generate: a decoded thumbnail, its caption, status done."""
-    _notebook, panel = open_panel(lab_notebook, panel_on)
+    _notebook, panel = lab_panel()
     expect(panel.thumbs).to_have_count(0)
 
     prompt = "A paper boat on a calm lake"
@@ -81,12 +70,10 @@ def test_generate_shows_image_caption_and_done(
     assert request.json["model"] == "gpt-image-2"
 
 
-def test_model_switch_and_history(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI, screenshot: Any
-) -> None:
+def test_model_switch_and_history(lab_panel: Any, fake: FakeAPI, screenshot: Any) -> None:
     """Scenario 2: dall-e-3 -> gpt-image-1 changes the sizes and hides the response format;
     both generations are in the history; choosing the first restores its prompt and image."""
-    _notebook, panel = open_panel(lab_notebook, panel_on)
+    _notebook, panel = lab_panel()
     first, second = "A lighthouse at dusk", "A red bicycle against a blue wall"
 
     panel.model.fill("dall-e-3")
@@ -136,12 +123,10 @@ def test_model_switch_and_history(
     assert path.stat().st_size > 0
 
 
-def test_errors_are_readable_and_rate_limits_wait(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI
-) -> None:
+def test_errors_are_readable_and_rate_limits_wait(lab_panel: Any, fake: FakeAPI) -> None:
     """Scenario 3: a 401 shows a readable message with the request id; a 429 with
     Retry-After: 1 shows the wait, then the image; Generate works again afterwards."""
-    _notebook, panel = open_panel(lab_notebook, panel_on)
+    _notebook, panel = lab_panel()
 
     fake.fail_next(1, 401)
     panel.type_prompt("A cat reading a newspaper")
@@ -181,10 +166,10 @@ def test_errors_are_readable_and_rate_limits_wait(
     assert fake.success_count == 2
 
 
-def test_cancel_stops_the_generation(lab_notebook: Any, panel_on: Any, fake: FakeAPI) -> None:
+def test_cancel_stops_the_generation(lab_panel: Any, fake: FakeAPI) -> None:
     """Scenario 4: with a slow API, Cancel reads "cancelled" within 1 s, no image lands, and
     the panel generates again afterwards."""
-    _notebook, panel = open_panel(lab_notebook, panel_on)
+    _notebook, panel = lab_panel()
     fake.latency = 5.0
 
     panel.type_prompt("A very slow sunrise")
@@ -209,11 +194,9 @@ def test_cancel_stops_the_generation(lab_notebook: Any, panel_on: Any, fake: Fak
     expect(panel.status).to_have_text("Done: 1 image")
 
 
-def test_kernel_stays_free_while_generating(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI
-) -> None:
+def test_kernel_stays_free_while_generating(lab_panel: Any, fake: FakeAPI) -> None:
     """Scenario 5: with a slow API, another cell runs and prints before the image arrives."""
-    notebook, panel = open_panel(lab_notebook, panel_on)
+    notebook, panel = lab_panel()
     fake.latency = 3.0
 
     panel.type_prompt("A snail crossing a road")
@@ -232,10 +215,10 @@ def test_kernel_stays_free_while_generating(
 
 
 def test_saved_notebook_does_not_contain_the_key(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI, secret_key: str
+    lab_panel: Any, fake: FakeAPI, secret_key: str
 ) -> None:
     """Scenario 6: after a generation, saving through JupyterLab writes no trace of the key."""
-    notebook, panel = open_panel(lab_notebook, panel_on)
+    notebook, panel = lab_panel()
     prompt = "A locked treasure chest"
     generate(panel, prompt)
     assert generation_requests(fake)[-1].auth_ok
@@ -296,13 +279,11 @@ def _wait_for(condition: Any, what: str, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def test_the_model_list_offers_the_keys_image_models(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI
-) -> None:
+def test_the_model_list_offers_the_keys_image_models(lab_panel: Any, fake: FakeAPI) -> None:
     """The panel fetches the key's model list in the background: the model box offers the
     catalogue's current models plus the key's image models (not its text models)."""
     fake.extra_models = ("flux-pro-1.1",)
-    _notebook, panel = open_panel(lab_notebook, panel_on)
+    _notebook, panel = lab_panel()
     expect(panel.model.select.locator("option", has_text="flux-pro-1.1 · ✓ live")).to_have_count(1)
     values = [label.split(" · ")[0] for label in panel.model.labels()]
     assert values[0] == "gpt-image-2"

@@ -15,10 +15,9 @@ import nbformat
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]  # see conftest: servers start
+from .conftest import HERE, PANEL_CELL
 
-HERE = Path(__file__).resolve().parent
-PANEL_CELL = 1
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]  # see conftest: servers start
 
 
 def _notebook(tmp_path: Path) -> Path:
@@ -53,12 +52,9 @@ def _open_library(panel: Any) -> Any:
 
 
 def test_library_view_browse_search_restore_and_edit(
-    lab_notebook: Any, panel_on: Any, whole_screenshot: Any, tmp_path: Path
+    lab_panel: Any, whole_screenshot: Any, tmp_path: Path
 ) -> None:
-    notebook = lab_notebook(_notebook(tmp_path))
-    notebook.run_cell(PANEL_CELL)
-    panel = panel_on(notebook.cell(PANEL_CELL))
-    expect(panel.status).to_have_text("Ready", timeout=30_000)
+    notebook, panel = lab_panel(_notebook(tmp_path))
     switch = panel.root.locator(".cw-view-switch")
     expect(switch).to_be_visible()
     tooltip = switch.locator("button", has_text="Library").get_attribute("title") or ""

@@ -17,7 +17,6 @@ from comet_widgets.testing import FakeAPI
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]  # see conftest: servers start
 
-PANEL_CELL = 1
 FREE_CELL = 2  # print("the kernel is free:", 6 * 7)
 
 
@@ -32,12 +31,9 @@ def _choice(panel: Any, group: str, name: str) -> Any:
 
 
 def test_compare_view_runs_a_grid_cell_by_cell_and_gives_a_cell_back(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI, whole_screenshot: Any
+    lab_panel: Any, fake: FakeAPI, whole_screenshot: Any
 ) -> None:
-    notebook = lab_notebook()
-    notebook.run_cell(PANEL_CELL)
-    panel = panel_on(notebook.cell(PANEL_CELL))
-    expect(panel.status).to_have_text("Ready", timeout=30_000)
+    notebook, panel = lab_panel()
     panel.type_prompt("A red fox in snow")
     panel.root.locator(".cw-view-switch button", has_text="Compare").click()
     view = panel.root.locator(".cw-compare")

@@ -22,18 +22,13 @@ from .conftest import HERE
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
 
 NOTEBOOK = HERE / "panel_edit.ipynb"
-PANEL_CELL = 1
 CHECK_CELL = 2
 
 
 def test_paint_on_the_panel_and_apply_the_edit(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI, screenshot: Any
+    lab_panel: Any, fake: FakeAPI, screenshot: Any
 ) -> None:
-    notebook = lab_notebook(NOTEBOOK)
-    notebook.page.set_viewport_size({"width": 1280, "height": 2200})  # the whole panel in view
-    notebook.run_cell(PANEL_CELL)
-    panel = panel_on(notebook.cell(PANEL_CELL))
-    expect(panel.root).to_be_visible(timeout=30_000)
+    notebook, panel = lab_panel(NOTEBOOK, viewport=(1280, 2200))  # the whole panel in view
     edit_area = panel.root.locator(".cw-edit-area")
     expect(edit_area).to_be_hidden()
     expect(panel.root.locator(".cw-upload")).to_be_visible()

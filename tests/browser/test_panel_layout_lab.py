@@ -19,7 +19,6 @@ from .conftest import HERE
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]  # see conftest: servers start
 
 NOTEBOOK = HERE / "panel_edit.ipynb"
-PANEL_CELL = 1
 HEIGHT = 1000
 #: The panel's width from which its columns are side by side (a container query).
 WIDE = 900
@@ -79,13 +78,9 @@ def _shots(notebook: Any, panel: Any, whole_screenshot: Any, what: str) -> None:
 
 
 def test_columns_edit_mode_and_history_cards(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI, whole_screenshot: Any
+    lab_panel: Any, fake: FakeAPI, whole_screenshot: Any
 ) -> None:
-    notebook = lab_notebook(NOTEBOOK)
-    notebook.set_theme("light")
-    notebook.run_cell(PANEL_CELL)
-    panel = panel_on(notebook.cell(PANEL_CELL))
-    expect(panel.status).to_have_text("Ready", timeout=30_000)
+    notebook, panel = lab_panel(NOTEBOOK, theme="light")
     controls = panel.root.locator(".cw-controls-column")
     results = panel.root.locator(".cw-results-column")
 

@@ -16,8 +16,6 @@ from comet_widgets.testing import FakeAPI
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
 
-PANEL_CELL = 1
-
 #: Text elements of the panel whose contrast against their backdrop is computed: every
 #: visible element with its own text, not disabled (WCAG exempts inactive controls).
 _CONTRAST_JS = """root => {
@@ -75,18 +73,13 @@ def _overflow(panel: Any) -> int:
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_looks_placeholders_lightbox_and_contrast(
-    lab_notebook: Any,
-    panel_on: Any,
+    lab_panel: Any,
     fake: FakeAPI,
     screenshot: Any,
     whole_screenshot: Any,
     theme: str,
 ) -> None:
-    notebook = lab_notebook()
-    notebook.set_theme(theme)
-    notebook.run_cell(PANEL_CELL)
-    panel = panel_on(notebook.cell(PANEL_CELL))
-    expect(panel.status).to_have_text("Ready", timeout=30_000)
+    notebook, panel = lab_panel(theme=theme)
     page = notebook.page
 
     panel.model.fill("dall-e-2")
@@ -147,17 +140,12 @@ def _page_shot(page: Any, theme: str) -> str:
 
 
 def test_the_readme_screenshot_is_todays_default_model(
-    lab_notebook: Any, panel_on: Any, whole_screenshot: Any
+    lab_panel: Any, whole_screenshot: Any
 ) -> None:
     """The README's picture (docs/panel.png): the panel as a new user first sees it after one
     run, on the default (current) model with three images in a row, light theme, a wide window
     (1400 px, the file browser folded away): the controls beside the results."""
-    notebook = lab_notebook()
-    notebook.set_theme("light")
-    notebook.page.set_viewport_size({"width": 1280, "height": 1000})
-    notebook.run_cell(PANEL_CELL)
-    panel = panel_on(notebook.cell(PANEL_CELL))
-    expect(panel.status).to_have_text("Ready", timeout=30_000)
+    notebook, panel = lab_panel(theme="light", viewport=(1280, 1000))
     panel.model.expect_model("gpt-image-2")
     panel.unfold()  # a GPT model's More options: the most fields the panel shows at once
     for name in ("background", "output-format", "complexity", "moderation", "partial-images"):

@@ -18,6 +18,7 @@ from comet_widgets.testing import FakeAPI, FakeServer
 
 from .conftest import (
     ARTIFACTS,
+    PANEL_CELL,
     TEST_NOTEBOOK,
     JupyterServer,
     LabNotebook,
@@ -26,8 +27,6 @@ from .conftest import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
-
-PANEL_CELL = 1
 
 
 @pytest.fixture(scope="module")

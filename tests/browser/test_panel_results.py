@@ -21,10 +21,10 @@ from playwright.sync_api import expect
 
 from comet_widgets.testing import FakeAPI
 
+from .conftest import HERE, PANEL_CELL
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
 
-HERE = Path(__file__).resolve().parent
-PANEL_CELL = 1
 BATCH = ["a red fox in the snow", "a blue whale under a boat", "a green frog on a leaf"]
 WIDGETS_PLUGIN = "@jupyter-widgets/jupyterlab-manager:plugin"
 TRACKER_PLUGIN = "@jupyterlab/notebook-extension:tracker"
@@ -37,14 +37,6 @@ def _notebook_with(tmp_path: Path, *extra: str) -> Path:
     path = tmp_path / "panel-plus.ipynb"
     nbformat.write(notebook, path)
     return path
-
-
-def _open(lab_notebook: Any, panel_on: Any, source: Path | None = None) -> tuple[Any, Any]:
-    notebook = lab_notebook(source) if source else lab_notebook()
-    notebook.run_cell(PANEL_CELL)
-    panel = panel_on(notebook.cell(PANEL_CELL))
-    expect(panel.status).to_have_text("Ready", timeout=30_000)
-    return notebook, panel
 
 
 def _set_n(panel: Any, n: int) -> None:
@@ -72,8 +64,7 @@ def _badge(panel: Any) -> Any:
 
 
 def test_history_restores_a_run_and_a_batch_is_one_grid_in_input_order(
-    lab_notebook: Any,
-    panel_on: Any,
+    lab_panel: Any,
     fake: FakeAPI,
     screenshot: Any,
     whole_screenshot: Any,
@@ -82,7 +73,7 @@ def test_history_restores_a_run_and_a_batch_is_one_grid_in_input_order(
     source = _notebook_with(
         tmp_path, f"_ = await gen.generate_many({BATCH!r}, concurrency=3)\nprint('batch done')"
     )
-    notebook, panel = _open(lab_notebook, panel_on, source)
+    notebook, panel = lab_panel(source)
     # The kernel's API is the fake on loopback: "Local API" until its answers show it is the
     # fake (its request ids), then "Offline".
     expect(_badge(panel)).to_have_class(re.compile(r"\bcw-local\b"))
@@ -130,10 +121,8 @@ def test_history_restores_a_run_and_a_batch_is_one_grid_in_input_order(
     whole_screenshot(panel.root, "results-history-restored.png")
 
 
-def test_saved_file_link_opens_the_image_in_jupyterlab(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI
-) -> None:
-    notebook, panel = _open(lab_notebook, panel_on)
+def test_saved_file_link_opens_the_image_in_jupyterlab(lab_panel: Any, fake: FakeAPI) -> None:
+    notebook, panel = lab_panel()
     _generate(panel, "A paper lantern", 1)
     panel.root.locator(".cw-tile button.cw-save").first.click()
     link = panel.root.locator(".cw-tile .cw-saved a")
@@ -163,7 +152,7 @@ def test_saved_file_link_opens_the_image_in_jupyterlab(
 
 
 def test_lightbox_stays_inside_the_notebook_and_in_view_from_far_down(
-    default_windowing: None, lab_notebook: Any, panel_on: Any, fake: FakeAPI
+    default_windowing: None, lab_panel: Any, fake: FakeAPI
 ) -> None:
     """Ten images; "View" on the last one (scrolled far down): the overlay covers the notebook
     panel only (not the menu bar or the file browser), and its card is in view. (Its
@@ -171,7 +160,7 @@ def test_lightbox_stays_inside_the_notebook_and_in_view_from_far_down(
     containing block: in JupyterLab's default windowing mode too.)"""
     from .conftest import ARTIFACTS, record_artifact
 
-    notebook, panel = _open(lab_notebook, panel_on)
+    notebook, panel = lab_panel()
     page = notebook.page
     _set_n(panel, 10)
     _generate(panel, "Ten kites over a beach", 10)
@@ -242,13 +231,12 @@ def default_windowing(lab_server: Any) -> Any:
 
 def test_saved_with_default_settings_and_nbconvert_shows_the_latest_images(
     default_widget_settings: None,
-    lab_notebook: Any,
-    panel_on: Any,
+    lab_panel: Any,
     fake: FakeAPI,
     tmp_path: Path,
     screenshot: Any,
 ) -> None:
-    notebook, panel = _open(lab_notebook, panel_on)
+    notebook, panel = lab_panel()
     _generate(panel, "A red kite", 1)
     _set_n(panel, 2)
     _generate(panel, "A blue whale and its calf", 2)

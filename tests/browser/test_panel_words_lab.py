@@ -21,7 +21,6 @@ from comet_widgets.testing import FakeAPI
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]  # see conftest: servers start
 
-PANEL_CELL = 1
 HEIGHT = 1000
 
 _BAD_TITLES_JS = """root => Array.from(root.querySelectorAll('[title]'))
@@ -52,14 +51,9 @@ def _generate(panel: Any, fake: FakeAPI, prompt: str) -> Any:
 
 
 def test_model_and_size_choices_and_details(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI, whole_screenshot: Any
+    lab_panel: Any, fake: FakeAPI, whole_screenshot: Any
 ) -> None:
-    notebook = lab_notebook()
-    notebook.set_theme("light")
-    notebook.page.set_viewport_size({"width": 1400, "height": HEIGHT})
-    notebook.run_cell(PANEL_CELL)
-    panel = panel_on(notebook.cell(PANEL_CELL))
-    expect(panel.status).to_have_text("Ready", timeout=30_000)
+    notebook, panel = lab_panel(theme="light", viewport=(1400, HEIGHT))
     _no_bad_titles(panel)
     expect(panel.root.locator(".cw-model-status")).to_have_count(0)  # no chip repeating Model
 

@@ -18,16 +18,11 @@ from comet_widgets.testing import FakeAPI
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # see conftest: servers start
 
-PANEL_CELL = 1
-
 
 def test_the_tile_shows_a_partial_before_the_final_image(
-    lab_notebook: Any, panel_on: Any, fake: FakeAPI, screenshot: Any
+    lab_panel: Any, fake: FakeAPI, screenshot: Any
 ) -> None:
-    notebook = lab_notebook()
-    notebook.run_cell(PANEL_CELL)
-    panel = panel_on(notebook.cell(PANEL_CELL))
-    expect(panel.root).to_be_visible(timeout=30_000)
+    _notebook, panel = lab_panel()
     panel.model.fill("gpt-image-2")
     panel.model.press("Enter")
     panel.unfold()  # previews are opt-in: turned on under "More options"
